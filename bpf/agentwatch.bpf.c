@@ -1,0 +1,1304 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * agentwatch kernel sensors: process lifecycle for every process, file and
+ * network activity for watched tgids only.
+ *
+ * Every hooked syscall starts with one lookup in the "watched" map; an
+ * unwatched process pays nothing more. Syscall arguments are stashed at enter
+ * in "pending" (keyed by pid_tgid) and the record is built at exit, when the
+ * result (and for open the new fd's struct file) is known.
+ *
+ * Some capabilities exist in two variants (tp_btf preferred, classic
+ * tracepoint as fallback); the daemon enables exactly one per capability
+ * before load (see userspace/sensor/sensor.cc).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AT_FDCWD -100
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define O_WRONLY 01
+#define O_CREAT 0100
+#define O_TRUNC 01000
+
+/* Settings the daemon passes at load time. */
+const volatile __u32 argv_max = 1024;
+const volatile __u16 dns_port = 53;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by the daemon before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);   /* tgid */
+	__type(value, __u32); /* AW_WATCH_* */
+} watched SEC(".maps");
+
+/* Executables watched from their very first instruction: exec of a path in
+ * this map marks the new image's tgid in the kernel, before userspace hears
+ * of it. The daemon fills it from watch rules that name an exact path. */
+struct exe_key {
+	char path[AW_EXE_KEY_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct exe_key);
+	__type(value, __u32);
+} watch_exe SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exe_key);
+} exe_key_scratch SEC(".maps");
+
+struct pending_args {
+	__u64 a[6];
+	__u32 syscall;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct pending_args);
+} pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64); /* struct sock * */
+	__type(value, struct aw_sock_stats);
+} socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AW_CTR_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Scratch space for records larger than the 512-byte stack. It names every
+ * record type, which also puts each into the object's BTF (the layout test
+ * reads them from there). */
+union scratch_rec {
+	struct aw_fork_event fork;
+	struct aw_exit_event exit;
+	struct aw_exec_event exec;
+	struct aw_file_event file;
+	struct aw_net_event net;
+	struct aw_dns_event dns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, union scratch_rec);
+} scratch SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline __u32 watch_flags(__u32 tgid)
+{
+	__u32 *f = bpf_map_lookup_elem(&watched, &tgid);
+
+	return f ? *f : 0;
+}
+
+static __always_inline void *get_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+static __always_inline void fill_hdr(struct aw_hdr *h, __u32 type, __u32 size)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->type = type;
+	h->size = size;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->uid = (__u32)uid_gid;
+	h->gid = uid_gid >> 32;
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	h->flags = 0;
+	h->pad = 0;
+}
+
+/* Emit a record built in scratch space; size is masked so the verifier sees
+ * it bounded by the scratch value. */
+static __always_inline void output(void *rec, __u32 size, __u32 cat)
+{
+	/* A power-of-two mask bounds size for the verifier, the comparison
+	 * keeps it inside the scratch value. */
+	size &= 32767;
+	if (size > sizeof(union scratch_rec))
+		return;
+	((struct aw_hdr *)rec)->size = size;
+	if (bpf_ringbuf_output(&events, rec, size, 0))
+		count(AW_CTR_DROPPED + cat);
+	else
+		count(AW_CTR_EMITTED + cat);
+}
+
+struct walk_ctx {
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	__u32 base; /* offset of data[] in the scratch record */
+	__u32 off;  /* write position inside data[] */
+	int done;
+};
+
+/* One step of the dentry walk (a bpf_loop callback, so the verifier checks
+ * the body once instead of once per unrolled iteration). */
+static long walk_step(__u32 i, struct walk_ctx *c)
+{
+	struct dentry *dentry = c->dentry;
+	struct vfsmount *vfsmnt = c->vfsmnt;
+	struct mount *mnt = c->mnt;
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	const unsigned char *name;
+	__u8 *rec;
+	long n;
+
+	if (dentry == mnt_root || dentry == parent) {
+		struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+
+		if (dentry != mnt_root)
+			return 1; /* detached: not under a mount root */
+		if (mnt == mnt_parent || !mnt_parent) {
+			c->done = 1;
+			return 1;
+		}
+		c->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		c->mnt = mnt_parent;
+		c->vfsmnt = (void *)mnt_parent +
+			    bpf_core_field_offset(struct mount, mnt);
+		return 0;
+	}
+	if (c->off >= AW_DATA_HALF - AW_NAME_MAX)
+		return 1;
+	rec = get_scratch();
+	if (!rec)
+		return 1;
+	name = BPF_CORE_READ(dentry, d_name.name);
+	n = bpf_probe_read_kernel_str(rec + (c->base & 255) +
+					      (c->off & (AW_DATA_HALF - 1)),
+				      AW_NAME_MAX, name);
+	if (n <= 0)
+		return 1;
+	c->off += n;
+	c->dentry = parent;
+	return 0;
+}
+
+/*
+ * Append the component list of (dentry, vfsmount) to the scratch record's
+ * data[] (at offset base in the record) at *off: names leaf first, each
+ * NUL-terminated, crossing mount points up to the root of the mount
+ * namespace. Returns 1 when the root was reached, 0 otherwise (truncated:
+ * too deep, out of space, or a dentry outside any mount tree).
+ */
+static __always_inline int put_path(__u32 base, __u32 *off,
+				    struct dentry *dentry,
+				    struct vfsmount *vfsmnt)
+{
+	struct walk_ctx c = {
+		.dentry = dentry,
+		.vfsmnt = vfsmnt,
+		.base = base,
+		.off = *off,
+	};
+
+	if (!dentry || !vfsmnt)
+		return 0;
+	c.mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	bpf_loop(AW_PATH_DEPTH, walk_step, &c, 0);
+	*off = c.off;
+	return c.done;
+}
+
+/* Append a NUL-terminated user string (at most max bytes) at *off. */
+static __always_inline __u32 put_user_str(__u8 *data, __u32 *off,
+					  const void *src, __u32 max)
+{
+	__u32 o = *off;
+	long n;
+
+	if (!src || o >= AW_DATA_HALF)
+		return 0;
+	n = bpf_probe_read_user_str(&data[o & (AW_DATA_HALF - 1)],
+				    max & (AW_DATA_HALF - 1), src);
+	if (n <= 0)
+		return 0;
+	*off = o + n;
+	return n;
+}
+
+static __always_inline struct file *fd_file(struct task_struct *task, int fd)
+{
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+	struct file *f = NULL;
+
+	if (fd < 0 || (unsigned int)fd >= max)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* Component list of the directory a dfd-relative path starts from. */
+static __always_inline int put_base_dir(__u32 base, __u32 *off,
+					struct task_struct *task, int dfd)
+{
+	if (dfd == AT_FDCWD) {
+		struct path pwd = BPF_CORE_READ(task, fs, pwd);
+
+		return put_path(base, off, pwd.dentry, pwd.mnt);
+	}
+	struct file *f = fd_file(task, dfd);
+
+	if (!f)
+		return 0;
+	return put_path(base, off, BPF_CORE_READ(f, f_path.dentry),
+			BPF_CORE_READ(f, f_path.mnt));
+}
+
+static __always_inline int is_relative(const char *upath)
+{
+	char c = 0;
+
+	if (!upath)
+		return 0;
+	bpf_probe_read_user(&c, 1, upath);
+	return c != '/';
+}
+
+/* ---------------------------------------------------------------- process */
+
+static __always_inline int watch_by_exe(__u32 tgid, const char *filename)
+{
+	__u32 zero = 0, *flags;
+	struct exe_key *k = bpf_map_lookup_elem(&exe_key_scratch, &zero);
+
+	if (!k)
+		return 0;
+	__builtin_memset(k, 0, sizeof(*k));
+	if (bpf_probe_read_kernel_str(k->path, sizeof(k->path), filename) <= 0)
+		return 0;
+	flags = bpf_map_lookup_elem(&watch_exe, k);
+	if (!flags)
+		return 0;
+	bpf_map_update_elem(&watched, &tgid, flags, BPF_ANY);
+	return 1;
+}
+
+static __always_inline void emit_exec(struct task_struct *task,
+				      const char *filename, int user_filename)
+{
+	struct aw_exec_event *e = get_scratch();
+	__u32 off = 0, start, n;
+	unsigned long arg_start, arg_end, len;
+
+	if (!e)
+		return;
+	fill_hdr(&e->hdr, AW_EV_EXEC, 0);
+	if (watch_flags(e->hdr.pid) || watch_by_exe(e->hdr.pid, filename))
+		e->hdr.flags |= AW_HDR_WATCHED;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->start_ns = BPF_CORE_READ(task, start_boottime);
+	e->sec_flags = 0;
+	e->argv_truncated = 0;
+
+	/* 0: filename */
+	n = bpf_probe_read_kernel_str(e->data, AW_FILENAME_MAX, filename);
+	off = n > 0 ? n : 0;
+	e->sec_len[0] = off;
+
+	/* 1: argv, straight from the new image's stack */
+	start = off;
+	arg_start = BPF_CORE_READ(task, mm, arg_start);
+	arg_end = BPF_CORE_READ(task, mm, arg_end);
+	len = arg_end - arg_start;
+	if (len > argv_max) {
+		len = argv_max;
+		e->argv_truncated = 1;
+	}
+	if (len > AW_ARGV_MAX)
+		len = AW_ARGV_MAX;
+	if (len > 0 && off < AW_DATA_HALF) {
+		if (bpf_probe_read_user(&e->data[off & (AW_DATA_HALF - 1)],
+					len & (AW_DATA_HALF - 1),
+					(void *)arg_start) == 0)
+			off += len & (AW_DATA_HALF - 1);
+	}
+	e->sec_len[1] = off - start;
+
+	/* 2: cwd */
+	start = off;
+	{
+		struct path pwd = BPF_CORE_READ(task, fs, pwd);
+
+		if (put_path(offsetof(struct aw_exec_event, data), &off,
+			     pwd.dentry, pwd.mnt))
+			e->sec_flags |= AW_PATH_ROOT;
+	}
+	e->sec_len[2] = off - start;
+	e->sec_len[3] = 0;
+	output(e, offsetof(struct aw_exec_event, data) + off, AW_CAT_PROC);
+}
+
+static __always_inline void emit_fork(struct task_struct *parent,
+				      struct task_struct *child)
+{
+	struct aw_fork_event *e;
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	__u32 cpid = BPF_CORE_READ(child, pid);
+	__u32 flags = 0, wf = watch_flags(ptgid);
+
+	if (ctgid == ptgid) {
+		/* a new thread: only worth a record for watched processes */
+		if (!wf)
+			return;
+		flags |= AW_FORK_THREAD;
+	} else if (wf & AW_WATCH_INHERIT) {
+		bpf_map_update_elem(&watched, &ctgid, &wf, BPF_ANY);
+		flags |= AW_FORK_WATCHED;
+	}
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(AW_CTR_DROPPED + AW_CAT_PROC);
+		return;
+	}
+	fill_hdr(&e->hdr, AW_EV_FORK, sizeof(*e));
+	if (wf)
+		e->hdr.flags |= AW_HDR_WATCHED;
+	e->child_pid = ctgid;
+	e->child_tid = cpid;
+	e->flags = flags;
+	e->pad = 0;
+	e->child_start_ns = BPF_CORE_READ(child, start_boottime);
+	bpf_ringbuf_submit(e, 0);
+	count(AW_CTR_EMITTED + AW_CAT_PROC);
+}
+
+static __always_inline void flush_socks_of(__u32 tgid);
+
+static __always_inline void emit_exit(struct task_struct *task)
+{
+	struct aw_exit_event *e;
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u32 wf;
+
+	/* Only the last thread of the group makes a process exit. */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return;
+	wf = watch_flags(tgid);
+	if (wf) {
+		flush_socks_of(tgid);
+		bpf_map_delete_elem(&watched, &tgid);
+	}
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(AW_CTR_DROPPED + AW_CAT_PROC);
+		return;
+	}
+	fill_hdr(&e->hdr, AW_EV_EXIT, sizeof(*e));
+	if (wf)
+		e->hdr.flags |= AW_HDR_WATCHED;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->exit_code = BPF_CORE_READ(task, signal, group_exit_code);
+	if (!e->exit_code)
+		e->exit_code = BPF_CORE_READ(task, exit_code);
+	e->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	bpf_ringbuf_submit(e, 0);
+	count(AW_CTR_EMITTED + AW_CAT_PROC);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(btf_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	emit_exec(p, BPF_CORE_READ(bprm, filename), 0);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int tp_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	unsigned short loc = ctx->__data_loc_filename & 0xFFFF;
+
+	emit_exec((struct task_struct *)bpf_get_current_task(),
+		  (const char *)ctx + loc, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(btf_fork, struct task_struct *parent, struct task_struct *child)
+{
+	emit_fork(parent, child);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_fork")
+int tp_fork(struct trace_event_raw_sched_process_fork *ctx)
+{
+	/* The classic tracepoint carries pids only; the child's task is not
+	 * at hand, so threads are not told apart from processes here and
+	 * the child's start time is left to the /proc scan. */
+	struct aw_fork_event *e;
+	__u32 ptgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 cpid = ctx->child_pid;
+	__u32 wf = watch_flags(ptgid);
+	__u32 flags = 0;
+
+	if (wf & AW_WATCH_INHERIT) {
+		bpf_map_update_elem(&watched, &cpid, &wf, BPF_ANY);
+		flags |= AW_FORK_WATCHED;
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(AW_CTR_DROPPED + AW_CAT_PROC);
+		return 0;
+	}
+	fill_hdr(&e->hdr, AW_EV_FORK, sizeof(*e));
+	if (wf)
+		e->hdr.flags |= AW_HDR_WATCHED;
+	e->child_pid = cpid;
+	e->child_tid = cpid;
+	e->flags = flags;
+	e->pad = 0;
+	e->child_start_ns = 0;
+	bpf_ringbuf_submit(e, 0);
+	count(AW_CTR_EMITTED + AW_CAT_PROC);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(btf_exit, struct task_struct *p)
+{
+	emit_exit(p);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int tp_exit(void *ctx)
+{
+	emit_exit((struct task_struct *)bpf_get_current_task());
+	return 0;
+}
+
+/* ------------------------------------------------------------ syscall glue */
+
+/*
+ * Stash the first nargs syscall arguments. nargs must be a constant no larger
+ * than the syscall's argument count: a per-syscall tracepoint's context is
+ * only as large as its arguments, and a program that reads past it is refused
+ * at attach (EACCES).
+ */
+static __always_inline int stash(struct trace_event_raw_sys_enter *ctx,
+				 __u32 syscall, int nargs)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pending_args a = {};
+
+	if (!watch_flags(id >> 32))
+		return 0;
+	a.syscall = syscall;
+	/* One copy of the argument block; direct ctx loads at computed
+	 * offsets are refused by the verifier. */
+	bpf_probe_read_kernel(a.a, nargs * sizeof(a.a[0]), &ctx->args[0]);
+	bpf_map_update_elem(&pending, &id, &a, BPF_ANY);
+	return 0;
+}
+
+/* Take the stashed arguments of this thread's syscall; copies them out so
+ * the map slot can be freed at once. */
+static __always_inline int unstash(struct pending_args *out, __u32 syscall)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pending_args *a;
+
+	if (!watch_flags(id >> 32))
+		return 0;
+	a = bpf_map_lookup_elem(&pending, &id);
+	if (!a) {
+		count(AW_CTR_PENDING_MISS);
+		return 0;
+	}
+	__builtin_memcpy(out, a, sizeof(*out));
+	bpf_map_delete_elem(&pending, &id);
+	return out->syscall == syscall;
+}
+
+/* ------------------------------------------------------------------- file */
+
+#define FILE_BASE offsetof(struct aw_file_event, data)
+
+static __always_inline void emit_open(long ret, int dfd, const char *upath,
+				      __u32 flags, __u32 mode, __u32 syscall)
+{
+	struct aw_file_event *e = get_scratch();
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 off = 0, start;
+
+	if (!e)
+		return;
+	fill_hdr(&e->hdr, AW_EV_FILE_OPEN, 0);
+	e->hdr.flags |= AW_HDR_WATCHED;
+	e->ret = ret;
+	e->dfd = dfd;
+	e->dfd2 = 0;
+	e->flags = flags;
+	e->mode = mode;
+	e->syscall = syscall;
+	e->sec_flags = 0;
+	e->ino = 0;
+	e->dev = 0;
+	e->pad = 0;
+
+	put_user_str(e->data, &off, upath, AW_FILENAME_MAX);
+	e->sec_len[0] = off;
+
+	start = off;
+	if (is_relative(upath) && put_base_dir(FILE_BASE, &off, task, dfd))
+		e->sec_flags |= AW_PATH_ROOT;
+	e->sec_len[1] = off - start;
+
+	start = off;
+	if (ret >= 0) {
+		struct file *f = fd_file(task, (int)ret);
+
+		if (f) {
+			if (put_path(FILE_BASE, &off,
+				     BPF_CORE_READ(f, f_path.dentry),
+				     BPF_CORE_READ(f, f_path.mnt)))
+				e->sec_flags |= AW_PATH_ROOT2;
+			e->ino = BPF_CORE_READ(f, f_inode, i_ino);
+			e->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+		}
+	}
+	e->sec_len[2] = off - start;
+	e->sec_len[3] = 0;
+	output(e, offsetof(struct aw_file_event, data) + off, AW_CAT_FILE);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int enter_openat(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash(ctx, AW_SC_OPENAT, 4);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending_args a;
+
+	if (unstash(&a, AW_SC_OPENAT))
+		emit_open(ctx->ret, (int)a.a[0], (const char *)a.a[1],
+			  (__u32)a.a[2], (__u32)a.a[3], AW_SC_OPENAT);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_open")
+int enter_open(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash(ctx, AW_SC_OPEN, 3);
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending_args a;
+
+	if (unstash(&a, AW_SC_OPEN))
+		emit_open(ctx->ret, AT_FDCWD, (const char *)a.a[0],
+			  (__u32)a.a[1], (__u32)a.a[2], AW_SC_OPEN);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_creat")
+int enter_creat(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash(ctx, AW_SC_CREAT, 2);
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int exit_creat(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending_args a;
+
+	if (unstash(&a, AW_SC_CREAT))
+		emit_open(ctx->ret, AT_FDCWD, (const char *)a.a[0],
+			  O_CREAT | O_WRONLY | O_TRUNC, (__u32)a.a[1],
+			  AW_SC_CREAT);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int enter_openat2(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash(ctx, AW_SC_OPENAT2, 4);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending_args a;
+	struct open_how how = {};
+
+	if (!unstash(&a, AW_SC_OPENAT2))
+		return 0;
+	bpf_probe_read_user(&how, sizeof(how), (void *)a.a[2]);
+	emit_open(ctx->ret, (int)a.a[0], (const char *)a.a[1], (__u32)how.flags,
+		  (__u32)how.mode, AW_SC_OPENAT2);
+	return 0;
+}
+
+static __always_inline void emit_unlink(long ret, int dfd, const char *upath,
+					__u32 flags, __u32 syscall)
+{
+	struct aw_file_event *e = get_scratch();
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 off = 0, start;
+
+	if (!e)
+		return;
+	fill_hdr(&e->hdr, AW_EV_FILE_UNLINK, 0);
+	e->hdr.flags |= AW_HDR_WATCHED;
+	e->ret = ret;
+	e->dfd = dfd;
+	e->dfd2 = 0;
+	e->flags = flags;
+	e->mode = 0;
+	e->syscall = syscall;
+	e->sec_flags = 0;
+	e->ino = 0;
+	e->dev = 0;
+	e->pad = 0;
+	put_user_str(e->data, &off, upath, AW_FILENAME_MAX);
+	e->sec_len[0] = off;
+	start = off;
+	if (is_relative(upath) && put_base_dir(FILE_BASE, &off, task, dfd))
+		e->sec_flags |= AW_PATH_ROOT;
+	e->sec_len[1] = off - start;
+	e->sec_len[2] = 0;
+	e->sec_len[3] = 0;
+	output(e, offsetof(struct aw_file_event, data) + off, AW_CAT_FILE);
+}
+
+SEC("tracepoint/syscalls/sys_enter_unlink")
+int enter_unlink(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash(ctx, AW_SC_UNLINK, 1);
+}
+
+SEC("tracepoint/syscalls/sys_exit_unlink")
+int exit_unlink(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending_args a;
+
+	if (unstash(&a, AW_SC_UNLINK))
+		emit_unlink(ctx->ret, AT_FDCWD, (const char *)a.a[0], 0,
+			    AW_SC_UNLINK);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_unlinkat")
+int enter_unlinkat(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash(ctx, AW_SC_UNLINKAT, 3);
+}
+
+SEC("tracepoint/syscalls/sys_exit_unlinkat")
+int exit_unlinkat(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending_args a;
+
+	if (unstash(&a, AW_SC_UNLINKAT))
+		emit_unlink(ctx->ret, (int)a.a[0], (const char *)a.a[1],
+			    (__u32)a.a[2], AW_SC_UNLINKAT);
+	return 0;
+}
+
+static __always_inline void emit_rename(long ret, int olddfd,
+					const char *oldp, int newdfd,
+					const char *newp, __u32 flags,
+					__u32 syscall)
+{
+	struct aw_file_event *e = get_scratch();
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 off = 0, start;
+	int old_rel, new_rel;
+
+	if (!e)
+		return;
+	fill_hdr(&e->hdr, AW_EV_FILE_RENAME, 0);
+	e->hdr.flags |= AW_HDR_WATCHED;
+	e->ret = ret;
+	e->dfd = olddfd;
+	e->dfd2 = newdfd;
+	e->flags = flags;
+	e->mode = 0;
+	e->syscall = syscall;
+	e->sec_flags = 0;
+	e->ino = 0;
+	e->dev = 0;
+	e->pad = 0;
+	old_rel = is_relative(oldp);
+	new_rel = is_relative(newp);
+
+	put_user_str(e->data, &off, oldp, AW_FILENAME_MAX);
+	e->sec_len[0] = off;
+	start = off;
+	if (old_rel && put_base_dir(FILE_BASE, &off, task, olddfd))
+		e->sec_flags |= AW_PATH_ROOT;
+	e->sec_len[1] = off - start;
+
+	start = off;
+	put_user_str(e->data, &off, newp, AW_FILENAME_MAX);
+	e->sec_len[2] = off - start;
+	start = off;
+	if (new_rel) {
+		if (old_rel && newdfd == olddfd)
+			e->sec_flags |= AW_SAME_BASE;
+		else if (put_base_dir(FILE_BASE, &off, task, newdfd))
+			e->sec_flags |= AW_PATH_ROOT2;
+	}
+	e->sec_len[3] = off - start;
+	output(e, offsetof(struct aw_file_event, data) + off, AW_CAT_FILE);
+}
+
+SEC("tracepoint/syscalls/sys_enter_rename")
+int enter_rename(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash(ctx, AW_SC_RENAME, 2);
+}
+
+SEC("tracepoint/syscalls/sys_exit_rename")
+int exit_rename(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending_args a;
+
+	if (unstash(&a, AW_SC_RENAME))
+		emit_rename(ctx->ret, AT_FDCWD, (const char *)a.a[0], AT_FDCWD,
+			    (const char *)a.a[1], 0, AW_SC_RENAME);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_renameat")
+int enter_renameat(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash(ctx, AW_SC_RENAMEAT, 4);
+}
+
+SEC("tracepoint/syscalls/sys_exit_renameat")
+int exit_renameat(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending_args a;
+
+	if (unstash(&a, AW_SC_RENAMEAT))
+		emit_rename(ctx->ret, (int)a.a[0], (const char *)a.a[1],
+			    (int)a.a[2], (const char *)a.a[3], 0,
+			    AW_SC_RENAMEAT);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_renameat2")
+int enter_renameat2(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash(ctx, AW_SC_RENAMEAT2, 5);
+}
+
+SEC("tracepoint/syscalls/sys_exit_renameat2")
+int exit_renameat2(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending_args a;
+
+	if (unstash(&a, AW_SC_RENAMEAT2))
+		emit_rename(ctx->ret, (int)a.a[0], (const char *)a.a[1],
+			    (int)a.a[2], (const char *)a.a[3], (__u32)a.a[4],
+			    AW_SC_RENAMEAT2);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- network */
+
+static __always_inline struct socket *fd_socket(struct task_struct *task,
+						int fd, struct file **fp)
+{
+	struct file *f = fd_file(task, fd);
+	umode_t mode;
+
+	if (!f)
+		return NULL;
+	mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	if (fp)
+		*fp = f;
+	return BPF_CORE_READ(f, private_data);
+}
+
+/* Copy a user sockaddr into an aw_sockaddr. */
+static __always_inline void read_user_sockaddr(struct aw_sockaddr *out,
+					       const void *uaddr, __u32 len)
+{
+	__u16 family = 0;
+
+	out->family = 0;
+	out->port = 0;
+	out->unix_len = 0;
+	if (!uaddr || len < 2)
+		return;
+	bpf_probe_read_user(&family, sizeof(family), uaddr);
+	out->family = family;
+	if (family == AF_INET) {
+		struct sockaddr_in sin = {};
+
+		bpf_probe_read_user(&sin, sizeof(sin), uaddr);
+		out->port = bpf_ntohs(sin.sin_port);
+		__builtin_memcpy(out->addr, &sin.sin_addr, 4);
+	} else if (family == AF_INET6) {
+		struct sockaddr_in6 sin6 = {};
+
+		bpf_probe_read_user(&sin6, sizeof(sin6), uaddr);
+		out->port = bpf_ntohs(sin6.sin6_port);
+		__builtin_memcpy(out->addr, &sin6.sin6_addr, 16);
+	} else if (family == AF_UNIX) {
+		__u32 n = len > 2 ? len - 2 : 0;
+
+		if (n > AW_UNIX_PATH_MAX)
+			n = AW_UNIX_PATH_MAX;
+		if (bpf_probe_read_user(out->unix_path, AW_UNIX_PATH_MAX,
+					(const char *)uaddr + 2))
+			n = 0;
+		out->unix_len = n;
+	}
+}
+
+/* Local and peer addresses from the kernel socket. */
+static __always_inline void read_sock_addrs(struct aw_net_event *e,
+					    struct socket *sock)
+{
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	__u16 family;
+
+	if (!sk)
+		return;
+	e->sock_type = BPF_CORE_READ(sock, type);
+	e->protocol = BPF_CORE_READ(sk, sk_protocol);
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->local.family = family;
+	e->remote.family = family;
+	if (family == AF_INET) {
+		__u32 l = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 r = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+		__builtin_memcpy(e->local.addr, &l, 4);
+		__builtin_memcpy(e->remote.addr, &r, 4);
+	} else if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e->local.addr, sk,
+				   __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&e->remote.addr, sk,
+				   __sk_common.skc_v6_daddr);
+	}
+	if (family == AF_INET || family == AF_INET6) {
+		e->local.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+		e->remote.port =
+			bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	}
+}
+
+static __always_inline struct aw_net_event *net_begin(__u32 type, long ret,
+						      int fd, __u32 syscall)
+{
+	struct aw_net_event *e = get_scratch();
+
+	if (!e)
+		return NULL;
+	__builtin_memset(e, 0, sizeof(*e));
+	fill_hdr(&e->hdr, type, sizeof(*e));
+	e->hdr.flags |= AW_HDR_WATCHED;
+	e->ret = ret;
+	e->fd = fd;
+	e->syscall = syscall;
+	return e;
+}
+
+static __always_inline void net_fill_sock(struct aw_net_event *e, int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct file *f = NULL;
+	struct socket *sock = fd_socket(task, fd, &f);
+
+	if (!sock)
+		return;
+	e->sock_ino = BPF_CORE_READ(f, f_inode, i_ino);
+	read_sock_addrs(e, sock);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash(ctx, AW_SC_CONNECT, 3);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending_args a;
+	struct aw_net_event *e;
+
+	if (!unstash(&a, AW_SC_CONNECT))
+		return 0;
+	e = net_begin(AW_EV_NET_CONNECT, ctx->ret, (int)a.a[0], AW_SC_CONNECT);
+	if (!e)
+		return 0;
+	net_fill_sock(e, (int)a.a[0]);
+	/* The destination the caller asked for: the socket's peer fields are
+	 * not set yet for a failed or in-progress connect. */
+	read_user_sockaddr(&e->remote, (void *)a.a[1], (__u32)a.a[2]);
+	output(e, sizeof(*e), AW_CAT_NET);
+	return 0;
+}
+
+static __always_inline void accept_exit(long ret, int lfd, __u32 syscall)
+{
+	struct aw_net_event *e;
+
+	e = net_begin(AW_EV_NET_ACCEPT, ret, (int)ret, syscall);
+	if (!e)
+		return;
+	if (ret >= 0)
+		net_fill_sock(e, (int)ret);
+	else
+		net_fill_sock(e, lfd);
+	e->backlog = lfd; /* listening fd, for pairing with listen */
+	output(e, sizeof(*e), AW_CAT_NET);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int enter_accept(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash(ctx, AW_SC_ACCEPT, 3);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending_args a;
+
+	if (unstash(&a, AW_SC_ACCEPT))
+		accept_exit(ctx->ret, (int)a.a[0], AW_SC_ACCEPT);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int enter_accept4(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash(ctx, AW_SC_ACCEPT4, 4);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending_args a;
+
+	if (unstash(&a, AW_SC_ACCEPT4))
+		accept_exit(ctx->ret, (int)a.a[0], AW_SC_ACCEPT4);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_bind")
+int enter_bind(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash(ctx, AW_SC_BIND, 3);
+}
+
+SEC("tracepoint/syscalls/sys_exit_bind")
+int exit_bind(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending_args a;
+	struct aw_net_event *e;
+
+	if (!unstash(&a, AW_SC_BIND))
+		return 0;
+	e = net_begin(AW_EV_NET_BIND, ctx->ret, (int)a.a[0], AW_SC_BIND);
+	if (!e)
+		return 0;
+	net_fill_sock(e, (int)a.a[0]);
+	read_user_sockaddr(&e->local, (void *)a.a[1], (__u32)a.a[2]);
+	__builtin_memset(&e->remote, 0, sizeof(e->remote));
+	output(e, sizeof(*e), AW_CAT_NET);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_listen")
+int enter_listen(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash(ctx, AW_SC_LISTEN, 2);
+}
+
+SEC("tracepoint/syscalls/sys_exit_listen")
+int exit_listen(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pending_args a;
+	struct aw_net_event *e;
+
+	if (!unstash(&a, AW_SC_LISTEN))
+		return 0;
+	e = net_begin(AW_EV_NET_LISTEN, ctx->ret, (int)a.a[0], AW_SC_LISTEN);
+	if (!e)
+		return 0;
+	net_fill_sock(e, (int)a.a[0]);
+	e->backlog = (__u32)a.a[1];
+	__builtin_memset(&e->remote, 0, sizeof(e->remote));
+	output(e, sizeof(*e), AW_CAT_NET);
+	return 0;
+}
+
+/* DNS: a UDP datagram to dns_port. The destination comes from the call's
+ * sockaddr, or from the connected socket's peer when there is none. */
+static __always_inline void dns_check(int fd, const void *buf, __u64 len,
+				      const void *uaddr, __u32 alen,
+				      __u32 syscall)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct socket *sock = fd_socket(task, fd, NULL);
+	struct aw_dns_event *e;
+	struct sock *sk;
+	__u32 n;
+
+	if (!sock || BPF_CORE_READ(sock, type) != 2 /* SOCK_DGRAM */)
+		return;
+	e = get_scratch();
+	if (!e)
+		return;
+	__builtin_memset(&e->remote, 0, sizeof(e->remote));
+	if (uaddr) {
+		read_user_sockaddr(&e->remote, uaddr, alen);
+	} else {
+		sk = BPF_CORE_READ(sock, sk);
+		e->remote.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		e->remote.port =
+			bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		if (e->remote.family == AF_INET) {
+			__u32 r = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+			__builtin_memcpy(e->remote.addr, &r, 4);
+		} else if (e->remote.family == AF_INET6) {
+			BPF_CORE_READ_INTO(&e->remote.addr, sk,
+					   __sk_common.skc_v6_daddr);
+		}
+	}
+	if (e->remote.port != dns_port ||
+	    (e->remote.family != AF_INET && e->remote.family != AF_INET6))
+		return;
+	fill_hdr(&e->hdr, AW_EV_NET_DNS, 0);
+	e->hdr.flags |= AW_HDR_WATCHED;
+	e->fd = fd;
+	e->syscall = syscall;
+	e->orig_len = len;
+	n = len > AW_DNS_MAX ? AW_DNS_MAX : len;
+	if (bpf_probe_read_user(e->payload, n & (AW_DNS_MAX * 2 - 1), buf))
+		n = 0;
+	e->len = n;
+	e->pad = 0;
+	output(e, offsetof(struct aw_dns_event, payload) + n, AW_CAT_DNS);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	if (!watch_flags(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	dns_check((int)ctx->args[0], (void *)ctx->args[1], ctx->args[2],
+		  (void *)ctx->args[4], (__u32)ctx->args[5], AW_SC_SENDTO);
+	return 0;
+}
+
+static __always_inline void dns_msghdr(int fd, struct user_msghdr *umsg,
+				       __u32 syscall)
+{
+	struct user_msghdr m = {};
+	struct iovec iov = {};
+
+	if (bpf_probe_read_user(&m, sizeof(m), umsg))
+		return;
+	if (!m.msg_iov || m.msg_iovlen < 1)
+		return;
+	if (bpf_probe_read_user(&iov, sizeof(iov), m.msg_iov))
+		return;
+	dns_check(fd, iov.iov_base, iov.iov_len, m.msg_name, m.msg_namelen,
+		  syscall);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	if (!watch_flags(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	dns_msghdr((int)ctx->args[0], (void *)ctx->args[1], AW_SC_SENDMSG);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	struct mmsghdr *vec = (void *)ctx->args[1];
+	__u32 vlen = (__u32)ctx->args[2];
+
+	if (!watch_flags(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	/* resolvers send A and AAAA together: report up to two */
+	if (vlen > 0)
+		dns_msghdr((int)ctx->args[0], &vec[0].msg_hdr, AW_SC_SENDMMSG);
+	if (vlen > 1)
+		dns_msghdr((int)ctx->args[0], &vec[1].msg_hdr, AW_SC_SENDMMSG);
+	return 0;
+}
+
+/* Socket byte counters: every send/recv of a watched process's socket. */
+static __always_inline void sock_account(struct sock *sk, int ret, int sent)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 key = (__u64)sk;
+	struct aw_sock_stats *st, init = {};
+
+	if (ret <= 0 || !watch_flags(tgid))
+		return;
+	st = bpf_map_lookup_elem(&socks, &key);
+	if (!st) {
+		init.pid = tgid;
+		if (bpf_map_update_elem(&socks, &key, &init, BPF_NOEXIST) &&
+		    bpf_map_lookup_elem(&socks, &key) == NULL) {
+			count(AW_CTR_SOCK_MAP_FULL);
+			return;
+		}
+		st = bpf_map_lookup_elem(&socks, &key);
+		if (!st)
+			return;
+	}
+	if (sent)
+		__sync_fetch_and_add(&st->bytes_sent, ret);
+	else
+		__sync_fetch_and_add(&st->bytes_recv, ret);
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(btf_sock_send, struct sock *sk, int ret, int flags)
+{
+	sock_account(sk, ret, 1);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(btf_sock_recv, struct sock *sk, int ret, int flags)
+{
+	sock_account(sk, ret, 0);
+	return 0;
+}
+
+static __always_inline void emit_sock_close(struct sock *sk,
+					    struct aw_sock_stats *st, int fd,
+					    __u32 syscall, __u64 ino)
+{
+	struct aw_net_event *e = net_begin(AW_EV_NET_CLOSE, 0, fd, syscall);
+	struct socket *sock;
+
+	if (!e)
+		return;
+	e->bytes_sent = st->bytes_sent;
+	e->bytes_recv = st->bytes_recv;
+	e->sock_ino = ino;
+	sock = BPF_CORE_READ(sk, sk_socket);
+	if (sock)
+		read_sock_addrs(e, sock);
+	output(e, sizeof(*e), AW_CAT_NET);
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	struct task_struct *task;
+	struct aw_sock_stats *st;
+	struct socket *sock;
+	struct file *f = NULL;
+	struct sock *sk;
+	__u64 key;
+	int fd = (int)ctx->args[0];
+
+	if (!watch_flags(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	task = (struct task_struct *)bpf_get_current_task();
+	sock = fd_socket(task, fd, &f);
+	if (!sock)
+		return 0;
+	sk = BPF_CORE_READ(sock, sk);
+	key = (__u64)sk;
+	st = bpf_map_lookup_elem(&socks, &key);
+	if (!st)
+		return 0;
+	emit_sock_close(sk, st, fd, AW_SC_CLOSE, BPF_CORE_READ(f, f_inode, i_ino));
+	bpf_map_delete_elem(&socks, &key);
+	return 0;
+}
+
+struct flush_ctx {
+	__u32 tgid;
+};
+
+static long flush_one(struct bpf_map *map, __u64 *key,
+		      struct aw_sock_stats *st, struct flush_ctx *c)
+{
+	if (st->pid != c->tgid)
+		return 0;
+	emit_sock_close((struct sock *)*key, st, -1, AW_SC_EXIT, 0);
+	bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+static __always_inline void flush_socks_of(__u32 tgid)
+{
+	struct flush_ctx c = { .tgid = tgid };
+
+	bpf_for_each_map_elem(&socks, flush_one, &c, 0);
+}
+
+_Static_assert(sizeof(union scratch_rec) <= 32767,
+	       "output() masks record sizes with 32767");

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The one header shared by the BPF programs and the C++ daemon: every record
+ * the kernel writes to the ring buffer, and the keys/values of every map the
+ * daemon touches. Fixed-width types only; the layout is checked from C++
+ * against the BTF of the compiled object (userspace/sensor/layout_test.cc).
+ *
+ * Variable-length records (exec, file) carry up to AW_SECTIONS byte sections
+ * in data[]; sec_len[i] gives the length of section i and the sections follow
+ * each other with no padding. The kernel emits only the used prefix of data[],
+ * so a record's size is hdr.size, never sizeof(struct).
+ *
+ * A "component list" section is a resolved path written leaf first: each
+ * dentry name NUL-terminated, e.g. "b.txt\0dir\0tmp\0" for /tmp/dir/b.txt.
+ * Userspace reverses it. An empty component list with AW_PATH_ROOT set is "/".
+ */
+#ifndef AGENTWATCH_BPF_EVENTS_H_
+#define AGENTWATCH_BPF_EVENTS_H_
+
+#ifndef __bpf__
+#include <linux/types.h> /* __u8 .. __u64, as the kernel headers define them */
+#endif
+
+#define AW_COMM_LEN 16
+#define AW_SECTIONS 4
+/* Capacity of data[] in var records. Each single write lands at an offset
+ * masked to AW_DATA_HALF - 1 and is at most AW_DATA_HALF bytes long, which
+ * keeps every write inside data[] in a way the verifier can prove. */
+#define AW_DATA_MAX 16384
+#define AW_DATA_HALF 8192
+#define AW_NAME_MAX 256       /* one dentry name incl. NUL */
+#define AW_PATH_DEPTH 48      /* components walked before giving up */
+#define AW_ARGV_MAX 4096      /* hard ceiling for the argv_max setting */
+#define AW_FILENAME_MAX 512   /* raw user path or exec filename */
+#define AW_UNIX_PATH_MAX 108
+#define AW_DNS_MAX 512        /* captured bytes of one DNS datagram */
+#define AW_EXE_KEY_MAX 256    /* key of the watch_exe map: exec path */
+
+enum aw_event_type {
+	AW_EV_EXEC = 1,
+	AW_EV_FORK = 2,
+	AW_EV_EXIT = 3,
+	AW_EV_FILE_OPEN = 10,
+	AW_EV_FILE_UNLINK = 11,
+	AW_EV_FILE_RENAME = 12,
+	AW_EV_NET_CONNECT = 20,
+	AW_EV_NET_ACCEPT = 21,
+	AW_EV_NET_BIND = 22,
+	AW_EV_NET_LISTEN = 23,
+	AW_EV_NET_CLOSE = 24, /* socket bytes sent/received, at close or exit */
+	AW_EV_NET_DNS = 25,   /* UDP datagram to the DNS port */
+};
+
+/* Categories for the per-CPU counters (emitted and ring buffer drops). */
+enum aw_category {
+	AW_CAT_PROC = 0,
+	AW_CAT_FILE = 1,
+	AW_CAT_NET = 2,
+	AW_CAT_DNS = 3,
+	AW_CAT_MAX = 4,
+};
+
+/* Index into the per-CPU "counters" array: AW_CTR_EMITTED + cat etc. */
+enum aw_counter {
+	AW_CTR_EMITTED = 0,             /* + category */
+	AW_CTR_DROPPED = AW_CAT_MAX,    /* + category: ringbuf full */
+	AW_CTR_PENDING_MISS = 2 * AW_CAT_MAX, /* exit without a matching enter */
+	AW_CTR_SOCK_MAP_FULL,
+	AW_CTR_MAX,
+};
+
+/* Which syscall produced a file or network record. */
+enum aw_syscall {
+	AW_SC_OPEN = 1,
+	AW_SC_OPENAT,
+	AW_SC_OPENAT2,
+	AW_SC_CREAT,
+	AW_SC_UNLINK,
+	AW_SC_UNLINKAT,
+	AW_SC_RENAME,
+	AW_SC_RENAMEAT,
+	AW_SC_RENAMEAT2,
+	AW_SC_CONNECT,
+	AW_SC_ACCEPT,
+	AW_SC_ACCEPT4,
+	AW_SC_BIND,
+	AW_SC_LISTEN,
+	AW_SC_SENDTO,
+	AW_SC_SENDMSG,
+	AW_SC_SENDMMSG,
+	AW_SC_CLOSE,
+	AW_SC_EXIT, /* socket still open when its process exited */
+};
+
+/* watched map value bits */
+#define AW_WATCH_ON 0x1      /* file/net/dns probes report this tgid */
+#define AW_WATCH_INHERIT 0x2 /* children get the same flags at fork */
+
+/* aw_hdr.flags */
+#define AW_HDR_WATCHED 0x1 /* the emitting tgid is in the watched map */
+
+/* sec_flags bits: per section i, bit i set = section was truncated */
+#define AW_PATH_ROOT 0x10     /* resolved path reached the mount root */
+#define AW_PATH_ROOT2 0x20    /* same, for the second resolved section */
+#define AW_SAME_BASE 0x40     /* rename: new path shares old's base dir */
+
+/* aw_fork_event.flags */
+#define AW_FORK_THREAD 0x1
+#define AW_FORK_WATCHED 0x2 /* child inherited the watched flags */
+
+struct aw_hdr {
+	__u64 ts_ns; /* CLOCK_BOOTTIME nanoseconds */
+	__u32 type;
+	__u32 size; /* bytes of this record, header included */
+	__u32 pid;  /* tgid */
+	__u32 tid;
+	__u32 uid;
+	__u32 gid;
+	__u64 cgroup_id;
+	char comm[AW_COMM_LEN];
+	__u32 flags;
+	__u32 pad;
+};
+
+/* exec: sections 0 filename, 1 argv (NUL-separated, as in the process's
+ * memory), 2 cwd component list. */
+struct aw_exec_event {
+	struct aw_hdr hdr;
+	__u32 ppid;
+	__u32 argv_truncated; /* argv was longer than argv_max */
+	__u64 start_ns;       /* task start_boottime: (pid, start) names it */
+	__u16 sec_len[AW_SECTIONS];
+	__u32 sec_flags;
+	__u32 pad;
+	__u8 data[AW_DATA_MAX];
+};
+
+struct aw_fork_event {
+	struct aw_hdr hdr; /* the parent */
+	__u32 child_pid;   /* tgid of the child */
+	__u32 child_tid;
+	__u32 flags;
+	__u32 pad;
+	__u64 child_start_ns;
+};
+
+struct aw_exit_event {
+	struct aw_hdr hdr;
+	__u32 ppid;
+	__s32 exit_code; /* exit status (code << 8 | signal) as wait() gives */
+	__u64 start_ns;
+};
+
+/*
+ * file records. Sections:
+ *  OPEN:   0 raw user path, 1 base dir components (raw path relative),
+ *          2 resolved path components of the returned fd (ret >= 0)
+ *  UNLINK: 0 raw path, 1 base dir components
+ *  RENAME: 0 old raw path, 1 old base components, 2 new raw path,
+ *          3 new base components (absent with AW_SAME_BASE)
+ */
+struct aw_file_event {
+	struct aw_hdr hdr;
+	__s64 ret;
+	__s32 dfd;
+	__s32 dfd2;
+	__u32 flags; /* open flags, unlinkat/renameat2 flags */
+	__u32 mode;
+	__u32 syscall;
+	__u32 sec_flags;
+	__u64 ino; /* opened file's inode, 0 if unknown */
+	__u32 dev;
+	__u16 sec_len[AW_SECTIONS];
+	__u32 pad;
+	__u8 data[AW_DATA_MAX];
+};
+
+struct aw_sockaddr {
+	__u16 family; /* AF_INET, AF_INET6, AF_UNIX or 0 */
+	__u16 port;   /* host byte order */
+	__u16 unix_len;
+	__u16 pad;
+	__u8 addr[16]; /* IPv4 in the first 4 bytes, network order */
+	__u8 unix_path[AW_UNIX_PATH_MAX]; /* abstract names start with \0 */
+	__u32 pad2;
+};
+
+struct aw_net_event {
+	struct aw_hdr hdr;
+	__s64 ret;
+	__s32 fd;
+	__u32 syscall;
+	__u16 sock_type; /* SOCK_STREAM, SOCK_DGRAM, ... 0 if unknown */
+	__u16 protocol;  /* IPPROTO_* */
+	__u32 backlog;   /* listen */
+	__u64 sock_ino;  /* socket inode: "socket:[ino]" in /proc/PID/fd */
+	__u64 bytes_sent;
+	__u64 bytes_recv;
+	struct aw_sockaddr local;
+	struct aw_sockaddr remote;
+};
+
+struct aw_dns_event {
+	struct aw_hdr hdr;
+	__s32 fd;
+	__u32 syscall;
+	__u16 len;      /* captured bytes in payload */
+	__u16 pad;
+	__u32 orig_len; /* datagram length as sent */
+	struct aw_sockaddr remote;
+	__u8 payload[AW_DNS_MAX];
+};
+
+/* Per-socket byte counters for watched processes, keyed by struct sock *. */
+struct aw_sock_stats {
+	__u64 bytes_sent;
+	__u64 bytes_recv;
+	__u32 pid;
+	__u32 pad;
+};
+
+#endif /* AGENTWATCH_BPF_EVENTS_H_ */

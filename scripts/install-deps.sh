@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Idempotent install of every Debian package agentwatch needs to build, test
+# and benchmark, plus the pinned npm packages under tests/ (MCP servers and
+# clients for the e2e tier). Safe to run again: apt and npm ci skip what is
+# already there.
+set -euo pipefail
+
+PKGS=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config ccache git
+  clang llvm
+  # BPF
+  libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
+  # gRPC / protobuf (one generated library)
+  libgrpc++-dev libgrpc-dev protobuf-compiler protobuf-compiler-grpc
+  libprotobuf-dev libabsl-dev
+  # userspace libraries
+  libspdlog-dev libfmt-dev libboost-program-options-dev libyaml-cpp-dev
+  libsqlite3-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  iproute2 procps python3
+)
+# Node.js (with npm) drives the MCP e2e tests; the machine image may already
+# carry a newer Node than Debian's, which conflicts with Debian's npm.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PKGS+=(nodejs npm)
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all Debian packages present"
+fi
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ -f "$here/tests/package-lock.json" ]; then
+  if [ ! -d "$here/tests/node_modules" ] || \
+     [ "$here/tests/package-lock.json" -nt "$here/tests/node_modules/.package-lock.json" ]; then
+    echo "install-deps: npm ci in tests/"
+    (cd "$here/tests" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi

@@ -1,0 +1,28 @@
+// Human-readable rendering of events and status for the CLI.
+#ifndef AGENTWATCH_CLI_FORMAT_H_
+#define AGENTWATCH_CLI_FORMAT_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agentwatch/v1/agentwatch.pb.h"
+
+namespace agentwatch {
+
+// "exec", "open", "connect", ... the short name the CLI shows and accepts.
+std::string EventTypeShortName(v1::EventType t);
+
+// Types for a --type value: a short name, or a group (process, file, net).
+std::optional<std::vector<v1::EventType>> ParseEventTypes(const std::string& s);
+
+std::string EventsHeader();
+std::string FormatEventLine(const v1::Event& ev);
+std::string FormatStatus(const v1::Status& s);
+
+std::string EventJson(const v1::Event& ev);
+std::string StatusJson(const v1::Status& s);
+
+}  // namespace agentwatch
+
+#endif  // AGENTWATCH_CLI_FORMAT_H_

@@ -1,0 +1,24 @@
+// Conversion between the kernel's CLOCK_BOOTTIME timestamps and wall time.
+#ifndef AGENTWATCH_COMMON_CLOCK_H_
+#define AGENTWATCH_COMMON_CLOCK_H_
+
+#include <cstdint>
+#include <string>
+
+namespace agentwatch {
+
+int64_t NowUnixNs();
+uint64_t NowBoottimeNs();
+
+// realtime - boottime, sampled now; add to a CLOCK_BOOTTIME value to get
+// Unix nanoseconds.
+int64_t BootToUnixOffsetNs();
+
+// "15:04:05.123" in local time.
+std::string FormatClock(int64_t unix_ns);
+// "2026-11-24T15:04:05.123456Z"
+std::string FormatRfc3339(int64_t unix_ns);
+
+}  // namespace agentwatch
+
+#endif  // AGENTWATCH_COMMON_CLOCK_H_

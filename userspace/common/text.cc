@@ -1,0 +1,156 @@
+#include "common/text.h"
+
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <string.h>
+
+#include <fmt/format.h>
+
+namespace agentwatch {
+
+std::string ErrnoName(int err) {
+  const char* name = strerrorname_np(err);
+  if (name != nullptr) return name;
+  return fmt::format("E{}", err);
+}
+
+// The kernel's O_LARGEFILE bit (glibc defines O_LARGEFILE as 0 on 64-bit).
+#if defined(__aarch64__)
+constexpr uint32_t kLargeFile = 0400000;
+#else
+constexpr uint32_t kLargeFile = 0100000;
+#endif
+
+std::string OpenFlagsText(uint32_t flags) {
+  std::string out;
+  switch (flags & O_ACCMODE) {
+    case O_RDONLY: out = "O_RDONLY"; break;
+    case O_WRONLY: out = "O_WRONLY"; break;
+    case O_RDWR: out = "O_RDWR"; break;
+    default: out = "O_ACCMODE"; break;
+  }
+  static constexpr struct {
+    uint32_t bit;
+    const char* name;
+  } kBits[] = {
+      {O_CREAT, "O_CREAT"},         {O_EXCL, "O_EXCL"},
+      {O_NOCTTY, "O_NOCTTY"},       {O_TRUNC, "O_TRUNC"},
+      {O_APPEND, "O_APPEND"},       {O_NONBLOCK, "O_NONBLOCK"},
+      {O_DSYNC, "O_DSYNC"},         {O_DIRECT, "O_DIRECT"},
+      {kLargeFile, "O_LARGEFILE"},  {O_DIRECTORY, "O_DIRECTORY"},
+      {O_NOFOLLOW, "O_NOFOLLOW"},   {O_NOATIME, "O_NOATIME"},
+      {O_CLOEXEC, "O_CLOEXEC"},     {O_PATH, "O_PATH"},
+      {__O_TMPFILE, "O_TMPFILE"},
+  };
+  uint32_t known = O_ACCMODE;
+  for (const auto& b : kBits) {
+    if (b.bit != 0 && (flags & b.bit) == b.bit) {
+      out += '|';
+      out += b.name;
+    }
+    known |= b.bit;
+  }
+  // O_SYNC includes O_DSYNC; report the remainder rather than guess.
+  if (flags & ~known) out += fmt::format("|0x{:x}", flags & ~known);
+  return out;
+}
+
+std::string NormalizePath(std::string_view path) {
+  const bool absolute = !path.empty() && path[0] == '/';
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    std::string_view part = path.substr(i, j - i);
+    if (part.empty() || part == ".") {
+      // skip
+    } else if (part == "..") {
+      if (!parts.empty() && parts.back() != "..") {
+        parts.pop_back();
+      } else if (!absolute) {
+        parts.push_back(part);
+      }
+    } else {
+      parts.push_back(part);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  if (absolute) out = "/";
+  for (size_t k = 0; k < parts.size(); ++k) {
+    if (k > 0) out += '/';
+    out += parts[k];
+  }
+  if (out.empty()) out = absolute ? "/" : ".";
+  return out;
+}
+
+std::string JoinPath(std::string_view base, std::string_view path) {
+  if (!path.empty() && path[0] == '/') return NormalizePath(path);
+  std::string joined(base);
+  joined += '/';
+  joined += path;
+  return NormalizePath(joined);
+}
+
+std::vector<std::string> SplitNul(std::string_view s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = s.find('\0', i);
+    if (j == std::string_view::npos) j = s.size();
+    out.emplace_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string Printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  return out;
+}
+
+std::string JoinArgv(const std::vector<std::string>& argv) {
+  std::string out;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (i > 0) out += ' ';
+    const std::string& a = argv[i];
+    bool plain = !a.empty();
+    for (unsigned char c : a) {
+      if (!(isalnum(c) || strchr("-_./=:,@%+", c) != nullptr)) {
+        plain = false;
+        break;
+      }
+    }
+    if (plain) {
+      out += a;
+    } else {
+      out += '\'';
+      for (char c : Printable(a)) {
+        if (c == '\'') {
+          out += "'\\''";
+        } else {
+          out += c;
+        }
+      }
+      out += '\'';
+    }
+  }
+  return out;
+}
+
+bool GlobMatch(std::string_view pattern, std::string_view text) {
+  std::string p(pattern), t(text);
+  return fnmatch(p.c_str(), t.c_str(), 0) == 0;
+}
+
+}  // namespace agentwatch

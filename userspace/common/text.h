@@ -1,0 +1,42 @@
+// Small text helpers shared by the decoders and the CLI.
+#ifndef AGENTWATCH_COMMON_TEXT_H_
+#define AGENTWATCH_COMMON_TEXT_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace agentwatch {
+
+// "ENOENT" for 2; "E<n>" when the number has no name.
+std::string ErrnoName(int err);
+
+// "O_WRONLY|O_CREAT|O_CLOEXEC" for open(2) flags.
+std::string OpenFlagsText(uint32_t flags);
+
+// Lexically normalises an absolute path: collapses "//", "." and "..".
+// A relative input is returned with the same treatment but no leading "/".
+std::string NormalizePath(std::string_view path);
+
+// Joins base (absolute) and a path the process passed; an absolute path
+// ignores base.
+std::string JoinPath(std::string_view base, std::string_view path);
+
+// Splits NUL-separated strings (argv as the kernel stores it). A trailing
+// NUL does not make an empty last element.
+std::vector<std::string> SplitNul(std::string_view s);
+
+// Makes bytes printable for logs and tables: printable ASCII as is, other
+// bytes as \xNN.
+std::string Printable(std::string_view s);
+
+// Shell-style quoting of argv for human output.
+std::string JoinArgv(const std::vector<std::string>& argv);
+
+// Glob match (fnmatch semantics with FNM_PATHNAME off: '*' matches '/').
+bool GlobMatch(std::string_view pattern, std::string_view text);
+
+}  // namespace agentwatch
+
+#endif  // AGENTWATCH_COMMON_TEXT_H_

@@ -1,0 +1,241 @@
+#include "daemon/config.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace agentwatch {
+namespace {
+
+template <typename T>
+std::string ReadUint(const YAML::Node& n, const std::string& key, T* out) {
+  try {
+    if (!n.IsScalar()) return fmt::format("{}: expected a number", key);
+    const std::string& s = n.Scalar();
+    size_t pos = 0;
+    unsigned long long v = std::stoull(s, &pos, 0);
+    if (pos != s.size() || s[0] == '-') {
+      return fmt::format("{}: '{}' is not a non-negative integer", key, s);
+    }
+    if (v > std::numeric_limits<T>::max()) {
+      return fmt::format("{}: {} is too large", key, s);
+    }
+    *out = static_cast<T>(v);
+    return "";
+  } catch (const std::exception&) {
+    return fmt::format("{}: '{}' is not a number", key, n.Scalar());
+  }
+}
+
+std::string ReadString(const YAML::Node& n, const std::string& key,
+                       std::string* out) {
+  if (!n.IsScalar()) return fmt::format("{}: expected a string", key);
+  *out = n.Scalar();
+  return "";
+}
+
+std::string ReadBool(const YAML::Node& n, const std::string& key, bool* out) {
+  if (!n.IsScalar()) return fmt::format("{}: expected true or false", key);
+  const std::string& s = n.Scalar();
+  if (s == "true" || s == "yes" || s == "on") {
+    *out = true;
+  } else if (s == "false" || s == "no" || s == "off") {
+    *out = false;
+  } else {
+    return fmt::format("{}: '{}' is not a boolean", key, s);
+  }
+  return "";
+}
+
+std::string ApplyWatch(const YAML::Node& w, Config* cfg) {
+  if (!w.IsMap()) return "watch: expected a mapping";
+  for (const auto& kv : w) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    if (key == "builtin_rules") {
+      if (auto e = ReadBool(v, "watch.builtin_rules", &cfg->builtin_watch_rules);
+          !e.empty())
+        return e;
+    } else if (key == "pids") {
+      if (!v.IsSequence()) return "watch.pids: expected a list";
+      for (size_t i = 0; i < v.size(); ++i) {
+        uint32_t pid = 0;
+        if (auto e = ReadUint(v[i], fmt::format("watch.pids[{}]", i), &pid);
+            !e.empty())
+          return e;
+        cfg->watch_pids.push_back(pid);
+      }
+    } else if (key == "exe") {
+      if (!v.IsSequence()) return "watch.exe: expected a list of globs";
+      for (size_t i = 0; i < v.size(); ++i) {
+        WatchRule r;
+        if (auto e = ReadString(v[i], fmt::format("watch.exe[{}]", i), &r.exe);
+            !e.empty())
+          return e;
+        r.name = "exe:" + r.exe;
+        cfg->watch_rules.push_back(r);
+      }
+    } else if (key == "rules") {
+      if (!v.IsSequence()) return "watch.rules: expected a list";
+      for (size_t i = 0; i < v.size(); ++i) {
+        const YAML::Node& rn = v[i];
+        std::string where = fmt::format("watch.rules[{}]", i);
+        if (!rn.IsMap()) return where + ": expected a mapping";
+        WatchRule r;
+        for (const auto& f : rn) {
+          const std::string fk = f.first.as<std::string>();
+          std::string* dst = fk == "name"            ? &r.name
+                             : fk == "exe"           ? &r.exe
+                             : fk == "argv_contains" ? &r.argv_contains
+                             : fk == "comm"          ? &r.comm
+                                                     : nullptr;
+          if (dst == nullptr) {
+            return fmt::format("{}: unknown key '{}' (name, exe, "
+                               "argv_contains, comm)",
+                               where, fk);
+          }
+          if (auto e = ReadString(f.second, where + "." + fk, dst); !e.empty())
+            return e;
+        }
+        if (r.exe.empty() && r.argv_contains.empty() && r.comm.empty()) {
+          return where + ": a rule needs at least one of exe, argv_contains, comm";
+        }
+        if (r.name.empty()) r.name = where;
+        cfg->watch_rules.push_back(r);
+      }
+    } else {
+      return fmt::format("watch: unknown key '{}' (builtin_rules, pids, exe, "
+                         "rules)",
+                         key);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+const std::vector<WatchRule>& BuiltinWatchRules() {
+  static const std::vector<WatchRule> kRules = {
+      {"mcp-npm-official", "", "@modelcontextprotocol/server-", ""},
+      {"mcp-server-name", "", "mcp-server", ""},
+      {"mcp-server-exe", "*/mcp-server*", "", ""},
+      {"fastmcp", "", "fastmcp", ""},
+  };
+  return kRules;
+}
+
+std::vector<WatchRule> Config::EffectiveWatchRules() const {
+  std::vector<WatchRule> out;
+  if (builtin_watch_rules) out = BuiltinWatchRules();
+  out.insert(out.end(), watch_rules.begin(), watch_rules.end());
+  return out;
+}
+
+std::string ApplyConfigYaml(const std::string& text, Config* cfg) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return fmt::format("YAML syntax error at line {}, column {}: {}",
+                       e.mark.line + 1, e.mark.column + 1, e.msg);
+  }
+  if (root.IsNull()) return "";
+  if (!root.IsMap()) return "top level: expected a mapping";
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    std::string err;
+    if (key == "endpoint") {
+      err = ReadString(v, key, &cfg->endpoint);
+    } else if (key == "state_dir") {
+      err = ReadString(v, key, &cfg->state_dir);
+    } else if (key == "log_level") {
+      err = ReadString(v, key, &cfg->log_level);
+    } else if (key == "ringbuf_size") {
+      err = ReadUint(v, key, &cfg->ringbuf_bytes);
+    } else if (key == "argv_max") {
+      err = ReadUint(v, key, &cfg->argv_max);
+    } else if (key == "dns_port") {
+      err = ReadUint(v, key, &cfg->dns_port);
+    } else if (key == "queue_size") {
+      err = ReadUint(v, key, &cfg->queue_size);
+    } else if (key == "process_table_max") {
+      err = ReadUint(v, key, &cfg->process_table_max);
+    } else if (key == "backlog_events") {
+      err = ReadUint(v, key, &cfg->backlog_events);
+    } else if (key == "record") {
+      err = ReadString(v, key, &cfg->record_file);
+    } else if (key == "watch") {
+      err = ApplyWatch(v, cfg);
+    } else {
+      err = fmt::format("unknown key '{}'", key);
+    }
+    if (!err.empty()) return err;
+  }
+  return "";
+}
+
+std::string LoadConfigFile(const std::string& path, bool required,
+                           Config* cfg) {
+  std::ifstream f(path);
+  if (!f) {
+    struct stat st {};
+    if (!required && stat(path.c_str(), &st) != 0) return "";
+    return fmt::format("{}: cannot read", path);
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string err = ApplyConfigYaml(ss.str(), cfg);
+  if (!err.empty()) return fmt::format("{}: {}", path, err);
+  return "";
+}
+
+std::string ValidateConfig(const Config& c) {
+  static const std::set<std::string> kLevels = {"trace", "debug", "info",
+                                                "warn", "error", "off"};
+  if (!kLevels.count(c.log_level)) {
+    return fmt::format("log_level: '{}' is not one of trace, debug, info, "
+                       "warn, error, off",
+                       c.log_level);
+  }
+  const uint32_t rb = c.ringbuf_bytes;
+  if (rb < 4096 || (rb & (rb - 1)) != 0 || rb > (1u << 30)) {
+    return fmt::format("ringbuf_size: {} must be a power of two between 4096 "
+                       "and 1073741824 bytes",
+                       rb);
+  }
+  if (c.argv_max < 64 || c.argv_max > 4096) {
+    return fmt::format("argv_max: {} must be between 64 and 4096", c.argv_max);
+  }
+  if (c.dns_port == 0 || c.dns_port > 65535) {
+    return fmt::format("dns_port: {} is not a port", c.dns_port);
+  }
+  if (c.queue_size < 16) {
+    return fmt::format("queue_size: {} must be at least 16", c.queue_size);
+  }
+  if (c.process_table_max < 128) {
+    return fmt::format("process_table_max: {} must be at least 128",
+                       c.process_table_max);
+  }
+  if (c.endpoint.rfind("unix://", 0) != 0) {
+    return fmt::format("endpoint: '{}' must be unix:///path (TCP needs mTLS, "
+                       "which this build does not offer yet)",
+                       c.endpoint);
+  }
+  if (c.endpoint.size() <= 7 || c.endpoint[7] != '/') {
+    return fmt::format("endpoint: '{}' needs an absolute socket path",
+                       c.endpoint);
+  }
+  for (uint32_t pid : c.watch_pids) {
+    if (pid == 0) return "watch.pids: 0 is not a process id";
+  }
+  return "";
+}
+
+}  // namespace agentwatch

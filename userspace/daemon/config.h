@@ -1,0 +1,57 @@
+// agentwatchd configuration: embedded defaults, then the YAML file, then
+// command-line flags. Every value is validated with an error that names it.
+#ifndef AGENTWATCH_DAEMON_CONFIG_H_
+#define AGENTWATCH_DAEMON_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace agentwatch {
+
+// A process is watched when every field that is set matches.
+struct WatchRule {
+  std::string name;
+  std::string exe;            // glob on the executable path
+  std::string argv_contains;  // substring of any argv element
+  std::string comm;           // glob on the 15-char command name
+
+  bool operator==(const WatchRule&) const = default;
+};
+
+struct Config {
+  std::string endpoint = "unix:///run/agentwatch/agentwatch.sock";
+  std::string state_dir = "/var/lib/agentwatch";
+  std::string log_level = "info";
+  uint32_t ringbuf_bytes = 16u << 20;
+  uint32_t argv_max = 1024;
+  uint32_t dns_port = 53;
+  uint32_t queue_size = 65536;
+  uint32_t process_table_max = 65536;
+  uint32_t backlog_events = 10000;
+  std::vector<uint32_t> watch_pids;
+  std::vector<WatchRule> watch_rules;
+  bool builtin_watch_rules = true;
+  std::string record_file;
+
+  // The rules in force: built-in (unless disabled) plus configured.
+  std::vector<WatchRule> EffectiveWatchRules() const;
+};
+
+// The built-in watch rules: command lines of common MCP servers.
+const std::vector<WatchRule>& BuiltinWatchRules();
+
+// Applies a YAML document on top of cfg. Unknown keys are errors (a typo
+// must not silently fall back to a default). Returns "" or the error.
+std::string ApplyConfigYaml(const std::string& yaml_text, Config* cfg);
+
+// Reads and applies a file; a missing file is an error only if required.
+std::string LoadConfigFile(const std::string& path, bool required,
+                           Config* cfg);
+
+// Checks ranges and shapes. Returns "" or the first error.
+std::string ValidateConfig(const Config& cfg);
+
+}  // namespace agentwatch
+
+#endif  // AGENTWATCH_DAEMON_CONFIG_H_

@@ -1,0 +1,91 @@
+#include "daemon/config.h"
+
+#include <gtest/gtest.h>
+
+namespace agentwatch {
+namespace {
+
+TEST(ConfigTest, DefaultsAreValid) {
+  Config c;
+  EXPECT_EQ(ValidateConfig(c), "");
+  EXPECT_EQ(c.endpoint, "unix:///run/agentwatch/agentwatch.sock");
+  EXPECT_EQ(c.EffectiveWatchRules().size(), BuiltinWatchRules().size());
+}
+
+TEST(ConfigTest, YamlOverridesAndRules) {
+  Config c;
+  ASSERT_EQ(ApplyConfigYaml(R"(
+endpoint: unix:///tmp/aw.sock
+ringbuf_size: 0x100000
+argv_max: 2048
+watch:
+  builtin_rules: false
+  pids: [10, 20]
+  exe: ["/opt/mcp/*"]
+  rules:
+    - name: node-servers
+      exe: "/usr/bin/node"
+      argv_contains: "server.js"
+)",
+                            &c),
+            "");
+  EXPECT_EQ(ValidateConfig(c), "");
+  EXPECT_EQ(c.endpoint, "unix:///tmp/aw.sock");
+  EXPECT_EQ(c.ringbuf_bytes, 1u << 20);
+  EXPECT_EQ(c.argv_max, 2048u);
+  EXPECT_EQ(c.watch_pids, (std::vector<uint32_t>{10, 20}));
+  auto rules = c.EffectiveWatchRules();
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[0].exe, "/opt/mcp/*");
+  EXPECT_EQ(rules[1].name, "node-servers");
+  EXPECT_EQ(rules[1].argv_contains, "server.js");
+}
+
+TEST(ConfigTest, ClearErrors) {
+  struct Case {
+    const char* yaml;
+    const char* want;  // substring of the error
+  };
+  const Case cases[] = {
+      {"ringbuf_sise: 4096", "unknown key 'ringbuf_sise'"},
+      {"argv_max: lots", "argv_max: 'lots' is not a number"},
+      {"argv_max: -5", "argv_max"},
+      {"watch: {pids: [abc]}", "watch.pids[0]"},
+      {"watch: {rules: [{name: x}]}", "needs at least one of"},
+      {"watch: {rules: [{exe: a, cmd: b}]}", "unknown key 'cmd'"},
+      {"watch: [1]", "watch: expected a mapping"},
+      {"endpoint: [a]", "endpoint: expected a string"},
+      {"a: b: c", "YAML syntax error at line 1"},
+  };
+  for (const auto& tc : cases) {
+    Config c;
+    std::string err = ApplyConfigYaml(tc.yaml, &c);
+    EXPECT_NE(err.find(tc.want), std::string::npos)
+        << tc.yaml << " gave: " << err;
+  }
+}
+
+TEST(ConfigTest, ValidationNamesTheValue) {
+  Config c;
+  c.ringbuf_bytes = 5000;
+  EXPECT_NE(ValidateConfig(c).find("ringbuf_size: 5000 must be a power of two"),
+            std::string::npos);
+  c = Config{};
+  c.argv_max = 10;
+  EXPECT_NE(ValidateConfig(c).find("argv_max"), std::string::npos);
+  c = Config{};
+  c.endpoint = "tcp://0.0.0.0:1";
+  EXPECT_NE(ValidateConfig(c).find("mTLS"), std::string::npos);
+  c = Config{};
+  c.log_level = "loud";
+  EXPECT_NE(ValidateConfig(c).find("log_level"), std::string::npos);
+}
+
+TEST(ConfigTest, MissingFile) {
+  Config c;
+  EXPECT_EQ(LoadConfigFile("/nonexistent/agentwatch.yaml", false, &c), "");
+  EXPECT_NE(LoadConfigFile("/nonexistent/agentwatch.yaml", true, &c), "");
+}
+
+}  // namespace
+}  // namespace agentwatch

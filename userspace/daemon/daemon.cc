@@ -1,0 +1,339 @@
+#include "daemon/daemon.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+#include <spdlog/spdlog.h>
+
+#include "api/service.h"
+#include "common/clock.h"
+#include "daemon/hub.h"
+#include "daemon/pipeline.h"
+#include "daemon/trace_file.h"
+#include "events.h"
+#include "proc/cgroup.h"
+#include "proc/proc_scan.h"
+#include "sensor/decode.h"
+#include "sensor/sensor.h"
+
+namespace agentwatch {
+namespace {
+
+class SensorWatchSink : public WatchSink {
+ public:
+  explicit SensorWatchSink(Sensor* s) : s_(s) {}
+  bool Watch(uint32_t pid, uint32_t flags) override {
+    return s_->Watch(pid, flags);
+  }
+  bool WatchExecutables(const std::vector<std::string>& paths,
+                        uint32_t flags) override {
+    return s_->SetWatchedExecutables(paths, flags);
+  }
+
+ private:
+  Sensor* s_;
+};
+
+std::string KernelRelease() {
+  utsname u{};
+  uname(&u);
+  return u.release;
+}
+
+Pipeline::Options PipelineOptions(const Config& cfg) {
+  Pipeline::Options o;
+  o.queue_size = cfg.queue_size;
+  o.table.max_entries = cfg.process_table_max;
+  return o;
+}
+
+void AddCounter(v1::Status* s, const std::string& name, uint64_t v) {
+  auto* c = s->add_counters();
+  c->set_name(name);
+  c->set_value(v);
+}
+
+const char* CategoryName(int c) {
+  switch (c) {
+    case AW_CAT_PROC: return "proc";
+    case AW_CAT_FILE: return "file";
+    case AW_CAT_NET: return "net";
+    case AW_CAT_DNS: return "dns";
+    default: return "other";
+  }
+}
+
+}  // namespace
+
+int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
+  // Signals are taken by sigwait on this thread only.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.state_dir, ec);
+  if (ec) {
+    spdlog::error("msg=\"cannot create state directory\" path={} error=\"{}\"",
+                  cfg.state_dir, ec.message());
+    return 1;
+  }
+  chmod(cfg.state_dir.c_str(), 0750);
+
+  const int64_t started = NowUnixNs();
+  const int64_t boot_to_unix = BootToUnixOffsetNs();
+  Hub hub(cfg.backlog_events);
+  Sensor sensor;
+  SensorWatchSink sink(&sensor);
+  Pipeline pipeline(PipelineOptions(cfg), &sink,
+                    [&hub](const v1::Event& ev, const std::vector<uint32_t>& l) {
+                      hub.Publish(ev, l);
+                    });
+  TraceWriter recorder;
+  if (!cfg.record_file.empty()) {
+    if (std::string e = recorder.Open(cfg.record_file); !e.empty()) {
+      spdlog::error("msg=\"cannot record\" error=\"{}\"", e);
+      return 1;
+    }
+    pipeline.SetRecorder(&recorder);
+    spdlog::info("msg=\"recording events\" file={}", cfg.record_file);
+  }
+  pipeline.SetWatchRules(cfg.EffectiveWatchRules(), cfg.watch_pids);
+
+  CgroupResolver cgroups;
+  std::atomic<uint64_t> records{0}, decode_errors{0};
+  SensorOptions sopts;
+  sopts.ringbuf_bytes = cfg.ringbuf_bytes;
+  sopts.argv_max = cfg.argv_max;
+  sopts.dns_port = static_cast<uint16_t>(cfg.dns_port);
+  std::string err;
+  bool ok = sensor.Start(
+      sopts,
+      [&](std::span<const uint8_t> rec) {
+        ++records;
+        v1::Event ev;
+        std::string derr;
+        if (DecodeRecord(rec, boot_to_unix, &ev, &derr) != DecodeStatus::kOk) {
+          ++decode_errors;
+          static std::atomic<int64_t> last_log{0};
+          int64_t now = NowUnixNs();
+          if (now - last_log > 1000000000) {
+            last_log = now;
+            spdlog::warn("msg=\"undecodable kernel record\" error=\"{}\"", derr);
+          }
+          v1::Event loss;
+          loss.set_type(v1::EVENT_TYPE_LOSS);
+          loss.set_lost(1);
+          loss.set_lost_reason("undecodable record: " + derr);
+          pipeline.Push(std::move(loss));
+          return;
+        }
+        auto* p = ev.mutable_process();
+        p->set_cgroup_path(cgroups.Resolve(p->cgroup_id(), p->pid()));
+        pipeline.Push(std::move(ev));
+      },
+      &err);
+  if (!ok) {
+    spdlog::error("msg=\"kernel sensors unavailable\" error=\"{}\" hint=\"run "
+                  "as root (CAP_BPF, CAP_PERFMON, CAP_SYS_RESOURCE) on Linux "
+                  ">= 5.8 with BTF\"",
+                  err);
+    return 1;
+  }
+  for (const auto& p : sensor.probes()) {
+    if (p.attached()) {
+      spdlog::info("msg=\"probe attached\" capability={} program={} hook={} "
+                   "target={}",
+                   p.capability(), p.program(), p.hook_type(), p.target());
+    } else if (!p.detail().empty()) {
+      spdlog::info("msg=\"probe not attached\" capability={} program={} "
+                   "hook={} reason=\"{}\"",
+                   p.capability(), p.program(), p.hook_type(), p.detail());
+    }
+  }
+
+  std::thread pipe_thread([&] { pipeline.Run(); });
+
+  // Processes that already run, after the probes so nothing falls between.
+  for (auto& ev : ScanProc("/proc")) {
+    ev.mutable_process()->set_cgroup_path(
+        cgroups.Resolve(ev.process().cgroup_id(), ev.process().pid()));
+    pipeline.Push(std::move(ev));
+  }
+
+  std::atomic<bool> stop{false};
+  std::thread sensor_thread([&] {
+    std::vector<uint64_t> last = sensor.KernelCounters();
+    int64_t last_check = NowUnixNs();
+    while (!stop) {
+      int n = sensor.Poll(100);
+      if (n < 0 && n != -EINTR) {
+        spdlog::error("msg=\"ring buffer poll failed\" error={}", n);
+        break;
+      }
+      int64_t now = NowUnixNs();
+      if (now - last_check < 1000000000) continue;
+      last_check = now;
+      std::vector<uint64_t> cur = sensor.KernelCounters();
+      uint64_t dropped = 0;
+      for (int c = 0; c < AW_CAT_MAX; ++c)
+        dropped += cur[AW_CTR_DROPPED + c] - last[AW_CTR_DROPPED + c];
+      if (dropped > 0) {
+        v1::Event loss;
+        loss.set_type(v1::EVENT_TYPE_LOSS);
+        loss.set_time_unix_ns(now);
+        loss.set_ktime_ns(NowBoottimeNs());
+        loss.set_lost(dropped);
+        loss.set_lost_reason("kernel ring buffer full");
+        pipeline.Push(std::move(loss));
+        spdlog::warn("msg=\"ring buffer overflow\" lost={}", dropped);
+      }
+      last = std::move(cur);
+    }
+  });
+
+  auto status_fn = [&]() {
+    v1::Status s;
+    s.set_version(kVersion);
+    s.set_kernel(KernelRelease());
+    s.set_started_unix_ns(started);
+    s.set_mode("live");
+    for (auto& h : sensor.hook_types()) *s.add_hook_types() = h;
+    for (auto& p : sensor.probes()) *s.add_probes() = p;
+    s.set_watched_processes(pipeline.watched());
+    s.set_process_table_size(pipeline.table_size());
+    s.set_ringbuf_bytes(cfg.ringbuf_bytes);
+    s.set_record_file(cfg.record_file);
+    std::vector<uint64_t> k = sensor.KernelCounters();
+    for (int c = 0; c < AW_CAT_MAX; ++c) {
+      AddCounter(&s, fmt::format("kernel_events_{}", CategoryName(c)),
+                 k[AW_CTR_EMITTED + c]);
+    }
+    for (int c = 0; c < AW_CAT_MAX; ++c) {
+      AddCounter(&s, fmt::format("kernel_ringbuf_drops_{}", CategoryName(c)),
+                 k[AW_CTR_DROPPED + c]);
+    }
+    AddCounter(&s, "kernel_syscall_exit_without_enter", k[AW_CTR_PENDING_MISS]);
+    AddCounter(&s, "kernel_socket_map_full", k[AW_CTR_SOCK_MAP_FULL]);
+    AddCounter(&s, "records_received", records);
+    AddCounter(&s, "records_undecodable", decode_errors);
+    AddCounter(&s, "pipeline_queue_drops", pipeline.queue_drops());
+    AddCounter(&s, "events_processed", pipeline.processed());
+    AddCounter(&s, "process_table_evictions", pipeline.table_evictions());
+    AddCounter(&s, "subscriber_drops", hub.subscriber_drops());
+    AddCounter(&s, "cgroup_lookup_misses", cgroups.misses());
+    if (!cfg.record_file.empty()) {
+      AddCounter(&s, "trace_events_written", recorder.written());
+      AddCounter(&s, "trace_events_dropped", recorder.dropped());
+    }
+    return s;
+  };
+  AgentWatchService service(&hub, status_fn);
+  ApiServer api;
+  if (std::string e = api.Start(cfg.endpoint, &service); !e.empty()) {
+    spdlog::error("msg=\"cannot serve the API\" error=\"{}\"", e);
+    stop = true;
+    sensor_thread.join();
+    pipeline.Stop();
+    pipe_thread.join();
+    return 1;
+  }
+  spdlog::info("msg=\"agentwatchd ready\" endpoint={} probes_attached={}",
+               cfg.endpoint, [&] {
+                 int n = 0;
+                 for (auto& p : sensor.probes()) n += p.attached();
+                 return n;
+               }());
+
+  while (true) {
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    if (sig == SIGHUP) {
+      Config next = cfg;
+      std::string rerr = reload_fn ? reload_fn(&next) : "";
+      if (!rerr.empty()) {
+        spdlog::error("msg=\"reload failed; keeping the running config\" "
+                      "error=\"{}\"",
+                      rerr);
+        continue;
+      }
+      if (next.ringbuf_bytes != cfg.ringbuf_bytes ||
+          next.argv_max != cfg.argv_max || next.endpoint != cfg.endpoint ||
+          next.dns_port != cfg.dns_port) {
+        spdlog::warn("msg=\"ringbuf_size, argv_max, dns_port and endpoint "
+                     "change only on restart\"");
+      }
+      spdlog::set_level(spdlog::level::from_str(next.log_level));
+      pipeline.SetWatchRules(next.EffectiveWatchRules(), next.watch_pids);
+      cfg.watch_rules = next.watch_rules;
+      cfg.watch_pids = next.watch_pids;
+      cfg.builtin_watch_rules = next.builtin_watch_rules;
+      cfg.log_level = next.log_level;
+      spdlog::info("msg=\"configuration reloaded\" watch_rules={}",
+                   cfg.EffectiveWatchRules().size());
+      continue;
+    }
+    spdlog::info("msg=\"stopping\" signal={}", strsignal(sig));
+    break;
+  }
+
+  api.Shutdown();
+  stop = true;
+  sensor_thread.join();
+  sensor.Stop();  // links detached, maps freed
+  pipeline.Stop();
+  pipe_thread.join();
+  recorder.Close();
+  spdlog::info("msg=\"stopped\" events_processed={}", pipeline.processed());
+  return 0;
+}
+
+int RunReplay(const Config& cfg, const std::string& trace, std::ostream& out) {
+  TraceReader reader;
+  if (std::string e = reader.Open(trace); !e.empty()) {
+    spdlog::error("msg=\"cannot replay\" error=\"{}\"", e);
+    return 1;
+  }
+  google::protobuf::util::JsonPrintOptions jopts;
+  jopts.preserve_proto_field_names = true;
+  std::string line;
+  Pipeline pipeline(PipelineOptions(cfg), nullptr,
+                    [&](const v1::Event& ev, const std::vector<uint32_t>&) {
+                      line.clear();
+                      google::protobuf::util::MessageToJsonString(ev, &line,
+                                                                  jopts);
+                      out << line << '\n';
+                    });
+  pipeline.SetWatchRules(cfg.EffectiveWatchRules(), cfg.watch_pids);
+  v1::Event ev;
+  std::string err;
+  uint64_t n = 0;
+  while (true) {
+    TraceReader::Result r = reader.Next(&ev, &err);
+    if (r == TraceReader::Result::kEnd) break;
+    if (r == TraceReader::Result::kCorrupt) {
+      spdlog::warn("msg=\"trace damaged; replayed what came before\" "
+                   "error=\"{}\" events={}",
+                   err, n);
+      break;
+    }
+    pipeline.Process(std::move(ev));
+    ++n;
+  }
+  out.flush();
+  spdlog::info("msg=\"replay done\" events={}", n);
+  return 0;
+}
+
+}  // namespace agentwatch

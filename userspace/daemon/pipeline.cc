@@ -1,0 +1,171 @@
+#include "daemon/pipeline.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "common/text.h"
+#include "events.h"
+
+namespace agentwatch {
+
+static_assert(kWatchedByKernel == (AW_WATCH_ON | AW_WATCH_INHERIT));
+
+Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
+    : opts_(opts),
+      sink_(sink),
+      out_(std::move(out)),
+      q_(opts.queue_size),
+      table_(opts.table),
+      matcher_(std::make_shared<WatchMatcher>()) {}
+
+bool Pipeline::Push(v1::Event&& ev) {
+  uint64_t lost = unreported_drops_.load();
+  if (lost > 0) {
+    v1::Event loss;
+    loss.set_type(v1::EVENT_TYPE_LOSS);
+    loss.set_time_unix_ns(ev.time_unix_ns());
+    loss.set_ktime_ns(ev.ktime_ns());
+    loss.set_lost(lost);
+    loss.set_lost_reason("pipeline queue full");
+    if (!q_.TryPush(std::move(loss))) {
+      ++queue_drops_;
+      ++unreported_drops_;
+      return false;
+    }
+    unreported_drops_ -= lost;
+  }
+  if (!q_.TryPush(std::move(ev))) {
+    ++queue_drops_;
+    ++unreported_drops_;
+    return false;
+  }
+  return true;
+}
+
+void Pipeline::Run() {
+  v1::Event ev;
+  while (true) {
+    if (q_.Pop(&ev, std::chrono::milliseconds(100))) {
+      Process(std::move(ev));
+      continue;
+    }
+    if (stop_ && q_.size() == 0) break;
+  }
+}
+
+void Pipeline::Stop() {
+  stop_ = true;
+  q_.Close();
+}
+
+void Pipeline::SetWatchRules(std::vector<WatchRule> rules,
+                             std::vector<uint32_t> pids) {
+  // Rules that name one exact executable (and nothing else) are enforced in
+  // the kernel at exec, too.
+  std::vector<std::string> exact;
+  for (const auto& r : rules) {
+    if (!r.exe.empty() && r.argv_contains.empty() && r.comm.empty() &&
+        r.exe.find_first_of("*?[") == std::string::npos) {
+      exact.push_back(r.exe);
+    }
+  }
+  if (sink_ != nullptr) sink_->WatchExecutables(exact, AW_WATCH_ON | AW_WATCH_INHERIT);
+  auto m = std::make_shared<WatchMatcher>(std::move(rules), std::move(pids));
+  std::lock_guard<std::mutex> lock(rules_mu_);
+  pending_matcher_ = std::move(m);
+}
+
+void Pipeline::MaybeWatch(ProcessInfo* p, const char* why) {
+  if (p == nullptr || p->exited || p->watch_flags != 0) return;
+  std::string rule = matcher_->Match(*p);
+  if (rule.empty()) {
+    // A process whose parent is watched (started before we knew) is
+    // watched too, as the kernel would have done at fork.
+    ProcessInfo* parent = table_.Find(p->ppid);
+    if (parent == nullptr || parent->exited ||
+        !(parent->watch_flags & AW_WATCH_INHERIT))
+      return;
+    rule = "inherited:" + std::to_string(parent->pid);
+  }
+  const uint32_t flags = AW_WATCH_ON | AW_WATCH_INHERIT;
+  if (sink_ != nullptr && !sink_->Watch(p->pid, flags)) {
+    spdlog::warn("msg=\"cannot mark process watched\" pid={}", p->pid);
+    return;
+  }
+  p->watch_flags = flags;
+  spdlog::info("msg=\"watching process\" pid={} exe={} rule={} on={}", p->pid,
+               p->exe, rule, why);
+}
+
+void Pipeline::RewatchAll() {
+  // Parents before children: walk by ancestry depth so inheritance works
+  // for trees that started before the rules existed.
+  std::vector<std::pair<size_t, uint32_t>> order;
+  table_.ForEach([&](const ProcessInfo& p) {
+    order.emplace_back(table_.Ancestry(p.pid).size(), p.pid);
+  });
+  std::sort(order.begin(), order.end());
+  for (auto& [depth, pid] : order) MaybeWatch(table_.Find(pid), "rules");
+}
+
+void Pipeline::Process(v1::Event ev) {
+  if (recorder_ != nullptr) recorder_->Write(ev);
+  {
+    std::lock_guard<std::mutex> lock(rules_mu_);
+    if (pending_matcher_) {
+      matcher_ = std::move(pending_matcher_);
+      pending_matcher_.reset();
+      RewatchAll();
+    }
+  }
+  Handle(ev);
+  ev.set_seq(++seq_);
+  std::vector<uint32_t> lineage;
+  if (ev.process().pid() != 0) {
+    lineage.push_back(ev.process().pid());
+    auto anc = table_.Ancestry(ev.process().pid());
+    lineage.insert(lineage.end(), anc.begin(), anc.end());
+  }
+  if (ev.type() == v1::EVENT_TYPE_EXEC) {
+    for (size_t i = 1; i < lineage.size(); ++i)
+      ev.mutable_exec()->add_ancestry(lineage[i]);
+  }
+  if (out_) out_(ev, lineage);
+  ++processed_;
+  // Exited processes linger so late events resolve; expire once a second
+  // of kernel time.
+  if (ev.ktime_ns() > last_expire_ns_ + 1000000000ull) {
+    last_expire_ns_ = ev.ktime_ns();
+    table_.Expire(ev.ktime_ns());
+  }
+  table_size_ = table_.size();
+  table_evictions_ = table_.evictions();
+}
+
+void Pipeline::Handle(v1::Event& ev) {
+  if (ev.type() == v1::EVENT_TYPE_LOSS) return;
+  ProcessInfo* p = table_.Apply(ev);
+  switch (ev.type()) {
+    case v1::EVENT_TYPE_EXEC:
+      MaybeWatch(p, "exec");
+      break;
+    case v1::EVENT_TYPE_PROCESS_SNAPSHOT:
+      MaybeWatch(p, "snapshot");
+      break;
+    case v1::EVENT_TYPE_EXIT:
+      if (p != nullptr) watched_ = table_.watched_count();
+      break;
+    default:
+      break;
+  }
+  table_.Annotate(&ev);
+  if (p != nullptr && p->watch_flags != 0) ev.mutable_process()->set_watched(true);
+  if (ev.type() == v1::EVENT_TYPE_EXEC ||
+      ev.type() == v1::EVENT_TYPE_PROCESS_SNAPSHOT ||
+      ev.type() == v1::EVENT_TYPE_FORK) {
+    watched_ = table_.watched_count();
+  }
+}
+
+}  // namespace agentwatch

@@ -1,0 +1,100 @@
+// The pipeline thread: consumes decoded events in order, keeps the process
+// table, applies the watch rules (marking processes in the kernel), numbers
+// the events and publishes them. Deterministic: the same input gives the same
+// output, which is what --replay relies on.
+#ifndef AGENTWATCH_DAEMON_PIPELINE_H_
+#define AGENTWATCH_DAEMON_PIPELINE_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "agentwatch/v1/agentwatch.pb.h"
+#include "daemon/bounded_queue.h"
+#include "daemon/hub.h"
+#include "daemon/trace_file.h"
+#include "daemon/watch_rules.h"
+#include "proc/process_table.h"
+
+namespace agentwatch {
+
+// Where watch decisions go: the kernel's watched map (live) or nowhere
+// (replay).
+class WatchSink {
+ public:
+  virtual ~WatchSink() = default;
+  virtual bool Watch(uint32_t pid, uint32_t flags) = 0;
+  // Executables the kernel itself marks at exec (exact paths), so a server
+  // is watched from its first syscall rather than from when userspace
+  // hears of its exec.
+  virtual bool WatchExecutables(const std::vector<std::string>& paths,
+                                uint32_t flags) = 0;
+};
+
+class Pipeline {
+ public:
+  struct Options {
+    size_t queue_size = 65536;
+    ProcessTable::Options table;
+  };
+  // Output of every processed event; runs on the pipeline thread.
+  using OutputFn = std::function<void(const v1::Event&,
+                                      const std::vector<uint32_t>& lineage)>;
+
+  Pipeline(Options opts, WatchSink* sink, OutputFn out);
+
+  // Producer side (sensor thread). Never blocks; false when full (counted,
+  // and the next accepted event is preceded by a LOSS event).
+  bool Push(v1::Event&& ev);
+
+  // Consumer loop; returns after Stop() once the queue is drained.
+  void Run();
+  void Stop();
+
+  // Processes one event synchronously (replay, tests).
+  void Process(v1::Event ev);
+
+  // New rules apply to execs from now on and to every known live process
+  // (SIGHUP). Thread-safe.
+  void SetWatchRules(std::vector<WatchRule> rules, std::vector<uint32_t> pids);
+
+  // Records every input event (before processing) to w; null to stop.
+  void SetRecorder(TraceWriter* w) { recorder_ = w; }
+
+  uint64_t processed() const { return processed_; }
+  uint64_t queue_drops() const { return queue_drops_; }
+  uint64_t table_size() const { return table_size_; }
+  uint64_t table_evictions() const { return table_evictions_; }
+  uint64_t watched() const { return watched_; }
+
+ private:
+  void Handle(v1::Event& ev);
+  void MaybeWatch(ProcessInfo* p, const char* why);
+  void RewatchAll();
+
+  Options opts_;
+  WatchSink* sink_;
+  OutputFn out_;
+  BoundedQueue<v1::Event> q_;
+  ProcessTable table_;
+  TraceWriter* recorder_ = nullptr;
+
+  std::mutex rules_mu_;
+  std::shared_ptr<WatchMatcher> pending_matcher_;  // set by SetWatchRules
+  std::shared_ptr<WatchMatcher> matcher_;
+
+  uint64_t seq_ = 0;
+  uint64_t last_expire_ns_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> processed_{0};
+  std::atomic<uint64_t> queue_drops_{0};
+  std::atomic<uint64_t> unreported_drops_{0};
+  std::atomic<uint64_t> table_size_{0};
+  std::atomic<uint64_t> table_evictions_{0};
+  std::atomic<uint64_t> watched_{0};
+};
+
+}  // namespace agentwatch
+
+#endif  // AGENTWATCH_DAEMON_PIPELINE_H_

@@ -1,0 +1,196 @@
+// The pipeline on recorded input: watch decisions, enrichment, numbering,
+// loss marking, and that a trace replays to the same stream.
+#include "daemon/pipeline.h"
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "daemon/trace_file.h"
+#include "events.h"
+
+namespace agentwatch {
+namespace {
+
+class FakeSink : public WatchSink {
+ public:
+  bool Watch(uint32_t pid, uint32_t flags) override {
+    calls.emplace_back(pid, flags);
+    return true;
+  }
+  bool WatchExecutables(const std::vector<std::string>& paths,
+                        uint32_t) override {
+    exes = paths;
+    return true;
+  }
+  std::vector<std::string> exes;
+  std::vector<std::pair<uint32_t, uint32_t>> calls;
+};
+
+std::vector<v1::Event> Workload() {
+  std::vector<v1::Event> evs;
+  uint64_t t = 1000;
+  auto base = [&](v1::EventType type, uint32_t pid) {
+    v1::Event e;
+    e.set_type(type);
+    e.set_ktime_ns(t += 1000);
+    e.set_time_unix_ns(1700000000000000000 + t);
+    e.mutable_process()->set_pid(pid);
+    e.mutable_process()->set_tid(pid);
+    return e;
+  };
+  v1::Event init = base(v1::EVENT_TYPE_PROCESS_SNAPSHOT, 1);
+  init.mutable_exec()->set_filename("/sbin/init");
+  evs.push_back(init);
+  v1::Event shell = base(v1::EVENT_TYPE_PROCESS_SNAPSHOT, 50);
+  shell.mutable_process()->set_ppid(1);
+  shell.mutable_exec()->set_filename("/bin/bash");
+  evs.push_back(shell);
+  v1::Event fork = base(v1::EVENT_TYPE_FORK, 50);
+  fork.mutable_fork()->set_child_pid(100);
+  evs.push_back(fork);
+  v1::Event exec = base(v1::EVENT_TYPE_EXEC, 100);
+  exec.mutable_process()->set_ppid(50);
+  exec.mutable_exec()->set_filename("/usr/bin/node");
+  exec.mutable_exec()->add_argv("node");
+  exec.mutable_exec()->add_argv(
+      "/app/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js");
+  evs.push_back(exec);
+  v1::Event child = base(v1::EVENT_TYPE_FORK, 100);
+  child.mutable_process()->set_watched(true);
+  child.mutable_fork()->set_child_pid(101);
+  child.mutable_fork()->set_child_watched(true);
+  evs.push_back(child);
+  v1::Event open = base(v1::EVENT_TYPE_FILE_OPEN, 101);
+  open.mutable_process()->set_watched(true);
+  open.mutable_file()->set_path("/home/u/.ssh/id_rsa");
+  evs.push_back(open);
+  v1::Event loss = base(v1::EVENT_TYPE_LOSS, 0);
+  loss.set_lost(3);
+  evs.push_back(loss);
+  v1::Event exit = base(v1::EVENT_TYPE_EXIT, 101);
+  evs.push_back(exit);
+  return evs;
+}
+
+std::vector<std::string> RunAll(const std::vector<v1::Event>& in, WatchSink* sink) {
+  std::vector<std::string> out;
+  Pipeline p(Pipeline::Options{}, sink,
+             [&](const v1::Event& ev, const std::vector<uint32_t>&) {
+               out.push_back(ev.SerializeAsString());
+             });
+  p.SetWatchRules(BuiltinWatchRules(), {});
+  for (const auto& e : in) p.Process(e);
+  return out;
+}
+
+TEST(PipelineTest, WatchesMatchingExecAndEnriches) {
+  FakeSink sink;
+  std::vector<v1::Event> out;
+  Pipeline p(Pipeline::Options{}, &sink,
+             [&](const v1::Event& ev, const std::vector<uint32_t>&) {
+               out.push_back(ev);
+             });
+  p.SetWatchRules(BuiltinWatchRules(), {});
+  for (const auto& e : Workload()) p.Process(e);
+  ASSERT_EQ(sink.calls.size(), 1u);
+  EXPECT_EQ(sink.calls[0].first, 100u);
+  EXPECT_EQ(sink.calls[0].second, uint32_t{AW_WATCH_ON | AW_WATCH_INHERIT});
+  ASSERT_EQ(out.size(), Workload().size());
+  for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i].seq(), i + 1);
+  const v1::Event& exec = out[3];
+  EXPECT_TRUE(exec.process().watched());
+  EXPECT_EQ(std::vector<uint32_t>(exec.exec().ancestry().begin(),
+                                  exec.exec().ancestry().end()),
+            (std::vector<uint32_t>{50, 1}));
+  const v1::Event& open = out[5];
+  EXPECT_EQ(open.process().exe(), "/usr/bin/node");  // inherited at fork
+  EXPECT_EQ(open.process().ppid(), 100u);
+  EXPECT_TRUE(open.process().watched());
+  EXPECT_EQ(out[6].type(), v1::EVENT_TYPE_LOSS);
+  EXPECT_EQ(p.watched(), 1u);  // 101 exited, 100 remains
+}
+
+TEST(PipelineTest, ExistingTreeIsWatchedWhenRulesArrive) {
+  FakeSink sink;
+  Pipeline p(Pipeline::Options{}, &sink, nullptr);
+  auto evs = Workload();
+  // Snapshots of a server and its child, then the rules.
+  v1::Event server = evs[3];
+  server.set_type(v1::EVENT_TYPE_PROCESS_SNAPSHOT);
+  v1::Event child;
+  child.set_type(v1::EVENT_TYPE_PROCESS_SNAPSHOT);
+  child.mutable_process()->set_pid(101);
+  child.mutable_process()->set_ppid(100);
+  child.mutable_exec()->set_filename("/bin/sh");
+  p.Process(evs[0]);
+  p.Process(evs[1]);
+  p.Process(child);   // child first: its parent is not known yet
+  p.Process(server);
+  p.SetWatchRules(BuiltinWatchRules(), {});
+  p.Process(evs[6]);  // any event applies pending rules
+  ASSERT_EQ(sink.calls.size(), 2u);
+  EXPECT_EQ(sink.calls[0].first, 100u);  // parent before child
+  EXPECT_EQ(sink.calls[1].first, 101u);
+}
+
+TEST(PipelineTest, QueueOverflowIsCountedAndMarked) {
+  Pipeline::Options o;
+  o.queue_size = 4;
+  std::vector<v1::Event> out;
+  Pipeline p(o, nullptr, [&](const v1::Event& ev, const std::vector<uint32_t>&) {
+    out.push_back(ev);
+  });
+  int accepted = 0;
+  for (int i = 0; i < 10; ++i) {
+    v1::Event e;
+    e.set_type(v1::EVENT_TYPE_EXEC);
+    e.mutable_process()->set_pid(i + 1);
+    accepted += p.Push(std::move(e));
+  }
+  EXPECT_EQ(accepted, 4);
+  EXPECT_EQ(p.queue_drops(), 6u);
+  std::thread t([&] { p.Run(); });
+  while (p.processed() < 4) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  v1::Event late;
+  late.set_type(v1::EVENT_TYPE_EXEC);
+  late.mutable_process()->set_pid(99);
+  EXPECT_TRUE(p.Push(std::move(late)));
+  p.Stop();
+  t.join();
+  ASSERT_EQ(out.size(), 6u);
+  EXPECT_EQ(out[4].type(), v1::EVENT_TYPE_LOSS);
+  EXPECT_EQ(out[4].lost(), 6u);
+  EXPECT_EQ(out[5].process().pid(), 99u);
+}
+
+TEST(PipelineTest, TraceReplaysToTheSameStream) {
+  char path[] = "/tmp/aw-pipeline-XXXXXX";
+  close(mkstemp(path));
+  FakeSink sink;
+  std::vector<std::string> live;
+  {
+    TraceWriter w;
+    ASSERT_EQ(w.Open(path), "");
+    Pipeline p(Pipeline::Options{}, &sink,
+               [&](const v1::Event& ev, const std::vector<uint32_t>&) {
+                 live.push_back(ev.SerializeAsString());
+               });
+    p.SetWatchRules(BuiltinWatchRules(), {});
+    p.SetRecorder(&w);
+    for (const auto& e : Workload()) p.Process(e);
+    w.Close();
+  }
+  TraceReader r;
+  ASSERT_EQ(r.Open(path), "");
+  std::vector<v1::Event> recorded;
+  v1::Event e;
+  std::string err;
+  while (r.Next(&e, &err) == TraceReader::Result::kOk) recorded.push_back(e);
+  EXPECT_EQ(recorded.size(), Workload().size());
+  EXPECT_EQ(RunAll(recorded, nullptr), live);
+  unlink(path);
+}
+
+}  // namespace
+}  // namespace agentwatch

@@ -1,0 +1,407 @@
+#include "sensor/sensor.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdarg>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "agentwatch.skel.h"
+#include "events.h"
+#include "probe.skel.h"
+
+namespace agentwatch {
+namespace {
+
+// One BPF program of the main object and where it hooks.
+struct ProgSpec {
+  const char* capability;
+  const char* program;
+  const char* hook_type;  // "tp_btf" or "tracepoint"
+  const char* target;     // tracepoint "group/name" or tp_btf name
+  const char* alt_of;     // preferred program this one replaces, or nullptr
+};
+
+// Order matters: a fallback follows the program it replaces.
+constexpr ProgSpec kProgs[] = {
+    {"process.exec", "btf_exec", "tp_btf", "sched_process_exec", nullptr},
+    {"process.exec", "tp_exec", "tracepoint", "sched/sched_process_exec", "btf_exec"},
+    {"process.fork", "btf_fork", "tp_btf", "sched_process_fork", nullptr},
+    {"process.fork", "tp_fork", "tracepoint", "sched/sched_process_fork", "btf_fork"},
+    {"process.exit", "btf_exit", "tp_btf", "sched_process_exit", nullptr},
+    {"process.exit", "tp_exit", "tracepoint", "sched/sched_process_exit", "btf_exit"},
+    {"file.open", "enter_openat", "tracepoint", "syscalls/sys_enter_openat", nullptr},
+    {"file.open", "exit_openat", "tracepoint", "syscalls/sys_exit_openat", nullptr},
+    {"file.open", "enter_open", "tracepoint", "syscalls/sys_enter_open", nullptr},
+    {"file.open", "exit_open", "tracepoint", "syscalls/sys_exit_open", nullptr},
+    {"file.open", "enter_openat2", "tracepoint", "syscalls/sys_enter_openat2", nullptr},
+    {"file.open", "exit_openat2", "tracepoint", "syscalls/sys_exit_openat2", nullptr},
+    {"file.open", "enter_creat", "tracepoint", "syscalls/sys_enter_creat", nullptr},
+    {"file.open", "exit_creat", "tracepoint", "syscalls/sys_exit_creat", nullptr},
+    {"file.unlink", "enter_unlink", "tracepoint", "syscalls/sys_enter_unlink", nullptr},
+    {"file.unlink", "exit_unlink", "tracepoint", "syscalls/sys_exit_unlink", nullptr},
+    {"file.unlink", "enter_unlinkat", "tracepoint", "syscalls/sys_enter_unlinkat", nullptr},
+    {"file.unlink", "exit_unlinkat", "tracepoint", "syscalls/sys_exit_unlinkat", nullptr},
+    {"file.rename", "enter_rename", "tracepoint", "syscalls/sys_enter_rename", nullptr},
+    {"file.rename", "exit_rename", "tracepoint", "syscalls/sys_exit_rename", nullptr},
+    {"file.rename", "enter_renameat", "tracepoint", "syscalls/sys_enter_renameat", nullptr},
+    {"file.rename", "exit_renameat", "tracepoint", "syscalls/sys_exit_renameat", nullptr},
+    {"file.rename", "enter_renameat2", "tracepoint", "syscalls/sys_enter_renameat2", nullptr},
+    {"file.rename", "exit_renameat2", "tracepoint", "syscalls/sys_exit_renameat2", nullptr},
+    {"net.connect", "enter_connect", "tracepoint", "syscalls/sys_enter_connect", nullptr},
+    {"net.connect", "exit_connect", "tracepoint", "syscalls/sys_exit_connect", nullptr},
+    {"net.accept", "enter_accept", "tracepoint", "syscalls/sys_enter_accept", nullptr},
+    {"net.accept", "exit_accept", "tracepoint", "syscalls/sys_exit_accept", nullptr},
+    {"net.accept", "enter_accept4", "tracepoint", "syscalls/sys_enter_accept4", nullptr},
+    {"net.accept", "exit_accept4", "tracepoint", "syscalls/sys_exit_accept4", nullptr},
+    {"net.bind", "enter_bind", "tracepoint", "syscalls/sys_enter_bind", nullptr},
+    {"net.bind", "exit_bind", "tracepoint", "syscalls/sys_exit_bind", nullptr},
+    {"net.listen", "enter_listen", "tracepoint", "syscalls/sys_enter_listen", nullptr},
+    {"net.listen", "exit_listen", "tracepoint", "syscalls/sys_exit_listen", nullptr},
+    {"net.dns", "enter_sendto", "tracepoint", "syscalls/sys_enter_sendto", nullptr},
+    {"net.dns", "enter_sendmsg", "tracepoint", "syscalls/sys_enter_sendmsg", nullptr},
+    {"net.dns", "enter_sendmmsg", "tracepoint", "syscalls/sys_enter_sendmmsg", nullptr},
+    {"net.bytes", "btf_sock_send", "tp_btf", "sock_send_length", nullptr},
+    {"net.bytes", "btf_sock_recv", "tp_btf", "sock_recv_length", nullptr},
+    {"net.bytes", "enter_close", "tracepoint", "syscalls/sys_enter_close", nullptr},
+};
+
+int LibbpfPrint(enum libbpf_print_level level, const char* fmt, va_list ap) {
+  if (level == LIBBPF_DEBUG) return 0;
+  char buf[1024];
+  int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+  std::string_view s(buf, n > 0 ? std::min<size_t>(n, sizeof(buf) - 1) : 0);
+  while (!s.empty() && s.back() == '\n') s.remove_suffix(1);
+  // The verifier log is long; libbpf's own warnings are one line each.
+  if (level == LIBBPF_WARN) {
+    spdlog::debug("libbpf: {}", s);
+  } else {
+    spdlog::debug("libbpf: {}", s);
+  }
+  return 0;
+}
+
+std::string Errno(int err) {
+  if (err < 0) err = -err;
+  return fmt::format("{} ({})", strerrorname_np(err) ? strerrorname_np(err) : "?",
+                     strerror(err));
+}
+
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+const btf* VmlinuxBtf() {
+  static const btf* b = btf__load_vmlinux_btf();
+  return libbpf_get_error(b) ? nullptr : b;
+}
+
+// Whether the kernel has the hook point a program wants.
+bool TargetExists(const ProgSpec& p, const std::string& tracefs,
+                  std::string* why) {
+  if (std::strcmp(p.hook_type, "tp_btf") == 0) {
+    const btf* b = VmlinuxBtf();
+    if (b == nullptr) {
+      *why = "no kernel BTF";
+      return false;
+    }
+    std::string name = std::string("btf_trace_") + p.target;
+    if (btf__find_by_name_kind(b, name.c_str(), BTF_KIND_TYPEDEF) < 0) {
+      *why = fmt::format("kernel has no tracepoint {}", p.target);
+      return false;
+    }
+    return true;
+  }
+  if (!Exists(tracefs + "/events/" + p.target)) {
+    *why = fmt::format("kernel has no tracepoint {}", p.target);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string EnsureTracefs(const std::string& path) {
+  if (Exists(path + "/events")) return "";
+  if (!Exists(path)) mkdir(path.c_str(), 0700);
+  if (mount("tracefs", path.c_str(), "tracefs", 0, nullptr) != 0) {
+    return fmt::format("mount tracefs at {}: {}", path, Errno(errno));
+  }
+  spdlog::info("msg=\"mounted tracefs\" path={}", path);
+  return "";
+}
+
+Sensor::~Sensor() { Stop(); }
+
+void Sensor::ProbeHookTypes() {
+  struct Probe {
+    const char* type;
+    const char* program;
+  };
+  static constexpr Probe kProbes[] = {
+      {"tp_btf", "probe_tp_btf"},       {"tracepoint", "probe_tracepoint"},
+      {"raw_tracepoint", "probe_raw_tracepoint"},
+      {"fentry", "probe_fentry"},       {"lsm", "probe_lsm"},
+      {"kprobe", "probe_kprobe"},
+  };
+  std::vector<v1::HookTypeStatus> out;
+  for (const auto& pr : kProbes) {
+    v1::HookTypeStatus st;
+    st.set_hook_type(pr.type);
+    probe_bpf* p = probe_bpf__open();
+    if (p == nullptr) {
+      st.set_detail("open probe object: " + Errno(errno));
+      out.push_back(st);
+      continue;
+    }
+    bpf_program* prog;
+    bpf_program* chosen = nullptr;
+    bpf_object__for_each_program(prog, p->obj) {
+      bool mine = std::strcmp(bpf_program__name(prog), pr.program) == 0;
+      bpf_program__set_autoload(prog, mine);
+      if (mine) chosen = prog;
+    }
+    int err = probe_bpf__load(p);
+    if (err != 0) {
+      st.set_detail("load refused: " + Errno(err));
+    } else {
+      bpf_link* link = bpf_program__attach(chosen);
+      if (link == nullptr) {
+        st.set_detail("attach refused: " + Errno(errno));
+      } else {
+        st.set_available(true);
+        bpf_link__destroy(link);
+      }
+    }
+    probe_bpf__destroy(p);
+    out.push_back(st);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  hook_types_ = std::move(out);
+}
+
+bool Sensor::HookTypeAvailable(const std::string& type) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& h : hook_types_) {
+    if (h.hook_type() == type) return h.available();
+  }
+  return false;
+}
+
+bool Sensor::Start(const SensorOptions& opts, RecordFn on_record,
+                   std::string* error) {
+  libbpf_set_print(LibbpfPrint);
+  on_record_ = std::move(on_record);
+  if (std::string e = EnsureTracefs(opts.tracefs); !e.empty()) {
+    spdlog::warn("msg=\"tracefs unavailable; classic tracepoints will fail\" "
+                 "error=\"{}\"",
+                 e);
+  }
+  ProbeHookTypes();
+
+  // Two passes: the preferred plan, then (if the load fails as a whole) the
+  // classic-tracepoint-only plan.
+  for (int pass = 0; pass < 2; ++pass) {
+    const bool allow_btf = pass == 0 && HookTypeAvailable("tp_btf");
+    skel_ = agentwatch_bpf__open();
+    if (skel_ == nullptr) {
+      *error = "open BPF object: " + Errno(errno);
+      return false;
+    }
+    bpf_map__set_max_entries(skel_->maps.events, opts.ringbuf_bytes);
+    skel_->rodata->argv_max = opts.argv_max;
+    skel_->rodata->dns_port = opts.dns_port;
+
+    std::vector<v1::ProbeStatus> plan;
+    std::vector<std::string> enabled;
+    for (const ProgSpec& p : kProgs) {
+      v1::ProbeStatus st;
+      st.set_capability(p.capability);
+      st.set_program(p.program);
+      st.set_hook_type(p.hook_type);
+      st.set_target(p.target);
+      std::string why;
+      bool want = true;
+      if (p.alt_of != nullptr) {
+        // A fallback: only when the preferred program is not enabled.
+        for (const auto& e : enabled) {
+          if (e == p.alt_of) want = false;
+        }
+        if (!want) why = fmt::format("not needed: {} is used", p.alt_of);
+      }
+      if (want && std::strcmp(p.hook_type, "tp_btf") == 0 && !allow_btf) {
+        want = false;
+        why = pass == 0 ? "tp_btf hooks unavailable"
+                        : "tp_btf disabled after the first load failed";
+      }
+      if (want && !TargetExists(p, opts.tracefs, &why)) want = false;
+      bpf_program* prog =
+          bpf_object__find_program_by_name(skel_->obj, p.program);
+      if (prog == nullptr) {
+        want = false;
+        why = "program missing from the object";
+      } else {
+        bpf_program__set_autoload(prog, want);
+      }
+      if (want) {
+        enabled.push_back(p.program);
+        if (p.alt_of != nullptr) {
+          why = fmt::format("fallback for {}", p.alt_of);
+        }
+      }
+      st.set_detail(why);
+      plan.push_back(st);
+    }
+
+    int err = agentwatch_bpf__load(skel_);
+    if (err != 0) {
+      std::string msg = "load BPF object: " + Errno(err);
+      agentwatch_bpf__destroy(skel_);
+      skel_ = nullptr;
+      if (pass == 0) {
+        spdlog::warn("msg=\"BPF load failed; retrying with classic tracepoints\" error=\"{}\"",
+                     msg);
+        continue;
+      }
+      *error = msg;
+      return false;
+    }
+
+    attached_ = 0;
+    for (auto& st : plan) {
+      bpf_program* prog =
+          bpf_object__find_program_by_name(skel_->obj, st.program().c_str());
+      if (prog == nullptr || !bpf_program__autoload(prog)) continue;
+      bpf_link* link = bpf_program__attach(prog);
+      if (link == nullptr) {
+        st.set_detail("attach failed: " + Errno(errno));
+        spdlog::warn("msg=\"attach failed\" program={} error=\"{}\"",
+                     st.program(), st.detail());
+        continue;
+      }
+      // The skeleton's links[] is destroyed by agentwatch_bpf__destroy.
+      for (int i = 0; i < skel_->skeleton->prog_cnt; ++i) {
+        if (*skel_->skeleton->progs[i].prog == prog) {
+          *skel_->skeleton->progs[i].link = link;
+        }
+      }
+      st.set_attached(true);
+      ++attached_;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      probes_ = std::move(plan);
+    }
+    break;
+  }
+
+  rb_ = ring_buffer__new(
+      bpf_map__fd(skel_->maps.events),
+      [](void* ctx, void* data, size_t size) -> int {
+        auto* self = static_cast<Sensor*>(ctx);
+        self->on_record_(
+            std::span<const uint8_t>(static_cast<const uint8_t*>(data), size));
+        return 0;
+      },
+      this, nullptr);
+  if (rb_ == nullptr) {
+    *error = "ring buffer: " + Errno(errno);
+    Stop();
+    return false;
+  }
+  if (attached_ == 0) {
+    *error = "no BPF program could be attached";
+    Stop();
+    return false;
+  }
+  return true;
+}
+
+int Sensor::Poll(int timeout_ms) {
+  if (rb_ == nullptr) return -EINVAL;
+  return ring_buffer__poll(rb_, timeout_ms);
+}
+
+void Sensor::Stop() {
+  if (rb_ != nullptr) {
+    ring_buffer__free(rb_);
+    rb_ = nullptr;
+  }
+  if (skel_ != nullptr) {
+    agentwatch_bpf__destroy(skel_);  // detaches links, closes maps
+    skel_ = nullptr;
+  }
+  attached_ = 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& p : probes_) p.set_attached(false);
+}
+
+bool Sensor::Watch(uint32_t pid, uint32_t flags) {
+  if (skel_ == nullptr) return false;
+  return bpf_map__update_elem(skel_->maps.watched, &pid, sizeof(pid), &flags,
+                              sizeof(flags), BPF_ANY) == 0;
+}
+
+bool Sensor::Unwatch(uint32_t pid) {
+  if (skel_ == nullptr) return false;
+  return bpf_map__delete_elem(skel_->maps.watched, &pid, sizeof(pid), 0) == 0;
+}
+
+bool Sensor::SetWatchedExecutables(const std::vector<std::string>& paths,
+                                   uint32_t flags) {
+  if (skel_ == nullptr) return false;
+  const int fd = bpf_map__fd(skel_->maps.watch_exe);
+  // Clear, then fill: the map is small and changes only on (re)load.
+  char key[AW_EXE_KEY_MAX] = {};
+  char next[AW_EXE_KEY_MAX];
+  std::vector<std::string> old;
+  while (bpf_map_get_next_key(fd, old.empty() ? nullptr : key, next) == 0) {
+    old.emplace_back(next, AW_EXE_KEY_MAX);
+    std::memcpy(key, next, AW_EXE_KEY_MAX);
+  }
+  for (const auto& k : old) bpf_map_delete_elem(fd, k.data());
+  bool ok = true;
+  for (const auto& p : paths) {
+    if (p.size() >= AW_EXE_KEY_MAX) continue;  // userspace rules still apply
+    char k[AW_EXE_KEY_MAX] = {};
+    std::memcpy(k, p.data(), p.size());
+    ok &= bpf_map_update_elem(fd, k, &flags, BPF_ANY) == 0;
+  }
+  return ok;
+}
+
+std::vector<uint64_t> Sensor::KernelCounters() const {
+  std::vector<uint64_t> out(AW_CTR_MAX, 0);
+  if (skel_ == nullptr) return out;
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return out;
+  std::vector<uint64_t> vals(ncpu);
+  for (uint32_t k = 0; k < AW_CTR_MAX; ++k) {
+    if (bpf_map__lookup_elem(skel_->maps.counters, &k, sizeof(k), vals.data(),
+                             vals.size() * sizeof(uint64_t), 0) == 0) {
+      for (uint64_t v : vals) out[k] += v;
+    }
+  }
+  return out;
+}
+
+std::vector<v1::HookTypeStatus> Sensor::hook_types() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return hook_types_;
+}
+
+std::vector<v1::ProbeStatus> Sensor::probes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return probes_;
+}
+
+}  // namespace agentwatch

@@ -1,0 +1,79 @@
+// The kernel side's lifecycle: feature probing, load with fallback, attach,
+// ring-buffer polling, the watched map and the kernel counters.
+#ifndef AGENTWATCH_SENSOR_SENSOR_H_
+#define AGENTWATCH_SENSOR_SENSOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "agentwatch/v1/agentwatch.pb.h"
+
+struct agentwatch_bpf;
+struct ring_buffer;
+
+namespace agentwatch {
+
+struct SensorOptions {
+  uint32_t ringbuf_bytes = 16u << 20;  // power of two, >= page size
+  uint32_t argv_max = 1024;            // bytes of argv captured per exec
+  uint16_t dns_port = 53;
+  std::string tracefs = "/sys/kernel/tracing";
+};
+
+class Sensor {
+ public:
+  using RecordFn = std::function<void(std::span<const uint8_t>)>;
+
+  Sensor() = default;
+  ~Sensor();
+  Sensor(const Sensor&) = delete;
+  Sensor& operator=(const Sensor&) = delete;
+
+  // Probes hook types, loads the object with the best variant per
+  // capability, attaches every program it can. False (with error) only when
+  // nothing usable could be loaded; optional hooks failing is not an error.
+  bool Start(const SensorOptions& opts, RecordFn on_record, std::string* error);
+
+  // Waits up to timeout_ms for records and hands each to on_record.
+  // Returns the number consumed, or a negative errno.
+  int Poll(int timeout_ms);
+
+  // Detaches every link and frees maps; safe to call twice.
+  void Stop();
+
+  bool Watch(uint32_t pid, uint32_t flags);
+  bool Unwatch(uint32_t pid);
+  // Replaces the set of executable paths the kernel marks watched at exec.
+  bool SetWatchedExecutables(const std::vector<std::string>& paths,
+                             uint32_t flags);
+
+  // Kernel counters summed over CPUs, AW_CTR_* order.
+  std::vector<uint64_t> KernelCounters() const;
+
+  std::vector<v1::HookTypeStatus> hook_types() const;
+  std::vector<v1::ProbeStatus> probes() const;
+  bool healthy() const { return attached_ > 0; }
+
+ private:
+  void ProbeHookTypes();
+  bool HookTypeAvailable(const std::string& type) const;
+
+  agentwatch_bpf* skel_ = nullptr;
+  ring_buffer* rb_ = nullptr;
+  RecordFn on_record_;
+  int attached_ = 0;
+  mutable std::mutex mu_;  // guards the status vectors
+  std::vector<v1::HookTypeStatus> hook_types_;
+  std::vector<v1::ProbeStatus> probes_;
+};
+
+// Mounts tracefs at path if it is not there. Returns "" or an error.
+std::string EnsureTracefs(const std::string& path);
+
+}  // namespace agentwatch
+
+#endif  // AGENTWATCH_SENSOR_SENSOR_H_
