@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""e2e: agentwatchd + agentwatch CLI against a real workload.
+
+Starts the daemon with --watch-exe for the workload binary and --record,
+runs the workload (watched) and an identical copy under another path
+(unwatched), and reads the events back through `agentwatch events --json`,
+both live (--follow) and from the backlog. Then stops the daemon with
+SIGTERM and replays the recorded trace offline: the replayed stream must be
+the live stream, event for event.
+
+Exit 77 = skipped (not root), unless AGENTWATCH_REQUIRE_BPF=1.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+FAILURES = []
+
+
+def check(cond, msg):
+    if not cond:
+        FAILURES.append(msg)
+        print("FAIL:", msg, flush=True)
+    return cond
+
+
+def wait_for(fn, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bindir", required=True)
+    ap.add_argument("--workload", required=True)
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        if os.environ.get("AGENTWATCH_REQUIRE_BPF") == "1":
+            print("FAIL: BPF required but not running as root")
+            return 1
+        print("SKIP: needs root")
+        return 77
+
+    agentwatchd = os.path.join(a.bindir, "agentwatchd")
+    cli = os.path.join(a.bindir, "agentwatch")
+    tmp = tempfile.mkdtemp(prefix="aw-e2e-")
+    tmp = os.path.realpath(tmp)
+    sock = os.path.join(tmp, "run", "aw.sock")
+    endpoint = "unix://" + sock
+    trace = os.path.join(tmp, "trace.awtrace")
+    workdir = os.path.join(tmp, "work")
+    os.mkdir(workdir)
+    # The unwatched twin: same code, other path.
+    twin = os.path.join(tmp, "twin-workload")
+    shutil.copy(a.workload, twin)
+    log = open(os.path.join(tmp, "agentwatchd.log"), "w")
+
+    daemon = subprocess.Popen(
+        [agentwatchd, "--config", "/dev/null", "--endpoint", endpoint,
+         "--state-dir", os.path.join(tmp, "state"), "--no-builtin-rules",
+         "--watch-exe", a.workload, "--record", trace],
+        stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def status():
+            r = subprocess.run([cli, "--endpoint", endpoint, "status", "--json"],
+                               capture_output=True, text=True)
+            return json.loads(r.stdout) if r.returncode == 0 else None
+        if daemon.poll() is not None:
+            raise SystemExit("daemon exited at start")
+        st = wait_for(status, 60, "agentwatchd to serve")
+        mode = os.stat(sock).st_mode & 0o777
+        check(mode == 0o660, f"socket mode is {oct(mode)}, want 0660")
+        attached = [p for p in st.get("probes", []) if p.get("attached")]
+        check(len(attached) >= 20, f"only {len(attached)} probes attached")
+
+        # Live stream first, so the workload's events arrive while we watch.
+        follow = subprocess.Popen(
+            [cli, "--endpoint", endpoint, "events", "--follow", "--json",
+             "--watched", "--limit", "0"],
+            stdout=subprocess.PIPE, text=True)
+        live = []
+        threading.Thread(
+            target=lambda: [live.append(json.loads(l)) for l in follow.stdout],
+            daemon=True).start()
+        time.sleep(1.0)
+
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(8)
+        port = srv.getsockname()[1]
+        got = []
+
+        def accept_all():
+            for _ in range(2):
+                c, _ = srv.accept()
+                got.append(c.recv(100))
+                c.close()
+        acc = threading.Thread(target=accept_all, daemon=True)
+        acc.start()
+
+        w = subprocess.Popen([a.workload, workdir, str(port), "127.0.0.53",
+                              "QUtJQUlPU0ZPRE5ON0VYQU1QTEU.e2e.agentwatch.test"])
+        w.wait()
+        t = subprocess.Popen([twin, workdir, str(port), "127.0.0.53",
+                              "twin.e2e.agentwatch.test"])
+        t.wait()
+        acc.join(5)
+        check(w.returncode == 3, f"workload exit {w.returncode}")
+        check(t.returncode == 3, f"twin exit {t.returncode}")
+        wpid, tpid = w.pid, t.pid
+
+        def has_exit():
+            return any(e.get("type") == "EVENT_TYPE_EXIT" and
+                       e["process"]["pid"] == wpid for e in live)
+        wait_for(has_exit, 10, "the workload's exit event on --follow")
+        time.sleep(0.5)
+        follow.terminate()
+        follow.wait(5)
+
+        # Backlog query, filtered by pid (the workload and its descendants).
+        r = subprocess.run([cli, "--endpoint", endpoint, "events", "--json",
+                            "--pid", str(wpid), "--limit", "10000"],
+                           capture_output=True, text=True, check=True)
+        backlog = [json.loads(l) for l in r.stdout.splitlines()]
+        r = subprocess.run([cli, "--endpoint", endpoint, "events", "--json",
+                            "--pid", str(tpid), "--limit", "10000"],
+                           capture_output=True, text=True, check=True)
+        twin_events = [json.loads(l) for l in r.stdout.splitlines()]
+        # Human output works too.
+        r = subprocess.run([cli, "--endpoint", endpoint, "events", "--pid",
+                            str(wpid)], capture_output=True, text=True,
+                           check=True)
+        check("notes.txt" in r.stdout and "EVENT" in r.stdout,
+              "human events table lacks the open")
+
+        mine = [e for e in live if e["process"]["pid"] == wpid]
+        by_type = {}
+        for e in mine:
+            by_type.setdefault(e["type"], []).append(e)
+
+        def one(kind, pred=lambda e: True):
+            c = [e for e in by_type.get(kind, []) if pred(e)]
+            check(len(c) >= 1, f"no {kind} event for the workload")
+            return c[0] if c else {}
+
+        ex = one("EVENT_TYPE_EXEC")
+        check(ex.get("exec", {}).get("filename") == a.workload, "exec filename")
+        check(ex.get("process", {}).get("watched") is True, "exec watched")
+        op = one("EVENT_TYPE_FILE_OPEN",
+                 lambda e: e["file"].get("raw_path") == "notes.txt")
+        check(op.get("file", {}).get("path") == os.path.join(workdir, "notes.txt"),
+              f"open path {op.get('file', {}).get('path')}")
+        check(op.get("file", {}).get("resolved") is True, "open resolved")
+        rn = one("EVENT_TYPE_FILE_RENAME")
+        check(rn.get("file", {}).get("new_path") ==
+              os.path.join(workdir, "notes.old"), "rename target")
+        ul = one("EVENT_TYPE_FILE_UNLINK")
+        check(ul.get("file", {}).get("path") == os.path.join(workdir, "notes.old"),
+              "unlink path")
+        cn = one("EVENT_TYPE_NET_CONNECT",
+                 lambda e: e["net"].get("remote", {}).get("port") == port)
+        check(cn.get("net", {}).get("remote", {}).get("address") == "127.0.0.1",
+              "connect address")
+        cl = one("EVENT_TYPE_NET_CLOSE",
+                 lambda e: e["net"].get("remote", {}).get("port") == port)
+        check(int(cl.get("net", {}).get("bytes_sent", 0)) == 18,
+              f"bytes sent {cl.get('net', {}).get('bytes_sent')}")
+        dq = one("EVENT_TYPE_DNS_QUERY")
+        check(dq.get("dns", {}).get("names") ==
+              ["QUtJQUlPU0ZPRE5ON0VYQU1QTEU.e2e.agentwatch.test."], "dns name")
+        check(dq.get("dns", {}).get("qtypes") == ["TXT"], "dns qtype")
+        xt = one("EVENT_TYPE_EXIT")
+        check(xt.get("exit", {}).get("exit_code") == 3, "exit code")
+        kids = [e for e in live if e["type"] == "EVENT_TYPE_EXEC" and
+                e["process"].get("ppid") == wpid]
+        check(len(kids) == 1 and kids[0]["exec"]["filename"] == "/bin/sh" and
+              kids[0]["process"].get("watched") is True and
+              wpid in kids[0]["exec"].get("ancestry", []),
+              "watched grandchild exec with ancestry")
+
+        # Backlog by pid includes the child's events; nothing of the twin.
+        check(any(e["process"]["pid"] != wpid for e in backlog),
+              "--pid backlog lacks descendants")
+        check({e["seq"] for e in mine} <= {e["seq"] for e in backlog},
+              "--pid backlog misses live events")
+        bad = [e for e in twin_events
+               if not e["type"].startswith(("EVENT_TYPE_EXEC", "EVENT_TYPE_FORK",
+                                            "EVENT_TYPE_EXIT"))]
+        check(not bad, f"unwatched twin produced {len(bad)} file/net events")
+        check(any(e["type"] == "EVENT_TYPE_EXEC" for e in twin_events),
+              "twin exec missing (process events are for every process)")
+
+        # Stop: SIGTERM, clean exit, socket gone.
+        daemon.send_signal(signal.SIGTERM)
+        check(daemon.wait(15) == 0, f"daemon exit status {daemon.returncode}")
+        check(not os.path.exists(sock), "socket left behind")
+
+        # Replay: same pipeline, no kernel; identical events for the workload.
+        r = subprocess.run([agentwatchd, "--config", "/dev/null",
+                            "--no-builtin-rules", "--watch-exe", a.workload,
+                            "--replay", trace],
+                           capture_output=True, text=True)
+        check(r.returncode == 0, f"replay exit {r.returncode}: {r.stderr[-500:]}")
+        replayed = {e["seq"]: e for e in map(json.loads, r.stdout.splitlines())}
+        check(len(replayed) > len(mine), "replay produced too few events")
+        for e in live:
+            re_ev = replayed.get(e["seq"])
+            if not check(re_ev == e, f"replay differs at seq {e['seq']}"):
+                print(" live:  ", json.dumps(e)[:400])
+                print(" replay:", json.dumps(re_ev)[:400])
+                break
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+        log.close()
+    if FAILURES:
+        print(open(os.path.join(tmp, "agentwatchd.log")).read()[-3000:])
+        print(f"e2e: {len(FAILURES)} failed")
+        return 1
+    shutil.rmtree(tmp, ignore_errors=True)
+    print("e2e: all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
