@@ -107,11 +107,24 @@ union scratch_rec {
 	struct aw_dns_event dns;
 };
 
+/*
+ * Syscall tracepoints are faultable on recent kernels: their programs run
+ * with migration but not preemption disabled, so two programs can interleave
+ * on one CPU. Each record is built in a slot claimed with an atomic
+ * compare-and-swap and released after output.
+ */
+#define AW_SCRATCH_SLOTS 4
+
+struct scratch_slot {
+	__u64 busy; /* 64-bit: the BPF ISA's atomics before v3 */
+	union scratch_rec rec;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, AW_SCRATCH_SLOTS);
 	__type(key, __u32);
-	__type(value, union scratch_rec);
+	__type(value, struct scratch_slot);
 } scratch SEC(".maps");
 
 static __always_inline void count(__u32 idx)
@@ -119,7 +132,7 @@ static __always_inline void count(__u32 idx)
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
 
 	if (v)
-		*v += 1;
+		__sync_fetch_and_add(v, 1);
 }
 
 static __always_inline __u32 watch_flags(__u32 tgid)
@@ -131,9 +144,25 @@ static __always_inline __u32 watch_flags(__u32 tgid)
 
 static __always_inline void *get_scratch(void)
 {
-	__u32 zero = 0;
+	for (__u32 i = 0; i < AW_SCRATCH_SLOTS; i++) {
+		__u32 k = i;
+		struct scratch_slot *sl = bpf_map_lookup_elem(&scratch, &k);
 
-	return bpf_map_lookup_elem(&scratch, &zero);
+		if (!sl)
+			return NULL;
+		if (__sync_val_compare_and_swap(&sl->busy, 0, 1) == 0)
+			return &sl->rec;
+	}
+	count(AW_CTR_SCRATCH_BUSY);
+	return NULL;
+}
+
+static __always_inline void put_scratch(void *rec)
+{
+	struct scratch_slot *sl =
+		(void *)rec - offsetof(struct scratch_slot, rec);
+
+	__sync_lock_test_and_set(&sl->busy, 0);
 }
 
 static __always_inline void fill_hdr(struct aw_hdr *h, __u32 type, __u32 size)
@@ -154,27 +183,28 @@ static __always_inline void fill_hdr(struct aw_hdr *h, __u32 type, __u32 size)
 	h->pad = 0;
 }
 
-/* Emit a record built in scratch space; size is masked so the verifier sees
- * it bounded by the scratch value. */
+/* Emit a record built in scratch space and release the slot; size is masked
+ * so the verifier sees it bounded by the scratch value. */
 static __always_inline void output(void *rec, __u32 size, __u32 cat)
 {
 	/* A power-of-two mask bounds size for the verifier, the comparison
 	 * keeps it inside the scratch value. */
 	size &= 32767;
-	if (size > sizeof(union scratch_rec))
-		return;
-	((struct aw_hdr *)rec)->size = size;
-	if (bpf_ringbuf_output(&events, rec, size, 0))
-		count(AW_CTR_DROPPED + cat);
-	else
-		count(AW_CTR_EMITTED + cat);
+	if (size <= sizeof(union scratch_rec)) {
+		((struct aw_hdr *)rec)->size = size;
+		if (bpf_ringbuf_output(&events, rec, size, 0))
+			count(AW_CTR_DROPPED + cat);
+		else
+			count(AW_CTR_EMITTED + cat);
+	}
+	put_scratch(rec);
 }
 
 struct walk_ctx {
 	struct dentry *dentry;
 	struct vfsmount *vfsmnt;
 	struct mount *mnt;
-	__u32 base; /* offset of data[] in the scratch record */
+	__u8 *data; /* the record's data[] in its scratch slot */
 	__u32 off;  /* write position inside data[] */
 	int done;
 };
@@ -189,7 +219,6 @@ static long walk_step(__u32 i, struct walk_ctx *c)
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
 	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 	const unsigned char *name;
-	__u8 *rec;
 	long n;
 
 	if (dentry == mnt_root || dentry == parent) {
@@ -209,12 +238,8 @@ static long walk_step(__u32 i, struct walk_ctx *c)
 	}
 	if (c->off >= AW_DATA_HALF - AW_NAME_MAX)
 		return 1;
-	rec = get_scratch();
-	if (!rec)
-		return 1;
 	name = BPF_CORE_READ(dentry, d_name.name);
-	n = bpf_probe_read_kernel_str(rec + (c->base & 255) +
-					      (c->off & (AW_DATA_HALF - 1)),
+	n = bpf_probe_read_kernel_str(c->data + (c->off & (AW_DATA_HALF - 1)),
 				      AW_NAME_MAX, name);
 	if (n <= 0)
 		return 1;
@@ -224,20 +249,20 @@ static long walk_step(__u32 i, struct walk_ctx *c)
 }
 
 /*
- * Append the component list of (dentry, vfsmount) to the scratch record's
- * data[] (at offset base in the record) at *off: names leaf first, each
+ * Append the component list of (dentry, vfsmount) to a scratch record's
+ * data[] at *off: names leaf first, each
  * NUL-terminated, crossing mount points up to the root of the mount
  * namespace. Returns 1 when the root was reached, 0 otherwise (truncated:
  * too deep, out of space, or a dentry outside any mount tree).
  */
-static __always_inline int put_path(__u32 base, __u32 *off,
+static __always_inline int put_path(__u8 *data, __u32 *off,
 				    struct dentry *dentry,
 				    struct vfsmount *vfsmnt)
 {
 	struct walk_ctx c = {
 		.dentry = dentry,
 		.vfsmnt = vfsmnt,
-		.base = base,
+		.data = data,
 		.off = *off,
 	};
 
@@ -279,19 +304,19 @@ static __always_inline struct file *fd_file(struct task_struct *task, int fd)
 }
 
 /* Component list of the directory a dfd-relative path starts from. */
-static __always_inline int put_base_dir(__u32 base, __u32 *off,
+static __always_inline int put_base_dir(__u8 *data, __u32 *off,
 					struct task_struct *task, int dfd)
 {
 	if (dfd == AT_FDCWD) {
 		struct path pwd = BPF_CORE_READ(task, fs, pwd);
 
-		return put_path(base, off, pwd.dentry, pwd.mnt);
+		return put_path(data, off, pwd.dentry, pwd.mnt);
 	}
 	struct file *f = fd_file(task, dfd);
 
 	if (!f)
 		return 0;
-	return put_path(base, off, BPF_CORE_READ(f, f_path.dentry),
+	return put_path(data, off, BPF_CORE_READ(f, f_path.dentry),
 			BPF_CORE_READ(f, f_path.mnt));
 }
 
@@ -370,7 +395,7 @@ static __always_inline void emit_exec(struct task_struct *task,
 	{
 		struct path pwd = BPF_CORE_READ(task, fs, pwd);
 
-		if (put_path(offsetof(struct aw_exec_event, data), &off,
+		if (put_path(e->data, &off,
 			     pwd.dentry, pwd.mnt))
 			e->sec_flags |= AW_PATH_ROOT;
 	}
@@ -567,8 +592,6 @@ static __always_inline int unstash(struct pending_args *out, __u32 syscall)
 
 /* ------------------------------------------------------------------- file */
 
-#define FILE_BASE offsetof(struct aw_file_event, data)
-
 static __always_inline void emit_open(long ret, int dfd, const char *upath,
 				      __u32 flags, __u32 mode, __u32 syscall)
 {
@@ -595,7 +618,7 @@ static __always_inline void emit_open(long ret, int dfd, const char *upath,
 	e->sec_len[0] = off;
 
 	start = off;
-	if (is_relative(upath) && put_base_dir(FILE_BASE, &off, task, dfd))
+	if (is_relative(upath) && put_base_dir(e->data, &off, task, dfd))
 		e->sec_flags |= AW_PATH_ROOT;
 	e->sec_len[1] = off - start;
 
@@ -604,7 +627,7 @@ static __always_inline void emit_open(long ret, int dfd, const char *upath,
 		struct file *f = fd_file(task, (int)ret);
 
 		if (f) {
-			if (put_path(FILE_BASE, &off,
+			if (put_path(e->data, &off,
 				     BPF_CORE_READ(f, f_path.dentry),
 				     BPF_CORE_READ(f, f_path.mnt)))
 				e->sec_flags |= AW_PATH_ROOT2;
@@ -713,7 +736,7 @@ static __always_inline void emit_unlink(long ret, int dfd, const char *upath,
 	put_user_str(e->data, &off, upath, AW_FILENAME_MAX);
 	e->sec_len[0] = off;
 	start = off;
-	if (is_relative(upath) && put_base_dir(FILE_BASE, &off, task, dfd))
+	if (is_relative(upath) && put_base_dir(e->data, &off, task, dfd))
 		e->sec_flags |= AW_PATH_ROOT;
 	e->sec_len[1] = off - start;
 	e->sec_len[2] = 0;
@@ -785,7 +808,7 @@ static __always_inline void emit_rename(long ret, int olddfd,
 	put_user_str(e->data, &off, oldp, AW_FILENAME_MAX);
 	e->sec_len[0] = off;
 	start = off;
-	if (old_rel && put_base_dir(FILE_BASE, &off, task, olddfd))
+	if (old_rel && put_base_dir(e->data, &off, task, olddfd))
 		e->sec_flags |= AW_PATH_ROOT;
 	e->sec_len[1] = off - start;
 
@@ -796,7 +819,7 @@ static __always_inline void emit_rename(long ret, int olddfd,
 	if (new_rel) {
 		if (old_rel && newdfd == olddfd)
 			e->sec_flags |= AW_SAME_BASE;
-		else if (put_base_dir(FILE_BASE, &off, task, newdfd))
+		else if (put_base_dir(e->data, &off, task, newdfd))
 			e->sec_flags |= AW_PATH_ROOT2;
 	}
 	e->sec_len[3] = off - start;
@@ -1127,8 +1150,10 @@ static __always_inline void dns_check(int fd, const void *buf, __u64 len,
 		}
 	}
 	if (e->remote.port != dns_port ||
-	    (e->remote.family != AF_INET && e->remote.family != AF_INET6))
+	    (e->remote.family != AF_INET && e->remote.family != AF_INET6)) {
+		put_scratch(e);
 		return;
+	}
 	fill_hdr(&e->hdr, AW_EV_NET_DNS, 0);
 	e->hdr.flags |= AW_HDR_WATCHED;
 	e->fd = fd;

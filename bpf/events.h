@@ -66,6 +66,7 @@ enum aw_counter {
 	AW_CTR_DROPPED = AW_CAT_MAX,    /* + category: ringbuf full */
 	AW_CTR_PENDING_MISS = 2 * AW_CAT_MAX, /* exit without a matching enter */
 	AW_CTR_SOCK_MAP_FULL,
+	AW_CTR_SCRATCH_BUSY, /* every scratch slot of the CPU was in use */
 	AW_CTR_MAX,
 };
 

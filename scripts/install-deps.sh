@@ -8,7 +8,7 @@ set -euo pipefail
 PKGS=(
   # toolchain
   build-essential cmake ninja-build pkg-config ccache git
-  clang llvm
+  clang llvm libclang-rt-14-dev
   # BPF
   libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
   # gRPC / protobuf (one generated library)

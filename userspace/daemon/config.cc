@@ -137,7 +137,25 @@ std::vector<WatchRule> Config::EffectiveWatchRules() const {
   return out;
 }
 
+namespace {
+std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg);
+}  // namespace
+
 std::string ApplyConfigYaml(const std::string& text, Config* cfg) {
+  // yaml-cpp reports odd shapes (a sequence as a key, say) by throwing;
+  // nothing crosses this function but an error string.
+  try {
+    return ApplyConfigYamlOrThrow(text, cfg);
+  } catch (const YAML::Exception& e) {
+    return fmt::format("line {}, column {}: {}", e.mark.line + 1,
+                       e.mark.column + 1, e.msg);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+namespace {
+std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -180,6 +198,7 @@ std::string ApplyConfigYaml(const std::string& text, Config* cfg) {
   }
   return "";
 }
+}  // namespace
 
 std::string LoadConfigFile(const std::string& path, bool required,
                            Config* cfg) {

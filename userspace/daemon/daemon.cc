@@ -226,6 +226,7 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     }
     AddCounter(&s, "kernel_syscall_exit_without_enter", k[AW_CTR_PENDING_MISS]);
     AddCounter(&s, "kernel_socket_map_full", k[AW_CTR_SOCK_MAP_FULL]);
+    AddCounter(&s, "kernel_scratch_busy", k[AW_CTR_SCRATCH_BUSY]);
     AddCounter(&s, "records_received", records);
     AddCounter(&s, "records_undecodable", decode_errors);
     AddCounter(&s, "pipeline_queue_drops", pipeline.queue_drops());

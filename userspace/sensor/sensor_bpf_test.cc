@@ -364,13 +364,17 @@ TEST_F(SensorBpfTest, StatusReportsHookTypesAndAttachments) {
   bool tracepoint = false;
   for (const auto& h : sensor_.hook_types()) {
     if (h.hook_type() == "tracepoint") tracepoint = h.available();
-    if (!h.available()) EXPECT_FALSE(h.detail().empty()) << h.hook_type();
+    if (!h.available()) {
+      EXPECT_FALSE(h.detail().empty()) << h.hook_type();
+    }
   }
   EXPECT_TRUE(tracepoint);
   int attached = 0;
   for (const auto& p : sensor_.probes()) {
     attached += p.attached();
-    if (!p.attached()) EXPECT_FALSE(p.detail().empty()) << p.program();
+    if (!p.attached()) {
+      EXPECT_FALSE(p.detail().empty()) << p.program();
+    }
   }
   EXPECT_GE(attached, 20);
   EXPECT_TRUE(sensor_.healthy());
