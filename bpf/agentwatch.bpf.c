@@ -1219,13 +1219,14 @@ int enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 }
 
 /* Socket byte counters: every send/recv of a watched process's socket. */
-static __always_inline void sock_account(struct sock *sk, int ret, int sent)
+static __always_inline void sock_account(struct sock *sk, int ret, int sent,
+					 int flags)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u64 key = (__u64)sk;
 	struct aw_sock_stats *st, init = {};
 
-	if (ret <= 0 || !watch_flags(tgid))
+	if (ret <= 0 || (flags & 2 /* MSG_PEEK */) || !watch_flags(tgid))
 		return;
 	st = bpf_map_lookup_elem(&socks, &key);
 	if (!st) {
@@ -1248,14 +1249,28 @@ static __always_inline void sock_account(struct sock *sk, int ret, int sent)
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(btf_sock_send, struct sock *sk, int ret, int flags)
 {
-	sock_account(sk, ret, 1);
+	sock_account(sk, ret, 1, flags);
 	return 0;
 }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(btf_sock_recv, struct sock *sk, int ret, int flags)
 {
-	sock_account(sk, ret, 0);
+	sock_account(sk, ret, 0, flags);
+	return 0;
+}
+
+SEC("tracepoint/sock/sock_send_length")
+int tp_sock_send(struct trace_event_raw_sock_msg_length *ctx)
+{
+	sock_account(ctx->sk, ctx->ret, 1, ctx->flags);
+	return 0;
+}
+
+SEC("tracepoint/sock/sock_recv_length")
+int tp_sock_recv(struct trace_event_raw_sock_msg_length *ctx)
+{
+	sock_account(ctx->sk, ctx->ret, 0, ctx->flags);
 	return 0;
 }
 
@@ -1268,6 +1283,17 @@ static __always_inline void emit_sock_close(struct sock *sk,
 
 	if (!e)
 		return;
+	if (e->hdr.pid != st->pid) {
+		/* Not in the owner's context (softirq, or another process
+		 * sharing the socket): name the owner, leave the rest out. */
+		e->hdr.pid = st->pid;
+		e->hdr.tid = st->pid;
+		e->hdr.uid = 0;
+		e->hdr.gid = 0;
+		e->hdr.cgroup_id = 0;
+		__builtin_memset(e->hdr.comm, 0, sizeof(e->hdr.comm));
+		e->hdr.flags |= AW_HDR_NOT_OWNER;
+	}
 	e->bytes_sent = st->bytes_sent;
 	e->bytes_recv = st->bytes_recv;
 	e->sock_ino = ino;
@@ -1323,6 +1349,228 @@ static __always_inline void flush_socks_of(__u32 tgid)
 	struct flush_ctx c = { .tgid = tgid };
 
 	bpf_for_each_map_elem(&socks, flush_one, &c, 0);
+}
+
+/* ------------------------------------------------- one hook for syscalls */
+
+/*
+ * Syscall numbers, for the dispatch from the exit-only programs below. At
+ * syscall exit the arguments are still in the task's saved registers, so
+ * these programs need no enter hook and no pending map.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_ARG6(regs) BPF_CORE_READ(regs, r9)
+#define NR_open 2
+#define NR_creat 85
+#define NR_openat 257
+#define NR_openat2 437
+#define NR_unlink 87
+#define NR_unlinkat 263
+#define NR_rename 82
+#define NR_renameat 264
+#define NR_renameat2 316
+#define NR_connect 42
+#define NR_accept 43
+#define NR_accept4 288
+#define NR_bind 49
+#define NR_listen 50
+#define NR_sendto 44
+#define NR_sendmsg 46
+#define NR_sendmmsg 307
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_ARG6(regs) BPF_CORE_READ(regs, regs[5])
+#define NR_open -1
+#define NR_creat -1
+#define NR_openat 56
+#define NR_openat2 437
+#define NR_unlink -1
+#define NR_unlinkat 35
+#define NR_rename -1
+#define NR_renameat 38
+#define NR_renameat2 276
+#define NR_connect 203
+#define NR_accept 202
+#define NR_accept4 242
+#define NR_bind 200
+#define NR_listen 201
+#define NR_sendto 206
+#define NR_sendmsg 211
+#define NR_sendmmsg 269
+#else
+#error "syscall numbers for this architecture are missing"
+#endif
+
+#define ARG(n) ((__u64)PT_REGS_PARM##n##_CORE_SYSCALL(regs))
+
+static __noinline int sys_exit_file(struct pt_regs *regs, long nr, long ret)
+{
+	struct open_how how = {};
+
+	switch (nr) {
+	case NR_openat:
+		emit_open(ret, (int)ARG(1), (const char *)ARG(2), (__u32)ARG(3),
+			  (__u32)ARG(4), AW_SC_OPENAT);
+		break;
+	case NR_open:
+		emit_open(ret, AT_FDCWD, (const char *)ARG(1), (__u32)ARG(2),
+			  (__u32)ARG(3), AW_SC_OPEN);
+		break;
+	case NR_creat:
+		emit_open(ret, AT_FDCWD, (const char *)ARG(1),
+			  O_CREAT | O_WRONLY | O_TRUNC, (__u32)ARG(2),
+			  AW_SC_CREAT);
+		break;
+	case NR_openat2:
+		bpf_probe_read_user(&how, sizeof(how), (void *)ARG(3));
+		emit_open(ret, (int)ARG(1), (const char *)ARG(2),
+			  (__u32)how.flags, (__u32)how.mode, AW_SC_OPENAT2);
+		break;
+	case NR_unlink:
+		emit_unlink(ret, AT_FDCWD, (const char *)ARG(1), 0,
+			    AW_SC_UNLINK);
+		break;
+	case NR_unlinkat:
+		emit_unlink(ret, (int)ARG(1), (const char *)ARG(2),
+			    (__u32)ARG(3), AW_SC_UNLINKAT);
+		break;
+	case NR_rename:
+		emit_rename(ret, AT_FDCWD, (const char *)ARG(1), AT_FDCWD,
+			    (const char *)ARG(2), 0, AW_SC_RENAME);
+		break;
+	case NR_renameat:
+		emit_rename(ret, (int)ARG(1), (const char *)ARG(2),
+			    (int)ARG(3), (const char *)ARG(4), 0,
+			    AW_SC_RENAMEAT);
+		break;
+	case NR_renameat2:
+		emit_rename(ret, (int)ARG(1), (const char *)ARG(2),
+			    (int)ARG(3), (const char *)ARG(4), (__u32)ARG(5),
+			    AW_SC_RENAMEAT2);
+		break;
+	}
+	return 0;
+}
+
+static __noinline int sys_exit_net(struct pt_regs *regs, long nr, long ret)
+{
+	struct aw_net_event *e;
+	int fd = (int)ARG(1);
+
+	switch (nr) {
+	case NR_connect:
+		e = net_begin(AW_EV_NET_CONNECT, ret, fd, AW_SC_CONNECT);
+		if (!e)
+			return 0;
+		net_fill_sock(e, fd);
+		read_user_sockaddr(&e->remote, (void *)ARG(2), (__u32)ARG(3));
+		output(e, sizeof(*e), AW_CAT_NET);
+		break;
+	case NR_accept:
+		accept_exit(ret, fd, AW_SC_ACCEPT);
+		break;
+	case NR_accept4:
+		accept_exit(ret, fd, AW_SC_ACCEPT4);
+		break;
+	case NR_bind:
+		e = net_begin(AW_EV_NET_BIND, ret, fd, AW_SC_BIND);
+		if (!e)
+			return 0;
+		net_fill_sock(e, fd);
+		read_user_sockaddr(&e->local, (void *)ARG(2), (__u32)ARG(3));
+		__builtin_memset(&e->remote, 0, sizeof(e->remote));
+		output(e, sizeof(*e), AW_CAT_NET);
+		break;
+	case NR_listen:
+		e = net_begin(AW_EV_NET_LISTEN, ret, fd, AW_SC_LISTEN);
+		if (!e)
+			return 0;
+		net_fill_sock(e, fd);
+		e->backlog = (__u32)ARG(2);
+		__builtin_memset(&e->remote, 0, sizeof(e->remote));
+		output(e, sizeof(*e), AW_CAT_NET);
+		break;
+	case NR_sendto:
+		if (ret > 0)
+			dns_check(fd, (void *)ARG(2), ARG(3), (void *)ARG(5),
+				  (__u32)SYSCALL_ARG6(regs), AW_SC_SENDTO);
+		break;
+	case NR_sendmsg:
+		if (ret > 0)
+			dns_msghdr(fd, (void *)ARG(2), AW_SC_SENDMSG);
+		break;
+	case NR_sendmmsg:
+		if (ret > 0)
+			dns_msghdr(fd, &((struct mmsghdr *)ARG(2))[0].msg_hdr,
+				   AW_SC_SENDMMSG);
+		if (ret > 1)
+			dns_msghdr(fd, &((struct mmsghdr *)ARG(2))[1].msg_hdr,
+				   AW_SC_SENDMMSG);
+		break;
+	}
+	return 0;
+}
+
+/*
+ * The preferred variant: one classic tracepoint per syscall, at exit only,
+ * with the arguments read back from the task's saved user registers
+ * (bpf_task_pt_regs, Linux 5.15). Only the hooked syscalls pay anything, one
+ * watched-map lookup each for an unwatched process. The enter/exit pairs
+ * above are the fallback for kernels without the helper.
+ */
+#define SX_PROG(name, family)                                                \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
+	int sx_##name(struct trace_event_raw_sys_exit *ctx)                   \
+	{                                                                     \
+		struct pt_regs *regs;                                         \
+									      \
+		if (!watch_flags(bpf_get_current_pid_tgid() >> 32))           \
+			return 0;                                             \
+		regs = (struct pt_regs *)bpf_task_pt_regs(                    \
+			bpf_get_current_task_btf());                          \
+		sys_exit_##family(regs, NR_##name, ctx->ret);                 \
+		return 0;                                                     \
+	}
+
+SX_PROG(openat, file)
+SX_PROG(open, file)
+SX_PROG(creat, file)
+SX_PROG(openat2, file)
+SX_PROG(unlink, file)
+SX_PROG(unlinkat, file)
+SX_PROG(rename, file)
+SX_PROG(renameat, file)
+SX_PROG(renameat2, file)
+SX_PROG(connect, net)
+SX_PROG(accept, net)
+SX_PROG(accept4, net)
+SX_PROG(bind, net)
+SX_PROG(listen, net)
+SX_PROG(sendto, net)
+SX_PROG(sendmsg, net)
+SX_PROG(sendmmsg, net)
+
+/* TCP sockets report their byte counts when this side closes: FIN_WAIT1
+ * (we closed first), LAST_ACK (we closed after the peer) or CLOSE (reset,
+ * abort, never established), whatever made it happen (close, shutdown,
+ * process exit). May run in softirq context: the owner comes from the
+ * counters, not from the current task. Bytes that still arrive after that
+ * start a new count, reported at exit. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(btf_tcp_close, const struct sock *sk, const int oldstate,
+	     const int newstate)
+{
+	__u64 key = (__u64)sk;
+	struct aw_sock_stats *st;
+
+	if (newstate != TCP_FIN_WAIT1 && newstate != TCP_LAST_ACK &&
+	    newstate != TCP_CLOSE)
+		return 0;
+	st = bpf_map_lookup_elem(&socks, &key);
+	if (!st)
+		return 0;
+	emit_sock_close((struct sock *)sk, st, -1, AW_SC_CLOSE, 0);
+	bpf_map_delete_elem(&socks, &key);
+	return 0;
 }
 
 _Static_assert(sizeof(union scratch_rec) <= 32767,

@@ -99,6 +99,7 @@ enum aw_syscall {
 
 /* aw_hdr.flags */
 #define AW_HDR_WATCHED 0x1 /* the emitting tgid is in the watched map */
+#define AW_HDR_NOT_OWNER 0x2 /* pid names the owner; uid/gid/comm/cgroup unset */
 
 /* sec_flags bits: per section i, bit i set = section was truncated */
 #define AW_PATH_ROOT 0x10     /* resolved path reached the mount root */

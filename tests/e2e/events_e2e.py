@@ -83,8 +83,11 @@ def main():
         st = wait_for(status, 60, "agentwatchd to serve")
         mode = os.stat(sock).st_mode & 0o777
         check(mode == 0o660, f"socket mode is {oct(mode)}, want 0660")
-        attached = [p for p in st.get("probes", []) if p.get("attached")]
-        check(len(attached) >= 20, f"only {len(attached)} probes attached")
+        caps = {p["capability"] for p in st.get("probes", []) if p.get("attached")}
+        for cap in ("process.exec", "process.fork", "process.exit", "net.bytes"):
+            check(cap in caps, f"no probe attached for {cap}")
+        check("file+net+dns" in caps or "file.open" in caps,
+              "no probe attached for file events")
 
         # Live stream first, so the workload's events arrive while we watch.
         follow = subprocess.Popen(

@@ -189,6 +189,8 @@ std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg) {
       err = ReadUint(v, key, &cfg->backlog_events);
     } else if (key == "record") {
       err = ReadString(v, key, &cfg->record_file);
+    } else if (key == "hooks") {
+      err = ReadString(v, key, &cfg->hooks);
     } else if (key == "watch") {
       err = ApplyWatch(v, cfg);
     } else {
@@ -228,6 +230,9 @@ std::string ValidateConfig(const Config& c) {
     return fmt::format("ringbuf_size: {} must be a power of two between 4096 "
                        "and 1073741824 bytes",
                        rb);
+  }
+  if (c.hooks != "auto" && c.hooks != "fallback") {
+    return fmt::format("hooks: '{}' is not auto or fallback", c.hooks);
   }
   if (c.argv_max < 64 || c.argv_max > 4096) {
     return fmt::format("argv_max: {} must be between 64 and 4096", c.argv_max);

@@ -33,6 +33,7 @@ struct Config {
   std::vector<WatchRule> watch_rules;
   bool builtin_watch_rules = true;
   std::string record_file;
+  std::string hooks = "auto";  // auto | fallback (see SensorOptions)
 
   // The rules in force: built-in (unless disabled) plus configured.
   std::vector<WatchRule> EffectiveWatchRules() const;

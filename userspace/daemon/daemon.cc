@@ -117,6 +117,7 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
   sopts.ringbuf_bytes = cfg.ringbuf_bytes;
   sopts.argv_max = cfg.argv_max;
   sopts.dns_port = static_cast<uint16_t>(cfg.dns_port);
+  sopts.fallback_only = cfg.hooks == "fallback";
   std::string err;
   bool ok = sensor.Start(
       sopts,

@@ -34,6 +34,7 @@ std::string ApplyFlags(const po::variables_map& vm, Config* cfg) {
   if (vm.count("dns-port")) cfg->dns_port = vm["dns-port"].as<uint32_t>();
   if (vm.count("record")) cfg->record_file = vm["record"].as<std::string>();
   if (vm.count("no-builtin-rules")) cfg->builtin_watch_rules = false;
+  if (vm.count("hooks")) cfg->hooks = vm["hooks"].as<std::string>();
   if (vm.count("watch-pid")) {
     for (uint32_t pid : vm["watch-pid"].as<std::vector<uint32_t>>())
       cfg->watch_pids.push_back(pid);
@@ -91,6 +92,9 @@ int main(int argc, char** argv) {
     ("watch-exe", po::value<std::vector<std::string>>()->composing(),
      "watch processes whose executable matches this glob (repeatable)")
     ("no-builtin-rules", "do not apply the built-in MCP server watch rules")
+    ("hooks", po::value<std::string>(),
+     "auto (preferred hook per capability, fallback when refused) or "
+     "fallback (always the fallback variants: classic tracepoints)")
     ("record", po::value<std::string>(),
      "write every decoded event to this trace file")
     ("replay", po::value<std::string>(),

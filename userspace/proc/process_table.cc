@@ -83,9 +83,13 @@ ProcessInfo* ProcessTable::Apply(const v1::Event& ev) {
       info = Upsert(p.pid());
       break;
   }
-  info->uid = p.uid();
-  info->gid = p.gid();
-  if (!p.comm().empty()) info->comm = p.comm();
+  // Records made outside the owner's context (a TCP close in softirq)
+  // carry only the pid: no comm, no credentials.
+  if (!p.comm().empty()) {
+    info->uid = p.uid();
+    info->gid = p.gid();
+    info->comm = p.comm();
+  }
   if (p.cgroup_id() != 0 && p.cgroup_id() != info->cgroup_id) {
     info->cgroup_id = p.cgroup_id();
     info->cgroup_path = p.cgroup_path();
@@ -102,6 +106,11 @@ void ProcessTable::Annotate(v1::Event* ev) const {
   const ProcessInfo* info = Find(p->pid());
   if (info == nullptr) return;
   if (p->ppid() == 0) p->set_ppid(info->ppid);
+  if (p->comm().empty()) {
+    p->set_comm(info->comm);
+    p->set_uid(info->uid);
+    p->set_gid(info->gid);
+  }
   if (p->exe().empty()) p->set_exe(info->exe);
   if (p->start_time_ns() == 0) p->set_start_time_ns(info->start_ns);
   if (p->cgroup_path().empty()) p->set_cgroup_path(info->cgroup_path);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstring>
 
@@ -38,40 +39,39 @@ constexpr ProgSpec kProgs[] = {
     {"process.fork", "tp_fork", "tracepoint", "sched/sched_process_fork", "btf_fork"},
     {"process.exit", "btf_exit", "tp_btf", "sched_process_exit", nullptr},
     {"process.exit", "tp_exit", "tracepoint", "sched/sched_process_exit", "btf_exit"},
-    {"file.open", "enter_openat", "tracepoint", "syscalls/sys_enter_openat", nullptr},
-    {"file.open", "exit_openat", "tracepoint", "syscalls/sys_exit_openat", nullptr},
-    {"file.open", "enter_open", "tracepoint", "syscalls/sys_enter_open", nullptr},
-    {"file.open", "exit_open", "tracepoint", "syscalls/sys_exit_open", nullptr},
-    {"file.open", "enter_openat2", "tracepoint", "syscalls/sys_enter_openat2", nullptr},
-    {"file.open", "exit_openat2", "tracepoint", "syscalls/sys_exit_openat2", nullptr},
-    {"file.open", "enter_creat", "tracepoint", "syscalls/sys_enter_creat", nullptr},
-    {"file.open", "exit_creat", "tracepoint", "syscalls/sys_exit_creat", nullptr},
-    {"file.unlink", "enter_unlink", "tracepoint", "syscalls/sys_enter_unlink", nullptr},
-    {"file.unlink", "exit_unlink", "tracepoint", "syscalls/sys_exit_unlink", nullptr},
-    {"file.unlink", "enter_unlinkat", "tracepoint", "syscalls/sys_enter_unlinkat", nullptr},
-    {"file.unlink", "exit_unlinkat", "tracepoint", "syscalls/sys_exit_unlinkat", nullptr},
-    {"file.rename", "enter_rename", "tracepoint", "syscalls/sys_enter_rename", nullptr},
-    {"file.rename", "exit_rename", "tracepoint", "syscalls/sys_exit_rename", nullptr},
-    {"file.rename", "enter_renameat", "tracepoint", "syscalls/sys_enter_renameat", nullptr},
-    {"file.rename", "exit_renameat", "tracepoint", "syscalls/sys_exit_renameat", nullptr},
-    {"file.rename", "enter_renameat2", "tracepoint", "syscalls/sys_enter_renameat2", nullptr},
-    {"file.rename", "exit_renameat2", "tracepoint", "syscalls/sys_exit_renameat2", nullptr},
-    {"net.connect", "enter_connect", "tracepoint", "syscalls/sys_enter_connect", nullptr},
-    {"net.connect", "exit_connect", "tracepoint", "syscalls/sys_exit_connect", nullptr},
-    {"net.accept", "enter_accept", "tracepoint", "syscalls/sys_enter_accept", nullptr},
-    {"net.accept", "exit_accept", "tracepoint", "syscalls/sys_exit_accept", nullptr},
-    {"net.accept", "enter_accept4", "tracepoint", "syscalls/sys_enter_accept4", nullptr},
-    {"net.accept", "exit_accept4", "tracepoint", "syscalls/sys_exit_accept4", nullptr},
-    {"net.bind", "enter_bind", "tracepoint", "syscalls/sys_enter_bind", nullptr},
-    {"net.bind", "exit_bind", "tracepoint", "syscalls/sys_exit_bind", nullptr},
-    {"net.listen", "enter_listen", "tracepoint", "syscalls/sys_enter_listen", nullptr},
-    {"net.listen", "exit_listen", "tracepoint", "syscalls/sys_exit_listen", nullptr},
-    {"net.dns", "enter_sendto", "tracepoint", "syscalls/sys_enter_sendto", nullptr},
-    {"net.dns", "enter_sendmsg", "tracepoint", "syscalls/sys_enter_sendmsg", nullptr},
-    {"net.dns", "enter_sendmmsg", "tracepoint", "syscalls/sys_enter_sendmmsg", nullptr},
+#define SYSCALL(cap, name)                                                   \
+  {cap, "sx_" #name, "tracepoint", "syscalls/sys_exit_" #name, nullptr},     \
+  {cap, "enter_" #name, "tracepoint", "syscalls/sys_enter_" #name, "sx_" #name}, \
+  {cap, "exit_" #name, "tracepoint", "syscalls/sys_exit_" #name, "sx_" #name}
+    // Preferred: exit-only programs reading the arguments from the saved
+    // registers; fallback: enter/exit pairs with a pending-arguments map.
+    SYSCALL("file.open", openat),
+    SYSCALL("file.open", open),
+    SYSCALL("file.open", openat2),
+    SYSCALL("file.open", creat),
+    SYSCALL("file.unlink", unlink),
+    SYSCALL("file.unlink", unlinkat),
+    SYSCALL("file.rename", rename),
+    SYSCALL("file.rename", renameat),
+    SYSCALL("file.rename", renameat2),
+    SYSCALL("net.connect", connect),
+    SYSCALL("net.accept", accept),
+    SYSCALL("net.accept", accept4),
+    SYSCALL("net.bind", bind),
+    SYSCALL("net.listen", listen),
+#undef SYSCALL
+    {"net.dns", "sx_sendto", "tracepoint", "syscalls/sys_exit_sendto", nullptr},
+    {"net.dns", "enter_sendto", "tracepoint", "syscalls/sys_enter_sendto", "sx_sendto"},
+    {"net.dns", "sx_sendmsg", "tracepoint", "syscalls/sys_exit_sendmsg", nullptr},
+    {"net.dns", "enter_sendmsg", "tracepoint", "syscalls/sys_enter_sendmsg", "sx_sendmsg"},
+    {"net.dns", "sx_sendmmsg", "tracepoint", "syscalls/sys_exit_sendmmsg", nullptr},
+    {"net.dns", "enter_sendmmsg", "tracepoint", "syscalls/sys_enter_sendmmsg", "sx_sendmmsg"},
     {"net.bytes", "btf_sock_send", "tp_btf", "sock_send_length", nullptr},
+    {"net.bytes", "tp_sock_send", "tracepoint", "sock/sock_send_length", "btf_sock_send"},
     {"net.bytes", "btf_sock_recv", "tp_btf", "sock_recv_length", nullptr},
-    {"net.bytes", "enter_close", "tracepoint", "syscalls/sys_enter_close", nullptr},
+    {"net.bytes", "tp_sock_recv", "tracepoint", "sock/sock_recv_length", "btf_sock_recv"},
+    {"net.bytes", "btf_tcp_close", "tp_btf", "inet_sock_set_state", nullptr},
+    {"net.bytes", "enter_close", "tracepoint", "syscalls/sys_enter_close", "btf_tcp_close"},
 };
 
 int LibbpfPrint(enum libbpf_print_level level, const char* fmt, va_list ap) {
@@ -211,7 +211,11 @@ bool Sensor::Start(const SensorOptions& opts, RecordFn on_record,
   // Two passes: the preferred plan, then (if the load fails as a whole) the
   // classic-tracepoint-only plan.
   for (int pass = 0; pass < 2; ++pass) {
-    const bool allow_btf = pass == 0 && HookTypeAvailable("tp_btf");
+    // Pass 0: preferred programs (tp_btf where the kernel allows it).
+    // Pass 1, or fallback_only: every program that has a fallback is
+    // replaced by it.
+    const bool fallback = pass == 1 || opts.fallback_only;
+    const bool allow_btf = !fallback && HookTypeAvailable("tp_btf");
     skel_ = agentwatch_bpf__open();
     if (skel_ == nullptr) {
       *error = "open BPF object: " + Errno(errno);
@@ -231,17 +235,26 @@ bool Sensor::Start(const SensorOptions& opts, RecordFn on_record,
       st.set_target(p.target);
       std::string why;
       bool want = true;
+      const bool has_fallback =
+          std::any_of(std::begin(kProgs), std::end(kProgs),
+                      [&](const ProgSpec& q) {
+                        return q.alt_of != nullptr &&
+                               std::strcmp(q.alt_of, p.program) == 0;
+                      });
       if (p.alt_of != nullptr) {
         // A fallback: only when the preferred program is not enabled.
         for (const auto& e : enabled) {
           if (e == p.alt_of) want = false;
         }
         if (!want) why = fmt::format("not needed: {} is used", p.alt_of);
+      } else if (fallback && has_fallback) {
+        want = false;
+        why = opts.fallback_only ? "fallback hooks chosen by configuration"
+                                 : "replaced after the first load failed";
       }
       if (want && std::strcmp(p.hook_type, "tp_btf") == 0 && !allow_btf) {
         want = false;
-        why = pass == 0 ? "tp_btf hooks unavailable"
-                        : "tp_btf disabled after the first load failed";
+        why = "tp_btf hooks unavailable";
       }
       if (want && !TargetExists(p, opts.tracefs, &why)) want = false;
       bpf_program* prog =

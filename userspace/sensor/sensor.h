@@ -22,6 +22,9 @@ struct SensorOptions {
   uint32_t argv_max = 1024;            // bytes of argv captured per exec
   uint16_t dns_port = 53;
   std::string tracefs = "/sys/kernel/tracing";
+  // Use the fallback variant of every capability that has one (classic
+  // tracepoints with enter/exit pairs), even where the preferred loads.
+  bool fallback_only = false;
 };
 
 class Sensor {

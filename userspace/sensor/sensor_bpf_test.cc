@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -125,14 +126,18 @@ struct Plan {
   _exit(7);
 }
 
-class SensorBpfTest : public ::testing::Test {
+// Runs every test on the preferred hooks and on the fallback variants, so
+// both are proven on this kernel.
+class SensorBpfTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     std::string err;
     bool ok = geteuid() == 0;
+    SensorOptions opts;
+    opts.fallback_only = GetParam();
     if (ok) {
       ok = sensor_.Start(
-          SensorOptions{},
+          opts,
           [this](std::span<const uint8_t> rec) {
             v1::Event ev;
             std::string e;
@@ -188,7 +193,7 @@ class SensorBpfTest : public ::testing::Test {
   std::thread poller_;
 };
 
-TEST_F(SensorBpfTest, WatchedChildIsSeenInFullAndSiblingIsNot) {
+TEST_P(SensorBpfTest, WatchedChildIsSeenInFullAndSiblingIsNot) {
   char tmpl[] = "/tmp/aw-bpf-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   char real[PATH_MAX];
@@ -360,7 +365,7 @@ TEST_F(SensorBpfTest, WatchedChildIsSeenInFullAndSiblingIsNot) {
   rmdir(dir.c_str());
 }
 
-TEST_F(SensorBpfTest, StatusReportsHookTypesAndAttachments) {
+TEST_P(SensorBpfTest, StatusReportsHookTypesAndAttachments) {
   bool tracepoint = false;
   for (const auto& h : sensor_.hook_types()) {
     if (h.hook_type() == "tracepoint") tracepoint = h.available();
@@ -369,18 +374,35 @@ TEST_F(SensorBpfTest, StatusReportsHookTypesAndAttachments) {
     }
   }
   EXPECT_TRUE(tracepoint);
-  int attached = 0;
+  std::map<std::string, int> by_cap;
+  std::set<std::string> hooks;
   for (const auto& p : sensor_.probes()) {
-    attached += p.attached();
+    by_cap[p.capability()] += p.attached();
+    if (p.attached()) hooks.insert(p.hook_type());
     if (!p.attached()) {
       EXPECT_FALSE(p.detail().empty()) << p.program();
     }
   }
-  EXPECT_GE(attached, 20);
+  for (const char* cap : {"process.exec", "process.fork", "process.exit"}) {
+    EXPECT_EQ(by_cap[cap], 1) << cap << ": exactly one variant attached";
+  }
+  EXPECT_EQ(by_cap["net.bytes"], 3);
+  if (GetParam()) {
+    // Fallback: classic tracepoints only, enter/exit pairs for syscalls.
+    EXPECT_EQ(hooks, std::set<std::string>{"tracepoint"});
+    EXPECT_EQ(by_cap["file.open"], 8);
+    EXPECT_EQ(by_cap["net.connect"], 2);
+    EXPECT_EQ(by_cap["net.dns"], 3);
+  } else {
+    EXPECT_EQ(hooks, (std::set<std::string>{"tp_btf", "tracepoint"}));
+    EXPECT_EQ(by_cap["file.open"], 4);
+    EXPECT_EQ(by_cap["net.connect"], 1);
+    EXPECT_EQ(by_cap["net.dns"], 3);
+  }
   EXPECT_TRUE(sensor_.healthy());
 }
 
-TEST_F(SensorBpfTest, WatchedExecutableIsMarkedByTheKernelAtExec) {
+TEST_P(SensorBpfTest, WatchedExecutableIsMarkedByTheKernelAtExec) {
   const char* true_path = access("/usr/bin/true", X_OK) == 0 ? "/usr/bin/true"
                                                              : "/bin/true";
   ASSERT_TRUE(sensor_.SetWatchedExecutables({true_path},
@@ -404,6 +426,11 @@ TEST_F(SensorBpfTest, WatchedExecutableIsMarkedByTheKernelAtExec) {
   EXPECT_TRUE(opened);
   ASSERT_TRUE(sensor_.SetWatchedExecutables({}, 0));
 }
+
+INSTANTIATE_TEST_SUITE_P(Hooks, SensorBpfTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& i) {
+                           return i.param ? "Fallback" : "Preferred";
+                         });
 
 }  // namespace
 }  // namespace agentwatch
