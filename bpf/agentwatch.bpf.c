@@ -935,15 +935,14 @@ static __always_inline void read_user_sockaddr(struct aw_sockaddr *out,
 }
 
 /* Local and peer addresses from the kernel socket. */
-static __always_inline void read_sock_addrs(struct aw_net_event *e,
-					    struct socket *sock)
+static __always_inline void read_sk_addrs(struct aw_net_event *e,
+					  struct sock *sk)
 {
-	struct sock *sk = BPF_CORE_READ(sock, sk);
 	__u16 family;
 
 	if (!sk)
 		return;
-	e->sock_type = BPF_CORE_READ(sock, type);
+	e->sock_type = BPF_CORE_READ(sk, sk_type);
 	e->protocol = BPF_CORE_READ(sk, sk_protocol);
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	e->local.family = family;
@@ -965,6 +964,12 @@ static __always_inline void read_sock_addrs(struct aw_net_event *e,
 		e->remote.port =
 			bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	}
+}
+
+static __always_inline void read_sock_addrs(struct aw_net_event *e,
+					    struct socket *sock)
+{
+	read_sk_addrs(e, BPF_CORE_READ(sock, sk));
 }
 
 static __always_inline struct aw_net_event *net_begin(__u32 type, long ret,
@@ -1224,13 +1229,32 @@ static __always_inline void sock_account(struct sock *sk, int ret, int sent,
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u64 key = (__u64)sk;
-	struct aw_sock_stats *st, init = {};
+	struct aw_sock_stats *st;
 
 	if (ret <= 0 || (flags & 2 /* MSG_PEEK */) || !watch_flags(tgid))
 		return;
 	st = bpf_map_lookup_elem(&socks, &key);
 	if (!st) {
+		struct aw_sock_stats init = {};
+
 		init.pid = tgid;
+		init.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		init.sock_type = BPF_CORE_READ(sk, sk_type);
+		init.protocol = BPF_CORE_READ(sk, sk_protocol);
+		init.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+		init.rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		if (init.family == AF_INET) {
+			__u32 l = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+			__u32 r = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+			__builtin_memcpy(init.laddr, &l, 4);
+			__builtin_memcpy(init.raddr, &r, 4);
+		} else if (init.family == AF_INET6) {
+			BPF_CORE_READ_INTO(&init.laddr, sk,
+					   __sk_common.skc_v6_rcv_saddr);
+			BPF_CORE_READ_INTO(&init.raddr, sk,
+					   __sk_common.skc_v6_daddr);
+		}
 		if (bpf_map_update_elem(&socks, &key, &init, BPF_NOEXIST) &&
 		    bpf_map_lookup_elem(&socks, &key) == NULL) {
 			count(AW_CTR_SOCK_MAP_FULL);
@@ -1274,12 +1298,13 @@ int tp_sock_recv(struct trace_event_raw_sock_msg_length *ctx)
 	return 0;
 }
 
+/* live: sk is still valid and is read for the endpoints; otherwise (at
+ * process exit, sockets already released) the copy in st is used. */
 static __always_inline void emit_sock_close(struct sock *sk,
 					    struct aw_sock_stats *st, int fd,
-					    __u32 syscall, __u64 ino)
+					    __u32 syscall, __u64 ino, int live)
 {
 	struct aw_net_event *e = net_begin(AW_EV_NET_CLOSE, 0, fd, syscall);
-	struct socket *sock;
 
 	if (!e)
 		return;
@@ -1297,9 +1322,18 @@ static __always_inline void emit_sock_close(struct sock *sk,
 	e->bytes_sent = st->bytes_sent;
 	e->bytes_recv = st->bytes_recv;
 	e->sock_ino = ino;
-	sock = BPF_CORE_READ(sk, sk_socket);
-	if (sock)
-		read_sock_addrs(e, sock);
+	if (live) {
+		read_sk_addrs(e, sk);
+	} else {
+		e->sock_type = st->sock_type;
+		e->protocol = st->protocol;
+		e->local.family = st->family;
+		e->remote.family = st->family;
+		e->local.port = st->lport;
+		e->remote.port = st->rport;
+		__builtin_memcpy(e->local.addr, st->laddr, 16);
+		__builtin_memcpy(e->remote.addr, st->raddr, 16);
+	}
 	output(e, sizeof(*e), AW_CAT_NET);
 }
 
@@ -1325,7 +1359,8 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 	st = bpf_map_lookup_elem(&socks, &key);
 	if (!st)
 		return 0;
-	emit_sock_close(sk, st, fd, AW_SC_CLOSE, BPF_CORE_READ(f, f_inode, i_ino));
+	emit_sock_close(sk, st, fd, AW_SC_CLOSE, BPF_CORE_READ(f, f_inode, i_ino),
+			1);
 	bpf_map_delete_elem(&socks, &key);
 	return 0;
 }
@@ -1339,7 +1374,7 @@ static long flush_one(struct bpf_map *map, __u64 *key,
 {
 	if (st->pid != c->tgid)
 		return 0;
-	emit_sock_close((struct sock *)*key, st, -1, AW_SC_EXIT, 0);
+	emit_sock_close((struct sock *)*key, st, -1, AW_SC_EXIT, 0, 0);
 	bpf_map_delete_elem(map, key);
 	return 0;
 }
@@ -1568,7 +1603,7 @@ int BPF_PROG(btf_tcp_close, const struct sock *sk, const int oldstate,
 	st = bpf_map_lookup_elem(&socks, &key);
 	if (!st)
 		return 0;
-	emit_sock_close((struct sock *)sk, st, -1, AW_SC_CLOSE, 0);
+	emit_sock_close((struct sock *)sk, st, -1, AW_SC_CLOSE, 0, 1);
 	bpf_map_delete_elem(&socks, &key);
 	return 0;
 }

@@ -213,12 +213,21 @@ struct aw_dns_event {
 	__u8 payload[AW_DNS_MAX];
 };
 
-/* Per-socket byte counters for watched processes, keyed by struct sock *. */
+/* Per-socket byte counters for watched processes, keyed by struct sock *.
+ * The endpoints are copied when the first byte is counted, so a report made
+ * after the socket is gone (at process exit) still names them. */
 struct aw_sock_stats {
 	__u64 bytes_sent;
 	__u64 bytes_recv;
 	__u32 pid;
-	__u32 pad;
+	__u16 family;
+	__u16 sock_type;
+	__u16 protocol;
+	__u16 lport;
+	__u16 rport;
+	__u16 pad;
+	__u8 laddr[16];
+	__u8 raddr[16];
 };
 
 #endif /* AGENTWATCH_BPF_EVENTS_H_ */

@@ -90,7 +90,11 @@ TEST(LayoutTest, EventsHeaderMatchesBpfObject) {
                M(aw_dns_event, remote), M(aw_dns_event, payload)});
   CheckStruct(b, "aw_sock_stats", sizeof(aw_sock_stats),
               {M(aw_sock_stats, bytes_sent), M(aw_sock_stats, bytes_recv),
-               M(aw_sock_stats, pid), M(aw_sock_stats, pad)});
+               M(aw_sock_stats, pid), M(aw_sock_stats, family),
+               M(aw_sock_stats, sock_type), M(aw_sock_stats, protocol),
+               M(aw_sock_stats, lport), M(aw_sock_stats, rport),
+               M(aw_sock_stats, pad), M(aw_sock_stats, laddr),
+               M(aw_sock_stats, raddr)});
   btf__free(b);
 }
 

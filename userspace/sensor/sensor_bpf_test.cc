@@ -259,7 +259,8 @@ TEST_P(SensorBpfTest, WatchedChildIsSeenInFullAndSiblingIsNot) {
   const v1::Event *open = nullptr, *rename = nullptr, *unlink = nullptr,
                   *connect = nullptr, *close_ev = nullptr, *dns = nullptr,
                   *exec = nullptr, *exit_ev = nullptr, *fork_ev = nullptr,
-                  *bind = nullptr, *listen = nullptr, *accept = nullptr;
+                  *bind = nullptr, *listen = nullptr, *accept = nullptr,
+                  *udp_close = nullptr;
   for (const auto& e : events) {
     const uint32_t pid = e.process().pid();
     if (stree.count(pid)) {
@@ -283,6 +284,7 @@ TEST_P(SensorBpfTest, WatchedChildIsSeenInFullAndSiblingIsNot) {
         break;
       case v1::EVENT_TYPE_NET_CLOSE:
         if (e.net().remote().port() == port) close_ev = &e;
+        if (e.net().protocol() == "udp") udp_close = &e;
         break;
       case v1::EVENT_TYPE_NET_BIND: bind = &e; break;
       case v1::EVENT_TYPE_NET_LISTEN: listen = &e; break;
@@ -326,6 +328,15 @@ TEST_P(SensorBpfTest, WatchedChildIsSeenInFullAndSiblingIsNot) {
   ASSERT_NE(close_ev, nullptr) << "no byte count at close";
   EXPECT_EQ(close_ev->net().bytes_sent(), 5u);
   EXPECT_EQ(close_ev->net().bytes_received(), 0u);
+
+  // The UDP socket's count arrives at close() (fallback) or at process exit
+  // (preferred: only TCP has a close tracepoint), with its endpoints either
+  // way.
+  ASSERT_NE(udp_close, nullptr) << "no byte count for the UDP socket";
+  EXPECT_EQ(udp_close->net().bytes_sent(), watched.dns.size());
+  EXPECT_EQ(udp_close->net().local().family(), "inet");
+  EXPECT_NE(udp_close->net().local().port(), 0u);
+  EXPECT_EQ(udp_close->net().syscall(), GetParam() ? "close" : "exit");
 
   ASSERT_NE(bind, nullptr);
   EXPECT_EQ(bind->net().local().address(), "127.0.0.1");
