@@ -68,8 +68,26 @@ def main():
     shutil.copy(a.workload, twin)
     log = open(os.path.join(tmp, "agentwatchd.log"), "w")
 
+    # Bad values are refused up front with an error that names them.
+    r = subprocess.run([agentwatchd, "--config", "/dev/null", "--ringbuf-size",
+                        "1000"], capture_output=True, text=True)
+    check(r.returncode == 2 and "ringbuf_size: 1000 must be a power of two"
+          in r.stderr, f"bad flag: {r.returncode} {r.stderr.strip()}")
+    bad_cfg = os.path.join(tmp, "bad.yaml")
+    with open(bad_cfg, "w") as f:
+        f.write("watch:\n  rules:\n    - exe: /x\n      cmd: y\n")
+    r = subprocess.run([agentwatchd, "--config", bad_cfg, "--check-config"],
+                       capture_output=True, text=True)
+    check(r.returncode == 2 and "unknown key 'cmd'" in r.stderr,
+          f"bad config: {r.returncode} {r.stderr.strip()}")
+
+    # The config file that SIGHUP re-reads later.
+    cfg = os.path.join(tmp, "agentwatch.yaml")
+    with open(cfg, "w") as f:
+        f.write("watch:\n  builtin_rules: false\n")
+
     daemon = subprocess.Popen(
-        [agentwatchd, "--config", "/dev/null", "--endpoint", endpoint,
+        [agentwatchd, "--config", cfg, "--endpoint", endpoint,
          "--state-dir", os.path.join(tmp, "state"), "--no-builtin-rules",
          "--watch-exe", a.workload, "--record", trace],
         stdout=log, stderr=subprocess.STDOUT)
@@ -107,7 +125,7 @@ def main():
         got = []
 
         def accept_all():
-            for _ in range(2):
+            for _ in range(2):  # the workload, then its unwatched twin
                 c, _ = srv.accept()
                 got.append(c.recv(100))
                 c.close()
@@ -205,6 +223,37 @@ def main():
         check(not bad, f"unwatched twin produced {len(bad)} file/net events")
         check(any(e["type"] == "EVENT_TYPE_EXEC" for e in twin_events),
               "twin exec missing (process events are for every process)")
+
+        # SIGHUP: a rule added to the file applies without a restart; a
+        # broken file is refused and the running config stays.
+        with open(cfg, "w") as f:
+            f.write("watch:\n  builtin_rules: false\n  exe: [%s]\n" % json.dumps(twin))
+        daemon.send_signal(signal.SIGHUP)
+        time.sleep(1.0)
+        t2 = subprocess.Popen([twin, workdir, str(port), "127.0.0.53",
+                               "reload.e2e.agentwatch.test"])
+        srv.settimeout(5)
+        try:
+            c, _ = srv.accept()
+            c.close()
+        except OSError:
+            pass
+        t2.wait()
+
+        def reloaded_events():
+            r = subprocess.run([cli, "--endpoint", endpoint, "events", "--json",
+                                "--pid", str(t2.pid), "--type", "dns"],
+                               capture_output=True, text=True)
+            return [json.loads(l) for l in r.stdout.splitlines()]
+        got_dns = wait_for(reloaded_events, 10, "events of the rule added by SIGHUP")
+        check(got_dns[0]["dns"]["names"] == ["reload.e2e.agentwatch.test."],
+              "dns of the process watched after reload")
+        with open(cfg, "w") as f:
+            f.write("watch: [broken\n")
+        daemon.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        check(daemon.poll() is None, "daemon died on a broken reload")
+        check(status() is not None, "daemon stopped serving after a broken reload")
 
         # Stop: SIGTERM, clean exit, socket gone.
         daemon.send_signal(signal.SIGTERM)
