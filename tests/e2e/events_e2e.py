@@ -180,6 +180,12 @@ def main():
         ex = one("EVENT_TYPE_EXEC")
         check(ex.get("exec", {}).get("filename") == a.workload, "exec filename")
         check(ex.get("process", {}).get("watched") is True, "exec watched")
+        check(ex.get("exec", {}).get("watched_from_exec") is True,
+              "--watch-exe path not marked by the kernel at exec")
+        # The dynamic loader's first open comes microseconds after exec:
+        # seen only because the kernel marks --watch-exe paths at exec.
+        one("EVENT_TYPE_FILE_OPEN",
+            lambda e: e["file"].get("path") == "/etc/ld.so.cache")
         op = one("EVENT_TYPE_FILE_OPEN",
                  lambda e: e["file"].get("raw_path") == "notes.txt")
         check(op.get("file", {}).get("path") == os.path.join(workdir, "notes.txt"),

@@ -109,7 +109,6 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     pipeline.SetRecorder(&recorder);
     spdlog::info("msg=\"recording events\" file={}", cfg.record_file);
   }
-  pipeline.SetWatchRules(cfg.EffectiveWatchRules(), cfg.watch_pids);
 
   CgroupResolver cgroups;
   std::atomic<uint64_t> records{0}, decode_errors{0};
@@ -164,6 +163,8 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     }
   }
 
+  // After the sensor is up: exact-path rules go into its kernel map.
+  pipeline.SetWatchRules(cfg.EffectiveWatchRules(), cfg.watch_pids);
   std::thread pipe_thread([&] { pipeline.Run(); });
 
   // Processes that already run, after the probes so nothing falls between.

@@ -19,7 +19,6 @@ bool EventFilter::Matches(const v1::Event& ev,
         break;
       }
     }
-    // A fork's child belongs to the filter too when its parent does.
     if (!hit) return false;
   }
   return true;

@@ -70,7 +70,12 @@ void Pipeline::SetWatchRules(std::vector<WatchRule> rules,
       exact.push_back(r.exe);
     }
   }
-  if (sink_ != nullptr) sink_->WatchExecutables(exact, AW_WATCH_ON | AW_WATCH_INHERIT);
+  if (sink_ != nullptr &&
+      !sink_->WatchExecutables(exact, AW_WATCH_ON | AW_WATCH_INHERIT)) {
+    spdlog::warn("msg=\"cannot load exact-path watch rules into the kernel\" "
+                 "count={}",
+                 exact.size());
+  }
   auto m = std::make_shared<WatchMatcher>(std::move(rules), std::move(pids));
   std::lock_guard<std::mutex> lock(rules_mu_);
   pending_matcher_ = std::move(m);
@@ -133,11 +138,12 @@ void Pipeline::Process(v1::Event ev) {
   }
   if (out_) out_(ev, lineage);
   ++processed_;
-  // Exited processes linger so late events resolve; expire once a second
-  // of kernel time.
-  if (ev.ktime_ns() > last_expire_ns_ + 1000000000ull) {
-    last_expire_ns_ = ev.ktime_ns();
+  // Exited processes linger so late events resolve; expire (and count the
+  // watched, a full walk) once a second of kernel time.
+  if (ev.ktime_ns() >= next_maintenance_ns_) {
+    next_maintenance_ns_ = ev.ktime_ns() + 1000000000ull;
     table_.Expire(ev.ktime_ns());
+    watched_ = table_.watched_count();
   }
   table_size_ = table_.size();
   table_evictions_ = table_.evictions();
@@ -153,19 +159,11 @@ void Pipeline::Handle(v1::Event& ev) {
     case v1::EVENT_TYPE_PROCESS_SNAPSHOT:
       MaybeWatch(p, "snapshot");
       break;
-    case v1::EVENT_TYPE_EXIT:
-      if (p != nullptr) watched_ = table_.watched_count();
-      break;
     default:
       break;
   }
   table_.Annotate(&ev);
   if (p != nullptr && p->watch_flags != 0) ev.mutable_process()->set_watched(true);
-  if (ev.type() == v1::EVENT_TYPE_EXEC ||
-      ev.type() == v1::EVENT_TYPE_PROCESS_SNAPSHOT ||
-      ev.type() == v1::EVENT_TYPE_FORK) {
-    watched_ = table_.watched_count();
-  }
 }
 
 }  // namespace agentwatch

@@ -66,6 +66,7 @@ class Pipeline {
   uint64_t queue_drops() const { return queue_drops_; }
   uint64_t table_size() const { return table_size_; }
   uint64_t table_evictions() const { return table_evictions_; }
+  // Live watched processes, as of the last once-a-second maintenance.
   uint64_t watched() const { return watched_; }
 
  private:
@@ -85,7 +86,7 @@ class Pipeline {
   std::shared_ptr<WatchMatcher> matcher_;
 
   uint64_t seq_ = 0;
-  uint64_t last_expire_ns_ = 0;
+  uint64_t next_maintenance_ns_ = 0;  // kernel time of the next Expire()
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> processed_{0};
   std::atomic<uint64_t> queue_drops_{0};

@@ -108,6 +108,12 @@ TEST(PipelineTest, WatchesMatchingExecAndEnriches) {
   EXPECT_EQ(open.process().ppid(), 100u);
   EXPECT_TRUE(open.process().watched());
   EXPECT_EQ(out[6].type(), v1::EVENT_TYPE_LOSS);
+  // The watched count is refreshed once a second of kernel time.
+  v1::Event later;
+  later.set_type(v1::EVENT_TYPE_EXEC);
+  later.set_ktime_ns(out.back().ktime_ns() + 2000000000ull);
+  later.mutable_process()->set_pid(7);
+  p.Process(later);
   EXPECT_EQ(p.watched(), 1u);  // 101 exited, 100 remains
 }
 

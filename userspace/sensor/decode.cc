@@ -193,6 +193,7 @@ DecodeStatus DecodeRecord(std::span<const uint8_t> rec, int64_t boot_to_unix,
       ev->mutable_process()->set_exe(x->filename());
       for (auto& a : SplitNul(s[1])) x->add_argv(a);
       x->set_argv_truncated(e.argv_truncated != 0);
+      x->set_watched_from_exec((h.flags & AW_HDR_WATCHED) != 0);
       if (!s[2].empty() || (e.sec_flags & AW_PATH_ROOT)) {
         x->set_cwd(ComponentsToPath(s[2]));
       }

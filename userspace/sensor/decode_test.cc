@@ -68,6 +68,7 @@ TEST(DecodeTest, Exec) {
   ASSERT_EQ(ev.exec().argv_size(), 4);
   EXPECT_EQ(ev.exec().argv(1), "server.js");
   EXPECT_EQ(ev.exec().cwd(), "/home/work");
+  EXPECT_TRUE(ev.exec().watched_from_exec());
 }
 
 TEST(DecodeTest, OpenUsesKernelResolvedPath) {

@@ -80,12 +80,9 @@ int LibbpfPrint(enum libbpf_print_level level, const char* fmt, va_list ap) {
   int n = vsnprintf(buf, sizeof(buf), fmt, ap);
   std::string_view s(buf, n > 0 ? std::min<size_t>(n, sizeof(buf) - 1) : 0);
   while (!s.empty() && s.back() == '\n') s.remove_suffix(1);
-  // The verifier log is long; libbpf's own warnings are one line each.
-  if (level == LIBBPF_WARN) {
-    spdlog::debug("libbpf: {}", s);
-  } else {
-    spdlog::debug("libbpf: {}", s);
-  }
+  // Refusals are expected while probing hook types and are reported in
+  // status; libbpf's own lines (and verifier logs) are for debugging.
+  spdlog::debug("libbpf: {}", s);
   return 0;
 }
 

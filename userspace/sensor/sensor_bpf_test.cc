@@ -429,7 +429,9 @@ TEST_P(SensorBpfTest, WatchedExecutableIsMarkedByTheKernelAtExec) {
   bool exec_watched = false, opened = false;
   for (const auto& e : Snapshot()) {
     if (e.process().pid() != static_cast<uint32_t>(c)) continue;
-    if (e.type() == v1::EVENT_TYPE_EXEC) exec_watched = e.process().watched();
+    if (e.type() == v1::EVENT_TYPE_EXEC) {
+      exec_watched = e.process().watched() && e.exec().watched_from_exec();
+    }
     // The dynamic loader's first open happens before userspace could react.
     if (e.type() == v1::EVENT_TYPE_FILE_OPEN) opened = true;
   }
