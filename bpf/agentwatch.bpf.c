@@ -70,12 +70,13 @@ struct {
 
 struct pending_args {
 	__u64 a[6];
-	__u32 syscall;
-	__u32 pad;
+	long nr; /* syscall number, checked at exit */
 };
 
+/* Fallback probes only. LRU: a thread killed inside a syscall never takes
+ * its entry back. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64); /* pid_tgid */
 	__type(value, struct pending_args);
@@ -556,14 +557,14 @@ int tp_exit(void *ctx)
  * at attach (EACCES).
  */
 static __always_inline int stash(struct trace_event_raw_sys_enter *ctx,
-				 __u32 syscall, int nargs)
+				 long nr, int nargs)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct pending_args a = {};
 
 	if (!watch_flags(id >> 32))
 		return 0;
-	a.syscall = syscall;
+	a.nr = nr;
 	/* One copy of the argument block; direct ctx loads at computed
 	 * offsets are refused by the verifier. */
 	bpf_probe_read_kernel(a.a, nargs * sizeof(a.a[0]), &ctx->args[0]);
@@ -573,7 +574,7 @@ static __always_inline int stash(struct trace_event_raw_sys_enter *ctx,
 
 /* Take the stashed arguments of this thread's syscall; copies them out so
  * the map slot can be freed at once. */
-static __always_inline int unstash(struct pending_args *out, __u32 syscall)
+static __always_inline int unstash(struct pending_args *out, long nr)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct pending_args *a;
@@ -587,7 +588,7 @@ static __always_inline int unstash(struct pending_args *out, __u32 syscall)
 	}
 	__builtin_memcpy(out, a, sizeof(*out));
 	bpf_map_delete_elem(&pending, &id);
-	return out->syscall == syscall;
+	return out->nr == nr;
 }
 
 /* ------------------------------------------------------------------- file */
@@ -640,78 +641,6 @@ static __always_inline void emit_open(long ret, int dfd, const char *upath,
 	output(e, offsetof(struct aw_file_event, data) + off, AW_CAT_FILE);
 }
 
-SEC("tracepoint/syscalls/sys_enter_openat")
-int enter_openat(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash(ctx, AW_SC_OPENAT, 4);
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat")
-int exit_openat(struct trace_event_raw_sys_exit *ctx)
-{
-	struct pending_args a;
-
-	if (unstash(&a, AW_SC_OPENAT))
-		emit_open(ctx->ret, (int)a.a[0], (const char *)a.a[1],
-			  (__u32)a.a[2], (__u32)a.a[3], AW_SC_OPENAT);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_open")
-int enter_open(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash(ctx, AW_SC_OPEN, 3);
-}
-
-SEC("tracepoint/syscalls/sys_exit_open")
-int exit_open(struct trace_event_raw_sys_exit *ctx)
-{
-	struct pending_args a;
-
-	if (unstash(&a, AW_SC_OPEN))
-		emit_open(ctx->ret, AT_FDCWD, (const char *)a.a[0],
-			  (__u32)a.a[1], (__u32)a.a[2], AW_SC_OPEN);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_creat")
-int enter_creat(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash(ctx, AW_SC_CREAT, 2);
-}
-
-SEC("tracepoint/syscalls/sys_exit_creat")
-int exit_creat(struct trace_event_raw_sys_exit *ctx)
-{
-	struct pending_args a;
-
-	if (unstash(&a, AW_SC_CREAT))
-		emit_open(ctx->ret, AT_FDCWD, (const char *)a.a[0],
-			  O_CREAT | O_WRONLY | O_TRUNC, (__u32)a.a[1],
-			  AW_SC_CREAT);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_openat2")
-int enter_openat2(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash(ctx, AW_SC_OPENAT2, 4);
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int exit_openat2(struct trace_event_raw_sys_exit *ctx)
-{
-	struct pending_args a;
-	struct open_how how = {};
-
-	if (!unstash(&a, AW_SC_OPENAT2))
-		return 0;
-	bpf_probe_read_user(&how, sizeof(how), (void *)a.a[2]);
-	emit_open(ctx->ret, (int)a.a[0], (const char *)a.a[1], (__u32)how.flags,
-		  (__u32)how.mode, AW_SC_OPENAT2);
-	return 0;
-}
-
 static __always_inline void emit_unlink(long ret, int dfd, const char *upath,
 					__u32 flags, __u32 syscall)
 {
@@ -742,40 +671,6 @@ static __always_inline void emit_unlink(long ret, int dfd, const char *upath,
 	e->sec_len[2] = 0;
 	e->sec_len[3] = 0;
 	output(e, offsetof(struct aw_file_event, data) + off, AW_CAT_FILE);
-}
-
-SEC("tracepoint/syscalls/sys_enter_unlink")
-int enter_unlink(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash(ctx, AW_SC_UNLINK, 1);
-}
-
-SEC("tracepoint/syscalls/sys_exit_unlink")
-int exit_unlink(struct trace_event_raw_sys_exit *ctx)
-{
-	struct pending_args a;
-
-	if (unstash(&a, AW_SC_UNLINK))
-		emit_unlink(ctx->ret, AT_FDCWD, (const char *)a.a[0], 0,
-			    AW_SC_UNLINK);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_unlinkat")
-int enter_unlinkat(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash(ctx, AW_SC_UNLINKAT, 3);
-}
-
-SEC("tracepoint/syscalls/sys_exit_unlinkat")
-int exit_unlinkat(struct trace_event_raw_sys_exit *ctx)
-{
-	struct pending_args a;
-
-	if (unstash(&a, AW_SC_UNLINKAT))
-		emit_unlink(ctx->ret, (int)a.a[0], (const char *)a.a[1],
-			    (__u32)a.a[2], AW_SC_UNLINKAT);
-	return 0;
 }
 
 static __always_inline void emit_rename(long ret, int olddfd,
@@ -824,59 +719,6 @@ static __always_inline void emit_rename(long ret, int olddfd,
 	}
 	e->sec_len[3] = off - start;
 	output(e, offsetof(struct aw_file_event, data) + off, AW_CAT_FILE);
-}
-
-SEC("tracepoint/syscalls/sys_enter_rename")
-int enter_rename(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash(ctx, AW_SC_RENAME, 2);
-}
-
-SEC("tracepoint/syscalls/sys_exit_rename")
-int exit_rename(struct trace_event_raw_sys_exit *ctx)
-{
-	struct pending_args a;
-
-	if (unstash(&a, AW_SC_RENAME))
-		emit_rename(ctx->ret, AT_FDCWD, (const char *)a.a[0], AT_FDCWD,
-			    (const char *)a.a[1], 0, AW_SC_RENAME);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_renameat")
-int enter_renameat(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash(ctx, AW_SC_RENAMEAT, 4);
-}
-
-SEC("tracepoint/syscalls/sys_exit_renameat")
-int exit_renameat(struct trace_event_raw_sys_exit *ctx)
-{
-	struct pending_args a;
-
-	if (unstash(&a, AW_SC_RENAMEAT))
-		emit_rename(ctx->ret, (int)a.a[0], (const char *)a.a[1],
-			    (int)a.a[2], (const char *)a.a[3], 0,
-			    AW_SC_RENAMEAT);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_renameat2")
-int enter_renameat2(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash(ctx, AW_SC_RENAMEAT2, 5);
-}
-
-SEC("tracepoint/syscalls/sys_exit_renameat2")
-int exit_renameat2(struct trace_event_raw_sys_exit *ctx)
-{
-	struct pending_args a;
-
-	if (unstash(&a, AW_SC_RENAMEAT2))
-		emit_rename(ctx->ret, (int)a.a[0], (const char *)a.a[1],
-			    (int)a.a[2], (const char *)a.a[3], (__u32)a.a[4],
-			    AW_SC_RENAMEAT2);
-	return 0;
 }
 
 /* ---------------------------------------------------------------- network */
@@ -1000,31 +842,6 @@ static __always_inline void net_fill_sock(struct aw_net_event *e, int fd)
 	read_sock_addrs(e, sock);
 }
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int enter_connect(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash(ctx, AW_SC_CONNECT, 3);
-}
-
-SEC("tracepoint/syscalls/sys_exit_connect")
-int exit_connect(struct trace_event_raw_sys_exit *ctx)
-{
-	struct pending_args a;
-	struct aw_net_event *e;
-
-	if (!unstash(&a, AW_SC_CONNECT))
-		return 0;
-	e = net_begin(AW_EV_NET_CONNECT, ctx->ret, (int)a.a[0], AW_SC_CONNECT);
-	if (!e)
-		return 0;
-	net_fill_sock(e, (int)a.a[0]);
-	/* The destination the caller asked for: the socket's peer fields are
-	 * not set yet for a failed or in-progress connect. */
-	read_user_sockaddr(&e->remote, (void *)a.a[1], (__u32)a.a[2]);
-	output(e, sizeof(*e), AW_CAT_NET);
-	return 0;
-}
-
 static __always_inline void accept_exit(long ret, int lfd, __u32 syscall)
 {
 	struct aw_net_event *e;
@@ -1038,86 +855,6 @@ static __always_inline void accept_exit(long ret, int lfd, __u32 syscall)
 		net_fill_sock(e, lfd);
 	e->backlog = lfd; /* listening fd, for pairing with listen */
 	output(e, sizeof(*e), AW_CAT_NET);
-}
-
-SEC("tracepoint/syscalls/sys_enter_accept")
-int enter_accept(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash(ctx, AW_SC_ACCEPT, 3);
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept")
-int exit_accept(struct trace_event_raw_sys_exit *ctx)
-{
-	struct pending_args a;
-
-	if (unstash(&a, AW_SC_ACCEPT))
-		accept_exit(ctx->ret, (int)a.a[0], AW_SC_ACCEPT);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_accept4")
-int enter_accept4(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash(ctx, AW_SC_ACCEPT4, 4);
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int exit_accept4(struct trace_event_raw_sys_exit *ctx)
-{
-	struct pending_args a;
-
-	if (unstash(&a, AW_SC_ACCEPT4))
-		accept_exit(ctx->ret, (int)a.a[0], AW_SC_ACCEPT4);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_bind")
-int enter_bind(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash(ctx, AW_SC_BIND, 3);
-}
-
-SEC("tracepoint/syscalls/sys_exit_bind")
-int exit_bind(struct trace_event_raw_sys_exit *ctx)
-{
-	struct pending_args a;
-	struct aw_net_event *e;
-
-	if (!unstash(&a, AW_SC_BIND))
-		return 0;
-	e = net_begin(AW_EV_NET_BIND, ctx->ret, (int)a.a[0], AW_SC_BIND);
-	if (!e)
-		return 0;
-	net_fill_sock(e, (int)a.a[0]);
-	read_user_sockaddr(&e->local, (void *)a.a[1], (__u32)a.a[2]);
-	__builtin_memset(&e->remote, 0, sizeof(e->remote));
-	output(e, sizeof(*e), AW_CAT_NET);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_listen")
-int enter_listen(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash(ctx, AW_SC_LISTEN, 2);
-}
-
-SEC("tracepoint/syscalls/sys_exit_listen")
-int exit_listen(struct trace_event_raw_sys_exit *ctx)
-{
-	struct pending_args a;
-	struct aw_net_event *e;
-
-	if (!unstash(&a, AW_SC_LISTEN))
-		return 0;
-	e = net_begin(AW_EV_NET_LISTEN, ctx->ret, (int)a.a[0], AW_SC_LISTEN);
-	if (!e)
-		return 0;
-	net_fill_sock(e, (int)a.a[0]);
-	e->backlog = (__u32)a.a[1];
-	__builtin_memset(&e->remote, 0, sizeof(e->remote));
-	output(e, sizeof(*e), AW_CAT_NET);
-	return 0;
 }
 
 /* DNS: a UDP datagram to dns_port. The destination comes from the call's
@@ -1172,16 +909,6 @@ static __always_inline void dns_check(int fd, const void *buf, __u64 len,
 	output(e, offsetof(struct aw_dns_event, payload) + n, AW_CAT_DNS);
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	if (!watch_flags(bpf_get_current_pid_tgid() >> 32))
-		return 0;
-	dns_check((int)ctx->args[0], (void *)ctx->args[1], ctx->args[2],
-		  (void *)ctx->args[4], (__u32)ctx->args[5], AW_SC_SENDTO);
-	return 0;
-}
-
 static __always_inline void dns_msghdr(int fd, struct user_msghdr *umsg,
 				       __u32 syscall)
 {
@@ -1198,30 +925,232 @@ static __always_inline void dns_msghdr(int fd, struct user_msghdr *umsg,
 		  syscall);
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+/* ------------------------------------------------------- syscall probes */
+
+/*
+ * Every file and network syscall is reported at its exit, from its six
+ * arguments, by the two dispatchers below. Two ways to get the arguments:
+ *
+ *  - preferred (sx_*): an exit-only tracepoint reads them back from the
+ *    task's saved user registers (bpf_task_pt_regs, Linux 5.15). A hooked
+ *    syscall costs an unwatched process one program run and one lookup.
+ *  - fallback (enter_* + exit_*): the enter tracepoint stashes them in the
+ *    pending map, the exit tracepoint takes them back.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_ARG6(regs) BPF_CORE_READ(regs, r9)
+#define NR_open 2
+#define NR_creat 85
+#define NR_openat 257
+#define NR_openat2 437
+#define NR_unlink 87
+#define NR_unlinkat 263
+#define NR_rename 82
+#define NR_renameat 264
+#define NR_renameat2 316
+#define NR_connect 42
+#define NR_accept 43
+#define NR_accept4 288
+#define NR_bind 49
+#define NR_listen 50
+#define NR_sendto 44
+#define NR_sendmsg 46
+#define NR_sendmmsg 307
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_ARG6(regs) BPF_CORE_READ(regs, regs[5])
+#define NR_open -2 /* not on arm64: distinct negative numbers */
+#define NR_creat -3
+#define NR_openat 56
+#define NR_openat2 437
+#define NR_unlink -4
+#define NR_unlinkat 35
+#define NR_rename -5
+#define NR_renameat 38
+#define NR_renameat2 276
+#define NR_connect 203
+#define NR_accept 202
+#define NR_accept4 242
+#define NR_bind 200
+#define NR_listen 201
+#define NR_sendto 206
+#define NR_sendmsg 211
+#define NR_sendmmsg 269
+#else
+#error "syscall numbers for this architecture are missing"
+#endif
+
+
+#define ARG(n) (a[(n) - 1])
+
+static __noinline int sys_exit_file(const __u64 *a, long nr, long ret)
 {
-	if (!watch_flags(bpf_get_current_pid_tgid() >> 32))
-		return 0;
-	dns_msghdr((int)ctx->args[0], (void *)ctx->args[1], AW_SC_SENDMSG);
+	struct open_how how = {};
+
+	switch (nr) {
+	case NR_openat:
+		emit_open(ret, (int)ARG(1), (const char *)ARG(2), (__u32)ARG(3),
+			  (__u32)ARG(4), AW_SC_OPENAT);
+		break;
+	case NR_open:
+		emit_open(ret, AT_FDCWD, (const char *)ARG(1), (__u32)ARG(2),
+			  (__u32)ARG(3), AW_SC_OPEN);
+		break;
+	case NR_creat:
+		emit_open(ret, AT_FDCWD, (const char *)ARG(1),
+			  O_CREAT | O_WRONLY | O_TRUNC, (__u32)ARG(2),
+			  AW_SC_CREAT);
+		break;
+	case NR_openat2:
+		bpf_probe_read_user(&how, sizeof(how), (void *)ARG(3));
+		emit_open(ret, (int)ARG(1), (const char *)ARG(2),
+			  (__u32)how.flags, (__u32)how.mode, AW_SC_OPENAT2);
+		break;
+	case NR_unlink:
+		emit_unlink(ret, AT_FDCWD, (const char *)ARG(1), 0,
+			    AW_SC_UNLINK);
+		break;
+	case NR_unlinkat:
+		emit_unlink(ret, (int)ARG(1), (const char *)ARG(2),
+			    (__u32)ARG(3), AW_SC_UNLINKAT);
+		break;
+	case NR_rename:
+		emit_rename(ret, AT_FDCWD, (const char *)ARG(1), AT_FDCWD,
+			    (const char *)ARG(2), 0, AW_SC_RENAME);
+		break;
+	case NR_renameat:
+		emit_rename(ret, (int)ARG(1), (const char *)ARG(2),
+			    (int)ARG(3), (const char *)ARG(4), 0,
+			    AW_SC_RENAMEAT);
+		break;
+	case NR_renameat2:
+		emit_rename(ret, (int)ARG(1), (const char *)ARG(2),
+			    (int)ARG(3), (const char *)ARG(4), (__u32)ARG(5),
+			    AW_SC_RENAMEAT2);
+		break;
+	}
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendmmsg")
-int enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+static __noinline int sys_exit_net(const __u64 *a, long nr, long ret)
 {
-	struct mmsghdr *vec = (void *)ctx->args[1];
-	__u32 vlen = (__u32)ctx->args[2];
+	struct aw_net_event *e;
+	int fd = (int)ARG(1);
 
-	if (!watch_flags(bpf_get_current_pid_tgid() >> 32))
-		return 0;
-	/* resolvers send A and AAAA together: report up to two */
-	if (vlen > 0)
-		dns_msghdr((int)ctx->args[0], &vec[0].msg_hdr, AW_SC_SENDMMSG);
-	if (vlen > 1)
-		dns_msghdr((int)ctx->args[0], &vec[1].msg_hdr, AW_SC_SENDMMSG);
+	switch (nr) {
+	case NR_connect:
+		e = net_begin(AW_EV_NET_CONNECT, ret, fd, AW_SC_CONNECT);
+		if (!e)
+			return 0;
+		net_fill_sock(e, fd);
+		read_user_sockaddr(&e->remote, (void *)ARG(2), (__u32)ARG(3));
+		output(e, sizeof(*e), AW_CAT_NET);
+		break;
+	case NR_accept:
+		accept_exit(ret, fd, AW_SC_ACCEPT);
+		break;
+	case NR_accept4:
+		accept_exit(ret, fd, AW_SC_ACCEPT4);
+		break;
+	case NR_bind:
+		e = net_begin(AW_EV_NET_BIND, ret, fd, AW_SC_BIND);
+		if (!e)
+			return 0;
+		net_fill_sock(e, fd);
+		read_user_sockaddr(&e->local, (void *)ARG(2), (__u32)ARG(3));
+		__builtin_memset(&e->remote, 0, sizeof(e->remote));
+		output(e, sizeof(*e), AW_CAT_NET);
+		break;
+	case NR_listen:
+		e = net_begin(AW_EV_NET_LISTEN, ret, fd, AW_SC_LISTEN);
+		if (!e)
+			return 0;
+		net_fill_sock(e, fd);
+		e->backlog = (__u32)ARG(2);
+		__builtin_memset(&e->remote, 0, sizeof(e->remote));
+		output(e, sizeof(*e), AW_CAT_NET);
+		break;
+	case NR_sendto:
+		if (ret > 0)
+			dns_check(fd, (void *)ARG(2), ARG(3), (void *)ARG(5),
+				  (__u32)ARG(6), AW_SC_SENDTO);
+		break;
+	case NR_sendmsg:
+		if (ret > 0)
+			dns_msghdr(fd, (void *)ARG(2), AW_SC_SENDMSG);
+		break;
+	case NR_sendmmsg:
+		if (ret > 0)
+			dns_msghdr(fd, &((struct mmsghdr *)ARG(2))[0].msg_hdr,
+				   AW_SC_SENDMMSG);
+		if (ret > 1)
+			dns_msghdr(fd, &((struct mmsghdr *)ARG(2))[1].msg_hdr,
+				   AW_SC_SENDMMSG);
+		break;
+	}
 	return 0;
 }
+
+
+#define SX_PROG(name, family)                                                \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
+	int sx_##name(struct trace_event_raw_sys_exit *ctx)                   \
+	{                                                                     \
+		struct pt_regs *regs;                                         \
+		__u64 a[6];                                                   \
+									      \
+		if (!watch_flags(bpf_get_current_pid_tgid() >> 32))           \
+			return 0;                                             \
+		regs = (struct pt_regs *)bpf_task_pt_regs(                    \
+			bpf_get_current_task_btf());                          \
+		a[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);                      \
+		a[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);                      \
+		a[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);                      \
+		a[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);                      \
+		a[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);                      \
+		a[5] = SYSCALL_ARG6(regs);                                    \
+		sys_exit_##family(a, NR_##name, ctx->ret);                    \
+		return 0;                                                     \
+	}
+
+/* nargs: how many arguments the syscall has (its tracepoint's context is
+ * only that large). */
+#define FALLBACK_PAIR(name, family, nargs)                                   \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                           \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx)               \
+	{                                                                     \
+		return stash(ctx, NR_##name, nargs);                          \
+	}                                                                     \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)                 \
+	{                                                                     \
+		struct pending_args a;                                        \
+									      \
+		if (unstash(&a, NR_##name))                                   \
+			sys_exit_##family(a.a, NR_##name, ctx->ret);          \
+		return 0;                                                     \
+	}
+
+#define SYSCALL_PROBES(name, family, nargs)                                  \
+	SX_PROG(name, family)                                                 \
+	FALLBACK_PAIR(name, family, nargs)
+
+SYSCALL_PROBES(openat, file, 4)
+SYSCALL_PROBES(open, file, 3)
+SYSCALL_PROBES(creat, file, 2)
+SYSCALL_PROBES(openat2, file, 4)
+SYSCALL_PROBES(unlink, file, 1)
+SYSCALL_PROBES(unlinkat, file, 3)
+SYSCALL_PROBES(rename, file, 2)
+SYSCALL_PROBES(renameat, file, 4)
+SYSCALL_PROBES(renameat2, file, 5)
+SYSCALL_PROBES(connect, net, 3)
+SYSCALL_PROBES(accept, net, 3)
+SYSCALL_PROBES(accept4, net, 4)
+SYSCALL_PROBES(bind, net, 3)
+SYSCALL_PROBES(listen, net, 2)
+SYSCALL_PROBES(sendto, net, 6)
+SYSCALL_PROBES(sendmsg, net, 3)
+SYSCALL_PROBES(sendmmsg, net, 4)
 
 /* Socket byte counters: every send/recv of a watched process's socket. */
 static __always_inline void sock_account(struct sock *sk, int ret, int sent,
@@ -1385,204 +1314,6 @@ static __always_inline void flush_socks_of(__u32 tgid)
 
 	bpf_for_each_map_elem(&socks, flush_one, &c, 0);
 }
-
-/* ------------------------------------------------- one hook for syscalls */
-
-/*
- * Syscall numbers, for the dispatch from the exit-only programs below. At
- * syscall exit the arguments are still in the task's saved registers, so
- * these programs need no enter hook and no pending map.
- */
-#if defined(__TARGET_ARCH_x86)
-#define SYSCALL_ARG6(regs) BPF_CORE_READ(regs, r9)
-#define NR_open 2
-#define NR_creat 85
-#define NR_openat 257
-#define NR_openat2 437
-#define NR_unlink 87
-#define NR_unlinkat 263
-#define NR_rename 82
-#define NR_renameat 264
-#define NR_renameat2 316
-#define NR_connect 42
-#define NR_accept 43
-#define NR_accept4 288
-#define NR_bind 49
-#define NR_listen 50
-#define NR_sendto 44
-#define NR_sendmsg 46
-#define NR_sendmmsg 307
-#elif defined(__TARGET_ARCH_arm64)
-#define SYSCALL_ARG6(regs) BPF_CORE_READ(regs, regs[5])
-#define NR_open -1
-#define NR_creat -1
-#define NR_openat 56
-#define NR_openat2 437
-#define NR_unlink -1
-#define NR_unlinkat 35
-#define NR_rename -1
-#define NR_renameat 38
-#define NR_renameat2 276
-#define NR_connect 203
-#define NR_accept 202
-#define NR_accept4 242
-#define NR_bind 200
-#define NR_listen 201
-#define NR_sendto 206
-#define NR_sendmsg 211
-#define NR_sendmmsg 269
-#else
-#error "syscall numbers for this architecture are missing"
-#endif
-
-#define ARG(n) ((__u64)PT_REGS_PARM##n##_CORE_SYSCALL(regs))
-
-static __noinline int sys_exit_file(struct pt_regs *regs, long nr, long ret)
-{
-	struct open_how how = {};
-
-	switch (nr) {
-	case NR_openat:
-		emit_open(ret, (int)ARG(1), (const char *)ARG(2), (__u32)ARG(3),
-			  (__u32)ARG(4), AW_SC_OPENAT);
-		break;
-	case NR_open:
-		emit_open(ret, AT_FDCWD, (const char *)ARG(1), (__u32)ARG(2),
-			  (__u32)ARG(3), AW_SC_OPEN);
-		break;
-	case NR_creat:
-		emit_open(ret, AT_FDCWD, (const char *)ARG(1),
-			  O_CREAT | O_WRONLY | O_TRUNC, (__u32)ARG(2),
-			  AW_SC_CREAT);
-		break;
-	case NR_openat2:
-		bpf_probe_read_user(&how, sizeof(how), (void *)ARG(3));
-		emit_open(ret, (int)ARG(1), (const char *)ARG(2),
-			  (__u32)how.flags, (__u32)how.mode, AW_SC_OPENAT2);
-		break;
-	case NR_unlink:
-		emit_unlink(ret, AT_FDCWD, (const char *)ARG(1), 0,
-			    AW_SC_UNLINK);
-		break;
-	case NR_unlinkat:
-		emit_unlink(ret, (int)ARG(1), (const char *)ARG(2),
-			    (__u32)ARG(3), AW_SC_UNLINKAT);
-		break;
-	case NR_rename:
-		emit_rename(ret, AT_FDCWD, (const char *)ARG(1), AT_FDCWD,
-			    (const char *)ARG(2), 0, AW_SC_RENAME);
-		break;
-	case NR_renameat:
-		emit_rename(ret, (int)ARG(1), (const char *)ARG(2),
-			    (int)ARG(3), (const char *)ARG(4), 0,
-			    AW_SC_RENAMEAT);
-		break;
-	case NR_renameat2:
-		emit_rename(ret, (int)ARG(1), (const char *)ARG(2),
-			    (int)ARG(3), (const char *)ARG(4), (__u32)ARG(5),
-			    AW_SC_RENAMEAT2);
-		break;
-	}
-	return 0;
-}
-
-static __noinline int sys_exit_net(struct pt_regs *regs, long nr, long ret)
-{
-	struct aw_net_event *e;
-	int fd = (int)ARG(1);
-
-	switch (nr) {
-	case NR_connect:
-		e = net_begin(AW_EV_NET_CONNECT, ret, fd, AW_SC_CONNECT);
-		if (!e)
-			return 0;
-		net_fill_sock(e, fd);
-		read_user_sockaddr(&e->remote, (void *)ARG(2), (__u32)ARG(3));
-		output(e, sizeof(*e), AW_CAT_NET);
-		break;
-	case NR_accept:
-		accept_exit(ret, fd, AW_SC_ACCEPT);
-		break;
-	case NR_accept4:
-		accept_exit(ret, fd, AW_SC_ACCEPT4);
-		break;
-	case NR_bind:
-		e = net_begin(AW_EV_NET_BIND, ret, fd, AW_SC_BIND);
-		if (!e)
-			return 0;
-		net_fill_sock(e, fd);
-		read_user_sockaddr(&e->local, (void *)ARG(2), (__u32)ARG(3));
-		__builtin_memset(&e->remote, 0, sizeof(e->remote));
-		output(e, sizeof(*e), AW_CAT_NET);
-		break;
-	case NR_listen:
-		e = net_begin(AW_EV_NET_LISTEN, ret, fd, AW_SC_LISTEN);
-		if (!e)
-			return 0;
-		net_fill_sock(e, fd);
-		e->backlog = (__u32)ARG(2);
-		__builtin_memset(&e->remote, 0, sizeof(e->remote));
-		output(e, sizeof(*e), AW_CAT_NET);
-		break;
-	case NR_sendto:
-		if (ret > 0)
-			dns_check(fd, (void *)ARG(2), ARG(3), (void *)ARG(5),
-				  (__u32)SYSCALL_ARG6(regs), AW_SC_SENDTO);
-		break;
-	case NR_sendmsg:
-		if (ret > 0)
-			dns_msghdr(fd, (void *)ARG(2), AW_SC_SENDMSG);
-		break;
-	case NR_sendmmsg:
-		if (ret > 0)
-			dns_msghdr(fd, &((struct mmsghdr *)ARG(2))[0].msg_hdr,
-				   AW_SC_SENDMMSG);
-		if (ret > 1)
-			dns_msghdr(fd, &((struct mmsghdr *)ARG(2))[1].msg_hdr,
-				   AW_SC_SENDMMSG);
-		break;
-	}
-	return 0;
-}
-
-/*
- * The preferred variant: one classic tracepoint per syscall, at exit only,
- * with the arguments read back from the task's saved user registers
- * (bpf_task_pt_regs, Linux 5.15). Only the hooked syscalls pay anything, one
- * watched-map lookup each for an unwatched process. The enter/exit pairs
- * above are the fallback for kernels without the helper.
- */
-#define SX_PROG(name, family)                                                \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
-	int sx_##name(struct trace_event_raw_sys_exit *ctx)                   \
-	{                                                                     \
-		struct pt_regs *regs;                                         \
-									      \
-		if (!watch_flags(bpf_get_current_pid_tgid() >> 32))           \
-			return 0;                                             \
-		regs = (struct pt_regs *)bpf_task_pt_regs(                    \
-			bpf_get_current_task_btf());                          \
-		sys_exit_##family(regs, NR_##name, ctx->ret);                 \
-		return 0;                                                     \
-	}
-
-SX_PROG(openat, file)
-SX_PROG(open, file)
-SX_PROG(creat, file)
-SX_PROG(openat2, file)
-SX_PROG(unlink, file)
-SX_PROG(unlinkat, file)
-SX_PROG(rename, file)
-SX_PROG(renameat, file)
-SX_PROG(renameat2, file)
-SX_PROG(connect, net)
-SX_PROG(accept, net)
-SX_PROG(accept4, net)
-SX_PROG(bind, net)
-SX_PROG(listen, net)
-SX_PROG(sendto, net)
-SX_PROG(sendmsg, net)
-SX_PROG(sendmmsg, net)
 
 /* TCP sockets report their byte counts when this side closes: FIN_WAIT1
  * (we closed first), LAST_ACK (we closed after the peer) or CLOSE (reset,

@@ -403,7 +403,7 @@ TEST_P(SensorBpfTest, StatusReportsHookTypesAndAttachments) {
     EXPECT_EQ(hooks, std::set<std::string>{"tracepoint"});
     EXPECT_EQ(by_cap["file.open"], 8);
     EXPECT_EQ(by_cap["net.connect"], 2);
-    EXPECT_EQ(by_cap["net.dns"], 3);
+    EXPECT_EQ(by_cap["net.dns"], 6);
   } else {
     EXPECT_EQ(hooks, (std::set<std::string>{"tp_btf", "tracepoint"}));
     EXPECT_EQ(by_cap["file.open"], 4);
