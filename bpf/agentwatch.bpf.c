@@ -351,7 +351,7 @@ static __always_inline int watch_by_exe(__u32 tgid, const char *filename)
 }
 
 static __always_inline void emit_exec(struct task_struct *task,
-				      const char *filename, int user_filename)
+				      const char *filename)
 {
 	struct aw_exec_event *e = get_scratch();
 	__u32 off = 0, start, n;
@@ -396,8 +396,7 @@ static __always_inline void emit_exec(struct task_struct *task,
 	{
 		struct path pwd = BPF_CORE_READ(task, fs, pwd);
 
-		if (put_path(e->data, &off,
-			     pwd.dentry, pwd.mnt))
+		if (put_path(e->data, &off, pwd.dentry, pwd.mnt))
 			e->sec_flags |= AW_PATH_ROOT;
 	}
 	e->sec_len[2] = off - start;
@@ -479,7 +478,7 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(btf_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
-	emit_exec(p, BPF_CORE_READ(bprm, filename), 0);
+	emit_exec(p, BPF_CORE_READ(bprm, filename));
 	return 0;
 }
 
@@ -489,7 +488,7 @@ int tp_exec(struct trace_event_raw_sched_process_exec *ctx)
 	unsigned short loc = ctx->__data_loc_filename & 0xFFFF;
 
 	emit_exec((struct task_struct *)bpf_get_current_task(),
-		  (const char *)ctx + loc, 0);
+		  (const char *)ctx + loc);
 	return 0;
 }
 
