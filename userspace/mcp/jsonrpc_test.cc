@@ -1,0 +1,109 @@
+#include "mcp/jsonrpc.h"
+
+#include <gtest/gtest.h>
+
+namespace agentwatch {
+namespace {
+
+TEST(JsonRpcTest, Request) {
+  auto p = ParseJsonRpc(
+      R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"/etc/passwd"}}})");
+  ASSERT_EQ(p.status, JsonRpcStatus::kOk) << p.error;
+  ASSERT_EQ(p.messages.size(), 1u);
+  const auto& m = p.messages[0];
+  EXPECT_EQ(m.kind, JsonRpcKind::kRequest);
+  EXPECT_EQ(m.id, "7");
+  EXPECT_EQ(m.method, "tools/call");
+  EXPECT_EQ(m.params,
+            R"({"name":"read_file","arguments":{"path":"/etc/passwd"}})");
+  EXPECT_FALSE(p.batch);
+}
+
+TEST(JsonRpcTest, IdTypesStayDistinct) {
+  auto a = ParseJsonRpc(R"({"jsonrpc":"2.0","id":"7","result":{}})");
+  auto b = ParseJsonRpc(R"({"jsonrpc":"2.0","id":7,"result":{}})");
+  ASSERT_EQ(a.status, JsonRpcStatus::kOk);
+  ASSERT_EQ(b.status, JsonRpcStatus::kOk);
+  EXPECT_EQ(a.messages[0].id, "\"7\"");
+  EXPECT_EQ(b.messages[0].id, "7");
+}
+
+TEST(JsonRpcTest, NotificationResultError) {
+  auto n = ParseJsonRpc(
+      R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":3}})");
+  ASSERT_EQ(n.status, JsonRpcStatus::kOk);
+  EXPECT_EQ(n.messages[0].kind, JsonRpcKind::kNotification);
+  EXPECT_EQ(n.messages[0].id, "");
+
+  auto r = ParseJsonRpc(
+      R"({"jsonrpc":"2.0","id":3,"result":{"content":[{"type":"text","text":"hi"}],"isError":false}})");
+  ASSERT_EQ(r.status, JsonRpcStatus::kOk);
+  EXPECT_EQ(r.messages[0].kind, JsonRpcKind::kResult);
+  EXPECT_EQ(r.messages[0].result,
+            R"({"content":[{"type":"text","text":"hi"}],"isError":false})");
+
+  auto e = ParseJsonRpc(
+      R"({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error","data":{"x":1}}})");
+  ASSERT_EQ(e.status, JsonRpcStatus::kOk) << e.error;
+  EXPECT_EQ(e.messages[0].kind, JsonRpcKind::kError);
+  EXPECT_EQ(e.messages[0].id, "null");
+  EXPECT_EQ(e.messages[0].error_code, -32700);
+  EXPECT_EQ(e.messages[0].error_message, "Parse error");
+  EXPECT_EQ(e.messages[0].error_data, R"({"x":1})");
+}
+
+TEST(JsonRpcTest, Batch) {
+  auto p = ParseJsonRpc(
+      R"([{"jsonrpc":"2.0","id":1,"method":"ping"},{"bogus":true},{"jsonrpc":"2.0","method":"n"}])");
+  ASSERT_EQ(p.status, JsonRpcStatus::kOk);
+  EXPECT_TRUE(p.batch);
+  ASSERT_EQ(p.messages.size(), 2u);
+  EXPECT_EQ(p.invalid_members, 1u);
+  EXPECT_EQ(ParseJsonRpc("[]").status, JsonRpcStatus::kEmptyBatch);
+  EXPECT_EQ(ParseJsonRpc("[1,2]").status, JsonRpcStatus::kNotJsonRpc);
+}
+
+TEST(JsonRpcTest, MalformedClasses) {
+  struct Case {
+    const char* in;
+    JsonRpcStatus want;
+  };
+  const Case cases[] = {
+      {"", JsonRpcStatus::kInvalidJson},
+      {"{\"jsonrpc\":\"2.0\",\"id\":1,", JsonRpcStatus::kInvalidJson},
+      {"\x01\x02\xff\xfe", JsonRpcStatus::kInvalidJson},
+      {"42", JsonRpcStatus::kNotJsonRpc},
+      {R"({"id":1,"method":"x"})", JsonRpcStatus::kNotJsonRpc},
+      {R"({"jsonrpc":"1.0","id":1,"method":"x"})", JsonRpcStatus::kNotJsonRpc},
+      {R"({"jsonrpc":"2.0","id":{},"method":"x"})", JsonRpcStatus::kNotJsonRpc},
+      {R"({"jsonrpc":"2.0","id":1,"method":5})", JsonRpcStatus::kNotJsonRpc},
+      {R"({"jsonrpc":"2.0","id":1,"method":"x","params":3})",
+       JsonRpcStatus::kNotJsonRpc},
+      {R"({"jsonrpc":"2.0","id":1,"result":1,"error":{}})",
+       JsonRpcStatus::kNotJsonRpc},
+      {R"({"jsonrpc":"2.0","result":1})", JsonRpcStatus::kNotJsonRpc},
+      {R"({"jsonrpc":"2.0","id":1,"error":{"message":"no code"}})",
+       JsonRpcStatus::kNotJsonRpc},
+      {R"({"jsonrpc":"2.0","id":1})", JsonRpcStatus::kNotJsonRpc},
+  };
+  for (const auto& c : cases) {
+    auto p = ParseJsonRpc(c.in);
+    EXPECT_EQ(p.status, c.want) << c.in << " -> " << p.error;
+    EXPECT_FALSE(p.error.empty()) << c.in;
+  }
+  EXPECT_EQ(ParseJsonRpc(std::string(100, ' '), 10).status,
+            JsonRpcStatus::kOversize);
+}
+
+TEST(JsonRpcTest, EveryPrefixOfAMessageIsRejectedCleanly) {
+  const std::string m =
+      R"({"jsonrpc":"2.0","id":"a-1","method":"tools/call","params":{"name":"x","arguments":{"q":"\u00e9\n"}}})";
+  for (size_t n = 0; n < m.size(); ++n) {
+    auto p = ParseJsonRpc(std::string_view(m).substr(0, n));
+    EXPECT_NE(p.status, JsonRpcStatus::kOk) << n;
+  }
+  EXPECT_EQ(ParseJsonRpc(m).status, JsonRpcStatus::kOk);
+}
+
+}  // namespace
+}  // namespace agentwatch
