@@ -27,6 +27,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define AF_INET6 10
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
+#define S_IFIFO 0010000
+/* bpf_loop steps for one syscall's capture: every chunk of the largest cap
+ * (256 KiB) plus one step per iovec. */
+#define AW_PAYLOAD_MAX_STEPS (64 + 64)
 #define O_WRONLY 01
 #define O_CREAT 0100
 #define O_TRUNC 01000
@@ -34,6 +38,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* Settings the daemon passes at load time. */
 const volatile __u32 argv_max = 1024;
 const volatile __u16 dns_port = 53;
+const volatile __u32 payload_max = 16384; /* bytes captured per syscall */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -100,6 +105,7 @@ struct {
  * record type, which also puts each into the object's BTF (the layout test
  * reads them from there). */
 union scratch_rec {
+	struct aw_payload_event payload;
 	struct aw_fork_event fork;
 	struct aw_exit_event exit;
 	struct aw_exec_event exec;
@@ -955,6 +961,12 @@ static __always_inline void dns_msghdr(int fd, struct user_msghdr *umsg,
 #define NR_sendto 44
 #define NR_sendmsg 46
 #define NR_sendmmsg 307
+#define NR_read 0
+#define NR_write 1
+#define NR_readv 19
+#define NR_writev 20
+#define NR_recvfrom 45
+#define NR_recvmsg 47
 #elif defined(__TARGET_ARCH_arm64)
 #define SYSCALL_ARG6(regs) BPF_CORE_READ(regs, regs[5])
 #define NR_open -2 /* not on arm64: distinct negative numbers */
@@ -974,10 +986,192 @@ static __always_inline void dns_msghdr(int fd, struct user_msghdr *umsg,
 #define NR_sendto 206
 #define NR_sendmsg 211
 #define NR_sendmmsg 269
+#define NR_read 63
+#define NR_write 64
+#define NR_readv 65
+#define NR_writev 66
+#define NR_recvfrom 207
+#define NR_recvmsg 212
 #else
 #error "syscall numbers for this architecture are missing"
 #endif
 
+
+/* ---------------------------------------------------------------- payload */
+
+struct stream_key {
+	__u32 tgid;
+	__s32 fd;
+	__u32 dir;
+	__u32 pad;
+};
+
+struct stream_state {
+	__u64 ino;
+	__u64 offset;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct stream_key);
+	__type(value, struct stream_state);
+} streams SEC(".maps");
+
+struct cap_ctx {
+	const struct iovec *iov; /* user iovec array, or NULL */
+	const __u8 *buf;         /* current user buffer */
+	__u64 buf_left;          /* bytes left in it */
+	__u32 iov_idx;
+	__u32 iov_cnt;
+	__u64 budget;            /* bytes still to capture */
+	__u64 offset;            /* stream offset of the next byte */
+	__u64 orig_len;
+	__u64 ino;
+	__u32 chunk;
+	__u32 syscall;
+	__u32 file_type;
+	__s32 fd;
+	__u8 dir;
+	__u8 truncated;
+};
+
+/* Emits one chunk, or moves to the next iovec (a bpf_loop callback). */
+static long cap_step(__u32 i, struct cap_ctx *c)
+{
+	struct aw_payload_event *e;
+	__u64 n;
+
+	if (c->budget == 0)
+		return 1;
+	if (c->buf_left == 0) {
+		struct iovec v = {};
+
+		if (!c->iov || c->iov_idx >= c->iov_cnt)
+			return 1;
+		if (bpf_probe_read_user(&v, sizeof(v), &c->iov[c->iov_idx]))
+			return 1;
+		c->iov_idx++;
+		c->buf = v.iov_base;
+		c->buf_left = v.iov_len;
+		return 0;
+	}
+	n = c->buf_left;
+	if (n > c->budget)
+		n = c->budget;
+	if (n > AW_PAYLOAD_CHUNK)
+		n = AW_PAYLOAD_CHUNK;
+	e = get_scratch();
+	if (!e)
+		return 1;
+	fill_hdr(&e->hdr, AW_EV_PAYLOAD, 0);
+	e->hdr.flags |= AW_HDR_WATCHED;
+	e->fd = c->fd;
+	e->syscall = c->syscall;
+	e->ino = c->ino;
+	e->offset = c->offset;
+	e->orig_len = c->orig_len;
+	e->chunk = c->chunk++;
+	e->direction = c->dir;
+	e->file_type = c->file_type;
+	e->pad = 0;
+	e->flags = 0;
+	if (bpf_probe_read_user(e->data, n, c->buf)) { /* n <= CHUNK above */
+		e->flags |= AW_PAYLOAD_FAULT;
+		n = 0;
+	}
+	e->len = n;
+	c->buf += n ? n : c->buf_left;
+	c->buf_left -= n ? n : c->buf_left;
+	c->budget -= n <= c->budget ? n : c->budget;
+	c->offset += n;
+	if (c->budget == 0 && c->truncated)
+		e->flags |= AW_PAYLOAD_TRUNCATED;
+	output(e, offsetof(struct aw_payload_event, data) + n, AW_CAT_PAYLOAD);
+	return 0;
+}
+
+/*
+ * Captures the bytes a watched process moved on a pipe or socket: ret bytes
+ * from the buffer ptr (nvec 0) or from the iovec array ptr[nvec]. Other files
+ * are left alone. how = syscall << 1 | direction (BPF calls take 5 args).
+ */
+#define CAP_HOW(syscall, dir) ((syscall) << 1 | (dir))
+
+static __noinline int capture(int fd, const void *ptr, __u32 nvec, long ret,
+			      __u32 how)
+{
+	const __u8 dir = how & 1;
+	const __u32 syscall = how >> 1;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct stream_key key = {};
+	struct stream_state *st, init = {};
+	struct cap_ctx c = {};
+	struct file *f;
+	umode_t mode;
+
+	if (ret <= 0)
+		return 0;
+	f = fd_file(task, fd);
+	if (!f)
+		return 0;
+	mode = BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;
+	if (mode == S_IFIFO)
+		c.file_type = AW_FT_PIPE;
+	else if (mode == S_IFSOCK)
+		c.file_type = AW_FT_SOCKET;
+	else
+		return 0;
+	c.ino = BPF_CORE_READ(f, f_inode, i_ino);
+
+	key.tgid = bpf_get_current_pid_tgid() >> 32;
+	key.fd = fd;
+	key.dir = dir;
+	st = bpf_map_lookup_elem(&streams, &key);
+	if (!st || st->ino != c.ino) {
+		/* a new stream, or the fd now names another file */
+		init.ino = c.ino;
+		bpf_map_update_elem(&streams, &key, &init, BPF_ANY);
+		st = bpf_map_lookup_elem(&streams, &key);
+		if (!st)
+			return 0;
+	}
+	/* Reserve the range, so concurrent threads get disjoint offsets. */
+	c.offset = __sync_fetch_and_add(&st->offset, (__u64)ret);
+
+	c.fd = fd;
+	c.dir = dir;
+	c.syscall = syscall;
+	c.orig_len = ret;
+	c.budget = ret;
+	if (c.budget > payload_max) {
+		c.budget = payload_max;
+		c.truncated = 1;
+	}
+	if (nvec) {
+		c.iov = ptr;
+		c.iov_cnt = nvec;
+	} else {
+		c.buf = ptr;
+		c.buf_left = ret;
+	}
+	/* chunks plus one step per iovec */
+	bpf_loop(AW_PAYLOAD_MAX_STEPS, cap_step, &c, 0);
+	return 0;
+}
+
+static __always_inline int capture_msghdr(int fd, struct user_msghdr *umsg,
+					  long ret, __u8 dir, __u32 syscall)
+{
+	struct user_msghdr m = {};
+
+	if (bpf_probe_read_user(&m, sizeof(m), umsg))
+		return 0;
+	if (!m.msg_iovlen)
+		return 0;
+	return capture(fd, m.msg_iov, (__u32)m.msg_iovlen, ret,
+		       CAP_HOW(syscall, dir));
+}
 
 #define ARG(n) (a[(n) - 1])
 
@@ -1072,10 +1266,14 @@ static __noinline int sys_exit_net(const __u64 *a, long nr, long ret)
 		if (ret > 0)
 			dns_check(fd, (void *)ARG(2), ARG(3), (void *)ARG(5),
 				  (__u32)ARG(6), AW_SC_SENDTO);
+		capture(fd, (void *)ARG(2), 0, ret,
+			CAP_HOW(AW_SC_SENDTO, AW_DIR_OUT));
 		break;
 	case NR_sendmsg:
 		if (ret > 0)
 			dns_msghdr(fd, (void *)ARG(2), AW_SC_SENDMSG);
+		capture_msghdr(fd, (void *)ARG(2), ret, AW_DIR_OUT,
+			       AW_SC_SENDMSG);
 		break;
 	case NR_sendmmsg:
 		if (ret > 0)
@@ -1089,6 +1287,41 @@ static __noinline int sys_exit_net(const __u64 *a, long nr, long ret)
 	return 0;
 }
 
+
+static __noinline int sys_exit_io(const __u64 *a, long nr, long ret)
+{
+	int fd = (int)ARG(1);
+
+	switch (nr) {
+	case NR_read:
+		capture(fd, (void *)ARG(2), 0, ret,
+			CAP_HOW(AW_SC_READ, AW_DIR_IN));
+		break;
+	case NR_write:
+		capture(fd, (void *)ARG(2), 0, ret,
+			CAP_HOW(AW_SC_WRITE, AW_DIR_OUT));
+		break;
+	case NR_readv:
+		if (ARG(3))
+			capture(fd, (void *)ARG(2), (__u32)ARG(3), ret,
+				CAP_HOW(AW_SC_READV, AW_DIR_IN));
+		break;
+	case NR_writev:
+		if (ARG(3))
+			capture(fd, (void *)ARG(2), (__u32)ARG(3), ret,
+				CAP_HOW(AW_SC_WRITEV, AW_DIR_OUT));
+		break;
+	case NR_recvfrom:
+		capture(fd, (void *)ARG(2), 0, ret,
+			CAP_HOW(AW_SC_RECVFROM, AW_DIR_IN));
+		break;
+	case NR_recvmsg:
+		capture_msghdr(fd, (void *)ARG(2), ret, AW_DIR_IN,
+			       AW_SC_RECVMSG);
+		break;
+	}
+	return 0;
+}
 
 #define SX_PROG(name, family)                                                \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
@@ -1150,6 +1383,12 @@ SYSCALL_PROBES(listen, net, 2)
 SYSCALL_PROBES(sendto, net, 6)
 SYSCALL_PROBES(sendmsg, net, 3)
 SYSCALL_PROBES(sendmmsg, net, 4)
+SYSCALL_PROBES(read, io, 3)
+SYSCALL_PROBES(write, io, 3)
+SYSCALL_PROBES(readv, io, 3)
+SYSCALL_PROBES(writev, io, 3)
+SYSCALL_PROBES(recvfrom, io, 6)
+SYSCALL_PROBES(recvmsg, io, 3)
 
 /* Socket byte counters: every send/recv of a watched process's socket. */
 static __always_inline void sock_account(struct sock *sk, int ret, int sent,

@@ -35,6 +35,7 @@
 #define AW_UNIX_PATH_MAX 108
 #define AW_DNS_MAX 512        /* captured bytes of one DNS datagram */
 #define AW_EXE_KEY_MAX 256    /* key of the watch_exe map: exec path */
+#define AW_PAYLOAD_CHUNK 4096 /* data bytes in one payload record */
 
 enum aw_event_type {
 	AW_EV_EXEC = 1,
@@ -49,6 +50,7 @@ enum aw_event_type {
 	AW_EV_NET_LISTEN = 23,
 	AW_EV_NET_CLOSE = 24, /* socket bytes sent/received, at close or exit */
 	AW_EV_NET_DNS = 25,   /* UDP datagram to the DNS port */
+	AW_EV_PAYLOAD = 30,   /* bytes read/written on a pipe or socket */
 };
 
 /* Categories for the per-CPU counters (emitted and ring buffer drops). */
@@ -57,7 +59,8 @@ enum aw_category {
 	AW_CAT_FILE = 1,
 	AW_CAT_NET = 2,
 	AW_CAT_DNS = 3,
-	AW_CAT_MAX = 4,
+	AW_CAT_PAYLOAD = 4,
+	AW_CAT_MAX = 5,
 };
 
 /* Index into the per-CPU "counters" array: AW_CTR_EMITTED + cat etc. */
@@ -91,7 +94,25 @@ enum aw_syscall {
 	AW_SC_SENDMMSG,
 	AW_SC_CLOSE,
 	AW_SC_EXIT, /* socket still open when its process exited */
+	AW_SC_READ,
+	AW_SC_WRITE,
+	AW_SC_READV,
+	AW_SC_WRITEV,
+	AW_SC_RECVFROM,
+	AW_SC_RECVMSG,
 };
+
+/* aw_payload_event.direction */
+#define AW_DIR_IN 0  /* into the process (read, recv) */
+#define AW_DIR_OUT 1 /* out of the process (write, send) */
+
+/* aw_payload_event.flags */
+#define AW_PAYLOAD_TRUNCATED 0x1 /* last chunk: capture stopped at the cap */
+#define AW_PAYLOAD_FAULT 0x2     /* user memory unreadable: len is 0 */
+
+/* aw_payload_event.file_type */
+#define AW_FT_PIPE 1
+#define AW_FT_SOCKET 2
 
 /* watched map value bits */
 #define AW_WATCH_ON 0x1      /* file/net/dns probes report this tgid */
@@ -211,6 +232,28 @@ struct aw_dns_event {
 	__u32 orig_len; /* datagram length as sent */
 	struct aw_sockaddr remote;
 	__u8 payload[AW_DNS_MAX];
+};
+
+/*
+ * Bytes a watched process read or wrote on a pipe or socket, in chunks of at
+ * most AW_PAYLOAD_CHUNK. A stream is (pid, fd, direction, ino); offset is the
+ * stream position of data[0] and advances by the syscall's full length, so a
+ * capture cut at the configured cap shows up as a gap in the stream.
+ */
+struct aw_payload_event {
+	struct aw_hdr hdr;
+	__s32 fd;
+	__u32 syscall;
+	__u64 ino;
+	__u64 offset;
+	__u64 orig_len; /* bytes the syscall moved */
+	__u32 chunk;    /* index of this chunk within the syscall */
+	__u16 len;      /* bytes in data */
+	__u8 direction;
+	__u8 flags;
+	__u32 file_type;
+	__u32 pad;
+	__u8 data[AW_PAYLOAD_CHUNK];
 };
 
 /* Per-socket byte counters for watched processes, keyed by struct sock *.

@@ -28,6 +28,7 @@ constexpr TypeName kTypes[] = {
     {v1::EVENT_TYPE_NET_LISTEN, "listen", "net"},
     {v1::EVENT_TYPE_NET_CLOSE, "close", "net"},
     {v1::EVENT_TYPE_DNS_QUERY, "dns", "net"},
+    {v1::EVENT_TYPE_PAYLOAD, "payload", "payload"},
     {v1::EVENT_TYPE_LOSS, "loss", "loss"},
 };
 
@@ -99,6 +100,18 @@ std::string Details(const v1::Event& ev) {
       }
       if (ev.dns().malformed()) q += " (malformed: " + ev.dns().error() + ")";
       return fmt::format("{} via {}", q, Addr(ev.dns().server()));
+    }
+    case v1::EVENT_TYPE_PAYLOAD: {
+      const auto& p = ev.payload();
+      constexpr size_t kPreview = 72;
+      std::string preview =
+          Printable(std::string_view(p.data()).substr(0, kPreview));
+      return fmt::format("{} fd={} {}:[{}] {} @{} {}/{} B{}{} {}{}", p.syscall(),
+                         p.fd(), p.file_type(), p.inode(), p.direction(),
+                         p.offset(), p.data().size(), p.syscall_length(),
+                         p.truncated() ? " truncated" : "",
+                         p.fault() ? " unreadable" : "", preview,
+                         p.data().size() > kPreview ? "…" : "");
     }
     case v1::EVENT_TYPE_LOSS:
       return fmt::format("{} events lost: {}", ev.lost(), ev.lost_reason());

@@ -181,6 +181,8 @@ std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg) {
       err = ReadUint(v, key, &cfg->argv_max);
     } else if (key == "dns_port") {
       err = ReadUint(v, key, &cfg->dns_port);
+    } else if (key == "payload_max") {
+      err = ReadUint(v, key, &cfg->payload_max);
     } else if (key == "queue_size") {
       err = ReadUint(v, key, &cfg->queue_size);
     } else if (key == "process_table_max") {
@@ -236,6 +238,12 @@ std::string ValidateConfig(const Config& c) {
   }
   if (c.argv_max < 64 || c.argv_max > 4096) {
     return fmt::format("argv_max: {} must be between 64 and 4096", c.argv_max);
+  }
+  if (c.payload_max != 0 &&
+      (c.payload_max < 64 || c.payload_max > 256 * 1024)) {
+    return fmt::format("payload_max: {} must be 0 (off) or between 64 and "
+                       "262144 bytes",
+                       c.payload_max);
   }
   if (c.dns_port == 0 || c.dns_port > 65535) {
     return fmt::format("dns_port: {} is not a port", c.dns_port);

@@ -26,6 +26,7 @@ struct Config {
   uint32_t ringbuf_bytes = 16u << 20;
   uint32_t argv_max = 1024;
   uint32_t dns_port = 53;
+  uint32_t payload_max = 16384;  // 0 = no payload capture
   uint32_t queue_size = 65536;
   uint32_t process_table_max = 65536;
   uint32_t backlog_events = 10000;

@@ -67,6 +67,7 @@ const char* CategoryName(int c) {
     case AW_CAT_FILE: return "file";
     case AW_CAT_NET: return "net";
     case AW_CAT_DNS: return "dns";
+    case AW_CAT_PAYLOAD: return "payload";
     default: return "other";
   }
 }
@@ -117,6 +118,7 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
   sopts.argv_max = cfg.argv_max;
   sopts.dns_port = static_cast<uint16_t>(cfg.dns_port);
   sopts.fallback_only = cfg.hooks == "fallback";
+  sopts.payload_max = cfg.payload_max;
   std::string err;
   bool ok = sensor.Start(
       sopts,
@@ -273,9 +275,10 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
       }
       if (next.ringbuf_bytes != cfg.ringbuf_bytes ||
           next.argv_max != cfg.argv_max || next.endpoint != cfg.endpoint ||
-          next.dns_port != cfg.dns_port) {
-        spdlog::warn("msg=\"ringbuf_size, argv_max, dns_port and endpoint "
-                     "change only on restart\"");
+          next.dns_port != cfg.dns_port ||
+          next.payload_max != cfg.payload_max || next.hooks != cfg.hooks) {
+        spdlog::warn("msg=\"ringbuf_size, argv_max, dns_port, payload_max, "
+                     "hooks and endpoint change only on restart\"");
       }
       spdlog::set_level(spdlog::level::from_str(next.log_level));
       pipeline.SetWatchRules(next.EffectiveWatchRules(), next.watch_pids);

@@ -32,6 +32,8 @@ std::string ApplyFlags(const po::variables_map& vm, Config* cfg) {
     cfg->ringbuf_bytes = vm["ringbuf-size"].as<uint32_t>();
   if (vm.count("argv-max")) cfg->argv_max = vm["argv-max"].as<uint32_t>();
   if (vm.count("dns-port")) cfg->dns_port = vm["dns-port"].as<uint32_t>();
+  if (vm.count("payload-max"))
+    cfg->payload_max = vm["payload-max"].as<uint32_t>();
   if (vm.count("record")) cfg->record_file = vm["record"].as<std::string>();
   if (vm.count("no-builtin-rules")) cfg->builtin_watch_rules = false;
   if (vm.count("hooks")) cfg->hooks = vm["hooks"].as<std::string>();
@@ -87,6 +89,9 @@ int main(int argc, char** argv) {
      "argv bytes captured per exec, 64..4096 (default 1024)")
     ("dns-port", po::value<uint32_t>(),
      "UDP port whose datagrams are decoded as DNS queries (default 53)")
+    ("payload-max", po::value<uint32_t>(),
+     "bytes captured per read/write of a watched pipe or socket, "
+     "0 = no payload capture (default 16384)")
     ("watch-pid", po::value<std::vector<uint32_t>>()->composing(),
      "watch this process and its future children (repeatable)")
     ("watch-exe", po::value<std::vector<std::string>>()->composing(),

@@ -34,6 +34,12 @@ const char* SyscallName(uint32_t sc) {
     case AW_SC_SENDMMSG: return "sendmmsg";
     case AW_SC_CLOSE: return "close";
     case AW_SC_EXIT: return "exit";
+    case AW_SC_READ: return "read";
+    case AW_SC_WRITE: return "write";
+    case AW_SC_READV: return "readv";
+    case AW_SC_WRITEV: return "writev";
+    case AW_SC_RECVFROM: return "recvfrom";
+    case AW_SC_RECVMSG: return "recvmsg";
     default: return "unknown";
   }
 }
@@ -323,6 +329,32 @@ DecodeStatus DecodeRecord(std::span<const uint8_t> rec, int64_t boot_to_unix,
       FillAddr(e.remote, d->mutable_server());
       DecodeDnsPayload(std::span<const uint8_t>(e.payload, e.len), e.orig_len,
                        d);
+      return DecodeStatus::kOk;
+    }
+    case AW_EV_PAYLOAD: {
+      aw_payload_event e;
+      if (!Load(rec, offsetof(aw_payload_event, data), &e, error))
+        return DecodeStatus::kInvalid;
+      size_t avail = rec.size() - offsetof(aw_payload_event, data);
+      if (e.len > avail || e.len > AW_PAYLOAD_CHUNK) {
+        *error = fmt::format("payload of {} bytes overruns the record", e.len);
+        return DecodeStatus::kInvalid;
+      }
+      ev->set_type(v1::EVENT_TYPE_PAYLOAD);
+      v1::PayloadInfo* p = ev->mutable_payload();
+      p->set_syscall(SyscallName(e.syscall));
+      p->set_fd(e.fd);
+      p->set_direction(e.direction == AW_DIR_OUT ? "out" : "in");
+      p->set_file_type(e.file_type == AW_FT_PIPE     ? "pipe"
+                       : e.file_type == AW_FT_SOCKET ? "socket"
+                                                     : "other");
+      p->set_inode(e.ino);
+      p->set_offset(e.offset);
+      p->set_syscall_length(e.orig_len);
+      p->set_chunk(e.chunk);
+      p->set_data(reinterpret_cast<const char*>(e.data), e.len);
+      p->set_truncated((e.flags & AW_PAYLOAD_TRUNCATED) != 0);
+      p->set_fault((e.flags & AW_PAYLOAD_FAULT) != 0);
       return DecodeStatus::kOk;
     }
     default:

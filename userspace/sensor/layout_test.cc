@@ -88,6 +88,14 @@ TEST(LayoutTest, EventsHeaderMatchesBpfObject) {
                M(aw_dns_event, syscall), M(aw_dns_event, len),
                M(aw_dns_event, pad), M(aw_dns_event, orig_len),
                M(aw_dns_event, remote), M(aw_dns_event, payload)});
+  CheckStruct(b, "aw_payload_event", sizeof(aw_payload_event),
+              {M(aw_payload_event, hdr), M(aw_payload_event, fd),
+               M(aw_payload_event, syscall), M(aw_payload_event, ino),
+               M(aw_payload_event, offset), M(aw_payload_event, orig_len),
+               M(aw_payload_event, chunk), M(aw_payload_event, len),
+               M(aw_payload_event, direction), M(aw_payload_event, flags),
+               M(aw_payload_event, file_type), M(aw_payload_event, pad),
+               M(aw_payload_event, data)});
   CheckStruct(b, "aw_sock_stats", sizeof(aw_sock_stats),
               {M(aw_sock_stats, bytes_sent), M(aw_sock_stats, bytes_recv),
                M(aw_sock_stats, pid), M(aw_sock_stats, family),

@@ -62,6 +62,12 @@ constexpr ProgSpec kProgs[] = {
     SYSCALL("net.dns", sendto),
     SYSCALL("net.dns", sendmsg),
     SYSCALL("net.dns", sendmmsg),
+    SYSCALL("payload", read),
+    SYSCALL("payload", write),
+    SYSCALL("payload", readv),
+    SYSCALL("payload", writev),
+    SYSCALL("payload", recvfrom),
+    SYSCALL("payload", recvmsg),
 #undef SYSCALL
     {"net.bytes", "btf_sock_send", "tp_btf", "sock_send_length", nullptr},
     {"net.bytes", "tp_sock_send", "tracepoint", "sock/sock_send_length", "btf_sock_send"},
@@ -218,6 +224,7 @@ bool Sensor::Start(const SensorOptions& opts, RecordFn on_record,
     bpf_map__set_max_entries(skel_->maps.events, opts.ringbuf_bytes);
     skel_->rodata->argv_max = opts.argv_max;
     skel_->rodata->dns_port = opts.dns_port;
+    skel_->rodata->payload_max = opts.payload_max;
 
     std::vector<v1::ProbeStatus> plan;
     std::vector<std::string> enabled;
@@ -249,6 +256,11 @@ bool Sensor::Start(const SensorOptions& opts, RecordFn on_record,
       if (want && std::strcmp(p.hook_type, "tp_btf") == 0 && !allow_btf) {
         want = false;
         why = "tp_btf hooks unavailable";
+      }
+      if (want && opts.payload_max == 0 &&
+          std::strcmp(p.capability, "payload") == 0) {
+        want = false;
+        why = "payload capture disabled (payload_max: 0)";
       }
       if (want && !TargetExists(p, opts.tracefs, &why)) want = false;
       bpf_program* prog =

@@ -21,6 +21,9 @@ struct SensorOptions {
   uint32_t ringbuf_bytes = 16u << 20;  // power of two, >= page size
   uint32_t argv_max = 1024;            // bytes of argv captured per exec
   uint16_t dns_port = 53;
+  // Bytes captured per read/write of a watched pipe or socket; 0 disables
+  // payload capture (its probes are not loaded).
+  uint32_t payload_max = 16384;
   std::string tracefs = "/sys/kernel/tracing";
   // Use the fallback variant of every capability that has one (classic
   // tracepoints with enter/exit pairs), even where the preferred loads.
