@@ -16,7 +16,7 @@ PKGS=(
   libprotobuf-dev libabsl-dev
   # userspace libraries
   libspdlog-dev libfmt-dev libboost-program-options-dev libyaml-cpp-dev
-  libsqlite3-dev libsimdjson-dev
+  libsqlite3-dev libsimdjson-dev libre2-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   iproute2 procps python3

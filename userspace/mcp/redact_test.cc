@@ -1,0 +1,34 @@
+#include "mcp/redact.h"
+
+#include <gtest/gtest.h>
+
+namespace agentwatch {
+namespace {
+
+TEST(RedactTest, SecretKeys) {
+  EXPECT_EQ(Redact(R"({"user":"bob","password":"hunter2","API_KEY":"x\"y"})", 1000),
+            R"({"user":"bob","password":"[REDACTED]","API_KEY":"[REDACTED]"})");
+  EXPECT_EQ(Redact(R"({"headers":{"Authorization": "Bearer abc"}})", 1000),
+            R"({"headers":{"Authorization": "[REDACTED]"}})");
+  EXPECT_EQ(Redact(R"({"path":"/etc/hosts"})", 1000), R"({"path":"/etc/hosts"})");
+}
+
+TEST(RedactTest, SecretShapes) {
+  EXPECT_EQ(Redact("aws AKIAIOSFODNN7EXAMPLE here", 1000), "aws [REDACTED] here");
+  EXPECT_EQ(Redact("ghp_abcdefghijklmnopqrstuvwxyz0123456789", 1000), "[REDACTED]");
+  EXPECT_EQ(Redact(R"({"text":"-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----"})", 1000),
+            R"({"text":"[REDACTED]"})");
+  EXPECT_EQ(Redact("see https://bob:s3cret@example.com/x", 1000),
+            "see https://bob:[REDACTED]@example.com/x");
+  EXPECT_EQ(Redact("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N", 1000),
+            "[REDACTED]");
+}
+
+TEST(RedactTest, BoundedAtUtf8Boundary) {
+  std::string s = "ab\xC3\xA9" "cd";  // é is two bytes
+  EXPECT_EQ(Redact(s, 3), "ab…[+4 bytes]");
+  EXPECT_EQ(Redact(s, 100), s);
+}
+
+}  // namespace
+}  // namespace agentwatch

@@ -1,0 +1,103 @@
+// One captured byte stream (a process's fd, one direction) to JSON-RPC
+// messages: ordering by offset with explicit gaps, protocol detection from
+// the first bytes (NDJSON stdio, or HTTP/1.1 carrying JSON bodies or SSE),
+// framing and JSON-RPC parsing. Pure: bytes in, messages out.
+#ifndef AGENTWATCH_MCP_STREAM_DECODER_H_
+#define AGENTWATCH_MCP_STREAM_DECODER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mcp/http1.h"
+#include "mcp/jsonrpc.h"
+#include "mcp/ndjson.h"
+#include "mcp/sse.h"
+
+namespace agentwatch {
+
+struct DecodedMessage {
+  JsonRpcMessage msg;
+  bool batch = false;
+  std::string transport;  // "stdio", "http", "sse"
+  // HTTP context of the message (empty for stdio).
+  std::string http_method;
+  std::string http_target;
+  int http_status = 0;
+  std::string http_session_id;        // Mcp-Session-Id
+  std::string http_protocol_version;  // MCP-Protocol-Version
+  std::string sse_event_id;
+};
+
+// A frame that was supposed to carry JSON-RPC but did not parse.
+struct DecodeFailure {
+  JsonRpcStatus status;
+  std::string error;
+  std::string transport;
+};
+
+class StreamDecoder {
+ public:
+  enum class Protocol { kDetecting, kNdjson, kHttpRequests, kHttpResponses, kNotMcp };
+
+  struct Counters {
+    uint64_t bytes = 0;
+    uint64_t gaps = 0;
+    uint64_t gap_bytes = 0;
+    uint64_t stale_chunks = 0;  // offset before what was already seen
+    uint64_t messages = 0;
+    uint64_t failures = 0;
+  };
+
+  explicit StreamDecoder(size_t max_message = 4u << 20);
+
+  // Feeds a chunk at its stream offset. Messages and failures are appended.
+  void Feed(uint64_t offset, std::string_view data,
+            std::vector<DecodedMessage>* out,
+            std::vector<DecodeFailure>* failures);
+  // The stream ended (fd closed, process gone).
+  void Close(std::vector<DecodedMessage>* out,
+             std::vector<DecodeFailure>* failures);
+
+  Protocol protocol() const { return protocol_; }
+  const Counters& counters() const { return counters_; }
+  // True once a valid JSON-RPC message was seen on this stream.
+  bool speaks_jsonrpc() const { return counters_.messages > 0; }
+
+ private:
+  // Buffers data until the protocol is known; returns where in the
+  // buffered bytes decoding starts.
+  size_t Detect(std::string_view data);
+  void Consume(std::string_view data, std::vector<DecodedMessage>* out,
+               std::vector<DecodeFailure>* failures);
+  void Frame(std::string_view frame, const char* transport,
+             std::vector<DecodedMessage>* out,
+             std::vector<DecodeFailure>* failures);
+  Http1Parser::Callbacks HttpCallbacks(std::vector<DecodedMessage>* out,
+                                       std::vector<DecodeFailure>* failures);
+
+  const size_t max_message_;
+  Protocol protocol_ = Protocol::kDetecting;
+  uint64_t next_offset_ = 0;
+  bool started_ = false;
+  bool resync_ = false;  // joined mid-stream or a gap before detection
+  std::string detect_buf_;
+  uint32_t failures_before_first_ = 0;
+  NdjsonFramer ndjson_;
+  std::unique_ptr<Http1Parser> http_;
+  // State of the HTTP message being read.
+  HttpHead head_;
+  bool sse_ = false;
+  std::unique_ptr<SseParser> sse_parser_;
+  std::string body_;
+  bool body_oversize_ = false;
+  Counters counters_;
+};
+
+const char* ProtocolName(StreamDecoder::Protocol p);
+
+}  // namespace agentwatch
+
+#endif  // AGENTWATCH_MCP_STREAM_DECODER_H_
