@@ -66,6 +66,10 @@ def main():
     # The unwatched twin: same code, other path.
     twin = os.path.join(tmp, "twin-workload")
     shutil.copy(a.workload, twin)
+    # A stdio peer that echoes JSON-RPC lines back (a copy of cat, watched by
+    # exact path) for the MCP decoding check.
+    echo = os.path.join(tmp, "mcp-echo")
+    shutil.copy(shutil.which("cat"), echo)
     log = open(os.path.join(tmp, "agentwatchd.log"), "w")
 
     # Bad values are refused up front with an error that names them.
@@ -89,7 +93,7 @@ def main():
     daemon = subprocess.Popen(
         [agentwatchd, "--config", cfg, "--endpoint", endpoint,
          "--state-dir", os.path.join(tmp, "state"), "--no-builtin-rules",
-         "--watch-exe", a.workload, "--record", trace],
+         "--watch-exe", a.workload, "--watch-exe", echo, "--record", trace],
         stdout=log, stderr=subprocess.STDOUT)
     try:
         def status():
@@ -229,6 +233,45 @@ def main():
         check(not bad, f"unwatched twin produced {len(bad)} file/net events")
         check(any(e["type"] == "EVENT_TYPE_EXEC" for e in twin_events),
               "twin exec missing (process events are for every process)")
+
+        # MCP over stdio: JSON-RPC written to the watched echo's stdin and
+        # read back from its stdout is decoded on both of its pipes, with
+        # secrets redacted.
+        peer = subprocess.Popen([echo], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE)
+        reqs = [{"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                 "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                            "clientInfo": {"name": "e2e", "version": "1"}}},
+                {"jsonrpc": "2.0", "method": "notifications/initialized"},
+                {"jsonrpc": "2.0", "id": "t-1", "method": "tools/call",
+                 "params": {"name": "fetch", "arguments": {
+                     "url": "http://127.0.0.1/", "api_key": "sk-e2esecretvalue0123456789"}}}]
+        for m in reqs:
+            peer.stdin.write((json.dumps(m) + "\n").encode())
+            peer.stdin.flush()
+            peer.stdout.readline()
+        peer.stdin.close()
+        peer.wait()
+
+        def mcp_events():
+            r = subprocess.run([cli, "--endpoint", endpoint, "events", "--json",
+                                "--pid", str(peer.pid), "--type", "mcp"],
+                               capture_output=True, text=True)
+            evs = [json.loads(l) for l in r.stdout.splitlines()]
+            return evs if len(evs) >= 6 else None
+        mevs = wait_for(mcp_events, 10, "decoded MCP messages of the echo")
+        got = [(e["mcp"]["direction"], e["mcp"].get("method", ""),
+                e["mcp"].get("id", "")) for e in mevs]
+        check(got == [("in", "initialize", "0"), ("out", "initialize", "0"),
+                      ("in", "notifications/initialized", ""),
+                      ("out", "notifications/initialized", ""),
+                      ("in", "tools/call", '"t-1"'), ("out", "tools/call", '"t-1"')],
+              f"decoded MCP messages: {got}")
+        check(all(e["mcp"]["transport"] == "stdio" for e in mevs), "transport")
+        check(not any("sk-e2esecret" in json.dumps(e) for e in mevs),
+              "a secret in tool arguments was not redacted")
+        check(any("[REDACTED]" in e["mcp"].get("params", "") for e in mevs),
+              "redaction marker missing")
 
         # SIGHUP: a rule added to the file applies without a restart; a
         # broken file is refused and the running config stays.

@@ -29,6 +29,7 @@ constexpr TypeName kTypes[] = {
     {v1::EVENT_TYPE_NET_CLOSE, "close", "net"},
     {v1::EVENT_TYPE_DNS_QUERY, "dns", "net"},
     {v1::EVENT_TYPE_PAYLOAD, "payload", "payload"},
+    {v1::EVENT_TYPE_MCP_MESSAGE, "mcp", "mcp"},
     {v1::EVENT_TYPE_LOSS, "loss", "loss"},
 };
 
@@ -112,6 +113,23 @@ std::string Details(const v1::Event& ev) {
                          p.truncated() ? " truncated" : "",
                          p.fault() ? " unreadable" : "", preview,
                          p.data().size() > kPreview ? "…" : "");
+    }
+    case v1::EVENT_TYPE_MCP_MESSAGE: {
+      const auto& m = ev.mcp();
+      std::string what;
+      if (m.kind() == "invalid") {
+        what = "invalid: " + m.decode_error();
+      } else if (m.kind() == "request" || m.kind() == "notification") {
+        what = m.method() + (m.id().empty() ? "" : " id=" + m.id()) + " " +
+               m.params().substr(0, 96);
+      } else if (m.kind() == "error") {
+        what = fmt::format("error id={} {} {}", m.id(), m.error_code(),
+                           m.error_message());
+      } else {
+        what = "result id=" + m.id() + " " + m.result().substr(0, 96);
+      }
+      return fmt::format("{} {} fd={} {}", m.transport(),
+                         m.direction() == "out" ? "->" : "<-", m.fd(), what);
     }
     case v1::EVENT_TYPE_LOSS:
       return fmt::format("{} events lost: {}", ev.lost(), ev.lost_reason());

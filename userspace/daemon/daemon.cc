@@ -237,6 +237,8 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     AddCounter(&s, "events_processed", pipeline.processed());
     AddCounter(&s, "process_table_evictions", pipeline.table_evictions());
     AddCounter(&s, "subscriber_drops", hub.subscriber_drops());
+    AddCounter(&s, "mcp_messages", pipeline.mcp_messages());
+    AddCounter(&s, "mcp_frames_invalid", pipeline.mcp_invalid());
     AddCounter(&s, "cgroup_lookup_misses", cgroups.misses());
     if (!cfg.record_file.empty()) {
       AddCounter(&s, "trace_events_written", recorder.written());

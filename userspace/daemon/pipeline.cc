@@ -124,19 +124,13 @@ void Pipeline::Process(v1::Event ev) {
       RewatchAll();
     }
   }
-  Handle(ev);
-  ev.set_seq(++seq_);
-  std::vector<uint32_t> lineage;
-  if (ev.process().pid() != 0) {
-    lineage.push_back(ev.process().pid());
-    auto anc = table_.Ancestry(ev.process().pid());
-    lineage.insert(lineage.end(), anc.begin(), anc.end());
+  std::vector<v1::Event> derived;
+  Handle(ev, &derived);
+  Publish(ev);
+  for (auto& d : derived) {
+    table_.Annotate(&d);
+    Publish(d);
   }
-  if (ev.type() == v1::EVENT_TYPE_EXEC) {
-    for (size_t i = 1; i < lineage.size(); ++i)
-      ev.mutable_exec()->add_ancestry(lineage[i]);
-  }
-  if (out_) out_(ev, lineage);
   ++processed_;
   // Exited processes linger so late events resolve; expire (and count the
   // watched, a full walk) once a second of kernel time.
@@ -149,10 +143,33 @@ void Pipeline::Process(v1::Event ev) {
   table_evictions_ = table_.evictions();
 }
 
-void Pipeline::Handle(v1::Event& ev) {
+void Pipeline::Publish(v1::Event& ev) {
+  ev.set_seq(++seq_);
+  std::vector<uint32_t> lineage;
+  if (ev.process().pid() != 0) {
+    lineage.push_back(ev.process().pid());
+    auto anc = table_.Ancestry(ev.process().pid());
+    lineage.insert(lineage.end(), anc.begin(), anc.end());
+  }
+  if (ev.type() == v1::EVENT_TYPE_EXEC) {
+    for (size_t i = 1; i < lineage.size(); ++i)
+      ev.mutable_exec()->add_ancestry(lineage[i]);
+  }
+  if (out_) out_(ev, lineage);
+}
+
+void Pipeline::Handle(v1::Event& ev, std::vector<v1::Event>* derived) {
   if (ev.type() == v1::EVENT_TYPE_LOSS) return;
   ProcessInfo* p = table_.Apply(ev);
   switch (ev.type()) {
+    case v1::EVENT_TYPE_PAYLOAD:
+      mcp_.OnPayload(&ev, derived);
+      mcp_messages_ = mcp_.counters().messages;
+      mcp_invalid_ = mcp_.counters().invalid;
+      break;
+    case v1::EVENT_TYPE_EXIT:
+      mcp_.OnExit(ev, derived);
+      break;
     case v1::EVENT_TYPE_EXEC:
       MaybeWatch(p, "exec");
       break;

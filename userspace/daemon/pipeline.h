@@ -13,6 +13,7 @@
 #include "agentwatch/v1/agentwatch.pb.h"
 #include "daemon/bounded_queue.h"
 #include "daemon/hub.h"
+#include "daemon/mcp_stage.h"
 #include "daemon/trace_file.h"
 #include "daemon/watch_rules.h"
 #include "proc/process_table.h"
@@ -68,9 +69,12 @@ class Pipeline {
   uint64_t table_evictions() const { return table_evictions_; }
   // Live watched processes, as of the last once-a-second maintenance.
   uint64_t watched() const { return watched_; }
+  uint64_t mcp_messages() const { return mcp_messages_; }
+  uint64_t mcp_invalid() const { return mcp_invalid_; }
 
  private:
-  void Handle(v1::Event& ev);
+  void Handle(v1::Event& ev, std::vector<v1::Event>* derived);
+  void Publish(v1::Event& ev);
   void MaybeWatch(ProcessInfo* p, const char* why);
   void RewatchAll();
 
@@ -79,6 +83,7 @@ class Pipeline {
   OutputFn out_;
   BoundedQueue<v1::Event> q_;
   ProcessTable table_;
+  McpStage mcp_;
   TraceWriter* recorder_ = nullptr;
 
   std::mutex rules_mu_;
@@ -94,6 +99,8 @@ class Pipeline {
   std::atomic<uint64_t> table_size_{0};
   std::atomic<uint64_t> table_evictions_{0};
   std::atomic<uint64_t> watched_{0};
+  std::atomic<uint64_t> mcp_messages_{0};
+  std::atomic<uint64_t> mcp_invalid_{0};
 };
 
 }  // namespace agentwatch

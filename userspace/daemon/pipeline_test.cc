@@ -140,6 +140,52 @@ TEST(PipelineTest, ExistingTreeIsWatchedWhenRulesArrive) {
   EXPECT_EQ(sink.calls[1].first, 101u);
 }
 
+TEST(PipelineTest, PayloadChunksBecomeMcpMessages) {
+  std::vector<v1::Event> out;
+  Pipeline p(Pipeline::Options{}, nullptr,
+             [&](const v1::Event& ev, const std::vector<uint32_t>&) {
+               out.push_back(ev);
+             });
+  const std::string line =
+      R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"fetch","arguments":{"url":"https://x.test/?k=1","token":"abc123"}}})"
+      "\n";
+  auto chunk = [&](uint64_t off, std::string_view data) {
+    v1::Event e;
+    e.set_type(v1::EVENT_TYPE_PAYLOAD);
+    e.set_ktime_ns(1000 + off);
+    e.mutable_process()->set_pid(42);
+    e.mutable_process()->set_watched(true);
+    auto* pl = e.mutable_payload();
+    pl->set_syscall("read");
+    pl->set_fd(0);
+    pl->set_direction("in");
+    pl->set_file_type("pipe");
+    pl->set_inode(777);
+    pl->set_offset(off);
+    pl->set_syscall_length(data.size());
+    pl->set_data(std::string(data));
+    return e;
+  };
+  p.Process(chunk(0, std::string_view(line).substr(0, 50)));
+  p.Process(chunk(50, std::string_view(line).substr(50)));
+  ASSERT_EQ(out.size(), 3u);  // two payload events, then the message
+  EXPECT_EQ(out[0].type(), v1::EVENT_TYPE_PAYLOAD);
+  EXPECT_EQ(out[2].type(), v1::EVENT_TYPE_MCP_MESSAGE);
+  EXPECT_EQ(out[2].seq(), 3u);
+  const auto& m = out[2].mcp();
+  EXPECT_EQ(m.kind(), "request");
+  EXPECT_EQ(m.method(), "tools/call");
+  EXPECT_EQ(m.id(), "3");
+  EXPECT_EQ(m.transport(), "stdio");
+  EXPECT_EQ(m.direction(), "in");
+  EXPECT_EQ(m.inode(), 777u);
+  EXPECT_EQ(m.params(),
+            R"({"name":"fetch","arguments":{"url":"https://x.test/?k=1","token":"[REDACTED]"}})");
+  // The payload itself leaves the pipeline redacted too.
+  EXPECT_EQ(out[1].payload().data().find("abc123"), std::string::npos);
+  EXPECT_EQ(p.mcp_messages(), 1u);
+}
+
 TEST(PipelineTest, QueueOverflowIsCountedAndMarked) {
   Pipeline::Options o;
   o.queue_size = 4;

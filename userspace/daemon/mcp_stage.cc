@@ -1,0 +1,102 @@
+#include "daemon/mcp_stage.h"
+
+#include "mcp/redact.h"
+
+namespace agentwatch {
+namespace {
+
+constexpr size_t kPayloadPreview = 256;
+constexpr size_t kJsonPreview = 4096;
+
+v1::Event Derived(const v1::Event& src) {
+  v1::Event e;
+  e.set_type(v1::EVENT_TYPE_MCP_MESSAGE);
+  e.set_time_unix_ns(src.time_unix_ns());
+  e.set_ktime_ns(src.ktime_ns());
+  *e.mutable_process() = src.process();
+  return e;
+}
+
+}  // namespace
+
+void McpStage::Emit(const v1::Event& src, const Key& key,
+                    std::vector<DecodedMessage>& msgs,
+                    std::vector<DecodeFailure>& failures,
+                    std::vector<v1::Event>* out) {
+  const char* dir = std::get<2>(key) ? "out" : "in";
+  for (auto& d : msgs) {
+    v1::Event e = Derived(src);
+    v1::McpMessageInfo* m = e.mutable_mcp();
+    m->set_transport(d.transport);
+    m->set_direction(dir);
+    m->set_fd(std::get<1>(key));
+    m->set_inode(std::get<3>(key));
+    m->set_kind(JsonRpcKindName(d.msg.kind));
+    m->set_id(d.msg.id);
+    m->set_method(d.msg.method);
+    if (!d.msg.params.empty()) m->set_params(Redact(d.msg.params, kJsonPreview));
+    if (!d.msg.result.empty()) m->set_result(Redact(d.msg.result, kJsonPreview));
+    m->set_error_code(d.msg.error_code);
+    m->set_error_message(Redact(d.msg.error_message, kJsonPreview));
+    m->set_batch(d.batch);
+    m->set_http_method(d.http_method);
+    m->set_http_target(d.http_target);
+    m->set_http_status(d.http_status);
+    m->set_http_session_id(Redact(d.http_session_id, 256));
+    m->set_http_protocol_version(d.http_protocol_version);
+    m->set_sse_event_id(d.sse_event_id);
+    ++counters_.messages;
+    out->push_back(std::move(e));
+  }
+  for (auto& f : failures) {
+    v1::Event e = Derived(src);
+    v1::McpMessageInfo* m = e.mutable_mcp();
+    m->set_transport(f.transport);
+    m->set_direction(dir);
+    m->set_fd(std::get<1>(key));
+    m->set_inode(std::get<3>(key));
+    m->set_kind("invalid");
+    m->set_decode_error(std::string(JsonRpcStatusName(f.status)) + ": " + f.error);
+    ++counters_.invalid;
+    out->push_back(std::move(e));
+  }
+}
+
+void McpStage::OnPayload(v1::Event* ev, std::vector<v1::Event>* out) {
+  v1::PayloadInfo* p = ev->mutable_payload();
+  const Key key{ev->process().pid(), p->fd(), p->direction() == "out" ? 1 : 0,
+                p->inode()};
+  auto it = streams_.find(key);
+  if (it == streams_.end()) {
+    while (streams_.size() >= max_streams_ && !lru_.empty()) {
+      streams_.erase(lru_.back());
+      lru_.pop_back();
+      ++counters_.streams_evicted;
+    }
+    lru_.push_front(key);
+    it = streams_.emplace(key, Stream{StreamDecoder(), lru_.begin()}).first;
+  } else {
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+  }
+  std::vector<DecodedMessage> msgs;
+  std::vector<DecodeFailure> failures;
+  it->second.decoder.Feed(p->offset(), p->data(), &msgs, &failures);
+  // What leaves the pipeline is a bounded, redacted preview.
+  p->set_data(Redact(p->data(), kPayloadPreview));
+  Emit(*ev, key, msgs, failures, out);
+}
+
+void McpStage::OnExit(const v1::Event& ev, std::vector<v1::Event>* out) {
+  const uint32_t pid = ev.process().pid();
+  auto it = streams_.lower_bound(Key{pid, INT32_MIN, 0, 0});
+  while (it != streams_.end() && std::get<0>(it->first) == pid) {
+    std::vector<DecodedMessage> msgs;
+    std::vector<DecodeFailure> failures;
+    it->second.decoder.Close(&msgs, &failures);
+    Emit(ev, it->first, msgs, failures, out);
+    lru_.erase(it->second.lru);
+    it = streams_.erase(it);
+  }
+}
+
+}  // namespace agentwatch

@@ -1,0 +1,57 @@
+// The pipeline's MCP stage: payload chunks of watched processes, per stream,
+// through the MCP decoders (userspace/mcp) into EVENT_TYPE_MCP_MESSAGE
+// events. Deterministic; owned by the pipeline thread.
+#ifndef AGENTWATCH_DAEMON_MCP_STAGE_H_
+#define AGENTWATCH_DAEMON_MCP_STAGE_H_
+
+#include <cstdint>
+#include <list>
+#include <map>
+#include <tuple>
+#include <vector>
+
+#include "agentwatch/v1/agentwatch.pb.h"
+#include "mcp/stream_decoder.h"
+
+namespace agentwatch {
+
+class McpStage {
+ public:
+  struct Counters {
+    uint64_t messages = 0;
+    uint64_t invalid = 0;
+    uint64_t streams_evicted = 0;
+  };
+
+  explicit McpStage(size_t max_streams = 4096) : max_streams_(max_streams) {}
+
+  // Decodes a PAYLOAD event; appends any MCP_MESSAGE events to out, and
+  // replaces the event's data with a redacted preview.
+  void OnPayload(v1::Event* ev, std::vector<v1::Event>* out);
+  // The process is gone: its streams end.
+  void OnExit(const v1::Event& ev, std::vector<v1::Event>* out);
+
+  size_t streams() const { return streams_.size(); }
+  const Counters& counters() const { return counters_; }
+
+ private:
+  // pid, fd, direction (0 in, 1 out), inode
+  using Key = std::tuple<uint32_t, int32_t, int, uint64_t>;
+  struct Stream {
+    StreamDecoder decoder;
+    std::list<Key>::iterator lru;
+  };
+
+  void Emit(const v1::Event& src, const Key& key,
+            std::vector<DecodedMessage>& msgs,
+            std::vector<DecodeFailure>& failures, std::vector<v1::Event>* out);
+
+  const size_t max_streams_;
+  std::map<Key, Stream> streams_;
+  std::list<Key> lru_;  // front = most recently used
+  Counters counters_;
+};
+
+}  // namespace agentwatch
+
+#endif  // AGENTWATCH_DAEMON_MCP_STAGE_H_
