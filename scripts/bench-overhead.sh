@@ -8,6 +8,7 @@
 # Reports per-mode medians and the ratios against "none". Needs root and a
 # build (build/bin, build/tests). A benchmark: it prints, it never fails on
 # timing. Usage: sudo scripts/bench-overhead.sh [ROUNDS] [ITERATIONS]
+# AGENTWATCHD_ARGS adds daemon flags (e.g. "--payload-max 0").
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rounds="${1:-5}"
@@ -23,7 +24,7 @@ sock="$tmp/aw.sock"
 start_daemon() {
   "$bin/agentwatchd" --config /dev/null --no-builtin-rules \
     --endpoint "unix://$sock" --state-dir "$tmp/state" --log-level warn \
-    "$@" 2>>"$tmp/daemon.log" &
+    ${AGENTWATCHD_ARGS:-} "$@" 2>>"$tmp/daemon.log" &
   dpid=$!
   for _ in $(seq 1 300); do
     "$bin/agentwatch" --endpoint "unix://$sock" status >/dev/null 2>&1 && return
