@@ -1,5 +1,9 @@
 #include "daemon/trace_file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -8,9 +12,12 @@
 namespace agentwatch {
 
 std::string TraceWriter::Open(const std::string& path) {
-  f_ = std::fopen(path.c_str(), "wb");
-  if (f_ == nullptr) {
-    return fmt::format("{}: {}", path, std::strerror(errno));
+  // Traces hold captured content as it was: owner-only.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || fchmod(fd, 0600) != 0 || (f_ = fdopen(fd, "wb")) == nullptr) {
+    std::string err = std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return fmt::format("{}: {}", path, err);
   }
   if (std::fwrite(kTraceMagic, 1, kTraceMagicLen, f_) != kTraceMagicLen) {
     std::fclose(f_);

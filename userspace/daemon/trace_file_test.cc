@@ -1,5 +1,6 @@
 #include "daemon/trace_file.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -31,6 +32,9 @@ TEST(TraceFileTest, RoundTrip) {
     }
     w.Close();
     EXPECT_EQ(w.written(), 1000u);
+    struct stat st {};
+    ASSERT_EQ(stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);  // captured content: owner only
   }
   TraceReader r;
   ASSERT_EQ(r.Open(path), "");
