@@ -1077,22 +1077,13 @@ static long cap_step(__u32 i, struct cap_ctx *c)
 	e->pad = 0;
 	e->flags = 0;
 	if (bpf_probe_read_user(e->data, n, c->buf)) { /* n <= CHUNK above */
-		/* Unreadable: report it and skip the rest of this buffer, so
-		 * the offsets of what follows stay right. */
-		__u64 skip = c->buf_left < c->budget ? c->buf_left : c->budget;
-
 		e->flags |= AW_PAYLOAD_FAULT;
-		e->len = 0;
-		c->offset += skip;
-		c->budget -= skip;
-		c->buf_left = 0;
-		output(e, offsetof(struct aw_payload_event, data), AW_CAT_PAYLOAD);
-		return 0;
+		n = 0;
 	}
 	e->len = n;
-	c->buf += n;
-	c->buf_left -= n;
-	c->budget -= n;
+	c->buf += n ? n : c->buf_left;
+	c->buf_left -= n ? n : c->buf_left;
+	c->budget -= n <= c->budget ? n : c->budget;
 	c->offset += n;
 	if (c->budget == 0 && c->truncated)
 		e->flags |= AW_PAYLOAD_TRUNCATED;
