@@ -122,8 +122,31 @@ union scratch_rec {
  */
 #define AW_SCRATCH_SLOTS 4
 
+/* State of one payload capture. It lives in the claimed scratch slot, not on
+ * the stack: the verifier then sees its fields as unknown scalars in the
+ * bpf_loop callback and proves the loop body once, instead of following
+ * every value the fields could take. */
+struct cap_ctx {
+	const struct iovec *iov; /* user iovec array, or NULL */
+	const __u8 *buf;         /* current user buffer */
+	__u64 buf_left;          /* bytes left in it */
+	__u32 iov_idx;
+	__u32 iov_cnt;
+	__u64 budget;            /* bytes still to capture */
+	__u64 offset;            /* stream offset of the next byte */
+	__u64 orig_len;
+	__u64 ino;
+	__u32 chunk;
+	__u32 syscall;
+	__u32 file_type;
+	__s32 fd;
+	__u8 dir;
+	__u8 truncated;
+};
+
 struct scratch_slot {
 	__u64 busy; /* 64-bit: the BPF ISA's atomics before v3 */
+	struct cap_ctx cap;
 	union scratch_rec rec;
 };
 
@@ -149,7 +172,7 @@ static __always_inline __u32 watch_flags(__u32 tgid)
 	return f ? *f : 0;
 }
 
-static __always_inline void *get_scratch(void)
+static __always_inline struct scratch_slot *get_slot(void)
 {
 	for (__u32 i = 0; i < AW_SCRATCH_SLOTS; i++) {
 		__u32 k = i;
@@ -158,10 +181,17 @@ static __always_inline void *get_scratch(void)
 		if (!sl)
 			return NULL;
 		if (__sync_val_compare_and_swap(&sl->busy, 0, 1) == 0)
-			return &sl->rec;
+			return sl;
 	}
 	count(AW_CTR_SCRATCH_BUSY);
 	return NULL;
+}
+
+static __always_inline void *get_scratch(void)
+{
+	struct scratch_slot *sl = get_slot();
+
+	return sl ? &sl->rec : NULL;
 }
 
 static __always_inline void put_scratch(void *rec)
@@ -192,7 +222,7 @@ static __always_inline void fill_hdr(struct aw_hdr *h, __u32 type, __u32 size)
 
 /* Emit a record built in scratch space and release the slot; size is masked
  * so the verifier sees it bounded by the scratch value. */
-static __always_inline void output(void *rec, __u32 size, __u32 cat)
+static __always_inline void emit_record(void *rec, __u32 size, __u32 cat)
 {
 	/* A power-of-two mask bounds size for the verifier, the comparison
 	 * keeps it inside the scratch value. */
@@ -204,6 +234,11 @@ static __always_inline void output(void *rec, __u32 size, __u32 cat)
 		else
 			count(AW_CTR_EMITTED + cat);
 	}
+}
+
+static __always_inline void output(void *rec, __u32 size, __u32 cat)
+{
+	emit_record(rec, size, cat);
 	put_scratch(rec);
 }
 
@@ -1018,29 +1053,18 @@ struct {
 	__type(value, struct stream_state);
 } streams SEC(".maps");
 
-struct cap_ctx {
-	const struct iovec *iov; /* user iovec array, or NULL */
-	const __u8 *buf;         /* current user buffer */
-	__u64 buf_left;          /* bytes left in it */
-	__u32 iov_idx;
-	__u32 iov_cnt;
-	__u64 budget;            /* bytes still to capture */
-	__u64 offset;            /* stream offset of the next byte */
-	__u64 orig_len;
-	__u64 ino;
-	__u32 chunk;
-	__u32 syscall;
-	__u32 file_type;
-	__s32 fd;
-	__u8 dir;
-	__u8 truncated;
+struct cap_loop {
+	struct scratch_slot *sl;
 };
 
-/* Emits one chunk, or moves to the next iovec (a bpf_loop callback). */
-static long cap_step(__u32 i, struct cap_ctx *c)
+/* Emits one chunk, or moves to the next iovec (a bpf_loop callback). The
+ * record is built in the capture's own slot and emitted from there. */
+static long cap_step(__u32 i, struct cap_loop *l)
 {
-	struct aw_payload_event *e;
-	__u64 n;
+	struct scratch_slot *sl = l->sl;
+	struct cap_ctx *c = &sl->cap;
+	struct aw_payload_event *e = &sl->rec.payload;
+	__u64 n, skip;
 
 	if (c->budget == 0)
 		return 1;
@@ -1061,9 +1085,6 @@ static long cap_step(__u32 i, struct cap_ctx *c)
 		n = c->budget;
 	if (n > AW_PAYLOAD_CHUNK)
 		n = AW_PAYLOAD_CHUNK;
-	e = get_scratch();
-	if (!e)
-		return 1;
 	fill_hdr(&e->hdr, AW_EV_PAYLOAD, 0);
 	e->hdr.flags |= AW_HDR_WATCHED;
 	e->fd = c->fd;
@@ -1077,17 +1098,23 @@ static long cap_step(__u32 i, struct cap_ctx *c)
 	e->pad = 0;
 	e->flags = 0;
 	if (bpf_probe_read_user(e->data, n, c->buf)) { /* n <= CHUNK above */
+		/* Unreadable: report it and skip the rest of this buffer, so
+		 * the offsets of what follows stay right. */
+		skip = c->buf_left < c->budget ? c->buf_left : c->budget;
 		e->flags |= AW_PAYLOAD_FAULT;
 		n = 0;
+	} else {
+		skip = n;
 	}
+	c->buf += skip;
+	c->buf_left -= skip;
+	c->budget -= skip;
+	c->offset += skip;
 	e->len = n;
-	c->buf += n ? n : c->buf_left;
-	c->buf_left -= n ? n : c->buf_left;
-	c->budget -= n <= c->budget ? n : c->budget;
-	c->offset += n;
 	if (c->budget == 0 && c->truncated)
 		e->flags |= AW_PAYLOAD_TRUNCATED;
-	output(e, offsetof(struct aw_payload_event, data) + n, AW_CAT_PAYLOAD);
+	emit_record(e, offsetof(struct aw_payload_event, data) + n,
+		    AW_CAT_PAYLOAD);
 	return 0;
 }
 
@@ -1101,14 +1128,16 @@ static long cap_step(__u32 i, struct cap_ctx *c)
 static __noinline int capture(int fd, const void *ptr, __u32 nvec, long ret,
 			      __u32 how)
 {
-	const __u8 dir = how & 1;
-	const __u32 syscall = how >> 1;
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct stream_key key = {};
 	struct stream_state *st, init = {};
-	struct cap_ctx c = {};
+	struct scratch_slot *sl;
+	struct cap_loop l;
+	struct cap_ctx *c;
 	struct file *f;
 	umode_t mode;
+	__u32 file_type;
+	__u64 ino, offset;
 
 	if (ret <= 0)
 		return 0;
@@ -1117,46 +1146,56 @@ static __noinline int capture(int fd, const void *ptr, __u32 nvec, long ret,
 		return 0;
 	mode = BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;
 	if (mode == S_IFIFO)
-		c.file_type = AW_FT_PIPE;
+		file_type = AW_FT_PIPE;
 	else if (mode == S_IFSOCK)
-		c.file_type = AW_FT_SOCKET;
+		file_type = AW_FT_SOCKET;
 	else
 		return 0;
-	c.ino = BPF_CORE_READ(f, f_inode, i_ino);
+	ino = BPF_CORE_READ(f, f_inode, i_ino);
 
 	key.tgid = bpf_get_current_pid_tgid() >> 32;
 	key.fd = fd;
-	key.dir = dir;
+	key.dir = how & 1;
 	st = bpf_map_lookup_elem(&streams, &key);
-	if (!st || st->ino != c.ino) {
+	if (!st || st->ino != ino) {
 		/* a new stream, or the fd now names another file */
-		init.ino = c.ino;
+		init.ino = ino;
 		bpf_map_update_elem(&streams, &key, &init, BPF_ANY);
 		st = bpf_map_lookup_elem(&streams, &key);
 		if (!st)
 			return 0;
 	}
 	/* Reserve the range, so concurrent threads get disjoint offsets. */
-	c.offset = __sync_fetch_and_add(&st->offset, (__u64)ret);
+	offset = __sync_fetch_and_add(&st->offset, (__u64)ret);
 
-	c.fd = fd;
-	c.dir = dir;
-	c.syscall = syscall;
-	c.orig_len = ret;
-	c.budget = ret;
-	if (c.budget > payload_max) {
-		c.budget = payload_max;
-		c.truncated = 1;
+	sl = get_slot();
+	if (!sl)
+		return 0;
+	c = &sl->cap;
+	__builtin_memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->dir = how & 1;
+	c->syscall = how >> 1;
+	c->file_type = file_type;
+	c->ino = ino;
+	c->offset = offset;
+	c->orig_len = ret;
+	c->budget = ret;
+	if (c->budget > payload_max) {
+		c->budget = payload_max;
+		c->truncated = 1;
 	}
 	if (nvec) {
-		c.iov = ptr;
-		c.iov_cnt = nvec;
+		c->iov = ptr;
+		c->iov_cnt = nvec;
 	} else {
-		c.buf = ptr;
-		c.buf_left = ret;
+		c->buf = ptr;
+		c->buf_left = ret;
 	}
+	l.sl = sl;
 	/* chunks plus one step per iovec */
-	bpf_loop(AW_PAYLOAD_MAX_STEPS, cap_step, &c, 0);
+	bpf_loop(AW_PAYLOAD_MAX_STEPS, cap_step, &l, 0);
+	put_scratch(&sl->rec);
 	return 0;
 }
 
