@@ -8,29 +8,29 @@ namespace {
 constexpr size_t kPayloadPreview = 256;
 constexpr size_t kJsonPreview = 4096;
 
-v1::Event Derived(const v1::Event& src) {
-  v1::Event e;
-  e.set_type(v1::EVENT_TYPE_MCP_MESSAGE);
-  e.set_time_unix_ns(src.time_unix_ns());
-  e.set_ktime_ns(src.ktime_ns());
-  *e.mutable_process() = src.process();
-  return e;
-}
-
 }  // namespace
 
 void McpStage::Emit(const v1::Event& src, const Key& key,
                     std::vector<DecodedMessage>& msgs,
                     std::vector<DecodeFailure>& failures,
                     std::vector<v1::Event>* out) {
-  const char* dir = std::get<2>(key) ? "out" : "in";
-  for (auto& d : msgs) {
-    v1::Event e = Derived(src);
+  // One derived event, with what every message of this stream shares.
+  auto derived = [&](const std::string& transport) {
+    v1::Event e;
+    e.set_type(v1::EVENT_TYPE_MCP_MESSAGE);
+    e.set_time_unix_ns(src.time_unix_ns());
+    e.set_ktime_ns(src.ktime_ns());
+    *e.mutable_process() = src.process();
     v1::McpMessageInfo* m = e.mutable_mcp();
-    m->set_transport(d.transport);
-    m->set_direction(dir);
+    m->set_transport(transport);
+    m->set_direction(std::get<2>(key) ? "out" : "in");
     m->set_fd(std::get<1>(key));
     m->set_inode(std::get<3>(key));
+    return e;
+  };
+  for (auto& d : msgs) {
+    v1::Event e = derived(d.transport);
+    v1::McpMessageInfo* m = e.mutable_mcp();
     m->set_kind(JsonRpcKindName(d.msg.kind));
     m->set_id(d.msg.id);
     m->set_method(d.msg.method);
@@ -49,14 +49,10 @@ void McpStage::Emit(const v1::Event& src, const Key& key,
     out->push_back(std::move(e));
   }
   for (auto& f : failures) {
-    v1::Event e = Derived(src);
-    v1::McpMessageInfo* m = e.mutable_mcp();
-    m->set_transport(f.transport);
-    m->set_direction(dir);
-    m->set_fd(std::get<1>(key));
-    m->set_inode(std::get<3>(key));
-    m->set_kind("invalid");
-    m->set_decode_error(std::string(JsonRpcStatusName(f.status)) + ": " + f.error);
+    v1::Event e = derived(f.transport);
+    e.mutable_mcp()->set_kind("invalid");
+    e.mutable_mcp()->set_decode_error(std::string(JsonRpcStatusName(f.status)) +
+                                      ": " + f.error);
     ++counters_.invalid;
     out->push_back(std::move(e));
   }
