@@ -159,10 +159,6 @@ int main(int argc, char** argv) {
       args.push_back(a);
     }
   }
-  if (vm.count("help") && cmd.empty()) {
-    std::cout << kUsage;
-    return 0;
-  }
   const std::string endpoint = vm["endpoint"].as<std::string>();
   auto channel = grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials());
   auto stub = v1::AgentWatch::NewStub(channel);

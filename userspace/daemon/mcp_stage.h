@@ -31,7 +31,6 @@ class McpStage {
   // The process is gone: its streams end.
   void OnExit(const v1::Event& ev, std::vector<v1::Event>* out);
 
-  size_t streams() const { return streams_.size(); }
   const Counters& counters() const { return counters_; }
 
  private:

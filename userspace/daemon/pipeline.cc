@@ -4,7 +4,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/text.h"
 #include "events.h"
 
 namespace agentwatch {
@@ -12,8 +11,7 @@ namespace agentwatch {
 static_assert(kWatchedByKernel == (AW_WATCH_ON | AW_WATCH_INHERIT));
 
 Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
-    : opts_(opts),
-      sink_(sink),
+    : sink_(sink),
       out_(std::move(out)),
       q_(opts.queue_size),
       table_(opts.table),

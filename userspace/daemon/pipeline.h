@@ -78,7 +78,6 @@ class Pipeline {
   void MaybeWatch(ProcessInfo* p, const char* why);
   void RewatchAll();
 
-  Options opts_;
   WatchSink* sink_;
   OutputFn out_;
   BoundedQueue<v1::Event> q_;

@@ -160,12 +160,15 @@ size_t Http1Parser::Resync(std::string_view data) {
     std::string_view rest = data.substr(i);
     bool match = false;
     if (dir_ == Direction::kResponses) {
-      match = rest.substr(0, 7) == std::string_view("HTTP/1.").substr(0, std::min<size_t>(7, rest.size()));
+      // A prefix of "HTTP/1." at the end of the data may complete later.
+      constexpr std::string_view kVersion = "HTTP/1.";
+      match = kVersion.starts_with(rest.substr(0, kVersion.size()));
     } else {
+      // "METHOD " (or a prefix of it at the end of the data), without
+      // building strings at every byte position scanned.
       for (auto m : kMethods) {
-        std::string want = std::string(m) + " ";
-        size_t n = std::min(want.size(), rest.size());
-        if (rest.substr(0, n) == std::string_view(want).substr(0, n)) {
+        if (m.starts_with(rest.substr(0, m.size())) &&
+            (rest.size() <= m.size() || rest[m.size()] == ' ')) {
           match = true;
           break;
         }

@@ -26,17 +26,6 @@ std::string Lower(std::string_view s) {
 
 }  // namespace
 
-const char* ProtocolName(StreamDecoder::Protocol p) {
-  switch (p) {
-    case StreamDecoder::Protocol::kDetecting: return "detecting";
-    case StreamDecoder::Protocol::kNdjson: return "stdio";
-    case StreamDecoder::Protocol::kHttpRequests: return "http-requests";
-    case StreamDecoder::Protocol::kHttpResponses: return "http-responses";
-    case StreamDecoder::Protocol::kNotMcp: return "not-mcp";
-  }
-  return "unknown";
-}
-
 StreamDecoder::StreamDecoder(size_t max_message)
     : max_message_(max_message), ndjson_(max_message) {}
 

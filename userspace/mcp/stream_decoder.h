@@ -96,8 +96,6 @@ class StreamDecoder {
   Counters counters_;
 };
 
-const char* ProtocolName(StreamDecoder::Protocol p);
-
 }  // namespace agentwatch
 
 #endif  // AGENTWATCH_MCP_STREAM_DECODER_H_

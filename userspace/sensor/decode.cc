@@ -88,7 +88,7 @@ void FillProcess(const aw_hdr& h, v1::Event* ev) {
   p->set_tid(h.tid);
   p->set_uid(h.uid);
   p->set_gid(h.gid);
-  p->set_comm(Printable(CStr(std::string_view(h.comm, strnlen(h.comm, AW_COMM_LEN)))));
+  p->set_comm(Printable(std::string_view(h.comm, strnlen(h.comm, AW_COMM_LEN))));
   p->set_cgroup_id(h.cgroup_id);
   p->set_watched((h.flags & AW_HDR_WATCHED) != 0);
 }

@@ -370,11 +370,6 @@ bool Sensor::Watch(uint32_t pid, uint32_t flags) {
                               sizeof(flags), BPF_ANY) == 0;
 }
 
-bool Sensor::Unwatch(uint32_t pid) {
-  if (skel_ == nullptr) return false;
-  return bpf_map__delete_elem(skel_->maps.watched, &pid, sizeof(pid), 0) == 0;
-}
-
 bool Sensor::SetWatchedExecutables(const std::vector<std::string>& paths,
                                    uint32_t flags) {
   if (skel_ == nullptr) return false;

@@ -52,7 +52,6 @@ class Sensor {
   void Stop();
 
   bool Watch(uint32_t pid, uint32_t flags);
-  bool Unwatch(uint32_t pid);
   // Replaces the set of executable paths the kernel marks watched at exec.
   bool SetWatchedExecutables(const std::vector<std::string>& paths,
                              uint32_t flags);

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -273,9 +274,8 @@ TEST_P(SensorBpfTest, WatchedChildIsSeenInFullAndSiblingIsNot) {
   }
   ASSERT_EQ(ctree.size(), 2u) << "the grandchild's fork was not seen";
   ASSERT_EQ(stree.size(), 2u) << "the sibling's fork was not seen";
-  const uint32_t grandchild = *std::next(ctree.begin()) == cpid
-                                  ? *ctree.begin()
-                                  : *std::next(ctree.begin());
+  const uint32_t grandchild =
+      *std::find_if(ctree.begin(), ctree.end(), [&](uint32_t p) { return p != cpid; });
 
   const v1::Event *open = nullptr, *rename = nullptr, *unlink = nullptr,
                   *connect = nullptr, *close_ev = nullptr, *dns = nullptr,
