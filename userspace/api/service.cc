@@ -54,6 +54,95 @@ grpc::Status AgentWatchService::StreamEvents(
   return grpc::Status::OK;
 }
 
+namespace {
+
+grpc::Status NoTracker() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "this daemon does not track MCP traffic");
+}
+
+constexpr uint32_t kMaxCalls = 100000;
+
+}  // namespace
+
+grpc::Status AgentWatchService::ListServers(grpc::ServerContext*,
+                                            const v1::ListServersRequest* req,
+                                            v1::ListServersResponse* out) {
+  if (tracker_ == nullptr) return NoTracker();
+  for (auto& s : tracker_->Servers(req->include_ended()))
+    *out->add_servers() = std::move(s);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentWatchService::ListSessions(grpc::ServerContext*,
+                                             const v1::ListSessionsRequest* req,
+                                             v1::ListSessionsResponse* out) {
+  if (tracker_ == nullptr) return NoTracker();
+  for (auto& s : tracker_->Sessions(req->server(), req->include_ended()))
+    *out->add_sessions() = std::move(s);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentWatchService::ListCalls(grpc::ServerContext*,
+                                          const v1::ListCallsRequest* req,
+                                          v1::ListCallsResponse* out) {
+  if (tracker_ == nullptr) return NoTracker();
+  if (req->limit() > kMaxCalls) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        fmt::format("limit {} exceeds {}", req->limit(), kMaxCalls));
+  }
+  for (auto& c : tracker_->Calls(req->filter(), req->limit()))
+    *out->add_calls() = std::move(c);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentWatchService::StreamCalls(grpc::ServerContext* ctx,
+                                            const v1::StreamCallsRequest* req,
+                                            grpc::ServerWriter<v1::McpCall>* w) {
+  if (tracker_ == nullptr) return NoTracker();
+  if (req->backlog() > kMaxCalls) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        fmt::format("backlog {} exceeds {}", req->backlog(), kMaxCalls));
+  }
+  // Subscribe first, then send the backlog: a call that finishes in between
+  // is in both and sent once (call ids increase).
+  EventFilter f;
+  f.types.insert(v1::EVENT_TYPE_MCP_CALL);
+  auto sub = hub_->Subscribe(std::move(f), 0, true);
+  uint64_t last = 0;
+  if (req->backlog() > 0) {
+    v1::CallFilter backlog_filter = req->filter();
+    for (auto& c : tracker_->Calls(backlog_filter, req->backlog())) {
+      if (c.status() == "pending") continue;
+      last = std::max<uint64_t>(last, c.call_id());
+      if (!w->Write(c)) {
+        hub_->Unsubscribe(sub);
+        return grpc::Status::OK;
+      }
+    }
+  }
+  v1::Event ev;
+  while (!ctx->IsCancelled()) {
+    if (!sub->Next(&ev, std::chrono::milliseconds(200))) continue;
+    const v1::McpCall& c = ev.call();
+    if (c.call_id() <= last || !tracker_->Matches(req->filter(), c)) continue;
+    if (!w->Write(c)) break;
+  }
+  hub_->Unsubscribe(sub);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentWatchService::GetToolInventory(
+    grpc::ServerContext*, const v1::GetToolInventoryRequest* req,
+    v1::McpToolInventory* out) {
+  if (tracker_ == nullptr) return NoTracker();
+  if (!tracker_->Inventory(req->server(), out)) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        fmt::format("no tool inventory for server '{}'", req->server()));
+  }
+  return grpc::Status::OK;
+}
+
 std::string ApiServer::Start(const std::string& endpoint,
                              AgentWatchService* service) {
   constexpr std::string_view kUnix = "unix://";

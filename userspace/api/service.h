@@ -11,23 +11,41 @@
 
 #include "agentwatch/v1/agentwatch.grpc.pb.h"
 #include "daemon/hub.h"
+#include "daemon/mcp_tracker.h"
 
 namespace agentwatch {
 
 class AgentWatchService final : public v1::AgentWatch::Service {
  public:
   using StatusFn = std::function<v1::Status()>;
-  AgentWatchService(Hub* hub, StatusFn status) : hub_(hub), status_(std::move(status)) {}
+  // tracker may be null (no MCP queries: they answer UNAVAILABLE).
+  AgentWatchService(Hub* hub, StatusFn status,
+                    const McpTracker* tracker = nullptr)
+      : hub_(hub), status_(std::move(status)), tracker_(tracker) {}
 
   grpc::Status GetStatus(grpc::ServerContext*, const v1::GetStatusRequest*,
                          v1::Status* out) override;
   grpc::Status StreamEvents(grpc::ServerContext* ctx,
                             const v1::StreamEventsRequest* req,
                             grpc::ServerWriter<v1::Event>* w) override;
+  grpc::Status ListServers(grpc::ServerContext*, const v1::ListServersRequest*,
+                           v1::ListServersResponse* out) override;
+  grpc::Status ListSessions(grpc::ServerContext*,
+                            const v1::ListSessionsRequest* req,
+                            v1::ListSessionsResponse* out) override;
+  grpc::Status ListCalls(grpc::ServerContext*, const v1::ListCallsRequest* req,
+                         v1::ListCallsResponse* out) override;
+  grpc::Status StreamCalls(grpc::ServerContext* ctx,
+                           const v1::StreamCallsRequest* req,
+                           grpc::ServerWriter<v1::McpCall>* w) override;
+  grpc::Status GetToolInventory(grpc::ServerContext*,
+                                const v1::GetToolInventoryRequest* req,
+                                v1::McpToolInventory* out) override;
 
  private:
   Hub* hub_;
   StatusFn status_;
+  const McpTracker* tracker_;
 };
 
 class ApiServer {

@@ -30,8 +30,30 @@ constexpr TypeName kTypes[] = {
     {v1::EVENT_TYPE_DNS_QUERY, "dns", "net"},
     {v1::EVENT_TYPE_PAYLOAD, "payload", "payload"},
     {v1::EVENT_TYPE_MCP_MESSAGE, "mcp", "mcp"},
+    {v1::EVENT_TYPE_MCP_CALL, "call", "mcp"},
+    {v1::EVENT_TYPE_MCP_TOOLS_CHANGED, "tools", "mcp"},
     {v1::EVENT_TYPE_LOSS, "loss", "loss"},
 };
+
+std::string Millis(uint64_t ns) {
+  return fmt::format("{:.1f}ms", static_cast<double>(ns) / 1e6);
+}
+
+std::string CallSummary(const v1::McpCall& c) {
+  std::string what = c.method();
+  if (!c.tool().empty()) what += " " + c.tool();
+  if (!c.arguments().empty()) what += " " + c.arguments().substr(0, 80);
+  std::string outcome = c.status();
+  if (c.status() == "error")
+    outcome += fmt::format(" {} {}", c.error_code(), c.error_message().substr(0, 60));
+  if (c.status() == "cancelled" && !c.cancel_reason().empty())
+    outcome += " (" + c.cancel_reason().substr(0, 60) + ")";
+  if (!c.result_summary().empty()) outcome += " " + c.result_summary();
+  if (c.progress_count() > 0)
+    outcome += fmt::format(" progress={} ({})", c.progress_count(), c.progress_last());
+  return fmt::format("{} {} -> {} {}", c.session_id(), what, outcome,
+                     c.status() == "pending" ? "" : Millis(c.latency_ns()));
+}
 
 std::string Addr(const v1::SockAddr& a) {
   if (a.family() == "unix") return a.address().empty() ? "(unnamed)" : a.address();
@@ -131,6 +153,13 @@ std::string Details(const v1::Event& ev) {
       return fmt::format("{} {} fd={} {}", m.transport(),
                          m.direction() == "out" ? "->" : "<-", m.fd(), what);
     }
+    case v1::EVENT_TYPE_MCP_CALL:
+      return CallSummary(ev.call());
+    case v1::EVENT_TYPE_MCP_TOOLS_CHANGED: {
+      const auto& c = ev.tool_change();
+      return fmt::format("tool {} {} {} -> {}", c.tool(), c.change(),
+                         c.old_hash().substr(0, 12), c.new_hash().substr(0, 12));
+    }
     case v1::EVENT_TYPE_LOSS:
       return fmt::format("{} events lost: {}", ev.lost(), ev.lost_reason());
     default:
@@ -210,6 +239,93 @@ std::string EventJson(const v1::Event& ev) {
   std::string s;
   google::protobuf::util::MessageToJsonString(ev, &s, JsonOpts());
   return s;
+}
+
+std::string ProtoJson(const google::protobuf::Message& m) {
+  std::string s;
+  google::protobuf::util::MessageToJsonString(m, &s, JsonOpts());
+  return s;
+}
+
+std::string CallsHeader() {
+  return fmt::format("{:<12} {:<18} {:<16} {:<24} {:<10} {:>9}  {}", "TIME",
+                     "SESSION", "METHOD", "TOOL/TARGET", "STATUS", "LATENCY",
+                     "DETAILS");
+}
+
+std::string FormatCallLine(const v1::McpCall& c) {
+  std::string details = c.arguments().substr(0, 60);
+  if (c.status() == "error") details = c.error_message().substr(0, 60);
+  if (!c.result_summary().empty())
+    details += (details.empty() ? "" : " => ") + c.result_summary();
+  if (c.progress_count() > 0)
+    details += fmt::format(" progress={} ({})", c.progress_count(), c.progress_last());
+  if (!c.cancel_reason().empty()) details += " reason: " + c.cancel_reason();
+  if (c.initiator() == "server") details = "[server->client] " + details;
+  return fmt::format("{:<12} {:<18} {:<16} {:<24} {:<10} {:>9}  {}",
+                     FormatClock(c.started_unix_ns()), c.session_id(),
+                     c.method(), c.tool().substr(0, 24), c.status(),
+                     c.status() == "pending" ? "-" : Millis(c.latency_ns()),
+                     details);
+}
+
+std::string FormatServers(const std::vector<v1::McpServer>& servers) {
+  std::string out = fmt::format(
+      "{:>7} {:<22} {:<9} {:<6} {:<10} {:>5} {:>6} {:>7} {:<8} {:<10} {}\n",
+      "PID", "NAME", "VERSION", "TRANS", "PROTOCOL", "TOOLS", "CALLS", "CLIENT",
+      "STATE", "FOUND BY", "PACKAGE / EXE");
+  for (const auto& s : servers) {
+    out += fmt::format(
+        "{:>7} {:<22} {:<9} {:<6} {:<10} {:>5} {:>6} {:>7} {:<8} {:<10} {}\n",
+        s.pid(), s.name().empty() ? "?" : s.name().substr(0, 22),
+        s.version().substr(0, 9), s.transport(), s.protocol_version(),
+        s.tool_count(), s.calls(),
+        s.client_pid() ? std::to_string(s.client_pid()) : "-",
+        s.alive() ? "running" : "exited", s.discovered_by(),
+        s.package().empty() ? s.exe() : s.package() + " (" + s.exe() + ")");
+  }
+  return out;
+}
+
+std::string FormatSessions(const std::vector<v1::McpSession>& sessions) {
+  std::string out = fmt::format(
+      "{:<20} {:>7} {:>7} {:<24} {:<6} {:<10} {:>6} {:>6} {:>5} {:<8} {}\n",
+      "SESSION", "SERVER", "CLIENT", "CLIENT INFO", "TRANS", "PROTOCOL", "CALLS",
+      "ERRORS", "PEND", "STATE", "STARTED");
+  for (const auto& s : sessions) {
+    std::string info = s.client_name();
+    if (!s.client_version().empty()) info += " " + s.client_version();
+    out += fmt::format(
+        "{:<20} {:>7} {:>7} {:<24} {:<6} {:<10} {:>6} {:>6} {:>5} {:<8} {}\n",
+        s.id(), s.server_pid(), s.client_pid() ? std::to_string(s.client_pid()) : "-",
+        info.empty() ? "?" : info.substr(0, 24), s.transport(),
+        s.protocol_version(), s.calls(), s.errors(), s.pending(),
+        s.ended() ? "ended" : "open", FormatClock(s.started_unix_ns()));
+  }
+  return out;
+}
+
+std::string FormatInventory(const v1::McpToolInventory& inv, bool history) {
+  std::string out = fmt::format("server {} ({}), {} tools\n", inv.server_name(),
+                                inv.server_identity(), inv.tools_size());
+  out += fmt::format("  {:<28} {:<16} {:>3}  {}\n", "TOOL", "HASH", "VER",
+                     "DESCRIPTION");
+  for (const auto& t : inv.tools()) {
+    std::string d = Printable(t.description());
+    if (d.size() > 70) d = d.substr(0, 70) + "…";
+    out += fmt::format("  {:<28} {:<16} {:>3}  {}\n", t.name(),
+                       t.hash().substr(0, 16), t.version(), d);
+  }
+  if (history) {
+    out += "\nHISTORY\n";
+    for (const auto& h : inv.history()) {
+      out += fmt::format("  {}  {:<8} {:<28} {} -> {}\n",
+                         FormatRfc3339(h.time_unix_ns()), h.change(), h.tool(),
+                         h.old_hash().empty() ? "-" : h.old_hash().substr(0, 16),
+                         h.new_hash().empty() ? "-" : h.new_hash().substr(0, 16));
+    }
+  }
+  return out;
 }
 
 std::string StatusJson(const v1::Status& st) {

@@ -21,6 +21,13 @@ std::string FormatEventLine(const v1::Event& ev);
 std::string FormatStatus(const v1::Status& s);
 
 std::string EventJson(const v1::Event& ev);
+std::string ProtoJson(const google::protobuf::Message& m);
+
+std::string CallsHeader();
+std::string FormatCallLine(const v1::McpCall& c);
+std::string FormatServers(const std::vector<v1::McpServer>& servers);
+std::string FormatSessions(const std::vector<v1::McpSession>& sessions);
+std::string FormatInventory(const v1::McpToolInventory& inv, bool history);
 std::string StatusJson(const v1::Status& s);
 
 }  // namespace agentwatch

@@ -22,6 +22,11 @@ constexpr char kUsage[] =
     "Commands:\n"
     "  status                 probes, hook types, counters of the daemon\n"
     "  events                 recent events; with --follow, live ones\n"
+    "  servers                MCP servers on the host (discovered or by rule)\n"
+    "  sessions               MCP sessions: client <-> server, calls, errors\n"
+    "  calls                  MCP requests with their outcome and latency;\n"
+    "                         with --follow, as they finish\n"
+    "  tools SERVER           a server's tool inventory, hashes, changes\n"
     "\n"
     "Run `agentwatch COMMAND --help` for a command's options.\n";
 
@@ -112,6 +117,170 @@ int Events(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
   return 0;
 }
 
+// Parses a command's own options; returns 0 to go on, else an exit code.
+int ParseArgs(const char* cmd, po::options_description& desc,
+              const std::vector<std::string>& args, po::variables_map* vm,
+              po::positional_options_description* pos = nullptr) {
+  try {
+    auto p = po::command_line_parser(args).options(desc);
+    if (pos != nullptr) p.positional(*pos);
+    po::store(p.run(), *vm);
+    po::notify(*vm);
+  } catch (const po::error& e) {
+    std::cerr << "agentwatch " << cmd << ": " << e.what() << "\n";
+    return 2;
+  }
+  if (vm->count("help")) {
+    std::cout << desc << "\n";
+    return -1;
+  }
+  return 0;
+}
+
+grpc::ClientContext* Deadline(grpc::ClientContext* ctx) {
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return ctx;
+}
+
+int Servers(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
+            const std::vector<std::string>& args) {
+  po::options_description desc("agentwatch servers [options]");
+  desc.add_options()("help,h", "show this help")(
+      "all,a", "include servers whose process has exited");
+  po::variables_map vm;
+  if (int r = ParseArgs("servers", desc, args, &vm)) return r < 0 ? 0 : r;
+  v1::ListServersRequest req;
+  req.set_include_ended(vm.count("all") > 0);
+  v1::ListServersResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status s = stub.ListServers(Deadline(&ctx), req, &resp);
+  if (!s.ok()) return Fail(s, endpoint);
+  if (json) {
+    for (const auto& sv : resp.servers())
+      std::cout << agentwatch::ProtoJson(sv) << "\n";
+  } else {
+    std::cout << agentwatch::FormatServers({resp.servers().begin(),
+                                            resp.servers().end()});
+  }
+  return 0;
+}
+
+int Sessions(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
+             const std::vector<std::string>& args) {
+  po::options_description desc("agentwatch sessions [options]");
+  // clang-format off
+  desc.add_options()
+    ("help,h", "show this help")
+    ("server,s", po::value<std::string>()->default_value(""),
+     "only sessions of this server (id, identity, name, package or pid)")
+    ("all,a", "include sessions that ended");
+  // clang-format on
+  po::variables_map vm;
+  if (int r = ParseArgs("sessions", desc, args, &vm)) return r < 0 ? 0 : r;
+  v1::ListSessionsRequest req;
+  req.set_server(vm["server"].as<std::string>());
+  req.set_include_ended(vm.count("all") > 0);
+  v1::ListSessionsResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status s = stub.ListSessions(Deadline(&ctx), req, &resp);
+  if (!s.ok()) return Fail(s, endpoint);
+  if (json) {
+    for (const auto& ss : resp.sessions())
+      std::cout << agentwatch::ProtoJson(ss) << "\n";
+  } else {
+    std::cout << agentwatch::FormatSessions({resp.sessions().begin(),
+                                             resp.sessions().end()});
+  }
+  return 0;
+}
+
+int Calls(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
+          const std::vector<std::string>& args) {
+  po::options_description desc("agentwatch calls [options]");
+  // clang-format off
+  desc.add_options()
+    ("help,h", "show this help")
+    ("follow,f", "keep showing calls as they finish")
+    ("server,s", po::value<std::string>()->default_value(""),
+     "only calls to this server (id, identity, name, package or pid)")
+    ("session", po::value<std::string>()->default_value(""), "only this session")
+    ("method,m", po::value<std::string>()->default_value(""),
+     "only this method (tools/call, initialize, ...)")
+    ("tool", po::value<std::string>()->default_value(""), "only this tool")
+    ("status", po::value<std::string>()->default_value(""),
+     "only this outcome: ok error tool_error cancelled unanswered pending")
+    ("limit,n", po::value<uint32_t>()->default_value(100),
+     "recent calls to show first (0 with --follow: only new ones)");
+  // clang-format on
+  po::variables_map vm;
+  if (int r = ParseArgs("calls", desc, args, &vm)) return r < 0 ? 0 : r;
+  v1::CallFilter f;
+  f.set_server(vm["server"].as<std::string>());
+  f.set_session(vm["session"].as<std::string>());
+  f.set_method(vm["method"].as<std::string>());
+  f.set_tool(vm["tool"].as<std::string>());
+  f.set_status(vm["status"].as<std::string>());
+  const uint32_t limit = vm["limit"].as<uint32_t>();
+  auto print = [&](const v1::McpCall& c) {
+    std::cout << (json ? agentwatch::ProtoJson(c) : agentwatch::FormatCallLine(c))
+              << std::endl;
+  };
+  if (!json) std::cout << agentwatch::CallsHeader() << std::endl;
+  if (!vm.count("follow")) {
+    v1::ListCallsRequest req;
+    *req.mutable_filter() = f;
+    req.set_limit(limit);
+    v1::ListCallsResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status s = stub.ListCalls(Deadline(&ctx), req, &resp);
+    if (!s.ok()) return Fail(s, endpoint);
+    for (const auto& c : resp.calls()) print(c);
+    return 0;
+  }
+  v1::StreamCallsRequest req;
+  *req.mutable_filter() = f;
+  req.set_backlog(limit);
+  grpc::ClientContext ctx;
+  auto reader = stub.StreamCalls(&ctx, req);
+  v1::McpCall c;
+  while (reader->Read(&c)) print(c);
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return Fail(s, endpoint);
+  return 0;
+}
+
+int Tools(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
+          const std::vector<std::string>& args) {
+  po::options_description desc("agentwatch tools SERVER [options]");
+  // clang-format off
+  desc.add_options()
+    ("help,h", "show this help")
+    ("server", po::value<std::string>(),
+     "server id, identity, name, package or pid (see `agentwatch servers`)")
+    ("history", "also show the history of tool changes");
+  // clang-format on
+  po::positional_options_description pos;
+  pos.add("server", 1);
+  po::variables_map vm;
+  if (int r = ParseArgs("tools", desc, args, &vm, &pos)) return r < 0 ? 0 : r;
+  if (!vm.count("server")) {
+    std::cerr << "agentwatch tools: which server? (see `agentwatch servers`)\n";
+    return 2;
+  }
+  v1::GetToolInventoryRequest req;
+  req.set_server(vm["server"].as<std::string>());
+  v1::McpToolInventory inv;
+  grpc::ClientContext ctx;
+  grpc::Status s = stub.GetToolInventory(Deadline(&ctx), req, &inv);
+  if (!s.ok()) return Fail(s, endpoint);
+  if (json) {
+    std::cout << agentwatch::ProtoJson(inv) << "\n";
+  } else {
+    std::cout << agentwatch::FormatInventory(inv, vm.count("history") > 0);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -173,6 +342,16 @@ int main(int argc, char** argv) {
   if (cmd == "events") {
     if (vm.count("help")) args.push_back("--help");
     return Events(*stub, endpoint, json, args);
+  }
+  using Verb = int (*)(v1::AgentWatch::Stub&, const std::string&, bool,
+                      const std::vector<std::string>&);
+  const std::pair<const char*, Verb> verbs[] = {
+      {"servers", Servers}, {"sessions", Sessions}, {"calls", Calls},
+      {"tools", Tools}};
+  for (const auto& [name, fn] : verbs) {
+    if (cmd != name) continue;
+    if (vm.count("help")) args.push_back("--help");
+    return fn(*stub, endpoint, json, args);
   }
   std::cerr << "agentwatch: unknown command '" << cmd << "'\n" << kUsage;
   return 2;

@@ -246,7 +246,7 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     }
     return s;
   };
-  AgentWatchService service(&hub, status_fn);
+  AgentWatchService service(&hub, status_fn, &pipeline.mcp_tracker());
   ApiServer api;
   if (std::string e = api.Start(cfg.endpoint, &service); !e.empty()) {
     spdlog::error("msg=\"cannot serve the API\" error=\"{}\"", e);

@@ -10,7 +10,7 @@ constexpr size_t kJsonPreview = 4096;
 
 }  // namespace
 
-void McpStage::Emit(const v1::Event& src, const Key& key,
+void McpStage::Emit(const v1::Event& src, const Key& key, const ProcessInfo* p,
                     std::vector<DecodedMessage>& msgs,
                     std::vector<DecodeFailure>& failures,
                     std::vector<v1::Event>* out) {
@@ -28,9 +28,29 @@ void McpStage::Emit(const v1::Event& src, const Key& key,
     m->set_inode(std::get<3>(key));
     return e;
   };
+  McpObservation where;
+  where.pid = std::get<0>(key);
+  where.fd = std::get<1>(key);
+  where.out = std::get<2>(key) != 0;
+  where.inode = std::get<3>(key);
+  where.time_unix_ns = src.time_unix_ns();
+  where.ktime_ns = src.ktime_ns();
+  where.process = p;
+  std::vector<v1::Event> calls;
   for (auto& d : msgs) {
     v1::Event e = derived(d.transport);
     v1::McpMessageInfo* m = e.mutable_mcp();
+    McpTracker::Result r = tracker_.OnMessage(where, d, &calls);
+    if (r.new_server_pid != 0) new_servers_.push_back(r.new_server_pid);
+    m->set_session_key(r.session_id);
+    m->set_frame_bytes(d.frame_bytes);
+    if (d.endpoint) {
+      m->set_kind("endpoint");
+      m->set_sse_endpoint(Redact(d.sse_endpoint, 1024));
+      m->set_http_status(d.http_status);
+      out->push_back(std::move(e));
+      continue;
+    }
     m->set_kind(JsonRpcKindName(d.msg.kind));
     m->set_id(d.msg.id);
     m->set_method(d.msg.method);
@@ -47,6 +67,8 @@ void McpStage::Emit(const v1::Event& src, const Key& key,
     m->set_sse_event_id(d.sse_event_id);
     ++counters_.messages;
     out->push_back(std::move(e));
+    for (auto& c : calls) out->push_back(std::move(c));
+    calls.clear();
   }
   for (auto& f : failures) {
     v1::Event e = derived(f.transport);
@@ -58,7 +80,8 @@ void McpStage::Emit(const v1::Event& src, const Key& key,
   }
 }
 
-void McpStage::OnPayload(v1::Event* ev, std::vector<v1::Event>* out) {
+void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
+                         std::vector<v1::Event>* out) {
   v1::PayloadInfo* p = ev->mutable_payload();
   const Key key{ev->process().pid(), p->fd(), p->direction() == "out" ? 1 : 0,
                 p->inode()};
@@ -79,7 +102,7 @@ void McpStage::OnPayload(v1::Event* ev, std::vector<v1::Event>* out) {
   it->second.decoder.Feed(p->offset(), p->data(), &msgs, &failures);
   // What leaves the pipeline is a bounded, redacted preview.
   p->set_data(Redact(p->data(), kPayloadPreview));
-  Emit(*ev, key, msgs, failures, out);
+  Emit(*ev, key, proc, msgs, failures, out);
 }
 
 void McpStage::OnExit(const v1::Event& ev, std::vector<v1::Event>* out) {
@@ -89,10 +112,11 @@ void McpStage::OnExit(const v1::Event& ev, std::vector<v1::Event>* out) {
     std::vector<DecodedMessage> msgs;
     std::vector<DecodeFailure> failures;
     it->second.decoder.Close(&msgs, &failures);
-    Emit(ev, it->first, msgs, failures, out);
+    Emit(ev, it->first, nullptr, msgs, failures, out);
     lru_.erase(it->second.lru);
     it = streams_.erase(it);
   }
+  tracker_.OnExit(pid, ev.time_unix_ns(), ev.ktime_ns(), out);
 }
 
 }  // namespace agentwatch

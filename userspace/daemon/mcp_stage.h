@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agentwatch/v1/agentwatch.pb.h"
+#include "daemon/mcp_tracker.h"
 #include "mcp/stream_decoder.h"
 
 namespace agentwatch {
@@ -25,13 +26,18 @@ class McpStage {
 
   explicit McpStage(size_t max_streams = 4096) : max_streams_(max_streams) {}
 
-  // Decodes a PAYLOAD event; appends any MCP_MESSAGE events to out, and
-  // replaces the event's data with a redacted preview.
-  void OnPayload(v1::Event* ev, std::vector<v1::Event>* out);
+  // Decodes a PAYLOAD event; appends any MCP_MESSAGE events (and the
+  // MCP_CALL / MCP_TOOLS_CHANGED events they complete) to out, and replaces
+  // the event's data with a redacted preview. p is the emitting process.
+  void OnPayload(v1::Event* ev, const ProcessInfo* p,
+                 std::vector<v1::Event>* out);
   // The process is gone: its streams end.
   void OnExit(const v1::Event& ev, std::vector<v1::Event>* out);
 
   const Counters& counters() const { return counters_; }
+  McpTracker& tracker() { return tracker_; }
+  // Processes that became known MCP servers since the last call.
+  std::vector<uint32_t> TakeNewServers() { return std::move(new_servers_); }
 
  private:
   // pid, fd, direction (0 in, 1 out), inode
@@ -41,7 +47,7 @@ class McpStage {
     std::list<Key>::iterator lru;
   };
 
-  void Emit(const v1::Event& src, const Key& key,
+  void Emit(const v1::Event& src, const Key& key, const ProcessInfo* p,
             std::vector<DecodedMessage>& msgs,
             std::vector<DecodeFailure>& failures, std::vector<v1::Event>* out);
 
@@ -49,6 +55,8 @@ class McpStage {
   std::map<Key, Stream> streams_;
   std::list<Key> lru_;  // front = most recently used
   Counters counters_;
+  McpTracker tracker_;
+  std::vector<uint32_t> new_servers_;
 };
 
 }  // namespace agentwatch

@@ -15,7 +15,11 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
       out_(std::move(out)),
       q_(opts.queue_size),
       table_(opts.table),
-      matcher_(std::make_shared<WatchMatcher>()) {}
+      matcher_(std::make_shared<WatchMatcher>()) {
+  mcp_.tracker().SetLookups(
+      [this](uint32_t pid) -> const ProcessInfo* { return table_.Find(pid); },
+      [this](uint32_t pid) { return GuessClient(table_, pid); });
+}
 
 bool Pipeline::Push(v1::Event&& ev) {
   uint64_t lost = unreported_drops_.load();
@@ -101,6 +105,20 @@ void Pipeline::MaybeWatch(ProcessInfo* p, const char* why) {
                p->exe, rule, why);
 }
 
+void Pipeline::OnMcpServer(ProcessInfo* p) {
+  if (p == nullptr) return;
+  spdlog::info("msg=\"MCP server discovered\" pid={} exe={}", p->pid, p->exe);
+  // A server found by its traffic stays watched, with its children.
+  if ((p->watch_flags & kWatchedByKernel) == kWatchedByKernel || p->exited)
+    return;
+  const uint32_t flags = AW_WATCH_ON | AW_WATCH_INHERIT;
+  if (sink_ != nullptr && !sink_->Watch(p->pid, flags)) {
+    spdlog::warn("msg=\"cannot mark process watched\" pid={}", p->pid);
+    return;
+  }
+  p->watch_flags = flags;
+}
+
 void Pipeline::RewatchAll() {
   // Parents before children: walk by ancestry depth so inheritance works
   // for trees that started before the rules existed.
@@ -161,7 +179,8 @@ void Pipeline::Handle(v1::Event& ev, std::vector<v1::Event>* derived) {
   ProcessInfo* p = table_.Apply(ev);
   switch (ev.type()) {
     case v1::EVENT_TYPE_PAYLOAD:
-      mcp_.OnPayload(&ev, derived);
+      mcp_.OnPayload(&ev, p, derived);
+      for (uint32_t pid : mcp_.TakeNewServers()) OnMcpServer(table_.Find(pid));
       mcp_messages_ = mcp_.counters().messages;
       mcp_invalid_ = mcp_.counters().invalid;
       break;

@@ -71,12 +71,15 @@ class Pipeline {
   uint64_t watched() const { return watched_; }
   uint64_t mcp_messages() const { return mcp_messages_; }
   uint64_t mcp_invalid() const { return mcp_invalid_; }
+  // Servers, sessions, calls and tools (internally locked; any thread).
+  const McpTracker& mcp_tracker() { return mcp_.tracker(); }
 
  private:
   void Handle(v1::Event& ev, std::vector<v1::Event>* derived);
   void Publish(v1::Event& ev);
   void MaybeWatch(ProcessInfo* p, const char* why);
   void RewatchAll();
+  void OnMcpServer(ProcessInfo* p);
 
   WatchSink* sink_;
   OutputFn out_;

@@ -98,6 +98,7 @@ void StreamDecoder::Frame(std::string_view frame, const char* transport,
     d.msg = std::move(m);
     d.batch = p.batch;
     d.transport = transport;
+    d.frame_bytes = frame.size();
     if (http_) {
       d.http_method = head_.method;
       d.http_target = head_.target;
@@ -128,6 +129,15 @@ Http1Parser::Callbacks StreamDecoder::HttpCallbacks(
           sse_parser_->Feed(b, [&](const SseEvent& e) {
             // The legacy transport announces its POST URI in an "endpoint"
             // event; only "message" events carry JSON-RPC.
+            if (e.type == "endpoint") {
+              DecodedMessage d;
+              d.transport = "sse";
+              d.endpoint = true;
+              d.sse_endpoint = e.data.substr(0, 2048);
+              d.http_status = head_.status;
+              out->push_back(std::move(d));
+              return;
+            }
             if (e.type != "message") return;
             size_t before = out->size();
             Frame(e.data, "sse", out, failures);

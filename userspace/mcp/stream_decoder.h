@@ -29,6 +29,11 @@ struct DecodedMessage {
   std::string http_session_id;        // Mcp-Session-Id
   std::string http_protocol_version;  // MCP-Protocol-Version
   std::string sse_event_id;
+  size_t frame_bytes = 0;  // the JSON text (the whole batch for a batch)
+  // A legacy HTTP+SSE "endpoint" event (msg is empty): the URI the server
+  // announced for the client's POSTs.
+  bool endpoint = false;
+  std::string sse_endpoint;
 };
 
 // A frame that was supposed to carry JSON-RPC but did not parse.

@@ -1,0 +1,70 @@
+// An MCP client built on @modelcontextprotocol/sdk, for agentwatch's
+// end-to-end tests and benchmarks. It connects to one server, lists its
+// tools, makes the calls it is given, and prints (as JSON on stdout) what it
+// did, so a test can compare that with what agentwatch reported.
+//
+//   node mcp_client.mjs stdio <command> [args...]   (server spawned on stdio)
+//   node mcp_client.mjs http <url>                  (Streamable HTTP)
+//   node mcp_client.mjs sse <url>                   (legacy HTTP+SSE)
+//
+// Calls come from the CALLS environment variable: a JSON array of
+// {"tool": name, "arguments": {...}}; REPEAT=n repeats them n times and
+// prints per-call latencies instead of results (benchmark mode).
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+
+const [mode, target, ...rest] = process.argv.slice(2);
+let transport;
+if (mode === "stdio") {
+  transport = new StdioClientTransport({ command: target, args: rest, stderr: "inherit" });
+} else if (mode === "http") {
+  transport = new StreamableHTTPClientTransport(new URL(target));
+} else if (mode === "sse") {
+  transport = new SSEClientTransport(new URL(target));
+} else {
+  console.error("usage: mcp_client.mjs stdio|http|sse TARGET [ARGS...]");
+  process.exit(2);
+}
+
+const client = new Client({ name: "agentwatch-e2e-client", version: "1.0.0" });
+await client.connect(transport);
+const report = {
+  pid: process.pid,
+  server: client.getServerVersion(),
+  protocolVersion: transport.protocolVersion ?? null,
+  sessionId: transport.sessionId ?? null,
+  tools: [],
+  calls: [],
+};
+const listed = await client.listTools();
+report.tools = listed.tools.map((t) => t.name);
+
+const calls = JSON.parse(process.env.CALLS || "[]");
+const repeat = Number(process.env.REPEAT || "0");
+if (repeat > 0) {
+  const lat = [];
+  for (let i = 0; i < repeat; i++) {
+    for (const c of calls) {
+      const t0 = process.hrtime.bigint();
+      await client.callTool({ name: c.tool, arguments: c.arguments });
+      lat.push(Number(process.hrtime.bigint() - t0));
+    }
+  }
+  report.latencies_ns = lat;
+} else {
+  for (const c of calls) {
+    let isError = false;
+    let error = null;
+    try {
+      const r = await client.callTool({ name: c.tool, arguments: c.arguments });
+      isError = Boolean(r.isError);
+    } catch (e) {
+      error = String(e.message || e);
+    }
+    report.calls.push({ tool: c.tool, arguments: c.arguments, isError, error });
+  }
+}
+await client.close();
+process.stdout.write(JSON.stringify(report) + "\n");
