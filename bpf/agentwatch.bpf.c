@@ -39,6 +39,11 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 argv_max = 1024;
 const volatile __u16 dns_port = 53;
 const volatile __u32 payload_max = 16384; /* bytes captured per syscall */
+/* Discovery (AW_WATCH_PROBE): stdio after exec, accepted TCP connections,
+ * and how many bytes of each probed fd and direction are captured. */
+const volatile __u8 discover_stdio = 1;
+const volatile __u8 discover_http = 1;
+const volatile __u32 probe_bytes = 16384;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -65,6 +70,14 @@ struct {
 	__type(key, struct exe_key);
 	__type(value, __u32);
 } watch_exe SEC(".maps");
+
+/* Fds of AW_WATCH_PROBE processes whose first bytes are captured. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct aw_probe_key);
+	__type(value, struct aw_probe_budget);
+} probes SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -142,6 +155,7 @@ struct cap_ctx {
 	__s32 fd;
 	__u8 dir;
 	__u8 truncated;
+	__u8 probe;
 };
 
 struct scratch_slot {
@@ -345,6 +359,44 @@ static __always_inline struct file *fd_file(struct task_struct *task, int fd)
 	return f;
 }
 
+static __always_inline int is_ipc_fd(struct task_struct *task, int fd)
+{
+	struct file *f = fd_file(task, fd);
+	umode_t mode;
+
+	if (!f)
+		return 0;
+	mode = BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;
+	return mode == S_IFIFO || mode == S_IFSOCK;
+}
+
+static __always_inline void probe_fd(__u32 tgid, int fd)
+{
+	struct aw_probe_key k = { .tgid = tgid, .fd = fd };
+	struct aw_probe_budget b = { .left = { probe_bytes, probe_bytes } };
+
+	bpf_map_update_elem(&probes, &k, &b, BPF_ANY);
+}
+
+/* At exec of a process that is not watched: a stdin and stdout that are
+ * pipes or sockets are how MCP clients talk to stdio servers, so capture
+ * the first bytes on them. What an earlier image was found to be no
+ * longer holds. */
+static __always_inline int probe_stdio(struct task_struct *task, __u32 tgid,
+				       __u32 wf)
+{
+	__u32 flags = AW_WATCH_PROBE;
+
+	if (wf)
+		bpf_map_delete_elem(&watched, &tgid);
+	if (!discover_stdio || !is_ipc_fd(task, 0) || !is_ipc_fd(task, 1))
+		return 0;
+	probe_fd(tgid, 0);
+	probe_fd(tgid, 1);
+	bpf_map_update_elem(&watched, &tgid, &flags, BPF_ANY);
+	return 1;
+}
+
 /* Component list of the directory a dfd-relative path starts from. */
 static __always_inline int put_base_dir(__u8 *data, __u32 *off,
 					struct task_struct *task, int dfd)
@@ -395,14 +447,17 @@ static __always_inline void emit_exec(struct task_struct *task,
 				      const char *filename)
 {
 	struct aw_exec_event *e = get_scratch();
-	__u32 off = 0, start, n;
+	__u32 off = 0, start, n, wf;
 	unsigned long arg_start, arg_end, len;
 
 	if (!e)
 		return;
 	fill_hdr(&e->hdr, AW_EV_EXEC, 0);
-	if (watch_flags(e->hdr.pid) || watch_by_exe(e->hdr.pid, filename))
+	wf = watch_flags(e->hdr.pid);
+	if ((wf & AW_WATCH_ON) || watch_by_exe(e->hdr.pid, filename))
 		e->hdr.flags |= AW_HDR_WATCHED;
+	else if (probe_stdio(task, e->hdr.pid, wf))
+		e->hdr.flags |= AW_HDR_PROBED;
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	e->start_ns = BPF_CORE_READ(task, start_boottime);
 	e->sec_flags = 0;
@@ -456,7 +511,7 @@ static __always_inline void emit_fork(struct task_struct *parent,
 
 	if (ctgid == ptgid) {
 		/* a new thread: only worth a record for watched processes */
-		if (!wf)
+		if (!(wf & AW_WATCH_ON))
 			return;
 		flags |= AW_FORK_THREAD;
 	} else if (wf & AW_WATCH_INHERIT) {
@@ -470,7 +525,7 @@ static __always_inline void emit_fork(struct task_struct *parent,
 		return;
 	}
 	fill_hdr(&e->hdr, AW_EV_FORK, sizeof(*e));
-	if (wf)
+	if (wf & AW_WATCH_ON)
 		e->hdr.flags |= AW_HDR_WATCHED;
 	e->child_pid = ctgid;
 	e->child_tid = cpid;
@@ -494,8 +549,13 @@ static __always_inline void emit_exit(struct task_struct *task)
 		return;
 	wf = watch_flags(tgid);
 	if (wf) {
+		struct aw_probe_key pk = { .tgid = tgid };
+
 		flush_socks_of(tgid);
 		bpf_map_delete_elem(&watched, &tgid);
+		bpf_map_delete_elem(&probes, &pk);
+		pk.fd = 1;
+		bpf_map_delete_elem(&probes, &pk);
 	}
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -504,7 +564,7 @@ static __always_inline void emit_exit(struct task_struct *task)
 		return;
 	}
 	fill_hdr(&e->hdr, AW_EV_EXIT, sizeof(*e));
-	if (wf)
+	if (wf & AW_WATCH_ON)
 		e->hdr.flags |= AW_HDR_WATCHED;
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	e->exit_code = BPF_CORE_READ(task, signal, group_exit_code);
@@ -562,7 +622,7 @@ int tp_fork(struct trace_event_raw_sched_process_fork *ctx)
 		return 0;
 	}
 	fill_hdr(&e->hdr, AW_EV_FORK, sizeof(*e));
-	if (wf)
+	if (wf & AW_WATCH_ON)
 		e->hdr.flags |= AW_HDR_WATCHED;
 	e->child_pid = cpid;
 	e->child_tid = cpid;
@@ -602,7 +662,7 @@ static __always_inline int stash(struct trace_event_raw_sys_enter *ctx,
 	__u64 id = bpf_get_current_pid_tgid();
 	struct pending_args a = {};
 
-	if (!watch_flags(id >> 32))
+	if (!(watch_flags(id >> 32) & (AW_WATCH_ON | AW_WATCH_PROBE)))
 		return 0;
 	a.nr = nr;
 	/* One copy of the argument block; direct ctx loads at computed
@@ -619,7 +679,7 @@ static __always_inline int unstash(struct pending_args *out, long nr)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct pending_args *a;
 
-	if (!watch_flags(id >> 32))
+	if (!(watch_flags(id >> 32) & (AW_WATCH_ON | AW_WATCH_PROBE)))
 		return 0;
 	a = bpf_map_lookup_elem(&pending, &id);
 	if (!a) {
@@ -897,6 +957,31 @@ static __always_inline void accept_exit(long ret, int lfd, __u32 syscall)
 	output(e, sizeof(*e), AW_CAT_NET);
 }
 
+/* An accepted TCP connection of a process that is not watched: capture its
+ * first bytes, to recognise an HTTP MCP server by its requests. */
+static __always_inline void probe_accept(long ret, __u32 wf)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct socket *sock;
+	__u16 family;
+	__u32 flags;
+
+	if (!discover_http || ret < 0 || (wf & (AW_WATCH_ON | AW_WATCH_NOT_MCP)))
+		return;
+	sock = fd_socket(task, (int)ret, NULL);
+	if (!sock || BPF_CORE_READ(sock, type) != SOCK_STREAM)
+		return;
+	family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return;
+	probe_fd(tgid, (int)ret);
+	if (!(wf & AW_WATCH_PROBE)) {
+		flags = wf | AW_WATCH_PROBE;
+		bpf_map_update_elem(&watched, &tgid, &flags, BPF_ANY);
+	}
+}
+
 /* DNS: a UDP datagram to dns_port. The destination comes from the call's
  * sockaddr, or from the connected socket's peer when there is none. */
 static __always_inline void dns_check(int fd, const void *buf, __u64 len,
@@ -1086,7 +1171,8 @@ static long cap_step(__u32 i, struct cap_loop *l)
 	if (n > AW_PAYLOAD_CHUNK)
 		n = AW_PAYLOAD_CHUNK;
 	fill_hdr(&e->hdr, AW_EV_PAYLOAD, 0);
-	e->hdr.flags |= AW_HDR_WATCHED;
+	if (!c->probe)
+		e->hdr.flags |= AW_HDR_WATCHED;
 	e->fd = c->fd;
 	e->syscall = c->syscall;
 	e->ino = c->ino;
@@ -1096,7 +1182,7 @@ static long cap_step(__u32 i, struct cap_loop *l)
 	e->direction = c->dir;
 	e->file_type = c->file_type;
 	e->pad = 0;
-	e->flags = 0;
+	e->flags = c->probe ? AW_PAYLOAD_PROBE : 0;
 	if (bpf_probe_read_user(e->data, n, c->buf)) { /* n <= CHUNK above */
 		/* Unreadable: report it and skip the rest of this buffer, so
 		 * the offsets of what follows stay right. */
@@ -1121,9 +1207,12 @@ static long cap_step(__u32 i, struct cap_loop *l)
 /*
  * Captures the bytes a watched process moved on a pipe or socket: ret bytes
  * from the buffer ptr (nvec 0) or from the iovec array ptr[nvec]. Other files
- * are left alone. how = syscall << 1 | direction (BPF calls take 5 args).
+ * are left alone. how = syscall << 1 | direction, | CAP_PROBE for a process
+ * on probation (only its fds in the probes map, within their budget). BPF
+ * calls take 5 args.
  */
 #define CAP_HOW(syscall, dir) ((syscall) << 1 | (dir))
+#define CAP_PROBE (1u << 16)
 
 static __noinline int capture(int fd, const void *ptr, __u32 nvec, long ret,
 			      __u32 how)
@@ -1137,10 +1226,22 @@ static __noinline int capture(int fd, const void *ptr, __u32 nvec, long ret,
 	struct file *f;
 	umode_t mode;
 	__u32 file_type;
-	__u64 ino, offset;
+	__u64 ino, offset, budget = ret;
+	__s64 left;
 
 	if (ret <= 0)
 		return 0;
+	if (how & CAP_PROBE) {
+		struct aw_probe_key pk = { .tgid = bpf_get_current_pid_tgid() >> 32,
+					.fd = fd };
+		struct aw_probe_budget *pb = bpf_map_lookup_elem(&probes, &pk);
+
+		if (!pb)
+			return 0;
+		/* what is left before this call takes its share */
+		left = __sync_fetch_and_add(&pb->left[how & 1], -ret);
+		budget = left > 0 ? (left < ret ? left : ret) : 0;
+	}
 	f = fd_file(task, fd);
 	if (!f)
 		return 0;
@@ -1167,6 +1268,8 @@ static __noinline int capture(int fd, const void *ptr, __u32 nvec, long ret,
 	}
 	/* Reserve the range, so concurrent threads get disjoint offsets. */
 	offset = __sync_fetch_and_add(&st->offset, (__u64)ret);
+	if (budget == 0)
+		return 0; /* probe budget spent: offsets stay right for later */
 
 	sl = get_slot();
 	if (!sl)
@@ -1175,16 +1278,14 @@ static __noinline int capture(int fd, const void *ptr, __u32 nvec, long ret,
 	__builtin_memset(c, 0, sizeof(*c));
 	c->fd = fd;
 	c->dir = how & 1;
-	c->syscall = how >> 1;
+	c->syscall = (how & ~CAP_PROBE) >> 1;
+	c->probe = (how & CAP_PROBE) != 0;
 	c->file_type = file_type;
 	c->ino = ino;
 	c->offset = offset;
 	c->orig_len = ret;
-	c->budget = ret;
-	if (c->budget > payload_max) {
-		c->budget = payload_max;
-		c->truncated = 1;
-	}
+	c->budget = budget < payload_max ? budget : payload_max;
+	c->truncated = c->budget < (__u64)ret;
 	if (nvec) {
 		c->iov = ptr;
 		c->iov_cnt = nvec;
@@ -1200,7 +1301,8 @@ static __noinline int capture(int fd, const void *ptr, __u32 nvec, long ret,
 }
 
 static __always_inline int capture_msghdr(int fd, struct user_msghdr *umsg,
-					  long ret, __u8 dir, __u32 syscall)
+					  long ret, __u8 dir, __u32 syscall,
+					  __u32 probe)
 {
 	struct user_msghdr m = {};
 
@@ -1209,14 +1311,18 @@ static __always_inline int capture_msghdr(int fd, struct user_msghdr *umsg,
 	if (!m.msg_iovlen)
 		return 0;
 	return capture(fd, m.msg_iov, (__u32)m.msg_iovlen, ret,
-		       CAP_HOW(syscall, dir));
+		       CAP_HOW(syscall, dir) | probe);
 }
 
 #define ARG(n) (a[(n) - 1])
 
-static __noinline int sys_exit_file(const __u64 *a, long nr, long ret)
+static __noinline int sys_exit_file(const __u64 *a, long nr, long ret,
+				     __u32 wf)
 {
 	struct open_how how = {};
+
+	if (!(wf & AW_WATCH_ON))
+		return 0;
 
 	switch (nr) {
 	case NR_openat:
@@ -1263,10 +1369,27 @@ static __noinline int sys_exit_file(const __u64 *a, long nr, long ret)
 	return 0;
 }
 
-static __noinline int sys_exit_net(const __u64 *a, long nr, long ret)
+static __noinline int sys_exit_net(const __u64 *a, long nr, long ret,
+				    __u32 wf)
 {
 	struct aw_net_event *e;
 	int fd = (int)ARG(1);
+	__u32 probe = 0;
+
+	if (!(wf & AW_WATCH_ON)) {
+		/* Not watched: discovery only. */
+		if (nr == NR_accept || nr == NR_accept4)
+			probe_accept(ret, wf);
+		else if (!(wf & AW_WATCH_PROBE))
+			return 0;
+		else if (nr == NR_sendto)
+			capture(fd, (void *)ARG(2), 0, ret,
+				CAP_HOW(AW_SC_SENDTO, AW_DIR_OUT) | CAP_PROBE);
+		else if (nr == NR_sendmsg)
+			capture_msghdr(fd, (void *)ARG(2), ret, AW_DIR_OUT,
+				       AW_SC_SENDMSG, CAP_PROBE);
+		return 0;
+	}
 
 	switch (nr) {
 	case NR_connect:
@@ -1312,7 +1435,7 @@ static __noinline int sys_exit_net(const __u64 *a, long nr, long ret)
 		if (ret > 0)
 			dns_msghdr(fd, (void *)ARG(2), AW_SC_SENDMSG);
 		capture_msghdr(fd, (void *)ARG(2), ret, AW_DIR_OUT,
-			       AW_SC_SENDMSG);
+			       AW_SC_SENDMSG, probe);
 		break;
 	case NR_sendmmsg:
 		if (ret > 0)
@@ -1327,36 +1450,42 @@ static __noinline int sys_exit_net(const __u64 *a, long nr, long ret)
 }
 
 
-static __noinline int sys_exit_io(const __u64 *a, long nr, long ret)
+static __noinline int sys_exit_io(const __u64 *a, long nr, long ret,
+				   __u32 wf)
 {
 	int fd = (int)ARG(1);
+	/* Watched: every pipe and socket. On probation: the probed fds. */
+	__u32 probe = (wf & AW_WATCH_ON) ? 0 : CAP_PROBE;
+
+	if (!(wf & (AW_WATCH_ON | AW_WATCH_PROBE)))
+		return 0;
 
 	switch (nr) {
 	case NR_read:
 		capture(fd, (void *)ARG(2), 0, ret,
-			CAP_HOW(AW_SC_READ, AW_DIR_IN));
+			CAP_HOW(AW_SC_READ, AW_DIR_IN) | probe);
 		break;
 	case NR_write:
 		capture(fd, (void *)ARG(2), 0, ret,
-			CAP_HOW(AW_SC_WRITE, AW_DIR_OUT));
+			CAP_HOW(AW_SC_WRITE, AW_DIR_OUT) | probe);
 		break;
 	case NR_readv:
 		if (ARG(3))
 			capture(fd, (void *)ARG(2), (__u32)ARG(3), ret,
-				CAP_HOW(AW_SC_READV, AW_DIR_IN));
+				CAP_HOW(AW_SC_READV, AW_DIR_IN) | probe);
 		break;
 	case NR_writev:
 		if (ARG(3))
 			capture(fd, (void *)ARG(2), (__u32)ARG(3), ret,
-				CAP_HOW(AW_SC_WRITEV, AW_DIR_OUT));
+				CAP_HOW(AW_SC_WRITEV, AW_DIR_OUT) | probe);
 		break;
 	case NR_recvfrom:
 		capture(fd, (void *)ARG(2), 0, ret,
-			CAP_HOW(AW_SC_RECVFROM, AW_DIR_IN));
+			CAP_HOW(AW_SC_RECVFROM, AW_DIR_IN) | probe);
 		break;
 	case NR_recvmsg:
 		capture_msghdr(fd, (void *)ARG(2), ret, AW_DIR_IN,
-			       AW_SC_RECVMSG);
+			       AW_SC_RECVMSG, probe);
 		break;
 	}
 	return 0;
@@ -1366,10 +1495,13 @@ static __noinline int sys_exit_io(const __u64 *a, long nr, long ret)
 	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
 	int sx_##name(struct trace_event_raw_sys_exit *ctx)                   \
 	{                                                                     \
+		__u32 wf = watch_flags(bpf_get_current_pid_tgid() >> 32);     \
 		struct pt_regs *regs;                                         \
 		__u64 a[6];                                                   \
 									      \
-		if (!watch_flags(bpf_get_current_pid_tgid() >> 32))           \
+		/* unwatched: only accept runs on (discovery) */              \
+		if (!(wf & (AW_WATCH_ON | AW_WATCH_PROBE)) &&                 \
+		    NR_##name != NR_accept && NR_##name != NR_accept4)        \
 			return 0;                                             \
 		regs = (struct pt_regs *)bpf_task_pt_regs(                    \
 			bpf_get_current_task_btf());                          \
@@ -1379,7 +1511,7 @@ static __noinline int sys_exit_io(const __u64 *a, long nr, long ret)
 		a[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);                      \
 		a[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);                      \
 		a[5] = SYSCALL_ARG6(regs);                                    \
-		sys_exit_##family(a, NR_##name, ctx->ret);                    \
+		sys_exit_##family(a, NR_##name, ctx->ret, wf);                \
 		return 0;                                                     \
 	}
 
@@ -1394,10 +1526,13 @@ static __noinline int sys_exit_io(const __u64 *a, long nr, long ret)
 	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
 	int exit_##name(struct trace_event_raw_sys_exit *ctx)                 \
 	{                                                                     \
+		__u32 wf = watch_flags(bpf_get_current_pid_tgid() >> 32);     \
 		struct pending_args a;                                        \
 									      \
 		if (unstash(&a, NR_##name))                                   \
-			sys_exit_##family(a.a, NR_##name, ctx->ret);          \
+			sys_exit_##family(a.a, NR_##name, ctx->ret, wf);      \
+		else if (NR_##name == NR_accept || NR_##name == NR_accept4)   \
+			probe_accept(ctx->ret, wf);                           \
 		return 0;                                                     \
 	}
 
@@ -1437,7 +1572,8 @@ static __always_inline void sock_account(struct sock *sk, int ret, int sent,
 	__u64 key = (__u64)sk;
 	struct aw_sock_stats *st;
 
-	if (ret <= 0 || (flags & 2 /* MSG_PEEK */) || !watch_flags(tgid))
+	if (ret <= 0 || (flags & 2 /* MSG_PEEK */) ||
+	    !(watch_flags(tgid) & AW_WATCH_ON))
 		return;
 	st = bpf_map_lookup_elem(&socks, &key);
 	if (!st) {
@@ -1554,7 +1690,7 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 	__u64 key;
 	int fd = (int)ctx->args[0];
 
-	if (!watch_flags(bpf_get_current_pid_tgid() >> 32))
+	if (!(watch_flags(bpf_get_current_pid_tgid() >> 32) & AW_WATCH_ON))
 		return 0;
 	task = (struct task_struct *)bpf_get_current_task();
 	sock = fd_socket(task, fd, &f);

@@ -109,6 +109,7 @@ enum aw_syscall {
 /* aw_payload_event.flags */
 #define AW_PAYLOAD_TRUNCATED 0x1 /* last chunk: capture stopped at the cap */
 #define AW_PAYLOAD_FAULT 0x2     /* user memory unreadable: len is 0 */
+#define AW_PAYLOAD_PROBE 0x4     /* captured for discovery (not watched) */
 
 /* aw_payload_event.file_type */
 #define AW_FT_PIPE 1
@@ -117,9 +118,27 @@ enum aw_syscall {
 /* watched map value bits */
 #define AW_WATCH_ON 0x1      /* file/net/dns probes report this tgid */
 #define AW_WATCH_INHERIT 0x2 /* children get the same flags at fork */
+/* Discovery: the process is not watched, but the first bytes it moves on
+ * the fds in the "probes" map (stdin/stdout after an exec with IPC stdio,
+ * accepted TCP connections) are captured, so userspace can recognise MCP. */
+#define AW_WATCH_PROBE 0x4
+/* Userspace found no MCP here: no more probing until the next exec. */
+#define AW_WATCH_NOT_MCP 0x8
+
+/* Key and value of the "probes" map: bytes still to capture on a probed fd,
+ * per direction (AW_DIR_IN, AW_DIR_OUT). */
+struct aw_probe_key {
+	__u32 tgid;
+	__s32 fd;
+};
+
+struct aw_probe_budget {
+	__s64 left[2];
+};
 
 /* aw_hdr.flags */
 #define AW_HDR_WATCHED 0x1 /* the emitting tgid is in the watched map */
+#define AW_HDR_PROBED 0x4 /* exec: stdio probed for MCP (AW_WATCH_PROBE) */
 #define AW_HDR_NOT_OWNER 0x2 /* pid names the owner; uid/gid/comm/cgroup unset */
 
 /* sec_flags bits: per section i, bit i set = section was truncated */

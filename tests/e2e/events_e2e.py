@@ -258,6 +258,7 @@ def main():
                                 "--pid", str(peer.pid), "--type", "mcp"],
                                capture_output=True, text=True)
             evs = [json.loads(l) for l in r.stdout.splitlines()]
+            evs = [e for e in evs if "mcp" in e]  # not the derived calls
             return evs if len(evs) >= 6 else None
         mevs = wait_for(mcp_events, 10, "decoded MCP messages of the echo")
         got = [(e["mcp"]["direction"], e["mcp"].get("method", ""),

@@ -8,8 +8,10 @@
 //   node mcp_client.mjs sse <url>                   (legacy HTTP+SSE)
 //
 // Calls come from the CALLS environment variable: a JSON array of
-// {"tool": name, "arguments": {...}}; REPEAT=n repeats them n times and
-// prints per-call latencies instead of results (benchmark mode).
+// {"tool": name, "arguments": {...}, "progress": bool, "cancelAfterMs": n}
+// ("progress" asks for progress notifications; "cancelAfterMs" cancels the
+// call after that long). REPEAT=n repeats them n times and prints per-call
+// latencies instead of results (benchmark mode).
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -57,14 +59,23 @@ if (repeat > 0) {
   for (const c of calls) {
     let isError = false;
     let error = null;
+    let progress = 0;
+    const options = {};
+    if (c.progress) options.onprogress = () => { progress++; };
+    if (c.cancelAfterMs) options.signal = AbortSignal.timeout(c.cancelAfterMs);
     try {
-      const r = await client.callTool({ name: c.tool, arguments: c.arguments });
+      const r = await client.callTool({ name: c.tool, arguments: c.arguments },
+                                      undefined, options);
       isError = Boolean(r.isError);
     } catch (e) {
       error = String(e.message || e);
     }
-    report.calls.push({ tool: c.tool, arguments: c.arguments, isError, error });
+    report.calls.push({ tool: c.tool, arguments: c.arguments, isError, error,
+                        progress, cancelled: Boolean(c.cancelAfterMs) && error !== null });
   }
 }
+// A cancelled call's notifications/cancelled goes out asynchronously; let it
+// leave before the transport closes.
+if (report.calls.some((c) => c.cancelled)) await new Promise((r) => setTimeout(r, 300));
 await client.close();
 process.stdout.write(JSON.stringify(report) + "\n");

@@ -141,6 +141,25 @@ namespace {
 std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg);
 }  // namespace
 
+std::string ApplyDiscovery(const YAML::Node& n, Config* cfg) {
+  if (!n.IsMap()) return "discovery: expected a map";
+  for (const auto& kv : n) {
+    const std::string key = kv.first.as<std::string>();
+    std::string err;
+    if (key == "stdio") {
+      err = ReadBool(kv.second, "discovery.stdio", &cfg->discover_stdio);
+    } else if (key == "http") {
+      err = ReadBool(kv.second, "discovery.http", &cfg->discover_http);
+    } else if (key == "probe_bytes") {
+      err = ReadUint(kv.second, "discovery.probe_bytes", &cfg->probe_bytes);
+    } else {
+      err = fmt::format("discovery: unknown key '{}'", key);
+    }
+    if (!err.empty()) return err;
+  }
+  return "";
+}
+
 std::string ApplyConfigYaml(const std::string& text, Config* cfg) {
   // yaml-cpp reports odd shapes (a sequence as a key, say) by throwing;
   // nothing crosses this function but an error string.
@@ -195,6 +214,8 @@ std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg) {
       err = ReadString(v, key, &cfg->hooks);
     } else if (key == "watch") {
       err = ApplyWatch(v, cfg);
+    } else if (key == "discovery") {
+      err = ApplyDiscovery(v, cfg);
     } else {
       err = fmt::format("unknown key '{}'", key);
     }
@@ -238,6 +259,10 @@ std::string ValidateConfig(const Config& c) {
   }
   if (c.argv_max < 64 || c.argv_max > 4096) {
     return fmt::format("argv_max: {} must be between 64 and 4096", c.argv_max);
+  }
+  if (c.probe_bytes < 256 || c.probe_bytes > 65536) {
+    return fmt::format("discovery.probe_bytes: {} must be between 256 and 65536",
+                       c.probe_bytes);
   }
   if (c.payload_max != 0 &&
       (c.payload_max < 64 || c.payload_max > 256 * 1024)) {

@@ -27,6 +27,10 @@ struct Config {
   uint32_t argv_max = 1024;
   uint32_t dns_port = 53;
   uint32_t payload_max = 16384;  // 0 = no payload capture
+  // MCP discovery without rules (see SensorOptions).
+  bool discover_stdio = true;
+  bool discover_http = true;
+  uint32_t probe_bytes = 16384;
   uint32_t queue_size = 65536;
   uint32_t process_table_max = 65536;
   uint32_t backlog_events = 10000;

@@ -29,7 +29,20 @@ namespace {
 
 class SensorWatchSink : public WatchSink {
  public:
-  explicit SensorWatchSink(Sensor* s) : s_(s) {}
+  SensorWatchSink(Sensor* s, bool discover_stdio)
+      : s_(s), discover_stdio_(discover_stdio) {}
+  bool ProbeRunning(uint32_t pid) override {
+    if (!discover_stdio_) return false;
+    auto ipc = [pid](int fd) {
+      char target[64];
+      std::string link = fmt::format("/proc/{}/fd/{}", pid, fd);
+      ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
+      if (n <= 0) return false;
+      std::string_view t(target, static_cast<size_t>(n));
+      return t.rfind("pipe:", 0) == 0 || t.rfind("socket:", 0) == 0;
+    };
+    return ipc(0) && ipc(1) && s_->Probe(pid, {0, 1});
+  }
   bool Watch(uint32_t pid, uint32_t flags) override {
     return s_->Watch(pid, flags);
   }
@@ -40,6 +53,7 @@ class SensorWatchSink : public WatchSink {
 
  private:
   Sensor* s_;
+  bool discover_stdio_;
 };
 
 std::string KernelRelease() {
@@ -96,8 +110,10 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
   const int64_t boot_to_unix = BootToUnixOffsetNs();
   Hub hub(cfg.backlog_events);
   Sensor sensor;
-  SensorWatchSink sink(&sensor);
-  Pipeline pipeline(PipelineOptions(cfg), &sink,
+  SensorWatchSink sink(&sensor, cfg.discover_stdio && cfg.payload_max > 0);
+  Pipeline::Options popts = PipelineOptions(cfg);
+  popts.live_peer_lookup = true;
+  Pipeline pipeline(popts, &sink,
                     [&hub](const v1::Event& ev, const std::vector<uint32_t>& l) {
                       hub.Publish(ev, l);
                     });
@@ -119,6 +135,9 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
   sopts.dns_port = static_cast<uint16_t>(cfg.dns_port);
   sopts.fallback_only = cfg.hooks == "fallback";
   sopts.payload_max = cfg.payload_max;
+  sopts.discover_stdio = cfg.discover_stdio;
+  sopts.discover_http = cfg.discover_http;
+  sopts.probe_bytes = cfg.probe_bytes;
   std::string err;
   bool ok = sensor.Start(
       sopts,
@@ -278,9 +297,12 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
       if (next.ringbuf_bytes != cfg.ringbuf_bytes ||
           next.argv_max != cfg.argv_max || next.endpoint != cfg.endpoint ||
           next.dns_port != cfg.dns_port ||
-          next.payload_max != cfg.payload_max || next.hooks != cfg.hooks) {
+          next.payload_max != cfg.payload_max || next.hooks != cfg.hooks ||
+          next.discover_stdio != cfg.discover_stdio ||
+          next.discover_http != cfg.discover_http ||
+          next.probe_bytes != cfg.probe_bytes) {
         spdlog::warn("msg=\"ringbuf_size, argv_max, dns_port, payload_max, "
-                     "hooks and endpoint change only on restart\"");
+                     "discovery, hooks and endpoint change only on restart\"");
       }
       spdlog::set_level(spdlog::level::from_str(next.log_level));
       pipeline.SetWatchRules(next.EffectiveWatchRules(), next.watch_pids);

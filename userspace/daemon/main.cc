@@ -36,6 +36,7 @@ std::string ApplyFlags(const po::variables_map& vm, Config* cfg) {
     cfg->payload_max = vm["payload-max"].as<uint32_t>();
   if (vm.count("record")) cfg->record_file = vm["record"].as<std::string>();
   if (vm.count("no-builtin-rules")) cfg->builtin_watch_rules = false;
+  if (vm.count("no-discovery")) cfg->discover_stdio = cfg->discover_http = false;
   if (vm.count("hooks")) cfg->hooks = vm["hooks"].as<std::string>();
   if (vm.count("watch-pid")) {
     for (uint32_t pid : vm["watch-pid"].as<std::vector<uint32_t>>())
@@ -97,6 +98,8 @@ int main(int argc, char** argv) {
     ("watch-exe", po::value<std::vector<std::string>>()->composing(),
      "watch processes whose executable matches this glob (repeatable)")
     ("no-builtin-rules", "do not apply the built-in MCP server watch rules")
+    ("no-discovery", "do not probe processes for MCP traffic (stdio after "
+     "exec, accepted TCP connections); only rules mark servers")
     ("hooks", po::value<std::string>(),
      "auto (preferred hook per capability, fallback when refused) or "
      "fallback (always the fallback variants: classic tracepoints)")

@@ -99,14 +99,41 @@ void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
   }
   std::vector<DecodedMessage> msgs;
   std::vector<DecodeFailure> failures;
-  it->second.decoder.Feed(p->offset(), p->data(), &msgs, &failures);
+  Stream& st = it->second;
+  st.decoder.Feed(p->offset(), p->data(), &msgs, &failures);
+  if (p->discovery() && !st.judged && p->direction() == "in") Judge(key, &st);
   // What leaves the pipeline is a bounded, redacted preview.
   p->set_data(Redact(p->data(), kPayloadPreview));
   Emit(*ev, key, proc, msgs, failures, out);
 }
 
+void McpStage::Judge(const Key& key, Stream* st) {
+  const StreamDecoder& d = st->decoder;
+  const uint32_t pid = std::get<0>(key);
+  if (d.speaks_jsonrpc()) {
+    st->judged = true;  // the tracker decides whether it is an MCP server
+    return;
+  }
+  if (std::get<1>(key) == 0) {
+    // stdin: not JSON-RPC at all.
+    if (d.protocol() == StreamDecoder::Protocol::kNotMcp) {
+      st->judged = true;
+      not_mcp_.push_back(pid);
+    }
+    return;
+  }
+  // An accepted connection: not HTTP, or a whole HTTP request without
+  // JSON-RPC or MCP headers.
+  const bool plain = d.protocol() == StreamDecoder::Protocol::kNotMcp ||
+                     (d.counters().http_requests > 0 && !d.mcp_headers_seen());
+  if (!plain) return;
+  st->judged = true;
+  if (++plain_connections_[pid] == kNotMcpConnections) not_mcp_.push_back(pid);
+}
+
 void McpStage::OnExit(const v1::Event& ev, std::vector<v1::Event>* out) {
   const uint32_t pid = ev.process().pid();
+  plain_connections_.erase(pid);
   auto it = streams_.lower_bound(Key{pid, INT32_MIN, 0, 0});
   while (it != streams_.end() && std::get<0>(it->first) == pid) {
     std::vector<DecodedMessage> msgs;

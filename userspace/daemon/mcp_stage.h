@@ -38,6 +38,10 @@ class McpStage {
   McpTracker& tracker() { return tracker_; }
   // Processes that became known MCP servers since the last call.
   std::vector<uint32_t> TakeNewServers() { return std::move(new_servers_); }
+  // Processes probed for discovery whose traffic is not MCP: their stdin is
+  // not JSON-RPC, or kNotMcpConnections accepted connections were not.
+  std::vector<uint32_t> TakeNotMcp() { return std::move(not_mcp_); }
+  static constexpr int kNotMcpConnections = 8;
 
  private:
   // pid, fd, direction (0 in, 1 out), inode
@@ -45,8 +49,10 @@ class McpStage {
   struct Stream {
     StreamDecoder decoder;
     std::list<Key>::iterator lru;
+    bool judged = false;  // discovery verdict taken for this stream
   };
 
+  void Judge(const Key& key, Stream* st);
   void Emit(const v1::Event& src, const Key& key, const ProcessInfo* p,
             std::vector<DecodedMessage>& msgs,
             std::vector<DecodeFailure>& failures, std::vector<v1::Event>* out);
@@ -57,6 +63,8 @@ class McpStage {
   Counters counters_;
   McpTracker tracker_;
   std::vector<uint32_t> new_servers_;
+  std::vector<uint32_t> not_mcp_;
+  std::map<uint32_t, int> plain_connections_;  // probed, not MCP, per pid
 };
 
 }  // namespace agentwatch

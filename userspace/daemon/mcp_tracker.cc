@@ -159,8 +159,8 @@ McpTracker::Server* McpTracker::EnsureServer(const McpObservation& w,
   i.set_package(package);
   i.set_identity(Sha256Hex(Basename(exe) + '\0' + package + '\0' + transport)
                      .substr(0, 16));
-  if (client_fn_) {
-    uint32_t c = client_fn_(w.pid);
+  if (client_fn_ && transport == "stdio") {
+    uint32_t c = client_fn_(w.pid, w.inode, true);
     i.set_client_pid(c);
     const ProcessInfo* cp = (c != 0 && process_fn_) ? process_fn_(c) : nullptr;
     if (cp != nullptr) i.set_client_exe(cp->exe);
@@ -202,8 +202,22 @@ McpTracker::Session* McpTracker::EnsureSession(const std::string& key,
     i.set_server_id(server->info.id());
     i.set_server_identity(server->info.identity());
     i.set_server_pid(server->info.pid());
-    i.set_client_pid(server->info.client_pid());
-    i.set_client_exe(server->info.client_exe());
+    i.set_transport(server->info.transport());
+    if (server->info.transport() == "stdio" || !client_fn_) {
+      i.set_client_pid(server->info.client_pid());
+      i.set_client_exe(server->info.client_exe());
+    } else {
+      // Each HTTP session has its own client: the other end of the
+      // connection that opened it, when it is on this host.
+      uint32_t c = client_fn_(server->info.pid(), w.inode, false);
+      i.set_client_pid(c);
+      const ProcessInfo* cp = (c != 0 && process_fn_) ? process_fn_(c) : nullptr;
+      if (cp != nullptr) i.set_client_exe(cp->exe);
+      if (c != 0) {
+        server->info.set_client_pid(c);
+        server->info.set_client_exe(i.client_exe());
+      }
+    }
     server->info.set_sessions(server->info.sessions() + 1);
   } else {
     // Seen from the client's side: the client is this process.
@@ -252,7 +266,14 @@ McpTracker::Result McpTracker::OnMessage(const McpObservation& w,
       sid = it->second;
     }
   }
-  if (d.endpoint) return res;
+  if (d.endpoint) {
+    legacy_sse_.insert(w.pid);
+    if (server_side) {
+      if (auto it = servers_.find(w.pid); it != servers_.end())
+        it->second.info.set_transport("sse");
+    }
+    return res;
+  }
 
   const JsonRpcMessage& m = d.msg;
   Server* server = nullptr;
@@ -263,25 +284,31 @@ McpTracker::Result McpTracker::OnMessage(const McpObservation& w,
     } else if (m.kind == JsonRpcKind::kRequest && !w.out &&
                IsClientToServerMethod(m.method)) {
       bool created = false;
-      server = EnsureServer(w, d.transport, stdio ? "stdio" : "http", &created);
+      server = EnsureServer(w,
+                            stdio                    ? "stdio"
+                            : legacy_sse_.count(w.pid) ? "sse"
+                                                     : "http",
+                            stdio ? "stdio" : "http", &created);
       if (created) res.new_server_pid = w.pid;
     }
     if (server != nullptr) {
       server->info.set_last_seen_unix_ns(w.time_unix_ns);
-      if (!stdio && server->info.transport() != d.transport &&
-          d.transport == "sse" && d.http_method.empty())
-        server->info.set_transport("sse");
     } else {
       return res;  // not (yet) an MCP server
     }
   }
   auto session_key = [&](const std::string& s) -> std::string {
     if (stdio) return fmt::format("{}/stdio", w.pid);
-    if (!s.empty()) return fmt::format("{}/{}", w.pid, s.substr(0, 36));
+    if (!s.empty()) return fmt::format("{}/{}", w.pid, s.substr(0, 12));
     return server_side ? fmt::format("{}/http", w.pid)
                        : fmt::format("{}/c{}", w.pid, w.inode);
   };
-  const std::string transport = d.transport;
+  // The session's transport: the server's, or what the client saw.
+  const std::string transport =
+      server != nullptr ? server->info.transport()
+      : stdio           ? "stdio"
+      : legacy_sse_.count(w.pid) ? "sse"
+                                 : "http";
 
   switch (m.kind) {
     case JsonRpcKind::kRequest: {
@@ -599,6 +626,7 @@ void McpTracker::OnExit(uint32_t pid, int64_t time_unix_ns, uint64_t ktime_ns,
   }
   socket_session_.erase(socket_session_.lower_bound({pid, 0}),
                         socket_session_.lower_bound({pid + 1, 0}));
+  legacy_sse_.erase(pid);
 }
 
 const McpTracker::Server* McpTracker::FindServer(const std::string& q) const {

@@ -76,7 +76,10 @@ class McpTracker {
     uint32_t new_server_pid = 0;  // this message made pid a known server
   };
   using ProcessFn = std::function<const ProcessInfo*(uint32_t pid)>;
-  using ClientFn = std::function<uint32_t(uint32_t server_pid)>;
+  // The client of a server: of the process for stdio, of the connection
+  // (socket inode) for HTTP. 0 when unknown.
+  using ClientFn =
+      std::function<uint32_t(uint32_t server_pid, uint64_t inode, bool stdio)>;
 
   McpTracker() : McpTracker(Options{}) {}
   explicit McpTracker(Options opts) : opts_(opts) {}
@@ -151,6 +154,7 @@ class McpTracker {
   std::map<uint64_t, Pending> pending_;         // by pending id (FIFO order)
   std::map<std::string, uint64_t> pending_index_;  // pairing key -> pending id
   std::map<std::tuple<uint32_t, uint64_t>, std::string> socket_session_;
+  std::set<uint32_t> legacy_sse_;  // announced an endpoint (HTTP+SSE)
   std::deque<v1::McpCall> calls_;  // finished, oldest first
   uint64_t next_pending_ = 1;
   uint64_t next_call_ = 1;

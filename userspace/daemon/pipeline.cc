@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "events.h"
+#include "proc/sockets.h"
 
 namespace agentwatch {
 
@@ -18,7 +19,14 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
       matcher_(std::make_shared<WatchMatcher>()) {
   mcp_.tracker().SetLookups(
       [this](uint32_t pid) -> const ProcessInfo* { return table_.Find(pid); },
-      [this](uint32_t pid) { return GuessClient(table_, pid); });
+      [this, live = opts.live_peer_lookup](uint32_t pid, uint64_t inode,
+                                           bool stdio) -> uint32_t {
+        if (stdio) return GuessClient(table_, pid);
+        if (!live) return 0;
+        // The other end of a local TCP connection, found in /proc.
+        uint64_t peer = TcpPeerInode("/proc", pid, inode);
+        return peer != 0 ? FindInodeHolder("/proc", peer, pid) : 0;
+      });
 }
 
 bool Pipeline::Push(v1::Event&& ev) {
@@ -181,6 +189,12 @@ void Pipeline::Handle(v1::Event& ev, std::vector<v1::Event>* derived) {
     case v1::EVENT_TYPE_PAYLOAD:
       mcp_.OnPayload(&ev, p, derived);
       for (uint32_t pid : mcp_.TakeNewServers()) OnMcpServer(table_.Find(pid));
+      for (uint32_t pid : mcp_.TakeNotMcp()) {
+        // Probed and found not to speak MCP: stop probing it.
+        ProcessInfo* np = table_.Find(pid);
+        if (sink_ != nullptr && (np == nullptr || np->watch_flags == 0))
+          sink_->Watch(pid, AW_WATCH_NOT_MCP);
+      }
       mcp_messages_ = mcp_.counters().messages;
       mcp_invalid_ = mcp_.counters().invalid;
       break;
@@ -192,6 +206,10 @@ void Pipeline::Handle(v1::Event& ev, std::vector<v1::Event>* derived) {
       break;
     case v1::EVENT_TYPE_PROCESS_SNAPSHOT:
       MaybeWatch(p, "snapshot");
+      // Running before the daemon: a stdio server is recognised by the next
+      // message it reads.
+      if (p != nullptr && p->watch_flags == 0 && sink_ != nullptr)
+        sink_->ProbeRunning(p->pid);
       break;
     default:
       break;

@@ -31,6 +31,9 @@ class WatchSink {
   // hears of its exec.
   virtual bool WatchExecutables(const std::vector<std::string>& paths,
                                 uint32_t flags) = 0;
+  // Discovery for a process that already ran when the daemon started: if
+  // its stdin and stdout are pipes or sockets, capture their next bytes.
+  virtual bool ProbeRunning(uint32_t pid) { return false; }
 };
 
 class Pipeline {
@@ -38,6 +41,9 @@ class Pipeline {
   struct Options {
     size_t queue_size = 65536;
     ProcessTable::Options table;
+    // Find the client of an HTTP server in /proc (live mode only; a replay
+    // has no processes to look at).
+    bool live_peer_lookup = false;
   };
   // Output of every processed event; runs on the pipeline thread.
   using OutputFn = std::function<void(const v1::Event&,

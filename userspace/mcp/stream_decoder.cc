@@ -117,6 +117,9 @@ Http1Parser::Callbacks StreamDecoder::HttpCallbacks(
   return {
       [this](const HttpHead& h) {
         head_ = h;
+        if (h.Header("mcp-session-id") || h.Header("mcp-protocol-version") ||
+            h.Header("mcp-method"))
+          mcp_headers_ = true;
         body_.clear();
         body_oversize_ = false;
         const std::string* ct = h.Header("content-type");
@@ -130,6 +133,7 @@ Http1Parser::Callbacks StreamDecoder::HttpCallbacks(
             // The legacy transport announces its POST URI in an "endpoint"
             // event; only "message" events carry JSON-RPC.
             if (e.type == "endpoint") {
+              mcp_headers_ = true;
               DecodedMessage d;
               d.transport = "sse";
               d.endpoint = true;
@@ -139,6 +143,9 @@ Http1Parser::Callbacks StreamDecoder::HttpCallbacks(
               return;
             }
             if (e.type != "message") return;
+            // Streamable HTTP opens a stream with an event that carries only
+            // an id (a resumption point): nothing to decode.
+            if (e.data.find_first_not_of(" \t\r\n") == std::string::npos) return;
             size_t before = out->size();
             Frame(e.data, "sse", out, failures);
             for (size_t i = before; i < out->size(); ++i)
@@ -153,6 +160,7 @@ Http1Parser::Callbacks StreamDecoder::HttpCallbacks(
         body_.append(b);
       },
       [this, out, failures](bool damaged) {
+        ++counters_.http_requests;
         if (!sse_ && !body_.empty()) {
           if (body_oversize_ || damaged) {
             ++counters_.failures;

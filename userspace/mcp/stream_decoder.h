@@ -54,6 +54,7 @@ class StreamDecoder {
     uint64_t stale_chunks = 0;  // offset before what was already seen
     uint64_t messages = 0;
     uint64_t failures = 0;
+    uint64_t http_requests = 0;  // whole HTTP requests or responses read
   };
 
   explicit StreamDecoder(size_t max_message = 4u << 20);
@@ -70,6 +71,9 @@ class StreamDecoder {
   const Counters& counters() const { return counters_; }
   // True once a valid JSON-RPC message was seen on this stream.
   bool speaks_jsonrpc() const { return counters_.messages > 0; }
+  // An HTTP message carried an MCP header (Mcp-Session-Id,
+  // MCP-Protocol-Version, Mcp-Method) or an SSE endpoint event.
+  bool mcp_headers_seen() const { return mcp_headers_; }
 
  private:
   // Buffers data until the protocol is known; returns where in the
@@ -99,6 +103,7 @@ class StreamDecoder {
   std::string body_;
   bool body_oversize_ = false;
   Counters counters_;
+  bool mcp_headers_ = false;
 };
 
 }  // namespace agentwatch

@@ -121,14 +121,32 @@ TEST(StreamDecoderTest, StreamableHttpRequestsAndSseResponses) {
   }
 }
 
-TEST(StreamDecoderTest, LegacySseEndpointEventIsNotAMessage) {
+TEST(StreamDecoderTest, LegacySseEndpointEventIsAnnouncedNotParsed) {
   StreamDecoder d;
   auto r = FeedChunks(d, {{0,
       "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
       "event: endpoint\ndata: /messages?sessionId=1\n\n"
       "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n"}});
+  ASSERT_EQ(r.msgs.size(), 2u);
+  EXPECT_TRUE(r.msgs[0].endpoint);
+  EXPECT_EQ(r.msgs[0].sse_endpoint, "/messages?sessionId=1");
+  EXPECT_FALSE(r.msgs[1].endpoint);
+  EXPECT_EQ(r.msgs[1].msg.id, "1");
+  EXPECT_TRUE(r.failures.empty());
+}
+
+TEST(StreamDecoderTest, SsePrimingEventWithoutDataIsSkipped) {
+  // Streamable HTTP servers open a stream with an id-only event.
+  StreamDecoder d;
+  auto r = FeedChunks(d, {{0,
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+      "id: abc\ndata: \n\n"
+      "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n"
+      "id: def\ndata: \n\n"}});
   ASSERT_EQ(r.msgs.size(), 1u);
   EXPECT_EQ(r.msgs[0].msg.id, "1");
+  EXPECT_TRUE(r.failures.empty());
+  EXPECT_EQ(d.counters().failures, 0u);
 }
 
 }  // namespace

@@ -200,6 +200,7 @@ DecodeStatus DecodeRecord(std::span<const uint8_t> rec, int64_t boot_to_unix,
       for (auto& a : SplitNul(s[1])) x->add_argv(a);
       x->set_argv_truncated(e.argv_truncated != 0);
       x->set_watched_from_exec((h.flags & AW_HDR_WATCHED) != 0);
+      x->set_stdio_probed((h.flags & AW_HDR_PROBED) != 0);
       if (!s[2].empty() || (e.sec_flags & AW_PATH_ROOT)) {
         x->set_cwd(ComponentsToPath(s[2]));
       }
@@ -355,6 +356,7 @@ DecodeStatus DecodeRecord(std::span<const uint8_t> rec, int64_t boot_to_unix,
       p->set_data(reinterpret_cast<const char*>(e.data), e.len);
       p->set_truncated((e.flags & AW_PAYLOAD_TRUNCATED) != 0);
       p->set_fault((e.flags & AW_PAYLOAD_FAULT) != 0);
+      p->set_discovery((e.flags & AW_PAYLOAD_PROBE) != 0);
       return DecodeStatus::kOk;
     }
     default:

@@ -225,6 +225,10 @@ bool Sensor::Start(const SensorOptions& opts, RecordFn on_record,
     skel_->rodata->argv_max = opts.argv_max;
     skel_->rodata->dns_port = opts.dns_port;
     skel_->rodata->payload_max = opts.payload_max;
+    skel_->rodata->discover_stdio = opts.discover_stdio && opts.payload_max > 0;
+    skel_->rodata->discover_http = opts.discover_http && opts.payload_max > 0;
+    skel_->rodata->probe_bytes = opts.probe_bytes;
+    probe_bytes_ = opts.probe_bytes;
 
     std::vector<v1::ProbeStatus> plan;
     std::vector<std::string> enabled;
@@ -368,6 +372,23 @@ bool Sensor::Watch(uint32_t pid, uint32_t flags) {
   if (skel_ == nullptr) return false;
   return bpf_map__update_elem(skel_->maps.watched, &pid, sizeof(pid), &flags,
                               sizeof(flags), BPF_ANY) == 0;
+}
+
+bool Sensor::Probe(uint32_t pid, const std::vector<int32_t>& fds) {
+  if (skel_ == nullptr) return false;
+  const int64_t budget = probe_bytes_;
+  for (int32_t fd : fds) {
+    aw_probe_key k{pid, fd};
+    aw_probe_budget b{{budget, budget}};
+    if (bpf_map__update_elem(skel_->maps.probes, &k, sizeof(k), &b, sizeof(b),
+                             BPF_ANY) != 0)
+      return false;
+  }
+  uint32_t flags = AW_WATCH_PROBE;
+  // Only if nothing marked it meanwhile (a rule, an inherited watch).
+  int r = bpf_map__update_elem(skel_->maps.watched, &pid, sizeof(pid), &flags,
+                               sizeof(flags), BPF_NOEXIST);
+  return r == 0 || r == -EEXIST;
 }
 
 bool Sensor::SetWatchedExecutables(const std::vector<std::string>& paths,

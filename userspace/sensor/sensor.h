@@ -24,6 +24,12 @@ struct SensorOptions {
   // Bytes captured per read/write of a watched pipe or socket; 0 disables
   // payload capture (its probes are not loaded).
   uint32_t payload_max = 16384;
+  // Discovery (needs payload capture): probe the stdio of every exec whose
+  // stdin and stdout are pipes or sockets, and accepted TCP connections,
+  // capturing their first probe_bytes per fd and direction.
+  bool discover_stdio = true;
+  bool discover_http = true;
+  uint32_t probe_bytes = 16384;
   std::string tracefs = "/sys/kernel/tracing";
   // Use the fallback variant of every capability that has one (classic
   // tracepoints with enter/exit pairs), even where the preferred loads.
@@ -52,6 +58,9 @@ class Sensor {
   void Stop();
 
   bool Watch(uint32_t pid, uint32_t flags);
+  // Puts a running process that is not watched on probation: the first
+  // probe_bytes of each fd in fds are captured (discovery).
+  bool Probe(uint32_t pid, const std::vector<int32_t>& fds);
   // Replaces the set of executable paths the kernel marks watched at exec.
   bool SetWatchedExecutables(const std::vector<std::string>& paths,
                              uint32_t flags);
@@ -71,6 +80,7 @@ class Sensor {
   ring_buffer* rb_ = nullptr;
   RecordFn on_record_;
   int attached_ = 0;
+  uint32_t probe_bytes_ = 0;
   mutable std::mutex mu_;  // guards the status vectors
   std::vector<v1::HookTypeStatus> hook_types_;
   std::vector<v1::ProbeStatus> probes_;
