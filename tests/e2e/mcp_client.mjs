@@ -6,7 +6,7 @@
 //   node mcp_client.mjs stdio <command> [args...]   (server spawned on stdio)
 //   node mcp_client.mjs http <url>                  (Streamable HTTP)
 //   node mcp_client.mjs sse <url>                   (legacy HTTP+SSE)
-//
+
 // Calls come from the CALLS environment variable: a JSON array of
 // {"tool": name, "arguments": {...}, "progress": bool, "cancelAfterMs": n}
 // ("progress" asks for progress notifications; "cancelAfterMs" cancels the
@@ -42,6 +42,14 @@ const report = {
 };
 const listed = await client.listTools();
 report.tools = listed.tools.map((t) => t.name);
+
+// WAIT_FILE: connect and list tools first, then wait for the file to
+// exist before calling (a server already running when a monitor starts).
+if (process.env.WAIT_FILE) {
+  process.stderr.write("mcp_client: connected, waiting\n");
+  const { existsSync } = await import("node:fs");
+  while (!existsSync(process.env.WAIT_FILE)) await new Promise((r) => setTimeout(r, 50));
+}
 
 const calls = JSON.parse(process.env.CALLS || "[]");
 const repeat = Number(process.env.REPEAT || "0");

@@ -1,0 +1,301 @@
+#!/usr/bin/env python3
+"""e2e: real MCP servers and clients from the npm registry, no watch rules.
+
+agentwatchd runs with --no-builtin-rules and no rule of its own, so every
+server must be found by discovery. A client built on @modelcontextprotocol/sdk
+(tests/e2e/mcp_client.mjs) drives:
+  - server-filesystem and server-memory over stdio,
+  - server-everything over Streamable HTTP and over the legacy HTTP+SSE
+    transport (loopback ports),
+  - a server-memory session that was already running when the daemon
+    started (found from /proc, decoded from the next message on).
+Each client prints what it did; `agentwatch calls|servers|sessions|tools
+--json` must report exactly that: tool names, arguments, isError, pairing,
+session identity and the client process.
+
+Exit 77 = skipped (not root, or node/npm packages missing), unless
+AGENTWATCH_REQUIRE_BPF=1.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+FAILURES = []
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.dirname(HERE)
+MODULES = os.path.join(TESTS, "node_modules", "@modelcontextprotocol")
+CLIENT = os.path.join(HERE, "mcp_client.mjs")
+
+
+def check(cond, msg):
+    if not cond:
+        FAILURES.append(msg)
+        print("FAIL:", msg, flush=True)
+    return cond
+
+
+def wait_for(fn, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def server_js(pkg):
+    return os.path.join(MODULES, pkg, "dist", "index.js")
+
+
+def run_client(mode, target, calls, env=None, wait_file=None):
+    e = dict(os.environ, CALLS=json.dumps(calls))
+    if env:
+        e.update(env)
+    if wait_file:
+        e["WAIT_FILE"] = wait_file
+    args = ["node", CLIENT, mode] + target
+    return subprocess.Popen(args, env=e, stdout=subprocess.PIPE, text=True,
+                            cwd=TESTS)
+
+
+def finish(p, what):
+    out, _ = p.communicate(timeout=60)
+    if not check(p.returncode == 0, f"{what}: client exited {p.returncode}"):
+        return None
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bindir", required=True)
+    a = ap.parse_args()
+    require = os.environ.get("AGENTWATCH_REQUIRE_BPF") == "1"
+    if os.geteuid() != 0 or not shutil.which("node") or not os.path.isdir(MODULES):
+        why = "needs root, node and `npm ci` in tests/"
+        if require:
+            print("FAIL:", why)
+            return 1
+        print("SKIP:", why)
+        return 77
+
+    agentwatchd = os.path.join(a.bindir, "agentwatchd")
+    cli = os.path.join(a.bindir, "agentwatch")
+    tmp = os.path.realpath(tempfile.mkdtemp(prefix="aw-mcp-e2e-"))
+    endpoint = f"unix://{tmp}/aw.sock"
+    files = os.path.join(tmp, "files")
+    os.makedirs(files)
+    with open(os.path.join(files, "notes.txt"), "w") as f:
+        f.write("meeting at noon\n")
+    procs = []
+
+    def aw(*args):
+        r = subprocess.run([cli, "--endpoint", endpoint] + list(args) + ["--json"],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0, f"agentwatch {' '.join(args)}: {r.stderr}")
+        return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+
+    try:
+        # A session that runs before the daemon does.
+        go = os.path.join(tmp, "go")
+        early_calls = [{"tool": "create_entities", "arguments": {"entities": [
+            {"name": "early", "entityType": "note", "observations": ["seen late"]}]}},
+            {"tool": "read_graph", "arguments": {}}]
+        early = run_client("stdio", ["node", server_js("server-memory")], early_calls,
+                           env={"MEMORY_FILE_PATH": os.path.join(tmp, "early.json")},
+                           wait_file=go)
+        procs.append(early)
+        time.sleep(3)  # connected and listed its tools
+
+        daemon = subprocess.Popen(
+            [agentwatchd, "--no-builtin-rules", "--endpoint", endpoint,
+             "--state-dir", os.path.join(tmp, "state"), "--log-level", "info"],
+            stderr=open(os.path.join(tmp, "daemon.log"), "w"))
+        procs.append(daemon)
+
+        def ready():
+            r = subprocess.run([cli, "--endpoint", endpoint, "status"],
+                               capture_output=True, text=True)
+            return r.returncode == 0
+        wait_for(ready, 30, "the daemon")
+        open(go, "w").close()
+
+        fs_calls = [
+            {"tool": "read_text_file", "arguments": {"path": os.path.join(files, "notes.txt")}},
+            {"tool": "read_text_file", "arguments": {"path": "/etc/shadow"}},
+            {"tool": "list_directory", "arguments": {"path": files}},
+            {"tool": "write_file", "arguments": {"path": os.path.join(files, "out.txt"),
+                                                 "content": "token=sk-e2eSECRETvalue0123456789abcd"}},
+        ]
+        fs = run_client("stdio", ["node", server_js("server-filesystem"), files], fs_calls)
+        mem_calls = [
+            {"tool": "create_entities", "arguments": {"entities": [
+                {"name": "Alice", "entityType": "person", "observations": ["likes tea"]}]}},
+            {"tool": "search_nodes", "arguments": {"query": "Alice"}},
+            {"tool": "no_such_tool", "arguments": {}},
+        ]
+        mem = run_client("stdio", ["node", server_js("server-memory")], mem_calls,
+                         env={"MEMORY_FILE_PATH": os.path.join(tmp, "mem.json")})
+        reports = {"filesystem": finish(fs, "filesystem"), "memory": finish(mem, "memory")}
+
+        http_port, sse_port = free_port(), free_port()
+        for port, mode in ((http_port, "streamableHttp"), (sse_port, "sse")):
+            p = subprocess.Popen(["node", server_js("server-everything"), mode],
+                                 env=dict(os.environ, PORT=str(port)), cwd=TESTS,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(p)
+
+        def listening(port):
+            return lambda: socket.create_connection(("127.0.0.1", port), 0.5).close() or True
+        for port in (http_port, sse_port):
+            wait_for(lambda: _try(listening(port)), 30, f"server-everything on {port}")
+        ev_calls = [
+            {"tool": "echo", "arguments": {"message": "hello over http"}},
+            {"tool": "get-sum", "arguments": {"a": 19, "b": 23}},
+            {"tool": "trigger-long-running-operation",
+             "arguments": {"duration": 1, "steps": 3}, "progress": True},
+            {"tool": "trigger-long-running-operation",
+             "arguments": {"duration": 5, "steps": 5}, "cancelAfterMs": 600},
+        ]
+        reports["http"] = finish(run_client(
+            "http", [f"http://127.0.0.1:{http_port}/mcp"], ev_calls), "http")
+        sse_calls = [{"tool": "echo", "arguments": {"message": "hello over sse"}},
+                     {"tool": "get-sum", "arguments": {"a": 1, "b": 2}}]
+        reports["sse"] = finish(run_client(
+            "sse", [f"http://127.0.0.1:{sse_port}/sse"], sse_calls), "sse")
+        reports["early"] = finish(early, "early")
+        if None in reports.values():
+            return 1
+
+        def all_calls():
+            cs = aw("calls", "-n", "1000")
+            want = sum(len(r["calls"]) for r in reports.values())
+            got = [c for c in cs if c.get("method") == "tools/call"
+                   and c.get("status") != "pending"]
+            return cs if len(got) >= want else None
+        calls = wait_for(all_calls, 20, "every tools/call reported")
+        servers = aw("servers", "--all")
+        print(f"checking {len(calls)} calls", flush=True)
+        sessions = aw("sessions", "--all")
+        print(f"{len(servers)} servers, {len(sessions)} sessions", flush=True)
+        for c in calls:
+            print("  ", c.get("session_id"), c.get("method"), c.get("tool", ""),
+                  c.get("status"), flush=True)
+
+        for name, rep in reports.items():
+            mine = [s for s in sessions if s.get("client_pid") == rep["pid"]]
+            if not check(len(mine) == 1, f"{name}: one session with client pid "
+                         f"{rep['pid']}, got {[(s['id'], s.get('client_pid')) for s in sessions]}"):
+                continue
+            sess = mine[0]
+            got = [c for c in calls if c.get("session_id") == sess["id"]
+                   and c.get("method") == "tools/call"]
+            check([c.get("tool") for c in got] == [c["tool"] for c in rep["calls"]],
+                  f"{name}: tools {[c.get('tool') for c in got]} != "
+                  f"{[c['tool'] for c in rep['calls']]}")
+            for c, r in zip(got, rep["calls"]):
+                args = json.loads(c.get("arguments", "{}"))
+                secretless = json.loads(json.dumps(r["arguments"]).replace(
+                    "sk-e2eSECRETvalue0123456789abcd", "[REDACTED]"))
+                if "sk-e2eSECRET" in json.dumps(r["arguments"]):
+                    check("sk-e2eSECRET" not in c.get("arguments", ""),
+                          f"{name}: secret in arguments not redacted")
+                else:
+                    check(args == secretless, f"{name}: arguments {args} != {r['arguments']}")
+                if r.get("cancelled"):
+                    check(c.get("status") == "cancelled", f"{name}: {c}")
+                elif r["error"] is not None:
+                    check(c.get("status") == "error", f"{name}: expected error {c}")
+                else:
+                    check(bool(c.get("is_error")) == r["isError"],
+                          f"{name}: isError {c.get('is_error')} != {r['isError']} for {c.get('tool')}")
+                    check(c.get("status") == ("tool_error" if r["isError"] else "ok"),
+                          f"{name}: status {c.get('status')}")
+                    check(int(c.get("latency_ns", 0)) > 0, f"{name}: latency {c}")
+                if r.get("progress"):
+                    check(c.get("progress_count", 0) >= 1,
+                          f"{name}: progress notifications not counted: {c}")
+            if name != "early":
+                check(sess.get("client_name") == "agentwatch-e2e-client",
+                      f"{name}: clientInfo {sess.get('client_name')}")
+                init = [c for c in calls if c.get("session_id") == sess["id"]
+                        and c.get("method") == "initialize"]
+                check(len(init) == 1 and init[0].get("status") == "ok",
+                      f"{name}: initialize {init}")
+                lists = [c for c in calls if c.get("session_id") == sess["id"]
+                         and c.get("method") == "tools/list"]
+                check(len(lists) == 1 and lists[0].get("result_summary") ==
+                      f"tools={len(rep['tools'])}", f"{name}: tools/list {lists}")
+            srv = [s for s in servers if s["id"] == sess["server_id"]]
+            if check(len(srv) == 1, f"{name}: server of the session"):
+                s = srv[0]
+                want_t = {"filesystem": "stdio", "memory": "stdio", "early": "stdio",
+                          "http": "http", "sse": "sse"}[name]
+                check(s.get("transport") == want_t, f"{name}: transport {s.get('transport')}")
+                check(s.get("discovered_by") in ("stdio", "http"),
+                      f"{name}: found by {s.get('discovered_by')}")
+                if name != "early":
+                    check(s.get("name") == rep["server"]["name"],
+                          f"{name}: serverInfo {s.get('name')} != {rep['server']['name']}")
+                    check(s.get("tool_count") == len(rep["tools"]), f"{name}: tool count")
+                    inv = aw("tools", s["id"])
+                    check(len(inv) == 1 and sorted(t["name"] for t in inv[0].get("tools", []))
+                          == sorted(rep["tools"]), f"{name}: tool inventory")
+                    check(all(len(t["hash"]) == 64 for t in inv[0].get("tools", [])),
+                          f"{name}: tool hashes")
+            if rep.get("sessionId"):
+                check(sess.get("mcp_session_id") == rep["sessionId"],
+                      f"{name}: Mcp-Session-Id {sess.get('mcp_session_id')} != {rep['sessionId']}")
+
+        # `calls --follow` streams calls as they finish.
+        follow = subprocess.Popen([cli, "--endpoint", endpoint, "calls", "--follow",
+                                   "-n", "0", "--json", "--tool", "echo"],
+                                  stdout=subprocess.PIPE, text=True)
+        time.sleep(1)
+        finish(run_client("http", [f"http://127.0.0.1:{http_port}/mcp"],
+                          [{"tool": "echo", "arguments": {"message": "live"}}]), "live")
+        line = follow.stdout.readline()
+        follow.terminate()
+        live = json.loads(line) if line.strip() else {}
+        check(json.loads(live.get("arguments", "{}")) == {"message": "live"},
+              f"calls --follow: {line!r}")
+
+        daemon.send_signal(signal.SIGTERM)
+        check(daemon.wait(timeout=20) == 0, "daemon exit code")
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if FAILURES:
+            with open(os.path.join(tmp, "daemon.log")) as f:
+                print(f.read()[-4000:])
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{len(FAILURES)} failures" if FAILURES else "mcp e2e: all checks passed")
+    return 1 if FAILURES else 0
+
+
+def _try(fn):
+    try:
+        return fn()
+    except OSError:
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())
