@@ -258,6 +258,14 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     AddCounter(&s, "subscriber_drops", hub.subscriber_drops());
     AddCounter(&s, "mcp_messages", pipeline.mcp_messages());
     AddCounter(&s, "mcp_frames_invalid", pipeline.mcp_invalid());
+    const McpTracker::Counters tc = pipeline.mcp_tracker().counters();
+    AddCounter(&s, "mcp_calls", tc.calls);
+    AddCounter(&s, "mcp_responses_unmatched", tc.unmatched_responses);
+    AddCounter(&s, "mcp_request_ids_reused", tc.duplicate_ids);
+    AddCounter(&s, "mcp_pending_evicted", tc.pending_evicted);
+    AddCounter(&s, "mcp_tool_changes", tc.tool_changes);
+    AddCounter(&s, "mcp_servers_discovered", pipeline.servers_discovered());
+    AddCounter(&s, "mcp_probes_not_mcp", pipeline.probes_not_mcp());
     AddCounter(&s, "cgroup_lookup_misses", cgroups.misses());
     if (!cfg.record_file.empty()) {
       AddCounter(&s, "trace_events_written", recorder.written());

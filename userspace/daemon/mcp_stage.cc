@@ -57,12 +57,14 @@ void McpStage::Emit(const v1::Event& src, const Key& key, const ProcessInfo* p,
     if (!d.msg.params.empty()) m->set_params(Redact(d.msg.params, kJsonPreview));
     if (!d.msg.result.empty()) m->set_result(Redact(d.msg.result, kJsonPreview));
     m->set_error_code(d.msg.error_code);
-    m->set_error_message(Redact(d.msg.error_message, kJsonPreview));
+    if (!d.msg.error_message.empty())
+      m->set_error_message(Redact(d.msg.error_message, kJsonPreview));
     m->set_batch(d.batch);
     m->set_http_method(d.http_method);
     m->set_http_target(d.http_target);
     m->set_http_status(d.http_status);
-    m->set_http_session_id(Redact(d.http_session_id, 256));
+    if (!d.http_session_id.empty())
+      m->set_http_session_id(Redact(d.http_session_id, 256));
     m->set_http_protocol_version(d.http_protocol_version);
     m->set_sse_event_id(d.sse_event_id);
     ++counters_.messages;

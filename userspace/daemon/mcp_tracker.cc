@@ -51,7 +51,13 @@ std::string QueryParam(std::string_view target, std::string_view name) {
 
 std::string Key(uint32_t pid, std::string_view channel, bool request_out,
                 std::string_view id) {
-  return fmt::format("{}|{}|{}|{}", pid, channel, request_out ? 'o' : 'i', id);
+  std::string k = std::to_string(pid);
+  k.reserve(k.size() + channel.size() + id.size() + 5);
+  k += '|';
+  k += channel;
+  k += request_out ? "|o|" : "|i|";
+  k += id;
+  return k;
 }
 
 bool IsLauncher(const ProcessInfo& p) {
@@ -251,7 +257,7 @@ McpTracker::Result McpTracker::OnMessage(const McpObservation& w,
     server_side = w.out;   // it writes HTTP responses
   }
   const std::string channel =
-      stdio ? "stdio" : fmt::format("sock:{}", w.inode);
+      stdio ? "stdio" : "sock:" + std::to_string(w.inode);
   // The HTTP session: Mcp-Session-Id, or the legacy transport's sessionId
   // in the POST URI, or what this connection carried before.
   std::string sid;

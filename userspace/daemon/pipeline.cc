@@ -115,6 +115,7 @@ void Pipeline::MaybeWatch(ProcessInfo* p, const char* why) {
 
 void Pipeline::OnMcpServer(ProcessInfo* p) {
   if (p == nullptr) return;
+  ++servers_discovered_;
   spdlog::info("msg=\"MCP server discovered\" pid={} exe={}", p->pid, p->exe);
   // A server found by its traffic stays watched, with its children.
   if ((p->watch_flags & kWatchedByKernel) == kWatchedByKernel || p->exited)
@@ -194,6 +195,7 @@ void Pipeline::Handle(v1::Event& ev, std::vector<v1::Event>* derived) {
         ProcessInfo* np = table_.Find(pid);
         if (sink_ != nullptr && (np == nullptr || np->watch_flags == 0))
           sink_->Watch(pid, AW_WATCH_NOT_MCP);
+        ++probes_not_mcp_;
       }
       mcp_messages_ = mcp_.counters().messages;
       mcp_invalid_ = mcp_.counters().invalid;

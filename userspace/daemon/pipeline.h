@@ -77,6 +77,8 @@ class Pipeline {
   uint64_t watched() const { return watched_; }
   uint64_t mcp_messages() const { return mcp_messages_; }
   uint64_t mcp_invalid() const { return mcp_invalid_; }
+  uint64_t servers_discovered() const { return servers_discovered_; }
+  uint64_t probes_not_mcp() const { return probes_not_mcp_; }
   // Servers, sessions, calls and tools (internally locked; any thread).
   const McpTracker& mcp_tracker() { return mcp_.tracker(); }
 
@@ -109,6 +111,8 @@ class Pipeline {
   std::atomic<uint64_t> watched_{0};
   std::atomic<uint64_t> mcp_messages_{0};
   std::atomic<uint64_t> mcp_invalid_{0};
+  std::atomic<uint64_t> servers_discovered_{0};
+  std::atomic<uint64_t> probes_not_mcp_{0};
 };
 
 }  // namespace agentwatch

@@ -112,8 +112,9 @@ void StreamDecoder::Frame(std::string_view frame, const char* transport,
   }
 }
 
-Http1Parser::Callbacks StreamDecoder::HttpCallbacks(
-    std::vector<DecodedMessage>* out, std::vector<DecodeFailure>* failures) {
+// The callbacks capture only `this` (they fit std::function's small buffer:
+// no allocation per chunk); where output goes is in out_ and failures_.
+Http1Parser::Callbacks StreamDecoder::HttpCallbacks() {
   return {
       [this](const HttpHead& h) {
         head_ = h;
@@ -127,9 +128,10 @@ Http1Parser::Callbacks StreamDecoder::HttpCallbacks(
                Lower(*ct).find("text/event-stream") != std::string::npos;
         sse_parser_ = sse_ ? std::make_unique<SseParser>(max_message_) : nullptr;
       },
-      [this, out, failures](std::string_view b) {
+      [this](std::string_view b) {
         if (sse_) {
-          sse_parser_->Feed(b, [&](const SseEvent& e) {
+          sse_parser_->Feed(b, [this](const SseEvent& e) {
+            std::vector<DecodedMessage>* out = out_;
             // The legacy transport announces its POST URI in an "endpoint"
             // event; only "message" events carry JSON-RPC.
             if (e.type == "endpoint") {
@@ -147,7 +149,7 @@ Http1Parser::Callbacks StreamDecoder::HttpCallbacks(
             // an id (a resumption point): nothing to decode.
             if (e.data.find_first_not_of(" \t\r\n") == std::string::npos) return;
             size_t before = out->size();
-            Frame(e.data, "sse", out, failures);
+            Frame(e.data, "sse", out, failures_);
             for (size_t i = before; i < out->size(); ++i)
               (*out)[i].sse_event_id = e.id;
           });
@@ -159,20 +161,20 @@ Http1Parser::Callbacks StreamDecoder::HttpCallbacks(
         }
         body_.append(b);
       },
-      [this, out, failures](bool damaged) {
+      [this](bool damaged) {
         ++counters_.http_requests;
         if (!sse_ && !body_.empty()) {
           if (body_oversize_ || damaged) {
             ++counters_.failures;
             if (speaks_jsonrpc()) {
-              failures->push_back({body_oversize_ ? JsonRpcStatus::kOversize
+              failures_->push_back({body_oversize_ ? JsonRpcStatus::kOversize
                                                   : JsonRpcStatus::kInvalidJson,
                                    body_oversize_ ? "HTTP body over the limit"
                                                   : "HTTP body lost bytes",
                                    "http"});
             }
           } else {
-            Frame(body_, "http", out, failures);
+            Frame(body_, "http", out_, failures_);
           }
         }
         body_.clear();
@@ -183,18 +185,17 @@ Http1Parser::Callbacks StreamDecoder::HttpCallbacks(
   };
 }
 
-void StreamDecoder::Consume(std::string_view data,
-                            std::vector<DecodedMessage>* out,
-                            std::vector<DecodeFailure>* failures) {
+void StreamDecoder::Consume(std::string_view data) {
   switch (protocol_) {
     case Protocol::kNdjson:
-      ndjson_.Feed(data, [&](const NdjsonFramer::Frame& f) {
-        if (protocol_ == Protocol::kNdjson) Frame(f.bytes, "stdio", out, failures);
+      ndjson_.Feed(data, [this](const NdjsonFramer::Frame& f) {
+        if (protocol_ == Protocol::kNdjson)
+          Frame(f.bytes, "stdio", out_, failures_);
       });
       break;
     case Protocol::kHttpRequests:
     case Protocol::kHttpResponses:
-      http_->Feed(data, HttpCallbacks(out, failures));
+      http_->Feed(data, HttpCallbacks());
       break;
     default:
       break;
@@ -204,6 +205,8 @@ void StreamDecoder::Consume(std::string_view data,
 void StreamDecoder::Feed(uint64_t offset, std::string_view data,
                          std::vector<DecodedMessage>* out,
                          std::vector<DecodeFailure>* failures) {
+  out_ = out;
+  failures_ = failures;
   if (!started_) {
     started_ = true;
     next_offset_ = offset;
@@ -226,7 +229,7 @@ void StreamDecoder::Feed(uint64_t offset, std::string_view data,
     ++counters_.gaps;
     counters_.gap_bytes += lost;
     if (protocol_ == Protocol::kNdjson) ndjson_.Gap();
-    if (http_) http_->Gap(lost, HttpCallbacks(out, failures));
+    if (http_) http_->Gap(lost, HttpCallbacks());
     if (protocol_ == Protocol::kDetecting) {
       detect_buf_.clear();
       resync_ = true;
@@ -246,15 +249,17 @@ void StreamDecoder::Feed(uint64_t offset, std::string_view data,
       http_ = std::make_unique<Http1Parser>(Http1Parser::Direction::kResponses);
     }
     if (protocol_ != Protocol::kNotMcp)
-      Consume(std::string_view(buffered).substr(start), out, failures);
+      Consume(std::string_view(buffered).substr(start));
     return;
   }
-  Consume(data, out, failures);
+  Consume(data);
 }
 
 void StreamDecoder::Close(std::vector<DecodedMessage>* out,
                           std::vector<DecodeFailure>* failures) {
-  if (http_) http_->Close(HttpCallbacks(out, failures));
+  out_ = out;
+  failures_ = failures;
+  if (http_) http_->Close(HttpCallbacks());
 }
 
 }  // namespace agentwatch

@@ -79,15 +79,16 @@ class StreamDecoder {
   // Buffers data until the protocol is known; returns where in the
   // buffered bytes decoding starts.
   size_t Detect(std::string_view data);
-  void Consume(std::string_view data, std::vector<DecodedMessage>* out,
-               std::vector<DecodeFailure>* failures);
+  void Consume(std::string_view data);
   void Frame(std::string_view frame, const char* transport,
              std::vector<DecodedMessage>* out,
              std::vector<DecodeFailure>* failures);
-  Http1Parser::Callbacks HttpCallbacks(std::vector<DecodedMessage>* out,
-                                       std::vector<DecodeFailure>* failures);
+  Http1Parser::Callbacks HttpCallbacks();
 
   const size_t max_message_;
+  // Where the current Feed/Close call puts its output.
+  std::vector<DecodedMessage>* out_ = nullptr;
+  std::vector<DecodeFailure>* failures_ = nullptr;
   Protocol protocol_ = Protocol::kDetecting;
   uint64_t next_offset_ = 0;
   bool started_ = false;

@@ -1,0 +1,132 @@
+// Decoder throughput: the payload of a recorded trace of real MCP traffic
+// through stream ordering, framing, HTTP/SSE, JSON-RPC and session tracking
+// (decoder_and_tracker), and through the whole MCP stage of the pipeline,
+// which also builds the published events with their redacted previews
+// (mcp_stage); against memcpy of the same bytes in the same run.
+//
+//   aw-bench-decoder --trace FILE [google benchmark flags]
+//
+// scripts/bench-decoder.sh records the trace and reports the ratio.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <map>
+#include <tuple>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "daemon/mcp_stage.h"
+#include "daemon/trace_file.h"
+
+namespace {
+
+std::vector<agentwatch::v1::Event> g_payloads;
+uint64_t g_bytes = 0;
+
+void BM_Memcpy(benchmark::State& state) {
+  std::vector<char> dst(64 * 1024);
+  for (auto _ : state) {
+    for (const auto& e : g_payloads) {
+      const std::string& d = e.payload().data();
+      std::memcpy(dst.data(), d.data(), std::min(d.size(), dst.size()));
+      benchmark::DoNotOptimize(dst.data());
+    }
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * g_bytes));
+}
+
+// Framing + JSON-RPC + sessions only: a StreamDecoder per stream and the
+// tracker, without building the published events and their previews.
+void BM_DecoderAndTracker(benchmark::State& state) {
+  using Key = std::tuple<uint32_t, int32_t, bool, uint64_t>;
+  uint64_t messages = 0;
+  for (auto _ : state) {
+    std::map<Key, agentwatch::StreamDecoder> streams;
+    agentwatch::McpTracker tracker;
+    std::vector<agentwatch::DecodedMessage> msgs;
+    std::vector<agentwatch::DecodeFailure> failures;
+    std::vector<agentwatch::v1::Event> out;
+    messages = 0;
+    for (const auto& e : g_payloads) {
+      const auto& p = e.payload();
+      const bool dir_out = p.direction() == "out";
+      auto& d = streams[{e.process().pid(), p.fd(), dir_out, p.inode()}];
+      msgs.clear();
+      failures.clear();
+      d.Feed(p.offset(), p.data(), &msgs, &failures);
+      agentwatch::McpObservation w;
+      w.pid = e.process().pid();
+      w.fd = p.fd();
+      w.inode = p.inode();
+      w.out = dir_out;
+      w.ktime_ns = e.ktime_ns();
+      for (const auto& m : msgs) tracker.OnMessage(w, m, &out);
+      messages += msgs.size();
+      out.clear();
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * g_bytes));
+  state.counters["messages"] = static_cast<double>(messages);
+}
+
+void BM_McpStage(benchmark::State& state) {
+  uint64_t messages = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<agentwatch::v1::Event> events = g_payloads;
+    agentwatch::McpStage stage;
+    std::vector<agentwatch::v1::Event> out;
+    out.reserve(1024);
+    state.ResumeTiming();
+    for (auto& e : events) {
+      stage.OnPayload(&e, nullptr, &out);
+      out.clear();
+    }
+    messages = stage.counters().messages;
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * g_bytes));
+  state.counters["messages"] = static_cast<double>(messages);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string trace;
+  std::vector<char*> rest = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--trace" && i + 1 < argc) {
+      trace = argv[++i];
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  if (trace.empty()) {
+    std::cerr << "usage: aw-bench-decoder --trace FILE [benchmark flags]\n";
+    return 2;
+  }
+  agentwatch::TraceReader r;
+  if (std::string e = r.Open(trace); !e.empty()) {
+    std::cerr << e << "\n";
+    return 1;
+  }
+  agentwatch::v1::Event ev;
+  std::string err;
+  while (r.Next(&ev, &err) == agentwatch::TraceReader::Result::kOk) {
+    if (ev.type() != agentwatch::v1::EVENT_TYPE_PAYLOAD) continue;
+    g_bytes += ev.payload().data().size();
+    g_payloads.push_back(ev);
+  }
+  std::cerr << "trace: " << g_payloads.size() << " payload chunks, " << g_bytes
+            << " bytes\n";
+  if (g_bytes == 0) return 1;
+  benchmark::RegisterBenchmark("memcpy", BM_Memcpy);
+  benchmark::RegisterBenchmark("decoder_and_tracker", BM_DecoderAndTracker);
+  benchmark::RegisterBenchmark("mcp_stage", BM_McpStage);
+  int n = static_cast<int>(rest.size());
+  benchmark::Initialize(&n, rest.data());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
