@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan + UBSan) in build-fuzz/ and
 # runs each for a bounded time. Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]
-# Corpora grow in build-fuzz/corpus/<target>; a crash leaves its input in
-# build-fuzz/ and fails the script.
+# Corpora grow in build-fuzz/corpus/<target>, starting from the seeds in
+# tests/fuzz-seeds/<target> (cut from recorded real MCP traffic, see
+# tests/bench/trace_streams.cc); a crash leaves its input in build-fuzz/
+# and fails the script.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 secs="${1:-30}"
 out="$here/build-fuzz"
-targets=(dns_fuzz decode_fuzz config_fuzz trace_fuzz ndjson_fuzz jsonrpc_fuzz sse_fuzz http1_fuzz stream_decoder_fuzz)
+targets=(dns_fuzz decode_fuzz config_fuzz trace_fuzz ndjson_fuzz jsonrpc_fuzz sse_fuzz http1_fuzz stream_decoder_fuzz mcp_json_fuzz)
 CC=clang CXX=clang++ cmake -S "$here" -B "$out" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTWATCH_FUZZ=ON \
   -DAGENTWATCH_BUILD_TESTS=OFF >/dev/null
 ninja -C "$out" -j2 "${targets[@]}"
 for t in "${targets[@]}"; do
   mkdir -p "$out/corpus/$t"
+  seeds=()
+  [ -d "$here/tests/fuzz-seeds/$t" ] && seeds=("$here/tests/fuzz-seeds/$t")
   echo "fuzz: $t for ${secs}s"
   (cd "$out" && "./fuzz/$t" -max_total_time="$secs" -max_len=20000 \
-    -print_final_stats=1 "corpus/$t" 2>&1 | tail -n 4)
+    -print_final_stats=1 "corpus/$t" "${seeds[@]}" 2>&1 | tail -n 4)
 done
 echo "fuzz: ${#targets[@]} targets ran ${secs}s each without a crash"

@@ -61,7 +61,8 @@ bool Canonical(element e, int depth, std::string* out) {
     case element_type::OBJECT: {
       std::vector<std::pair<std::string_view, element>> kv;
       for (auto field : object(e)) kv.emplace_back(field.key, field.value);
-      std::sort(kv.begin(), kv.end(),
+      // Stable: duplicate keys keep their order (the form is a fixed point).
+      std::stable_sort(kv.begin(), kv.end(),
                 [](const auto& a, const auto& b) { return a.first < b.first; });
       out->push_back('{');
       for (size_t i = 0; i < kv.size(); ++i) {
@@ -100,7 +101,11 @@ bool Canonical(element e, int depth, std::string* out) {
       } else {
         char buf[64];
         auto r = std::to_chars(buf, buf + sizeof buf, d);
-        out->append(buf, r.ptr);
+        std::string_view t(buf, static_cast<size_t>(r.ptr - buf));
+        out->append(t);
+        // Shortest form may be all digits (2.5e21 as 25 followed by 20
+        // digits): keep it a floating-point number when read back.
+        if (t.find_first_of(".eE") == std::string_view::npos) out->append(".0");
       }
       return true;
     }

@@ -24,6 +24,20 @@ constexpr char kTools[] = R"({"tools":[
   "not an object"
 ],"nextCursor":"c2"})";
 
+TEST(CanonicalJson, IsAFixedPoint) {
+  // Found by the fuzzer: duplicate keys, and doubles whose shortest form
+  // has no decimal point (read back as an out-of-range integer).
+  for (const char* in : {R"({"a":2,"b":0,"a":1})", "2555555555555555555523e00",
+                         "[1e300,-0.0,1.5e-7,2.0]"}) {
+    auto c = CanonicalJson(in);
+    ASSERT_TRUE(c) << in;
+    auto again = CanonicalJson(*c);
+    ASSERT_TRUE(again) << *c;
+    EXPECT_EQ(*again, *c);
+  }
+  EXPECT_EQ(*CanonicalJson(R"({"a":2,"b":0,"a":1})"), R"({"a":2,"a":1,"b":0})");
+}
+
 TEST(ReadResult, ToolsListHashesEachToolCanonically) {
   McpResultInfo r = ReadResult("tools/list", kTools);
   ASSERT_TRUE(r.has_tools);
