@@ -236,6 +236,24 @@ static __always_inline void fill_hdr(struct aw_hdr *h, __u32 type, __u32 size)
 
 /* Emit a record built in scratch space and release the slot; size is masked
  * so the verifier sees it bounded by the scratch value. */
+/*
+ * Payload of watched processes is the bulk of the traffic and rides along
+ * with the next wakeup (another record, the daemon's periodic poll, or a
+ * quarter-full ring) instead of waking the daemon for every read and write:
+ * a wakeup per chunk costs the traced process a context switch. Everything
+ * else, and discovery payload (whose verdict is waited for), wakes it.
+ */
+static __always_inline __u64 wakeup_flags(void *rec, __u32 cat)
+{
+	if (cat != AW_CAT_PAYLOAD ||
+	    !(((struct aw_hdr *)rec)->flags & AW_HDR_WATCHED))
+		return 0;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+	    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void emit_record(void *rec, __u32 size, __u32 cat)
 {
 	/* A power-of-two mask bounds size for the verifier, the comparison
@@ -243,7 +261,8 @@ static __always_inline void emit_record(void *rec, __u32 size, __u32 cat)
 	size &= 32767;
 	if (size <= sizeof(union scratch_rec)) {
 		((struct aw_hdr *)rec)->size = size;
-		if (bpf_ringbuf_output(&events, rec, size, 0))
+		if (bpf_ringbuf_output(&events, rec, size,
+				       wakeup_flags(rec, cat)))
 			count(AW_CTR_DROPPED + cat);
 		else
 			count(AW_CTR_EMITTED + cat);

@@ -200,7 +200,8 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     std::vector<uint64_t> last = sensor.KernelCounters();
     int64_t last_check = NowUnixNs();
     while (!stop) {
-      int n = sensor.Poll(100);
+      // Watched payload does not wake us: this bounds how late it is read.
+      int n = sensor.Poll(20);
       if (n < 0 && n != -EINTR) {
         spdlog::error("msg=\"ring buffer poll failed\" error={}", n);
         break;

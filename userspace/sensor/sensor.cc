@@ -351,7 +351,10 @@ bool Sensor::Start(const SensorOptions& opts, RecordFn on_record,
 
 int Sensor::Poll(int timeout_ms) {
   if (rb_ == nullptr) return -EINVAL;
-  return ring_buffer__poll(rb_, timeout_ms);
+  int n = ring_buffer__poll(rb_, timeout_ms);
+  // Records submitted without a wakeup (watched payload) are read here.
+  if (n == 0) n = ring_buffer__consume(rb_);
+  return n;
 }
 
 void Sensor::Stop() {

@@ -50,7 +50,9 @@ class Sensor {
   // nothing usable could be loaded; optional hooks failing is not an error.
   bool Start(const SensorOptions& opts, RecordFn on_record, std::string* error);
 
-  // Waits up to timeout_ms for records and hands each to on_record.
+  // Waits up to timeout_ms for records and hands each to on_record; then
+  // also takes records that were submitted without waking the reader
+  // (watched payload), so call it at least every few tens of ms.
   // Returns the number consumed, or a negative errno.
   int Poll(int timeout_ms);
 
