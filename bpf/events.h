@@ -100,6 +100,8 @@ enum aw_syscall {
 	AW_SC_WRITEV,
 	AW_SC_RECVFROM,
 	AW_SC_RECVMSG,
+	AW_SC_SSL_READ,  /* TLS plaintext: SSL_read / SSL_read_ex (uprobes) */
+	AW_SC_SSL_WRITE, /* SSL_write / SSL_write_ex */
 };
 
 /* aw_payload_event.direction */
@@ -114,6 +116,7 @@ enum aw_syscall {
 /* aw_payload_event.file_type */
 #define AW_FT_PIPE 1
 #define AW_FT_SOCKET 2
+#define AW_FT_TLS 3 /* plaintext of a TLS connection: ino is the SSL object */
 
 /* watched map value bits */
 #define AW_WATCH_ON 0x1      /* file/net/dns probes report this tgid */

@@ -16,10 +16,11 @@ PKGS=(
   libprotobuf-dev libabsl-dev
   # userspace libraries
   libspdlog-dev libfmt-dev libboost-program-options-dev libyaml-cpp-dev
-  libsqlite3-dev libsimdjson-dev libre2-dev
-  # tests and benchmarks
+  libsqlite3-dev libsimdjson-dev libre2-dev libssl-dev
+  # tests and benchmarks (curl: OpenSSL client, wget: GnuTLS client, openssl:
+  # test certificates, valgrind: instruction counts)
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  iproute2 procps python3
+  iproute2 procps python3 curl wget openssl
 )
 # Node.js (with npm) drives the MCP e2e tests; the machine image may already
 # carry a newer Node than Debian's, which conflicts with Debian's npm.

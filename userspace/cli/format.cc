@@ -228,6 +228,19 @@ std::string FormatStatus(const v1::Status& s) {
     out += fmt::format("  {:<15} {:<16} {:<11} {:<28} {}\n", p.capability(),
                        p.program(), p.hook_type(), p.target(), state);
   }
+  if (s.tls_size() > 0) {
+    out += "\nTLS PLAINTEXT\n";
+    for (const auto& t : s.tls()) {
+      std::string pids;
+      for (uint32_t p : t.pids()) pids += (pids.empty() ? "" : ",") + std::to_string(p);
+      out += fmt::format("  {:<8} {:<10} {}{}{}\n", t.attached() ? "hooked" : "NOT",
+                         t.library(), t.path(),
+                         t.attached() ? " (" + std::to_string(t.functions_size()) +
+                                            " functions)"
+                                      : " — " + t.detail(),
+                         pids.empty() ? "" : " used by " + pids);
+    }
+  }
   out += "\nCOUNTERS\n";
   for (const auto& c : s.counters()) {
     out += fmt::format("  {:<36} {}\n", c.name(), c.value());

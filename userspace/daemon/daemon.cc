@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -27,10 +29,24 @@
 namespace agentwatch {
 namespace {
 
+// TLS libraries whose plaintext is not captured (only OpenSSL's API is
+// hooked): a process using one is named in status.
+const std::pair<const char*, const char*> kUnhookable[] = {
+    {"libgnutls.so", "gnutls"},   {"libnss3.so", "nss"},
+    {"libmbedtls.so", "mbedtls"}, {"libwolfssl.so", "wolfssl"},
+    {"libboringssl", "boringssl"}, {"librustls", "rustls"}};
+
 class SensorWatchSink : public WatchSink {
  public:
-  SensorWatchSink(Sensor* s, bool discover_stdio)
-      : s_(s), discover_stdio_(discover_stdio) {}
+  SensorWatchSink(Sensor* s, bool discover_stdio, bool tls)
+      : s_(s), discover_stdio_(discover_stdio), tls_(tls) {}
+  bool Watch(uint32_t pid, uint32_t flags) override {
+    return s_->Watch(pid, flags);
+  }
+  bool WatchExecutables(const std::vector<std::string>& paths,
+                        uint32_t flags) override {
+    return s_->SetWatchedExecutables(paths, flags);
+  }
   bool ProbeRunning(uint32_t pid) override {
     if (!discover_stdio_) return false;
     auto ipc = [pid](int fd) {
@@ -43,17 +59,56 @@ class SensorWatchSink : public WatchSink {
     };
     return ipc(0) && ipc(1) && s_->Probe(pid, {0, 1});
   }
-  bool Watch(uint32_t pid, uint32_t flags) override {
-    return s_->Watch(pid, flags);
-  }
-  bool WatchExecutables(const std::vector<std::string>& paths,
-                        uint32_t flags) override {
-    return s_->SetWatchedExecutables(paths, flags);
+  void CheckTls(uint32_t pid, bool at_exec) override {
+    if (!tls_) return;
+    const std::string root = fmt::format("/proc/{}/root", pid);
+    if (at_exec) {
+      // Binaries that carry OpenSSL themselves (node); libraries are not
+      // mapped yet at exec.
+      char exe[4096];
+      ssize_t n = readlink(fmt::format("/proc/{}/exe", pid).c_str(), exe,
+                           sizeof exe - 1);
+      if (n > 0) {
+        std::string path(exe, static_cast<size_t>(n));
+        std::string base = path.substr(path.rfind('/') + 1);
+        if (base == "node" || base == "nodejs" || base == "bun")
+          s_->HookTls(root + path, pid);
+      }
+      return;
+    }
+    std::ifstream maps(fmt::format("/proc/{}/maps", pid));
+    std::string line;
+    std::set<std::string> seen;
+    bool openssl = false;
+    std::vector<std::pair<std::string, std::string>> others;
+    while (std::getline(maps, line)) {
+      size_t slash = line.find('/');
+      if (slash == std::string::npos) continue;
+      std::string path = line.substr(slash);
+      if (!seen.insert(path).second) continue;
+      std::string base = path.substr(path.rfind('/') + 1);
+      if (base.rfind("libssl.so", 0) == 0) {
+        openssl |= s_->HookTls(root + path, pid);
+        continue;
+      }
+      for (const auto& [prefix, lib] : kUnhookable) {
+        if (base.rfind(prefix, 0) == 0) others.emplace_back(root + path, lib);
+      }
+    }
+    // Another TLS library next to a hooked OpenSSL is most likely a
+    // dependency that is not used for this process's connections.
+    if (openssl) return;
+    for (const auto& [path, lib] : others) {
+      s_->NoteUnhookableTls(path, lib, pid,
+                            "no uprobes for this TLS library: its plaintext "
+                            "is not captured");
+    }
   }
 
  private:
   Sensor* s_;
   bool discover_stdio_;
+  bool tls_;
 };
 
 std::string KernelRelease() {
@@ -110,7 +165,8 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
   const int64_t boot_to_unix = BootToUnixOffsetNs();
   Hub hub(cfg.backlog_events);
   Sensor sensor;
-  SensorWatchSink sink(&sensor, cfg.discover_stdio && cfg.payload_max > 0);
+  SensorWatchSink sink(&sensor, cfg.discover_stdio && cfg.payload_max > 0,
+                       cfg.payload_max > 0);
   Pipeline::Options popts = PipelineOptions(cfg);
   popts.live_peer_lookup = true;
   Pipeline pipeline(popts, &sink,
@@ -184,6 +240,22 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     }
   }
 
+  // TLS plaintext: the host's OpenSSL and node are hooked up front, so a
+  // process's first handshake is seen; libraries elsewhere (containers,
+  // other prefixes) when a watched process is seen using them.
+  if (cfg.payload_max > 0) {
+    for (const char* dir : {"/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu",
+                            "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"}) {
+      for (const char* lib : {"libssl.so.3", "libssl.so.1.1"}) {
+        std::string path = fmt::format("{}/{}", dir, lib);
+        if (std::filesystem::exists(path)) sensor.HookTls(path, 0);
+      }
+    }
+    for (const char* node : {"/usr/bin/node", "/usr/local/bin/node"}) {
+      if (std::filesystem::exists(node)) sensor.HookTls(node, 0);
+    }
+  }
+
   // After the sensor is up: exact-path rules go into its kernel map.
   pipeline.SetWatchRules(cfg.EffectiveWatchRules(), cfg.watch_pids);
   std::thread pipe_thread([&] { pipeline.Run(); });
@@ -239,6 +311,7 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     s.set_process_table_size(pipeline.table_size());
     s.set_ringbuf_bytes(cfg.ringbuf_bytes);
     s.set_record_file(cfg.record_file);
+    for (auto& t : sensor.tls_hooks()) *s.add_tls() = std::move(t);
     std::vector<uint64_t> k = sensor.KernelCounters();
     for (int c = 0; c < AW_CAT_MAX; ++c) {
       AddCounter(&s, fmt::format("kernel_events_{}", CategoryName(c)),

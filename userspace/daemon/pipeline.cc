@@ -202,9 +202,20 @@ void Pipeline::Handle(v1::Event& ev, std::vector<v1::Event>* derived) {
       break;
     case v1::EVENT_TYPE_EXIT:
       mcp_.OnExit(ev, derived);
+      tls_checked_.erase(ev.process().pid());
       break;
     case v1::EVENT_TYPE_EXEC:
       MaybeWatch(p, "exec");
+      if (p != nullptr && p->watch_flags != 0 && sink_ != nullptr) {
+        tls_checked_.erase(p->pid);
+        sink_->CheckTls(p->pid, true);
+      }
+      break;
+    case v1::EVENT_TYPE_NET_CONNECT:
+      // Libraries are loaded by now; TLS comes after the connect.
+      if (p != nullptr && p->watch_flags != 0 && sink_ != nullptr &&
+          tls_checked_.insert(p->pid).second)
+        sink_->CheckTls(p->pid, false);
       break;
     case v1::EVENT_TYPE_PROCESS_SNAPSHOT:
       MaybeWatch(p, "snapshot");

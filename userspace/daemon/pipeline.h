@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 
 #include "agentwatch/v1/agentwatch.pb.h"
 #include "daemon/bounded_queue.h"
@@ -34,6 +35,9 @@ class WatchSink {
   // Discovery for a process that already ran when the daemon started: if
   // its stdin and stdout are pipes or sockets, capture their next bytes.
   virtual bool ProbeRunning(uint32_t pid) { return false; }
+  // A watched process exec'd or opened its first connection: hook the TLS
+  // libraries it uses (live only).
+  virtual void CheckTls(uint32_t pid, bool at_exec) {}
 };
 
 class Pipeline {
@@ -96,6 +100,7 @@ class Pipeline {
   McpStage mcp_;
   TraceWriter* recorder_ = nullptr;
 
+  std::set<uint32_t> tls_checked_;  // watched pids whose libraries were seen
   std::mutex rules_mu_;
   std::shared_ptr<WatchMatcher> pending_matcher_;  // set by SetWatchRules
   std::shared_ptr<WatchMatcher> matcher_;

@@ -230,6 +230,14 @@ bool Sensor::Start(const SensorOptions& opts, RecordFn on_record,
     skel_->rodata->probe_bytes = opts.probe_bytes;
     probe_bytes_ = opts.probe_bytes;
 
+    // TLS uprobes are attached later, per library (HookTls).
+    for (bpf_program* p :
+         {skel_->progs.ssl_read_enter, skel_->progs.ssl_read_exit,
+          skel_->progs.ssl_write_enter, skel_->progs.ssl_write_exit,
+          skel_->progs.ssl_read_ex_enter, skel_->progs.ssl_read_ex_exit,
+          skel_->progs.ssl_write_ex_enter, skel_->progs.ssl_write_ex_exit})
+      bpf_program__set_autoload(p, opts.payload_max > 0);
+
     std::vector<v1::ProbeStatus> plan;
     std::vector<std::string> enabled;
     for (const ProgSpec& p : kProgs) {
@@ -358,6 +366,14 @@ int Sensor::Poll(int timeout_ms) {
 }
 
 void Sensor::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [k, f] : tls_) {
+      for (bpf_link* l : f.links) bpf_link__destroy(l);
+      f.links.clear();
+      f.status.set_attached(false);
+    }
+  }
   if (rb_ != nullptr) {
     ring_buffer__free(rb_);
     rb_ = nullptr;
@@ -435,6 +451,105 @@ std::vector<uint64_t> Sensor::KernelCounters() const {
 std::vector<v1::HookTypeStatus> Sensor::hook_types() const {
   std::lock_guard<std::mutex> lock(mu_);
   return hook_types_;
+}
+
+bool Sensor::HookTls(const std::string& path, uint32_t pid) {
+  struct stat st {};
+  if (skel_ == nullptr || stat(path.c_str(), &st) != 0) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto [it, fresh] = tls_.try_emplace({st.st_dev, st.st_ino});
+  TlsFile& f = it->second;
+  auto add_pid = [&] {
+    if (pid != 0 && f.status.pids_size() < 16 &&
+        std::find(f.status.pids().begin(), f.status.pids().end(), pid) ==
+            f.status.pids().end())
+      f.status.add_pids(pid);
+  };
+  if (!fresh) {
+    if (f.status.attached()) add_pid();
+    return f.status.attached();
+  }
+  f.status.set_path(path);
+  f.status.set_library("openssl");
+  struct Hook {
+    const char* func;
+    bpf_program* enter;
+    bpf_program* exit;
+  };
+  const Hook hooks[] = {
+      {"SSL_read", skel_->progs.ssl_read_enter, skel_->progs.ssl_read_exit},
+      {"SSL_write", skel_->progs.ssl_write_enter, skel_->progs.ssl_write_exit},
+      {"SSL_read_ex", skel_->progs.ssl_read_ex_enter, skel_->progs.ssl_read_ex_exit},
+      {"SSL_write_ex", skel_->progs.ssl_write_ex_enter, skel_->progs.ssl_write_ex_exit},
+  };
+  std::string err;
+  for (const Hook& h : hooks) {
+    if (bpf_program__fd(h.enter) < 0 || bpf_program__fd(h.exit) < 0) {
+      err = "TLS programs not loaded (payload capture off)";
+      break;
+    }
+    LIBBPF_OPTS(bpf_uprobe_opts, in, .retprobe = false, .func_name = h.func);
+    LIBBPF_OPTS(bpf_uprobe_opts, out, .retprobe = true, .func_name = h.func);
+    // All processes that map the file; the programs filter on watched.
+    bpf_link* a = bpf_program__attach_uprobe_opts(h.enter, -1, path.c_str(), 0, &in);
+    if (a == nullptr) {
+      err = fmt::format("{}: {}", h.func, Errno(errno));
+      continue;
+    }
+    bpf_link* b = bpf_program__attach_uprobe_opts(h.exit, -1, path.c_str(), 0, &out);
+    if (b == nullptr) {
+      err = fmt::format("{} return: {}", h.func, Errno(errno));
+      bpf_link__destroy(a);
+      continue;
+    }
+    f.links.push_back(a);
+    f.links.push_back(b);
+    f.status.add_functions(h.func);
+  }
+  // SSL_read and SSL_write are the minimum: the _ex forms are newer.
+  const bool ok = f.status.functions_size() >= 2 &&
+                  f.status.functions(0) == "SSL_read" &&
+                  f.status.functions(1) == "SSL_write";
+  f.status.set_attached(ok);
+  if (!ok) {
+    f.status.set_detail(err.empty() ? "no SSL_read/SSL_write symbols" : err);
+    for (bpf_link* l : f.links) bpf_link__destroy(l);
+    f.links.clear();
+    f.status.clear_functions();
+  } else {
+    add_pid();
+    spdlog::info("msg=\"TLS plaintext hooked\" path={} functions={}", path,
+                 f.status.functions_size());
+  }
+  return ok;
+}
+
+void Sensor::NoteUnhookableTls(const std::string& path,
+                               const std::string& library, uint32_t pid,
+                               const std::string& why) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  TlsFile& f = tls_[{st.st_dev, st.st_ino}];
+  if (f.status.path().empty()) {
+    f.status.set_path(path);
+    f.status.set_library(library);
+    f.status.set_detail(why);
+    spdlog::warn("msg=\"TLS plaintext not captured\" path={} library={} pid={} "
+                 "reason=\"{}\"",
+                 path, library, pid, why);
+  }
+  if (pid != 0 && f.status.pids_size() < 16 &&
+      std::find(f.status.pids().begin(), f.status.pids().end(), pid) ==
+          f.status.pids().end())
+    f.status.add_pids(pid);
+}
+
+std::vector<v1::TlsHook> Sensor::tls_hooks() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<v1::TlsHook> out;
+  for (const auto& [k, f] : tls_) out.push_back(f.status);
+  return out;
 }
 
 std::vector<v1::ProbeStatus> Sensor::probes() const {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <span>
 #include <string>
@@ -14,6 +15,7 @@
 
 struct agentwatch_bpf;
 struct ring_buffer;
+struct bpf_link;
 
 namespace agentwatch {
 
@@ -67,6 +69,17 @@ class Sensor {
   bool SetWatchedExecutables(const std::vector<std::string>& paths,
                              uint32_t flags);
 
+  // Captures TLS plaintext in the binary or library at path (uprobes on
+  // SSL_read/SSL_write and their _ex forms) for watched processes. Once per
+  // file (by device and inode); pid is recorded as a user. Returns whether
+  // the file is hooked.
+  bool HookTls(const std::string& path, uint32_t pid);
+  // A watched process uses a TLS library that cannot be hooked: recorded
+  // for status.
+  void NoteUnhookableTls(const std::string& path, const std::string& library,
+                         uint32_t pid, const std::string& why);
+  std::vector<v1::TlsHook> tls_hooks() const;
+
   // Kernel counters summed over CPUs, AW_CTR_* order.
   std::vector<uint64_t> KernelCounters() const;
 
@@ -86,6 +99,11 @@ class Sensor {
   mutable std::mutex mu_;  // guards the status vectors
   std::vector<v1::HookTypeStatus> hook_types_;
   std::vector<v1::ProbeStatus> probes_;
+  struct TlsFile {
+    v1::TlsHook status;
+    std::vector<bpf_link*> links;
+  };
+  std::map<std::pair<uint64_t, uint64_t>, TlsFile> tls_;  // by (dev, inode)
 };
 
 // Mounts tracefs at path if it is not there. Returns "" or an error.
