@@ -438,6 +438,132 @@ TEST_P(SensorBpfTest, WatchedChildIsSeenInFullAndSiblingIsNot) {
   rmdir(dir.c_str());
 }
 
+// Discovery: a process that is not watched but execs with pipes for stdin
+// and stdout has its first probe_bytes per direction captured on fds 0 and
+// 1 (and nothing else); one marked "not MCP" is left alone; a process that
+// accepts a TCP connection has that connection's first bytes captured.
+TEST_P(SensorBpfTest, DiscoveryProbesStdioAndAcceptedConnections) {
+  const char* cat = access("/usr/bin/cat", X_OK) == 0 ? "/usr/bin/cat" : "/bin/cat";
+  // Starts cat with pipes on its stdio; returns its pid and our pipe ends.
+  auto start_cat = [&](int* to, int* from) {
+    int in[2], out[2];
+    EXPECT_EQ(pipe2(in, O_CLOEXEC), 0);
+    EXPECT_EQ(pipe2(out, O_CLOEXEC), 0);
+    pid_t c = fork();
+    if (c == 0) {
+      dup2(in[0], 0);
+      dup2(out[1], 1);
+      execl(cat, "cat", static_cast<char*>(nullptr));
+      _exit(120);
+    }
+    close(in[0]);
+    close(out[1]);
+    *to = in[1];
+    *from = out[0];
+    return static_cast<uint32_t>(c);
+  };
+  auto wait_probed_exec = [&](uint32_t pid) {
+    for (int i = 0; i < 200; ++i) {
+      for (const auto& e : Snapshot()) {
+        if (e.type() == v1::EVENT_TYPE_EXEC && e.process().pid() == pid)
+          return e.exec().stdio_probed();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  // Pumps n bytes through cat and closes it.
+  auto pump = [](int to, int from, size_t n) {
+    std::thread reader([from] {
+      char buf[8192];
+      while (read(from, buf, sizeof buf) > 0) {
+      }
+    });
+    std::string chunk(1000, '{');
+    for (size_t sent = 0; sent < n; sent += chunk.size())
+      ASSERT_EQ(write(to, chunk.data(), chunk.size()), ssize_t(chunk.size()));
+    close(to);
+    reader.join();
+    close(from);
+  };
+
+  int to1, from1, to2, from2;
+  const uint32_t probed = start_cat(&to1, &from1);
+  const uint32_t refused = start_cat(&to2, &from2);
+  ASSERT_TRUE(wait_probed_exec(probed)) << "exec with pipe stdio not probed";
+  ASSERT_TRUE(wait_probed_exec(refused));
+  ASSERT_TRUE(sensor_.Watch(refused, AW_WATCH_NOT_MCP));
+  pump(to1, from1, 40000);
+  pump(to2, from2, 40000);
+  waitpid(probed, nullptr, 0);
+  waitpid(refused, nullptr, 0);
+
+  // A TCP server that is not watched: accept, read, and read a pipe too.
+  int lsock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in la{};
+  la.sin_family = AF_INET;
+  la.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(lsock, reinterpret_cast<sockaddr*>(&la), sizeof(la)), 0);
+  ASSERT_EQ(listen(lsock, 4), 0);
+  socklen_t alen = sizeof(la);
+  getsockname(lsock, reinterpret_cast<sockaddr*>(&la), &alen);
+  pid_t srv = fork();
+  if (srv == 0) {
+    int a = accept4(lsock, nullptr, nullptr, SOCK_CLOEXEC);
+    char buf[256];
+    if (a < 0 || read(a, buf, sizeof buf) <= 0) _exit(121);
+    int pp[2];
+    if (pipe(pp) != 0 || write(pp[1], "x", 1) != 1 || read(pp[0], buf, 1) != 1)
+      _exit(122);
+    _exit(0);
+  }
+  close(lsock);
+  int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&la), sizeof(la)), 0);
+  const std::string req =
+      "POST /mcp HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}";
+  ASSERT_EQ(write(c, req.data(), req.size()), ssize_t(req.size()));
+  int st = 0;
+  ASSERT_EQ(waitpid(srv, &st, 0), srv);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  close(c);
+  ASSERT_TRUE(WaitExit(probed));
+  ASSERT_TRUE(WaitExit(static_cast<uint32_t>(srv)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  std::map<std::pair<int, std::string>, uint64_t> bytes;  // (fd, dir)
+  std::map<std::pair<int, std::string>, uint64_t> next_offset;
+  std::string server_got;
+  for (const auto& e : Snapshot()) {
+    const uint32_t pid = e.process().pid();
+    if (pid == refused) {
+      EXPECT_NE(e.type(), v1::EVENT_TYPE_PAYLOAD)
+          << "a process marked not-MCP was still probed";
+    }
+    if (e.type() != v1::EVENT_TYPE_PAYLOAD) continue;
+    if (pid == probed) {
+      const auto& p = e.payload();
+      EXPECT_TRUE(p.discovery());
+      EXPECT_FALSE(e.process().watched());
+      EXPECT_TRUE(p.fd() == 0 || p.fd() == 1) << p.ShortDebugString();
+      auto k = std::make_pair(p.fd(), p.direction());
+      EXPECT_EQ(p.offset(), next_offset[k]) << "chunks of a probe are contiguous";
+      next_offset[k] = p.offset() + p.data().size();
+      bytes[k] += p.data().size();
+    }
+    if (pid == static_cast<uint32_t>(srv)) {
+      EXPECT_TRUE(e.payload().discovery());
+      EXPECT_EQ(e.payload().file_type(), "socket") << "only the accepted socket";
+      server_got += e.payload().data();
+    }
+  }
+  const uint64_t budget = SensorOptions{}.probe_bytes;
+  EXPECT_EQ((bytes[{0, "in"}]), budget) << "stdin: the first probe_bytes";
+  EXPECT_EQ((bytes[{1, "out"}]), budget) << "stdout: the first probe_bytes";
+  EXPECT_EQ(bytes.size(), 2u);
+  EXPECT_EQ(server_got, req);
+}
+
 TEST_P(SensorBpfTest, StatusReportsHookTypesAndAttachments) {
   bool tracepoint = false;
   for (const auto& h : sensor_.hook_types()) {
