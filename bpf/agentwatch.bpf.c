@@ -44,6 +44,8 @@ const volatile __u32 payload_max = 16384; /* bytes captured per syscall */
 const volatile __u8 discover_stdio = 1;
 const volatile __u8 discover_http = 1;
 const volatile __u32 probe_bytes = 16384;
+/* Watched payload wakes the reader once per this many unread bytes. */
+const volatile __u32 wakeup_bytes = 262144;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -238,18 +240,26 @@ static __always_inline void fill_hdr(struct aw_hdr *h, __u32 type, __u32 size)
  * so the verifier sees it bounded by the scratch value. */
 /*
  * Payload of watched processes is the bulk of the traffic and rides along
- * with the next wakeup (another record, the daemon's periodic poll, or a
- * quarter-full ring) instead of waking the daemon for every read and write:
+ * with the next wakeup (another record, the daemon's periodic poll, or
+ * every wakeup_bytes of unread data) instead of waking the daemon for every
+ * read and write:
  * a wakeup per chunk costs the traced process a context switch. Everything
  * else, and discovery payload (whose verdict is waited for), wakes it.
  */
-static __always_inline __u64 wakeup_flags(void *rec, __u32 cat)
+static __always_inline __u64 wakeup_flags(void *rec, __u32 cat, __u32 size)
 {
+	__u64 avail, mark;
+
 	if (cat != AW_CAT_PAYLOAD ||
 	    !(((struct aw_hdr *)rec)->flags & AW_HDR_WATCHED))
 		return 0;
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
-	    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4)
+	/* Wake once each time this record takes the unread data past a
+	 * multiple of wakeup_bytes, not for every record above it (a wakeup
+	 * per record is what is avoided); batches stay small enough to be
+	 * read while still in cache. */
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	mark = wakeup_bytes;
+	if (mark && avail / mark != (avail + size) / mark)
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }
@@ -262,7 +272,7 @@ static __always_inline void emit_record(void *rec, __u32 size, __u32 cat)
 	if (size <= sizeof(union scratch_rec)) {
 		((struct aw_hdr *)rec)->size = size;
 		if (bpf_ringbuf_output(&events, rec, size,
-				       wakeup_flags(rec, cat)))
+				       wakeup_flags(rec, cat, size)))
 			count(AW_CTR_DROPPED + cat);
 		else
 			count(AW_CTR_EMITTED + cat);
