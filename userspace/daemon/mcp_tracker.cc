@@ -288,7 +288,11 @@ McpTracker::Result McpTracker::OnMessage(const McpObservation& w,
     if (it != servers_.end()) {
       server = &it->second;
     } else if (m.kind == JsonRpcKind::kRequest && !w.out &&
-               IsClientToServerMethod(m.method)) {
+               IsClientToServerMethod(m.method) &&
+               // Other JSON-RPC protocols have an "initialize" too (LSP,
+               // ACP): MCP's names a dated protocol version.
+               (m.method != "initialize" ||
+                !ReadRequestParams(m.method, m.params).protocol_version.empty())) {
       bool created = false;
       server = EnsureServer(w,
                             stdio                    ? "stdio"
@@ -305,7 +309,13 @@ McpTracker::Result McpTracker::OnMessage(const McpObservation& w,
   }
   auto session_key = [&](const std::string& s) -> std::string {
     if (stdio) return fmt::format("{}/stdio", w.pid);
-    if (!s.empty()) return fmt::format("{}/{}", w.pid, s.substr(0, 12));
+    // Long ids shortened, with a hash of the whole so ids that share a
+    // prefix stay apart.
+    if (!s.empty())
+      return fmt::format("{}/{}", w.pid,
+                         s.size() <= 16 ? s
+                                        : s.substr(0, 8) + "~" +
+                                              Sha256Hex(s).substr(0, 6));
     return server_side ? fmt::format("{}/http", w.pid)
                        : fmt::format("{}/c{}", w.pid, w.inode);
   };

@@ -148,6 +148,9 @@ TEST_F(TrackerTest, ClientSideOfStdioIsNotTrackedTwice) {
 
 TEST_F(TrackerTest, NonMcpJsonRpcOnStdinIsNotAServer) {
   Feed(100, 0, false, R"({"jsonrpc":"2.0","id":1,"method":"textDocument/hover"})");
+  // An "initialize" without MCP's dated protocol version (LSP, ACP).
+  Feed(100, 0, false,
+       R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":1,"clientCapabilities":{}}})");
   EXPECT_TRUE(tracker_.Servers(true).empty());
   Feed(100, 0, false, R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})");
   EXPECT_EQ(tracker_.Servers(true).size(), 1u);
@@ -248,10 +251,10 @@ TEST_F(TrackerTest, StreamableHttpSessionMintedInTheInitializeResponse) {
   auto calls = Calls();
   ASSERT_EQ(calls.size(), 5u);
   for (const auto& c : calls) EXPECT_EQ(c.status(), "ok") << c.method();
-  EXPECT_EQ(calls[0].session_id(), "100/abcdef012345");
+  EXPECT_EQ(calls[0].session_id(), "100/abcdef0123456789");
   EXPECT_EQ(calls[1].method(), "tools/list");
   EXPECT_EQ(calls[2].tool(), "echo");
-  EXPECT_EQ(calls[2].session_id(), "100/abcdef012345");
+  EXPECT_EQ(calls[2].session_id(), "100/abcdef0123456789");
   EXPECT_EQ(calls[4].method(), "ping");
   EXPECT_EQ(calls[4].session_id(), "100/ffff");
   auto sessions = tracker_.Sessions("100", false);
@@ -261,6 +264,17 @@ TEST_F(TrackerTest, StreamableHttpSessionMintedInTheInitializeResponse) {
   EXPECT_EQ(sessions[0].calls(), 3u);
   EXPECT_EQ(sessions[1].client_pid(), 1020u);
   EXPECT_EQ(tracker_.Servers(false)[0].transport(), "http");
+}
+
+TEST_F(TrackerTest, LongSessionIdsThatSharePrefixesStayApart) {
+  Feed(100, 9, false, R"({"jsonrpc":"2.0","id":1,"method":"ping"})", "http", 9, "POST",
+       "session-000000000001");
+  Feed(100, 10, false, R"({"jsonrpc":"2.0","id":1,"method":"ping"})", "http", 10, "POST",
+       "session-000000000002");
+  auto sessions = tracker_.Sessions("", false);
+  ASSERT_EQ(sessions.size(), 2u);
+  EXPECT_NE(sessions[0].id(), sessions[1].id());
+  EXPECT_EQ(sessions[0].id().rfind("100/session-~", 0), 0u) << sessions[0].id();
 }
 
 TEST_F(TrackerTest, LegacySseAnswersOnTheEventStream) {
