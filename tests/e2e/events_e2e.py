@@ -22,24 +22,7 @@ import tempfile
 import threading
 import time
 
-FAILURES = []
-
-
-def check(cond, msg):
-    if not cond:
-        FAILURES.append(msg)
-        print("FAIL:", msg, flush=True)
-    return cond
-
-
-def wait_for(fn, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise SystemExit(f"timed out waiting for {what}")
+from awtest import FAILURES, check, wait_for
 
 
 def main():

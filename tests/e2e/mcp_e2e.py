@@ -21,42 +21,19 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-FAILURES = []
+from awtest import FAILURES, check, free_port, listening, wait_for
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 MODULES = os.path.join(TESTS, "node_modules", "@modelcontextprotocol")
 CLIENT = os.path.join(HERE, "mcp_client.mjs")
 
 
-def check(cond, msg):
-    if not cond:
-        FAILURES.append(msg)
-        print("FAIL:", msg, flush=True)
-    return cond
-
-
-def wait_for(fn, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise SystemExit(f"timed out waiting for {what}")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def server_js(pkg):
@@ -160,10 +137,8 @@ def main():
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             procs.append(p)
 
-        def listening(port):
-            return lambda: socket.create_connection(("127.0.0.1", port), 0.5).close() or True
         for port in (http_port, sse_port):
-            wait_for(lambda: _try(listening(port)), 30, f"server-everything on {port}")
+            wait_for(lambda: listening(port), 30, f"server-everything on {port}")
         ev_calls = [
             {"tool": "echo", "arguments": {"message": "hello over http"}},
             {"tool": "get-sum", "arguments": {"a": 19, "b": 23}},
@@ -289,12 +264,6 @@ def main():
     print(f"{len(FAILURES)} failures" if FAILURES else "mcp e2e: all checks passed")
     return 1 if FAILURES else 0
 
-
-def _try(fn):
-    try:
-        return fn()
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":

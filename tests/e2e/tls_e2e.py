@@ -16,32 +16,15 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
-FAILURES = []
+from awtest import FAILURES, check, free_port, listening, wait_for
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 
-
-def check(cond, msg):
-    if not cond:
-        FAILURES.append(msg)
-        print("FAIL:", msg, flush=True)
-    return cond
-
-
-def wait_for(fn, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise SystemExit(f"timed out waiting for {what}")
 
 
 def main():
@@ -67,10 +50,7 @@ def main():
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
                         "-keyout", key, "-out", cert, "-days", "1",
                         "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
+        port = free_port()
         cfg = os.path.join(tmp, "agentwatch.yaml")
         curl, wget = shutil.which("curl"), shutil.which("wget")
         # curl and wget by exact path (marked by the kernel at exec: they
@@ -92,14 +72,7 @@ def main():
         server = subprocess.Popen([sys.executable, os.path.join(HERE, "tls_mcp_server.py"),
                                    str(port), cert, key])
         procs.append(server)
-
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                return True
-            except OSError:
-                return False
-        wait_for(up, 20, "the HTTPS server")
+        wait_for(lambda: listening(port), 20, "the HTTPS server")
         url = f"https://127.0.0.1:{port}/mcp"
 
         # The SDK client (node's OpenSSL).
