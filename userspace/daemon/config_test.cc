@@ -81,6 +81,23 @@ TEST(ConfigTest, ValidationNamesTheValue) {
   EXPECT_NE(ValidateConfig(c).find("log_level"), std::string::npos);
 }
 
+TEST(ConfigTest, Discovery) {
+  Config c;
+  EXPECT_TRUE(c.discover_stdio && c.discover_http);
+  ASSERT_EQ(ApplyConfigYaml("discovery:\n  stdio: false\n  probe_bytes: 4096\n", &c), "");
+  EXPECT_FALSE(c.discover_stdio);
+  EXPECT_TRUE(c.discover_http);
+  EXPECT_EQ(c.probe_bytes, 4096u);
+  EXPECT_EQ(ValidateConfig(c), "");
+  c.probe_bytes = 100;
+  EXPECT_NE(ValidateConfig(c).find("discovery.probe_bytes: 100"), std::string::npos);
+  Config d;
+  EXPECT_NE(ApplyConfigYaml("discovery:\n  stdoi: true\n", &d).find("unknown key 'stdoi'"),
+            std::string::npos);
+  EXPECT_NE(ApplyConfigYaml("discovery: yes\n", &d).find("expected a map"),
+            std::string::npos);
+}
+
 TEST(ConfigTest, MissingFile) {
   Config c;
   EXPECT_EQ(LoadConfigFile("/nonexistent/agentwatch.yaml", false, &c), "");
