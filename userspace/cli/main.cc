@@ -65,8 +65,8 @@ int Events(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
      "only this process and its descendants (repeatable)")
     ("type,t", po::value<std::vector<std::string>>()->composing(),
      "only these event types (repeatable): exec fork exit snapshot open "
-     "unlink rename connect accept bind listen close dns payload mcp loss, or "
-     "the groups process file net")
+     "unlink rename connect accept bind listen close dns payload mcp call "
+     "tools loss, or the groups process file net mcp")
     ("watched,w", "only events of watched processes")
     ("limit,n", po::value<uint32_t>()->default_value(50),
      "recent events to show first (0 with --follow: only new ones)");
