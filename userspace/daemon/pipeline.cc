@@ -21,7 +21,17 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
       [this](uint32_t pid) -> const ProcessInfo* { return table_.Find(pid); },
       [this, live = opts.live_peer_lookup](uint32_t pid, uint64_t inode,
                                            bool stdio) -> uint32_t {
-        if (stdio) return GuessClient(table_, pid);
+        if (stdio) {
+          // Live: the process holding the other end of the server's stdio
+          // (a socketpair's peer, or the writing end of its stdin pipe).
+          if (live && inode != 0) {
+            uint64_t peer = UnixPeerInode(inode);
+            uint32_t c = peer != 0 ? FindInodeHolder("/proc", peer, pid)
+                                   : FindInodeHolder("/proc", inode, pid, true);
+            if (c != 0) return c;
+          }
+          return GuessClient(table_, pid);
+        }
         if (!live) return 0;
         // The other end of a local TCP connection, found in /proc.
         uint64_t peer = TcpPeerInode("/proc", pid, inode);

@@ -1,6 +1,11 @@
 #include "proc/sockets.h"
 
 #include <dirent.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -63,8 +68,65 @@ uint64_t TcpPeerInode(const std::string& proc_root, uint32_t pid,
   return 0;
 }
 
+namespace {
+
+// Whether fd of pid is open for writing (fdinfo "flags:" is octal).
+bool OpenForWriting(const std::string& proc_root, const char* pid,
+                    const char* fd) {
+  std::ifstream in(proc_root + "/" + pid + "/fdinfo/" + fd);
+  std::string key, value;
+  while (in >> key >> value) {
+    if (key == "flags:") {
+      const unsigned long flags = std::strtoul(value.c_str(), nullptr, 8);
+      return (flags & 3) == 1 || (flags & 3) == 2;  // O_WRONLY, O_RDWR
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+uint64_t UnixPeerInode(uint64_t inode) {
+  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return 0;
+  struct {
+    nlmsghdr nlh;
+    unix_diag_req req;
+  } msg{};
+  msg.nlh.nlmsg_len = sizeof(msg);
+  msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  msg.nlh.nlmsg_flags = NLM_F_REQUEST;
+  msg.req.sdiag_family = AF_UNIX;
+  msg.req.udiag_states = ~0u;
+  msg.req.udiag_ino = static_cast<uint32_t>(inode);
+  msg.req.udiag_show = UDIAG_SHOW_PEER;
+  msg.req.udiag_cookie[0] = msg.req.udiag_cookie[1] = ~0u;  // no cookie
+  uint64_t peer = 0;
+  timeval tv{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (send(fd, &msg, sizeof msg, 0) == static_cast<ssize_t>(sizeof msg)) {
+    alignas(nlmsghdr) char buf[8192];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); n > 0 && NLMSG_OK(h, n);
+         h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) break;
+      auto* m = static_cast<unix_diag_msg*>(NLMSG_DATA(h));
+      if (m->udiag_ino != inode) continue;
+      int len = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+      for (auto* a = reinterpret_cast<rtattr*>(m + 1); RTA_OK(a, len);
+           a = RTA_NEXT(a, len)) {
+        if (a->rta_type == UNIX_DIAG_PEER &&
+            RTA_PAYLOAD(a) >= sizeof(uint32_t))
+          peer = *static_cast<uint32_t*>(RTA_DATA(a));
+      }
+    }
+  }
+  close(fd);
+  return peer;
+}
+
 uint32_t FindInodeHolder(const std::string& proc_root, uint64_t inode,
-                         uint32_t except) {
+                         uint32_t except, bool writer) {
   const std::string sock = "socket:[" + std::to_string(inode) + "]";
   const std::string pipe = "pipe:[" + std::to_string(inode) + "]";
   std::unique_ptr<DIR, int (*)(DIR*)> proc(opendir(proc_root.c_str()), closedir);
@@ -83,7 +145,9 @@ uint32_t FindInodeHolder(const std::string& proc_root, uint64_t inode,
                            sizeof target - 1);
       if (n <= 0) continue;
       std::string_view t(target, static_cast<size_t>(n));
-      if (t == sock || t == pipe) return static_cast<uint32_t>(pid);
+      if ((t == sock || t == pipe) &&
+          (!writer || OpenForWriting(proc_root, d->d_name, f->d_name)))
+        return static_cast<uint32_t>(pid);
     }
   }
   return 0;

@@ -25,9 +25,15 @@ uint64_t TcpPeerInode(const std::string& proc_root, uint32_t pid,
                       uint64_t inode);
 
 // A process with an open fd on socket:[inode] or pipe:[inode], other than
-// `except`; 0 if none. Scans every /proc/PID/fd: call rarely.
+// `except`; 0 if none. With writer, only an fd open for writing counts
+// (the writing end of a pipe). Scans every /proc/PID/fd: call rarely.
 uint32_t FindInodeHolder(const std::string& proc_root, uint64_t inode,
-                         uint32_t except);
+                         uint32_t except, bool writer = false);
+
+// The other socket of a connected unix socket (a socketpair, as Node and
+// others give a child for its stdio), asked of the kernel over sock_diag
+// in the daemon's network namespace; 0 if unknown.
+uint64_t UnixPeerInode(uint64_t inode);
 
 }  // namespace agentwatch
 

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -66,12 +67,46 @@ TEST(TcpPeer, FindsTheOtherEndOfALoopbackConnection) {
   close(lfd);
 }
 
-TEST(InodeHolder, FindsPipes) {
+TEST(InodeHolder, FindsPipesAndTheirWriters) {
   int p[2];
   ASSERT_EQ(pipe(p), 0);
   EXPECT_EQ(FindInodeHolder("/proc", InodeOf(p[0]), 0), uint32_t(getpid()));
-  close(p[0]);
+  // A child keeps only the reading end: the writer is still this process.
+  int go[2], ready[2];
+  ASSERT_EQ(pipe(go), 0);
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t c = fork();
+  if (c == 0) {
+    close(p[1]);
+    close(go[1]);
+    close(ready[0]);
+    char x = 'r';
+    (void)!write(ready[1], &x, 1);
+    (void)!read(go[0], &x, 1);
+    _exit(0);
+  }
+  EXPECT_EQ(FindInodeHolder("/proc", InodeOf(p[0]), c, true), uint32_t(getpid()));
   close(p[1]);
+  close(ready[1]);
+  char r;
+  ASSERT_EQ(read(ready[0], &r, 1), 1);
+  close(ready[0]);
+  EXPECT_EQ(FindInodeHolder("/proc", InodeOf(p[0]), getpid(), true), 0u)
+      << "the child holds only the reading end";
+  close(go[1]);
+  waitpid(c, nullptr, 0);
+  close(p[0]);
+  close(go[0]);
+}
+
+TEST(UnixPeer, NamesTheOtherSocketOfASocketpair) {
+  int sp[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+  EXPECT_EQ(UnixPeerInode(InodeOf(sp[0])), InodeOf(sp[1]));
+  EXPECT_EQ(UnixPeerInode(InodeOf(sp[1])), InodeOf(sp[0]));
+  EXPECT_EQ(UnixPeerInode(1), 0u);
+  close(sp[0]);
+  close(sp[1]);
 }
 
 }  // namespace
