@@ -118,6 +118,8 @@ def main():
             {"tool": "list_directory", "arguments": {"path": files}},
             {"tool": "write_file", "arguments": {"path": os.path.join(files, "out.txt"),
                                                  "content": "token=sk-e2eSECRETvalue0123456789abcd"}},
+            {"tool": "move_file", "arguments": {"source": os.path.join(files, "out.txt"),
+                                                "destination": os.path.join(files, "moved.txt")}},
         ]
         fs = run_client("stdio", ["node", server_js("server-filesystem"), files], fs_calls)
         mem_calls = [
@@ -236,6 +238,40 @@ def main():
             if rep.get("sessionId"):
                 check(sess.get("mcp_session_id") == rep["sessionId"],
                       f"{name}: Mcp-Session-Id {sess.get('mcp_session_id')} != {rep['sessionId']}")
+
+        # Action chains: each call holds the file effects it caused.
+        chains = aw("chains")
+        fs_chain = [c for c in chains if c.get("agent_pid") == reports["filesystem"]["pid"]]
+        mem_chain = [c for c in chains if c.get("agent_pid") == reports["memory"]["pid"]]
+        if check(len(fs_chain) == 1 and len(mem_chain) == 1,
+                 f"one chain per agent: {[(c['id'], c.get('agent_pid')) for c in chains]}"):
+            tree = aw("chain", str(fs_chain[0]["id"]))[0]
+            per_tool = []
+            for e in tree.get("entries", []):
+                call = e.get("call", {})
+                if call.get("method") == "tools/call":
+                    per_tool.append((call.get("tool"),
+                                     [x.get("summary", "") for x in e.get("effects", [])]))
+            check([t for t, _ in per_tool] == [c["tool"] for c in fs_calls],
+                  f"chain calls in order: {[t for t, _ in per_tool]}")
+            notes, out = os.path.join(files, "notes.txt"), os.path.join(files, "out.txt")
+            moved = os.path.join(files, "moved.txt")
+            want = [
+                lambda fx: any(x.startswith(f"open {notes} ") for x in fx),
+                lambda fx: not any(notes in x or out in x for x in fx),  # denied: no open
+                lambda fx: any(x.startswith(f"open {files} ") for x in fx),
+                lambda fx: any(x.startswith(f"open {out} ") and "O_CREAT" in x for x in fx),
+                lambda fx: any(x.startswith(f"rename {out} -> {moved} = 0") for x in fx),
+            ]
+            for (tool, fx), ok in zip(per_tool, want):
+                check(ok(fx), f"chain: effects of {tool}: {fx}")
+            # Nothing of one call under another: out.txt only in write and move.
+            for tool, fx in per_tool[:3]:
+                check(not any(out in x for x in fx), f"chain: {tool} has {fx}")
+            mtree = aw("chain", str(mem_chain[0]["id"]))[0]
+            check(not any(files in x.get("summary", "") for e in mtree.get("entries", [])
+                          for x in e.get("effects", [])),
+                  "the memory agent's chain holds none of the filesystem agent's effects")
 
         # `calls --follow` streams calls as they finish.
         follow = subprocess.Popen([cli, "--endpoint", endpoint, "calls", "--follow",

@@ -143,6 +143,31 @@ grpc::Status AgentWatchService::GetToolInventory(
   return grpc::Status::OK;
 }
 
+grpc::Status AgentWatchService::ListChains(grpc::ServerContext*,
+                                           const v1::ListChainsRequest* req,
+                                           v1::ListChainsResponse* out) {
+  if (correlator_ == nullptr) return NoTracker();
+  if (req->limit() > kMaxCalls) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        fmt::format("limit {} exceeds {}", req->limit(), kMaxCalls));
+  }
+  for (auto& c : correlator_->Chains(req->agent_pid(), req->since_unix_ns(),
+                                     req->limit()))
+    *out->add_chains() = std::move(c);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentWatchService::GetChain(grpc::ServerContext*,
+                                         const v1::GetChainRequest* req,
+                                         v1::Chain* out) {
+  if (correlator_ == nullptr) return NoTracker();
+  if (!correlator_->Chain(req->id(), out)) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        fmt::format("no chain {}", req->id()));
+  }
+  return grpc::Status::OK;
+}
+
 std::string ApiServer::Start(const std::string& endpoint,
                              AgentWatchService* service) {
   constexpr std::string_view kUnix = "unix://";

@@ -11,6 +11,7 @@
 
 #include "agentwatch/v1/agentwatch.grpc.pb.h"
 #include "daemon/hub.h"
+#include "daemon/correlator.h"
 #include "daemon/mcp_tracker.h"
 
 namespace agentwatch {
@@ -20,8 +21,12 @@ class AgentWatchService final : public v1::AgentWatch::Service {
   using StatusFn = std::function<v1::Status()>;
   // tracker may be null (no MCP queries: they answer UNAVAILABLE).
   AgentWatchService(Hub* hub, StatusFn status,
-                    const McpTracker* tracker = nullptr)
-      : hub_(hub), status_(std::move(status)), tracker_(tracker) {}
+                    const McpTracker* tracker = nullptr,
+                    const Correlator* correlator = nullptr)
+      : hub_(hub),
+        status_(std::move(status)),
+        tracker_(tracker),
+        correlator_(correlator) {}
 
   grpc::Status GetStatus(grpc::ServerContext*, const v1::GetStatusRequest*,
                          v1::Status* out) override;
@@ -41,11 +46,16 @@ class AgentWatchService final : public v1::AgentWatch::Service {
   grpc::Status GetToolInventory(grpc::ServerContext*,
                                 const v1::GetToolInventoryRequest* req,
                                 v1::McpToolInventory* out) override;
+  grpc::Status ListChains(grpc::ServerContext*, const v1::ListChainsRequest* req,
+                          v1::ListChainsResponse* out) override;
+  grpc::Status GetChain(grpc::ServerContext*, const v1::GetChainRequest* req,
+                        v1::Chain* out) override;
 
  private:
   Hub* hub_;
   StatusFn status_;
   const McpTracker* tracker_;
+  const Correlator* correlator_;
 };
 
 class ApiServer {

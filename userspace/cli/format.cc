@@ -341,6 +341,56 @@ std::string FormatInventory(const v1::McpToolInventory& inv, bool history) {
   return out;
 }
 
+std::string FormatChains(const std::vector<v1::Chain>& chains) {
+  std::string out = fmt::format("{:>6} {:>7} {:<28} {:<12} {:<12} {:>6} {:>8} {}\n",
+                                "CHAIN", "AGENT", "EXE", "START", "END", "CALLS",
+                                "EFFECTS", "STATE");
+  for (const auto& c : chains) {
+    out += fmt::format("{:>6} {:>7} {:<28} {:<12} {:<12} {:>6} {:>8} {}\n", c.id(),
+                       c.agent_pid(), c.agent_exe().substr(0, 28),
+                       FormatClock(c.start_unix_ns()), FormatClock(c.end_unix_ns()),
+                       c.calls(), c.effects(), c.open() ? "open" : "closed");
+  }
+  return out;
+}
+
+std::string FormatChainTree(const v1::Chain& c) {
+  std::string out = fmt::format("chain {}  agent {} (pid {})  {}–{}{}\n", c.id(),
+                                c.agent_exe().empty() ? "?" : c.agent_exe(),
+                                c.agent_pid(), FormatClock(c.start_unix_ns()),
+                                FormatClock(c.end_unix_ns()), c.open() ? " (open)" : "");
+  auto effect = [](const v1::ChainEffect& e) {
+    std::string s = e.summary();
+    if (e.candidates() > 1)
+      s += fmt::format("  [1 of {} calls in flight]", e.candidates());
+    return s;
+  };
+  for (int i = 0; i < c.entries_size(); ++i) {
+    const v1::ChainEntry& e = c.entries(i);
+    const bool last = i + 1 == c.entries_size();
+    const char* branch = last ? "└─ " : "├─ ";
+    const char* cont = last ? "   " : "│  ";
+    if (e.has_agent_effect()) {
+      out += fmt::format("{}{} (agent) {} [pid {}]\n", branch,
+                         FormatClock(e.agent_effect().time_unix_ns()),
+                         effect(e.agent_effect()), e.agent_effect().pid());
+      continue;
+    }
+    const v1::McpCall& call = e.call();
+    std::string what = call.method();
+    if (!call.tool().empty()) what += " " + call.tool();
+    out += fmt::format("{}{} {} {}  -> {} {}  {}\n", branch,
+                       FormatClock(call.started_unix_ns()), call.session_id(), what,
+                       call.arguments().substr(0, 100), call.status(),
+                       Millis(call.latency_ns()));
+    for (int j = 0; j < e.effects_size(); ++j) {
+      out += fmt::format("{}{}{}\n", cont, j + 1 == e.effects_size() ? "└─ " : "├─ ",
+                         effect(e.effects(j)));
+    }
+  }
+  return out;
+}
+
 std::string StatusJson(const v1::Status& st) {
   std::string s;
   google::protobuf::util::MessageToJsonString(st, &s, JsonOpts());

@@ -27,6 +27,9 @@ constexpr char kUsage[] =
     "  calls                  MCP requests with their outcome and latency;\n"
     "                         with --follow, as they finish\n"
     "  tools SERVER           a server's tool inventory, hashes, changes\n"
+    "  chains                 action chains: an agent's calls with the kernel\n"
+    "                         effects each caused\n"
+    "  chain ID               one chain as a tree\n"
     "\n"
     "Run `agentwatch COMMAND --help` for a command's options.\n";
 
@@ -281,6 +284,64 @@ int Tools(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
   return 0;
 }
 
+int Chains(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
+           const std::vector<std::string>& args) {
+  po::options_description desc("agentwatch chains [options]");
+  // clang-format off
+  desc.add_options()
+    ("help,h", "show this help")
+    ("agent", po::value<uint32_t>()->default_value(0), "only this agent (client pid)")
+    ("since", po::value<uint32_t>()->default_value(0),
+     "only chains active in the last N seconds")
+    ("limit,n", po::value<uint32_t>()->default_value(100), "most recent chains");
+  // clang-format on
+  po::variables_map vm;
+  if (int r = ParseArgs("chains", desc, args, &vm)) return r < 0 ? 0 : r;
+  v1::ListChainsRequest req;
+  req.set_agent_pid(vm["agent"].as<uint32_t>());
+  req.set_limit(vm["limit"].as<uint32_t>());
+  if (uint32_t since = vm["since"].as<uint32_t>()) {
+    req.set_since_unix_ns(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count() -
+        static_cast<int64_t>(since) * 1000000000);
+  }
+  v1::ListChainsResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status s = stub.ListChains(Deadline(&ctx), req, &resp);
+  if (!s.ok()) return Fail(s, endpoint);
+  if (json) {
+    for (const auto& c : resp.chains()) std::cout << agentwatch::ProtoJson(c) << "\n";
+  } else {
+    std::cout << agentwatch::FormatChains({resp.chains().begin(), resp.chains().end()});
+  }
+  return 0;
+}
+
+int Chain(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
+          const std::vector<std::string>& args) {
+  po::options_description desc("agentwatch chain ID [options]");
+  desc.add_options()("help,h", "show this help")("id", po::value<uint64_t>(),
+                                                 "chain id (see `agentwatch chains`)");
+  po::positional_options_description pos;
+  pos.add("id", 1);
+  po::variables_map vm;
+  if (int r = ParseArgs("chain", desc, args, &vm, &pos)) return r < 0 ? 0 : r;
+  if (!vm.count("id")) {
+    std::cerr << "agentwatch chain: which one? (see `agentwatch chains`)\n";
+    return 2;
+  }
+  v1::GetChainRequest req;
+  req.set_id(vm["id"].as<uint64_t>());
+  v1::Chain c;
+  grpc::ClientContext ctx;
+  grpc::Status s = stub.GetChain(Deadline(&ctx), req, &c);
+  if (!s.ok()) return Fail(s, endpoint);
+  std::cout << (json ? agentwatch::ProtoJson(c) + "\n" : agentwatch::FormatChainTree(c));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -347,7 +408,7 @@ int main(int argc, char** argv) {
                       const std::vector<std::string>&);
   const std::pair<const char*, Verb> verbs[] = {
       {"servers", Servers}, {"sessions", Sessions}, {"calls", Calls},
-      {"tools", Tools}};
+      {"tools", Tools},     {"chains", Chains},     {"chain", Chain}};
   for (const auto& [name, fn] : verbs) {
     if (cmd != name) continue;
     if (vm.count("help")) args.push_back("--help");

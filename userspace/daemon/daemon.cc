@@ -347,7 +347,8 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     }
     return s;
   };
-  AgentWatchService service(&hub, status_fn, &pipeline.mcp_tracker());
+  AgentWatchService service(&hub, status_fn, &pipeline.mcp_tracker(),
+                            &pipeline.correlator());
   ApiServer api;
   if (std::string e = api.Start(cfg.endpoint, &service); !e.empty()) {
     spdlog::error("msg=\"cannot serve the API\" error=\"{}\"", e);

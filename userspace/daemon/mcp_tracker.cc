@@ -744,6 +744,16 @@ bool McpTracker::Inventory(const std::string& server,
   return true;
 }
 
+uint32_t McpTracker::SessionClient(const std::string& session_id,
+                                   uint32_t server_pid) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto s = sessions_.find(session_id); s != sessions_.end() &&
+                                           s->second.info.client_pid() != 0)
+    return s->second.info.client_pid();
+  auto sv = servers_.find(server_pid);
+  return sv != servers_.end() ? sv->second.info.client_pid() : 0;
+}
+
 McpTracker::Counters McpTracker::counters() const {
   std::lock_guard<std::mutex> lock(mu_);
   return counters_;

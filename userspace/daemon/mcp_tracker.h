@@ -107,6 +107,8 @@ class McpTracker {
   // f.server also matches the serverInfo name or package of the instance.
   bool Matches(const v1::CallFilter& f, const v1::McpCall& c) const;
   Counters counters() const;
+  // The client process of a session (or of the server), 0 if unknown.
+  uint32_t SessionClient(const std::string& session_id, uint32_t server_pid) const;
 
  private:
   struct Server {

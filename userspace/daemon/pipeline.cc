@@ -37,6 +37,17 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
         uint64_t peer = TcpPeerInode("/proc", pid, inode);
         return peer != 0 ? FindInodeHolder("/proc", peer, pid) : 0;
       });
+  correlator_.SetLookups(
+      [this](const std::string& session, uint32_t server_pid) {
+        return mcp_.tracker().SessionClient(session, server_pid);
+      },
+      [this](uint32_t pid, std::string* exe, uint64_t* start) {
+        const ProcessInfo* p = table_.Find(pid);
+        if (p == nullptr) return false;
+        *exe = p->exe;
+        *start = p->start_ns;
+        return true;
+      });
 }
 
 bool Pipeline::Push(v1::Event&& ev) {
@@ -191,6 +202,7 @@ void Pipeline::Publish(v1::Event& ev) {
       ev.mutable_exec()->add_ancestry(lineage[i]);
   }
   if (out_) out_(ev, lineage);
+  correlator_.OnEvent(ev, lineage);
 }
 
 void Pipeline::Handle(v1::Event& ev, std::vector<v1::Event>* derived) {

@@ -13,6 +13,7 @@
 
 #include "agentwatch/v1/agentwatch.pb.h"
 #include "daemon/bounded_queue.h"
+#include "daemon/correlator.h"
 #include "daemon/hub.h"
 #include "daemon/mcp_stage.h"
 #include "daemon/trace_file.h"
@@ -85,6 +86,8 @@ class Pipeline {
   uint64_t probes_not_mcp() const { return probes_not_mcp_; }
   // Servers, sessions, calls and tools (internally locked; any thread).
   const McpTracker& mcp_tracker() { return mcp_.tracker(); }
+  // Action chains (internally locked; any thread).
+  const Correlator& correlator() const { return correlator_; }
 
  private:
   void Handle(v1::Event& ev, std::vector<v1::Event>* derived);
@@ -98,6 +101,7 @@ class Pipeline {
   BoundedQueue<v1::Event> q_;
   ProcessTable table_;
   McpStage mcp_;
+  Correlator correlator_;
   TraceWriter* recorder_ = nullptr;
 
   std::set<uint32_t> tls_checked_;  // watched pids whose libraries were seen

@@ -1,0 +1,306 @@
+#include "daemon/correlator.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "common/text.h"
+
+namespace agentwatch {
+namespace {
+
+std::string Addr(const v1::SockAddr& a) {
+  if (a.family() == "unix") return a.address().empty() ? "(unnamed)" : a.address();
+  if (a.family() == "inet6") return fmt::format("[{}]:{}", a.address(), a.port());
+  if (a.family().empty()) return "-";
+  return fmt::format("{}:{}", a.address(), a.port());
+}
+
+std::string Result(int64_t r, const std::string& err) {
+  return r < 0 ? err : std::to_string(r);
+}
+
+bool IsEffect(v1::EventType t) {
+  switch (t) {
+    case v1::EVENT_TYPE_EXEC:
+    case v1::EVENT_TYPE_FILE_OPEN:
+    case v1::EVENT_TYPE_FILE_UNLINK:
+    case v1::EVENT_TYPE_FILE_RENAME:
+    case v1::EVENT_TYPE_NET_CONNECT:
+    case v1::EVENT_TYPE_NET_ACCEPT:
+    case v1::EVENT_TYPE_NET_BIND:
+    case v1::EVENT_TYPE_NET_LISTEN:
+    case v1::EVENT_TYPE_NET_CLOSE:
+    case v1::EVENT_TYPE_DNS_QUERY:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string Key(const std::string& id, uint64_t start_ktime) {
+  return id + "@" + std::to_string(start_ktime);
+}
+
+}  // namespace
+
+std::string EffectSummary(const v1::Event& ev) {
+  switch (ev.type()) {
+    case v1::EVENT_TYPE_EXEC:
+      return fmt::format("exec {} [{}]", ev.exec().filename(),
+                         JoinArgv({ev.exec().argv().begin(), ev.exec().argv().end()}));
+    case v1::EVENT_TYPE_FILE_OPEN:
+      return fmt::format("open {} {} = {}", ev.file().path(), ev.file().flags_text(),
+                         Result(ev.file().result(), ev.file().error()));
+    case v1::EVENT_TYPE_FILE_UNLINK:
+      return fmt::format("unlink {} = {}", ev.file().path(),
+                         Result(ev.file().result(), ev.file().error()));
+    case v1::EVENT_TYPE_FILE_RENAME:
+      return fmt::format("rename {} -> {} = {}", ev.file().path(),
+                         ev.file().new_path(),
+                         Result(ev.file().result(), ev.file().error()));
+    case v1::EVENT_TYPE_NET_CONNECT:
+    case v1::EVENT_TYPE_NET_ACCEPT:
+    case v1::EVENT_TYPE_NET_BIND:
+    case v1::EVENT_TYPE_NET_LISTEN: {
+      const auto& n = ev.net();
+      return fmt::format("{} {} {} -> {} = {}", n.syscall(), n.protocol(),
+                         Addr(n.local()), Addr(n.remote()),
+                         Result(n.result(), n.error()));
+    }
+    case v1::EVENT_TYPE_NET_CLOSE: {
+      const auto& n = ev.net();
+      return fmt::format("close {} {} -> {} sent={} recv={}", n.protocol(),
+                         Addr(n.local()), Addr(n.remote()), n.bytes_sent(),
+                         n.bytes_received());
+    }
+    case v1::EVENT_TYPE_DNS_QUERY: {
+      std::string names;
+      for (const auto& n : ev.dns().names()) names += (names.empty() ? "" : ",") + n;
+      return fmt::format("dns {} via {}", names, Addr(ev.dns().server()));
+    }
+    default:
+      return "";
+  }
+}
+
+void Correlator::OnEvent(const v1::Event& ev,
+                         const std::vector<uint32_t>& lineage) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (ev.ktime_ns() >= next_expire_) {
+    next_expire_ = ev.ktime_ns() + 1000000000ull;
+    Expire(ev.ktime_ns());
+  }
+  switch (ev.type()) {
+    case v1::EVENT_TYPE_MCP_MESSAGE:
+      if (ev.mcp().kind() == "request" && ev.mcp().direction() == "in")
+        OnRequest(ev);
+      break;
+    case v1::EVENT_TYPE_MCP_CALL:
+      OnCall(ev);
+      break;
+    case v1::EVENT_TYPE_EXIT:
+      OnExit(ev.process().pid(), ev.time_unix_ns());
+      break;
+    default:
+      break;
+  }
+  if (IsEffect(ev.type())) OnEffect(ev, lineage);
+}
+
+void Correlator::OnRequest(const v1::Event& ev) {
+  // A request a process read: a call to it, in flight until its MCP_CALL.
+  // (A process that turns out not to be an MCP server never gets one; its
+  // entries expire.)
+  Server& s = servers_[ev.process().pid()];
+  InFlight f;
+  f.start_ktime = ev.ktime_ns();
+  s.inflight.emplace(Key(ev.mcp().id(), ev.ktime_ns()), std::move(f));
+}
+
+void Correlator::OnCall(const v1::Event& ev) {
+  const v1::McpCall& c = ev.call();
+  if (c.initiator() != "client" || c.server_pid() == 0) return;
+  InFlight f;
+  auto s = servers_.find(c.server_pid());
+  if (s != servers_.end()) {
+    auto it = s->second.inflight.find(Key(c.request_id(), c.started_ktime_ns()));
+    if (it != s->second.inflight.end()) {
+      f = std::move(it->second);
+      s->second.inflight.erase(it);
+    }
+  }
+  const uint32_t agent = agent_fn_ ? agent_fn_(c.session_id(), c.server_pid()) : 0;
+  if (agent == 0) return;
+  v1::Chain* chain = ChainFor(agent, c.started_unix_ns(), c.started_ktime_ns());
+  if (chain == nullptr) return;
+  if (chain->entries_size() >= static_cast<int>(opts_.max_entries_per_chain)) {
+    counters_.effects_dropped += f.effects.size();
+    return;
+  }
+  v1::ChainEntry* e = chain->add_entries();
+  *e->mutable_call() = c;
+  for (auto& x : f.effects) *e->add_effects() = std::move(x);
+  chain->set_calls(chain->calls() + 1);
+  chain->set_effects(chain->effects() + e->effects_size());
+  chain->set_end_unix_ns(std::max<int64_t>(chain->end_unix_ns(),
+                                           c.started_unix_ns() + c.latency_ns()));
+  last_ktime_[agent] = c.started_ktime_ns() + c.latency_ns();
+}
+
+void Correlator::OnEffect(const v1::Event& ev,
+                          const std::vector<uint32_t>& lineage) {
+  v1::ChainEffect x;
+  x.set_seq(ev.seq());
+  x.set_ktime_ns(ev.ktime_ns());
+  x.set_time_unix_ns(ev.time_unix_ns());
+  x.set_pid(ev.process().pid());
+  x.set_comm(ev.process().comm());
+  x.set_type(ev.type());
+  x.set_summary(EffectSummary(ev));
+  for (uint32_t pid : lineage) {
+    auto s = servers_.find(pid);
+    if (s != servers_.end()) {
+      // The nearest server above the effect: the calls in flight in it.
+      std::vector<InFlight*> cands;
+      for (auto& [k, f] : s->second.inflight) {
+        if (f.start_ktime <= ev.ktime_ns()) cands.push_back(&f);
+      }
+      if (cands.empty()) {
+        ++counters_.effects_background;
+        return;
+      }
+      ++counters_.effects_attributed;
+      if (cands.size() > 1) ++counters_.effects_ambiguous;
+      x.set_candidates(cands.size());
+      x.set_confidence(1.0 / static_cast<double>(cands.size()));
+      for (InFlight* f : cands) {
+        if (f->effects.size() >= opts_.max_effects_per_call) {
+          ++counters_.effects_dropped;
+          continue;
+        }
+        f->effects.push_back(x);
+      }
+      return;
+    }
+    auto a = open_chain_.find(pid);
+    if (a != open_chain_.end() && pid != ev.process().pid()) {
+      // Started by an agent, not by one of its servers: the agent's own.
+      v1::Chain* chain = ChainFor(pid, ev.time_unix_ns(), ev.ktime_ns());
+      if (chain == nullptr) return;
+      if (chain->entries_size() >= static_cast<int>(opts_.max_entries_per_chain)) {
+        ++counters_.effects_dropped;
+        return;
+      }
+      x.set_confidence(1.0);
+      x.set_candidates(1);
+      *chain->add_entries()->mutable_agent_effect() = x;
+      chain->set_effects(chain->effects() + 1);
+      chain->set_end_unix_ns(std::max(chain->end_unix_ns(), ev.time_unix_ns()));
+      last_ktime_[pid] = ev.ktime_ns();
+      ++counters_.effects_agent;
+      return;
+    }
+  }
+}
+
+v1::Chain* Correlator::ChainFor(uint32_t agent, int64_t time_unix_ns,
+                                uint64_t ktime) {
+  auto open = open_chain_.find(agent);
+  if (open != open_chain_.end()) {
+    auto last = last_ktime_.find(agent);
+    const bool idle = last != last_ktime_.end() && ktime > last->second &&
+                      ktime - last->second > opts_.idle_gap_ns;
+    if (!idle && !chains_.empty() && open->second >= chains_.front().id()) {
+      v1::Chain& c = chains_[open->second - chains_.front().id()];
+      return &c;
+    }
+    if (!chains_.empty() && open->second >= chains_.front().id())
+      chains_[open->second - chains_.front().id()].set_open(false);
+  }
+  while (chains_.size() >= opts_.max_chains) {
+    open_chain_.erase(chains_.front().agent_pid());
+    chains_.pop_front();
+  }
+  v1::Chain c;
+  c.set_id(next_chain_++);
+  c.set_agent_pid(agent);
+  c.set_start_unix_ns(time_unix_ns);
+  c.set_end_unix_ns(time_unix_ns);
+  c.set_open(true);
+  std::string exe;
+  uint64_t start = 0;
+  if (process_fn_ && process_fn_(agent, &exe, &start)) {
+    c.set_agent_exe(exe);
+    c.set_agent_id(fmt::format("{}-{}", agent, start / 1000000));
+  } else {
+    c.set_agent_id(fmt::format("{}-0", agent));
+  }
+  chains_.push_back(std::move(c));
+  open_chain_[agent] = chains_.back().id();
+  last_ktime_[agent] = ktime;
+  ++counters_.chains;
+  return &chains_.back();
+}
+
+void Correlator::OnExit(uint32_t pid, int64_t time_unix_ns) {
+  auto open = open_chain_.find(pid);
+  if (open != open_chain_.end()) {
+    if (!chains_.empty() && open->second >= chains_.front().id()) {
+      v1::Chain& c = chains_[open->second - chains_.front().id()];
+      c.set_open(false);
+      c.set_end_unix_ns(std::max(c.end_unix_ns(), time_unix_ns));
+    }
+    open_chain_.erase(open);
+    last_ktime_.erase(pid);
+  }
+  servers_.erase(pid);  // its in-flight calls end with their MCP_CALL first
+}
+
+void Correlator::Expire(uint64_t ktime) {
+  // Requests never answered (or read by a process that is no MCP server).
+  // The server entries stay until exit: they tell a server's background
+  // activity from its agent's.
+  for (auto& [pid, s] : servers_) {
+    for (auto it = s.inflight.begin(); it != s.inflight.end();) {
+      if (ktime > it->second.start_ktime &&
+          ktime - it->second.start_ktime > opts_.inflight_max_age_ns) {
+        ++counters_.inflight_expired;
+        it = s.inflight.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+std::vector<v1::Chain> Correlator::Chains(uint32_t agent_pid,
+                                          int64_t since_unix_ns,
+                                          size_t limit) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (limit == 0) limit = 100;
+  std::vector<v1::Chain> out;
+  for (auto it = chains_.rbegin(); it != chains_.rend() && out.size() < limit; ++it) {
+    if (agent_pid != 0 && it->agent_pid() != agent_pid) continue;
+    if (it->end_unix_ns() < since_unix_ns) continue;
+    v1::Chain c = *it;
+    c.clear_entries();
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+bool Correlator::Chain(uint64_t id, v1::Chain* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (chains_.empty() || id < chains_.front().id() || id > chains_.back().id())
+    return false;
+  *out = chains_[id - chains_.front().id()];
+  return true;
+}
+
+Correlator::Counters Correlator::counters() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return counters_;
+}
+
+}  // namespace agentwatch
