@@ -131,7 +131,11 @@ void Correlator::OnCall(const v1::Event& ev) {
     }
   }
   const uint32_t agent = agent_fn_ ? agent_fn_(c.session_id(), c.server_pid()) : 0;
-  if (agent == 0) return;
+  if (agent == 0) {
+    // No known client (a remote one, or one gone before it was looked up).
+    counters_.effects_dropped += f.effects.size();
+    return;
+  }
   v1::Chain* chain = ChainFor(agent, c.started_unix_ns(), c.started_ktime_ns());
   if (chain == nullptr) return;
   if (chain->entries_size() >= static_cast<int>(opts_.max_entries_per_chain)) {
@@ -219,7 +223,10 @@ v1::Chain* Correlator::ChainFor(uint32_t agent, int64_t time_unix_ns,
       chains_[open->second - chains_.front().id()].set_open(false);
   }
   while (chains_.size() >= opts_.max_chains) {
-    open_chain_.erase(chains_.front().agent_pid());
+    // Forget the oldest chain; its agent's open chain only if it is this one.
+    auto o = open_chain_.find(chains_.front().agent_pid());
+    if (o != open_chain_.end() && o->second == chains_.front().id())
+      open_chain_.erase(o);
     chains_.pop_front();
   }
   v1::Chain c;

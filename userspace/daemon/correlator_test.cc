@@ -174,5 +174,28 @@ TEST_F(CorrelatorTest, BoundsAndUnansweredRequests) {
   EXPECT_EQ(c_->counters().effects_background, 1u);
 }
 
+TEST_F(CorrelatorTest, DroppingTheOldestChainKeepsTheAgentsOpenOne) {
+  Correlator::Options o;
+  o.max_chains = 2;
+  o.idle_gap_ns = 1000;
+  c_ = std::make_unique<Correlator>(o);
+  uint32_t agent = 10;
+  c_->SetLookups([&agent](const std::string&, uint32_t) { return agent; }, nullptr);
+  Request("1", 100);
+  Done("1", "a", 100, 110);     // chain 1: agent 10
+  Request("2", 5000);
+  Done("2", "b", 5000, 5010);   // after the gap: chain 2, agent 10's open one
+  agent = 13;
+  Request("3", 5100);
+  Done("3", "c", 5100, 5110);   // chain 3: agent 13; chain 1 is dropped
+  v1::Event exec = Base(v1::EVENT_TYPE_EXEC, 11, 5120);
+  exec.mutable_exec()->set_filename("/usr/bin/git");
+  c_->OnEvent(exec, {11, 10, 1});  // agent 10 runs git
+  v1::Chain ch;
+  EXPECT_FALSE(c_->Chain(1, &ch));
+  ASSERT_TRUE(c_->Chain(2, &ch));
+  EXPECT_EQ(ch.effects(), 1u) << "agent 10's activity went to its open chain";
+}
+
 }  // namespace
 }  // namespace agentwatch
