@@ -12,6 +12,11 @@
 // ("progress" asks for progress notifications; "cancelAfterMs" cancels the
 // call after that long). REPEAT=n repeats them n times and prints per-call
 // latencies instead of results (benchmark mode).
+//
+// THEN_STDIO="command args..." with THEN_CALLS: afterwards the same process
+// connects to a second server over stdio and makes those calls, with
+// "{{previous}}" in an argument string replaced by the text of the last
+// result from the first server (data moving from one server to another).
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -52,6 +57,7 @@ if (process.env.WAIT_FILE) {
 }
 
 const calls = JSON.parse(process.env.CALLS || "[]");
+let lastText = "";
 const repeat = Number(process.env.REPEAT || "0");
 if (repeat > 0) {
   const lat = [];
@@ -75,6 +81,8 @@ if (repeat > 0) {
       const r = await client.callTool({ name: c.tool, arguments: c.arguments },
                                       undefined, options);
       isError = Boolean(r.isError);
+      const text = (r.content || []).find((x) => x.type === "text");
+      if (text) lastText = text.text;
     } catch (e) {
       error = String(e.message || e);
     }
@@ -82,6 +90,23 @@ if (repeat > 0) {
                         progress, cancelled: Boolean(c.cancelAfterMs) && error !== null });
   }
 }
+if (process.env.THEN_STDIO) {
+  const [cmd, ...args] = process.env.THEN_STDIO.split(" ");
+  const second = new Client({ name: "agentwatch-e2e-client", version: "1.0.0" });
+  await second.connect(new StdioClientTransport({ command: cmd, args, stderr: "inherit" }));
+  const fill = (v) => typeof v === "string" ? v.replaceAll("{{previous}}", lastText)
+    : Array.isArray(v) ? v.map(fill)
+    : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fill(x)]))
+    : v;
+  report.then = [];
+  for (const c of JSON.parse(process.env.THEN_CALLS || "[]")) {
+    const a = fill(c.arguments);
+    const r = await second.callTool({ name: c.tool, arguments: a });
+    report.then.push({ tool: c.tool, arguments: a, isError: Boolean(r.isError) });
+  }
+  await second.close();
+}
+
 // A cancelled call's notifications/cancelled goes out asynchronously; let it
 // leave before the transport closes.
 if (report.calls.some((c) => c.cancelled)) await new Promise((r) => setTimeout(r, 300));

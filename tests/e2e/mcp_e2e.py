@@ -132,6 +132,23 @@ def main():
                          env={"MEMORY_FILE_PATH": os.path.join(tmp, "mem.json")})
         reports = {"filesystem": finish(fs, "filesystem"), "memory": finish(mem, "memory")}
 
+        # Data moving between servers: one agent reads a file through
+        # server-filesystem and stores its text through server-memory.
+        with open(os.path.join(files, "plan.txt"), "w") as f:
+            f.write("Project Falcon launch plan: ship on March 3rd, budget 40k, "
+                    "vendor Acme Robotics, contact Dana at extension 4471.\n")
+        flow = run_client(
+            "stdio", ["node", server_js("server-filesystem"), files],
+            [{"tool": "read_text_file", "arguments": {"path": os.path.join(files, "plan.txt")}}],
+            env={"THEN_STDIO": "node " + server_js("server-memory"),
+                 "MEMORY_FILE_PATH": os.path.join(tmp, "flow.json"),
+                 "THEN_CALLS": json.dumps([
+                     {"tool": "create_entities", "arguments": {"entities": [
+                         {"name": "falcon", "entityType": "project",
+                          "observations": ["{{previous}}"]}]}},
+                     {"tool": "search_nodes", "arguments": {"query": "weather"}}])})
+        flow_rep = finish(flow, "data flow")
+
         http_port, sse_port = free_port(), free_port()
         for port, mode in ((http_port, "streamableHttp"), (sse_port, "sse")):
             p = subprocess.Popen(["node", server_js("server-everything"), mode],
@@ -238,6 +255,23 @@ def main():
             if rep.get("sessionId"):
                 check(sess.get("mcp_session_id") == rep["sessionId"],
                       f"{name}: Mcp-Session-Id {sess.get('mcp_session_id')} != {rep['sessionId']}")
+
+        # The data flow is linked: the memory call carries the file's text.
+        if flow_rep:
+            by_agent = {x["id"]: x.get("client_pid") for x in sessions}
+            mine = [c for c in calls if by_agent.get(c.get("session_id")) == flow_rep["pid"]
+                    and c.get("method") == "tools/call"]
+            tools = {c.get("tool"): c for c in mine}
+            read, store = tools.get("read_text_file"), tools.get("create_entities")
+            unrelated = tools.get("search_nodes")
+            if check(read and store and unrelated, f"data-flow calls: {[c.get('tool') for c in mine]}"):
+                flows = store.get("flows", [])
+                check(len(flows) == 1 and flows[0].get("from_call_id") == read.get("call_id")
+                      and flows[0].get("from_tool") == "read_text_file",
+                      f"create_entities linked to read_text_file: {flows}")
+                check(not unrelated.get("flows"), f"unrelated call linked: {unrelated}")
+                check(store.get("server_id") != read.get("server_id"),
+                      "the flow crosses servers")
 
         # Action chains: each call holds the file effects it caused.
         chains = aw("chains")

@@ -275,6 +275,8 @@ std::string FormatCallLine(const v1::McpCall& c) {
     details += fmt::format(" progress={} ({})", c.progress_count(), c.progress_last());
   if (!c.cancel_reason().empty()) details += " reason: " + c.cancel_reason();
   if (c.initiator() == "server") details = "[server->client] " + details;
+  for (const auto& f : c.flows())
+    details += fmt::format(" <= data from call {} ({})", f.from_call_id(), f.from_tool());
   return fmt::format("{:<12} {:<18} {:<16} {:<24} {:<10} {:>9}  {}",
                      FormatClock(c.started_unix_ns()), c.session_id(),
                      c.method(), c.tool().substr(0, 24), c.status(),
@@ -383,6 +385,11 @@ std::string FormatChainTree(const v1::Chain& c) {
                        FormatClock(call.started_unix_ns()), call.session_id(), what,
                        call.arguments().substr(0, 100), call.status(),
                        Millis(call.latency_ns()));
+    for (const auto& f : call.flows()) {
+      out += fmt::format("{}<= data from call {} {} ({}, {} fingerprints)\n", cont,
+                         f.from_call_id(), f.from_tool(), f.from_session_id(),
+                         f.shared_fingerprints());
+    }
     for (int j = 0; j < e.effects_size(); ++j) {
       out += fmt::format("{}{}{}\n", cont, j + 1 == e.effects_size() ? "└─ " : "├─ ",
                          effect(e.effects(j)));

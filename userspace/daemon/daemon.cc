@@ -338,6 +338,14 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     AddCounter(&s, "mcp_request_ids_reused", tc.duplicate_ids);
     AddCounter(&s, "mcp_pending_evicted", tc.pending_evicted);
     AddCounter(&s, "mcp_tool_changes", tc.tool_changes);
+    AddCounter(&s, "mcp_data_flows", tc.data_flows);
+    const Correlator::Counters cc = pipeline.correlator().counters();
+    AddCounter(&s, "chain_effects_attributed", cc.effects_attributed);
+    AddCounter(&s, "chain_effects_ambiguous", cc.effects_ambiguous);
+    AddCounter(&s, "chain_effects_background", cc.effects_background);
+    AddCounter(&s, "chain_effects_agent", cc.effects_agent);
+    AddCounter(&s, "chain_effects_dropped", cc.effects_dropped);
+    AddCounter(&s, "chains", cc.chains);
     AddCounter(&s, "mcp_servers_discovered", pipeline.servers_discovered());
     AddCounter(&s, "mcp_probes_not_mcp", pipeline.probes_not_mcp());
     AddCounter(&s, "cgroup_lookup_misses", cgroups.misses());

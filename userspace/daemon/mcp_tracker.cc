@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "mcp/fingerprint.h"
 #include "mcp/mcp_json.h"
 #include "mcp/redact.h"
 
@@ -387,6 +388,12 @@ McpTracker::Result McpTracker::OnMessage(const McpObservation& w,
           s->info.set_protocol_version(c.protocol_version());
         c.set_session_id(p.session);
       }
+      // The agent: the session's client, or this process when it is the
+      // client (seen from its side).
+      p.agent = server_side ? AgentOf(p.session, w.pid) : w.pid;
+      if (!rp.arguments.empty() &&
+          (m.method == "tools/call" || m.method == "prompts/get"))
+        LinkFlows(p.agent, rp.arguments, &c);
       res.session_id = p.session;
       pending_.emplace(id, std::move(p));
       break;
@@ -458,6 +465,11 @@ McpTracker::Result McpTracker::OnMessage(const McpObservation& w,
         c.set_is_error(r.is_error);
         c.set_result_summary(r.summary);
         if (r.is_error) status = "tool_error";
+        // What came back may go out again: remember its fingerprints.
+        if (!r.is_error && (c.method() == "tools/call" || c.method() == "resources/read" ||
+                            c.method() == "prompts/get"))
+          p.result_fps = Fingerprints(
+              FingerprintText(std::string_view(m.result).substr(0, 1u << 20)));
         ApplyResult(&p, s, r, w, out);
       }
       res.session_id = p.session;
@@ -596,6 +608,8 @@ void McpTracker::Finish(uint64_t pending_id, const std::string& status,
   v1::McpCall& c = p.call;
   c.set_status(status);
   c.set_call_id(next_call_++);
+  if (!p.result_fps.empty())
+    IndexResult(p.agent != 0 ? p.agent : AgentOf(p.session, c.server_pid()), p, c);
   if (status == "cancelled" && c.latency_ns() == 0 && ktime_ns > c.started_ktime_ns())
     c.set_latency_ns(ktime_ns - c.started_ktime_ns());
   if (auto s = sessions_.find(p.session); s != sessions_.end()) {
@@ -742,6 +756,71 @@ bool McpTracker::Inventory(const std::string& server,
   if (it == inventories_.end()) return false;
   *out = it->second.inv;
   return true;
+}
+
+uint32_t McpTracker::AgentOf(const std::string& session,
+                             uint32_t server_pid) const {
+  if (auto s = sessions_.find(session);
+      s != sessions_.end() && s->second.info.client_pid() != 0)
+    return s->second.info.client_pid();
+  auto sv = servers_.find(server_pid);
+  return sv != servers_.end() ? sv->second.info.client_pid() : 0;
+}
+
+void McpTracker::LinkFlows(uint32_t agent, const std::string& arguments,
+                           v1::McpCall* c) {
+  auto idx = flows_.find(agent);
+  if (agent == 0 || idx == flows_.end()) return;
+  std::map<uint32_t, uint32_t> hits;  // source -> shared fingerprints
+  for (uint64_t fp : Fingerprints(FingerprintText(arguments))) {
+    auto it = idx->second.by_fp.find(fp);
+    if (it != idx->second.by_fp.end()) ++hits[it->second];
+  }
+  std::vector<std::pair<uint32_t, uint32_t>> linked;  // (shared, source)
+  for (auto [src, n] : hits) {
+    if (n >= opts_.min_shared_fingerprints) linked.emplace_back(n, src);
+  }
+  std::sort(linked.rbegin(), linked.rend());
+  if (linked.size() > 8) linked.resize(8);
+  for (auto [n, src] : linked) {
+    const FlowIndex::Source& from = idx->second.sources.at(src);
+    v1::DataFlow* f = c->add_flows();
+    f->set_from_call_id(from.call_id);
+    f->set_from_tool(from.tool);
+    f->set_from_server_id(from.server_id);
+    f->set_from_session_id(from.session_id);
+    f->set_shared_fingerprints(n);
+  }
+  if (!linked.empty()) ++counters_.data_flows;
+}
+
+void McpTracker::IndexResult(uint32_t agent, const Pending& p,
+                             const v1::McpCall& c) {
+  if (agent == 0) return;
+  if (!flows_.count(agent) && flows_.size() >= opts_.max_flow_agents) {
+    auto oldest = flows_.begin();
+    for (auto it = flows_.begin(); it != flows_.end(); ++it) {
+      if (it->second.last_used < oldest->second.last_used) oldest = it;
+    }
+    flows_.erase(oldest);
+  }
+  FlowIndex& idx = flows_[agent];
+  idx.last_used = c.started_unix_ns();
+  const uint32_t src = idx.next_source++;
+  idx.sources[src] = {c.call_id(), c.tool(), c.server_id(), c.session_id()};
+  for (uint64_t fp : p.result_fps) {
+    idx.by_fp[fp] = src;  // the latest result that carried it
+    idx.order.emplace_back(fp, src);
+  }
+  while (idx.order.size() > opts_.max_flow_fingerprints) {
+    auto [fp, old] = idx.order.front();
+    idx.order.pop_front();
+    auto it = idx.by_fp.find(fp);
+    if (it != idx.by_fp.end() && it->second == old) idx.by_fp.erase(it);
+  }
+  // Sources no fingerprint can name any more.
+  const uint32_t first = idx.order.empty() ? src : idx.order.front().second;
+  idx.sources.erase(idx.sources.begin(), idx.sources.lower_bound(first));
 }
 
 uint32_t McpTracker::SessionClient(const std::string& session_id,

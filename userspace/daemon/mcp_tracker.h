@@ -25,6 +25,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "agentwatch/v1/agentwatch.pb.h"
@@ -62,6 +63,9 @@ class McpTracker {
     size_t max_sessions = 4096;
     size_t max_servers = 1024;
     size_t max_history = 512;     // tool changes kept per identity
+    size_t max_flow_fingerprints = 200000;  // per agent
+    size_t max_flow_agents = 256;
+    size_t min_shared_fingerprints = 2;     // for a data-flow link
   };
   struct Counters {
     uint64_t calls = 0;
@@ -70,6 +74,7 @@ class McpTracker {
     uint64_t pending_evicted = 0;
     uint64_t tool_changes = 0;
     uint64_t skipped_client_stdio = 0;  // a stdio client's side, not tracked
+    uint64_t data_flows = 0;            // calls linked to earlier results
   };
   struct Result {
     std::string session_id;    // "" when not attributed to a session
@@ -125,6 +130,20 @@ class McpTracker {
     std::string client_name, client_version;
     std::vector<std::string> keys;  // every index entry pointing here
     bool list_continuation = false;  // tools/list with a cursor
+    std::vector<uint64_t> result_fps;  // fingerprints of its result
+    uint32_t agent = 0;                // client process, 0 if unknown
+  };
+  // Fingerprints of an agent's earlier results, for data-flow links.
+  struct FlowIndex {
+    struct Source {
+      uint64_t call_id;
+      std::string tool, server_id, session_id;
+    };
+    std::unordered_map<uint64_t, uint32_t> by_fp;  // fingerprint -> source
+    std::deque<std::pair<uint64_t, uint32_t>> order;  // oldest first
+    std::map<uint32_t, Source> sources;
+    uint32_t next_source = 0;
+    int64_t last_used = 0;
   };
   struct ToolBook {
     v1::McpToolInventory inv;
@@ -144,6 +163,9 @@ class McpTracker {
   void CommitTools(Session* s, std::vector<McpToolDef> tools,
                    const McpObservation& w, std::vector<v1::Event>* out);
   const Server* FindServer(const std::string& q) const;
+  uint32_t AgentOf(const std::string& session, uint32_t server_pid) const;
+  void LinkFlows(uint32_t agent, const std::string& arguments, v1::McpCall* c);
+  void IndexResult(uint32_t agent, const Pending& p, const v1::McpCall& c);
   bool MatchesLocked(const v1::CallFilter& f, const v1::McpCall& c) const;
 
   const Options opts_;
@@ -157,6 +179,7 @@ class McpTracker {
   std::map<std::string, uint64_t> pending_index_;  // pairing key -> pending id
   std::map<std::tuple<uint32_t, uint64_t>, std::string> socket_session_;
   std::set<uint32_t> legacy_sse_;  // announced an endpoint (HTTP+SSE)
+  std::map<uint32_t, FlowIndex> flows_;  // by agent (client pid)
   std::deque<v1::McpCall> calls_;  // finished, oldest first
   uint64_t next_pending_ = 1;
   uint64_t next_call_ = 1;
