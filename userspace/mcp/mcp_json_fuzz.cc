@@ -1,9 +1,11 @@
-// Fuzzes the MCP field readers and the canonical JSON form over arbitrary
-// bytes: the first byte picks the method the bytes are read as.
+// Fuzzes the MCP field readers, the canonical JSON form and the data-flow
+// fingerprints over arbitrary bytes: the first byte picks the method the
+// bytes are read as.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "mcp/fingerprint.h"
 #include "mcp/mcp_json.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -17,6 +19,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   agentwatch::ReadResult(method, json);
   agentwatch::ReadProgress(json);
   agentwatch::ReadCancel(json);
+  // Data-flow fingerprints: sorted and unique; a text shares all of its
+  // own fingerprints with itself.
+  auto fps = agentwatch::Fingerprints(agentwatch::FingerprintText(json));
+  for (size_t i = 1; i < fps.size(); ++i) {
+    if (fps[i - 1] >= fps[i]) __builtin_trap();
+  }
+  if (agentwatch::SharedFingerprints(fps, fps) != fps.size()) __builtin_trap();
   auto c = agentwatch::CanonicalJson(json);
   // The canonical form is a fixed point.
   if (c) {
