@@ -273,6 +273,18 @@ def main():
                 check(store.get("server_id") != read.get("server_id"),
                       "the flow crosses servers")
 
+        # Agents: each client process, with its clientInfo and servers.
+        agents = {a["pid"]: a for a in aw("agents", "--all")}
+        for name in ("filesystem", "memory", "http", "sse"):
+            a = agents.get(reports[name]["pid"])
+            if check(a is not None, f"{name}: agent {reports[name]['pid']} listed"):
+                check(a.get("client_name") == "agentwatch-e2e-client" and
+                      len(a.get("servers", [])) == 1 and int(a.get("calls", 0)) >= 3,
+                      f"{name}: agent record {a}")
+        if flow_rep:
+            check(len(agents.get(flow_rep["pid"], {}).get("servers", [])) == 2,
+                  "the data-flow agent used two servers")
+
         # Action chains: each call holds the file effects it caused.
         chains = aw("chains")
         fs_chain = [c for c in chains if c.get("agent_pid") == reports["filesystem"]["pid"]]

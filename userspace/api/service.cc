@@ -143,6 +143,14 @@ grpc::Status AgentWatchService::GetToolInventory(
   return grpc::Status::OK;
 }
 
+grpc::Status AgentWatchService::ListAgents(grpc::ServerContext*,
+                                           const v1::ListAgentsRequest* req,
+                                           v1::ListAgentsResponse* out) {
+  if (tracker_ == nullptr) return NoTracker();
+  for (auto& a : tracker_->Agents(req->include_ended())) *out->add_agents() = std::move(a);
+  return grpc::Status::OK;
+}
+
 grpc::Status AgentWatchService::ListChains(grpc::ServerContext*,
                                            const v1::ListChainsRequest* req,
                                            v1::ListChainsResponse* out) {

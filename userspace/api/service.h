@@ -46,6 +46,8 @@ class AgentWatchService final : public v1::AgentWatch::Service {
   grpc::Status GetToolInventory(grpc::ServerContext*,
                                 const v1::GetToolInventoryRequest* req,
                                 v1::McpToolInventory* out) override;
+  grpc::Status ListAgents(grpc::ServerContext*, const v1::ListAgentsRequest* req,
+                          v1::ListAgentsResponse* out) override;
   grpc::Status ListChains(grpc::ServerContext*, const v1::ListChainsRequest* req,
                           v1::ListChainsResponse* out) override;
   grpc::Status GetChain(grpc::ServerContext*, const v1::GetChainRequest* req,

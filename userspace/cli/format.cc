@@ -343,6 +343,24 @@ std::string FormatInventory(const v1::McpToolInventory& inv, bool history) {
   return out;
 }
 
+std::string FormatAgents(const std::vector<v1::McpAgent>& agents) {
+  std::string out = fmt::format("{:>7} {:>5} {:<26} {:<24} {:>8} {:>7} {:>6} {:<8} {}\n",
+                                "PID", "UID", "CLIENT INFO", "EXE", "SESSIONS",
+                                "SERVERS", "CALLS", "STATE", "CONTAINER / POD");
+  for (const auto& a : agents) {
+    std::string info = a.client_name();
+    if (!a.client_version().empty()) info += " " + a.client_version();
+    std::string where = a.container_id().substr(0, 12);
+    if (!a.pod_uid().empty()) where += (where.empty() ? "" : " ") + a.pod_uid();
+    out += fmt::format("{:>7} {:>5} {:<26} {:<24} {:>8} {:>7} {:>6} {:<8} {}\n",
+                       a.pid(), a.uid(), info.empty() ? "?" : info.substr(0, 26),
+                       a.exe().substr(0, 24), a.sessions(), a.servers_size(),
+                       a.calls(), a.alive() ? "running" : "exited",
+                       where.empty() ? "-" : where);
+  }
+  return out;
+}
+
 std::string FormatChains(const std::vector<v1::Chain>& chains) {
   std::string out = fmt::format("{:>6} {:>7} {:<28} {:<12} {:<12} {:>6} {:>8} {}\n",
                                 "CHAIN", "AGENT", "EXE", "START", "END", "CALLS",

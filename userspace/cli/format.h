@@ -28,6 +28,7 @@ std::string FormatCallLine(const v1::McpCall& c);
 std::string FormatServers(const std::vector<v1::McpServer>& servers);
 std::string FormatSessions(const std::vector<v1::McpSession>& sessions);
 std::string FormatInventory(const v1::McpToolInventory& inv, bool history);
+std::string FormatAgents(const std::vector<v1::McpAgent>& agents);
 std::string FormatChains(const std::vector<v1::Chain>& chains);
 std::string FormatChainTree(const v1::Chain& c);
 std::string StatusJson(const v1::Status& s);

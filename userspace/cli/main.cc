@@ -27,6 +27,7 @@ constexpr char kUsage[] =
     "  calls                  MCP requests with their outcome and latency;\n"
     "                         with --follow, as they finish\n"
     "  tools SERVER           a server's tool inventory, hashes, changes\n"
+    "  agents                 agents: the MCP clients driving servers\n"
     "  chains                 action chains: an agent's calls with the kernel\n"
     "                         effects each caused\n"
     "  chain ID               one chain as a tree\n"
@@ -284,6 +285,27 @@ int Tools(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
   return 0;
 }
 
+int Agents(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
+           const std::vector<std::string>& args) {
+  po::options_description desc("agentwatch agents [options]");
+  desc.add_options()("help,h", "show this help")(
+      "all,a", "include agents whose process has exited");
+  po::variables_map vm;
+  if (int r = ParseArgs("agents", desc, args, &vm)) return r < 0 ? 0 : r;
+  v1::ListAgentsRequest req;
+  req.set_include_ended(vm.count("all") > 0);
+  v1::ListAgentsResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status s = stub.ListAgents(Deadline(&ctx), req, &resp);
+  if (!s.ok()) return Fail(s, endpoint);
+  if (json) {
+    for (const auto& a : resp.agents()) std::cout << agentwatch::ProtoJson(a) << "\n";
+  } else {
+    std::cout << agentwatch::FormatAgents({resp.agents().begin(), resp.agents().end()});
+  }
+  return 0;
+}
+
 int Chains(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
            const std::vector<std::string>& args) {
   po::options_description desc("agentwatch chains [options]");
@@ -408,7 +430,8 @@ int main(int argc, char** argv) {
                       const std::vector<std::string>&);
   const std::pair<const char*, Verb> verbs[] = {
       {"servers", Servers}, {"sessions", Sessions}, {"calls", Calls},
-      {"tools", Tools},     {"chains", Chains},     {"chain", Chain}};
+      {"tools", Tools},     {"agents", Agents},     {"chains", Chains},
+      {"chain", Chain}};
   for (const auto& [name, fn] : verbs) {
     if (cmd != name) continue;
     if (vm.count("help")) args.push_back("--help");

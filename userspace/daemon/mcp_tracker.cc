@@ -1,5 +1,7 @@
 #include "daemon/mcp_tracker.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -48,6 +50,14 @@ std::string QueryParam(std::string_view target, std::string_view name) {
     query.remove_prefix(amp + 1);
   }
   return "";
+}
+
+std::string Hostname() {
+  static const std::string name = [] {
+    char buf[256] = {};
+    return gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : std::string();
+  }();
+  return name;
 }
 
 std::string Key(uint32_t pid, std::string_view channel, bool request_out,
@@ -233,7 +243,79 @@ McpTracker::Session* McpTracker::EnsureSession(const std::string& key,
     if (p == nullptr && process_fn_) p = process_fn_(w.pid);
     if (p != nullptr) i.set_client_exe(p->exe);
   }
+  NoteAgent(i.client_pid(), w, i.server_id());
   return &sessions_.emplace(key, std::move(s)).first->second;
+}
+
+void McpTracker::NoteAgent(uint32_t pid, const McpObservation& w,
+                           const std::string& server_id) {
+  if (pid == 0) return;
+  const ProcessInfo* p = process_fn_ ? process_fn_(pid) : nullptr;
+  const std::string id =
+      fmt::format("{}-{}", pid, p != nullptr ? p->start_ns / 1000000 : 0);
+  auto it = agents_.find(pid);
+  if (it != agents_.end() && it->second.id() != id) {
+    agents_.erase(it);  // pid reused
+    it = agents_.end();
+  }
+  if (it == agents_.end()) {
+    if (agents_.size() >= opts_.max_agents) {
+      auto victim = agents_.end();
+      for (auto a = agents_.begin(); a != agents_.end(); ++a) {
+        if (!a->second.alive() &&
+            (victim == agents_.end() ||
+             a->second.last_seen_unix_ns() < victim->second.last_seen_unix_ns()))
+          victim = a;
+      }
+      if (victim == agents_.end()) return;
+      agents_.erase(victim);
+    }
+    v1::McpAgent a;
+    a.set_id(id);
+    a.set_pid(pid);
+    a.set_hostname(opts_.hostname.empty() ? Hostname() : opts_.hostname);
+    a.set_first_seen_unix_ns(w.time_unix_ns);
+    a.set_alive(true);
+    if (p != nullptr) {
+      a.set_exe(p->exe);
+      for (const auto& arg : p->argv) a.add_argv(arg);
+      a.set_start_time_ns(p->start_ns);
+      a.set_uid(p->uid);
+      a.set_container_id(p->container.container_id);
+      a.set_pod_uid(p->container.pod_uid);
+    }
+    it = agents_.emplace(pid, std::move(a)).first;
+  }
+  v1::McpAgent& a = it->second;
+  a.set_last_seen_unix_ns(w.time_unix_ns);
+  a.set_sessions(a.sessions() + 1);
+  if (!server_id.empty() &&
+      std::find(a.servers().begin(), a.servers().end(), server_id) == a.servers().end())
+    a.add_servers(server_id);
+}
+
+std::vector<v1::McpAgent> McpTracker::Agents(bool include_ended) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<v1::McpAgent> out;
+  for (const auto& [pid, a] : agents_) {
+    if (!include_ended && !a.alive()) continue;
+    v1::McpAgent copy = a;
+    // clientInfo of its latest session.
+    int64_t latest = 0;
+    for (const auto& [k, s] : sessions_) {
+      if (s.info.client_pid() == pid && s.info.started_unix_ns() >= latest &&
+          !s.info.client_name().empty()) {
+        latest = s.info.started_unix_ns();
+        copy.set_client_name(s.info.client_name());
+        copy.set_client_version(s.info.client_version());
+      }
+    }
+    out.push_back(std::move(copy));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.first_seen_unix_ns() < b.first_seen_unix_ns();
+  });
+  return out;
 }
 
 McpTracker::Result McpTracker::OnMessage(const McpObservation& w,
@@ -623,6 +705,10 @@ void McpTracker::Finish(uint64_t pending_id, const std::string& status,
   }
   if (auto s = servers_.find(c.server_pid()); s != servers_.end())
     s->second.info.set_calls(s->second.info.calls() + 1);
+  if (auto a = agents_.find(p.agent); a != agents_.end()) {
+    a->second.set_calls(a->second.calls() + 1);
+    a->second.set_last_seen_unix_ns(time_unix_ns);
+  }
   ++counters_.calls;
   v1::Event e;
   e.set_type(v1::EVENT_TYPE_MCP_CALL);
@@ -645,6 +731,10 @@ void McpTracker::OnExit(uint32_t pid, int64_t time_unix_ns, uint64_t ktime_ns,
     if (!p.keys.empty() && p.keys[0].rfind(prefix, 0) == 0) gone.push_back(id);
   }
   for (uint64_t id : gone) Finish(id, "unanswered", out, ktime_ns, time_unix_ns);
+  if (auto a = agents_.find(pid); a != agents_.end()) {
+    a->second.set_alive(false);
+    a->second.set_last_seen_unix_ns(time_unix_ns);
+  }
   if (auto s = servers_.find(pid); s != servers_.end()) {
     s->second.info.set_alive(false);
     s->second.info.set_last_seen_unix_ns(time_unix_ns);

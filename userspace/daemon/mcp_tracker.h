@@ -65,6 +65,8 @@ class McpTracker {
     size_t max_history = 512;     // tool changes kept per identity
     size_t max_flow_fingerprints = 200000;  // per agent
     size_t max_flow_agents = 256;
+    size_t max_agents = 1024;
+    std::string hostname;  // for agent records; "" = this host's name
     size_t min_shared_fingerprints = 2;     // for a data-flow link
   };
   struct Counters {
@@ -105,6 +107,7 @@ class McpTracker {
 
   // Queries (any thread). `server` matches id, identity, name or pid.
   std::vector<v1::McpServer> Servers(bool include_ended) const;
+  std::vector<v1::McpAgent> Agents(bool include_ended) const;
   std::vector<v1::McpSession> Sessions(const std::string& server,
                                        bool include_ended) const;
   std::vector<v1::McpCall> Calls(const v1::CallFilter& f, size_t limit) const;
@@ -166,6 +169,7 @@ class McpTracker {
   uint32_t AgentOf(const std::string& session, uint32_t server_pid) const;
   void LinkFlows(uint32_t agent, const std::string& arguments, v1::McpCall* c);
   void IndexResult(uint32_t agent, const Pending& p, const v1::McpCall& c);
+  void NoteAgent(uint32_t pid, const McpObservation& w, const std::string& server_id);
   bool MatchesLocked(const v1::CallFilter& f, const v1::McpCall& c) const;
 
   const Options opts_;
@@ -180,6 +184,7 @@ class McpTracker {
   std::map<std::tuple<uint32_t, uint64_t>, std::string> socket_session_;
   std::set<uint32_t> legacy_sse_;  // announced an endpoint (HTTP+SSE)
   std::map<uint32_t, FlowIndex> flows_;  // by agent (client pid)
+  std::map<uint32_t, v1::McpAgent> agents_;  // by client pid
   std::deque<v1::McpCall> calls_;  // finished, oldest first
   uint64_t next_pending_ = 1;
   uint64_t next_call_ = 1;

@@ -130,6 +130,18 @@ TEST_F(TrackerTest, StdioSessionPairsRequestsWithResponses) {
   EXPECT_EQ(sessions[0].errors(), 2u);
   EXPECT_EQ(sessions[0].pending(), 0u);
 
+  auto agents = tracker_.Agents(false);
+  ASSERT_EQ(agents.size(), 1u);
+  EXPECT_EQ(agents[0].pid(), 50u);
+  EXPECT_EQ(agents[0].client_name(), "claude-code");
+  EXPECT_EQ(agents[0].sessions(), 1u);
+  EXPECT_EQ(agents[0].calls(), 4u);
+  ASSERT_EQ(agents[0].servers_size(), 1);
+  EXPECT_EQ(agents[0].servers(0), servers[0].id());
+  tracker_.OnExit(50, 0, now_, &events_);
+  EXPECT_TRUE(tracker_.Agents(false).empty());
+  EXPECT_FALSE(tracker_.Agents(true)[0].alive());
+
   v1::CallFilter f;
   f.set_tool("read_file");
   EXPECT_EQ(tracker_.Calls(f, 0).size(), 2u);
