@@ -416,6 +416,58 @@ std::string FormatChainTree(const v1::Chain& c) {
   return out;
 }
 
+namespace {
+
+std::string DotEscape(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 120)) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string FormatChainDot(const v1::Chain& c) {
+  std::string out = fmt::format(
+      "digraph chain_{} {{\n  rankdir=LR;\n  node [fontname=\"monospace\", fontsize=10];\n"
+      "  agent [shape=house, label=\"agent {} (pid {})\"];\n",
+      c.id(), DotEscape(c.agent_exe()), c.agent_pid());
+  int n = 0;
+  for (const auto& e : c.entries()) {
+    if (e.has_agent_effect()) {
+      out += fmt::format("  e{} [shape=ellipse, label=\"{}\"];\n  agent -> e{};\n", n,
+                         DotEscape(e.agent_effect().summary()), n);
+      ++n;
+      continue;
+    }
+    const v1::McpCall& call = e.call();
+    out += fmt::format(
+        "  c{} [shape=box, label=\"{} {}\\n{} {}\"];\n  agent -> c{};\n",
+        call.call_id(), DotEscape(call.method()), DotEscape(call.tool()),
+        DotEscape(call.session_id()), DotEscape(call.status()), call.call_id());
+    for (const auto& f : call.flows()) {
+      out += fmt::format("  c{} -> c{} [style=dashed, color=red, label=\"data\"];\n",
+                         f.from_call_id(), call.call_id());
+    }
+    for (const auto& x : e.effects()) {
+      out += fmt::format("  e{} [shape=ellipse, label=\"{}\"];\n  c{} -> e{}", n,
+                         DotEscape(x.summary()), call.call_id(), n);
+      if (x.candidates() > 1)
+        out += fmt::format(" [style=dotted, label=\"1/{}\"]", x.candidates());
+      out += ";\n";
+      ++n;
+    }
+  }
+  out += "}\n";
+  return out;
+}
+
 std::string StatusJson(const v1::Status& st) {
   std::string s;
   google::protobuf::util::MessageToJsonString(st, &s, JsonOpts());

@@ -31,6 +31,9 @@ std::string FormatInventory(const v1::McpToolInventory& inv, bool history);
 std::string FormatAgents(const std::vector<v1::McpAgent>& agents);
 std::string FormatChains(const std::vector<v1::Chain>& chains);
 std::string FormatChainTree(const v1::Chain& c);
+// Graphviz: calls, effects (dotted when shared by several calls in flight),
+// data flows between calls (dashed). Render with `dot -Tsvg`.
+std::string FormatChainDot(const v1::Chain& c);
 std::string StatusJson(const v1::Status& s);
 
 }  // namespace agentwatch

@@ -51,5 +51,42 @@ TEST(FormatTest, JsonUsesProtoFieldNames) {
   EXPECT_NE(j.find("\"EVENT_TYPE_FILE_OPEN\""), std::string::npos) << j;
 }
 
+TEST(FormatChain, DotAndTree) {
+  v1::Chain c;
+  c.set_id(7);
+  c.set_agent_pid(42);
+  c.set_agent_exe("/usr/bin/node");
+  v1::ChainEntry* read = c.add_entries();
+  read->mutable_call()->set_call_id(1);
+  read->mutable_call()->set_method("tools/call");
+  read->mutable_call()->set_tool("read_file");
+  read->mutable_call()->set_status("ok");
+  v1::ChainEffect* open = read->add_effects();
+  open->set_summary("open /home/u/\"quoted\" O_RDONLY = 3");
+  open->set_candidates(2);
+  v1::ChainEntry* send = c.add_entries();
+  send->mutable_call()->set_call_id(2);
+  send->mutable_call()->set_method("tools/call");
+  send->mutable_call()->set_tool("fetch");
+  v1::DataFlow* f = send->mutable_call()->add_flows();
+  f->set_from_call_id(1);
+  f->set_from_tool("read_file");
+  v1::ChainEntry* git = c.add_entries();
+  git->mutable_agent_effect()->set_summary("exec /usr/bin/git [git status]");
+
+  const std::string dot = FormatChainDot(c);
+  EXPECT_EQ(dot.rfind("digraph chain_7 {", 0), 0u);
+  EXPECT_NE(dot.find("c1 -> c2 [style=dashed, color=red, label=\"data\"]"), std::string::npos);
+  EXPECT_NE(dot.find("c1 -> e0 [style=dotted, label=\"1/2\"]"), std::string::npos);
+  EXPECT_NE(dot.find("open /home/u/\\\"quoted\\\""), std::string::npos) << dot;
+  EXPECT_NE(dot.find("agent -> e1"), std::string::npos);
+  EXPECT_EQ(dot.back(), '\n');
+
+  const std::string tree = FormatChainTree(c);
+  EXPECT_NE(tree.find("[1 of 2 calls in flight]"), std::string::npos) << tree;
+  EXPECT_NE(tree.find("<= data from call 1 read_file"), std::string::npos) << tree;
+  EXPECT_NE(tree.find("(agent) exec /usr/bin/git"), std::string::npos) << tree;
+}
+
 }  // namespace
 }  // namespace agentwatch

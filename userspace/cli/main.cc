@@ -344,8 +344,10 @@ int Chains(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
 int Chain(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
           const std::vector<std::string>& args) {
   po::options_description desc("agentwatch chain ID [options]");
-  desc.add_options()("help,h", "show this help")("id", po::value<uint64_t>(),
-                                                 "chain id (see `agentwatch chains`)");
+  desc.add_options()("help,h", "show this help")(
+      "id", po::value<uint64_t>(), "chain id (see `agentwatch chains`)")(
+      "format", po::value<std::string>()->default_value("tree"),
+      "tree, json or dot (Graphviz: render with `dot -Tsvg`)");
   po::positional_options_description pos;
   pos.add("id", 1);
   po::variables_map vm;
@@ -360,7 +362,17 @@ int Chain(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
   grpc::ClientContext ctx;
   grpc::Status s = stub.GetChain(Deadline(&ctx), req, &c);
   if (!s.ok()) return Fail(s, endpoint);
-  std::cout << (json ? agentwatch::ProtoJson(c) + "\n" : agentwatch::FormatChainTree(c));
+  const std::string format = json ? "json" : vm["format"].as<std::string>();
+  if (format == "json") {
+    std::cout << agentwatch::ProtoJson(c) << "\n";
+  } else if (format == "dot") {
+    std::cout << agentwatch::FormatChainDot(c);
+  } else if (format == "tree") {
+    std::cout << agentwatch::FormatChainTree(c);
+  } else {
+    std::cerr << "agentwatch chain: unknown --format '" << format << "'\n";
+    return 2;
+  }
   return 0;
 }
 
