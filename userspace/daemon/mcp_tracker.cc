@@ -289,7 +289,8 @@ void McpTracker::NoteAgent(uint32_t pid, const McpObservation& w,
   v1::McpAgent& a = it->second;
   a.set_last_seen_unix_ns(w.time_unix_ns);
   a.set_sessions(a.sessions() + 1);
-  if (!server_id.empty() &&
+  // Bounded: an agent that starts servers over and over keeps the first.
+  if (!server_id.empty() && a.servers_size() < 256 &&
       std::find(a.servers().begin(), a.servers().end(), server_id) == a.servers().end())
     a.add_servers(server_id);
 }
