@@ -17,7 +17,6 @@ Needs root and a build (scripts/test.sh).
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,15 +30,9 @@ CLIENT = os.path.join(TESTS, "e2e", "mcp_client.mjs")
 EVERYTHING = os.path.join(TESTS, "node_modules", "@modelcontextprotocol",
                           "server-everything", "dist", "index.js")
 GATEWAY = os.path.join(TESTS, "node_modules", "supergateway", "dist", "index.js")
+sys.path.insert(0, os.path.join(TESTS, "e2e"))
+from awtest import free_port, listening  # noqa: E402
 CALL = [{"tool": "echo", "arguments": {"message": "latency probe"}}]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def client(args, n):
@@ -87,11 +80,9 @@ def run_proxy(n):
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
+            if listening(port):
                 break
-            except OSError:
-                time.sleep(0.1)
+            time.sleep(0.1)
         return client(["http", f"http://127.0.0.1:{port}/mcp"], n)
     finally:
         gw.terminate()

@@ -1,5 +1,8 @@
 """Helpers shared by the e2e scripts: checks that collect failures instead
-of stopping at the first, polling with a deadline, a free loopback port."""
+of stopping at the first, polling with a deadline, a free loopback port,
+and the end of a run."""
+import os
+import shutil
 import socket
 import time
 
@@ -38,3 +41,19 @@ def listening(port):
         return True
     except OSError:
         return False
+
+
+def finish_run(procs, tmp, name):
+    """Stops what a run started, shows the daemon's log when a check failed,
+    removes the run's directory; returns the exit code."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    log = os.path.join(tmp, "daemon.log")
+    if FAILURES and os.path.exists(log):
+        with open(log) as f:
+            print(f.read()[-4000:])
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{len(FAILURES)} failures" if FAILURES else f"{name}: all checks passed")
+    return 1 if FAILURES else 0

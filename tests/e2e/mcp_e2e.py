@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from awtest import FAILURES, check, free_port, listening, wait_for
+from awtest import check, finish_run, free_port, listening, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
@@ -335,16 +335,8 @@ def main():
         daemon.send_signal(signal.SIGTERM)
         check(daemon.wait(timeout=20) == 0, "daemon exit code")
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        if FAILURES:
-            with open(os.path.join(tmp, "daemon.log")) as f:
-                print(f.read()[-4000:])
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{len(FAILURES)} failures" if FAILURES else "mcp e2e: all checks passed")
-    return 1 if FAILURES else 0
+        code = finish_run(procs, tmp, "mcp e2e")
+    return code
 
 
 

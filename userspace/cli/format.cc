@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "common/text.h"
+#include "net/event_text.h"
 
 namespace agentwatch {
 namespace {
@@ -55,17 +56,6 @@ std::string CallSummary(const v1::McpCall& c) {
                      c.status() == "pending" ? "" : Millis(c.latency_ns()));
 }
 
-std::string Addr(const v1::SockAddr& a) {
-  if (a.family() == "unix") return a.address().empty() ? "(unnamed)" : a.address();
-  if (a.family() == "inet6") return fmt::format("[{}]:{}", a.address(), a.port());
-  if (a.family().empty()) return "-";
-  return fmt::format("{}:{}", a.address(), a.port());
-}
-
-std::string Result(int64_t r, const std::string& err) {
-  if (r < 0) return err.empty() ? std::to_string(r) : err;
-  return std::to_string(r);
-}
 
 std::string Details(const v1::Event& ev) {
   switch (ev.type()) {
@@ -88,31 +78,31 @@ std::string Details(const v1::Event& ev) {
       return fmt::format("code {}", ev.exit().exit_code());
     case v1::EVENT_TYPE_FILE_OPEN:
       return fmt::format("{} {} = {}", ev.file().path(), ev.file().flags_text(),
-                         Result(ev.file().result(), ev.file().error()));
+                         SyscallResultText(ev.file().result(), ev.file().error()));
     case v1::EVENT_TYPE_FILE_UNLINK:
       return fmt::format("{} = {}", ev.file().path(),
-                         Result(ev.file().result(), ev.file().error()));
+                         SyscallResultText(ev.file().result(), ev.file().error()));
     case v1::EVENT_TYPE_FILE_RENAME:
       return fmt::format("{} -> {} = {}", ev.file().path(), ev.file().new_path(),
-                         Result(ev.file().result(), ev.file().error()));
+                         SyscallResultText(ev.file().result(), ev.file().error()));
     case v1::EVENT_TYPE_NET_CONNECT:
     case v1::EVENT_TYPE_NET_ACCEPT:
       return fmt::format("{} {} -> {} = {}", ev.net().protocol().empty()
                                                  ? ev.net().sock_type()
                                                  : ev.net().protocol(),
-                         Addr(ev.net().local()), Addr(ev.net().remote()),
-                         Result(ev.net().result(), ev.net().error()));
+                         SockAddrText(ev.net().local()), SockAddrText(ev.net().remote()),
+                         SyscallResultText(ev.net().result(), ev.net().error()));
     case v1::EVENT_TYPE_NET_BIND:
       return fmt::format("{} {} = {}", ev.net().protocol(),
-                         Addr(ev.net().local()),
-                         Result(ev.net().result(), ev.net().error()));
+                         SockAddrText(ev.net().local()),
+                         SyscallResultText(ev.net().result(), ev.net().error()));
     case v1::EVENT_TYPE_NET_LISTEN:
       return fmt::format("{} {} backlog={} = {}", ev.net().protocol(),
-                         Addr(ev.net().local()), ev.net().backlog(),
-                         Result(ev.net().result(), ev.net().error()));
+                         SockAddrText(ev.net().local()), ev.net().backlog(),
+                         SyscallResultText(ev.net().result(), ev.net().error()));
     case v1::EVENT_TYPE_NET_CLOSE:
       return fmt::format("{} {} -> {} sent={} recv={}", ev.net().protocol(),
-                         Addr(ev.net().local()), Addr(ev.net().remote()),
+                         SockAddrText(ev.net().local()), SockAddrText(ev.net().remote()),
                          ev.net().bytes_sent(), ev.net().bytes_received());
     case v1::EVENT_TYPE_DNS_QUERY: {
       std::string q;
@@ -122,7 +112,7 @@ std::string Details(const v1::Event& ev) {
         if (i < ev.dns().qtypes_size()) q += "/" + ev.dns().qtypes(i);
       }
       if (ev.dns().malformed()) q += " (malformed: " + ev.dns().error() + ")";
-      return fmt::format("{} via {}", q, Addr(ev.dns().server()));
+      return fmt::format("{} via {}", q, SockAddrText(ev.dns().server()));
     }
     case v1::EVENT_TYPE_PAYLOAD: {
       const auto& p = ev.payload();

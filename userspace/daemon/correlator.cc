@@ -5,20 +5,10 @@
 #include <fmt/format.h>
 
 #include "common/text.h"
+#include "net/event_text.h"
 
 namespace agentwatch {
 namespace {
-
-std::string Addr(const v1::SockAddr& a) {
-  if (a.family() == "unix") return a.address().empty() ? "(unnamed)" : a.address();
-  if (a.family() == "inet6") return fmt::format("[{}]:{}", a.address(), a.port());
-  if (a.family().empty()) return "-";
-  return fmt::format("{}:{}", a.address(), a.port());
-}
-
-std::string Result(int64_t r, const std::string& err) {
-  return r < 0 ? err : std::to_string(r);
-}
 
 bool IsEffect(v1::EventType t) {
   switch (t) {
@@ -51,33 +41,33 @@ std::string EffectSummary(const v1::Event& ev) {
                          JoinArgv({ev.exec().argv().begin(), ev.exec().argv().end()}));
     case v1::EVENT_TYPE_FILE_OPEN:
       return fmt::format("open {} {} = {}", ev.file().path(), ev.file().flags_text(),
-                         Result(ev.file().result(), ev.file().error()));
+                         SyscallResultText(ev.file().result(), ev.file().error()));
     case v1::EVENT_TYPE_FILE_UNLINK:
       return fmt::format("unlink {} = {}", ev.file().path(),
-                         Result(ev.file().result(), ev.file().error()));
+                         SyscallResultText(ev.file().result(), ev.file().error()));
     case v1::EVENT_TYPE_FILE_RENAME:
       return fmt::format("rename {} -> {} = {}", ev.file().path(),
                          ev.file().new_path(),
-                         Result(ev.file().result(), ev.file().error()));
+                         SyscallResultText(ev.file().result(), ev.file().error()));
     case v1::EVENT_TYPE_NET_CONNECT:
     case v1::EVENT_TYPE_NET_ACCEPT:
     case v1::EVENT_TYPE_NET_BIND:
     case v1::EVENT_TYPE_NET_LISTEN: {
       const auto& n = ev.net();
       return fmt::format("{} {} {} -> {} = {}", n.syscall(), n.protocol(),
-                         Addr(n.local()), Addr(n.remote()),
-                         Result(n.result(), n.error()));
+                         SockAddrText(n.local()), SockAddrText(n.remote()),
+                         SyscallResultText(n.result(), n.error()));
     }
     case v1::EVENT_TYPE_NET_CLOSE: {
       const auto& n = ev.net();
       return fmt::format("close {} {} -> {} sent={} recv={}", n.protocol(),
-                         Addr(n.local()), Addr(n.remote()), n.bytes_sent(),
+                         SockAddrText(n.local()), SockAddrText(n.remote()), n.bytes_sent(),
                          n.bytes_received());
     }
     case v1::EVENT_TYPE_DNS_QUERY: {
       std::string names;
       for (const auto& n : ev.dns().names()) names += (names.empty() ? "" : ",") + n;
-      return fmt::format("dns {} via {}", names, Addr(ev.dns().server()));
+      return fmt::format("dns {} via {}", names, SockAddrText(ev.dns().server()));
     }
     default:
       return "";
@@ -154,6 +144,30 @@ void Correlator::OnCall(const v1::Event& ev) {
 
 void Correlator::OnEffect(const v1::Event& ev,
                           const std::vector<uint32_t>& lineage) {
+  // Where the effect goes: the calls in flight in the nearest server above
+  // it, else an agent that started it. Most events (every exec on the host)
+  // go nowhere, so the record is only built once there is a place for it.
+  std::vector<InFlight*> cands;
+  uint32_t agent = 0;
+  for (uint32_t pid : lineage) {
+    auto s = servers_.find(pid);
+    if (s != servers_.end()) {
+      for (auto& [k, f] : s->second.inflight) {
+        if (f.start_ktime <= ev.ktime_ns()) cands.push_back(&f);
+      }
+      if (cands.empty()) {
+        ++counters_.effects_background;
+        return;
+      }
+      break;
+    }
+    if (pid != ev.process().pid() && open_chain_.count(pid)) {
+      agent = pid;  // started by an agent, not by one of its servers
+      break;
+    }
+  }
+  if (cands.empty() && agent == 0) return;
+
   v1::ChainEffect x;
   x.set_seq(ev.seq());
   x.set_ktime_ns(ev.ktime_ns());
@@ -162,50 +176,31 @@ void Correlator::OnEffect(const v1::Event& ev,
   x.set_comm(ev.process().comm());
   x.set_type(ev.type());
   x.set_summary(EffectSummary(ev));
-  for (uint32_t pid : lineage) {
-    auto s = servers_.find(pid);
-    if (s != servers_.end()) {
-      // The nearest server above the effect: the calls in flight in it.
-      std::vector<InFlight*> cands;
-      for (auto& [k, f] : s->second.inflight) {
-        if (f.start_ktime <= ev.ktime_ns()) cands.push_back(&f);
-      }
-      if (cands.empty()) {
-        ++counters_.effects_background;
-        return;
-      }
-      ++counters_.effects_attributed;
-      if (cands.size() > 1) ++counters_.effects_ambiguous;
-      x.set_candidates(cands.size());
-      x.set_confidence(1.0 / static_cast<double>(cands.size()));
-      for (InFlight* f : cands) {
-        if (f->effects.size() >= opts_.max_effects_per_call) {
-          ++counters_.effects_dropped;
-          continue;
-        }
-        f->effects.push_back(x);
-      }
-      return;
-    }
-    auto a = open_chain_.find(pid);
-    if (a != open_chain_.end() && pid != ev.process().pid()) {
-      // Started by an agent, not by one of its servers: the agent's own.
-      v1::Chain* chain = ChainFor(pid, ev.time_unix_ns(), ev.ktime_ns());
-      if (chain == nullptr) return;
-      if (chain->entries_size() >= static_cast<int>(opts_.max_entries_per_chain)) {
+  x.set_candidates(cands.empty() ? 1 : cands.size());
+  x.set_confidence(1.0 / static_cast<double>(x.candidates()));
+  if (!cands.empty()) {
+    ++counters_.effects_attributed;
+    if (cands.size() > 1) ++counters_.effects_ambiguous;
+    for (InFlight* f : cands) {
+      if (f->effects.size() >= opts_.max_effects_per_call) {
         ++counters_.effects_dropped;
-        return;
+        continue;
       }
-      x.set_confidence(1.0);
-      x.set_candidates(1);
-      *chain->add_entries()->mutable_agent_effect() = x;
-      chain->set_effects(chain->effects() + 1);
-      chain->set_end_unix_ns(std::max(chain->end_unix_ns(), ev.time_unix_ns()));
-      last_ktime_[pid] = ev.ktime_ns();
-      ++counters_.effects_agent;
-      return;
+      f->effects.push_back(x);
     }
+    return;
   }
+  v1::Chain* chain = ChainFor(agent, ev.time_unix_ns(), ev.ktime_ns());
+  if (chain == nullptr) return;
+  if (chain->entries_size() >= static_cast<int>(opts_.max_entries_per_chain)) {
+    ++counters_.effects_dropped;
+    return;
+  }
+  *chain->add_entries()->mutable_agent_effect() = std::move(x);
+  chain->set_effects(chain->effects() + 1);
+  chain->set_end_unix_ns(std::max(chain->end_unix_ns(), ev.time_unix_ns()));
+  last_ktime_[agent] = ev.ktime_ns();
+  ++counters_.effects_agent;
 }
 
 v1::Chain* Correlator::ChainFor(uint32_t agent, int64_t time_unix_ns,

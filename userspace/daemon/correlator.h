@@ -72,11 +72,9 @@ class Correlator {
   struct InFlight {
     uint64_t start_ktime = 0;
     std::vector<v1::ChainEffect> effects;
-    uint32_t candidates_max = 1;
   };
   struct Server {
     std::map<std::string, InFlight> inflight;  // by "id@start_ktime"
-    std::string name;
   };
 
   void OnRequest(const v1::Event& ev);
