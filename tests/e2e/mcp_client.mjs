@@ -10,7 +10,8 @@
 // Calls come from the CALLS environment variable: a JSON array of
 // {"tool": name, "arguments": {...}, "progress": bool, "cancelAfterMs": n}
 // ("progress" asks for progress notifications; "cancelAfterMs" cancels the
-// call after that long). REPEAT=n repeats them n times and prints per-call
+// call after that long). A {"waitFile": path} step pauses until that file
+// exists (the session stays open meanwhile). REPEAT=n repeats them n times and prints per-call
 // latencies instead of results (benchmark mode).
 //
 // THEN_STDIO="command args..." with THEN_CALLS: afterwards the same process
@@ -71,6 +72,12 @@ if (repeat > 0) {
   report.latencies_ns = lat;
 } else {
   for (const c of calls) {
+    if (c.waitFile) {
+      const { existsSync } = await import("node:fs");
+      process.stderr.write(`mcp_client: waiting for ${c.waitFile}\n`);
+      while (!existsSync(c.waitFile)) await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
     let isError = false;
     let error = null;
     let progress = 0;

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -62,6 +64,11 @@ grpc::Status NoTracker() {
 }
 
 constexpr uint32_t kMaxCalls = 100000;
+constexpr size_t kMaxStored = 10000;  // agents, servers from the store
+
+grpc::Status StoreError(const std::string& err) {
+  return grpc::Status(grpc::StatusCode::INTERNAL, "store: " + err);
+}
 
 }  // namespace
 
@@ -69,8 +76,21 @@ grpc::Status AgentWatchService::ListServers(grpc::ServerContext*,
                                             const v1::ListServersRequest* req,
                                             v1::ListServersResponse* out) {
   if (tracker_ == nullptr) return NoTracker();
-  for (auto& s : tracker_->Servers(req->include_ended()))
+  std::set<std::string> seen;
+  for (auto& s : tracker_->Servers(req->include_ended())) {
+    seen.insert(s.id());
     *out->add_servers() = std::move(s);
+  }
+  if (req->include_ended() && store_ != nullptr) {
+    // Servers of earlier runs of the daemon (or gone from memory).
+    std::string err;
+    for (auto& s : store_->Servers(kMaxStored, &err)) {
+      if (!seen.insert(s.id()).second) continue;
+      s.set_alive(false);
+      *out->add_servers() = std::move(s);
+    }
+    if (!err.empty()) return StoreError(err);
+  }
   return grpc::Status::OK;
 }
 
@@ -147,7 +167,20 @@ grpc::Status AgentWatchService::ListAgents(grpc::ServerContext*,
                                            const v1::ListAgentsRequest* req,
                                            v1::ListAgentsResponse* out) {
   if (tracker_ == nullptr) return NoTracker();
-  for (auto& a : tracker_->Agents(req->include_ended())) *out->add_agents() = std::move(a);
+  std::set<std::string> seen;
+  for (auto& a : tracker_->Agents(req->include_ended())) {
+    seen.insert(a.id());
+    *out->add_agents() = std::move(a);
+  }
+  if (req->include_ended() && store_ != nullptr) {
+    std::string err;
+    for (auto& a : store_->Agents(kMaxStored, &err)) {
+      if (!seen.insert(a.id()).second) continue;
+      a.set_alive(false);
+      *out->add_agents() = std::move(a);
+    }
+    if (!err.empty()) return StoreError(err);
+  }
   return grpc::Status::OK;
 }
 
@@ -159,9 +192,29 @@ grpc::Status AgentWatchService::ListChains(grpc::ServerContext*,
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         fmt::format("limit {} exceeds {}", req->limit(), kMaxCalls));
   }
-  for (auto& c : correlator_->Chains(req->agent_pid(), req->since_unix_ns(),
-                                     req->limit()))
+  const size_t limit = req->limit() == 0 ? 100 : req->limit();
+  // In memory (the freshest state of open chains) over the store (older
+  // chains, earlier runs), newest first.
+  std::map<uint64_t, v1::Chain, std::greater<>> merged;
+  for (auto& c : correlator_->Chains(req->agent_pid(), req->since_unix_ns(), SIZE_MAX)) {
+    if (!req->agent_id().empty() && c.agent_id() != req->agent_id()) continue;
+    if (req->before_id() != 0 && c.id() >= req->before_id()) continue;
+    merged.emplace(c.id(), std::move(c));
+  }
+  if (store_ != nullptr) {
+    v1::ListChainsRequest q = *req;
+    q.set_limit(static_cast<uint32_t>(limit + 1));
+    std::string err;
+    for (auto& c : store_->Chains(q, &err)) merged.emplace(c.id(), std::move(c));
+    if (!err.empty()) return StoreError(err);
+  }
+  for (auto& [id, c] : merged) {
+    if (static_cast<size_t>(out->chains_size()) == limit) {
+      out->set_next_before_id(out->chains(out->chains_size() - 1).id());
+      break;
+    }
     *out->add_chains() = std::move(c);
+  }
   return grpc::Status::OK;
 }
 
@@ -169,10 +222,32 @@ grpc::Status AgentWatchService::GetChain(grpc::ServerContext*,
                                          const v1::GetChainRequest* req,
                                          v1::Chain* out) {
   if (correlator_ == nullptr) return NoTracker();
-  if (!correlator_->Chain(req->id(), out)) {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                        fmt::format("no chain {}", req->id()));
+  if (correlator_->Chain(req->id(), out)) return grpc::Status::OK;
+  if (store_ != nullptr) {
+    std::string err;
+    if (store_->Chain(req->id(), out, &err)) return grpc::Status::OK;
+    if (!err.empty()) return StoreError(err);
   }
+  return grpc::Status(grpc::StatusCode::NOT_FOUND, fmt::format("no chain {}", req->id()));
+}
+
+grpc::Status AgentWatchService::StreamChainUpdates(
+    grpc::ServerContext* ctx, const v1::StreamChainUpdatesRequest* req,
+    grpc::ServerWriter<v1::ChainUpdate>* w) {
+  if (correlator_ == nullptr) return NoTracker();
+  EventFilter f;
+  f.types.insert(v1::EVENT_TYPE_CHAIN_UPDATE);
+  auto sub = hub_->Subscribe(std::move(f), 0, true);
+  v1::Event ev;
+  while (!ctx->IsCancelled()) {
+    if (!sub->Next(&ev, std::chrono::milliseconds(200))) continue;
+    const v1::Chain& c = ev.chain_update().chain();
+    if (c.id() == 0 && !req->include_unchained()) continue;
+    if (req->agent_pid() != 0 && c.agent_pid() != req->agent_pid()) continue;
+    if (req->chain_id() != 0 && c.id() != req->chain_id()) continue;
+    if (!w->Write(ev.chain_update())) break;
+  }
+  hub_->Unsubscribe(sub);
   return grpc::Status::OK;
 }
 

@@ -13,20 +13,24 @@
 #include "daemon/hub.h"
 #include "daemon/correlator.h"
 #include "daemon/mcp_tracker.h"
+#include "store/store.h"
 
 namespace agentwatch {
 
 class AgentWatchService final : public v1::AgentWatch::Service {
  public:
   using StatusFn = std::function<v1::Status()>;
-  // tracker may be null (no MCP queries: they answer UNAVAILABLE).
+  // tracker may be null (no MCP queries: they answer UNAVAILABLE); store
+  // may be null (what is in memory only).
   AgentWatchService(Hub* hub, StatusFn status,
                     const McpTracker* tracker = nullptr,
-                    const Correlator* correlator = nullptr)
+                    const Correlator* correlator = nullptr,
+                    const Store* store = nullptr)
       : hub_(hub),
         status_(std::move(status)),
         tracker_(tracker),
-        correlator_(correlator) {}
+        correlator_(correlator),
+        store_(store) {}
 
   grpc::Status GetStatus(grpc::ServerContext*, const v1::GetStatusRequest*,
                          v1::Status* out) override;
@@ -52,12 +56,16 @@ class AgentWatchService final : public v1::AgentWatch::Service {
                           v1::ListChainsResponse* out) override;
   grpc::Status GetChain(grpc::ServerContext*, const v1::GetChainRequest* req,
                         v1::Chain* out) override;
+  grpc::Status StreamChainUpdates(grpc::ServerContext* ctx,
+                                  const v1::StreamChainUpdatesRequest* req,
+                                  grpc::ServerWriter<v1::ChainUpdate>* w) override;
 
  private:
   Hub* hub_;
   StatusFn status_;
   const McpTracker* tracker_;
   const Correlator* correlator_;
+  const Store* store_;
 };
 
 class ApiServer {

@@ -33,6 +33,7 @@ constexpr TypeName kTypes[] = {
     {v1::EVENT_TYPE_MCP_MESSAGE, "mcp", "mcp"},
     {v1::EVENT_TYPE_MCP_CALL, "call", "mcp"},
     {v1::EVENT_TYPE_MCP_TOOLS_CHANGED, "tools", "mcp"},
+    {v1::EVENT_TYPE_CHAIN_UPDATE, "chain", "mcp"},
     {v1::EVENT_TYPE_LOSS, "loss", "loss"},
 };
 
@@ -150,6 +151,8 @@ std::string Details(const v1::Event& ev) {
       return fmt::format("tool {} {} {} -> {}", c.tool(), c.change(),
                          c.old_hash().substr(0, 12), c.new_hash().substr(0, 12));
     }
+    case v1::EVENT_TYPE_CHAIN_UPDATE:
+      return FormatChainUpdate(ev.chain_update());
     case v1::EVENT_TYPE_LOSS:
       return fmt::format("{} events lost: {}", ev.lost(), ev.lost_reason());
     default:
@@ -164,6 +167,21 @@ google::protobuf::util::JsonPrintOptions JsonOpts() {
 }
 
 }  // namespace
+
+std::string FormatChainUpdate(const v1::ChainUpdate& u) {
+  std::string head = u.chain().id() == 0
+                         ? std::string("no chain")
+                         : fmt::format("chain {} agent {}", u.chain().id(),
+                                       u.chain().agent_id());
+  if (u.entry().has_call()) {
+    return fmt::format("{} + {} ({} effects)", head, CallSummary(u.entry().call()),
+                       u.entry().effects_size());
+  }
+  if (u.entry().has_agent_effect())
+    return fmt::format("{} + (agent) {}", head, u.entry().agent_effect().summary());
+  return fmt::format("{} ended: {} calls, {} effects", head, u.chain().calls(),
+                     u.chain().effects());
+}
 
 std::string EventTypeShortName(v1::EventType t) {
   for (const auto& k : kTypes) {
@@ -205,6 +223,20 @@ std::string FormatStatus(const v1::Status& s) {
                      s.watched_processes(), s.process_table_size(),
                      s.ringbuf_bytes() / 1024);
   if (!s.record_file().empty()) out += "recording to " + s.record_file() + "\n";
+  if (s.has_store()) {
+    const auto& st = s.store();
+    if (st.path().empty()) {
+      out += "store: NOT open (" + st.last_error() + "); chains are in memory only\n";
+    } else {
+      out += fmt::format("store: {}  {:.1f} MiB  schema {}  chains={} calls={} effects={}  "
+                         "last write {}{}\n",
+                         st.path(), static_cast<double>(st.size_bytes()) / 1048576.0,
+                         st.schema_version(), st.chains(), st.calls(), st.effects(),
+                         st.last_flush_unix_ns() ? FormatRfc3339(st.last_flush_unix_ns())
+                                                 : std::string("never"),
+                         st.last_error().empty() ? "" : "  last error: " + st.last_error());
+    }
+  }
   out += "\nHOOK TYPES\n";
   for (const auto& h : s.hook_types()) {
     out += fmt::format("  {:<15} {:<4} {}\n", h.hook_type(),

@@ -31,6 +31,8 @@ std::string FormatInventory(const v1::McpToolInventory& inv, bool history);
 std::string FormatAgents(const std::vector<v1::McpAgent>& agents);
 std::string FormatChains(const std::vector<v1::Chain>& chains);
 std::string FormatChainTree(const v1::Chain& c);
+// One line for a chain update: "chain 4 agent 812-99 + tools/call ..."
+std::string FormatChainUpdate(const v1::ChainUpdate& u);
 // Graphviz: calls, effects (dotted when shared by several calls in flight),
 // data flows between calls (dashed). Render with `dot -Tsvg`.
 std::string FormatChainDot(const v1::Chain& c);

@@ -8,6 +8,7 @@
 
 #include "agentwatch/v1/agentwatch.grpc.pb.h"
 #include "cli/format.h"
+#include "common/text.h"
 
 namespace po = boost::program_options;
 namespace v1 = agentwatch::v1;
@@ -29,7 +30,8 @@ constexpr char kUsage[] =
     "  tools SERVER           a server's tool inventory, hashes, changes\n"
     "  agents                 agents: the MCP clients driving servers\n"
     "  chains                 action chains: an agent's calls with the kernel\n"
-    "                         effects each caused\n"
+    "                         effects each caused (kept in the store across\n"
+    "                         restarts); with --follow, as they grow\n"
     "  chain ID               one chain as a tree\n"
     "\n"
     "Run `agentwatch COMMAND --help` for a command's options.\n";
@@ -312,22 +314,66 @@ int Chains(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
   // clang-format off
   desc.add_options()
     ("help,h", "show this help")
-    ("agent", po::value<uint32_t>()->default_value(0), "only this agent (client pid)")
-    ("since", po::value<uint32_t>()->default_value(0),
-     "only chains active in the last N seconds")
-    ("limit,n", po::value<uint32_t>()->default_value(100), "most recent chains");
+    ("agent", po::value<std::string>(),
+     "only this agent: its pid, or its id (<pid>-<start ms>, see `agentwatch agents`)")
+    ("since", po::value<std::string>(),
+     "only chains active in this last span (30m, 1h, 7d; a bare number is seconds)")
+    ("limit,n", po::value<uint32_t>()->default_value(100), "most recent chains")
+    ("before", po::value<uint64_t>()->default_value(0),
+     "only chains older than this id (the next page)")
+    ("follow,f", "show chains growing: each call (with its effects), agent "
+     "effect and chain end as it happens")
+    ("unchained", "with --follow, also calls that have no known agent");
   // clang-format on
   po::variables_map vm;
   if (int r = ParseArgs("chains", desc, args, &vm)) return r < 0 ? 0 : r;
+  uint32_t agent_pid = 0;
+  std::string agent_id;
+  if (vm.count("agent")) {
+    const std::string a = vm["agent"].as<std::string>();
+    if (a.find('-') != std::string::npos) {
+      agent_id = a;
+    } else {
+      try {
+        agent_pid = static_cast<uint32_t>(std::stoul(a));
+      } catch (const std::exception&) {
+        std::cerr << "agentwatch chains: --agent '" << a << "' is not a pid or an agent id\n";
+        return 2;
+      }
+    }
+  }
+  if (vm.count("follow")) {
+    v1::StreamChainUpdatesRequest req;
+    req.set_agent_pid(agent_pid);
+    req.set_include_unchained(vm.count("unchained") > 0);
+    grpc::ClientContext ctx;
+    auto reader = stub.StreamChainUpdates(&ctx, req);
+    v1::ChainUpdate u;
+    while (reader->Read(&u)) {
+      if (!agent_id.empty() && u.chain().agent_id() != agent_id) continue;
+      std::cout << (json ? agentwatch::ProtoJson(u) : agentwatch::FormatChainUpdate(u))
+                << std::endl;
+    }
+    grpc::Status s = reader->Finish();
+    return s.ok() ? 0 : Fail(s, endpoint);
+  }
   v1::ListChainsRequest req;
-  req.set_agent_pid(vm["agent"].as<uint32_t>());
+  req.set_agent_pid(agent_pid);
+  req.set_agent_id(agent_id);
   req.set_limit(vm["limit"].as<uint32_t>());
-  if (uint32_t since = vm["since"].as<uint32_t>()) {
+  req.set_before_id(vm["before"].as<uint64_t>());
+  if (vm.count("since")) {
+    uint64_t ms = 0;
+    if (std::string e = agentwatch::ParseDurationMs(vm["since"].as<std::string>(), &ms);
+        !e.empty()) {
+      std::cerr << "agentwatch chains: --since " << e << "\n";
+      return 2;
+    }
     req.set_since_unix_ns(
         std::chrono::duration_cast<std::chrono::nanoseconds>(
             std::chrono::system_clock::now().time_since_epoch())
             .count() -
-        static_cast<int64_t>(since) * 1000000000);
+        static_cast<int64_t>(ms) * 1000000);
   }
   v1::ListChainsResponse resp;
   grpc::ClientContext ctx;
@@ -337,6 +383,8 @@ int Chains(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
     for (const auto& c : resp.chains()) std::cout << agentwatch::ProtoJson(c) << "\n";
   } else {
     std::cout << agentwatch::FormatChains({resp.chains().begin(), resp.chains().end()});
+    if (resp.next_before_id() != 0)
+      std::cout << "(more: agentwatch chains --before " << resp.next_before_id() << ")\n";
   }
   return 0;
 }

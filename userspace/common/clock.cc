@@ -41,4 +41,10 @@ std::string FormatRfc3339(int64_t unix_ns) {
                      t.tm_min, t.tm_sec, (unix_ns / 1000) % 1000000);
 }
 
+std::string ProcessInstanceId(uint32_t pid, uint64_t start_boottime_ns) {
+  // /proc reports start times in USER_HZ (100 on every Linux ABI) ticks.
+  constexpr uint64_t kTickNs = 10000000;
+  return fmt::format("{}-{}", pid, start_boottime_ns / kTickNs * (kTickNs / 1000000));
+}
+
 }  // namespace agentwatch

@@ -10,6 +10,11 @@ namespace agentwatch {
 int64_t NowUnixNs();
 uint64_t NowBoottimeNs();
 
+// "<pid>-<start ms>": a process instance, the same whether its start time
+// came from the kernel (ns) or from /proc/<pid>/stat (clock ticks of 10 ms),
+// so an id stays the same across daemon restarts.
+std::string ProcessInstanceId(uint32_t pid, uint64_t start_boottime_ns);
+
 // realtime - boottime, sampled now; add to a CLOCK_BOOTTIME value to get
 // Unix nanoseconds.
 int64_t BootToUnixOffsetNs();

@@ -4,6 +4,9 @@
 #include <fnmatch.h>
 #include <string.h>
 
+#include <cctype>
+#include <utility>
+
 #include <fmt/format.h>
 
 namespace agentwatch {
@@ -151,6 +154,68 @@ std::string JoinArgv(const std::vector<std::string>& argv) {
 bool GlobMatch(std::string_view pattern, std::string_view text) {
   std::string p(pattern), t(text);
   return fnmatch(p.c_str(), t.c_str(), 0) == 0;
+}
+
+namespace {
+
+// Splits "12.5h" into 12.5 and "h"; false if there is no leading number.
+bool SplitNumber(const std::string& text, double* num, std::string* unit) {
+  size_t i = 0;
+  while (i < text.size() && (isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+    ++i;
+  if (i == 0) return false;
+  try {
+    size_t pos = 0;
+    *num = std::stod(text.substr(0, i), &pos);
+    if (pos != i) return false;
+  } catch (const std::exception&) {
+    return false;
+  }
+  size_t j = i;
+  while (j < text.size() && text[j] == ' ') ++j;
+  *unit = text.substr(j);
+  return true;
+}
+
+}  // namespace
+
+std::string ParseDurationMs(const std::string& text, uint64_t* ms) {
+  static const std::pair<const char*, double> kUnits[] = {
+      {"", 1000},     {"ms", 1},         {"s", 1000},      {"m", 60000},
+      {"h", 3600000}, {"d", 86400000.0}, {"w", 604800000.0}};
+  double num = 0;
+  std::string unit;
+  if (!SplitNumber(text, &num, &unit))
+    return fmt::format("'{}' is not a duration (like 500ms, 30s, 15m, 12h, 7d)", text);
+  for (const auto& [u, mult] : kUnits) {
+    if (unit != u) continue;
+    const double v = num * mult;
+    if (v > 1e15) return fmt::format("'{}' is too long", text);
+    *ms = static_cast<uint64_t>(v);
+    return "";
+  }
+  return fmt::format("'{}': unknown unit '{}' (ms, s, m, h, d, w)", text, unit);
+}
+
+std::string ParseSize(const std::string& text, uint64_t* bytes) {
+  static const std::pair<const char*, double> kUnits[] = {
+      {"", 1},          {"B", 1},          {"KiB", 1024.0},   {"MiB", 1048576.0},
+      {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {"K", 1024.0},
+      {"M", 1048576.0}, {"G", 1073741824.0}, {"KB", 1e3}, {"MB", 1e6},
+      {"GB", 1e9},      {"TB", 1e12}};
+  double num = 0;
+  std::string unit;
+  if (!SplitNumber(text, &num, &unit))
+    return fmt::format("'{}' is not a size (like 512MiB or 2GiB)", text);
+  for (const auto& [u, mult] : kUnits) {
+    if (unit != u) continue;
+    const double v = num * mult;
+    if (v > 1e18) return fmt::format("'{}' is too large", text);
+    *bytes = static_cast<uint64_t>(v);
+    return "";
+  }
+  return fmt::format("'{}': unknown unit '{}' (B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)",
+                     text, unit);
 }
 
 }  // namespace agentwatch

@@ -39,4 +39,14 @@ bool GlobMatch(std::string_view pattern, std::string_view text);
 
 }  // namespace agentwatch
 
+namespace agentwatch {
+
+// "90s", "15m", "12h", "7d", "500ms", or a bare number of seconds, as ms.
+// Returns "" or the error.
+std::string ParseDurationMs(const std::string& text, uint64_t* ms);
+// "1GiB", "512MiB", "64KiB", "10MB", "1G", or a bare number of bytes.
+std::string ParseSize(const std::string& text, uint64_t* bytes);
+
+}  // namespace agentwatch
+
 #endif  // AGENTWATCH_COMMON_TEXT_H_

@@ -56,5 +56,19 @@ TEST(TextTest, Glob) {
   EXPECT_FALSE(GlobMatch("/usr/bin/py*", "/usr/local/bin/python3"));
 }
 
+TEST(TextTest, DurationsAndSizes) {
+  uint64_t v = 0;
+  EXPECT_EQ(ParseDurationMs("90", &v), "");
+  EXPECT_EQ(v, 90000u);
+  EXPECT_EQ(ParseDurationMs("1.5h", &v), "");
+  EXPECT_EQ(v, 5400000u);
+  EXPECT_NE(ParseDurationMs("-5s", &v), "");
+  EXPECT_NE(ParseDurationMs("", &v), "");
+  EXPECT_EQ(ParseSize("10MB", &v), "");
+  EXPECT_EQ(v, 10000000u);
+  EXPECT_EQ(ParseSize("2 GiB", &v), "");
+  EXPECT_EQ(v, 2ull << 30);
+}
+
 }  // namespace
 }  // namespace agentwatch

@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "common/text.h"
+
 namespace agentwatch {
 namespace {
 
@@ -51,6 +53,20 @@ std::string ReadBool(const YAML::Node& n, const std::string& key, bool* out) {
     return fmt::format("{}: '{}' is not a boolean", key, s);
   }
   return "";
+}
+
+std::string ReadDurationMs(const YAML::Node& n, const std::string& key,
+                           uint64_t* ms) {
+  if (!n.IsScalar()) return fmt::format("{}: expected a duration like 30s or 7d", key);
+  std::string err = ParseDurationMs(n.Scalar(), ms);
+  return err.empty() ? "" : fmt::format("{}: {}", key, err);
+}
+
+std::string ReadSize(const YAML::Node& n, const std::string& key,
+                     uint64_t* bytes) {
+  if (!n.IsScalar()) return fmt::format("{}: expected a size like 512MiB", key);
+  std::string err = ParseSize(n.Scalar(), bytes);
+  return err.empty() ? "" : fmt::format("{}: {}", key, err);
 }
 
 std::string ApplyWatch(const YAML::Node& w, Config* cfg) {
@@ -141,6 +157,40 @@ namespace {
 std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg);
 }  // namespace
 
+std::string ApplyStore(const YAML::Node& n, Config* cfg) {
+  if (!n.IsMap()) return "store: expected a map";
+  for (const auto& kv : n) {
+    const std::string key = kv.first.as<std::string>();
+    const std::string name = "store." + key;
+    std::string err;
+    uint64_t v = 0;
+    if (key == "enabled") {
+      err = ReadBool(kv.second, name, &cfg->store_enabled);
+    } else if (key == "path") {
+      err = ReadString(kv.second, name, &cfg->store_path);
+    } else if (key == "flush_interval") {
+      err = ReadDurationMs(kv.second, name, &v);
+      if (err.empty() && v > 60000) err = name + ": at most 60s";
+      cfg->store_flush_ms = static_cast<uint32_t>(v);
+    } else if (key == "max_age") {
+      err = ReadDurationMs(kv.second, name, &v);
+      cfg->store_max_age_s = v / 1000;
+    } else if (key == "max_size") {
+      err = ReadSize(kv.second, name, &cfg->store_max_bytes);
+    } else if (key == "retention_interval") {
+      err = ReadDurationMs(kv.second, name, &v);
+      if (err.empty() && v > 86400000) err = name + ": at most 1d";
+      cfg->store_retention_ms = static_cast<uint32_t>(v);
+    } else if (key == "full_content") {
+      err = ReadBool(kv.second, name, &cfg->full_content);
+    } else {
+      err = fmt::format("store: unknown key '{}'", key);
+    }
+    if (!err.empty()) return err;
+  }
+  return "";
+}
+
 std::string ApplyDiscovery(const YAML::Node& n, Config* cfg) {
   if (!n.IsMap()) return "discovery: expected a map";
   for (const auto& kv : n) {
@@ -216,6 +266,8 @@ std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg) {
       err = ApplyWatch(v, cfg);
     } else if (key == "discovery") {
       err = ApplyDiscovery(v, cfg);
+    } else if (key == "store") {
+      err = ApplyStore(v, cfg);
     } else {
       err = fmt::format("unknown key '{}'", key);
     }
@@ -292,7 +344,29 @@ std::string ValidateConfig(const Config& c) {
   for (uint32_t pid : c.watch_pids) {
     if (pid == 0) return "watch.pids: 0 is not a process id";
   }
+  if (c.store_enabled) {
+    if (c.store_flush_ms < 10) {
+      return fmt::format("store.flush_interval: {}ms must be at least 10ms",
+                         c.store_flush_ms);
+    }
+    if (c.store_retention_ms < 100) {
+      return fmt::format("store.retention_interval: {}ms must be at least 100ms",
+                         c.store_retention_ms);
+    }
+    if (c.store_max_bytes != 0 && c.store_max_bytes < (1u << 20)) {
+      return fmt::format("store.max_size: {} bytes must be 0 (no limit) or at "
+                         "least 1MiB",
+                         c.store_max_bytes);
+    }
+    if (!c.store_path.empty() && c.store_path[0] != '/') {
+      return fmt::format("store.path: '{}' must be absolute", c.store_path);
+    }
+  }
   return "";
+}
+
+std::string Config::StorePath() const {
+  return store_path.empty() ? state_dir + "/agentwatch.db" : store_path;
 }
 
 }  // namespace agentwatch

@@ -39,9 +39,21 @@ struct Config {
   bool builtin_watch_rules = true;
   std::string record_file;
   std::string hooks = "auto";  // auto | fallback (see SensorOptions)
+  // The embedded store (SQLite): where, how often batches are committed,
+  // and what is kept.
+  bool store_enabled = true;
+  std::string store_path;  // "" = <state_dir>/agentwatch.db
+  uint32_t store_flush_ms = 1000;
+  uint64_t store_max_age_s = 7 * 86400;  // 0 = no age limit
+  uint64_t store_max_bytes = 1ull << 30;  // 0 = no size limit
+  uint32_t store_retention_ms = 60000;  // how often retention runs
+  // Keep whole (redacted) arguments and results, up to 1 MiB each, instead
+  // of bounded previews.
+  bool full_content = false;
 
   // The rules in force: built-in (unless disabled) plus configured.
   std::vector<WatchRule> EffectiveWatchRules() const;
+  std::string StorePath() const;
 };
 
 // The built-in watch rules: command lines of common MCP servers.

@@ -98,6 +98,41 @@ TEST(ConfigTest, Discovery) {
             std::string::npos);
 }
 
+TEST(ConfigTest, Store) {
+  Config c;
+  EXPECT_TRUE(c.store_enabled);
+  EXPECT_EQ(c.StorePath(), "/var/lib/agentwatch/agentwatch.db");
+  ASSERT_EQ(ApplyConfigYaml("store:\n  flush_interval: 250ms\n  max_age: 2d\n"
+                            "  max_size: 512MiB\n  retention_interval: 30s\n"
+                            "  full_content: true\n",
+                            &c),
+            "");
+  EXPECT_EQ(c.store_flush_ms, 250u);
+  EXPECT_EQ(c.store_max_age_s, 2u * 86400);
+  EXPECT_EQ(c.store_max_bytes, 512ull << 20);
+  EXPECT_EQ(c.store_retention_ms, 30000u);
+  EXPECT_TRUE(c.full_content);
+  EXPECT_EQ(ValidateConfig(c), "");
+  ASSERT_EQ(ApplyConfigYaml("state_dir: /srv/aw\nstore:\n  max_size: 0\n", &c), "");
+  EXPECT_EQ(c.StorePath(), "/srv/aw/agentwatch.db");
+  EXPECT_EQ(c.store_max_bytes, 0u);
+  EXPECT_NE(ApplyConfigYaml("store:\n  max_age: 7 fortnights\n", &c).find(
+                "store.max_age: '7 fortnights': unknown unit 'fortnights'"),
+            std::string::npos);
+  EXPECT_NE(ApplyConfigYaml("store:\n  max_size: lots\n", &c).find("store.max_size"),
+            std::string::npos);
+  EXPECT_NE(ApplyConfigYaml("store:\n  flush_interval: 2m\n", &c).find("at most 60s"),
+            std::string::npos);
+  EXPECT_NE(ApplyConfigYaml("store:\n  pth: /x\n", &c).find("unknown key 'pth'"),
+            std::string::npos);
+  Config d;
+  d.store_max_bytes = 1000;
+  EXPECT_NE(ValidateConfig(d).find("at least 1MiB"), std::string::npos);
+  d.store_max_bytes = 0;
+  d.store_path = "relative.db";
+  EXPECT_NE(ValidateConfig(d).find("must be absolute"), std::string::npos);
+}
+
 TEST(ConfigTest, MissingFile) {
   Config c;
   EXPECT_EQ(LoadConfigFile("/nonexistent/agentwatch.yaml", false, &c), "");

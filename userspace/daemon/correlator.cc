@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include "common/clock.h"
 #include "common/text.h"
+#include "mcp/redact.h"
 #include "net/event_text.h"
 
 namespace agentwatch {
@@ -74,9 +76,16 @@ std::string EffectSummary(const v1::Event& ev) {
   }
 }
 
-void Correlator::OnEvent(const v1::Event& ev,
-                         const std::vector<uint32_t>& lineage) {
+void Correlator::SetNextChainId(uint64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (chains_.empty()) next_chain_ = std::max<uint64_t>(id, 1);
+}
+
+void Correlator::OnEvent(const v1::Event& ev,
+                         const std::vector<uint32_t>& lineage,
+                         std::vector<v1::ChainUpdate>* updates) {
+  std::lock_guard<std::mutex> lock(mu_);
+  updates_ = updates;
   if (ev.ktime_ns() >= next_expire_) {
     next_expire_ = ev.ktime_ns() + 1000000000ull;
     Expire(ev.ktime_ns());
@@ -96,6 +105,7 @@ void Correlator::OnEvent(const v1::Event& ev,
       break;
   }
   if (IsEffect(ev.type())) OnEffect(ev, lineage);
+  updates_ = nullptr;
 }
 
 void Correlator::OnRequest(const v1::Event& ev) {
@@ -103,6 +113,14 @@ void Correlator::OnRequest(const v1::Event& ev) {
   // (A process that turns out not to be an MCP server never gets one; its
   // entries expire.)
   Server& s = servers_[ev.process().pid()];
+  if (s.inflight.size() >= opts_.max_inflight_per_server) {
+    auto oldest = s.inflight.begin();
+    for (auto it = s.inflight.begin(); it != s.inflight.end(); ++it) {
+      if (it->second.start_ktime < oldest->second.start_ktime) oldest = it;
+    }
+    s.inflight.erase(oldest);
+    ++counters_.inflight_expired;
+  }
   InFlight f;
   f.start_ktime = ev.ktime_ns();
   s.inflight.emplace(Key(ev.mcp().id(), ev.ktime_ns()), std::move(f));
@@ -110,9 +128,9 @@ void Correlator::OnRequest(const v1::Event& ev) {
 
 void Correlator::OnCall(const v1::Event& ev) {
   const v1::McpCall& c = ev.call();
-  if (c.initiator() != "client" || c.server_pid() == 0) return;
+  const bool from_client = c.initiator() == "client" && c.server_pid() != 0;
   InFlight f;
-  auto s = servers_.find(c.server_pid());
+  auto s = from_client ? servers_.find(c.server_pid()) : servers_.end();
   if (s != servers_.end()) {
     auto it = s->second.inflight.find(Key(c.request_id(), c.started_ktime_ns()));
     if (it != s->second.inflight.end()) {
@@ -120,26 +138,58 @@ void Correlator::OnCall(const v1::Event& ev) {
       s->second.inflight.erase(it);
     }
   }
-  const uint32_t agent = agent_fn_ ? agent_fn_(c.session_id(), c.server_pid()) : 0;
-  if (agent == 0) {
-    // No known client (a remote one, or one gone before it was looked up).
-    counters_.effects_dropped += f.effects.size();
+  v1::ChainEntry entry;
+  *entry.mutable_call() = c;
+  for (auto& x : f.effects) *entry.add_effects() = std::move(x);
+  const uint32_t agent =
+      from_client && agent_fn_ ? agent_fn_(c.session_id(), c.server_pid()) : 0;
+  v1::Chain* chain =
+      agent != 0 ? ChainFor(agent, c.started_unix_ns(), c.started_ktime_ns()) : nullptr;
+  if (chain == nullptr) {
+    // No known client (a remote one, one gone before it was looked up, or
+    // the server asking its client): kept, in no chain.
+    ++counters_.unchained_calls;
+    if (updates_ != nullptr) {
+      v1::ChainUpdate& u = updates_->emplace_back();
+      *u.mutable_entry() = std::move(entry);
+    }
     return;
   }
-  v1::Chain* chain = ChainFor(agent, c.started_unix_ns(), c.started_ktime_ns());
-  if (chain == nullptr) return;
-  if (chain->entries_size() >= static_cast<int>(opts_.max_entries_per_chain)) {
-    counters_.effects_dropped += f.effects.size();
-    return;
-  }
-  v1::ChainEntry* e = chain->add_entries();
-  *e->mutable_call() = c;
-  for (auto& x : f.effects) *e->add_effects() = std::move(x);
   chain->set_calls(chain->calls() + 1);
-  chain->set_effects(chain->effects() + e->effects_size());
+  chain->set_effects(chain->effects() + entry.effects_size());
   chain->set_end_unix_ns(std::max<int64_t>(chain->end_unix_ns(),
                                            c.started_unix_ns() + c.latency_ns()));
   last_ktime_[agent] = c.started_ktime_ns() + c.latency_ns();
+  if (chain->entries_size() >= static_cast<int>(opts_.max_entries_per_chain)) {
+    // Counted and handed on (the store keeps it), not held in memory.
+    counters_.effects_dropped += entry.effects_size();
+    Emit(*chain, &entry);
+    return;
+  }
+  *chain->add_entries() = std::move(entry);
+  Emit(*chain, &chain->entries(chain->entries_size() - 1));
+}
+
+void Correlator::Emit(const v1::Chain& chain, const v1::ChainEntry* entry) {
+  if (updates_ == nullptr) return;
+  v1::ChainUpdate& u = updates_->emplace_back();
+  v1::Chain* h = u.mutable_chain();
+  h->set_id(chain.id());
+  h->set_agent_pid(chain.agent_pid());
+  h->set_agent_id(chain.agent_id());
+  h->set_agent_exe(chain.agent_exe());
+  h->set_start_unix_ns(chain.start_unix_ns());
+  h->set_end_unix_ns(chain.end_unix_ns());
+  h->set_calls(chain.calls());
+  h->set_effects(chain.effects());
+  h->set_open(chain.open());
+  if (entry != nullptr) *u.mutable_entry() = *entry;
+}
+
+v1::Chain* Correlator::Find(uint64_t id) {
+  if (chains_.empty() || id < chains_.front().id() || id > chains_.back().id())
+    return nullptr;
+  return &chains_[id - chains_.front().id()];
 }
 
 void Correlator::OnEffect(const v1::Event& ev,
@@ -175,7 +225,8 @@ void Correlator::OnEffect(const v1::Event& ev,
   x.set_pid(ev.process().pid());
   x.set_comm(ev.process().comm());
   x.set_type(ev.type());
-  x.set_summary(EffectSummary(ev));
+  // Command lines and paths can carry secrets too.
+  x.set_summary(Redact(EffectSummary(ev), 2048));
   x.set_candidates(cands.empty() ? 1 : cands.size());
   x.set_confidence(1.0 / static_cast<double>(x.candidates()));
   if (!cands.empty()) {
@@ -192,15 +243,19 @@ void Correlator::OnEffect(const v1::Event& ev,
   }
   v1::Chain* chain = ChainFor(agent, ev.time_unix_ns(), ev.ktime_ns());
   if (chain == nullptr) return;
-  if (chain->entries_size() >= static_cast<int>(opts_.max_entries_per_chain)) {
-    ++counters_.effects_dropped;
-    return;
-  }
-  *chain->add_entries()->mutable_agent_effect() = std::move(x);
   chain->set_effects(chain->effects() + 1);
   chain->set_end_unix_ns(std::max(chain->end_unix_ns(), ev.time_unix_ns()));
   last_ktime_[agent] = ev.ktime_ns();
   ++counters_.effects_agent;
+  v1::ChainEntry entry;
+  *entry.mutable_agent_effect() = std::move(x);
+  if (chain->entries_size() >= static_cast<int>(opts_.max_entries_per_chain)) {
+    ++counters_.effects_dropped;  // from memory; handed on all the same
+    Emit(*chain, &entry);
+    return;
+  }
+  *chain->add_entries() = std::move(entry);
+  Emit(*chain, &chain->entries(chain->entries_size() - 1));
 }
 
 v1::Chain* Correlator::ChainFor(uint32_t agent, int64_t time_unix_ns,
@@ -210,18 +265,22 @@ v1::Chain* Correlator::ChainFor(uint32_t agent, int64_t time_unix_ns,
     auto last = last_ktime_.find(agent);
     const bool idle = last != last_ktime_.end() && ktime > last->second &&
                       ktime - last->second > opts_.idle_gap_ns;
-    if (!idle && !chains_.empty() && open->second >= chains_.front().id()) {
-      v1::Chain& c = chains_[open->second - chains_.front().id()];
-      return &c;
+    v1::Chain* c = Find(open->second);
+    if (!idle && c != nullptr) return c;
+    if (c != nullptr) {
+      c->set_open(false);
+      Emit(*c, nullptr);
     }
-    if (!chains_.empty() && open->second >= chains_.front().id())
-      chains_[open->second - chains_.front().id()].set_open(false);
   }
   while (chains_.size() >= opts_.max_chains) {
-    // Forget the oldest chain; its agent's open chain only if it is this one.
+    // Forget the oldest chain; its agent's open chain only if it is this one
+    // (then it ends here).
     auto o = open_chain_.find(chains_.front().agent_pid());
-    if (o != open_chain_.end() && o->second == chains_.front().id())
+    if (o != open_chain_.end() && o->second == chains_.front().id()) {
       open_chain_.erase(o);
+      chains_.front().set_open(false);
+      Emit(chains_.front(), nullptr);
+    }
     chains_.pop_front();
   }
   v1::Chain c;
@@ -234,7 +293,7 @@ v1::Chain* Correlator::ChainFor(uint32_t agent, int64_t time_unix_ns,
   uint64_t start = 0;
   if (process_fn_ && process_fn_(agent, &exe, &start)) {
     c.set_agent_exe(exe);
-    c.set_agent_id(fmt::format("{}-{}", agent, start / 1000000));
+    c.set_agent_id(ProcessInstanceId(agent, start));
   } else {
     c.set_agent_id(fmt::format("{}-0", agent));
   }
@@ -248,10 +307,10 @@ v1::Chain* Correlator::ChainFor(uint32_t agent, int64_t time_unix_ns,
 void Correlator::OnExit(uint32_t pid, int64_t time_unix_ns) {
   auto open = open_chain_.find(pid);
   if (open != open_chain_.end()) {
-    if (!chains_.empty() && open->second >= chains_.front().id()) {
-      v1::Chain& c = chains_[open->second - chains_.front().id()];
-      c.set_open(false);
-      c.set_end_unix_ns(std::max(c.end_unix_ns(), time_unix_ns));
+    if (v1::Chain* c = Find(open->second); c != nullptr) {
+      c->set_open(false);
+      c->set_end_unix_ns(std::max(c->end_unix_ns(), time_unix_ns));
+      Emit(*c, nullptr);
     }
     open_chain_.erase(open);
     last_ktime_.erase(pid);

@@ -7,7 +7,8 @@
 // Fed with the pipeline's published events in order (so seq and lineage are
 // set); deterministic, so a replay rebuilds the same chains. Written by the
 // pipeline thread, read by API threads (internally locked). In memory and
-// bounded; the embedded store is the next step.
+// bounded; every step is also handed out as a ChainUpdate, which the
+// pipeline publishes (StreamChainUpdates) and the store persists.
 #ifndef AGENTWATCH_DAEMON_CORRELATOR_H_
 #define AGENTWATCH_DAEMON_CORRELATOR_H_
 
@@ -35,6 +36,7 @@ class Correlator {
     size_t max_effects_per_call = 512;
     size_t max_entries_per_chain = 10000;
     size_t max_chains = 1000;  // kept, oldest dropped first
+    size_t max_inflight_per_server = 4096;  // oldest evicted first
   };
   struct Counters {
     uint64_t effects_attributed = 0;   // to one or more calls
@@ -42,7 +44,8 @@ class Correlator {
     uint64_t effects_background = 0;   // of a server, outside any call
     uint64_t effects_agent = 0;        // an agent's own activity
     uint64_t effects_dropped = 0;      // over a bound
-    uint64_t inflight_expired = 0;
+    uint64_t inflight_expired = 0;     // by age or count
+    uint64_t unchained_calls = 0;      // calls with no known agent
     uint64_t chains = 0;
   };
   // The agent (client process) of a session, 0 if unknown.
@@ -59,8 +62,13 @@ class Correlator {
     process_fn_ = std::move(process);
   }
 
-  // lineage: the event's pid, then its ancestors (parent first).
-  void OnEvent(const v1::Event& ev, const std::vector<uint32_t>& lineage);
+  // Chain ids go on from here (after a restart, past the stored ones).
+  void SetNextChainId(uint64_t id);
+
+  // lineage: the event's pid, then its ancestors (parent first). What the
+  // event added to or ended is appended to updates (may be null).
+  void OnEvent(const v1::Event& ev, const std::vector<uint32_t>& lineage,
+               std::vector<v1::ChainUpdate>* updates = nullptr);
 
   // Most recent first, without entries.
   std::vector<v1::Chain> Chains(uint32_t agent_pid, int64_t since_unix_ns,
@@ -82,6 +90,9 @@ class Correlator {
   void OnEffect(const v1::Event& ev, const std::vector<uint32_t>& lineage);
   void OnExit(uint32_t pid, int64_t time_unix_ns);
   v1::Chain* ChainFor(uint32_t agent, int64_t time_unix_ns, uint64_t ktime);
+  v1::Chain* Find(uint64_t id);
+  // An update for the entry just appended to chain (null entry: it ended).
+  void Emit(const v1::Chain& chain, const v1::ChainEntry* entry);
   void Expire(uint64_t ktime);
 
   const Options opts_;
@@ -95,6 +106,7 @@ class Correlator {
   uint64_t next_chain_ = 1;
   uint64_t next_expire_ = 0;
   Counters counters_;
+  std::vector<v1::ChainUpdate>* updates_ = nullptr;  // during OnEvent
 };
 
 }  // namespace agentwatch

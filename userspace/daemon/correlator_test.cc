@@ -18,7 +18,7 @@ class CorrelatorTest : public ::testing::Test {
         [](uint32_t pid, std::string* exe, uint64_t* start) {
           if (pid != 10) return false;
           *exe = "/usr/bin/agent";
-          *start = 5000000;
+          *start = 50000000;
           return true;
         });
   }
@@ -37,7 +37,7 @@ class CorrelatorTest : public ::testing::Test {
     e.mutable_mcp()->set_kind("request");
     e.mutable_mcp()->set_direction("in");
     e.mutable_mcp()->set_id(id);
-    c_->OnEvent(e, {20, 10, 1});
+    c_->OnEvent(e, {20, 10, 1}, &updates_);
   }
   void Done(const std::string& id, const std::string& tool, uint64_t start,
             uint64_t end) {
@@ -53,7 +53,7 @@ class CorrelatorTest : public ::testing::Test {
     call->set_started_unix_ns(start + 1000);
     call->set_latency_ns(end - start);
     call->set_status("ok");
-    c_->OnEvent(e, {20, 10, 1});
+    c_->OnEvent(e, {20, 10, 1}, &updates_);
   }
   void Open(uint32_t pid, const std::string& path, uint64_t t,
             std::vector<uint32_t> lineage) {
@@ -61,7 +61,7 @@ class CorrelatorTest : public ::testing::Test {
     e.mutable_file()->set_path(path);
     e.mutable_file()->set_flags_text("O_RDONLY");
     e.mutable_file()->set_result(3);
-    c_->OnEvent(e, lineage);
+    c_->OnEvent(e, lineage, &updates_);
   }
   v1::Chain Only() {
     auto list = c_->Chains(0, 0, 0);
@@ -73,6 +73,7 @@ class CorrelatorTest : public ::testing::Test {
 
   std::unique_ptr<Correlator> c_;
   uint64_t seq_ = 0;
+  std::vector<v1::ChainUpdate> updates_;
 };
 
 TEST_F(CorrelatorTest, SequentialCallsGetExactlyTheirEffects) {
@@ -88,7 +89,7 @@ TEST_F(CorrelatorTest, SequentialCallsGetExactlyTheirEffects) {
   v1::Chain ch = Only();
   EXPECT_EQ(ch.agent_pid(), 10u);
   EXPECT_EQ(ch.agent_exe(), "/usr/bin/agent");
-  EXPECT_EQ(ch.agent_id(), "10-5");
+  EXPECT_EQ(ch.agent_id(), "10-50");
   ASSERT_EQ(ch.entries_size(), 2);
   ASSERT_EQ(ch.entries(0).effects_size(), 2);
   EXPECT_EQ(ch.entries(0).call().tool(), "read");
@@ -195,6 +196,72 @@ TEST_F(CorrelatorTest, DroppingTheOldestChainKeepsTheAgentsOpenOne) {
   EXPECT_FALSE(c_->Chain(1, &ch));
   ASSERT_TRUE(c_->Chain(2, &ch));
   EXPECT_EQ(ch.effects(), 1u) << "agent 10's activity went to its open chain";
+}
+
+TEST_F(CorrelatorTest, EveryStepIsHandedOnAsAnUpdate) {
+  c_->SetNextChainId(500);
+  Request("1", 100);
+  Open(20, "/data/a", 110, {20, 10, 1});
+  EXPECT_TRUE(updates_.empty()) << "an effect waits for its call to end";
+  Done("1", "read", 100, 120);
+  ASSERT_EQ(updates_.size(), 1u);
+  const v1::ChainUpdate& u = updates_[0];
+  EXPECT_EQ(u.chain().id(), 500u);
+  EXPECT_EQ(u.chain().calls(), 1u);
+  EXPECT_EQ(u.chain().entries_size(), 0) << "headers only";
+  EXPECT_TRUE(u.chain().open());
+  EXPECT_EQ(u.entry().call().tool(), "read");
+  ASSERT_EQ(u.entry().effects_size(), 1);
+  EXPECT_EQ(u.entry().effects(0).summary(), "open /data/a O_RDONLY = 3");
+
+  v1::Event exec = Base(v1::EVENT_TYPE_EXEC, 11, 300);
+  exec.mutable_exec()->set_filename("/usr/bin/git");
+  exec.mutable_exec()->add_argv("git");
+  exec.mutable_exec()->add_argv("push");
+  exec.mutable_exec()->add_argv("https://x:ghp_abcdefghijklmnopqrstuvwxyz0123456789@h/r");
+  c_->OnEvent(exec, {11, 10, 1}, &updates_);
+  ASSERT_EQ(updates_.size(), 2u);
+  const std::string& summary = updates_[1].entry().agent_effect().summary();
+  EXPECT_EQ(summary.find("ghp_"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("[REDACTED]"), std::string::npos) << summary;
+  EXPECT_EQ(updates_[1].chain().effects(), 2u);
+
+  c_->OnEvent(Base(v1::EVENT_TYPE_EXIT, 10, 400), {10, 1}, &updates_);
+  ASSERT_EQ(updates_.size(), 3u);
+  EXPECT_FALSE(updates_[2].has_entry());
+  EXPECT_FALSE(updates_[2].chain().open());
+  EXPECT_EQ(updates_[2].chain().id(), 500u);
+}
+
+TEST_F(CorrelatorTest, CallsWithoutAnAgentAreHandedOnOutsideChains) {
+  c_->SetLookups([](const std::string&, uint32_t) { return 0u; }, nullptr);
+  Request("1", 100);
+  Open(20, "/data/a", 110, {20, 10, 1});
+  Done("1", "read", 100, 120);
+  EXPECT_TRUE(c_->Chains(0, 0, 0).empty());
+  ASSERT_EQ(updates_.size(), 1u);
+  EXPECT_EQ(updates_[0].chain().id(), 0u);
+  EXPECT_EQ(updates_[0].entry().call().tool(), "read");
+  EXPECT_EQ(updates_[0].entry().effects_size(), 1);
+  EXPECT_EQ(c_->counters().unchained_calls, 1u);
+  EXPECT_EQ(c_->counters().effects_dropped, 0u);
+}
+
+TEST_F(CorrelatorTest, InFlightCallsPerServerAreBounded) {
+  Correlator::Options o;
+  o.max_inflight_per_server = 3;
+  c_ = std::make_unique<Correlator>(o);
+  c_->SetLookups([](const std::string&, uint32_t) { return 10u; }, nullptr);
+  for (int i = 0; i < 5; ++i) Request(std::to_string(i), 100 + i);
+  EXPECT_EQ(c_->counters().inflight_expired, 2u);
+  Open(20, "/f", 200, {20, 10, 1});
+  Done("4", "newest", 104, 210);  // still in flight: gets the effect
+  Done("0", "oldest", 100, 220);  // evicted: no effects
+  v1::Chain ch = Only();
+  ASSERT_EQ(ch.entries_size(), 2);
+  EXPECT_EQ(ch.entries(0).effects_size(), 1);
+  EXPECT_EQ(ch.entries(0).effects(0).candidates(), 3u);
+  EXPECT_EQ(ch.entries(1).effects_size(), 0);
 }
 
 }  // namespace

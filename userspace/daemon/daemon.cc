@@ -25,6 +25,7 @@
 #include "proc/proc_scan.h"
 #include "sensor/decode.h"
 #include "sensor/sensor.h"
+#include "store/store.h"
 
 namespace agentwatch {
 namespace {
@@ -121,7 +122,43 @@ Pipeline::Options PipelineOptions(const Config& cfg) {
   Pipeline::Options o;
   o.queue_size = cfg.queue_size;
   o.table.max_entries = cfg.process_table_max;
+  if (cfg.full_content) {
+    // Whole arguments and results; fewer of them in memory (the store
+    // keeps them all).
+    o.tracker.arguments_max = 1u << 20;
+    o.tracker.result_max = 1u << 20;
+    o.tracker.max_calls = 1000;
+  }
   return o;
+}
+
+Store::Options StoreOptions(const Config& cfg) {
+  Store::Options o;
+  o.path = cfg.StorePath();
+  o.flush_interval_ms = cfg.store_flush_ms;
+  o.max_age_ns = static_cast<int64_t>(cfg.store_max_age_s) * 1000000000;
+  o.max_bytes = cfg.store_max_bytes;
+  o.retention_interval_ms = cfg.store_retention_ms;
+  return o;
+}
+
+// What the tracker knows that changed since `since`, for the store.
+void TrackerSnapshot(const McpTracker& t, int64_t since, Store::Snapshot* out) {
+  for (auto& a : t.Agents(true))
+    if (a.last_seen_unix_ns() >= since) out->agents.push_back(std::move(a));
+  std::set<std::string> identities;
+  for (auto& v : t.Servers(true)) {
+    if (v.last_seen_unix_ns() < since) continue;
+    identities.insert(v.identity());
+    out->servers.push_back(std::move(v));
+  }
+  for (auto& v : t.Sessions("", true))
+    if (v.last_unix_ns() >= since) out->sessions.push_back(std::move(v));
+  for (const auto& id : identities) {
+    v1::McpToolInventory inv;
+    if (!id.empty() && t.Inventory(id, &inv) && inv.updated_unix_ns() >= since)
+      out->inventories.push_back(std::move(inv));
+  }
 }
 
 void AddCounter(v1::Status* s, const std::string& name, uint64_t v) {
@@ -167,12 +204,48 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
   Sensor sensor;
   SensorWatchSink sink(&sensor, cfg.discover_stdio && cfg.payload_max > 0,
                        cfg.payload_max > 0);
+  // The store opens first, so ids go on past the stored ones. A store that
+  // cannot open is reported; the daemon runs on without it.
+  std::unique_ptr<Store> store;
+  std::string store_error;
+  if (cfg.store_enabled) {
+    store = Store::Open(StoreOptions(cfg), &store_error);
+    if (!store) {
+      spdlog::error("msg=\"store unavailable; chains are kept in memory only\" "
+                    "error=\"{}\"",
+                    store_error);
+    } else {
+      spdlog::info("msg=\"store open\" path={} chains={} calls={}", store->path(),
+                   store->max_chain_id(), store->max_call_id());
+    }
+  }
   Pipeline::Options popts = PipelineOptions(cfg);
   popts.live_peer_lookup = true;
+  Store* store_ptr = store.get();
   Pipeline pipeline(popts, &sink,
-                    [&hub](const v1::Event& ev, const std::vector<uint32_t>& l) {
+                    [&hub, store_ptr](const v1::Event& ev, const std::vector<uint32_t>& l) {
                       hub.Publish(ev, l);
+                      if (store_ptr != nullptr && ev.type() == v1::EVENT_TYPE_CHAIN_UPDATE)
+                        store_ptr->Put(ev.chain_update());
                     });
+  // Whatever way this function returns, the store's thread (which reads the
+  // tracker) ends before the pipeline goes.
+  struct StopStore {
+    Store* s;
+    ~StopStore() {
+      if (s != nullptr) s->Stop();
+    }
+  } stop_store{store_ptr};
+  if (store) {
+    pipeline.SetNextIds(store->max_call_id() + 1, store->max_chain_id() + 1);
+    std::string serr;
+    std::set<std::string> known;
+    for (const auto& v : store->Servers(10000, &serr)) known.insert(v.id());
+    pipeline.SetKnownServers(std::move(known));
+    store->Start([&pipeline](int64_t since, Store::Snapshot* out) {
+      TrackerSnapshot(pipeline.mcp_tracker(), since, out);
+    });
+  }
   TraceWriter recorder;
   if (!cfg.record_file.empty()) {
     if (std::string e = recorder.Open(cfg.record_file); !e.empty()) {
@@ -312,6 +385,19 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     s.set_ringbuf_bytes(cfg.ringbuf_bytes);
     s.set_record_file(cfg.record_file);
     for (auto& t : sensor.tls_hooks()) *s.add_tls() = std::move(t);
+    if (store) {
+      store->FillStatus(s.mutable_store());
+      const Store::Counters sc = store->counters();
+      AddCounter(&s, "store_batches", sc.batches);
+      AddCounter(&s, "store_updates_written", sc.updates_written);
+      AddCounter(&s, "store_queue_drops", sc.queue_drops);
+      AddCounter(&s, "store_write_errors", sc.write_errors);
+      AddCounter(&s, "store_updates_lost", sc.updates_lost);
+      AddCounter(&s, "store_retention_chains_deleted", sc.chains_deleted);
+      AddCounter(&s, "store_retention_calls_deleted", sc.calls_deleted);
+    } else if (!store_error.empty()) {
+      s.mutable_store()->set_last_error(store_error);
+    }
     std::vector<uint64_t> k = sensor.KernelCounters();
     for (int c = 0; c < AW_CAT_MAX; ++c) {
       AddCounter(&s, fmt::format("kernel_events_{}", CategoryName(c)),
@@ -346,6 +432,8 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     AddCounter(&s, "chain_effects_agent", cc.effects_agent);
     AddCounter(&s, "chain_effects_dropped", cc.effects_dropped);
     AddCounter(&s, "chains", cc.chains);
+    AddCounter(&s, "chain_calls_unchained", cc.unchained_calls);
+    AddCounter(&s, "chain_inflight_expired", cc.inflight_expired);
     AddCounter(&s, "mcp_servers_discovered", pipeline.servers_discovered());
     AddCounter(&s, "mcp_probes_not_mcp", pipeline.probes_not_mcp());
     AddCounter(&s, "cgroup_lookup_misses", cgroups.misses());
@@ -356,7 +444,7 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     return s;
   };
   AgentWatchService service(&hub, status_fn, &pipeline.mcp_tracker(),
-                            &pipeline.correlator());
+                            &pipeline.correlator(), store.get());
   ApiServer api;
   if (std::string e = api.Start(cfg.endpoint, &service); !e.empty()) {
     spdlog::error("msg=\"cannot serve the API\" error=\"{}\"", e);
@@ -415,6 +503,7 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
   sensor.Stop();  // links detached, maps freed
   pipeline.Stop();
   pipe_thread.join();
+  if (store) store->Stop();  // the last batch, with the chains' last steps
   recorder.Close();
   spdlog::info("msg=\"stopped\" events_processed={}", pipeline.processed());
   return 0;

@@ -38,6 +38,9 @@ std::string ApplyFlags(const po::variables_map& vm, Config* cfg) {
   if (vm.count("no-builtin-rules")) cfg->builtin_watch_rules = false;
   if (vm.count("no-discovery")) cfg->discover_stdio = cfg->discover_http = false;
   if (vm.count("hooks")) cfg->hooks = vm["hooks"].as<std::string>();
+  if (vm.count("store")) cfg->store_path = vm["store"].as<std::string>();
+  if (vm.count("no-store")) cfg->store_enabled = false;
+  if (vm.count("full-content")) cfg->full_content = true;
   if (vm.count("watch-pid")) {
     for (uint32_t pid : vm["watch-pid"].as<std::vector<uint32_t>>())
       cfg->watch_pids.push_back(pid);
@@ -103,6 +106,12 @@ int main(int argc, char** argv) {
     ("hooks", po::value<std::string>(),
      "auto (preferred hook per capability, fallback when refused) or "
      "fallback (always the fallback variants: classic tracepoints)")
+    ("store", po::value<std::string>(),
+     "the SQLite store of chains, calls, agents, servers and tools "
+     "(default: <state-dir>/agentwatch.db)")
+    ("no-store", "keep chains in memory only (lost on restart)")
+    ("full-content", "keep whole redacted tool arguments and results (up to "
+     "1 MiB each) instead of bounded previews")
     ("record", po::value<std::string>(),
      "write every decoded event to this trace file")
     ("replay", po::value<std::string>(),

@@ -24,7 +24,8 @@ class McpStage {
     uint64_t streams_evicted = 0;
   };
 
-  explicit McpStage(size_t max_streams = 4096) : max_streams_(max_streams) {}
+  explicit McpStage(size_t max_streams = 4096, McpTracker::Options tracker = {})
+      : max_streams_(max_streams), tracker_(tracker) {}
 
   // Decodes a PAYLOAD event; appends any MCP_MESSAGE events (and the
   // MCP_CALL / MCP_TOOLS_CHANGED events they complete) to out, and replaces

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "common/clock.h"
 #include "mcp/fingerprint.h"
 #include "mcp/mcp_json.h"
 #include "mcp/redact.h"
@@ -13,7 +14,6 @@
 namespace agentwatch {
 namespace {
 
-constexpr size_t kArgumentsMax = 4096;
 constexpr size_t kDescriptionMax = 4096;
 constexpr size_t kSchemaMax = 16384;
 
@@ -134,7 +134,7 @@ McpTracker::Server* McpTracker::EnsureServer(const McpObservation& w,
   if (it != servers_.end()) {
     // Same process (or no way to tell): keep it.
     if (p == nullptr || it->second.info.id() ==
-                            fmt::format("{}-{}", w.pid, p->start_ns / 1000000)) {
+                            ProcessInstanceId(w.pid, p->start_ns)) {
       it->second.info.set_last_seen_unix_ns(w.time_unix_ns);
       it->second.info.set_alive(true);
       return &it->second;
@@ -168,7 +168,7 @@ McpTracker::Server* McpTracker::EnsureServer(const McpObservation& w,
     package = ServerPackage(p->argv, p->exe);
     i.set_container_id(p->container.container_id);
     i.set_pod_uid(p->container.pod_uid);
-    i.set_id(fmt::format("{}-{}", w.pid, p->start_ns / 1000000));
+    i.set_id(ProcessInstanceId(w.pid, p->start_ns));
   } else {
     i.set_id(fmt::format("{}-0", w.pid));
   }
@@ -252,7 +252,7 @@ void McpTracker::NoteAgent(uint32_t pid, const McpObservation& w,
   if (pid == 0) return;
   const ProcessInfo* p = process_fn_ ? process_fn_(pid) : nullptr;
   const std::string id =
-      fmt::format("{}-{}", pid, p != nullptr ? p->start_ns / 1000000 : 0);
+      ProcessInstanceId(pid, p != nullptr ? p->start_ns : 0);
   auto it = agents_.find(pid);
   if (it != agents_.end() && it->second.id() != id) {
     agents_.erase(it);  // pid reused
@@ -437,7 +437,7 @@ McpTracker::Result McpTracker::OnMessage(const McpObservation& w,
       McpRequestParams rp = ReadRequestParams(m.method, m.params);
       c.set_tool(rp.target);
       if (!rp.arguments.empty())
-        c.set_arguments(Redact(rp.arguments, kArgumentsMax));
+        c.set_arguments(Redact(rp.arguments, opts_.arguments_max));
       c.set_status("pending");
       c.set_request_bytes(d.frame_bytes);
       c.set_started_unix_ns(w.time_unix_ns);
@@ -547,6 +547,7 @@ McpTracker::Result McpTracker::OnMessage(const McpObservation& w,
         McpResultInfo r = ReadResult(c.method(), m.result);
         c.set_is_error(r.is_error);
         c.set_result_summary(r.summary);
+        c.set_result(Redact(m.result, opts_.result_max));
         if (r.is_error) status = "tool_error";
         // What came back may go out again: remember its fingerprints.
         if (!r.is_error && (c.method() == "tools/call" || c.method() == "resources/read" ||

@@ -68,6 +68,9 @@ class McpTracker {
     size_t max_agents = 1024;
     std::string hostname;  // for agent records; "" = this host's name
     size_t min_shared_fingerprints = 2;     // for a data-flow link
+    // Bounds of the redacted arguments and result kept with a call.
+    size_t arguments_max = 4096;
+    size_t result_max = 1024;
   };
   struct Counters {
     uint64_t calls = 0;
@@ -93,6 +96,11 @@ class McpTracker {
 
   // Used on the pipeline thread while handling a message: to describe
   // servers and their clients. Either may be unset.
+  // Call ids go on from here (after a restart, past the stored ones).
+  void SetNextCallId(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    next_call_ = std::max<uint64_t>(id, next_call_);
+  }
   void SetLookups(ProcessFn process, ClientFn client) {
     process_fn_ = std::move(process);
     client_fn_ = std::move(client);

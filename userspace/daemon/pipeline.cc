@@ -1,5 +1,7 @@
 #include "daemon/pipeline.h"
 
+#include "common/clock.h"
+
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
@@ -16,6 +18,7 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
       out_(std::move(out)),
       q_(opts.queue_size),
       table_(opts.table),
+      mcp_(4096, opts.tracker),
       matcher_(std::make_shared<WatchMatcher>()) {
   mcp_.tracker().SetLookups(
       [this](uint32_t pid) -> const ProcessInfo* { return table_.Find(pid); },
@@ -202,7 +205,20 @@ void Pipeline::Publish(v1::Event& ev) {
       ev.mutable_exec()->add_ancestry(lineage[i]);
   }
   if (out_) out_(ev, lineage);
-  correlator_.OnEvent(ev, lineage);
+  std::vector<v1::ChainUpdate> updates;
+  correlator_.OnEvent(ev, lineage, &updates);
+  static const std::vector<uint32_t> kNoLineage;
+  for (auto& u : updates) {
+    // Chain updates follow the event that made them; they belong to no
+    // process, and the correlator does not see them again.
+    v1::Event ue;
+    ue.set_seq(++seq_);
+    ue.set_time_unix_ns(ev.time_unix_ns());
+    ue.set_ktime_ns(ev.ktime_ns());
+    ue.set_type(v1::EVENT_TYPE_CHAIN_UPDATE);
+    *ue.mutable_chain_update() = std::move(u);
+    if (out_) out_(ue, kNoLineage);
+  }
 }
 
 void Pipeline::Handle(v1::Event& ev, std::vector<v1::Event>* derived) {
@@ -241,6 +257,17 @@ void Pipeline::Handle(v1::Event& ev, std::vector<v1::Event>* derived) {
       break;
     case v1::EVENT_TYPE_PROCESS_SNAPSHOT:
       MaybeWatch(p, "snapshot");
+      // A server an earlier run knew (same pid and start time) is watched
+      // at once, so its next call's effects are seen, not only its traffic.
+      if (p != nullptr && p->watch_flags == 0 &&
+          known_servers_.count(ProcessInstanceId(p->pid, p->start_ns))) {
+        const uint32_t flags = AW_WATCH_ON | AW_WATCH_INHERIT;
+        if (sink_ == nullptr || sink_->Watch(p->pid, flags)) {
+          p->watch_flags = flags;
+          spdlog::info("msg=\"watching process\" pid={} exe={} rule=store on=snapshot",
+                       p->pid, p->exe);
+        }
+      }
       // Running before the daemon: a stdio server is recognised by the next
       // message it reads.
       if (p != nullptr && p->watch_flags == 0 && sink_ != nullptr)

@@ -49,6 +49,7 @@ class Pipeline {
     // Find the client of an HTTP server in /proc (live mode only; a replay
     // has no processes to look at).
     bool live_peer_lookup = false;
+    McpTracker::Options tracker;
   };
   // Output of every processed event; runs on the pipeline thread.
   using OutputFn = std::function<void(const v1::Event&,
@@ -70,6 +71,17 @@ class Pipeline {
   // New rules apply to execs from now on and to every known live process
   // (SIGHUP). Thread-safe.
   void SetWatchRules(std::vector<WatchRule> rules, std::vector<uint32_t> pids);
+
+  // Call and chain ids go on from these (after a restart, past the
+  // stored ones). Before Run.
+  void SetNextIds(uint64_t call, uint64_t chain) {
+    mcp_.tracker().SetNextCallId(call);
+    correlator_.SetNextChainId(chain);
+  }
+
+  // Instance ids ("<pid>-<start ms>") of MCP servers an earlier run knew:
+  // found running at start, they are watched at once. Before Run.
+  void SetKnownServers(std::set<std::string> ids) { known_servers_ = std::move(ids); }
 
   // Records every input event (before processing) to w; null to stop.
   void SetRecorder(TraceWriter* w) { recorder_ = w; }
@@ -104,7 +116,8 @@ class Pipeline {
   Correlator correlator_;
   TraceWriter* recorder_ = nullptr;
 
-  std::set<uint32_t> tls_checked_;  // watched pids whose libraries were seen
+  std::set<uint32_t> tls_checked_;
+  std::set<std::string> known_servers_;  // watched pids whose libraries were seen
   std::mutex rules_mu_;
   std::shared_ptr<WatchMatcher> pending_matcher_;  // set by SetWatchRules
   std::shared_ptr<WatchMatcher> matcher_;

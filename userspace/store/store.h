@@ -1,0 +1,156 @@
+// The embedded store: SQLite in WAL mode, by default at
+// /var/lib/agentwatch/agentwatch.db. It keeps what the daemon learned
+// (agents, servers, tool versions and changes, sessions, calls with their
+// effects, chains, data-flow links) beyond the in-memory windows and across
+// restarts.
+//
+// Writes: the pipeline thread queues chain updates (Put never blocks; over
+// the bound they are dropped and counted), and the store's thread commits
+// them in one transaction per interval, together with what the tracker
+// knows of agents, servers, sessions and tools that changed since the last
+// batch. A crash or kill -9 loses at most the batch being gathered; WAL with
+// synchronous=NORMAL keeps the file consistent (a power cut may also lose
+// the last committed batches, never the file).
+//
+// Reads (API threads) use their own connection and see the last committed
+// batch. Retention (by age of the newest activity, then by size, oldest
+// chains first) runs on the store's thread.
+#ifndef AGENTWATCH_STORE_STORE_H_
+#define AGENTWATCH_STORE_STORE_H_
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agentwatch/v1/agentwatch.pb.h"
+
+namespace agentwatch {
+
+namespace store_internal {
+class Stmt;
+}  // namespace store_internal
+
+class Store {
+ public:
+  static constexpr uint32_t kSchemaVersion = 1;
+
+  struct Options {
+    std::string path;
+    uint32_t flush_interval_ms = 1000;
+    int64_t max_age_ns = 7ll * 86400 * 1000000000;  // 0 = no age limit
+    uint64_t max_bytes = 1ull << 30;                  // 0 = no size limit
+    uint32_t retention_interval_ms = 60000;
+    size_t queue_max = 200000;  // updates waiting for the next batch
+  };
+  struct Counters {
+    uint64_t batches = 0;
+    uint64_t updates_written = 0;
+    uint64_t queue_drops = 0;      // over queue_max, never written
+    uint64_t write_errors = 0;     // batches rolled back
+    uint64_t updates_lost = 0;     // in those batches
+    uint64_t retention_runs = 0;
+    uint64_t chains_deleted = 0;   // by retention
+    uint64_t calls_deleted = 0;
+  };
+  // The tracker's records that changed at or after `since` (unix ns).
+  struct Snapshot {
+    std::vector<v1::McpAgent> agents;
+    std::vector<v1::McpServer> servers;
+    std::vector<v1::McpSession> sessions;
+    std::vector<v1::McpToolInventory> inventories;
+  };
+  using SnapshotFn = std::function<void(int64_t since_unix_ns, Snapshot* out)>;
+
+  // Opens (creating it, mode 0600, and its directory) and migrates the
+  // schema. Chains left open by a previous run are closed. Null and *err
+  // set on failure.
+  static std::unique_ptr<Store> Open(const Options& opts, std::string* err);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // The writer thread: a batch every flush interval, retention every
+  // retention interval. snapshot may be empty.
+  void Start(SnapshotFn snapshot);
+  // Commits what is queued, then ends the thread.
+  void Stop();
+
+  // Pipeline thread; never blocks on the database.
+  void Put(const v1::ChainUpdate& u);
+  // Commits what is queued now (on the caller's thread; tests, Stop).
+  // Returns "" or the error (the batch is then lost and counted).
+  std::string Flush();
+  // One retention pass as of now_unix_ns. Returns "" or the error.
+  std::string EnforceRetention(int64_t now_unix_ns);
+
+  // Ids in use when the store was opened (0 if none), so a restarted
+  // daemon goes on past them.
+  uint64_t max_chain_id() const { return max_chain_id_; }
+  uint64_t max_call_id() const { return max_call_id_; }
+
+  // Reads; any thread. Chains are headers without entries, newest first.
+  std::vector<v1::Chain> Chains(const v1::ListChainsRequest& req,
+                                std::string* err) const;
+  // false and err "" when there is no such chain.
+  bool Chain(uint64_t id, v1::Chain* out, std::string* err) const;
+  std::vector<v1::McpAgent> Agents(size_t limit, std::string* err) const;
+  std::vector<v1::McpServer> Servers(size_t limit, std::string* err) const;
+  // Runs a read-only statement and returns the first column of the first
+  // row as text (tests, status). "" when there is no row.
+  std::string QueryText(const std::string& sql, std::string* err) const;
+
+  void FillStatus(v1::StoreStatus* out) const;
+  Counters counters() const;
+  const std::string& path() const { return opts_.path; }
+
+ private:
+  explicit Store(Options opts);
+  std::string Init();
+  std::string Migrate();
+  std::string WriteBatch(const std::vector<v1::ChainUpdate>& batch,
+                         const Snapshot& snap);
+  std::string WriteUpdate(const v1::ChainUpdate& u);
+  std::string WriteSnapshot(const Snapshot& snap);
+  std::string DeleteDoomed(uint64_t* chains, uint64_t* calls);
+  uint64_t UsedBytes();
+  // The writer connection's statement for sql (a string literal), cached.
+  store_internal::Stmt& Prepared(const char* sql);
+  void Loop();
+
+  const Options opts_;
+  sqlite3* db_ = nullptr;         // writer connection
+  sqlite3* reader_ = nullptr;     // API reads
+  mutable std::mutex write_mu_;   // db_
+  mutable std::mutex read_mu_;    // reader_
+  std::map<const char*, std::unique_ptr<store_internal::Stmt>> cache_;  // db_
+
+  mutable std::mutex q_mu_;
+  std::condition_variable q_cv_;
+  std::vector<v1::ChainUpdate> queue_;
+  bool stop_ = false;
+  std::thread thread_;
+  SnapshotFn snapshot_;
+  int64_t snapshot_since_ = 0;
+
+  uint64_t max_chain_id_ = 0;
+  uint64_t max_call_id_ = 0;
+  uint64_t next_ord_ = 1;
+  mutable std::mutex stats_mu_;
+  Counters counters_;
+  int64_t last_flush_unix_ns_ = 0;
+  std::string last_error_;
+  std::atomic<uint64_t> rows_chains_{0}, rows_calls_{0}, rows_effects_{0};
+};
+
+}  // namespace agentwatch
+
+#endif  // AGENTWATCH_STORE_STORE_H_
