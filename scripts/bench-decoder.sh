@@ -27,5 +27,11 @@ for name in ("decoder_and_tracker", "mcp_stage"):
     bps = r[name]["bytes_per_second"]
     print(f"{name:20s} {bps / 1e6:8.1f} MB/s  ({bps / mem:.4f} x memcpy, "
           f"memcpy {mem / 1e9:.1f} GB/s)")
+# The whole replay (correlation, and then storage too) against the
+# decode-only replay of the same trace (the MCP stage alone).
+dec = r["mcp_stage"]["bytes_per_second"]
+for name in ("pipeline", "pipeline_store"):
+    bps = r[name]["bytes_per_second"]
+    print(f"{name:20s} {bps / 1e6:8.1f} MB/s  ({bps / dec:.3f} x decode-only replay)")
 PY
 rm -f "$json"

@@ -2,7 +2,13 @@
 // through stream ordering, framing, HTTP/SSE, JSON-RPC and session tracking
 // (decoder_and_tracker), and through the whole MCP stage of the pipeline,
 // which also builds the published events with their redacted previews
-// (mcp_stage); against memcpy of the same bytes in the same run.
+// (mcp_stage); against memcpy of the same bytes in the same run. Then the
+// whole replay: every event of the trace through the pipeline (process
+// table, MCP stage, correlation into chains), without (pipeline) and with
+// the chain updates committed to a fresh SQLite store by the store's own
+// thread, as in the daemon (pipeline_store: timed until the last batch is
+// committed). Wall time throughout; bytes are the trace's payload bytes, so
+// the rates compare.
 //
 //   aw-bench-decoder --trace FILE [google benchmark flags]
 //
@@ -16,12 +22,21 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
 #include "daemon/mcp_stage.h"
+#include "daemon/pipeline.h"
 #include "daemon/trace_file.h"
+#include "store/store.h"
 
 namespace {
 
 std::vector<agentwatch::v1::Event> g_payloads;
+std::vector<agentwatch::v1::Event> g_all;
 uint64_t g_bytes = 0;
 
 void BM_Memcpy(benchmark::State& state) {
@@ -76,19 +91,79 @@ void BM_McpStage(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     std::vector<agentwatch::v1::Event> events = g_payloads;
-    agentwatch::McpStage stage;
+    auto stage = std::make_unique<agentwatch::McpStage>();
     std::vector<agentwatch::v1::Event> out;
     out.reserve(1024);
     state.ResumeTiming();
     for (auto& e : events) {
-      stage.OnPayload(&e, nullptr, &out);
+      stage->OnPayload(&e, nullptr, &out);
       out.clear();
     }
-    messages = stage.counters().messages;
+    messages = stage->counters().messages;
+    state.PauseTiming();  // tearing down is not part of the replay
+    stage.reset();
+    events.clear();
+    state.ResumeTiming();
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * g_bytes));
   state.counters["messages"] = static_cast<double>(messages);
 }
+
+void ReplayPipeline(benchmark::State& state, bool store) {
+  uint64_t updates = 0, stored = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<agentwatch::v1::Event> events = g_all;
+    char dir[] = "/tmp/aw-bench-store-XXXXXX";
+    if (mkdtemp(dir) == nullptr) {
+      state.SkipWithError("mkdtemp");
+      break;
+    }
+    std::unique_ptr<agentwatch::Store> db;
+    if (store) {
+      agentwatch::Store::Options o;
+      o.path = std::string(dir) + "/agentwatch.db";
+      // Batches while the replay runs, as in steady state (the daemon's
+      // default interval, 1 s, is longer than this whole trace).
+      o.flush_interval_ms = 10;
+      std::string err;
+      db = agentwatch::Store::Open(o, &err);
+      if (!db) {
+        state.SkipWithError(err.c_str());
+        break;
+      }
+      db->Start(nullptr);
+    }
+    updates = 0;
+    auto pipeline = std::make_unique<agentwatch::Pipeline>(
+        agentwatch::Pipeline::Options{}, nullptr,
+        [&](const agentwatch::v1::Event& ev, const std::vector<uint32_t>&) {
+          if (ev.type() != agentwatch::v1::EVENT_TYPE_CHAIN_UPDATE) return;
+          ++updates;
+          if (db) db->Put(ev.chain_update());
+        });
+    state.ResumeTiming();
+    for (auto& e : events) pipeline->Process(std::move(e));
+    if (db) {
+      db->Stop();  // commits what is still queued
+      stored = db->counters().updates_written;
+      if (db->counters().write_errors > 0) state.SkipWithError("store write failed");
+    }
+    state.PauseTiming();
+    // Tearing down is not part of the replay.
+    pipeline.reset();
+    events.clear();
+    db.reset();
+    std::filesystem::remove_all(dir);
+    state.ResumeTiming();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * g_bytes));
+  state.counters["chain_updates"] = static_cast<double>(updates);
+  if (store) state.counters["stored"] = static_cast<double>(stored);
+}
+
+void BM_Pipeline(benchmark::State& state) { ReplayPipeline(state, false); }
+void BM_PipelineStore(benchmark::State& state) { ReplayPipeline(state, true); }
 
 }  // namespace
 
@@ -114,6 +189,7 @@ int main(int argc, char** argv) {
   agentwatch::v1::Event ev;
   std::string err;
   while (r.Next(&ev, &err) == agentwatch::TraceReader::Result::kOk) {
+    g_all.push_back(ev);
     if (ev.type() != agentwatch::v1::EVENT_TYPE_PAYLOAD) continue;
     g_bytes += ev.payload().data().size();
     g_payloads.push_back(ev);
@@ -121,9 +197,12 @@ int main(int argc, char** argv) {
   std::cerr << "trace: " << g_payloads.size() << " payload chunks, " << g_bytes
             << " bytes\n";
   if (g_bytes == 0) return 1;
+  spdlog::set_level(spdlog::level::off);  // the pipeline logs to stdout
   benchmark::RegisterBenchmark("memcpy", BM_Memcpy);
   benchmark::RegisterBenchmark("decoder_and_tracker", BM_DecoderAndTracker);
-  benchmark::RegisterBenchmark("mcp_stage", BM_McpStage);
+  benchmark::RegisterBenchmark("mcp_stage", BM_McpStage)->UseRealTime();
+  benchmark::RegisterBenchmark("pipeline", BM_Pipeline)->UseRealTime();
+  benchmark::RegisterBenchmark("pipeline_store", BM_PipelineStore)->UseRealTime();
   int n = static_cast<int>(rest.size());
   benchmark::Initialize(&n, rest.data());
   benchmark::RunSpecifiedBenchmarks();

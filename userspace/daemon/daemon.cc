@@ -425,6 +425,8 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     AddCounter(&s, "mcp_pending_evicted", tc.pending_evicted);
     AddCounter(&s, "mcp_tool_changes", tc.tool_changes);
     AddCounter(&s, "mcp_data_flows", tc.data_flows);
+    AddCounter(&s, "mcp_responses_lost", tc.responses_lost);
+    AddCounter(&s, "mcp_responses_lost_unpaired", tc.responses_lost_unpaired);
     const Correlator::Counters cc = pipeline.correlator().counters();
     AddCounter(&s, "chain_effects_attributed", cc.effects_attributed);
     AddCounter(&s, "chain_effects_ambiguous", cc.effects_ambiguous);

@@ -104,6 +104,26 @@ void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
   Stream& st = it->second;
   st.decoder.Feed(p->offset(), p->data(), &msgs, &failures);
   if (p->discovery() && !st.judged && p->direction() == "in") Judge(key, &st);
+  if (p->offset() >= st.syscall_end) {  // the first chunk of a syscall
+    st.syscall_end = p->offset() + p->syscall_length();
+    st.syscall_opens_object = !p->data().empty() && p->data()[0] == '{';
+  }
+  if (p->truncated() && std::get<2>(key) == 1 && std::get<1>(key) == 1 &&
+      st.syscall_opens_object && st.decoder.protocol() == StreamDecoder::Protocol::kNdjson) {
+    // A whole message in one write, cut at the capture limit: its end (and
+    // with it, often, its id) was not seen.
+    McpObservation w;
+    w.pid = std::get<0>(key);
+    w.fd = 1;
+    w.out = true;
+    w.inode = std::get<3>(key);
+    w.time_unix_ns = ev->time_unix_ns();
+    w.ktime_ns = ev->ktime_ns();
+    w.process = proc;
+    std::vector<v1::Event> calls;
+    tracker_.OnLostResponse(w, p->syscall_length(), &calls);
+    for (auto& c : calls) out->push_back(std::move(c));
+  }
   // What leaves the pipeline is a bounded, redacted preview.
   p->set_data(Redact(p->data(), kPayloadPreview));
   Emit(*ev, key, proc, msgs, failures, out);

@@ -51,6 +51,10 @@ class McpStage {
     StreamDecoder decoder;
     std::list<Key>::iterator lru;
     bool judged = false;  // discovery verdict taken for this stream
+    // The syscall the chunks come from (a write is cut into chunks): where
+    // it ends, and whether it began with a JSON object.
+    uint64_t syscall_end = 0;
+    bool syscall_opens_object = false;
   };
 
   void Judge(const Key& key, Stream* st);

@@ -678,6 +678,30 @@ void McpTracker::CommitTools(Session* s, std::vector<McpToolDef> tools,
   inv.listed = true;
 }
 
+void McpTracker::OnLostResponse(const McpObservation& w, uint64_t bytes,
+                                std::vector<v1::Event>* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto server = servers_.find(w.pid);
+  if (server == servers_.end() || server->second.info.transport() != "stdio") return;
+  const std::string session = fmt::format("{}/stdio", w.pid);
+  uint64_t only = 0;
+  int n = 0;
+  for (const auto& [id, p] : pending_) {
+    if (p.session != session || p.call.initiator() != "client") continue;
+    only = id;
+    if (++n > 1) break;
+  }
+  if (n != 1) {
+    ++counters_.responses_lost_unpaired;
+    return;
+  }
+  v1::McpCall& c = pending_.at(only).call;
+  c.set_response_bytes(bytes);
+  if (w.ktime_ns > c.started_ktime_ns()) c.set_latency_ns(w.ktime_ns - c.started_ktime_ns());
+  ++counters_.responses_lost;
+  Finish(only, "lost", out, w.ktime_ns, w.time_unix_ns);
+}
+
 void McpTracker::Finish(uint64_t pending_id, const std::string& status,
                         std::vector<v1::Event>* out, uint64_t ktime_ns,
                         int64_t time_unix_ns) {

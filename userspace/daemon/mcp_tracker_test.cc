@@ -445,5 +445,41 @@ TEST_F(TrackerTest, BoundsPendingRequests) {
   EXPECT_EQ(small.Calls(f, 0).size(), 4u);
 }
 
+// A response larger than the capture limit: its head was seen, not its id.
+TEST_F(TrackerTest, ACutResponseEndsTheOnlyPendingCallAsLost) {
+  Feed(100, 0, false, kInit);
+  Feed(100, 1, true, kInitResult);
+  Feed(100, 0, false,
+       R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read","arguments":{}}})");
+  McpObservation w;
+  w.pid = 100;
+  w.fd = 1;
+  w.out = true;
+  w.ktime_ns = now_ + 5000000;
+  tracker_.OnLostResponse(w, 70000, &events_);
+  auto calls = Calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[1].tool(), "read");
+  EXPECT_EQ(calls[1].status(), "lost");
+  EXPECT_EQ(calls[1].response_bytes(), 70000u);
+  EXPECT_GT(calls[1].latency_ns(), 0u);
+  EXPECT_EQ(tracker_.counters().responses_lost, 1u);
+
+  // Two pending: which one it answered is unknown; both stay pending.
+  Feed(100, 0, false,
+       R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"a","arguments":{}}})");
+  Feed(100, 0, false,
+       R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"b","arguments":{}}})");
+  tracker_.OnLostResponse(w, 70000, &events_);
+  EXPECT_EQ(Calls().size(), 2u);
+  EXPECT_EQ(tracker_.counters().responses_lost_unpaired, 1u);
+  Feed(100, 1, true, R"({"jsonrpc":"2.0","id":3,"result":{"content":[]}})");
+  EXPECT_EQ(Calls().back().tool(), "b");
+  // A process that is no stdio server: nothing happens.
+  w.pid = 555;
+  tracker_.OnLostResponse(w, 70000, &events_);
+  EXPECT_EQ(tracker_.counters().responses_lost_unpaired, 1u);
+}
+
 }  // namespace
 }  // namespace agentwatch

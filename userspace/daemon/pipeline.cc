@@ -175,11 +175,15 @@ void Pipeline::Process(v1::Event ev) {
   }
   std::vector<v1::Event> derived;
   Handle(ev, &derived);
-  Publish(ev);
+  // What a process's exit ends (its calls left unanswered, its sessions)
+  // comes before the exit itself, so those calls keep their effects.
+  const bool exit = ev.type() == v1::EVENT_TYPE_EXIT;
+  if (!exit) Publish(ev);
   for (auto& d : derived) {
     table_.Annotate(&d);
     Publish(d);
   }
+  if (exit) Publish(ev);
   ++processed_;
   // Exited processes linger so late events resolve; expire (and count the
   // watched, a full walk) once a second of kernel time.

@@ -16,6 +16,13 @@ void NdjsonFramer::Emit(std::string_view line,
 void NdjsonFramer::Feed(std::string_view data,
                         const std::function<void(const Frame&)>& out) {
   while (!data.empty()) {
+    if (state_ == State::kAfterGap) {
+      // Writers put whole messages in one write, so a gap (a write cut at
+      // the capture limit, lost records) usually ends where a message
+      // starts. If it does not, the bytes up to the next '\n' make one
+      // invalid frame, as skipping would have lost them anyway.
+      state_ = data[0] == '{' || data[0] == '[' ? State::kInLine : State::kSkipping;
+    }
     size_t nl = data.find('\n');
     if (state_ == State::kSkipping) {
       if (nl == std::string_view::npos) {
@@ -60,9 +67,9 @@ void NdjsonFramer::Gap() {
     counters_.skipped_bytes += partial_.size();
     partial_.clear();
   }
-  // Whatever follows the gap may be the middle of a line: resynchronise at
-  // the next newline.
-  state_ = State::kSkipping;
+  // Whatever follows the gap may be the middle of a line: a new frame if
+  // it opens JSON, else resynchronise at the next newline.
+  state_ = State::kAfterGap;
 }
 
 }  // namespace agentwatch

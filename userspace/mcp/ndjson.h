@@ -14,7 +14,9 @@ class NdjsonFramer {
  public:
   enum class State {
     kInLine,    // collecting a line
-    kSkipping,  // after a gap or an oversize line: dropping bytes up to '\n'
+    kAfterGap,  // after a gap: a line starts here if the next byte opens
+                // JSON ('{' or '['), else skipping
+    kSkipping,  // dropping bytes up to '\n'
   };
 
   struct Frame {

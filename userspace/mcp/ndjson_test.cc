@@ -61,13 +61,29 @@ TEST(NdjsonTest, GapDropsThePartialLineAndResyncs) {
   NdjsonFramer f;
   auto out = FeedAll(f, {"{\"a\":1}\n{\"b\":"});
   f.Gap();
-  EXPECT_EQ(f.state(), NdjsonFramer::State::kSkipping);
+  EXPECT_EQ(f.state(), NdjsonFramer::State::kAfterGap);
   // After the gap: the tail of some line, then whole lines.
   auto more = FeedAll(f, {"2}\n{\"c\":3}\n"});
   out.insert(out.end(), more.begin(), more.end());
   EXPECT_EQ(out, (std::vector<std::string>{"{\"a\":1}", "{\"c\":3}"}));
   EXPECT_EQ(f.counters().gaps, 1u);
   EXPECT_EQ(f.state(), NdjsonFramer::State::kInLine);
+}
+
+// A message cut at the capture limit (the rest of its write never seen):
+// the next write starts a message, which is kept.
+TEST(NdjsonTest, GapAtAMessageBoundaryKeepsTheNextMessage) {
+  NdjsonFramer f;
+  auto out = FeedAll(f, {"{\"big\":\"aaaa"});
+  f.Gap();
+  auto more = FeedAll(f, {"{\"next\":1}\n", "{\"then\":2}\n"});
+  out.insert(out.end(), more.begin(), more.end());
+  EXPECT_EQ(out, (std::vector<std::string>{"{\"next\":1}", "{\"then\":2}"}));
+  // A gap that ends inside a nested object: that line is one bad frame,
+  // and framing goes on after it.
+  f.Gap();
+  more = FeedAll(f, {"{\"inner\":1}}\n{\"ok\":3}\n"});
+  EXPECT_EQ(more, (std::vector<std::string>{"{\"inner\":1}}", "{\"ok\":3}"}));
 }
 
 TEST(NdjsonTest, OversizeLineIsDroppedThenFramingContinues) {

@@ -151,12 +151,14 @@ class Stmt {
     sqlite3_bind_double(s_, i, v);
     return *this;
   }
+  // Text and blobs are not copied: they must outlive the Step/Run that
+  // uses them (Run clears the bindings).
   Stmt& Bind(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     return *this;
   }
   Stmt& BindBlob(int i, const std::string& v) {
-    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     return *this;
   }
   // SQLITE_ROW, SQLITE_DONE or an error code.
@@ -395,8 +397,15 @@ std::string Store::WriteBatch(const std::vector<v1::ChainUpdate>& batch,
   std::string e = Exec(db_, "BEGIN IMMEDIATE");
   if (!e.empty()) return e;
   const uint64_t ord_before = next_ord_;
+  // Entries in order; each chain's header once, as of its last update.
+  std::map<uint64_t, const v1::Chain*> headers;
   for (const auto& u : batch) {
+    if (u.chain().id() != 0) headers[u.chain().id()] = &u.chain();
     if (e = WriteUpdate(u); !e.empty()) break;
+  }
+  for (const auto& [id, h] : headers) {
+    if (!e.empty()) break;
+    e = WriteChain(*h);
   }
   if (e.empty()) e = WriteSnapshot(snap);
   if (e.empty()) e = Exec(db_, "COMMIT");
@@ -413,9 +422,8 @@ Stmt& Store::Prepared(const char* sql) {
   return *p;
 }
 
-std::string Store::WriteUpdate(const v1::ChainUpdate& u) {
-  const v1::Chain& c = u.chain();
-  if (c.id() != 0) {
+std::string Store::WriteChain(const v1::Chain& c) {
+  {
     Stmt& s = Prepared(
         "INSERT INTO chains(id, agent_id, agent_pid, agent_exe, start_ns, end_ns, "
         "calls, effects, open) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) "
@@ -431,9 +439,12 @@ std::string Store::WriteUpdate(const v1::ChainUpdate& u) {
         .Bind(7, static_cast<int64_t>(c.calls()))
         .Bind(8, static_cast<int64_t>(c.effects()))
         .Bind(9, static_cast<int64_t>(c.open()));
-    if (std::string e = s.Run(); !e.empty()) return e;
-    if (!u.has_entry()) return "";
+    return s.Run();
   }
+}
+
+std::string Store::WriteUpdate(const v1::ChainUpdate& u) {
+  const v1::Chain& c = u.chain();
   if (!u.has_entry()) return "";
   Stmt& eff = Prepared(
            "INSERT INTO effects(chain_id, call_id, ord, seq, ktime_ns, time_ns, pid, comm, "
@@ -467,6 +478,7 @@ std::string Store::WriteUpdate(const v1::ChainUpdate& u) {
          "server_identity, method, tool, status, started_ns, latency_ns, record) "
          "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
   if (!s.ok()) return s.error();
+  const std::string record = call.SerializeAsString();
   s.Bind(1, static_cast<int64_t>(call.call_id()))
       .Bind(2, static_cast<int64_t>(c.id()))
       .Bind(3, static_cast<int64_t>(ord))
@@ -478,7 +490,7 @@ std::string Store::WriteUpdate(const v1::ChainUpdate& u) {
       .Bind(9, call.status())
       .Bind(10, call.started_unix_ns())
       .Bind(11, static_cast<int64_t>(call.latency_ns()))
-      .BindBlob(12, call.SerializeAsString());
+      .BindBlob(12, record);
   if (std::string e = s.Run(); !e.empty()) return e;
   ++rows_calls_;
   for (int i = 0; i < u.entry().effects_size(); ++i) {
@@ -511,6 +523,7 @@ std::string Store::WriteSnapshot(const Snapshot& snap) {
            "last_seen_ns, record) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
     if (!s.ok()) return s.error();
     for (const auto& a : snap.agents) {
+      const std::string record = a.SerializeAsString();
       s.Bind(1, a.id())
           .Bind(2, static_cast<int64_t>(a.pid()))
           .Bind(3, a.exe())
@@ -518,7 +531,7 @@ std::string Store::WriteSnapshot(const Snapshot& snap) {
           .Bind(5, a.client_name())
           .Bind(6, a.first_seen_unix_ns())
           .Bind(7, a.last_seen_unix_ns())
-          .BindBlob(8, a.SerializeAsString());
+          .BindBlob(8, record);
       if (std::string e = s.Run(); !e.empty()) return e;
     }
   }
@@ -528,6 +541,7 @@ std::string Store::WriteSnapshot(const Snapshot& snap) {
            "first_seen_ns, last_seen_ns, record) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
     if (!s.ok()) return s.error();
     for (const auto& v : snap.servers) {
+      const std::string record = v.SerializeAsString();
       s.Bind(1, v.id())
           .Bind(2, v.identity())
           .Bind(3, static_cast<int64_t>(v.pid()))
@@ -536,7 +550,7 @@ std::string Store::WriteSnapshot(const Snapshot& snap) {
           .Bind(6, v.transport())
           .Bind(7, v.first_seen_unix_ns())
           .Bind(8, v.last_seen_unix_ns())
-          .BindBlob(9, v.SerializeAsString());
+          .BindBlob(9, record);
       if (std::string e = s.Run(); !e.empty()) return e;
     }
   }
@@ -546,12 +560,13 @@ std::string Store::WriteSnapshot(const Snapshot& snap) {
            "record) VALUES(?1,?2,?3,?4,?5,?6)");
     if (!s.ok()) return s.error();
     for (const auto& v : snap.sessions) {
+      const std::string record = v.SerializeAsString();
       s.Bind(1, v.id())
           .Bind(2, v.started_unix_ns())
           .Bind(3, v.server_id())
           .Bind(4, static_cast<int64_t>(v.client_pid()))
           .Bind(5, v.last_unix_ns())
-          .BindBlob(6, v.SerializeAsString());
+          .BindBlob(6, record);
       if (std::string e = s.Run(); !e.empty()) return e;
     }
   }
@@ -568,13 +583,14 @@ std::string Store::WriteSnapshot(const Snapshot& snap) {
     if (!h.ok()) return h.error();
     for (const auto& inv : snap.inventories) {
       auto put_tool = [&](const v1::McpTool& tool) {
+        const std::string record = tool.SerializeAsString();
         t.Bind(1, inv.server_identity())
             .Bind(2, tool.name())
             .Bind(3, tool.hash())
             .Bind(4, static_cast<int64_t>(tool.version()))
             .Bind(5, tool.first_seen_unix_ns())
             .Bind(6, tool.last_seen_unix_ns())
-            .BindBlob(7, tool.SerializeAsString());
+            .BindBlob(7, record);
         return t.Run();
       };
       for (const auto& tool : inv.tools())

@@ -119,6 +119,7 @@ class Store {
   std::string WriteBatch(const std::vector<v1::ChainUpdate>& batch,
                          const Snapshot& snap);
   std::string WriteUpdate(const v1::ChainUpdate& u);
+  std::string WriteChain(const v1::Chain& c);
   std::string WriteSnapshot(const Snapshot& snap);
   std::string DeleteDoomed(uint64_t* chains, uint64_t* calls);
   uint64_t UsedBytes();
