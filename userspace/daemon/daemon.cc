@@ -1,5 +1,6 @@
 #include "daemon/daemon.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -344,6 +345,7 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
   std::thread sensor_thread([&] {
     std::vector<uint64_t> last = sensor.KernelCounters();
     int64_t last_check = NowUnixNs();
+    uint64_t seconds = 0;
     while (!stop) {
       // Watched payload does not wake us: this bounds how late it is read.
       int n = sensor.Poll(20);
@@ -354,6 +356,11 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
       int64_t now = NowUnixNs();
       if (now - last_check < 1000000000) continue;
       last_check = now;
+      if (++seconds % 30 == 0) {
+        // Memory freed after a burst (sessions that ended, evicted state)
+        // goes back to the system instead of staying in the allocator.
+        malloc_trim(0);
+      }
       std::vector<uint64_t> cur = sensor.KernelCounters();
       uint64_t dropped = 0;
       for (int c = 0; c < AW_CAT_MAX; ++c)
@@ -423,6 +430,7 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     AddCounter(&s, "mcp_responses_unmatched", tc.unmatched_responses);
     AddCounter(&s, "mcp_request_ids_reused", tc.duplicate_ids);
     AddCounter(&s, "mcp_pending_evicted", tc.pending_evicted);
+    AddCounter(&s, "mcp_sessions_evicted", tc.sessions_evicted);
     AddCounter(&s, "mcp_tool_changes", tc.tool_changes);
     AddCounter(&s, "mcp_data_flows", tc.data_flows);
     AddCounter(&s, "mcp_responses_lost", tc.responses_lost);

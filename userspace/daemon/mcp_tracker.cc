@@ -207,6 +207,7 @@ McpTracker::Session* McpTracker::EnsureSession(const std::string& key,
     }
     if (victim == sessions_.end()) victim = sessions_.begin();
     sessions_.erase(victim);
+    ++counters_.sessions_evicted;
   }
   Session s;
   v1::McpSession& i = s.info;

@@ -77,6 +77,7 @@ class McpTracker {
     uint64_t unmatched_responses = 0;  // response to no known request
     uint64_t duplicate_ids = 0;        // id reused while still pending
     uint64_t pending_evicted = 0;
+    uint64_t sessions_evicted = 0;     // over max_sessions, oldest ended first
     uint64_t tool_changes = 0;
     uint64_t skipped_client_stdio = 0;  // a stdio client's side, not tracked
     uint64_t data_flows = 0;            // calls linked to earlier results
