@@ -20,7 +20,7 @@ taskset -c 0 build/tests/aw-bench-decoder --trace "$trace" \
   --benchmark_report_aggregates_only=true --benchmark_format=json >"$json"
 python3 - "$json" <<'PY'
 import json, sys
-r = {b["run_name"]: b for b in json.load(open(sys.argv[1]))["benchmarks"]
+r = {b["run_name"].split("/")[0]: b for b in json.load(open(sys.argv[1]))["benchmarks"]
      if b.get("aggregate_name") == "median"}
 mem = r["memcpy"]["bytes_per_second"]
 for name in ("decoder_and_tracker", "mcp_stage"):

@@ -489,9 +489,15 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
           next.payload_max != cfg.payload_max || next.hooks != cfg.hooks ||
           next.discover_stdio != cfg.discover_stdio ||
           next.discover_http != cfg.discover_http ||
-          next.probe_bytes != cfg.probe_bytes) {
+          next.probe_bytes != cfg.probe_bytes ||
+          next.store_enabled != cfg.store_enabled || next.StorePath() != cfg.StorePath() ||
+          next.store_flush_ms != cfg.store_flush_ms ||
+          next.store_max_age_s != cfg.store_max_age_s ||
+          next.store_max_bytes != cfg.store_max_bytes ||
+          next.store_retention_ms != cfg.store_retention_ms ||
+          next.full_content != cfg.full_content) {
         spdlog::warn("msg=\"ringbuf_size, argv_max, dns_port, payload_max, "
-                     "discovery, hooks and endpoint change only on restart\"");
+                     "discovery, hooks, store and endpoint change only on restart\"");
       }
       spdlog::set_level(spdlog::level::from_str(next.log_level));
       pipeline.SetWatchRules(next.EffectiveWatchRules(), next.watch_pids);

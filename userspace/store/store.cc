@@ -65,7 +65,7 @@ CREATE TABLE effects(
   summary TEXT NOT NULL,
   confidence REAL NOT NULL,
   candidates INTEGER NOT NULL);
-CREATE INDEX effects_chain ON effects(chain_id, call_id, ord);
+CREATE INDEX effects_agent ON effects(chain_id, ord) WHERE call_id = 0;
 CREATE INDEX effects_call ON effects(call_id, ord);
 CREATE TABLE data_flows(
   to_call INTEGER NOT NULL,
@@ -352,20 +352,25 @@ void Store::Loop() {
 
 void Store::Put(const v1::ChainUpdate& u) {
   std::lock_guard<std::mutex> lock(q_mu_);
-  if (queue_.size() >= opts_.queue_max) {
+  if (queue_.updates.size() >= opts_.queue_max) {
     std::lock_guard<std::mutex> slock(stats_mu_);
     ++counters_.queue_drops;
     return;
   }
-  queue_.push_back(u);
+  // Copied into the batch's arena: one bump allocation per field, and the
+  // whole batch freed at once after its commit.
+  if (!queue_.arena) queue_.arena = std::make_unique<google::protobuf::Arena>();
+  auto* m = google::protobuf::Arena::CreateMessage<v1::ChainUpdate>(queue_.arena.get());
+  *m = u;
+  queue_.updates.push_back(m);
 }
 
 std::string Store::Flush() {
   std::lock_guard<std::mutex> wlock(write_mu_);
-  std::vector<v1::ChainUpdate> batch;
+  Batch batch;
   {
     std::lock_guard<std::mutex> lock(q_mu_);
-    batch.swap(queue_);
+    std::swap(batch, queue_);
   }
   Snapshot snap;
   const int64_t now = NowUnixNs();
@@ -375,33 +380,33 @@ std::string Store::Flush() {
     snapshot_(snapshot_since_ - 2000000000ll, &snap);
     snapshot_since_ = now;
   }
-  if (batch.empty() && snap.agents.empty() && snap.servers.empty() &&
+  if (batch.updates.empty() && snap.agents.empty() && snap.servers.empty() &&
       snap.sessions.empty() && snap.inventories.empty())
     return "";
-  std::string e = WriteBatch(batch, snap);
+  std::string e = WriteBatch(batch.updates, snap);
   std::lock_guard<std::mutex> slock(stats_mu_);
   if (!e.empty()) {
     ++counters_.write_errors;
-    counters_.updates_lost += batch.size();
+    counters_.updates_lost += batch.updates.size();
     last_error_ = e;
     return e;
   }
   ++counters_.batches;
-  counters_.updates_written += batch.size();
+  counters_.updates_written += batch.updates.size();
   last_flush_unix_ns_ = now;
   return "";
 }
 
-std::string Store::WriteBatch(const std::vector<v1::ChainUpdate>& batch,
+std::string Store::WriteBatch(const std::vector<const v1::ChainUpdate*>& batch,
                               const Snapshot& snap) {
   std::string e = Exec(db_, "BEGIN IMMEDIATE");
   if (!e.empty()) return e;
   const uint64_t ord_before = next_ord_;
   // Entries in order; each chain's header once, as of its last update.
   std::map<uint64_t, const v1::Chain*> headers;
-  for (const auto& u : batch) {
-    if (u.chain().id() != 0) headers[u.chain().id()] = &u.chain();
-    if (e = WriteUpdate(u); !e.empty()) break;
+  for (const v1::ChainUpdate* u : batch) {
+    if (u->chain().id() != 0) headers[u->chain().id()] = &u->chain();
+    if (e = WriteUpdate(*u); !e.empty()) break;
   }
   for (const auto& [id, h] : headers) {
     if (!e.empty()) break;
@@ -624,7 +629,8 @@ std::string Store::DeleteDoomed(uint64_t* chains, uint64_t* calls) {
   static const char* const kSteps[] = {
       "INSERT OR IGNORE INTO temp.doomed_calls SELECT call_id FROM calls "
       "WHERE chain_id IN (SELECT id FROM temp.doomed_chains)",
-      "DELETE FROM effects WHERE chain_id IN (SELECT id FROM temp.doomed_chains)",
+      "DELETE FROM effects WHERE call_id = 0 AND chain_id IN "
+      "(SELECT id FROM temp.doomed_chains)",
       "DELETE FROM effects WHERE call_id IN (SELECT id FROM temp.doomed_calls)",
       "DELETE FROM data_flows WHERE to_call IN (SELECT id FROM temp.doomed_calls)",
       "DELETE FROM calls WHERE call_id IN (SELECT id FROM temp.doomed_calls)",

@@ -31,6 +31,8 @@
 #include <thread>
 #include <vector>
 
+#include <google/protobuf/arena.h>
+
 #include "agentwatch/v1/agentwatch.pb.h"
 
 namespace agentwatch {
@@ -116,7 +118,7 @@ class Store {
   explicit Store(Options opts);
   std::string Init();
   std::string Migrate();
-  std::string WriteBatch(const std::vector<v1::ChainUpdate>& batch,
+  std::string WriteBatch(const std::vector<const v1::ChainUpdate*>& batch,
                          const Snapshot& snap);
   std::string WriteUpdate(const v1::ChainUpdate& u);
   std::string WriteChain(const v1::Chain& c);
@@ -136,7 +138,11 @@ class Store {
 
   mutable std::mutex q_mu_;
   std::condition_variable q_cv_;
-  std::vector<v1::ChainUpdate> queue_;
+  struct Batch {
+    std::unique_ptr<google::protobuf::Arena> arena;  // owns the updates
+    std::vector<const v1::ChainUpdate*> updates;
+  };
+  Batch queue_;
   bool stop_ = false;
   std::thread thread_;
   SnapshotFn snapshot_;

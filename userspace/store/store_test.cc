@@ -243,6 +243,10 @@ TEST_F(StoreTest, RetentionByAgeDropsWholeChains) {
   ASSERT_TRUE(s);
   const int64_t now = 1000 * kSec;
   s->Put(CallUpdate(Header(1, 10 * kSec, 20 * kSec), 1, "old", {Effect(1, "x")}));
+  v1::ChainUpdate own;
+  *own.mutable_chain() = Header(1, 10 * kSec, 20 * kSec);
+  *own.mutable_entry()->mutable_agent_effect() = Effect(4, "exec git");
+  s->Put(own);
   s->Put(CallUpdate(Header(2, 850 * kSec, 950 * kSec), 2, "new", {Effect(2, "y")}));
   v1::ChainUpdate loose = CallUpdate(v1::Chain(), 3, "loose", {Effect(3, "z")});
   loose.mutable_entry()->mutable_call()->set_started_unix_ns(5 * kSec);
