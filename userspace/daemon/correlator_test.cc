@@ -264,5 +264,49 @@ TEST_F(CorrelatorTest, InFlightCallsPerServerAreBounded) {
   EXPECT_EQ(ch.entries(1).effects_size(), 0);
 }
 
+// A server that runs another server (a gateway, a proxy): an effect goes to
+// the calls of the nearest server above it, never to the outer one's.
+TEST_F(CorrelatorTest, NestedServersKeepTheirOwnEffects) {
+  c_->SetLookups(
+      [](const std::string&, uint32_t server) { return server == 20 || server == 30 ? 10u : 0u; },
+      nullptr);
+  auto request = [&](uint32_t server, const std::string& id, uint64_t t,
+                     std::vector<uint32_t> lineage) {
+    v1::Event e = Base(v1::EVENT_TYPE_MCP_MESSAGE, server, t);
+    e.mutable_mcp()->set_kind("request");
+    e.mutable_mcp()->set_direction("in");
+    e.mutable_mcp()->set_id(id);
+    c_->OnEvent(e, lineage, &updates_);
+  };
+  auto done = [&](uint32_t server, const std::string& id, const std::string& tool,
+                  uint64_t start, uint64_t end) {
+    v1::Event e = Base(v1::EVENT_TYPE_MCP_CALL, server, end);
+    v1::McpCall* call = e.mutable_call();
+    call->set_request_id(id);
+    call->set_tool(tool);
+    call->set_initiator("client");
+    call->set_server_pid(server);
+    call->set_started_ktime_ns(start);
+    call->set_started_unix_ns(start);
+    call->set_latency_ns(end - start);
+    c_->OnEvent(e, {server, 10, 1}, &updates_);
+  };
+  // Server 20 (outer) runs server 30 (inner), which runs a helper 31.
+  request(20, "a", 100, {20, 10, 1});
+  request(30, "b", 105, {30, 20, 10, 1});
+  Open(31, "/inner/by-helper", 110, {31, 30, 20, 10, 1});
+  Open(20, "/outer/own", 112, {20, 10, 1});
+  done(30, "b", "inner_tool", 105, 120);
+  done(20, "a", "outer_tool", 100, 130);
+  v1::Chain ch = Only();
+  ASSERT_EQ(ch.entries_size(), 2);
+  EXPECT_EQ(ch.entries(0).call().tool(), "inner_tool");
+  ASSERT_EQ(ch.entries(0).effects_size(), 1);
+  EXPECT_EQ(ch.entries(0).effects(0).summary(), "open /inner/by-helper O_RDONLY = 3");
+  EXPECT_EQ(ch.entries(0).effects(0).candidates(), 1u);
+  ASSERT_EQ(ch.entries(1).effects_size(), 1);
+  EXPECT_EQ(ch.entries(1).effects(0).summary(), "open /outer/own O_RDONLY = 3");
+}
+
 }  // namespace
 }  // namespace agentwatch

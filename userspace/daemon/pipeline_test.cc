@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "daemon/trace_file.h"
@@ -184,6 +186,87 @@ TEST(PipelineTest, PayloadChunksBecomeMcpMessages) {
   // The payload itself leaves the pipeline redacted too.
   EXPECT_EQ(out[1].payload().data().find("abc123"), std::string::npos);
   EXPECT_EQ(p.mcp_messages(), 1u);
+}
+
+// A stdio server (42) started by an agent (41): a call, the file it opens,
+// then a response larger than the capture limit. The chain update follows
+// the call, with its effect; the cut response ends the call as "lost".
+TEST(PipelineTest, CallsBecomeChainUpdatesWithTheirEffects) {
+  std::vector<v1::Event> out;
+  Pipeline p(Pipeline::Options{}, nullptr,
+             [&](const v1::Event& ev, const std::vector<uint32_t>&) { out.push_back(ev); });
+  uint64_t t = 1000000;
+  auto base = [&](v1::EventType type, uint32_t pid) {
+    v1::Event e;
+    e.set_type(type);
+    e.set_ktime_ns(t += 1000);
+    e.set_time_unix_ns(1700000000000000000 + static_cast<int64_t>(t));
+    e.mutable_process()->set_pid(pid);
+    e.mutable_process()->set_tid(pid);
+    return e;
+  };
+  auto snapshot = [&](uint32_t pid, uint32_t ppid, const char* exe) {
+    v1::Event e = base(v1::EVENT_TYPE_PROCESS_SNAPSHOT, pid);
+    e.mutable_process()->set_ppid(ppid);
+    e.mutable_exec()->set_filename(exe);
+    p.Process(e);
+  };
+  std::map<int, uint64_t> offsets;
+  auto payload = [&](int fd, std::string data, uint64_t syscall_length = 0) {
+    v1::Event e = base(v1::EVENT_TYPE_PAYLOAD, 42);
+    e.mutable_process()->set_watched(true);
+    auto* pl = e.mutable_payload();
+    pl->set_syscall(fd == 0 ? "read" : "write");
+    pl->set_fd(fd);
+    pl->set_direction(fd == 0 ? "in" : "out");
+    pl->set_file_type("pipe");
+    pl->set_inode(900 + fd);
+    pl->set_offset(offsets[fd]);
+    if (syscall_length == 0) syscall_length = data.size();
+    pl->set_syscall_length(syscall_length);
+    pl->set_truncated(syscall_length > data.size());
+    offsets[fd] += syscall_length;
+    pl->set_data(std::move(data));
+    p.Process(e);
+  };
+  snapshot(1, 0, "/sbin/init");
+  snapshot(41, 1, "/usr/bin/agent");
+  snapshot(42, 41, "/usr/bin/node");
+  payload(0, R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"a","version":"1"}}})" "\n");
+  payload(1, R"({"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"s","version":"1"}}})" "\n");
+  payload(0, R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read","arguments":{"path":"/data/a"}}})" "\n");
+  v1::Event open = base(v1::EVENT_TYPE_FILE_OPEN, 42);
+  open.mutable_file()->set_path("/data/a");
+  open.mutable_file()->set_flags_text("O_RDONLY");
+  open.mutable_file()->set_result(5);
+  p.Process(open);
+  payload(1, R"({"jsonrpc":"2.0","id":1,"result":{"content":[)", 70000);  // cut
+  payload(0, R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list","arguments":{}}})" "\n");
+  payload(1, R"({"jsonrpc":"2.0","id":2,"result":{"content":[]}})" "\n");
+
+  std::vector<v1::Event> calls, updates;
+  for (const auto& e : out) {
+    if (e.type() == v1::EVENT_TYPE_MCP_CALL) calls.push_back(e);
+    if (e.type() == v1::EVENT_TYPE_CHAIN_UPDATE) {
+      updates.push_back(e);
+      EXPECT_EQ(e.seq(), calls.empty() ? 0 : calls.back().seq() + 1)
+          << "an update comes right after its call";
+    }
+  }
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[1].call().tool(), "read");
+  EXPECT_EQ(calls[1].call().status(), "lost");
+  EXPECT_EQ(calls[1].call().response_bytes(), 70000u);
+  EXPECT_EQ(calls[2].call().tool(), "list");
+  EXPECT_EQ(calls[2].call().status(), "ok") << "the message after the cut is decoded";
+  ASSERT_EQ(updates.size(), 3u);
+  const v1::ChainUpdate& u = updates[1].chain_update();
+  EXPECT_EQ(u.chain().agent_pid(), 41u);
+  EXPECT_EQ(u.entry().call().tool(), "read");
+  ASSERT_EQ(u.entry().effects_size(), 1);
+  EXPECT_EQ(u.entry().effects(0).summary(), "open /data/a O_RDONLY = 5");
+  EXPECT_EQ(updates[2].chain_update().entry().effects_size(), 0);
+  EXPECT_EQ(p.correlator().Chains(41, 0, 0).size(), 1u);
 }
 
 TEST(PipelineTest, QueueOverflowIsCountedAndMarked) {
