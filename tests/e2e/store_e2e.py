@@ -175,6 +175,15 @@ def main():
         chained = con.execute("SELECT COUNT(DISTINCT chain_id) FROM calls "
                               "WHERE method = 'tools/call'").fetchone()[0]
         check(chained == 2, f"the calls are in two chains: {chained}")
+        # The tracker's records went in too.
+        for table, least in (("agents", 1), ("servers", 1), ("sessions", 1),
+                             ("tool_versions", 10)):
+            n = con.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            check(n >= least, f"{table} holds {n} rows (at least {least})")
+        effects = con.execute("SELECT COUNT(*) FROM effects e JOIN calls c ON "
+                              "e.call_id = c.call_id WHERE c.tool = 'write_file' "
+                              "AND e.summary LIKE 'open %after.txt%'").fetchone()[0]
+        check(effects == 1, f"write_file's file effect is stored once: {effects}")
         con.close()
     finally:
         rc = finish_run(procs, tmp, "store e2e")

@@ -157,6 +157,22 @@ namespace {
 std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg);
 }  // namespace
 
+std::string ApplyChains(const YAML::Node& n, Config* cfg) {
+  if (!n.IsMap()) return "chains: expected a map";
+  for (const auto& kv : n) {
+    const std::string key = kv.first.as<std::string>();
+    std::string err;
+    if (key == "idle_gap") {
+      err = ReadDurationMs(kv.second, "chains.idle_gap", &cfg->chain_idle_gap_ms);
+      if (err.empty() && cfg->chain_idle_gap_ms < 1000) err = "chains.idle_gap: at least 1s";
+    } else {
+      err = fmt::format("chains: unknown key '{}'", key);
+    }
+    if (!err.empty()) return err;
+  }
+  return "";
+}
+
 std::string ApplyStore(const YAML::Node& n, Config* cfg) {
   if (!n.IsMap()) return "store: expected a map";
   for (const auto& kv : n) {
@@ -268,6 +284,8 @@ std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg) {
       err = ApplyDiscovery(v, cfg);
     } else if (key == "store") {
       err = ApplyStore(v, cfg);
+    } else if (key == "chains") {
+      err = ApplyChains(v, cfg);
     } else {
       err = fmt::format("unknown key '{}'", key);
     }

@@ -125,6 +125,10 @@ TEST(ConfigTest, Store) {
             std::string::npos);
   EXPECT_NE(ApplyConfigYaml("store:\n  pth: /x\n", &c).find("unknown key 'pth'"),
             std::string::npos);
+  ASSERT_EQ(ApplyConfigYaml("chains:\n  idle_gap: 30m\n", &c), "");
+  EXPECT_EQ(c.chain_idle_gap_ms, 30u * 60 * 1000);
+  EXPECT_NE(ApplyConfigYaml("chains:\n  idle_gap: 10ms\n", &c).find("at least 1s"),
+            std::string::npos);
   Config d;
   d.store_max_bytes = 1000;
   EXPECT_NE(ValidateConfig(d).find("at least 1MiB"), std::string::npos);

@@ -123,6 +123,7 @@ Pipeline::Options PipelineOptions(const Config& cfg) {
   Pipeline::Options o;
   o.queue_size = cfg.queue_size;
   o.table.max_entries = cfg.process_table_max;
+  o.correlator.idle_gap_ns = cfg.chain_idle_gap_ms * 1000000;
   if (cfg.full_content) {
     // Whole arguments and results; fewer of them in memory (the store
     // keeps them all).
@@ -495,9 +496,11 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
           next.store_max_age_s != cfg.store_max_age_s ||
           next.store_max_bytes != cfg.store_max_bytes ||
           next.store_retention_ms != cfg.store_retention_ms ||
-          next.full_content != cfg.full_content) {
+          next.full_content != cfg.full_content ||
+          next.chain_idle_gap_ms != cfg.chain_idle_gap_ms) {
         spdlog::warn("msg=\"ringbuf_size, argv_max, dns_port, payload_max, "
-                     "discovery, hooks, store and endpoint change only on restart\"");
+                     "discovery, hooks, chains, store and endpoint change only on "
+                     "restart\"");
       }
       spdlog::set_level(spdlog::level::from_str(next.log_level));
       pipeline.SetWatchRules(next.EffectiveWatchRules(), next.watch_pids);

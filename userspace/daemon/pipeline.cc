@@ -19,6 +19,7 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
       q_(opts.queue_size),
       table_(opts.table),
       mcp_(4096, opts.tracker),
+      correlator_(opts.correlator),
       matcher_(std::make_shared<WatchMatcher>()) {
   mcp_.tracker().SetLookups(
       [this](uint32_t pid) -> const ProcessInfo* { return table_.Find(pid); },

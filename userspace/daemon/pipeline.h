@@ -50,6 +50,7 @@ class Pipeline {
     // has no processes to look at).
     bool live_peer_lookup = false;
     McpTracker::Options tracker;
+    Correlator::Options correlator;
   };
   // Output of every processed event; runs on the pipeline thread.
   using OutputFn = std::function<void(const v1::Event&,
