@@ -1,0 +1,389 @@
+#include "detect/engine.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "common/text.h"
+
+namespace agentwatch {
+namespace {
+
+constexpr size_t kEvidencePerStep = 10;
+
+bool IsEffect(v1::EventType t) {
+  return t == v1::EVENT_TYPE_EXEC || t == v1::EVENT_TYPE_FILE_OPEN ||
+         t == v1::EVENT_TYPE_NET_CONNECT || t == v1::EVENT_TYPE_DNS_QUERY;
+}
+
+bool FieldMatches(const Condition& c, const std::map<std::string, std::string>& fields) {
+  auto it = fields.find(c.field);
+  const std::string value = it == fields.end() ? "" : it->second;
+  bool any_positive = false, positive_hit = false;
+  for (const auto& v : c.values) {
+    if (!v.empty() && v[0] == '!') {
+      if (GlobMatch(std::string_view(v).substr(1), value)) return false;
+    } else {
+      any_positive = true;
+      positive_hit = positive_hit || GlobMatch(v, value);
+    }
+  }
+  return !any_positive || positive_hit;
+}
+
+std::string Basename(const std::string& p) {
+  size_t slash = p.rfind('/');
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+}  // namespace
+
+v1::Rule Engine::RuleInfo(const Rule& r) {
+  v1::Rule out;
+  out.set_id(r.id);
+  out.set_description(r.description);
+  out.set_severity(r.severity);
+  out.set_enabled(r.enabled);
+  out.set_source(r.source);
+  for (const auto& a : r.attack) out.add_attack(a);
+  for (const auto& s : r.steps) {
+    std::string sigs;
+    for (const auto& n : s.signals) sigs += (sigs.empty() ? "" : "|") + n;
+    if (s.count > 1) sigs += fmt::format(" x{}", s.count);
+    out.add_signals(sigs);
+  }
+  out.set_scope(r.scope);
+  out.set_within_ms(r.within_ms);
+  return out;
+}
+
+std::string Engine::SetRules(const RuleSet& rules) {
+  Detectors d;
+  if (std::string e = d.Compile(rules.lists); !e.empty()) return e;
+  std::lock_guard<std::mutex> lock(mu_);
+  rules_ = rules;
+  detectors_ = std::move(d);
+  states_.assign(rules_.rules.size(), {});
+  folded_.clear();
+  ++counters_.rule_loads;
+  return "";
+}
+
+void Engine::SetNextAlertId(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  next_alert_ = std::max<uint64_t>(id, next_alert_);
+}
+
+void Engine::Fields(Signal* sig, const Attribution& who) const {
+  sig->fields["actor"] = who.server != 0 ? "server" : "agent";
+  std::string server;
+  if (who.server != 0) {
+    server = lookups_.server_name ? lookups_.server_name(who.server) : "";
+    server = fmt::format("{} (pid {})", server.empty() ? "server" : server, who.server);
+  }
+  sig->fields["server"] = server;
+  sig->fields["agent"] = who.agent != 0
+                             ? fmt::format("{} (pid {})", Basename(who.agent_exe), who.agent)
+                             : "";
+  if (!sig->fields.count("via"))
+    sig->fields["via"] = who.server != 0 ? "through " + server : "the agent itself";
+}
+
+void Engine::OnEvent(const v1::Event& ev, const std::vector<uint32_t>& lineage,
+                     std::vector<v1::Event>* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (rules_.rules.empty()) return;
+  const int64_t now = ev.time_unix_ns();
+  if (now >= next_sweep_) {
+    next_sweep_ = now + 1000000000;
+    Sweep(now);
+  }
+  std::vector<Signal> sigs;
+  Attribution who;
+  if (IsEffect(ev.type())) {
+    if (!lookups_.attribute) return;
+    who = lookups_.attribute(ev, lineage);
+    if (who.agent == 0 && who.server == 0) return;  // nobody's: not ours
+    detectors_.Effect(ev, &sigs);
+  } else if (ev.type() == v1::EVENT_TYPE_MCP_CALL) {
+    const v1::McpCall& c = ev.call();
+    if (lookups_.attribute) who = lookups_.attribute(ev, lineage);
+    who.server = c.server_pid();
+    if (c.method() == "tools/call" && c.status() != "error")
+      used_tools_[c.server_identity()].insert(c.tool());
+    detectors_.Call(ev, &sigs);
+    if (c.method() == "tools/list" && c.status() == "ok" && lookups_.inventory) {
+      // Every definition is looked at once (by hash), including the first
+      // listing, which is no change.
+      v1::McpToolInventory inv;
+      const std::string identity = c.server_identity();
+      if (!identity.empty() && lookups_.inventory(identity, &inv)) {
+        auto& seen = scanned_tools_[identity];
+        for (const auto& t : inv.tools()) {
+          if (!seen.insert(t.hash()).second) continue;
+          std::vector<Signal> ts;
+          detectors_.Tool(t, &ts);
+          for (auto& s : ts) {
+            s.seq = ev.seq();
+            s.call_id = c.call_id();
+            s.pid = c.server_pid();
+            s.time_unix_ns = now;
+            sigs.push_back(std::move(s));
+          }
+        }
+      }
+    }
+  } else if (ev.type() == v1::EVENT_TYPE_MCP_TOOLS_CHANGED) {
+    const v1::McpToolChange& ch = ev.tool_change();
+    if (lookups_.attribute) who = lookups_.attribute(ev, lineage);
+    who.server = ch.server_pid() != 0 ? ch.server_pid() : ev.process().pid();
+    Signal& s = sigs.emplace_back();
+    s.name = "tool_changed";
+    s.description = fmt::format("tool {} {}: {} -> {}", ch.tool(), ch.change(),
+                                ch.old_hash().substr(0, 12), ch.new_hash().substr(0, 12));
+    s.seq = ev.seq();
+    s.time_unix_ns = now;
+    s.pid = who.server;
+    s.fields["tool"] = ch.tool();
+    s.fields["change"] = ch.change();
+    bool used = false;
+    for (const auto& [identity, tools] : used_tools_) used = used || tools.count(ch.tool());
+    s.fields["used"] = used ? "true" : "false";
+  } else {
+    return;
+  }
+  for (auto& s : sigs) {
+    Fields(&s, who);
+    ++counters_.signals;
+    Evaluate(s, who, now, out);
+  }
+}
+
+bool Engine::Matches(const RuleStep& step, const Signal& sig) const {
+  if (std::find(step.signals.begin(), step.signals.end(), sig.name) == step.signals.end())
+    return false;
+  for (const auto& c : step.where)
+    if (!FieldMatches(c, sig.fields)) return false;
+  return true;
+}
+
+void Engine::Evaluate(const Signal& sig, const Attribution& who, int64_t now,
+                      std::vector<v1::Event>* out) {
+  for (size_t i = 0; i < rules_.rules.size(); ++i) {
+    const Rule& r = rules_.rules[i];
+    if (!r.enabled) continue;
+    std::string scope;
+    if (r.scope == "agent") {
+      scope = who.agent != 0 ? fmt::format("a{}", who.agent) : fmt::format("s{}", who.server);
+    } else if (r.scope == "server") {
+      scope = who.server != 0 ? fmt::format("s{}", who.server) : fmt::format("a{}", who.agent);
+    } else {
+      scope = "host";
+    }
+    auto& states = states_[i];
+    auto it = states.find(scope);
+    if (it != states.end() && now - it->second.first_unix_ns >
+                                  static_cast<int64_t>(r.within_ms) * 1000000) {
+      states.erase(it);
+      it = states.end();
+    }
+    const size_t next = it == states.end() ? 0 : it->second.step;
+    if (!Matches(r.steps[next], sig)) continue;
+    if (it == states.end()) {
+      if (states.size() >= opts_.max_states) {
+        states.erase(states.begin());
+        ++counters_.states_evicted;
+      }
+      it = states.emplace(scope, Partial{}).first;
+      it->second.first_unix_ns = now;
+    }
+    Partial& p = it->second;
+    p.who = who;
+    size_t in_step = 0;
+    for (const auto& e : p.evidence) in_step += e.first == next;
+    if (in_step < kEvidencePerStep) p.evidence.emplace_back(next, sig);
+    if (++p.matched < r.steps[next].count) continue;
+    p.matched = 0;
+    if (++p.step < r.steps.size()) continue;
+    Partial done = std::move(p);
+    states.erase(it);
+    Raise(i, scope, std::move(done), now, out);
+  }
+}
+
+void Engine::Raise(size_t rule_index, const std::string& scope, Partial&& p, int64_t now,
+                   std::vector<v1::Event>* out) {
+  const Rule& r = rules_.rules[rule_index];
+  for (const auto& c : r.exceptions) {
+    for (const auto& [step, sig] : p.evidence) {
+      bool positive = false;
+      for (const auto& v : c.values) positive = positive || (v.empty() || v[0] != '!');
+      if (positive && FieldMatches(c, sig.fields)) {
+        ++counters_.alerts_excepted;
+        return;
+      }
+    }
+  }
+  // The last signal of each step, for the output and the key.
+  std::map<size_t, const Signal*> last;
+  for (const auto& [step, sig] : p.evidence) last[step] = &sig;
+  const Signal& final_sig = *last.rbegin()->second;
+  std::string key;
+  if (!r.key.empty()) {
+    auto f = final_sig.fields.find(r.key);
+    if (f != final_sig.fields.end()) key = f->second;
+  }
+  const std::string fold_key = r.id + "|" + scope + "|" + key;
+  if (auto f = folded_.find(fold_key);
+      f != folded_.end() && now - f->second.last_unix_ns <= static_cast<int64_t>(r.within_ms) * 1000000) {
+    f->second.last_unix_ns = now;
+    ++counters_.alerts_folded;
+    for (auto& a : alerts_) {
+      if (a.id() != f->second.alert_id) continue;
+      a.set_count(a.count() + 1);
+      a.set_last_unix_ns(now);
+      v1::Event e;
+      e.set_type(v1::EVENT_TYPE_ALERT);
+      e.set_time_unix_ns(now);
+      *e.mutable_alert() = a;
+      out->push_back(std::move(e));
+      break;
+    }
+    return;
+  }
+  v1::Alert a;
+  a.set_id(next_alert_++);
+  a.set_time_unix_ns(now);
+  a.set_last_unix_ns(now);
+  a.set_count(1);
+  a.set_rule_id(r.id);
+  a.set_rule_source(r.source);
+  a.set_severity(r.severity);
+  a.set_description(r.description);
+  a.set_response(r.response);
+  for (const auto& t : r.attack) a.add_attack(t);
+  a.set_key(key);
+  a.set_agent_pid(p.who.agent);
+  a.set_agent_id(p.who.agent_id);
+  a.set_agent_exe(p.who.agent_exe);
+  a.set_server_pid(p.who.server);
+  if (p.who.server != 0 && lookups_.server_name)
+    a.set_server_name(lookups_.server_name(p.who.server));
+  a.set_chain_id(p.who.chain);
+  for (const auto& [step, sig] : p.evidence) {
+    v1::Evidence* e = a.add_evidence();
+    e->set_step(static_cast<uint32_t>(step + 1));
+    e->set_signal(sig.name);
+    e->set_seq(sig.seq);
+    e->set_time_unix_ns(sig.time_unix_ns);
+    e->set_call_id(sig.call_id);
+    e->set_pid(sig.pid);
+    e->set_description(sig.description);
+    for (const auto& [k, v] : sig.fields) (*e->mutable_fields())[k] = v;
+  }
+  // The one-sentence summary from the rule's template.
+  std::string text = r.output.empty() ? r.description : r.output;
+  std::string summary;
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] != '{') {
+      summary += text[i++];
+      continue;
+    }
+    const size_t close = text.find('}', i);
+    if (close == std::string::npos) {
+      summary += text.substr(i);
+      break;
+    }
+    const std::string name = text.substr(i + 1, close - i - 1);
+    i = close + 1;
+    std::string value;
+    if (name == "agent" || name == "server") {
+      auto f = final_sig.fields.find(name);
+      value = f != final_sig.fields.end() ? f->second : "";
+      if (value.empty()) value = name == "agent" ? "an unknown agent" : "an unknown server";
+    } else if (name == "count") {
+      value = std::to_string(r.steps.back().count);
+    } else if (const size_t dot = name.find('.'); dot != std::string::npos) {
+      size_t step = 0;
+      try {
+        step = std::stoul(name.substr(0, dot));
+      } catch (const std::exception&) {
+      }
+      auto s = last.find(step - 1);
+      if (step >= 1 && s != last.end()) {
+        auto f = s->second->fields.find(name.substr(dot + 1));
+        if (f != s->second->fields.end()) value = f->second;
+      }
+    }
+    summary += value.empty() ? "?" : value;
+  }
+  a.set_summary(summary);
+  folded_[fold_key] = {a.id(), now};
+  ++counters_.alerts;
+  alerts_.push_back(a);
+  while (alerts_.size() > opts_.max_alerts) alerts_.pop_front();
+  v1::Event e;
+  e.set_type(v1::EVENT_TYPE_ALERT);
+  e.set_time_unix_ns(now);
+  *e.mutable_alert() = std::move(a);
+  out->push_back(std::move(e));
+}
+
+void Engine::Sweep(int64_t now) {
+  for (size_t i = 0; i < states_.size() && i < rules_.rules.size(); ++i) {
+    const int64_t within = static_cast<int64_t>(rules_.rules[i].within_ms) * 1000000;
+    for (auto it = states_[i].begin(); it != states_[i].end();) {
+      it = now - it->second.first_unix_ns > within ? states_[i].erase(it) : std::next(it);
+    }
+  }
+  for (auto it = folded_.begin(); it != folded_.end();) {
+    // Kept a day at most: a repeat after that is a new alert.
+    it = now - it->second.last_unix_ns > 86400ll * 1000000000 ? folded_.erase(it)
+                                                              : std::next(it);
+  }
+}
+
+std::vector<v1::Alert> Engine::Alerts(const v1::ListAlertsRequest& req) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const size_t limit = req.limit() == 0 ? 100 : req.limit();
+  const int min = req.min_severity().empty() ? 0 : SeverityRank(req.min_severity());
+  std::vector<v1::Alert> out;
+  for (auto it = alerts_.rbegin(); it != alerts_.rend() && out.size() < limit; ++it) {
+    if (it->last_unix_ns() < req.since_unix_ns()) continue;
+    if (SeverityRank(it->severity()) < min) continue;
+    if (req.agent_pid() != 0 && it->agent_pid() != req.agent_pid()) continue;
+    if (req.chain_id() != 0 && it->chain_id() != req.chain_id()) continue;
+    out.push_back(*it);
+  }
+  return out;
+}
+
+bool Engine::Alert(uint64_t id, v1::Alert* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& a : alerts_) {
+    if (a.id() == id) {
+      *out = a;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<v1::Rule> Engine::Rules() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<v1::Rule> out;
+  for (const auto& r : rules_.rules) out.push_back(RuleInfo(r));
+  return out;
+}
+
+std::vector<std::string> Engine::RuleFiles() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return rules_.files;
+}
+
+Engine::Counters Engine::counters() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return counters_;
+}
+
+}  // namespace agentwatch

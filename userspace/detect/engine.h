@@ -1,0 +1,117 @@
+// The anomaly engine: stateless detectors (detect/signals.h) tag events with
+// signals; sequence rules (detect/rules.h) over an agent's, a server's or
+// the host's signals produce alerts with their evidence. Deterministic and
+// fed in order by the pipeline thread (so a replay raises the same alerts);
+// rules are swapped and alerts read from other threads (internally locked).
+#ifndef AGENTWATCH_DETECT_ENGINE_H_
+#define AGENTWATCH_DETECT_ENGINE_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agentwatch/v1/agentwatch.pb.h"
+#include "detect/rules.h"
+#include "detect/signals.h"
+
+namespace agentwatch {
+
+// Whom an event belongs to, as the correlator sees it.
+struct Attribution {
+  uint32_t agent = 0;    // the client process (0: none known)
+  uint32_t server = 0;   // the nearest MCP server above the process (0: none)
+  uint64_t chain = 0;    // the agent's open chain (0: none yet)
+  std::string agent_id;  // "<pid>-<start ms>"
+  std::string agent_exe;
+};
+
+class Engine {
+ public:
+  struct Options {
+    size_t max_alerts = 10000;   // kept in memory, oldest dropped
+    size_t max_states = 100000;  // partial matches, oldest dropped
+  };
+  struct Counters {
+    uint64_t signals = 0;
+    uint64_t alerts = 0;           // distinct alerts raised
+    uint64_t alerts_folded = 0;    // repeats counted into an existing alert
+    uint64_t alerts_excepted = 0;  // matched, dropped by an exception
+    uint64_t states_evicted = 0;
+    uint64_t rule_loads = 0;
+  };
+  // Lookups into the rest of the pipeline (may be empty in tests).
+  struct Lookups {
+    std::function<Attribution(const v1::Event&, const std::vector<uint32_t>& lineage)>
+        attribute;
+    // The server's serverInfo name (or exe), "" if unknown.
+    std::function<std::string(uint32_t server_pid)> server_name;
+    // The current tool definitions of a server identity.
+    std::function<bool(const std::string& identity, v1::McpToolInventory*)> inventory;
+  };
+
+  Engine() : Engine(Options{}) {}
+  explicit Engine(Options opts) : opts_(opts) {}
+  void SetLookups(Lookups l) { lookups_ = std::move(l); }
+
+  // Compiles and swaps in the rules; on error the old ones stay.
+  std::string SetRules(const RuleSet& rules);
+  void SetNextAlertId(uint64_t id);
+
+  // Pipeline thread: one published event; alerts raised (or updated) are
+  // appended to out as EVENT_TYPE_ALERT events.
+  void OnEvent(const v1::Event& ev, const std::vector<uint32_t>& lineage,
+               std::vector<v1::Event>* out);
+
+  // Any thread.
+  std::vector<v1::Alert> Alerts(const v1::ListAlertsRequest& req) const;
+  bool Alert(uint64_t id, v1::Alert* out) const;
+  std::vector<v1::Rule> Rules() const;
+  std::vector<std::string> RuleFiles() const;
+  Counters counters() const;
+  static v1::Rule RuleInfo(const Rule& r);
+
+ private:
+  struct Partial {
+    size_t step = 0;       // next step to match
+    uint32_t matched = 0;  // signals matched for that step so far
+    int64_t first_unix_ns = 0;
+    std::vector<std::pair<size_t, Signal>> evidence;  // (step, signal)
+    Attribution who;
+  };
+  struct Folded {
+    uint64_t alert_id = 0;
+    int64_t last_unix_ns = 0;
+  };
+
+  void Evaluate(const Signal& sig, const Attribution& who, int64_t now,
+                std::vector<v1::Event>* out);
+  bool Matches(const RuleStep& step, const Signal& sig) const;
+  void Raise(size_t rule_index, const std::string& scope_key, Partial&& p, int64_t now,
+             std::vector<v1::Event>* out);
+  void Sweep(int64_t now);
+  void Fields(Signal* sig, const Attribution& who) const;
+
+  const Options opts_;
+  Lookups lookups_;
+  mutable std::mutex mu_;
+  RuleSet rules_;
+  Detectors detectors_;
+  // rule index -> scope key -> partial match
+  std::vector<std::map<std::string, Partial>> states_;
+  std::map<std::string, Folded> folded_;  // rule|scope|key -> alert
+  std::deque<v1::Alert> alerts_;          // oldest first
+  std::map<std::string, std::set<std::string>> used_tools_;    // identity -> tools
+  std::map<std::string, std::set<std::string>> scanned_tools_; // identity -> hashes
+  uint64_t next_alert_ = 1;
+  int64_t next_sweep_ = 0;
+  Counters counters_;
+};
+
+}  // namespace agentwatch
+
+#endif  // AGENTWATCH_DETECT_ENGINE_H_

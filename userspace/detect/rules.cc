@@ -1,0 +1,290 @@
+#include "detect/rules.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "common/text.h"
+
+namespace agentwatch {
+
+const std::map<std::string, std::vector<std::string>>& KnownSignals() {
+  // Every signal also has: actor (server, agent), via (the tool, or
+  // "agent"), server, agent, pid, comm.
+  static const std::map<std::string, std::vector<std::string>> kSignals = {
+      {"sensitive_read", {"path", "flags"}},
+      {"egress", {"target", "protocol", "verb"}},
+      {"dns_query", {"target", "verb"}},
+      {"process_exec", {"exe", "argv", "kind"}},
+      {"secret_argument", {"tool"}},
+      {"tool_poisoned", {"tool", "reason", "excerpt"}},
+      {"tool_changed", {"tool", "change", "used"}},
+      {"call_failed", {"tool", "status"}},
+  };
+  return kSignals;
+}
+
+int SeverityRank(const std::string& s) {
+  static const char* const kRanks[] = {"info", "low", "medium", "high", "critical"};
+  for (int i = 0; i < 5; ++i)
+    if (s == kRanks[i]) return i;
+  return -1;
+}
+
+namespace {
+
+const std::set<std::string>& CommonFields() {
+  static const std::set<std::string> kCommon = {"actor", "via",  "server",
+                                                "agent", "pid", "comm"};
+  return kCommon;
+}
+
+class Error : public std::runtime_error {
+ public:
+  Error(const YAML::Node& n, const std::string& what)
+      : std::runtime_error(n.Mark().is_null()
+                               ? what
+                               : fmt::format("line {}: {}", n.Mark().line + 1, what)) {}
+};
+
+std::string Scalar(const YAML::Node& n, const std::string& what) {
+  if (!n.IsScalar()) throw Error(n, what + ": expected a string");
+  return n.Scalar();
+}
+
+std::vector<std::string> Strings(const YAML::Node& n, const std::string& what) {
+  std::vector<std::string> out;
+  if (n.IsScalar()) {
+    out.push_back(n.Scalar());
+  } else if (n.IsSequence()) {
+    for (const auto& v : n) out.push_back(Scalar(v, what));
+  } else {
+    throw Error(n, what + ": expected a string or a list of strings");
+  }
+  return out;
+}
+
+std::vector<Condition> Conditions(const YAML::Node& n, const std::string& what) {
+  std::vector<Condition> out;
+  if (n.IsMap()) {  // {field: value-or-list, ...}
+    for (const auto& kv : n) {
+      out.push_back({Scalar(kv.first, what), Strings(kv.second, what)});
+    }
+    return out;
+  }
+  if (n.IsSequence()) {  // [{field: f, values: [...]}, ...]
+    for (const auto& c : n) {
+      if (!c.IsMap() || !c["field"] || !c["values"])
+        throw Error(c, what + ": each entry needs field and values");
+      out.push_back({Scalar(c["field"], what), Strings(c["values"], what)});
+    }
+    return out;
+  }
+  throw Error(n, what + ": expected a map of field: values, or a list of {field, values}");
+}
+
+void CheckFields(const YAML::Node& at, const std::vector<Condition>& conds,
+                 const std::set<std::string>& allowed, const std::string& what) {
+  for (const auto& c : conds) {
+    if (!allowed.count(c.field)) {
+      std::string known;
+      for (const auto& f : allowed) known += (known.empty() ? "" : ", ") + f;
+      throw Error(at, fmt::format("{}: unknown field '{}' (known: {})", what, c.field, known));
+    }
+  }
+}
+
+RuleStep Step(const YAML::Node& n, const std::string& rule) {
+  const std::string what = "rule " + rule + ": step";
+  if (!n.IsMap()) throw Error(n, what + ": expected a map");
+  RuleStep s;
+  for (const auto& kv : n) {
+    const std::string key = Scalar(kv.first, what);
+    if (key == "signal") {
+      s.signals = Strings(kv.second, what + ".signal");
+      for (const auto& sig : s.signals) {
+        if (!KnownSignals().count(sig)) {
+          std::string known;
+          for (const auto& [k, v] : KnownSignals()) known += (known.empty() ? "" : ", ") + k;
+          throw Error(kv.second, fmt::format("{}: unknown signal '{}' (known: {})", what,
+                                             sig, known));
+        }
+      }
+    } else if (key == "where") {
+      s.where = Conditions(kv.second, what + ".where");
+    } else if (key == "count") {
+      const std::string v = Scalar(kv.second, what + ".count");
+      try {
+        size_t pos = 0;
+        const unsigned long c = std::stoul(v, &pos);
+        if (pos != v.size() || c < 1 || c > 100000) throw std::exception();
+        s.count = static_cast<uint32_t>(c);
+      } catch (const std::exception&) {
+        throw Error(kv.second, what + ".count: '" + v + "' is not a number from 1 to 100000");
+      }
+    } else {
+      throw Error(kv.first, fmt::format("{}: unknown key '{}'", what, key));
+    }
+  }
+  if (s.signals.empty()) throw Error(n, what + ": needs a signal");
+  std::set<std::string> allowed = CommonFields();
+  for (const auto& sig : s.signals)
+    for (const auto& f : KnownSignals().at(sig)) allowed.insert(f);
+  CheckFields(n, s.where, allowed, what + ".where");
+  return s;
+}
+
+// Fields set by this document, applied over r.
+void ApplyRule(const YAML::Node& n, Rule* r, bool is_new) {
+  for (const auto& kv : n) {
+    const std::string key = Scalar(kv.first, "rule key");
+    const YAML::Node& v = kv.second;
+    const std::string what = "rule " + r->id + ": " + key;
+    if (key == "id") {
+      continue;
+    } else if (key == "description") {
+      r->description = Scalar(v, what);
+    } else if (key == "severity") {
+      r->severity = Scalar(v, what);
+      if (SeverityRank(r->severity) < 0)
+        throw Error(v, what + ": '" + r->severity +
+                           "' is not info, low, medium, high or critical");
+    } else if (key == "attack") {
+      r->attack = Strings(v, what);
+    } else if (key == "scope") {
+      r->scope = Scalar(v, what);
+      if (r->scope != "agent" && r->scope != "server" && r->scope != "host")
+        throw Error(v, what + ": '" + r->scope + "' is not agent, server or host");
+    } else if (key == "within") {
+      if (std::string e = ParseDurationMs(Scalar(v, what), &r->within_ms); !e.empty())
+        throw Error(v, what + ": " + e);
+      if (r->within_ms == 0) throw Error(v, what + ": must be more than 0");
+    } else if (key == "steps") {
+      if (!v.IsSequence() || v.size() == 0) throw Error(v, what + ": expected a list of steps");
+      r->steps.clear();
+      for (const auto& st : v) r->steps.push_back(Step(st, r->id));
+    } else if (key == "exceptions") {
+      auto more = Conditions(v, what);
+      r->exceptions.insert(r->exceptions.end(), more.begin(), more.end());
+    } else if (key == "key") {
+      r->key = Scalar(v, what);
+    } else if (key == "output") {
+      r->output = Scalar(v, what);
+    } else if (key == "response") {
+      r->response = Scalar(v, what);
+    } else if (key == "enabled") {
+      const std::string b = Scalar(v, what);
+      if (b == "true" || b == "yes" || b == "on") {
+        r->enabled = true;
+      } else if (b == "false" || b == "no" || b == "off") {
+        r->enabled = false;
+      } else {
+        throw Error(v, what + ": '" + b + "' is not true or false");
+      }
+    } else {
+      throw Error(kv.first, fmt::format("rule {}: unknown key '{}'", r->id, key));
+    }
+  }
+  if (is_new && r->steps.empty()) throw Error(n, "rule " + r->id + ": needs steps");
+  std::set<std::string> fields = CommonFields();
+  for (const auto& st : r->steps)
+    for (const auto& sig : st.signals)
+      for (const auto& f : KnownSignals().at(sig)) fields.insert(f);
+  CheckFields(n, r->exceptions, fields, "rule " + r->id + ": exceptions");
+  if (!r->key.empty() && !fields.count(r->key))
+    throw Error(n, "rule " + r->id + ": key: unknown field '" + r->key + "'");
+}
+
+void Apply(const YAML::Node& root, const std::string& source, RuleSet* set) {
+  if (root.IsNull()) return;
+  if (!root.IsMap()) throw Error(root, "expected a map with lists: and rules:");
+  for (const auto& kv : root) {
+    const std::string key = Scalar(kv.first, "top-level key");
+    if (key == "lists") {
+      if (!kv.second.IsMap()) throw Error(kv.second, "lists: expected a map");
+      for (const auto& l : kv.second) {
+        const std::string name = Scalar(l.first, "list name");
+        if (l.second.IsMap()) {
+          if (!l.second["append"] || l.second.size() != 1)
+            throw Error(l.second, "list " + name + ": expected a list or {append: [...]}");
+          auto more = Strings(l.second["append"], "list " + name);
+          auto& dst = set->lists[name];
+          dst.insert(dst.end(), more.begin(), more.end());
+        } else {
+          set->lists[name] = Strings(l.second, "list " + name);
+        }
+      }
+    } else if (key == "rules") {
+      if (!kv.second.IsSequence()) throw Error(kv.second, "rules: expected a list");
+      for (const auto& rn : kv.second) {
+        if (!rn.IsMap() || !rn["id"]) throw Error(rn, "a rule needs an id");
+        const std::string id = Scalar(rn["id"], "id");
+        if (id.empty() || id.find_first_of(" \t\n") != std::string::npos)
+          throw Error(rn["id"], "rule id '" + id + "' must be one word");
+        auto it = std::find_if(set->rules.begin(), set->rules.end(),
+                               [&](const Rule& r) { return r.id == id; });
+        if (it != set->rules.end()) {
+          ApplyRule(rn, &*it, false);
+          it->source += " + " + source;
+        } else {
+          Rule r;
+          r.id = id;
+          r.source = source;
+          ApplyRule(rn, &r, true);
+          set->rules.push_back(std::move(r));
+        }
+      }
+    } else {
+      throw Error(kv.first, "unknown top-level key '" + key + "' (lists, rules)");
+    }
+  }
+}
+
+}  // namespace
+
+std::string ApplyRulesYaml(const std::string& yaml, const std::string& source,
+                           RuleSet* set) {
+  RuleSet next = *set;
+  try {
+    Apply(YAML::Load(yaml), source, &next);
+  } catch (const YAML::Exception& e) {
+    return fmt::format("{}: line {}, column {}: {}", source, e.mark.line + 1,
+                       e.mark.column + 1, e.msg);
+  } catch (const std::exception& e) {
+    return fmt::format("{}: {}", source, e.what());
+  }
+  next.files.push_back(source);
+  *set = std::move(next);
+  return "";
+}
+
+std::string LoadRules(const std::string& dir, RuleSet* set) {
+  RuleSet next;
+  if (std::string e = ApplyRulesYaml(BuiltinRulesYaml(), "builtin", &next); !e.empty())
+    return e;
+  std::error_code ec;
+  std::vector<std::string> files;
+  if (!dir.empty() && std::filesystem::is_directory(dir, ec)) {
+    for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
+      if (f.path().extension() == ".yaml" || f.path().extension() == ".yml")
+        files.push_back(f.path().string());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& path : files) {
+    std::ifstream in(path);
+    if (!in) return path + ": cannot read";
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (std::string e = ApplyRulesYaml(ss.str(), path, &next); !e.empty()) return e;
+  }
+  *set = std::move(next);
+  return "";
+}
+
+}  // namespace agentwatch

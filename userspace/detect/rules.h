@@ -1,0 +1,72 @@
+// Detection rules: the YAML format of the built-in pack and of local files
+// in rules.d, parsed and checked (pure; every error names its file, line
+// and what is wrong).
+#ifndef AGENTWATCH_DETECT_RULES_H_
+#define AGENTWATCH_DETECT_RULES_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace agentwatch {
+
+// field matches one of the glob patterns (a leading '!' negates that
+// pattern: the condition holds when no negated pattern matches).
+struct Condition {
+  std::string field;
+  std::vector<std::string> values;
+};
+
+struct RuleStep {
+  std::vector<std::string> signals;  // any of these
+  std::vector<Condition> where;      // all of these
+  uint32_t count = 1;                // matching signals needed
+};
+
+struct Rule {
+  std::string id;
+  std::string description;
+  std::string severity = "medium";
+  std::vector<std::string> attack;
+  std::string scope = "agent";  // agent, server, host
+  uint64_t within_ms = 10 * 60 * 1000;
+  std::vector<RuleStep> steps;
+  std::vector<Condition> exceptions;  // the alert is dropped if any holds
+                                      // for any step's signal
+  std::string key;       // field of the last step telling alerts apart
+  std::string output;    // "{agent} read {1.path}": fields by step, and
+                         // {agent}, {server}, {count}
+  std::string response;
+  bool enabled = true;
+  std::string source;    // "builtin" or the file
+};
+
+struct RuleSet {
+  std::vector<Rule> rules;  // in load order
+  std::map<std::string, std::vector<std::string>> lists;
+  std::vector<std::string> files;
+};
+
+// Signals the detectors produce, and the fields each carries.
+const std::map<std::string, std::vector<std::string>>& KnownSignals();
+// 0 (info) .. 4 (critical); -1 if unknown.
+int SeverityRank(const std::string& severity);
+
+// Applies one rule file to set: new rules are added; a rule whose id is
+// already there has the fields this file sets overridden (exceptions are
+// added to the rule's own); a list given as a sequence replaces the list,
+// as {append: [...]} extends it. Returns "" or "<source>: line N: ...";
+// on error set is unchanged.
+std::string ApplyRulesYaml(const std::string& yaml, const std::string& source,
+                           RuleSet* set);
+
+// The built-in pack, then every *.yaml in dir (name order; a missing dir
+// is fine). Returns "" or the first error.
+std::string LoadRules(const std::string& dir, RuleSet* set);
+
+const std::string& BuiltinRulesYaml();
+
+}  // namespace agentwatch
+
+#endif  // AGENTWATCH_DETECT_RULES_H_

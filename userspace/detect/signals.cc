@@ -1,0 +1,347 @@
+#include "detect/signals.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "common/text.h"
+#include "net/event_text.h"
+
+namespace agentwatch {
+namespace {
+
+std::string Basename(const std::string& p) {
+  size_t slash = p.rfind('/');
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+// Decodes one UTF-8 code point at s[i]; 0 and advances 1 on a bad byte.
+uint32_t NextCodePoint(std::string_view s, size_t* i) {
+  const auto c = static_cast<unsigned char>(s[*i]);
+  int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (len == 0 || *i + len > s.size()) {
+    ++*i;
+    return 0;
+  }
+  uint32_t cp = len == 1 ? c : c & (0xFF >> (len + 1));
+  for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[*i + k]) & 0x3F);
+  *i += len;
+  return cp;
+}
+
+// Characters a reader does not see but a model reads.
+bool Invisible(uint32_t cp) {
+  return (cp >= 0x200B && cp <= 0x200F) ||  // zero-width, LRM/RLM
+         (cp >= 0x202A && cp <= 0x202E) ||  // bidi embeddings, overrides
+         (cp >= 0x2060 && cp <= 0x2064) ||  // word joiner, invisible operators
+         (cp >= 0x2066 && cp <= 0x2069) ||  // bidi isolates
+         cp == 0xFEFF || cp == 0x00AD || cp == 0x180E ||
+         (cp >= 0xE0000 && cp <= 0xE007F);  // tag characters
+}
+
+std::string Excerpt(std::string_view text, size_t at, size_t len) {
+  const size_t from = at > 40 ? at - 40 : 0;
+  std::string out = Printable(text.substr(from, std::min<size_t>(len + 80, 200)));
+  return (from > 0 ? "…" : "") + out + (from + len + 80 < text.size() ? "…" : "");
+}
+
+bool IsLoopbackText(const std::string& addr) {
+  return addr.rfind("127.", 0) == 0 || addr == "::1";
+}
+
+}  // namespace
+
+std::string GlobToRegex(const std::string& glob) {
+  std::string re;
+  for (size_t i = 0; i < glob.size(); ++i) {
+    const char c = glob[i];
+    if (c == '*' && i + 1 < glob.size() && glob[i + 1] == '*') {
+      if (i + 2 < glob.size() && glob[i + 2] == '/') {
+        re += "(?:.*/)?";
+        i += 2;
+      } else {
+        re += ".*";
+        ++i;
+      }
+    } else if (c == '*') {
+      re += "[^/]*";
+    } else if (c == '?') {
+      re += "[^/]";
+    } else {
+      re += RE2::QuoteMeta(std::string(1, c));
+    }
+  }
+  return re;
+}
+
+Detectors::Detectors() = default;
+Detectors::~Detectors() = default;
+Detectors::Detectors(Detectors&&) noexcept = default;
+Detectors& Detectors::operator=(Detectors&&) noexcept = default;
+
+std::string Detectors::Compile(const std::map<std::string, std::vector<std::string>>& lists) {
+  auto list = [&](const char* name) -> const std::vector<std::string>& {
+    static const std::vector<std::string> kEmpty;
+    auto it = lists.find(name);
+    return it == lists.end() ? kEmpty : it->second;
+  };
+  RE2::Options o;
+  o.set_log_errors(false);
+  auto paths = std::make_unique<RE2::Set>(o, RE2::ANCHOR_BOTH);
+  for (const auto& g : list("sensitive_paths")) {
+    std::string err;
+    if (paths->Add(GlobToRegex(g), &err) < 0)
+      return fmt::format("list sensitive_paths: '{}': {}", g, err);
+  }
+  if (!paths->Compile()) return "list sensitive_paths: does not compile";
+  auto not_paths = std::make_unique<RE2::Set>(o, RE2::ANCHOR_BOTH);
+  for (const auto& g : list("sensitive_paths_except")) {
+    std::string err;
+    if (not_paths->Add(GlobToRegex(g), &err) < 0)
+      return fmt::format("list sensitive_paths_except: '{}': {}", g, err);
+  }
+  if (!not_paths->Compile()) return "list sensitive_paths_except: does not compile";
+  RE2::Options mo;
+  mo.set_log_errors(false);
+  mo.set_case_sensitive(false);
+  auto markers = std::make_unique<RE2::Set>(mo, RE2::UNANCHORED);
+  std::vector<std::unique_ptr<RE2>> marker_res;
+  for (const auto& m : list("poisoning_markers")) {
+    std::string err;
+    if (markers->Add(m, &err) < 0) return fmt::format("list poisoning_markers: '{}': {}", m, err);
+    marker_res.push_back(std::make_unique<RE2>("(" + m + ")", mo));
+  }
+  if (!markers->Compile()) return "list poisoning_markers: does not compile";
+  std::vector<Cidr> allow;
+  for (const auto& c : list("egress_allow")) {
+    Cidr cidr;
+    std::string addr = c;
+    const size_t slash = c.find('/');
+    if (slash != std::string::npos) addr = c.substr(0, slash);
+    if (inet_pton(AF_INET, addr.c_str(), cidr.addr.data()) == 1) {
+      cidr.family = AF_INET;
+      cidr.bits = 32;
+    } else if (inet_pton(AF_INET6, addr.c_str(), cidr.addr.data()) == 1) {
+      cidr.family = AF_INET6;
+      cidr.bits = 128;
+    } else {
+      return fmt::format("list egress_allow: '{}' is not an address or CIDR", c);
+    }
+    if (slash != std::string::npos) {
+      try {
+        size_t pos = 0;
+        const int bits = std::stoi(c.substr(slash + 1), &pos);
+        if (pos != c.size() - slash - 1 || bits < 0 || bits > cidr.bits) throw std::exception();
+        cidr.bits = bits;
+      } catch (const std::exception&) {
+        return fmt::format("list egress_allow: '{}' has a bad prefix length", c);
+      }
+    }
+    allow.push_back(cidr);
+  }
+  sensitive_ = std::move(paths);
+  not_sensitive_ = std::move(not_paths);
+  markers_ = std::move(markers);
+  marker_res_ = std::move(marker_res);
+  egress_allow_ = std::move(allow);
+  const auto& sh = list("shells");
+  shells_ = {sh.begin(), sh.end()};
+  const auto& nt = list("network_tools");
+  network_tools_ = {nt.begin(), nt.end()};
+  const auto& fl = list("inline_code_flags");
+  inline_flags_ = {fl.begin(), fl.end()};
+  interpreters_ = list("interpreters");
+  dns_allow_ = list("dns_allow");
+  return "";
+}
+
+bool Detectors::IsSensitivePath(const std::string& path) const {
+  std::vector<int> m;
+  return sensitive_ && sensitive_->Match(path, &m) &&
+         !(not_sensitive_ && not_sensitive_->Match(path, &m));
+}
+
+bool Detectors::IsEgress(const v1::SockAddr& remote) const {
+  if (remote.family() != "inet" && remote.family() != "inet6") return false;
+  std::string addr = remote.address();
+  if (addr.rfind("::ffff:", 0) == 0 && addr.find('.') != std::string::npos)
+    addr = addr.substr(7);  // v4-mapped
+  std::array<uint8_t, 16> a{};
+  int family = 0;
+  if (inet_pton(AF_INET, addr.c_str(), a.data()) == 1) {
+    family = AF_INET;
+  } else if (inet_pton(AF_INET6, addr.c_str(), a.data()) == 1) {
+    family = AF_INET6;
+  } else {
+    return false;
+  }
+  // Unspecified (0.0.0.0, ::): not a destination.
+  if (std::all_of(a.begin(), a.begin() + (family == AF_INET ? 4 : 16),
+                  [](uint8_t b) { return b == 0; }))
+    return false;
+  for (const auto& c : egress_allow_) {
+    if (c.family != family) continue;
+    int bits = c.bits, i = 0;
+    bool in = true;
+    for (; bits >= 8; bits -= 8, ++i) {
+      if (a[i] != c.addr[i]) {
+        in = false;
+        break;
+      }
+    }
+    if (in && bits > 0) {
+      const uint8_t mask = static_cast<uint8_t>(0xFF << (8 - bits));
+      in = (a[i] & mask) == (c.addr[i] & mask);
+    }
+    if (in) return false;
+  }
+  return true;
+}
+
+void Detectors::Effect(const v1::Event& ev, std::vector<Signal>* out) const {
+  auto make = [&](const char* name, std::string description) -> Signal& {
+    Signal& s = out->emplace_back();
+    s.name = name;
+    s.description = std::move(description);
+    s.seq = ev.seq();
+    s.time_unix_ns = ev.time_unix_ns();
+    s.pid = ev.process().pid();
+    s.fields["comm"] = ev.process().comm();
+    s.fields["pid"] = std::to_string(ev.process().pid());
+    return s;
+  };
+  switch (ev.type()) {
+    case v1::EVENT_TYPE_FILE_OPEN: {
+      const auto& f = ev.file();
+      if (f.result() < 0) return;
+      const uint32_t acc = f.flags() & O_ACCMODE;
+      if (acc != O_RDONLY && acc != O_RDWR) return;  // written, not read
+      if (!IsSensitivePath(f.path())) return;
+      Signal& s = make("sensitive_read",
+                       fmt::format("open {} {} = {}", f.path(), f.flags_text(), f.result()));
+      s.fields["path"] = f.path();
+      s.fields["flags"] = f.flags_text();
+      return;
+    }
+    case v1::EVENT_TYPE_NET_CONNECT: {
+      const auto& n = ev.net();
+      if (!IsEgress(n.remote())) return;
+      if (n.protocol() == "udp" && n.remote().port() == 53) return;  // DNS: dns_query
+      Signal& s = make("egress", fmt::format("connect {} {} = {}", n.protocol(),
+                                             SockAddrText(n.remote()),
+                                             SyscallResultText(n.result(), n.error())));
+      s.fields["target"] = SockAddrText(n.remote());
+      s.fields["protocol"] = n.protocol();
+      s.fields["verb"] = "connected to";
+      return;
+    }
+    case v1::EVENT_TYPE_DNS_QUERY: {
+      for (const auto& name : ev.dns().names()) {
+        std::string host = name;
+        if (!host.empty() && host.back() == '.') host.pop_back();
+        bool allowed = false;
+        for (const auto& g : dns_allow_) allowed = allowed || GlobMatch(g, host);
+        if (allowed || host.empty()) continue;
+        Signal& s = make("dns_query", "dns " + host);
+        s.fields["target"] = host;
+        s.fields["verb"] = "looked up";
+      }
+      return;
+    }
+    case v1::EVENT_TYPE_EXEC: {
+      const auto& x = ev.exec();
+      const std::string exe = Basename(x.filename());
+      std::string kind = "other";
+      if (shells_.count(exe)) {
+        kind = "shell";
+      } else if (network_tools_.count(exe)) {
+        kind = "network_tool";
+      } else {
+        bool interp = false;
+        for (const auto& g : interpreters_) interp = interp || GlobMatch(g, exe);
+        if (interp) {
+          for (int i = 1; i < x.argv_size(); ++i)
+            if (inline_flags_.count(x.argv(i))) kind = "inline_code";
+        }
+      }
+      const std::string argv = JoinArgv({x.argv().begin(), x.argv().end()});
+      Signal& s = make("process_exec", fmt::format("exec {} [{}]", x.filename(), argv));
+      s.fields["exe"] = x.filename();
+      s.fields["argv"] = argv;
+      s.fields["kind"] = kind;
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+void Detectors::Call(const v1::Event& ev, std::vector<Signal>* out) const {
+  const v1::McpCall& c = ev.call();
+  auto make = [&](const char* name) -> Signal& {
+    Signal& s = out->emplace_back();
+    s.name = name;
+    s.description = fmt::format("{} {} {}", c.method(), c.tool(), c.arguments().substr(0, 200));
+    s.seq = ev.seq();
+    s.time_unix_ns = c.started_unix_ns();
+    s.call_id = c.call_id();
+    s.pid = c.server_pid();
+    s.fields["tool"] = c.tool().empty() ? c.method() : c.tool();
+    return s;
+  };
+  // The redactor masked a credential in the arguments: one was there.
+  if (c.initiator() == "client" && c.arguments().find("[REDACTED]") != std::string::npos)
+    make("secret_argument");
+  if (c.status() == "error" || c.status() == "tool_error")
+    make("call_failed").fields["status"] = c.status();
+}
+
+void Detectors::Tool(const v1::McpTool& t, std::vector<Signal>* out) const {
+  std::string reason, excerpt;
+  for (const std::string* text : {&t.description(), &t.title(), &t.input_schema(),
+                                  &t.output_schema(), &t.annotations()}) {
+    if (text->empty() || !reason.empty()) continue;
+    std::vector<int> m;
+    if (markers_ && markers_->Match(*text, &m) && !m.empty()) {
+      reason = "instructions to the model";
+      re2::StringPiece hit;
+      const RE2& re = *marker_res_[*std::min_element(m.begin(), m.end())];
+      if (RE2::PartialMatch(*text, re, &hit)) {
+        excerpt = Excerpt(*text, static_cast<size_t>(hit.data() - text->data()), hit.size());
+      } else {
+        excerpt = Excerpt(*text, 0, 0);
+      }
+      continue;
+    }
+    for (size_t i = 0; i < text->size();) {
+      const size_t at = i;
+      const char c = (*text)[i];
+      if (c == '\x1b') {
+        reason = "a terminal escape sequence";
+        excerpt = Excerpt(*text, at, 1);
+        break;
+      }
+      const uint32_t cp = NextCodePoint(*text, &i);
+      if (Invisible(cp)) {
+        reason = fmt::format("invisible Unicode (U+{:04X})", cp);
+        excerpt = Excerpt(*text, at, i - at);
+        break;
+      }
+    }
+  }
+  if (reason.empty()) return;
+  Signal& s = out->emplace_back();
+  s.name = "tool_poisoned";
+  s.description = fmt::format("tool {}: {}", t.name(), reason);
+  s.time_unix_ns = t.last_seen_unix_ns();
+  s.fields["tool"] = t.name();
+  s.fields["reason"] = reason;
+  s.fields["excerpt"] = excerpt;
+}
+
+}  // namespace agentwatch

@@ -1,0 +1,80 @@
+// Stateless detectors: each event (a kernel effect of an MCP server or an
+// agent, a finished call, a listed tool) is tagged with signals that the
+// sequence rules (detect/engine.h) match. Pure; compiled once per rule load
+// from the rule pack's lists.
+#ifndef AGENTWATCH_DETECT_SIGNALS_H_
+#define AGENTWATCH_DETECT_SIGNALS_H_
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <re2/re2.h>
+#include <re2/set.h>
+
+#include "agentwatch/v1/agentwatch.pb.h"
+
+namespace agentwatch {
+
+struct Signal {
+  std::string name;                           // see KnownSignals()
+  std::map<std::string, std::string> fields;
+  std::string description;                    // human text of the event
+  uint64_t seq = 0;
+  int64_t time_unix_ns = 0;
+  uint64_t call_id = 0;
+  uint32_t pid = 0;
+};
+
+class Detectors {
+ public:
+  Detectors();
+  ~Detectors();
+  Detectors(Detectors&&) noexcept;
+  Detectors& operator=(Detectors&&) noexcept;
+
+  // Builds the matchers from the lists (sensitive_paths, shells,
+  // interpreters, inline_code_flags, network_tools, egress_allow,
+  // dns_allow, poisoning_markers). Returns "" or the error (naming the
+  // list and entry).
+  std::string Compile(const std::map<std::string, std::vector<std::string>>& lists);
+
+  // A kernel effect (exec, file open, connect, DNS query).
+  void Effect(const v1::Event& ev, std::vector<Signal>* out) const;
+  // A finished call: secrets in its arguments, failure.
+  void Call(const v1::Event& ev, std::vector<Signal>* out) const;
+  // A tool definition as listed: hidden instructions, invisible Unicode,
+  // terminal escapes.
+  void Tool(const v1::McpTool& tool, std::vector<Signal>* out) const;
+
+  // Exposed for tests.
+  bool IsSensitivePath(const std::string& path) const;
+  bool IsEgress(const v1::SockAddr& remote) const;
+
+ private:
+  struct Cidr {
+    int family = 0;  // AF_INET, AF_INET6
+    std::array<uint8_t, 16> addr{};
+    int bits = 0;
+  };
+  std::unique_ptr<RE2::Set> sensitive_;
+  std::unique_ptr<RE2::Set> not_sensitive_;
+  std::unique_ptr<RE2::Set> markers_;
+  std::vector<std::unique_ptr<RE2>> marker_res_;  // the same, one by one
+  std::set<std::string> shells_, network_tools_, inline_flags_;
+  std::vector<std::string> interpreters_;  // globs
+  std::vector<Cidr> egress_allow_;
+  std::vector<std::string> dns_allow_;     // globs
+};
+
+// "**/.ssh/id_*" as an anchored RE2 pattern ("**" any path, "*" and "?"
+// within a component).
+std::string GlobToRegex(const std::string& glob);
+
+}  // namespace agentwatch
+
+#endif  // AGENTWATCH_DETECT_SIGNALS_H_
