@@ -11,7 +11,8 @@
 // {"tool": name, "arguments": {...}, "progress": bool, "cancelAfterMs": n}
 // ("progress" asks for progress notifications; "cancelAfterMs" cancels the
 // call after that long). A {"waitFile": path} step pauses until that file
-// exists (the session stays open meanwhile). REPEAT=n repeats them n times and prints per-call
+// exists (the session stays open meanwhile); {"list": true} lists the tools
+// again (after a server announced a change). REPEAT=n repeats them n times and prints per-call
 // latencies instead of results (benchmark mode).
 //
 // THEN_STDIO="command args..." with THEN_CALLS: afterwards the same process
@@ -72,6 +73,10 @@ if (repeat > 0) {
   report.latencies_ns = lat;
 } else {
   for (const c of calls) {
+    if (c.list) {
+      report.relisted = (await client.listTools()).tools.map((t) => t.name);
+      continue;
+    }
     if (c.waitFile) {
       const { existsSync } = await import("node:fs");
       process.stderr.write(`mcp_client: waiting for ${c.waitFile}\n`);
@@ -101,12 +106,17 @@ if (process.env.THEN_STDIO) {
   const [cmd, ...args] = process.env.THEN_STDIO.split(" ");
   const second = new Client({ name: "agentwatch-e2e-client", version: "1.0.0" });
   await second.connect(new StdioClientTransport({ command: cmd, args, stderr: "inherit" }));
+  await second.listTools();  // as agents do, before calling
   const fill = (v) => typeof v === "string" ? v.replaceAll("{{previous}}", lastText)
     : Array.isArray(v) ? v.map(fill)
     : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fill(x)]))
     : v;
   report.then = [];
   for (const c of JSON.parse(process.env.THEN_CALLS || "[]")) {
+    if (c.list) {
+      await second.listTools();
+      continue;
+    }
     const a = fill(c.arguments);
     const r = await second.callTool({ name: c.tool, arguments: a });
     report.then.push({ tool: c.tool, arguments: a, isError: Boolean(r.isError) });

@@ -251,6 +251,108 @@ grpc::Status AgentWatchService::StreamChainUpdates(
   return grpc::Status::OK;
 }
 
+namespace {
+grpc::Status NoEngine() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "this daemon runs no detection");
+}
+int Rank(const std::string& s) { return s.empty() ? 0 : SeverityRank(s); }
+}  // namespace
+
+grpc::Status AgentWatchService::ListAlerts(grpc::ServerContext*,
+                                           const v1::ListAlertsRequest* req,
+                                           v1::ListAlertsResponse* out) {
+  if (engine_ == nullptr) return NoEngine();
+  if (Rank(req->min_severity()) < 0) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "min_severity: not info, low, medium, high or critical");
+  }
+  const size_t limit = req->limit() == 0 ? 100 : req->limit();
+  std::map<uint64_t, v1::Alert, std::greater<>> merged;
+  for (auto& a : engine_->Alerts(*req)) merged.emplace(a.id(), std::move(a));
+  if (store_ != nullptr) {
+    std::string err;
+    for (auto& a : store_->Alerts(*req, &err)) merged.emplace(a.id(), std::move(a));
+    if (!err.empty()) return StoreError(err);
+  }
+  for (auto& [id, a] : merged) {
+    if (static_cast<size_t>(out->alerts_size()) == limit) break;
+    *out->add_alerts() = std::move(a);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentWatchService::StreamAlerts(grpc::ServerContext* ctx,
+                                             const v1::StreamAlertsRequest* req,
+                                             grpc::ServerWriter<v1::Alert>* w) {
+  if (engine_ == nullptr) return NoEngine();
+  const int min = Rank(req->min_severity());
+  if (min < 0) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "min_severity: not info, low, medium, high or critical");
+  }
+  EventFilter f;
+  f.types.insert(v1::EVENT_TYPE_ALERT);
+  auto sub = hub_->Subscribe(std::move(f), 0, true);
+  if (req->backlog() > 0) {
+    v1::ListAlertsRequest q;
+    q.set_limit(req->backlog());
+    q.set_min_severity(req->min_severity());
+    auto recent = engine_->Alerts(q);
+    for (auto it = recent.rbegin(); it != recent.rend(); ++it) {
+      if (!w->Write(*it)) {
+        hub_->Unsubscribe(sub);
+        return grpc::Status::OK;
+      }
+    }
+  }
+  v1::Event ev;
+  while (!ctx->IsCancelled()) {
+    if (!sub->Next(&ev, std::chrono::milliseconds(200))) continue;
+    if (SeverityRank(ev.alert().severity()) < min) continue;
+    if (!w->Write(ev.alert())) break;
+  }
+  hub_->Unsubscribe(sub);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentWatchService::GetAlert(grpc::ServerContext*, const v1::GetAlertRequest* req,
+                                         v1::Alert* out) {
+  if (engine_ == nullptr) return NoEngine();
+  if (engine_->Alert(req->id(), out)) return grpc::Status::OK;
+  if (store_ != nullptr) {
+    std::string err;
+    if (store_->Alert(req->id(), out, &err)) return grpc::Status::OK;
+    if (!err.empty()) return StoreError(err);
+  }
+  return grpc::Status(grpc::StatusCode::NOT_FOUND, fmt::format("no alert {}", req->id()));
+}
+
+grpc::Status AgentWatchService::ListRules(grpc::ServerContext*, const v1::ListRulesRequest*,
+                                          v1::ListRulesResponse* out) {
+  if (engine_ == nullptr) return NoEngine();
+  for (auto& r : engine_->Rules()) *out->add_rules() = std::move(r);
+  for (auto& f : engine_->RuleFiles()) out->add_files(f);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentWatchService::LintRules(grpc::ServerContext*, const v1::LintRulesRequest* req,
+                                          v1::LintRulesResponse* out) {
+  // Over the built-in pack (overrides of built-in ids are checked too),
+  // nothing loaded.
+  RuleSet set;
+  std::string e = LoadRules("", &set);
+  if (e.empty()) e = ApplyRulesYaml(req->yaml(), req->name().empty() ? "rules" : req->name(), &set);
+  if (e.empty()) {
+    Detectors d;
+    e = d.Compile(set.lists);
+  }
+  out->set_error(e);
+  if (e.empty()) {
+    for (const auto& r : set.rules) *out->add_rules() = Engine::RuleInfo(r);
+  }
+  return grpc::Status::OK;
+}
+
 std::string ApiServer::Start(const std::string& endpoint,
                              AgentWatchService* service) {
   constexpr std::string_view kUnix = "unix://";

@@ -25,12 +25,13 @@ class AgentWatchService final : public v1::AgentWatch::Service {
   AgentWatchService(Hub* hub, StatusFn status,
                     const McpTracker* tracker = nullptr,
                     const Correlator* correlator = nullptr,
-                    const Store* store = nullptr)
+                    const Store* store = nullptr, const Engine* engine = nullptr)
       : hub_(hub),
         status_(std::move(status)),
         tracker_(tracker),
         correlator_(correlator),
-        store_(store) {}
+        store_(store),
+        engine_(engine) {}
 
   grpc::Status GetStatus(grpc::ServerContext*, const v1::GetStatusRequest*,
                          v1::Status* out) override;
@@ -59,6 +60,16 @@ class AgentWatchService final : public v1::AgentWatch::Service {
   grpc::Status StreamChainUpdates(grpc::ServerContext* ctx,
                                   const v1::StreamChainUpdatesRequest* req,
                                   grpc::ServerWriter<v1::ChainUpdate>* w) override;
+  grpc::Status ListAlerts(grpc::ServerContext*, const v1::ListAlertsRequest* req,
+                          v1::ListAlertsResponse* out) override;
+  grpc::Status StreamAlerts(grpc::ServerContext* ctx, const v1::StreamAlertsRequest* req,
+                            grpc::ServerWriter<v1::Alert>* w) override;
+  grpc::Status GetAlert(grpc::ServerContext*, const v1::GetAlertRequest* req,
+                        v1::Alert* out) override;
+  grpc::Status ListRules(grpc::ServerContext*, const v1::ListRulesRequest* req,
+                         v1::ListRulesResponse* out) override;
+  grpc::Status LintRules(grpc::ServerContext*, const v1::LintRulesRequest* req,
+                         v1::LintRulesResponse* out) override;
 
  private:
   Hub* hub_;
@@ -66,6 +77,7 @@ class AgentWatchService final : public v1::AgentWatch::Service {
   const McpTracker* tracker_;
   const Correlator* correlator_;
   const Store* store_;
+  const Engine* engine_;
 };
 
 class ApiServer {

@@ -34,6 +34,7 @@ constexpr TypeName kTypes[] = {
     {v1::EVENT_TYPE_MCP_CALL, "call", "mcp"},
     {v1::EVENT_TYPE_MCP_TOOLS_CHANGED, "tools", "mcp"},
     {v1::EVENT_TYPE_CHAIN_UPDATE, "chain", "mcp"},
+    {v1::EVENT_TYPE_ALERT, "alert", "alert"},
     {v1::EVENT_TYPE_LOSS, "loss", "loss"},
 };
 
@@ -153,6 +154,8 @@ std::string Details(const v1::Event& ev) {
     }
     case v1::EVENT_TYPE_CHAIN_UPDATE:
       return FormatChainUpdate(ev.chain_update());
+    case v1::EVENT_TYPE_ALERT:
+      return FormatAlertLine(ev.alert());
     case v1::EVENT_TYPE_LOSS:
       return fmt::format("{} events lost: {}", ev.lost(), ev.lost_reason());
     default:
@@ -392,6 +395,61 @@ std::string FormatChains(const std::vector<v1::Chain>& chains) {
                        c.agent_pid(), c.agent_exe().substr(0, 28),
                        FormatClock(c.start_unix_ns()), FormatClock(c.end_unix_ns()),
                        c.calls(), c.effects(), c.open() ? "open" : "closed");
+  }
+  return out;
+}
+
+std::string FormatAlertLine(const v1::Alert& a) {
+  return fmt::format("{} #{} {:<8} {:<28} {}{}", FormatClock(a.time_unix_ns()), a.id(),
+                     a.severity(), a.rule_id(), a.summary(),
+                     a.count() > 1 ? fmt::format("  (x{})", a.count()) : "");
+}
+
+std::string FormatAlerts(const std::vector<v1::Alert>& alerts) {
+  std::string out = fmt::format("{:>6} {:<12} {:<8} {:<28} {:>6} {:>5} {}\n", "ALERT", "TIME",
+                                "SEVERITY", "RULE", "CHAIN", "COUNT", "SUMMARY");
+  for (const auto& a : alerts) {
+    out += fmt::format("{:>6} {:<12} {:<8} {:<28} {:>6} {:>5} {}\n", a.id(),
+                       FormatClock(a.time_unix_ns()), a.severity(), a.rule_id().substr(0, 28),
+                       a.chain_id() == 0 ? std::string("-") : std::to_string(a.chain_id()),
+                       a.count(), a.summary());
+  }
+  return out;
+}
+
+std::string FormatAlert(const v1::Alert& a) {
+  std::string attack;
+  for (const auto& t : a.attack()) attack += (attack.empty() ? "" : ", ") + t;
+  std::string out = fmt::format("alert {}  {}  {}  {}\n{}\n\n", a.id(), a.severity(),
+                                a.rule_id(), FormatRfc3339(a.time_unix_ns()), a.summary());
+  if (a.count() > 1)
+    out += fmt::format("seen {} times, last {}\n", a.count(), FormatRfc3339(a.last_unix_ns()));
+  if (a.agent_pid() != 0)
+    out += fmt::format("agent:    {} (pid {}, id {})\n", a.agent_exe(), a.agent_pid(), a.agent_id());
+  if (a.server_pid() != 0)
+    out += fmt::format("server:   {} (pid {})\n", a.server_name().empty() ? "?" : a.server_name(),
+                       a.server_pid());
+  if (a.chain_id() != 0) out += fmt::format("chain:    {} (agentwatch chain {})\n", a.chain_id(), a.chain_id());
+  if (!attack.empty()) out += "ATT&CK:   " + attack + "\n";
+  out += "rule:     " + a.description() + " [" + a.rule_source() + "]\n";
+  out += "\nEVIDENCE\n";
+  for (const auto& e : a.evidence()) {
+    out += fmt::format("  {}. {} {:<15} pid {:<7} {}{}\n", e.step(), FormatClock(e.time_unix_ns()),
+                       e.signal(), e.pid(), e.description(),
+                       e.call_id() != 0 ? fmt::format("  (call {})", e.call_id()) : "");
+  }
+  if (!a.response().empty()) out += "\nRESPONSE\n  " + a.response() + "\n";
+  return out;
+}
+
+std::string FormatRules(const std::vector<v1::Rule>& rules) {
+  std::string out = fmt::format("{:<30} {:<8} {:<7} {:<7} {:<40} {}\n", "RULE", "SEVERITY",
+                                "STATE", "SCOPE", "STEPS", "SOURCE");
+  for (const auto& r : rules) {
+    std::string steps;
+    for (const auto& s : r.signals()) steps += (steps.empty() ? "" : " -> ") + s;
+    out += fmt::format("{:<30} {:<8} {:<7} {:<7} {:<40} {}\n", r.id(), r.severity(),
+                       r.enabled() ? "on" : "off", r.scope(), steps, r.source());
   }
   return out;
 }

@@ -31,6 +31,11 @@ std::string FormatInventory(const v1::McpToolInventory& inv, bool history);
 std::string FormatAgents(const std::vector<v1::McpAgent>& agents);
 std::string FormatChains(const std::vector<v1::Chain>& chains);
 std::string FormatChainTree(const v1::Chain& c);
+// Alerts: a table, one in full (with its evidence), one line as it comes.
+std::string FormatAlerts(const std::vector<v1::Alert>& alerts);
+std::string FormatAlert(const v1::Alert& a);
+std::string FormatAlertLine(const v1::Alert& a);
+std::string FormatRules(const std::vector<v1::Rule>& rules);
 // One line for a chain update: "chain 4 agent 812-99 + tools/call ..."
 std::string FormatChainUpdate(const v1::ChainUpdate& u);
 // Graphviz: calls, effects (dotted when shared by several calls in flight),

@@ -1,6 +1,9 @@
 // agentwatch: command-line client of agentwatchd.
 #include <signal.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 
 #include <boost/program_options.hpp>
@@ -9,6 +12,8 @@
 #include "agentwatch/v1/agentwatch.grpc.pb.h"
 #include "cli/format.h"
 #include "common/text.h"
+#include "detect/rules.h"
+#include "detect/signals.h"
 
 namespace po = boost::program_options;
 namespace v1 = agentwatch::v1;
@@ -33,6 +38,11 @@ constexpr char kUsage[] =
     "                         effects each caused (kept in the store across\n"
     "                         restarts); with --follow, as they grow\n"
     "  chain ID               one chain as a tree\n"
+    "  alerts                 alerts of the anomaly engine; with --follow, as\n"
+    "                         they are raised\n"
+    "  alert ID               one alert with its evidence and chain\n"
+    "  rules                  the detection rules in force; --lint FILE checks\n"
+    "                         a rule file, --reload makes the daemon re-read\n"
     "\n"
     "Run `agentwatch COMMAND --help` for a command's options.\n";
 
@@ -389,6 +399,162 @@ int Chains(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
   return 0;
 }
 
+int Alerts(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
+           const std::vector<std::string>& args) {
+  po::options_description desc("agentwatch alerts [options]");
+  // clang-format off
+  desc.add_options()
+    ("help,h", "show this help")
+    ("follow,f", "keep showing alerts as they are raised")
+    ("since", po::value<std::string>(), "only alerts active in this last span (30m, 1h, 7d)")
+    ("min-severity", po::value<std::string>()->default_value(""),
+     "info, low, medium, high or critical")
+    ("chain", po::value<uint64_t>()->default_value(0), "only alerts of this chain")
+    ("limit,n", po::value<uint32_t>()->default_value(100), "most recent alerts");
+  // clang-format on
+  po::variables_map vm;
+  if (int r = ParseArgs("alerts", desc, args, &vm)) return r < 0 ? 0 : r;
+  const std::string min = vm["min-severity"].as<std::string>();
+  if (vm.count("follow")) {
+    v1::StreamAlertsRequest req;
+    req.set_min_severity(min);
+    grpc::ClientContext ctx;
+    auto reader = stub.StreamAlerts(&ctx, req);
+    v1::Alert a;
+    while (reader->Read(&a))
+      std::cout << (json ? agentwatch::ProtoJson(a) : agentwatch::FormatAlertLine(a)) << std::endl;
+    grpc::Status s = reader->Finish();
+    return s.ok() ? 0 : Fail(s, endpoint);
+  }
+  v1::ListAlertsRequest req;
+  req.set_min_severity(min);
+  req.set_limit(vm["limit"].as<uint32_t>());
+  req.set_chain_id(vm["chain"].as<uint64_t>());
+  if (vm.count("since")) {
+    uint64_t ms = 0;
+    if (std::string e = agentwatch::ParseDurationMs(vm["since"].as<std::string>(), &ms);
+        !e.empty()) {
+      std::cerr << "agentwatch alerts: --since " << e << "\n";
+      return 2;
+    }
+    req.set_since_unix_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count() -
+                          static_cast<int64_t>(ms) * 1000000);
+  }
+  v1::ListAlertsResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status s = stub.ListAlerts(Deadline(&ctx), req, &resp);
+  if (!s.ok()) return Fail(s, endpoint);
+  if (json) {
+    for (const auto& a : resp.alerts()) std::cout << agentwatch::ProtoJson(a) << "\n";
+  } else {
+    std::cout << agentwatch::FormatAlerts({resp.alerts().begin(), resp.alerts().end()});
+  }
+  return 0;
+}
+
+int AlertOne(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
+             const std::vector<std::string>& args) {
+  po::options_description desc("agentwatch alert ID");
+  desc.add_options()("help,h", "show this help")("id", po::value<uint64_t>(),
+                                                 "alert id (see `agentwatch alerts`)");
+  po::positional_options_description pos;
+  pos.add("id", 1);
+  po::variables_map vm;
+  if (int r = ParseArgs("alert", desc, args, &vm, &pos)) return r < 0 ? 0 : r;
+  if (!vm.count("id")) {
+    std::cerr << "agentwatch alert: which one? (see `agentwatch alerts`)\n";
+    return 2;
+  }
+  v1::GetAlertRequest req;
+  req.set_id(vm["id"].as<uint64_t>());
+  v1::Alert a;
+  grpc::ClientContext ctx;
+  grpc::Status s = stub.GetAlert(Deadline(&ctx), req, &a);
+  if (!s.ok()) return Fail(s, endpoint);
+  if (json) {
+    std::cout << agentwatch::ProtoJson(a) << "\n";
+    return 0;
+  }
+  std::cout << agentwatch::FormatAlert(a);
+  if (a.chain_id() != 0) {
+    // The chain around it.
+    v1::GetChainRequest creq;
+    creq.set_id(a.chain_id());
+    v1::Chain c;
+    grpc::ClientContext cctx;
+    if (stub.GetChain(Deadline(&cctx), creq, &c).ok())
+      std::cout << "\nCHAIN\n" << agentwatch::FormatChainTree(c);
+  }
+  return 0;
+}
+
+int Rules(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
+          const std::vector<std::string>& args) {
+  po::options_description desc("agentwatch rules [options]");
+  desc.add_options()("help,h", "show this help")(
+      "lint", po::value<std::string>(),
+      "check a rule file (over the built-in pack) without the daemon; exit 1 if bad")(
+      "reload", "make the daemon re-read its configuration and rules (SIGHUP)");
+  po::variables_map vm;
+  if (int r = ParseArgs("rules", desc, args, &vm)) return r < 0 ? 0 : r;
+  if (vm.count("lint")) {
+    const std::string path = vm["lint"].as<std::string>();
+    std::ifstream in(path);
+    if (!in) {
+      std::cerr << "agentwatch rules: cannot read " << path << "\n";
+      return 2;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    agentwatch::RuleSet set;
+    std::string e = agentwatch::LoadRules("", &set);
+    if (e.empty()) e = agentwatch::ApplyRulesYaml(ss.str(), path, &set);
+    if (e.empty()) {
+      agentwatch::Detectors d;
+      e = d.Compile(set.lists);
+    }
+    if (!e.empty()) {
+      std::cerr << e << "\n";
+      return 1;
+    }
+    std::cout << path << ": OK (" << set.rules.size() << " rules with the built-in pack)\n";
+    return 0;
+  }
+  if (vm.count("reload")) {
+    // The daemon reloads on SIGHUP; find it by its pid file in /proc.
+    int sent = 0;
+    for (const auto& d : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = d.path().filename();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream comm(d.path() / "comm");
+      std::string c;
+      std::getline(comm, c);
+      if (c == "agentwatchd" && kill(std::stoi(name), SIGHUP) == 0) ++sent;
+    }
+    if (sent == 0) {
+      std::cerr << "agentwatch rules: no agentwatchd process to signal (root needed)\n";
+      return 1;
+    }
+    std::cout << "sent SIGHUP to " << sent << " agentwatchd process(es); see its log\n";
+    return 0;
+  }
+  v1::ListRulesResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status s = stub.ListRules(Deadline(&ctx), v1::ListRulesRequest(), &resp);
+  if (!s.ok()) return Fail(s, endpoint);
+  if (json) {
+    for (const auto& r : resp.rules()) std::cout << agentwatch::ProtoJson(r) << "\n";
+  } else {
+    std::cout << agentwatch::FormatRules({resp.rules().begin(), resp.rules().end()});
+    std::cout << "files:";
+    for (const auto& f : resp.files()) std::cout << " " << f;
+    std::cout << "\n";
+  }
+  return 0;
+}
+
 int Chain(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
           const std::vector<std::string>& args) {
   po::options_description desc("agentwatch chain ID [options]");
@@ -491,7 +657,8 @@ int main(int argc, char** argv) {
   const std::pair<const char*, Verb> verbs[] = {
       {"servers", Servers}, {"sessions", Sessions}, {"calls", Calls},
       {"tools", Tools},     {"agents", Agents},     {"chains", Chains},
-      {"chain", Chain}};
+      {"chain", Chain},     {"alerts", Alerts},     {"alert", AlertOne},
+      {"rules", Rules}};
   for (const auto& [name, fn] : verbs) {
     if (cmd != name) continue;
     if (vm.count("help")) args.push_back("--help");

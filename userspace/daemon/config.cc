@@ -284,6 +284,8 @@ std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg) {
       err = ApplyDiscovery(v, cfg);
     } else if (key == "store") {
       err = ApplyStore(v, cfg);
+    } else if (key == "rules_dir") {
+      err = ReadString(v, key, &cfg->rules_dir);
     } else if (key == "chains") {
       err = ApplyChains(v, cfg);
     } else {

@@ -50,6 +50,8 @@ struct Config {
   // Keep whole (redacted) arguments and results, up to 1 MiB each, instead
   // of bounded previews.
   bool full_content = false;
+  // Local detection rules (*.yaml), applied over the built-in pack.
+  std::string rules_dir = "/etc/agentwatch/rules.d";
   // A chain ends after this long without activity of its agent.
   uint64_t chain_idle_gap_ms = 10 * 60 * 1000;
 

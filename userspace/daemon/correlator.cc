@@ -359,6 +359,42 @@ bool Correlator::Chain(uint64_t id, v1::Chain* out) const {
   return true;
 }
 
+Attribution Correlator::Attribute(const v1::Event& ev,
+                                  const std::vector<uint32_t>& lineage) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Attribution a;
+  if (ev.type() == v1::EVENT_TYPE_MCP_CALL || ev.type() == v1::EVENT_TYPE_MCP_TOOLS_CHANGED) {
+    const uint32_t server = ev.type() == v1::EVENT_TYPE_MCP_CALL ? ev.call().server_pid()
+                                                                 : ev.process().pid();
+    a.server = server;
+    if (agent_fn_)
+      a.agent = agent_fn_(ev.type() == v1::EVENT_TYPE_MCP_CALL ? ev.call().session_id() : "",
+                          server);
+  } else {
+    for (uint32_t pid : lineage) {
+      if (servers_.count(pid)) {
+        a.server = pid;
+        if (agent_fn_) a.agent = agent_fn_("", pid);
+        break;
+      }
+      if (pid != ev.process().pid() && open_chain_.count(pid)) {
+        a.agent = pid;
+        break;
+      }
+    }
+  }
+  if (a.agent != 0) {
+    if (auto c = open_chain_.find(a.agent); c != open_chain_.end()) a.chain = c->second;
+    uint64_t start = 0;
+    if (process_fn_ && process_fn_(a.agent, &a.agent_exe, &start)) {
+      a.agent_id = ProcessInstanceId(a.agent, start);
+    } else {
+      a.agent_id = ProcessInstanceId(a.agent, 0);
+    }
+  }
+  return a;
+}
+
 Correlator::Counters Correlator::counters() const {
   std::lock_guard<std::mutex> lock(mu_);
   return counters_;

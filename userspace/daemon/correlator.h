@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "agentwatch/v1/agentwatch.pb.h"
+#include "detect/engine.h"
 
 namespace agentwatch {
 
@@ -69,6 +70,11 @@ class Correlator {
   // event added to or ended is appended to updates (may be null).
   void OnEvent(const v1::Event& ev, const std::vector<uint32_t>& lineage,
                std::vector<v1::ChainUpdate>* updates = nullptr);
+
+  // Whom an event belongs to: the nearest MCP server above its process
+  // (and that server's client), or the agent that started it; for a call,
+  // its session's client. With the agent's open chain.
+  Attribution Attribute(const v1::Event& ev, const std::vector<uint32_t>& lineage) const;
 
   // Most recent first, without entries.
   std::vector<v1::Chain> Chains(uint32_t agent_pid, int64_t since_unix_ns,

@@ -227,8 +227,12 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
   Pipeline pipeline(popts, &sink,
                     [&hub, store_ptr](const v1::Event& ev, const std::vector<uint32_t>& l) {
                       hub.Publish(ev, l);
-                      if (store_ptr != nullptr && ev.type() == v1::EVENT_TYPE_CHAIN_UPDATE)
+                      if (store_ptr == nullptr) return;
+                      if (ev.type() == v1::EVENT_TYPE_CHAIN_UPDATE) {
                         store_ptr->Put(ev.chain_update());
+                      } else if (ev.type() == v1::EVENT_TYPE_ALERT) {
+                        store_ptr->PutAlert(ev.alert());
+                      }
                     });
   // Whatever way this function returns, the store's thread (which reads the
   // tracker) ends before the pipeline goes.
@@ -238,8 +242,20 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
       if (s != nullptr) s->Stop();
     }
   } stop_store{store_ptr};
+  {
+    RuleSet rules;
+    std::string rerr = LoadRules(cfg.rules_dir, &rules);
+    if (rerr.empty()) rerr = pipeline.SetDetectionRules(rules);
+    if (!rerr.empty()) {
+      spdlog::error("msg=\"cannot load detection rules\" error=\"{}\"", rerr);
+      return 2;
+    }
+    spdlog::info("msg=\"detection rules loaded\" rules={} files={}", rules.rules.size(),
+                 rules.files.size());
+  }
   if (store) {
     pipeline.SetNextIds(store->max_call_id() + 1, store->max_chain_id() + 1);
+    pipeline.SetNextAlertId(store->max_alert_id() + 1);
     std::string serr;
     std::set<std::string> known;
     for (const auto& v : store->Servers(10000, &serr)) known.insert(v.id());
@@ -444,6 +460,13 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     AddCounter(&s, "chain_effects_dropped", cc.effects_dropped);
     AddCounter(&s, "chains", cc.chains);
     AddCounter(&s, "chain_calls_unchained", cc.unchained_calls);
+    const Engine::Counters ec = pipeline.engine().counters();
+    AddCounter(&s, "detect_signals", ec.signals);
+    AddCounter(&s, "detect_alerts", ec.alerts);
+    AddCounter(&s, "detect_alerts_folded", ec.alerts_folded);
+    AddCounter(&s, "detect_alerts_excepted", ec.alerts_excepted);
+    AddCounter(&s, "detect_states_evicted", ec.states_evicted);
+    AddCounter(&s, "detect_rule_loads", ec.rule_loads);
     AddCounter(&s, "chain_inflight_expired", cc.inflight_expired);
     AddCounter(&s, "mcp_servers_discovered", pipeline.servers_discovered());
     AddCounter(&s, "mcp_probes_not_mcp", pipeline.probes_not_mcp());
@@ -455,7 +478,7 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     return s;
   };
   AgentWatchService service(&hub, status_fn, &pipeline.mcp_tracker(),
-                            &pipeline.correlator(), store.get());
+                            &pipeline.correlator(), store.get(), &pipeline.engine());
   ApiServer api;
   if (std::string e = api.Start(cfg.endpoint, &service); !e.empty()) {
     spdlog::error("msg=\"cannot serve the API\" error=\"{}\"", e);
@@ -504,6 +527,19 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
       }
       spdlog::set_level(spdlog::level::from_str(next.log_level));
       pipeline.SetWatchRules(next.EffectiveWatchRules(), next.watch_pids);
+      {
+        RuleSet rules;
+        std::string derr = LoadRules(next.rules_dir, &rules);
+        if (derr.empty()) derr = pipeline.SetDetectionRules(rules);
+        if (!derr.empty()) {
+          spdlog::error("msg=\"detection rules not reloaded; keeping the running ones\" "
+                        "error=\"{}\"",
+                        derr);
+        } else {
+          cfg.rules_dir = next.rules_dir;
+          spdlog::info("msg=\"detection rules reloaded\" rules={}", rules.rules.size());
+        }
+      }
       cfg.watch_rules = next.watch_rules;
       cfg.watch_pids = next.watch_pids;
       cfg.builtin_watch_rules = next.builtin_watch_rules;
@@ -545,6 +581,15 @@ int RunReplay(const Config& cfg, const std::string& trace, std::ostream& out) {
                       out << line << '\n';
                     });
   pipeline.SetWatchRules(cfg.EffectiveWatchRules(), cfg.watch_pids);
+  {
+    RuleSet rules;
+    std::string rerr = LoadRules(cfg.rules_dir, &rules);
+    if (rerr.empty()) rerr = pipeline.SetDetectionRules(rules);
+    if (!rerr.empty()) {
+      spdlog::error("msg=\"cannot load detection rules\" error=\"{}\"", rerr);
+      return 1;
+    }
+  }
   v1::Event ev;
   std::string err;
   uint64_t n = 0;

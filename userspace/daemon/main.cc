@@ -9,6 +9,7 @@
 
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "detect/rules.h"
 
 namespace po = boost::program_options;
 using agentwatch::Config;
@@ -41,6 +42,7 @@ std::string ApplyFlags(const po::variables_map& vm, Config* cfg) {
   if (vm.count("store")) cfg->store_path = vm["store"].as<std::string>();
   if (vm.count("no-store")) cfg->store_enabled = false;
   if (vm.count("full-content")) cfg->full_content = true;
+  if (vm.count("rules-dir")) cfg->rules_dir = vm["rules-dir"].as<std::string>();
   if (vm.count("watch-pid")) {
     for (uint32_t pid : vm["watch-pid"].as<std::vector<uint32_t>>())
       cfg->watch_pids.push_back(pid);
@@ -112,6 +114,9 @@ int main(int argc, char** argv) {
     ("no-store", "keep chains in memory only (lost on restart)")
     ("full-content", "keep whole redacted tool arguments and results (up to "
      "1 MiB each) instead of bounded previews")
+    ("rules-dir", po::value<std::string>(),
+     "local detection rules (*.yaml) over the built-in pack "
+     "(default /etc/agentwatch/rules.d)")
     ("record", po::value<std::string>(),
      "write every decoded event to this trace file")
     ("replay", po::value<std::string>(),
@@ -151,9 +156,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  agentwatch::RuleSet rules;
+  if (std::string e = agentwatch::LoadRules(cfg.rules_dir, &rules); !e.empty()) {
+    std::cerr << "agentwatchd: rules error: " << e << "\n";
+    return 2;
+  }
   if (flags.vm.count("check-config")) {
     std::cout << "configuration OK (" << cfg.EffectiveWatchRules().size()
-              << " watch rules)\n";
+              << " watch rules, " << rules.rules.size() << " detection rules)\n";
     return 0;
   }
   if (flags.vm.count("replay")) {

@@ -52,6 +52,23 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
         *start = p->start_ns;
         return true;
       });
+  Engine::Lookups l;
+  l.attribute = [this](const v1::Event& ev, const std::vector<uint32_t>& lineage) {
+    return correlator_.Attribute(ev, lineage);
+  };
+  l.server_name = [this](uint32_t pid) -> std::string {
+    for (const auto& s : mcp_.tracker().Servers(true)) {
+      if (s.pid() != pid || !s.alive()) continue;
+      if (!s.name().empty()) return s.name();
+      if (!s.package().empty()) return s.package();
+      return s.exe();
+    }
+    return "";
+  };
+  l.inventory = [this](const std::string& identity, v1::McpToolInventory* inv) {
+    return mcp_.tracker().Inventory(identity, inv);
+  };
+  engine_.SetLookups(std::move(l));
 }
 
 bool Pipeline::Push(v1::Event&& ev) {
@@ -213,6 +230,8 @@ void Pipeline::Publish(v1::Event& ev) {
   std::vector<v1::ChainUpdate> updates;
   correlator_.OnEvent(ev, lineage, &updates);
   static const std::vector<uint32_t> kNoLineage;
+  std::vector<v1::Event> alerts;
+  engine_.OnEvent(ev, lineage, &alerts);
   for (auto& u : updates) {
     // Chain updates follow the event that made them; they belong to no
     // process, and the correlator does not see them again.
@@ -223,6 +242,12 @@ void Pipeline::Publish(v1::Event& ev) {
     ue.set_type(v1::EVENT_TYPE_CHAIN_UPDATE);
     *ue.mutable_chain_update() = std::move(u);
     if (out_) out_(ue, kNoLineage);
+  }
+  for (auto& a : alerts) {
+    // Alerts follow the event that completed their pattern.
+    a.set_seq(++seq_);
+    a.set_ktime_ns(ev.ktime_ns());
+    if (out_) out_(a, kNoLineage);
   }
 }
 

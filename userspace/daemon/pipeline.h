@@ -18,6 +18,7 @@
 #include "daemon/mcp_stage.h"
 #include "daemon/trace_file.h"
 #include "daemon/watch_rules.h"
+#include "detect/engine.h"
 #include "proc/process_table.h"
 
 namespace agentwatch {
@@ -84,6 +85,12 @@ class Pipeline {
   // found running at start, they are watched at once. Before Run.
   void SetKnownServers(std::set<std::string> ids) { known_servers_ = std::move(ids); }
 
+  // Detection rules (any thread); on error the running ones stay.
+  std::string SetDetectionRules(const RuleSet& rules) { return engine_.SetRules(rules); }
+  void SetNextAlertId(uint64_t id) { engine_.SetNextAlertId(id); }
+  // Alerts and rules (internally locked; any thread).
+  const Engine& engine() const { return engine_; }
+
   // Records every input event (before processing) to w; null to stop.
   void SetRecorder(TraceWriter* w) { recorder_ = w; }
 
@@ -115,6 +122,7 @@ class Pipeline {
   ProcessTable table_;
   McpStage mcp_;
   Correlator correlator_;
+  Engine engine_;
   TraceWriter* recorder_ = nullptr;
 
   std::set<uint32_t> tls_checked_;

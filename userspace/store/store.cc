@@ -123,6 +123,24 @@ CREATE TABLE tool_changes(
   server_pid INTEGER NOT NULL,
   PRIMARY KEY(server_identity, time_ns, tool, change));
 )sql",
+    // 2: alerts of the anomaly engine (record: the Alert as protobuf).
+    R"sql(
+CREATE TABLE alerts(
+  id INTEGER PRIMARY KEY,
+  time_ns INTEGER NOT NULL,
+  last_ns INTEGER NOT NULL,
+  rule_id TEXT NOT NULL,
+  severity INTEGER NOT NULL,
+  agent_pid INTEGER NOT NULL,
+  agent_id TEXT NOT NULL,
+  chain_id INTEGER NOT NULL,
+  server_pid INTEGER NOT NULL,
+  summary TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  record BLOB NOT NULL);
+CREATE INDEX alerts_last ON alerts(last_ns);
+CREATE INDEX alerts_chain ON alerts(chain_id);
+)sql",
 };
 constexpr uint32_t kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kMigrationCount == Store::kSchemaVersion);
@@ -233,6 +251,13 @@ bool Parse(const std::string& blob, M* m) {
   return m->ParseFromString(blob);
 }
 
+int SeverityRankOf(const std::string& s) {
+  static const char* const kRanks[] = {"info", "low", "medium", "high", "critical"};
+  for (int i = 0; i < 5; ++i)
+    if (s == kRanks[i]) return i;
+  return 0;
+}
+
 }  // namespace
 
 Store::Store(Options opts) : opts_(std::move(opts)) {}
@@ -272,6 +297,8 @@ std::string Store::Init() {
   max_chain_id_ = static_cast<uint64_t>(QueryInt(db_, "SELECT COALESCE(MAX(id), 0) FROM chains"));
   max_call_id_ =
       static_cast<uint64_t>(QueryInt(db_, "SELECT COALESCE(MAX(call_id), 0) FROM calls"));
+  max_alert_id_ =
+      static_cast<uint64_t>(QueryInt(db_, "SELECT COALESCE(MAX(id), 0) FROM alerts"));
   next_ord_ = static_cast<uint64_t>(QueryInt(
                   db_, "SELECT MAX(COALESCE((SELECT MAX(ord) FROM calls), 0), "
                        "COALESCE((SELECT MAX(ord) FROM effects WHERE call_id = 0), 0))")) +
@@ -365,6 +392,19 @@ void Store::Put(const v1::ChainUpdate& u) {
   queue_.updates.push_back(m);
 }
 
+void Store::PutAlert(const v1::Alert& a) {
+  std::lock_guard<std::mutex> lock(q_mu_);
+  if (queue_.alerts.size() >= opts_.queue_max) {
+    std::lock_guard<std::mutex> slock(stats_mu_);
+    ++counters_.queue_drops;
+    return;
+  }
+  if (!queue_.arena) queue_.arena = std::make_unique<google::protobuf::Arena>();
+  auto* m = google::protobuf::Arena::CreateMessage<v1::Alert>(queue_.arena.get());
+  *m = a;
+  queue_.alerts.push_back(m);
+}
+
 std::string Store::Flush() {
   std::lock_guard<std::mutex> wlock(write_mu_);
   Batch batch;
@@ -380,10 +420,11 @@ std::string Store::Flush() {
     snapshot_(snapshot_since_ - 2000000000ll, &snap);
     snapshot_since_ = now;
   }
-  if (batch.updates.empty() && snap.agents.empty() && snap.servers.empty() &&
+  if (batch.updates.empty() && batch.alerts.empty() && snap.agents.empty() && snap.servers.empty() &&
       snap.sessions.empty() && snap.inventories.empty())
     return "";
   std::string e = WriteBatch(batch.updates, snap);
+  if (e.empty() && !batch.alerts.empty()) e = WriteAlerts(batch.alerts);
   std::lock_guard<std::mutex> slock(stats_mu_);
   if (!e.empty()) {
     ++counters_.write_errors;
@@ -521,6 +562,71 @@ std::string Store::WriteUpdate(const v1::ChainUpdate& u) {
   return "";
 }
 
+std::string Store::WriteAlerts(const std::vector<const v1::Alert*>& alerts) {
+  // Its own transaction: the batch's chains are committed already.
+  std::string e = Exec(db_, "BEGIN IMMEDIATE");
+  if (!e.empty()) return e;
+  Stmt& s = Prepared(
+      "INSERT OR REPLACE INTO alerts(id, time_ns, last_ns, rule_id, severity, agent_pid, "
+      "agent_id, chain_id, server_pid, summary, count, record) "
+      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
+  if (!s.ok()) e = s.error();
+  for (const v1::Alert* a : alerts) {
+    if (!e.empty()) break;
+    const std::string record = a->SerializeAsString();
+    s.Bind(1, static_cast<int64_t>(a->id()))
+        .Bind(2, a->time_unix_ns())
+        .Bind(3, a->last_unix_ns())
+        .Bind(4, a->rule_id())
+        .Bind(5, static_cast<int64_t>(SeverityRankOf(a->severity())))
+        .Bind(6, static_cast<int64_t>(a->agent_pid()))
+        .Bind(7, a->agent_id())
+        .Bind(8, static_cast<int64_t>(a->chain_id()))
+        .Bind(9, static_cast<int64_t>(a->server_pid()))
+        .Bind(10, a->summary())
+        .Bind(11, static_cast<int64_t>(a->count()))
+        .BindBlob(12, record);
+    e = s.Run();
+  }
+  if (e.empty()) e = Exec(db_, "COMMIT");
+  if (!e.empty()) Exec(db_, "ROLLBACK");
+  return e;
+}
+
+std::vector<v1::Alert> Store::Alerts(const v1::ListAlertsRequest& req, std::string* err) const {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  std::vector<v1::Alert> out;
+  Stmt s(reader_,
+         "SELECT record FROM alerts WHERE last_ns >= ?1 AND severity >= ?2 AND "
+         "(?3 = 0 OR agent_pid = ?3) AND (?4 = 0 OR chain_id = ?4) ORDER BY id DESC LIMIT ?5");
+  if (!s.ok()) {
+    *err = s.error();
+    return out;
+  }
+  s.Bind(1, req.since_unix_ns())
+      .Bind(2, static_cast<int64_t>(
+                   req.min_severity().empty() ? 0 : SeverityRankOf(req.min_severity())))
+      .Bind(3, static_cast<int64_t>(req.agent_pid()))
+      .Bind(4, static_cast<int64_t>(req.chain_id()))
+      .Bind(5, static_cast<int64_t>(req.limit() == 0 ? 100 : req.limit()));
+  while (s.Step() == SQLITE_ROW) {
+    v1::Alert a;
+    if (Parse(s.Blob(0), &a)) out.push_back(std::move(a));
+  }
+  return out;
+}
+
+bool Store::Alert(uint64_t id, v1::Alert* out, std::string* err) const {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s(reader_, "SELECT record FROM alerts WHERE id = ?1");
+  if (!s.ok()) {
+    *err = s.error();
+    return false;
+  }
+  s.Bind(1, static_cast<int64_t>(id));
+  return s.Step() == SQLITE_ROW && Parse(s.Blob(0), out);
+}
+
 std::string Store::WriteSnapshot(const Snapshot& snap) {
   if (!snap.agents.empty()) {
     Stmt& s = Prepared(
@@ -635,6 +741,7 @@ std::string Store::DeleteDoomed(uint64_t* chains, uint64_t* calls) {
       "DELETE FROM data_flows WHERE to_call IN (SELECT id FROM temp.doomed_calls)",
       "DELETE FROM calls WHERE call_id IN (SELECT id FROM temp.doomed_calls)",
       "DELETE FROM chains WHERE id IN (SELECT id FROM temp.doomed_chains)",
+      "DELETE FROM alerts WHERE chain_id IN (SELECT id FROM temp.doomed_chains)",
   };
   *chains = static_cast<uint64_t>(QueryInt(db_, "SELECT COUNT(*) FROM temp.doomed_chains"));
   for (const char* sql : kSteps) {
@@ -686,7 +793,8 @@ std::string Store::EnforceRetention(int64_t now_unix_ns) {
             "DELETE FROM servers WHERE last_seen_ns < ?1",
             "DELETE FROM sessions WHERE last_ns < ?1",
             "DELETE FROM tool_versions WHERE last_seen_ns < ?1",
-            "DELETE FROM tool_changes WHERE time_ns < ?1"}) {
+            "DELETE FROM tool_changes WHERE time_ns < ?1",
+            "DELETE FROM alerts WHERE last_ns < ?1"}) {
         if (!err.empty()) break;
         Stmt d(db_, sql);
         err = d.ok() ? d.Bind(1, cutoff).Run() : d.error();

@@ -43,7 +43,7 @@ class Stmt;
 
 class Store {
  public:
-  static constexpr uint32_t kSchemaVersion = 1;
+  static constexpr uint32_t kSchemaVersion = 2;
 
   struct Options {
     std::string path;
@@ -88,6 +88,8 @@ class Store {
 
   // Pipeline thread; never blocks on the database.
   void Put(const v1::ChainUpdate& u);
+  // An alert, new or with a higher count (stored by id).
+  void PutAlert(const v1::Alert& a);
   // Commits what is queued now (on the caller's thread; tests, Stop).
   // Returns "" or the error (the batch is then lost and counted).
   std::string Flush();
@@ -98,6 +100,7 @@ class Store {
   // daemon goes on past them.
   uint64_t max_chain_id() const { return max_chain_id_; }
   uint64_t max_call_id() const { return max_call_id_; }
+  uint64_t max_alert_id() const { return max_alert_id_; }
 
   // Reads; any thread. Chains are headers without entries, newest first.
   std::vector<v1::Chain> Chains(const v1::ListChainsRequest& req,
@@ -105,6 +108,9 @@ class Store {
   // false and err "" when there is no such chain.
   bool Chain(uint64_t id, v1::Chain* out, std::string* err) const;
   std::vector<v1::McpAgent> Agents(size_t limit, std::string* err) const;
+  // Newest first.
+  std::vector<v1::Alert> Alerts(const v1::ListAlertsRequest& req, std::string* err) const;
+  bool Alert(uint64_t id, v1::Alert* out, std::string* err) const;
   std::vector<v1::McpServer> Servers(size_t limit, std::string* err) const;
   // Runs a read-only statement and returns the first column of the first
   // row as text (tests, status). "" when there is no row.
@@ -122,6 +128,7 @@ class Store {
                          const Snapshot& snap);
   std::string WriteUpdate(const v1::ChainUpdate& u);
   std::string WriteChain(const v1::Chain& c);
+  std::string WriteAlerts(const std::vector<const v1::Alert*>& alerts);
   std::string WriteSnapshot(const Snapshot& snap);
   std::string DeleteDoomed(uint64_t* chains, uint64_t* calls);
   uint64_t UsedBytes();
@@ -141,6 +148,7 @@ class Store {
   struct Batch {
     std::unique_ptr<google::protobuf::Arena> arena;  // owns the updates
     std::vector<const v1::ChainUpdate*> updates;
+    std::vector<const v1::Alert*> alerts;
   };
   Batch queue_;
   bool stop_ = false;
@@ -150,6 +158,7 @@ class Store {
 
   uint64_t max_chain_id_ = 0;
   uint64_t max_call_id_ = 0;
+  uint64_t max_alert_id_ = 0;
   uint64_t next_ord_ = 1;
   mutable std::mutex stats_mu_;
   Counters counters_;

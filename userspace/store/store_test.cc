@@ -226,6 +226,52 @@ TEST_F(StoreTest, RefusesANewerSchema) {
   EXPECT_NE(err.find("schema version 99 is newer"), std::string::npos) << err;
 }
 
+TEST_F(StoreTest, AlertsAndTheMigrationThatAddedThem) {
+  {
+    auto s = OpenStore();
+    ASSERT_TRUE(s);
+    // Back to schema 1, as an older agentwatchd left it.
+    std::string err;
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(opts_.path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "DROP TABLE alerts; PRAGMA user_version = 1", nullptr, nullptr,
+                           nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto s = OpenStore();
+  ASSERT_TRUE(s);
+  std::string err;
+  EXPECT_EQ(s->QueryText("PRAGMA user_version", &err), "2");
+  v1::Alert a;
+  a.set_id(5);
+  a.set_rule_id("server-spawns-shell");
+  a.set_severity("high");
+  a.set_chain_id(3);
+  a.set_count(1);
+  a.set_last_unix_ns(100);
+  s->PutAlert(a);
+  a.set_count(4);  // folded repeats: the same alert, a higher count
+  s->PutAlert(a);
+  v1::Alert low = a;
+  low.set_id(6);
+  low.set_severity("low");
+  s->PutAlert(low);
+  ASSERT_EQ(s->Flush(), "");
+  v1::Alert got;
+  ASSERT_TRUE(s->Alert(5, &got, &err));
+  EXPECT_EQ(got.count(), 4u);
+  v1::ListAlertsRequest req;
+  req.set_min_severity("medium");
+  auto list = s->Alerts(req, &err);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].id(), 5u);
+  req.clear_min_severity();
+  EXPECT_EQ(s->Alerts(req, &err).size(), 2u);
+  auto again = OpenStore();
+  EXPECT_EQ(again->max_alert_id(), 6u);
+}
+
 TEST_F(StoreTest, RefusesAFileThatIsNoDatabase) {
   std::filesystem::create_directories(dir_ + "/sub");
   FILE* f = fopen(opts_.path.c_str(), "w");

