@@ -30,8 +30,12 @@ for name in ("decoder_and_tracker", "mcp_stage"):
 # The whole replay (correlation, and then storage too) against the
 # decode-only replay of the same trace (the MCP stage alone).
 dec = r["mcp_stage"]["bytes_per_second"]
-for name in ("pipeline", "pipeline_store"):
+for name in ("pipeline", "pipeline_store", "pipeline_detect", "pipeline_store_detect"):
     bps = r[name]["bytes_per_second"]
-    print(f"{name:20s} {bps / 1e6:8.1f} MB/s  ({bps / dec:.3f} x decode-only replay)")
+    print(f"{name:22s} {bps / 1e6:8.1f} MB/s  ({bps / dec:.3f} x decode-only replay)")
+# What detection adds to the replay's time (target: at most 0.3x more).
+for base, det in (("pipeline", "pipeline_detect"), ("pipeline_store", "pipeline_store_detect")):
+    t = r[base]["bytes_per_second"] / r[det]["bytes_per_second"]
+    print(f"detection on {base:15s} {t:.3f}x the time")
 PY
 rm -f "$json"

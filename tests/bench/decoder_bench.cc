@@ -7,7 +7,8 @@
 // table, MCP stage, correlation into chains), without (pipeline) and with
 // the chain updates committed to a fresh SQLite store by the store's own
 // thread, as in the daemon (pipeline_store: timed until the last batch is
-// committed). Wall time throughout; bytes are the trace's payload bytes, so
+// committed), and both again with the built-in detection rules on
+// (pipeline_detect, pipeline_store_detect). Wall time throughout; bytes are the trace's payload bytes, so
 // the rates compare.
 //
 //   aw-bench-decoder --trace FILE [google benchmark flags]
@@ -31,6 +32,7 @@
 #include "daemon/mcp_stage.h"
 #include "daemon/pipeline.h"
 #include "daemon/trace_file.h"
+#include "detect/rules.h"
 #include "store/store.h"
 
 namespace {
@@ -109,7 +111,7 @@ void BM_McpStage(benchmark::State& state) {
   state.counters["messages"] = static_cast<double>(messages);
 }
 
-void ReplayPipeline(benchmark::State& state, bool store) {
+void ReplayPipeline(benchmark::State& state, bool store, bool detect = false) {
   uint64_t updates = 0, stored = 0;
   for (auto _ : state) {
     state.PauseTiming();
@@ -142,6 +144,14 @@ void ReplayPipeline(benchmark::State& state, bool store) {
           ++updates;
           if (db) db->Put(ev.chain_update());
         });
+    if (detect) {
+      agentwatch::RuleSet rules;
+      if (std::string e = agentwatch::LoadRules("", &rules); !e.empty() ||
+          !(e = pipeline->SetDetectionRules(rules)).empty()) {
+        state.SkipWithError(e.c_str());
+        break;
+      }
+    }
     state.ResumeTiming();
     for (auto& e : events) pipeline->Process(std::move(e));
     if (db) {
@@ -164,6 +174,8 @@ void ReplayPipeline(benchmark::State& state, bool store) {
 
 void BM_Pipeline(benchmark::State& state) { ReplayPipeline(state, false); }
 void BM_PipelineStore(benchmark::State& state) { ReplayPipeline(state, true); }
+void BM_PipelineDetect(benchmark::State& state) { ReplayPipeline(state, false, true); }
+void BM_PipelineStoreDetect(benchmark::State& state) { ReplayPipeline(state, true, true); }
 
 }  // namespace
 
@@ -203,6 +215,8 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("mcp_stage", BM_McpStage)->UseRealTime();
   benchmark::RegisterBenchmark("pipeline", BM_Pipeline)->UseRealTime();
   benchmark::RegisterBenchmark("pipeline_store", BM_PipelineStore)->UseRealTime();
+  benchmark::RegisterBenchmark("pipeline_detect", BM_PipelineDetect)->UseRealTime();
+  benchmark::RegisterBenchmark("pipeline_store_detect", BM_PipelineStoreDetect)->UseRealTime();
   int n = static_cast<int>(rest.size());
   benchmark::Initialize(&n, rest.data());
   benchmark::RunSpecifiedBenchmarks();

@@ -8,6 +8,8 @@ One agent (an @modelcontextprotocol/sdk client), no watch rule:
      127.0.0.2 (a local rules file narrows the egress allow-list to
      127.0.0.1, so this counts as leaving):     sensitive-read-then-egress
      and, with the key in the URL:              secret-in-tool-arguments
+     the file's content moving (fingerprints):  sensitive-data-sent-out,
+                                                cross-server-toxic-flow
   2. has that tool server run a shell command:  server-spawns-shell
   3. lists a tool whose description carries hidden instructions:
                                                 tool-description-poisoning
@@ -132,6 +134,7 @@ def main():
         agent_pid = report.get("pid")
 
         want = {"sensitive-read-then-egress", "secret-in-tool-arguments", "server-spawns-shell",
+                "sensitive-data-sent-out", "cross-server-toxic-flow",
                 "tool-description-poisoning", "tool-definition-changed",
                 "tool-changed-after-use"}
 

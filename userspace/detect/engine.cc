@@ -118,6 +118,26 @@ void Engine::OnEvent(const v1::Event& ev, const std::vector<uint32_t>& lineage,
       v1::McpToolInventory inv;
       const std::string identity = c.server_identity();
       if (!identity.empty() && lookups_.inventory(identity, &inv)) {
+        if (who.agent != 0) {
+          // One agent, two servers, one tool name.
+          if (agent_tools_.size() > 1024 && !agent_tools_.count(who.agent))
+            agent_tools_.erase(agent_tools_.begin());
+          auto& names = agent_tools_[who.agent];
+          for (const auto& t : inv.tools()) {
+            auto [it, fresh] = names.emplace(t.name(), identity);
+            if (fresh || it->second == identity) continue;
+            Signal& s = sigs.emplace_back();
+            s.name = "tool_shadowed";
+            s.description = fmt::format("tool {} also offered by server {}", t.name(), it->second);
+            s.seq = ev.seq();
+            s.time_unix_ns = now;
+            s.call_id = c.call_id();
+            s.pid = c.server_pid();
+            s.fields["tool"] = t.name();
+            s.fields["other_server"] = it->second;
+            it->second = identity;  // reported once per change of hands
+          }
+        }
         auto& seen = scanned_tools_[identity];
         for (const auto& t : inv.tools()) {
           if (!seen.insert(t.hash()).second) continue;

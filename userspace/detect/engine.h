@@ -107,6 +107,7 @@ class Engine {
   std::deque<v1::Alert> alerts_;          // oldest first
   std::map<std::string, std::set<std::string>> used_tools_;    // identity -> tools
   std::map<std::string, std::set<std::string>> scanned_tools_; // identity -> hashes
+  std::map<uint32_t, std::map<std::string, std::string>> agent_tools_;  // agent -> tool -> identity
   uint64_t next_alert_ = 1;
   int64_t next_sweep_ = 0;
   Counters counters_;

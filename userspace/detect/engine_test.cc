@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 
+#include <set>
+
 #include <gtest/gtest.h>
 
 namespace agentwatch {
@@ -35,7 +37,7 @@ class EngineTest : public ::testing::Test {
     };
     l.server_name = [](uint32_t pid) { return pid == 20 ? std::string("files") : ""; };
     l.inventory = [this](const std::string& id, v1::McpToolInventory* inv) {
-      if (id != "ident") return false;
+      if (id != "ident" && id != "other") return false;
       *inv = inventory_;
       return true;
     };
@@ -255,6 +257,50 @@ TEST_F(EngineTest, RunawayLoopsNeedTheCount) {
   EXPECT_TRUE(engine_.Alerts(req).empty());
   req.set_min_severity("low");
   EXPECT_EQ(engine_.Alerts(req).size(), 1u);
+}
+
+TEST_F(EngineTest, DataMovingOutAndShadowedTools) {
+  Open(20, "/home/u/.ssh/id_ed25519", {20, 10, 1});
+  v1::Event e = Base(v1::EVENT_TYPE_MCP_CALL, 30);
+  v1::McpCall* c = e.mutable_call();
+  c->set_method("tools/call");
+  c->set_tool("post_message");
+  c->set_status("ok");
+  c->set_initiator("client");
+  c->set_server_pid(30);
+  c->set_server_id("30-1");
+  v1::DataFlow* f = c->add_flows();
+  f->set_from_tool("read_text_file");
+  f->set_from_server_id("20-1");
+  Feed(e, {30, 10, 1});
+  std::set<std::string> rules;
+  for (const auto& a : Alerts()) rules.insert(a.rule_id());
+  EXPECT_EQ(rules, (std::set<std::string>{"sensitive-data-sent-out", "cross-server-toxic-flow"}));
+  for (const auto& a : Alerts())
+    if (a.rule_id() == "sensitive-data-sent-out") EXPECT_EQ(a.severity(), "critical");
+
+  // The same agent lists two servers that both offer read_file.
+  out_.clear();
+  auto list = [&](uint32_t server, const std::string& identity) {
+    inventory_.Clear();
+    inventory_.add_tools()->set_name("read_file");
+    inventory_.mutable_tools(0)->set_hash(identity + "-h");
+    v1::Event l = Base(v1::EVENT_TYPE_MCP_CALL, server);
+    l.mutable_call()->set_method("tools/list");
+    l.mutable_call()->set_status("ok");
+    l.mutable_call()->set_server_pid(server);
+    l.mutable_call()->set_server_identity(identity);
+    Feed(l, {server, 10, 1});
+  };
+  list(20, "ident");
+  EXPECT_TRUE(out_.empty());
+  list(20, "ident");  // the same server again: nothing
+  EXPECT_TRUE(out_.empty());
+  list(30, "other");  // another server, the same tool name
+  auto a = Alerts();
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].rule_id(), "tool-shadowing");
+  EXPECT_EQ(a[0].evidence(0).fields().at("other_server"), "ident");
 }
 
 }  // namespace

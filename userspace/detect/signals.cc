@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -156,6 +157,7 @@ std::string Detectors::Compile(const std::map<std::string, std::vector<std::stri
   const auto& fl = list("inline_code_flags");
   inline_flags_ = {fl.begin(), fl.end()};
   interpreters_ = list("interpreters");
+  outbound_tools_ = list("outbound_tools");
   dns_allow_ = list("dns_allow");
   return "";
 }
@@ -250,6 +252,13 @@ void Detectors::Effect(const v1::Event& ev, std::vector<Signal>* out) const {
         Signal& s = make("dns_query", "dns " + host);
         s.fields["target"] = host;
         s.fields["verb"] = "looked up";
+        std::string label;
+        if (EncodedLabel(host, &label)) {
+          Signal& b = make("encoded_blob", "dns " + host);
+          b.fields["where"] = "dns";
+          b.fields["excerpt"] = label;
+          b.fields["target"] = host;
+        }
       }
       return;
     }
@@ -274,6 +283,13 @@ void Detectors::Effect(const v1::Event& ev, std::vector<Signal>* out) const {
       s.fields["exe"] = x.filename();
       s.fields["argv"] = argv;
       s.fields["kind"] = kind;
+      std::string blob;
+      if (kind == "network_tool" && EncodedBlob(argv, 48, &blob)) {
+        Signal& b = make("encoded_blob", fmt::format("exec {} [{}]", x.filename(), argv));
+        b.fields["where"] = "argv";
+        b.fields["excerpt"] = blob;
+        b.fields["exe"] = x.filename();
+      }
       return;
     }
     default:
@@ -294,45 +310,143 @@ void Detectors::Call(const v1::Event& ev, std::vector<Signal>* out) const {
     s.fields["tool"] = c.tool().empty() ? c.method() : c.tool();
     return s;
   };
+  const bool outbound = OutboundTool(c.tool());
   // The redactor masked a credential in the arguments: one was there.
   if (c.initiator() == "client" && c.arguments().find("[REDACTED]") != std::string::npos)
-    make("secret_argument");
+    make("secret_argument").fields["outbound"] = outbound ? "true" : "false";
+  std::string blob;
+  if (c.initiator() == "client" && EncodedBlob(c.arguments(), 48, &blob)) {
+    Signal& s = make("encoded_blob");
+    s.fields["where"] = "arguments";
+    s.fields["excerpt"] = blob;
+    s.fields["outbound"] = outbound ? "true" : "false";
+  }
+  for (const auto& f : c.flows()) {
+    Signal& s = make("data_flow");
+    s.fields["from_tool"] = f.from_tool();
+    s.fields["from_server"] = f.from_server_id();
+    s.fields["cross"] = f.from_server_id() != c.server_id() ? "true" : "false";
+    s.fields["outbound"] = outbound ? "true" : "false";
+    s.description = fmt::format("{} {} <= data from call {} ({})", c.method(), c.tool(),
+                                f.from_call_id(), f.from_tool());
+    break;  // one per call: the rules ask whether data moved, not how often
+  }
+  std::string reason, excerpt;
+  // Content the agent reads (tool definitions are looked at as tools).
+  const bool content = c.method() == "tools/call" || c.method() == "resources/read" ||
+                       c.method() == "prompts/get";
+  if (content && !c.result().empty() && ScanText(c.result(), &reason, &excerpt)) {
+    Signal& s = make("injection_in_result");
+    s.fields["reason"] = reason;
+    s.fields["excerpt"] = excerpt;
+  }
   if (c.status() == "error" || c.status() == "tool_error")
     make("call_failed").fields["status"] = c.status();
+}
+
+bool Detectors::OutboundTool(const std::string& name) const {
+  std::string lower;
+  for (char c : name) lower += static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  for (const auto& g : outbound_tools_)
+    if (GlobMatch(g, lower)) return true;
+  return false;
+}
+
+bool Detectors::EncodedBlob(std::string_view text, size_t min_len, std::string* excerpt) {
+  // Runs of base64 (standard or URL alphabet) or hex, long enough to carry
+  // a file or a key, with enough variety not to be a word or a padding run.
+  size_t run = 0;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    const char c = i < text.size() ? text[i] : ' ';
+    if (isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '_' || c == '-' ||
+        c == '=' || c == '%') {
+      ++run;
+      continue;
+    }
+    if (run >= min_len) {
+      std::string_view r = text.substr(i - run, run);
+      int digits = 0, upper = 0, lower = 0;
+      std::set<char> distinct;
+      for (char x : r) {
+        digits += isdigit(static_cast<unsigned char>(x)) != 0;
+        upper += isupper(static_cast<unsigned char>(x)) != 0;
+        lower += islower(static_cast<unsigned char>(x)) != 0;
+        distinct.insert(x);
+      }
+      // Mixed classes and many distinct symbols: not a path or a word.
+      const bool mixed = (digits > 0) + (upper > 0) + (lower > 0) >= 2;
+      if (mixed && distinct.size() >= 16 && r.find('/') == std::string_view::npos) {
+        *excerpt = std::string(r.substr(0, 48)) + (r.size() > 48 ? "…" : "");
+        return true;
+      }
+    }
+    run = 0;
+  }
+  return false;
+}
+
+bool Detectors::EncodedLabel(std::string_view name, std::string* label) {
+  size_t start = 0;
+  while (start < name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string_view::npos) dot = name.size();
+    std::string_view l = name.substr(start, dot - start);
+    if (l.size() >= 32) {
+      int counts[256] = {0};
+      for (char c : l) ++counts[static_cast<unsigned char>(c)];
+      double h = 0;
+      for (int n : counts) {
+        if (n == 0) continue;
+        const double p = static_cast<double>(n) / static_cast<double>(l.size());
+        h -= p * std::log2(p);
+      }
+      if (h >= 3.8) {
+        *label = std::string(l);
+        return true;
+      }
+    }
+    start = dot + 1;
+  }
+  return false;
+}
+
+bool Detectors::ScanText(const std::string& text, std::string* reason,
+                         std::string* excerpt) const {
+  if (text.empty()) return false;
+  std::vector<int> m;
+  if (markers_ && markers_->Match(text, &m) && !m.empty()) {
+    *reason = "instructions to the model";
+    re2::StringPiece hit;
+    const RE2& re = *marker_res_[*std::min_element(m.begin(), m.end())];
+    if (RE2::PartialMatch(text, re, &hit)) {
+      *excerpt = Excerpt(text, static_cast<size_t>(hit.data() - text.data()), hit.size());
+    } else {
+      *excerpt = Excerpt(text, 0, 0);
+    }
+    return true;
+  }
+  for (size_t i = 0; i < text.size();) {
+    const size_t at = i;
+    if (text[i] == '\x1b') {
+      *reason = "a terminal escape sequence";
+      *excerpt = Excerpt(text, at, 1);
+      return true;
+    }
+    const uint32_t cp = NextCodePoint(text, &i);
+    if (Invisible(cp)) {
+      *reason = fmt::format("invisible Unicode (U+{:04X})", cp);
+      *excerpt = Excerpt(text, at, i - at);
+      return true;
+    }
+  }
+  return false;
 }
 
 void Detectors::Tool(const v1::McpTool& t, std::vector<Signal>* out) const {
   std::string reason, excerpt;
   for (const std::string* text : {&t.description(), &t.title(), &t.input_schema(),
                                   &t.output_schema(), &t.annotations()}) {
-    if (text->empty() || !reason.empty()) continue;
-    std::vector<int> m;
-    if (markers_ && markers_->Match(*text, &m) && !m.empty()) {
-      reason = "instructions to the model";
-      re2::StringPiece hit;
-      const RE2& re = *marker_res_[*std::min_element(m.begin(), m.end())];
-      if (RE2::PartialMatch(*text, re, &hit)) {
-        excerpt = Excerpt(*text, static_cast<size_t>(hit.data() - text->data()), hit.size());
-      } else {
-        excerpt = Excerpt(*text, 0, 0);
-      }
-      continue;
-    }
-    for (size_t i = 0; i < text->size();) {
-      const size_t at = i;
-      const char c = (*text)[i];
-      if (c == '\x1b') {
-        reason = "a terminal escape sequence";
-        excerpt = Excerpt(*text, at, 1);
-        break;
-      }
-      const uint32_t cp = NextCodePoint(*text, &i);
-      if (Invisible(cp)) {
-        reason = fmt::format("invisible Unicode (U+{:04X})", cp);
-        excerpt = Excerpt(*text, at, i - at);
-        break;
-      }
-    }
+    if (ScanText(*text, &reason, &excerpt)) break;
   }
   if (reason.empty()) return;
   Signal& s = out->emplace_back();

@@ -50,6 +50,14 @@ class Detectors {
   // A tool definition as listed: hidden instructions, invisible Unicode,
   // terminal escapes.
   void Tool(const v1::McpTool& tool, std::vector<Signal>* out) const;
+  // Text addressed to the model, invisible Unicode or terminal escapes in
+  // text: the reason and an excerpt, or false.
+  bool ScanText(const std::string& text, std::string* reason, std::string* excerpt) const;
+  // A long base64 or hex run, or a long high-entropy DNS label: an excerpt.
+  static bool EncodedBlob(std::string_view text, size_t min_len, std::string* excerpt);
+  static bool EncodedLabel(std::string_view name, std::string* label);
+  // A tool name that, by its name, sends data out (fetch, post, send...).
+  bool OutboundTool(const std::string& name) const;
 
   // Exposed for tests.
   bool IsSensitivePath(const std::string& path) const;
@@ -69,6 +77,7 @@ class Detectors {
   std::vector<std::string> interpreters_;  // globs
   std::vector<Cidr> egress_allow_;
   std::vector<std::string> dns_allow_;     // globs
+  std::vector<std::string> outbound_tools_;  // globs
 };
 
 // "**/.ssh/id_*" as an anchored RE2 pattern ("**" any path, "*" and "?"
