@@ -172,6 +172,10 @@ def main():
         if exfil.get("id"):
             one = aw("alert", str(exfil["id"]))
             check(one and one[0].get("id") == exfil["id"], "alert ID --json gives it back")
+        alerted = {c["id"] for c in aw("chains", "--has-alerts")}
+        check(exfil.get("chain_id") in alerted and
+              len(alerted) < len({c["id"] for c in aw("chains")}),
+              f"chains --has-alerts lists the attacking agent's chain, not the benign one: {alerted}")
         rules_listed = aw("rules")
         check(any(r.get("id") == "server-spawns-shell" for r in rules_listed),
               "rules lists the built-in pack")

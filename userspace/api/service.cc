@@ -193,19 +193,37 @@ grpc::Status AgentWatchService::ListChains(grpc::ServerContext*,
                         fmt::format("limit {} exceeds {}", req->limit(), kMaxCalls));
   }
   const size_t limit = req->limit() == 0 ? 100 : req->limit();
+  // Chains an alert points to (in memory and stored).
+  std::set<uint64_t> alerted;
+  if (req->has_alerts()) {
+    v1::ListAlertsRequest q;
+    q.set_limit(10000);
+    if (engine_ != nullptr)
+      for (const auto& a : engine_->Alerts(q)) alerted.insert(a.chain_id());
+    if (store_ != nullptr) {
+      std::string err;
+      for (const auto& a : store_->Alerts(q, &err)) alerted.insert(a.chain_id());
+      if (!err.empty()) return StoreError(err);
+    }
+  }
+  auto keep = [&](const v1::Chain& c) {
+    return !req->has_alerts() || alerted.count(c.id()) > 0;
+  };
   // In memory (the freshest state of open chains) over the store (older
   // chains, earlier runs), newest first.
   std::map<uint64_t, v1::Chain, std::greater<>> merged;
   for (auto& c : correlator_->Chains(req->agent_pid(), req->since_unix_ns(), SIZE_MAX)) {
     if (!req->agent_id().empty() && c.agent_id() != req->agent_id()) continue;
     if (req->before_id() != 0 && c.id() >= req->before_id()) continue;
+    if (!keep(c)) continue;
     merged.emplace(c.id(), std::move(c));
   }
   if (store_ != nullptr) {
     v1::ListChainsRequest q = *req;
-    q.set_limit(static_cast<uint32_t>(limit + 1));
+    q.set_limit(req->has_alerts() ? 100000u : static_cast<uint32_t>(limit + 1));
     std::string err;
-    for (auto& c : store_->Chains(q, &err)) merged.emplace(c.id(), std::move(c));
+    for (auto& c : store_->Chains(q, &err))
+      if (keep(c)) merged.emplace(c.id(), std::move(c));
     if (!err.empty()) return StoreError(err);
   }
   for (auto& [id, c] : merged) {

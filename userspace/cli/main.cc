@@ -333,7 +333,8 @@ int Chains(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
      "only chains older than this id (the next page)")
     ("follow,f", "show chains growing: each call (with its effects), agent "
      "effect and chain end as it happens")
-    ("unchained", "with --follow, also calls that have no known agent");
+    ("unchained", "with --follow, also calls that have no known agent")
+    ("has-alerts", "only chains an alert points to");
   // clang-format on
   po::variables_map vm;
   if (int r = ParseArgs("chains", desc, args, &vm)) return r < 0 ? 0 : r;
@@ -372,6 +373,7 @@ int Chains(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
   req.set_agent_id(agent_id);
   req.set_limit(vm["limit"].as<uint32_t>());
   req.set_before_id(vm["before"].as<uint64_t>());
+  req.set_has_alerts(vm.count("has-alerts") > 0);
   if (vm.count("since")) {
     uint64_t ms = 0;
     if (std::string e = agentwatch::ParseDurationMs(vm["since"].as<std::string>(), &ms);
