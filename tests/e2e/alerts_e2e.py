@@ -26,18 +26,16 @@ import argparse
 import http.server
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
 import tempfile
 import threading
 
-from awtest import check, finish_run, free_port, wait_for
+from awtest import (MODULES, TESTS, check, cli_json, finish_run, free_port, node_tier_ready,
+                    start_daemon, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TESTS = os.path.dirname(HERE)
-MODULES = os.path.join(TESTS, "node_modules", "@modelcontextprotocol")
 CLIENT = os.path.join(HERE, "mcp_client.mjs")
 TOOL_SERVER = os.path.join(HERE, "tool_server.mjs")
 FS = os.path.join(MODULES, "server-filesystem", "dist", "index.js")
@@ -47,16 +45,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bindir", required=True)
     a = ap.parse_args()
-    require = os.environ.get("AGENTWATCH_REQUIRE_BPF") == "1"
-    if os.geteuid() != 0 or not shutil.which("node") or not os.path.isdir(MODULES):
-        why = "needs root, node and `npm ci` in tests/"
-        if require:
-            print("FAIL:", why)
-            return 1
-        print("SKIP:", why)
-        return 77
+    if (rc := node_tier_ready()) is not None:
+        return rc
 
-    agentwatchd = os.path.join(a.bindir, "agentwatchd")
     cli = os.path.join(a.bindir, "agentwatch")
     tmp = os.path.realpath(tempfile.mkdtemp(prefix="aw-alerts-e2e-"))
     endpoint = f"unix://{tmp}/aw.sock"
@@ -90,20 +81,12 @@ def main():
     web = http.server.ThreadingHTTPServer(("127.0.0.2", port), Quiet)
     threading.Thread(target=web.serve_forever, daemon=True).start()
 
-    def aw(*args):
-        r = subprocess.run([cli, "--endpoint", endpoint] + list(args) + ["--json"],
-                           capture_output=True, text=True, timeout=30)
-        check(r.returncode == 0, f"agentwatch {' '.join(args)}: {r.stderr}")
-        return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+    aw = cli_json(cli, endpoint)
 
     try:
-        daemon = subprocess.Popen(
-            [agentwatchd, "--no-builtin-rules", "--endpoint", endpoint, "--state-dir", state,
-             "--rules-dir", rules, "--log-level", "info"],
-            stderr=open(os.path.join(tmp, "daemon.log"), "w"))
+        daemon = start_daemon(a.bindir, endpoint, os.path.join(tmp, "daemon.log"),
+                              "--state-dir", state, "--rules-dir", rules, "--log-level", "info")
         procs.append(daemon)
-        wait_for(lambda: subprocess.run([cli, "--endpoint", endpoint, "status"],
-                                        capture_output=True).returncode == 0, 30, "the daemon")
 
         # The benign agent first: edits in a project, lists it, reads it.
         benign = subprocess.run(

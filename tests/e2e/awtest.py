@@ -1,9 +1,11 @@
 """Helpers shared by the e2e scripts: checks that collect failures instead
 of stopping at the first, polling with a deadline, a free loopback port,
 and the end of a run."""
+import json
 import os
 import shutil
 import socket
+import subprocess
 import time
 
 FAILURES = []
@@ -57,3 +59,42 @@ def finish_run(procs, tmp, name):
     shutil.rmtree(tmp, ignore_errors=True)
     print(f"{len(FAILURES)} failures" if FAILURES else f"{name}: all checks passed")
     return 1 if FAILURES else 0
+
+
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODULES = os.path.join(TESTS, "node_modules", "@modelcontextprotocol")
+
+
+def node_tier_ready():
+    """None when root, node and the npm packages are there; else the exit
+    code (77 = skipped, or 1 when AGENTWATCH_REQUIRE_BPF=1 forbids skips)."""
+    if os.geteuid() == 0 and shutil.which("node") and os.path.isdir(MODULES):
+        return None
+    why = "needs root, node and `npm ci` in tests/"
+    if os.environ.get("AGENTWATCH_REQUIRE_BPF") == "1":
+        print("FAIL:", why)
+        return 1
+    print("SKIP:", why)
+    return 77
+
+
+def cli_json(cli, endpoint):
+    """aw(*args): `agentwatch ARGS --json` as a list of objects (a failure
+    is a failed check)."""
+    def aw(*args):
+        r = subprocess.run([cli, "--endpoint", endpoint] + list(args) + ["--json"],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0, f"agentwatch {' '.join(args)}: {r.stderr}")
+        return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+    return aw
+
+
+def start_daemon(bindir, endpoint, log, *args):
+    """Starts agentwatchd (no built-in watch rules) and waits until it
+    answers; log is appended to."""
+    d = subprocess.Popen([os.path.join(bindir, "agentwatchd"), "--no-builtin-rules",
+                          "--endpoint", endpoint] + list(args), stderr=open(log, "a"))
+    wait_for(lambda: subprocess.run([os.path.join(bindir, "agentwatch"), "--endpoint",
+                                     endpoint, "status"], capture_output=True).returncode == 0,
+             30, "the daemon")
+    return d

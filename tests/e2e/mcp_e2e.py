@@ -19,18 +19,16 @@ AGENTWATCH_REQUIRE_BPF=1.
 import argparse
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-from awtest import check, finish_run, free_port, listening, wait_for
+from awtest import (MODULES, TESTS, check, cli_json, finish_run, free_port, listening,
+                    node_tier_ready, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TESTS = os.path.dirname(HERE)
-MODULES = os.path.join(TESTS, "node_modules", "@modelcontextprotocol")
 CLIENT = os.path.join(HERE, "mcp_client.mjs")
 
 
@@ -62,14 +60,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bindir", required=True)
     a = ap.parse_args()
-    require = os.environ.get("AGENTWATCH_REQUIRE_BPF") == "1"
-    if os.geteuid() != 0 or not shutil.which("node") or not os.path.isdir(MODULES):
-        why = "needs root, node and `npm ci` in tests/"
-        if require:
-            print("FAIL:", why)
-            return 1
-        print("SKIP:", why)
-        return 77
+    if (rc := node_tier_ready()) is not None:
+        return rc
 
     agentwatchd = os.path.join(a.bindir, "agentwatchd")
     cli = os.path.join(a.bindir, "agentwatch")
@@ -81,11 +73,7 @@ def main():
         f.write("meeting at noon\n")
     procs = []
 
-    def aw(*args):
-        r = subprocess.run([cli, "--endpoint", endpoint] + list(args) + ["--json"],
-                           capture_output=True, text=True, timeout=30)
-        check(r.returncode == 0, f"agentwatch {' '.join(args)}: {r.stderr}")
-        return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+    aw = cli_json(cli, endpoint)
 
     try:
         # A session that runs before the daemon does.

@@ -19,7 +19,6 @@ AGENTWATCH_REQUIRE_BPF=1.
 import argparse
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import stat
@@ -27,11 +26,10 @@ import subprocess
 import tempfile
 import time
 
-from awtest import check, finish_run, wait_for
+from awtest import (MODULES, TESTS, check, cli_json, finish_run, node_tier_ready,
+                    start_daemon, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TESTS = os.path.dirname(HERE)
-MODULES = os.path.join(TESTS, "node_modules", "@modelcontextprotocol")
 CLIENT = os.path.join(HERE, "mcp_client.mjs")
 
 
@@ -39,16 +37,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bindir", required=True)
     a = ap.parse_args()
-    require = os.environ.get("AGENTWATCH_REQUIRE_BPF") == "1"
-    if os.geteuid() != 0 or not shutil.which("node") or not os.path.isdir(MODULES):
-        why = "needs root, node and `npm ci` in tests/"
-        if require:
-            print("FAIL:", why)
-            return 1
-        print("SKIP:", why)
-        return 77
+    if (rc := node_tier_ready()) is not None:
+        return rc
 
-    agentwatchd = os.path.join(a.bindir, "agentwatchd")
     cli = os.path.join(a.bindir, "agentwatch")
     tmp = os.path.realpath(tempfile.mkdtemp(prefix="aw-store-e2e-"))
     endpoint = f"unix://{tmp}/aw.sock"
@@ -61,23 +52,15 @@ def main():
         f.write("written before the crash\n")
     procs = []
 
-    def aw(*args):
-        r = subprocess.run([cli, "--endpoint", endpoint] + list(args) + ["--json"],
-                           capture_output=True, text=True, timeout=30)
-        check(r.returncode == 0, f"agentwatch {' '.join(args)}: {r.stderr}")
-        return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+    aw = cli_json(cli, endpoint)
 
-    def start_daemon(n):
-        log = open(os.path.join(tmp, "daemon.log"), "a")
-        log.write(f"--- daemon run {n}\n")
-        log.flush()
-        d = subprocess.Popen(
-            [agentwatchd, "--no-builtin-rules", "--endpoint", endpoint,
-             "--state-dir", state, "--log-level", "info"], stderr=log)
+    log = os.path.join(tmp, "daemon.log")
+
+    def run_daemon(n):
+        with open(log, "a") as f:
+            f.write(f"--- daemon run {n}\n")
+        d = start_daemon(a.bindir, endpoint, log, "--state-dir", state, "--log-level", "info")
         procs.append(d)
-        wait_for(lambda: subprocess.run([cli, "--endpoint", endpoint, "status"],
-                                        capture_output=True).returncode == 0,
-                 30, f"daemon run {n}")
         return d
 
     def counter(name):
@@ -88,7 +71,7 @@ def main():
         return 0
 
     try:
-        d1 = start_daemon(1)
+        d1 = run_daemon(1)
         go = os.path.join(tmp, "go")
         after = os.path.join(files, "after.txt")
         calls = [
@@ -116,7 +99,7 @@ def main():
         d1.send_signal(signal.SIGKILL)
         d1.wait()
 
-        d2 = start_daemon(2)
+        d2 = run_daemon(2)
         listed = {c["id"]: c for c in aw("chains")}
         check(chain1["id"] in listed, f"chain {chain1['id']} is listed after the restart")
         old = aw("chain", str(chain1["id"]))

@@ -144,6 +144,16 @@ Store::Options StoreOptions(const Config& cfg) {
   return o;
 }
 
+// The built-in rule pack and the files in dir, into the pipeline's engine.
+// Returns "" or the error (the engine keeps what it had).
+std::string LoadDetectionRules(const std::string& dir, Pipeline* pipeline, size_t* rules_loaded) {
+  RuleSet rules;
+  std::string e = LoadRules(dir, &rules);
+  if (e.empty()) e = pipeline->SetDetectionRules(rules);
+  if (e.empty() && rules_loaded != nullptr) *rules_loaded = rules.rules.size();
+  return e;
+}
+
 // What the tracker knows that changed since `since`, for the store.
 void TrackerSnapshot(const McpTracker& t, int64_t since, Store::Snapshot* out) {
   for (auto& a : t.Agents(true))
@@ -242,17 +252,12 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
       if (s != nullptr) s->Stop();
     }
   } stop_store{store_ptr};
-  {
-    RuleSet rules;
-    std::string rerr = LoadRules(cfg.rules_dir, &rules);
-    if (rerr.empty()) rerr = pipeline.SetDetectionRules(rules);
-    if (!rerr.empty()) {
-      spdlog::error("msg=\"cannot load detection rules\" error=\"{}\"", rerr);
-      return 2;
-    }
-    spdlog::info("msg=\"detection rules loaded\" rules={} files={}", rules.rules.size(),
-                 rules.files.size());
+  size_t rules_loaded = 0;
+  if (std::string e = LoadDetectionRules(cfg.rules_dir, &pipeline, &rules_loaded); !e.empty()) {
+    spdlog::error("msg=\"cannot load detection rules\" error=\"{}\"", e);
+    return 2;
   }
+  spdlog::info("msg=\"detection rules loaded\" rules={} dir={}", rules_loaded, cfg.rules_dir);
   if (store) {
     pipeline.SetNextIds(store->max_call_id() + 1, store->max_chain_id() + 1);
     pipeline.SetNextAlertId(store->max_alert_id() + 1);
@@ -460,6 +465,7 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     AddCounter(&s, "chain_effects_dropped", cc.effects_dropped);
     AddCounter(&s, "chains", cc.chains);
     AddCounter(&s, "chain_calls_unchained", cc.unchained_calls);
+    AddCounter(&s, "chain_inflight_expired", cc.inflight_expired);
     const Engine::Counters ec = pipeline.engine().counters();
     AddCounter(&s, "detect_signals", ec.signals);
     AddCounter(&s, "detect_alerts", ec.alerts);
@@ -467,7 +473,6 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     AddCounter(&s, "detect_alerts_excepted", ec.alerts_excepted);
     AddCounter(&s, "detect_states_evicted", ec.states_evicted);
     AddCounter(&s, "detect_rule_loads", ec.rule_loads);
-    AddCounter(&s, "chain_inflight_expired", cc.inflight_expired);
     AddCounter(&s, "mcp_servers_discovered", pipeline.servers_discovered());
     AddCounter(&s, "mcp_probes_not_mcp", pipeline.probes_not_mcp());
     AddCounter(&s, "cgroup_lookup_misses", cgroups.misses());
@@ -527,18 +532,14 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
       }
       spdlog::set_level(spdlog::level::from_str(next.log_level));
       pipeline.SetWatchRules(next.EffectiveWatchRules(), next.watch_pids);
-      {
-        RuleSet rules;
-        std::string derr = LoadRules(next.rules_dir, &rules);
-        if (derr.empty()) derr = pipeline.SetDetectionRules(rules);
-        if (!derr.empty()) {
-          spdlog::error("msg=\"detection rules not reloaded; keeping the running ones\" "
-                        "error=\"{}\"",
-                        derr);
-        } else {
-          cfg.rules_dir = next.rules_dir;
-          spdlog::info("msg=\"detection rules reloaded\" rules={}", rules.rules.size());
-        }
+      if (std::string e = LoadDetectionRules(next.rules_dir, &pipeline, &rules_loaded);
+          !e.empty()) {
+        spdlog::error("msg=\"detection rules not reloaded; keeping the running ones\" "
+                      "error=\"{}\"",
+                      e);
+      } else {
+        cfg.rules_dir = next.rules_dir;
+        spdlog::info("msg=\"detection rules reloaded\" rules={}", rules_loaded);
       }
       cfg.watch_rules = next.watch_rules;
       cfg.watch_pids = next.watch_pids;
@@ -581,14 +582,9 @@ int RunReplay(const Config& cfg, const std::string& trace, std::ostream& out) {
                       out << line << '\n';
                     });
   pipeline.SetWatchRules(cfg.EffectiveWatchRules(), cfg.watch_pids);
-  {
-    RuleSet rules;
-    std::string rerr = LoadRules(cfg.rules_dir, &rules);
-    if (rerr.empty()) rerr = pipeline.SetDetectionRules(rules);
-    if (!rerr.empty()) {
-      spdlog::error("msg=\"cannot load detection rules\" error=\"{}\"", rerr);
-      return 1;
-    }
+  if (std::string e = LoadDetectionRules(cfg.rules_dir, &pipeline, nullptr); !e.empty()) {
+    spdlog::error("msg=\"cannot load detection rules\" error=\"{}\"", e);
+    return 1;
   }
   v1::Event ev;
   std::string err;
