@@ -13,7 +13,10 @@ One agent (an @modelcontextprotocol/sdk client), no watch rule:
   2. has that tool server run a shell command:  server-spawns-shell
   3. lists a tool whose description carries hidden instructions:
                                                 tool-description-poisoning
-  4. uses a tool that is then redefined, and lists again:
+  4. has the tool server, started with the project directory as its root,
+     cat a file outside it:                     server-out-of-scope
+     (the test's rules add its temporary directory to scope_areas)
+  5. uses a tool that is then redefined, and lists again:
                                                 tool-definition-changed,
                                                 tool-changed-after-use
 A second, benign agent edits files through server-filesystem and must
@@ -64,7 +67,8 @@ def main():
     rules = os.path.join(tmp, "rules.d")
     os.makedirs(rules)
     with open(os.path.join(rules, "10-test.yaml"), "w") as f:
-        f.write("lists:\n  egress_allow: [\"127.0.0.1/32\"]\n")
+        f.write("lists:\n  egress_allow: [\"127.0.0.1/32\"]\n"
+                f"  scope_areas: {{append: [\"{tmp}/**\"]}}\n")
     procs = []
 
     # The "outside" web server: 127.0.0.2 (loopback, but not allow-listed).
@@ -104,10 +108,11 @@ def main():
             ["node", CLIENT, "stdio", "node", FS, tmp],
             env=dict(os.environ,
                      CALLS=json.dumps([{"tool": "read_text_file", "arguments": {"path": creds}}]),
-                     THEN_STDIO=f"node {TOOL_SERVER} --poison --rugpull",
+                     THEN_STDIO=f"node {TOOL_SERVER} --poison --rugpull {project}",
                      THEN_CALLS=json.dumps([
                          {"tool": "fetch_url", "arguments": {"url": url}},
                          {"tool": "run_command", "arguments": {"command": "id"}},
+                         {"tool": "run_command", "arguments": {"command": f"cat {creds}"}},
                          {"tool": "note", "arguments": {"text": "hello"}},
                          {"list": True},
                      ])),
@@ -119,7 +124,7 @@ def main():
         want = {"sensitive-read-then-egress", "secret-in-tool-arguments", "server-spawns-shell",
                 "sensitive-data-sent-out", "cross-server-toxic-flow",
                 "tool-description-poisoning", "tool-definition-changed",
-                "tool-changed-after-use"}
+                "tool-changed-after-use", "server-out-of-scope"}
 
         def have():
             got = {x["rule_id"] for x in aw("alerts")}
@@ -149,6 +154,10 @@ def main():
               "it carries ATT&CK ids, a summary and a response")
         shell = by_rule.get("server-spawns-shell", {})
         check("id" in shell.get("summary", ""), f"the shell alert shows the command: {shell}")
+        scope = by_rule.get("server-out-of-scope", {})
+        check(scope.get("evidence", [{}])[0].get("fields", {}).get("path") == creds and
+              scope.get("evidence", [{}])[0].get("fields", {}).get("roots") == project,
+              f"the out-of-scope alert names the file and the root: {scope}")
         poison = by_rule.get("tool-description-poisoning", {})
         check(poison.get("evidence", [{}])[0].get("fields", {}).get("tool") == "add",
               f"the poisoning alert names the tool: {poison}")

@@ -68,6 +68,10 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
   l.inventory = [this](const std::string& identity, v1::McpToolInventory* inv) {
     return mcp_.tracker().Inventory(identity, inv);
   };
+  l.server_argv = [this](uint32_t pid) -> std::vector<std::string> {
+    const ProcessInfo* p = table_.Find(pid);
+    return p != nullptr ? p->argv : std::vector<std::string>{};
+  };
   engine_.SetLookups(std::move(l));
 }
 

@@ -105,6 +105,8 @@ void Engine::OnEvent(const v1::Event& ev, const std::vector<uint32_t>& lineage,
     who = lookups_.attribute(ev, lineage);
     if (who.agent == 0 && who.server == 0) return;  // nobody's: not ours
     detectors_.Effect(ev, &sigs);
+    if (who.server != 0 && lookups_.server_argv && ev.type() == v1::EVENT_TYPE_FILE_OPEN)
+      detectors_.Scope(ev, lookups_.server_argv(who.server), &sigs);
   } else if (ev.type() == v1::EVENT_TYPE_MCP_CALL) {
     const v1::McpCall& c = ev.call();
     if (lookups_.attribute) who = lookups_.attribute(ev, lineage);

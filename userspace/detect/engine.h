@@ -52,6 +52,8 @@ class Engine {
     std::function<std::string(uint32_t server_pid)> server_name;
     // The current tool definitions of a server identity.
     std::function<bool(const std::string& identity, v1::McpToolInventory*)> inventory;
+    // The server's command line (for the roots it declares), empty if unknown.
+    std::function<std::vector<std::string>(uint32_t server_pid)> server_argv;
   };
 
   Engine() : Engine(Options{}) {}

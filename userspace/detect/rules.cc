@@ -26,6 +26,7 @@ const std::map<std::string, std::vector<std::string>>& KnownSignals() {
       {"data_flow", {"tool", "from_tool", "from_server", "cross", "outbound"}},
       {"injection_in_result", {"tool", "reason", "excerpt"}},
       {"tool_shadowed", {"tool", "other_server"}},
+      {"out_of_scope", {"path", "roots"}},
       {"tool_poisoned", {"tool", "reason", "excerpt"}},
       {"tool_changed", {"tool", "change", "used"}},
       {"call_failed", {"tool", "status"}},

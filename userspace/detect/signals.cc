@@ -158,6 +158,8 @@ std::string Detectors::Compile(const std::map<std::string, std::vector<std::stri
   inline_flags_ = {fl.begin(), fl.end()};
   interpreters_ = list("interpreters");
   outbound_tools_ = list("outbound_tools");
+  scope_areas_ = list("scope_areas");
+  scope_ignore_ = list("scope_ignore");
   dns_allow_ = list("dns_allow");
   return "";
 }
@@ -342,6 +344,64 @@ void Detectors::Call(const v1::Event& ev, std::vector<Signal>* out) const {
   }
   if (c.status() == "error" || c.status() == "tool_error")
     make("call_failed").fields["status"] = c.status();
+}
+
+void Detectors::Roots(const std::vector<std::string>& argv, std::vector<std::string>* roots,
+                      std::vector<std::string>* own) {
+  static const char* const kScript[] = {".js", ".mjs", ".cjs", ".ts", ".py", ".rb", ".pl",
+                                        ".php", ".jar", ".sh"};
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a.empty() || a[0] != '/') continue;
+    bool script = i == 0 || a.find("/node_modules/") != std::string::npos ||
+                  a.find("/site-packages/") != std::string::npos;
+    for (const char* ext : kScript) {
+      const size_t n = strlen(ext);
+      script = script || (a.size() > n && a.compare(a.size() - n, n, ext) == 0);
+    }
+    if (script) {
+      own->push_back(a.substr(0, a.rfind('/')));
+    } else {
+      std::string r = a;
+      while (r.size() > 1 && r.back() == '/') r.pop_back();
+      roots->push_back(r);
+    }
+  }
+}
+
+void Detectors::Scope(const v1::Event& ev, const std::vector<std::string>& argv,
+                      std::vector<Signal>* out) const {
+  if (ev.type() != v1::EVENT_TYPE_FILE_OPEN || ev.file().result() < 0) return;
+  std::vector<std::string> roots, own;
+  Roots(argv, &roots, &own);
+  if (roots.empty()) return;  // no roots declared: nothing to be outside of
+  const std::string& path = ev.file().path();
+  auto under = [&](const std::string& dir) {
+    return dir == "/" || path == dir || (path.size() > dir.size() &&
+                                         path.compare(0, dir.size(), dir) == 0 &&
+                                         path[dir.size()] == '/');
+  };
+  for (const auto& r : roots)
+    if (under(r)) return;
+  for (const auto& o : own)
+    if (under(o)) return;
+  bool area = false;
+  for (const auto& g : scope_areas_) area = area || GlobMatch(g, path);
+  if (!area) return;
+  for (const auto& g : scope_ignore_)
+    if (GlobMatch(g, path)) return;
+  Signal& s = out->emplace_back();
+  s.name = "out_of_scope";
+  s.description = fmt::format("open {} {} = {}", path, ev.file().flags_text(), ev.file().result());
+  s.seq = ev.seq();
+  s.time_unix_ns = ev.time_unix_ns();
+  s.pid = ev.process().pid();
+  s.fields["path"] = path;
+  std::string all;
+  for (const auto& r : roots) all += (all.empty() ? "" : ", ") + r;
+  s.fields["roots"] = all;
+  s.fields["comm"] = ev.process().comm();
+  s.fields["pid"] = std::to_string(ev.process().pid());
 }
 
 bool Detectors::OutboundTool(const std::string& name) const {

@@ -58,6 +58,15 @@ class Detectors {
   static bool EncodedLabel(std::string_view name, std::string* label);
   // A tool name that, by its name, sends data out (fetch, post, send...).
   bool OutboundTool(const std::string& name) const;
+  // A file a server opened outside the directories its command line gives
+  // it (its roots), in an area where user data lives: out_of_scope.
+  void Scope(const v1::Event& ev, const std::vector<std::string>& server_argv,
+             std::vector<Signal>* out) const;
+  // The directories a command line declares: absolute arguments that are
+  // not the program, a script or a package, and the scripts' directories
+  // (a server reads its own code).
+  static void Roots(const std::vector<std::string>& argv, std::vector<std::string>* roots,
+                    std::vector<std::string>* own);
 
   // Exposed for tests.
   bool IsSensitivePath(const std::string& path) const;
@@ -78,6 +87,7 @@ class Detectors {
   std::vector<Cidr> egress_allow_;
   std::vector<std::string> dns_allow_;     // globs
   std::vector<std::string> outbound_tools_;  // globs
+  std::vector<std::string> scope_areas_, scope_ignore_;  // globs
 };
 
 // "**/.ssh/id_*" as an anchored RE2 pattern ("**" any path, "*" and "?"

@@ -189,6 +189,33 @@ TEST_F(SignalsTest, EncodedDataAndOutboundTools) {
   EXPECT_EQ(by["injection_in_result"].fields["reason"], "instructions to the model");
 }
 
+TEST_F(SignalsTest, OutOfScopeIsOutsideTheDeclaredRoots) {
+  std::vector<std::string> roots, own;
+  Detectors::Roots({"node", "/usr/lib/node_modules/@m/server-filesystem/dist/index.js",
+                    "/home/u/project/", "/data"},
+                   &roots, &own);
+  EXPECT_EQ(roots, (std::vector<std::string>{"/home/u/project", "/data"}));
+  EXPECT_EQ(own, (std::vector<std::string>{"/usr/lib/node_modules/@m/server-filesystem/dist"}));
+  const std::vector<std::string> argv = {"python3", "/opt/srv/server.py", "/home/u/project"};
+  auto scope = [&](const char* path, const std::vector<std::string>& a) {
+    v1::Event e;
+    e.set_type(v1::EVENT_TYPE_FILE_OPEN);
+    e.mutable_file()->set_path(path);
+    e.mutable_file()->set_result(3);
+    std::vector<Signal> out;
+    d_.Scope(e, a, &out);
+    return out.empty() ? std::string() : out[0].fields["roots"];
+  };
+  EXPECT_EQ(scope("/home/u/.bashrc", argv), "/home/u/project");
+  EXPECT_EQ(scope("/home/u/project-other/x", argv), "/home/u/project") << "a sibling is outside";
+  EXPECT_EQ(scope("/home/u/project/src/a.py", argv), "");
+  EXPECT_EQ(scope("/opt/srv/lib/helpers.py", argv), "") << "its own code";
+  EXPECT_EQ(scope("/usr/lib/python3/dist-packages/x.py", argv), "") << "not a user data area";
+  EXPECT_EQ(scope("/home/u/.cache/pip/x", argv), "") << "ignored";
+  EXPECT_EQ(scope("/etc/ssl/certs/ca.pem", argv), "");
+  EXPECT_EQ(scope("/home/u/.bashrc", {"node", "/srv/x/index.js"}), "") << "no roots declared";
+}
+
 TEST(GlobToRegexTest, Shapes) {
   auto full = [](const char* glob, const char* text) {
     return RE2::FullMatch(text, RE2(GlobToRegex(glob)));
