@@ -210,7 +210,19 @@ void Engine::Evaluate(const Signal& sig, const Attribution& who, int64_t now,
       it = states.end();
     }
     const size_t next = it == states.end() ? 0 : it->second.step;
-    if (!Matches(r.steps[next], sig)) continue;
+    if (!Matches(r.steps[next], sig)) {
+      // The first step again while waiting for the second: the window
+      // runs from the latest one (a read 9 minutes ago still counts for an
+      // egress now, under a 10 minute window).
+      if (it != states.end() && next == 1 && r.steps[0].count == 1 &&
+          Matches(r.steps[0], sig)) {
+        Partial& p = it->second;
+        p.first_unix_ns = now;
+        p.who = who;
+        if (p.evidence.size() < kEvidencePerStep) p.evidence.emplace_back(0, sig);
+      }
+      continue;
+    }
     if (it == states.end()) {
       if (states.size() >= opts_.max_states) {
         states.erase(states.begin());

@@ -137,6 +137,16 @@ TEST_F(EngineTest, OrderAndWindowMatter) {
   now_ += 11 * 60 * kSec;  // past the 10 minute window
   Connect(11, "203.0.113.9", {11, 10, 1});
   EXPECT_TRUE(out_.empty());
+  // A read renews the window: read, read 9 minutes later, egress 2 minutes
+  // after that.
+  Open(20, "/home/u/.ssh/id_rsa", {20, 10, 1});
+  now_ += 9 * 60 * kSec;
+  Open(20, "/home/u/.ssh/id_rsa", {20, 10, 1});
+  now_ += 2 * 60 * kSec;
+  Connect(11, "203.0.113.9", {11, 10, 1});
+  ASSERT_EQ(Alerts().size(), 1u);
+  EXPECT_EQ(Alerts()[0].evidence_size(), 3);
+  out_.clear();
   // Another agent's read does not pair with this agent's egress.
   Open(30, "/home/v/.ssh/id_rsa", {30, 1});  // nobody's process: ignored
   Connect(11, "203.0.113.9", {11, 10, 1});
