@@ -1,11 +1,10 @@
 #include "daemon/pipeline.h"
 
-#include "common/clock.h"
-
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
 
+#include "common/clock.h"
 #include "events.h"
 #include "proc/sockets.h"
 
