@@ -6,38 +6,17 @@ JSON responses, tools `echo` and `add`, DELETE ends a session.
   sessions_server.py PORT
 """
 import json
+import os
 import sys
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-TOOLS = [
-    {"name": "echo", "description": "Echoes the message",
-     "inputSchema": {"type": "object", "properties": {"message": {"type": "string"}}}},
-    {"name": "add", "description": "Adds a and b",
-     "inputSchema": {"type": "object", "properties": {"a": {"type": "number"},
-                                                      "b": {"type": "number"}}}},
-]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from mcp_answers import answer  # noqa: E402
+
 SESSIONS = set()
 LOCK = threading.Lock()
-
-
-def answer(msg):
-    method, params = msg.get("method"), msg.get("params") or {}
-    if method == "initialize":
-        return {"protocolVersion": params.get("protocolVersion", "2025-06-18"),
-                "capabilities": {"tools": {}},
-                "serverInfo": {"name": "sessions-bench-server", "version": "1.0"}}
-    if method == "tools/list":
-        return {"tools": TOOLS}
-    if method == "tools/call":
-        a = params.get("arguments") or {}
-        if params.get("name") == "echo":
-            return {"content": [{"type": "text", "text": "Echo: " + str(a.get("message"))}]}
-        if params.get("name") == "add":
-            return {"content": [{"type": "text", "text": str(a.get("a", 0) + a.get("b", 0))}]}
-        return {"content": [{"type": "text", "text": "unknown tool"}], "isError": True}
-    return {}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -75,7 +54,9 @@ class Handler(BaseHTTPRequestHandler):
         if "id" not in msg:
             self.reply(202, headers=headers)
             return
-        out = json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": answer(msg)}).encode()
+        result = answer(msg, "sessions-bench-server")
+        out = json.dumps({"jsonrpc": "2.0", "id": msg["id"],
+                          "result": {} if result is None else result}).encode()
         self.reply(200, out, headers + [("Content-Type", "application/json")])
 
 

@@ -25,18 +25,16 @@ raise nothing. The alerts are also in the store after the daemon stops.
 Exit 77 = skipped (not root, or node/npm packages missing), unless
 AGENTWATCH_REQUIRE_BPF=1.
 """
-import argparse
 import http.server
 import json
 import os
 import signal
 import sqlite3
 import subprocess
-import tempfile
 import threading
 
-from awtest import (MODULES, TESTS, check, cli_json, finish_run, free_port, node_tier_ready,
-                    start_daemon, wait_for)
+from awtest import (MODULES, TESTS, begin, check, cli_json, finish_run, free_port, start_daemon,
+                    wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT = os.path.join(HERE, "mcp_client.mjs")
@@ -45,15 +43,7 @@ FS = os.path.join(MODULES, "server-filesystem", "dist", "index.js")
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bindir", required=True)
-    a = ap.parse_args()
-    if (rc := node_tier_ready()) is not None:
-        return rc
-
-    cli = os.path.join(a.bindir, "agentwatch")
-    tmp = os.path.realpath(tempfile.mkdtemp(prefix="aw-alerts-e2e-"))
-    endpoint = f"unix://{tmp}/aw.sock"
+    bindir, cli, tmp, endpoint = begin("aw-alerts-e2e-")
     state = os.path.join(tmp, "state")
     home = os.path.join(tmp, "home")
     os.makedirs(os.path.join(home, ".aws"))
@@ -88,7 +78,7 @@ def main():
     aw = cli_json(cli, endpoint)
 
     try:
-        daemon = start_daemon(a.bindir, endpoint, os.path.join(tmp, "daemon.log"),
+        daemon = start_daemon(bindir, endpoint, os.path.join(tmp, "daemon.log"),
                               "--state-dir", state, "--rules-dir", rules, "--log-level", "info")
         procs.append(daemon)
 

@@ -1,11 +1,13 @@
 """Helpers shared by the e2e scripts: checks that collect failures instead
 of stopping at the first, polling with a deadline, a free loopback port,
 and the end of a run."""
+import argparse
 import json
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 
 FAILURES = []
@@ -98,3 +100,16 @@ def start_daemon(bindir, endpoint, log, *args):
                                      endpoint, "status"], capture_output=True).returncode == 0,
              30, "the daemon")
     return d
+
+
+def begin(prefix):
+    """The start of a node-tier e2e run: parses --bindir, exits (77, or 1
+    when skips are forbidden) unless the tier can run, and makes the run's
+    directory. Returns (bindir, cli, tmp, endpoint)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bindir", required=True)
+    a = ap.parse_args()
+    if (rc := node_tier_ready()) is not None:
+        raise SystemExit(rc)
+    tmp = os.path.realpath(tempfile.mkdtemp(prefix=prefix))
+    return a.bindir, os.path.join(a.bindir, "agentwatch"), tmp, f"unix://{tmp}/aw.sock"

@@ -16,17 +16,15 @@ session identity and the client process.
 Exit 77 = skipped (not root, or node/npm packages missing), unless
 AGENTWATCH_REQUIRE_BPF=1.
 """
-import argparse
 import json
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
-from awtest import (MODULES, TESTS, check, cli_json, finish_run, free_port, listening,
-                    node_tier_ready, wait_for)
+from awtest import (MODULES, TESTS, begin, check, cli_json, finish_run, free_port, listening,
+                    wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT = os.path.join(HERE, "mcp_client.mjs")
@@ -57,16 +55,8 @@ def finish(p, what):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bindir", required=True)
-    a = ap.parse_args()
-    if (rc := node_tier_ready()) is not None:
-        return rc
-
-    agentwatchd = os.path.join(a.bindir, "agentwatchd")
-    cli = os.path.join(a.bindir, "agentwatch")
-    tmp = os.path.realpath(tempfile.mkdtemp(prefix="aw-mcp-e2e-"))
-    endpoint = f"unix://{tmp}/aw.sock"
+    bindir, cli, tmp, endpoint = begin("aw-mcp-e2e-")
+    agentwatchd = os.path.join(bindir, "agentwatchd")
     files = os.path.join(tmp, "files")
     os.makedirs(files)
     with open(os.path.join(files, "notes.txt"), "w") as f:

@@ -16,33 +16,22 @@ state directory. Then:
 Exit 77 = skipped (not root, or node/npm packages missing), unless
 AGENTWATCH_REQUIRE_BPF=1.
 """
-import argparse
 import json
 import os
 import signal
 import sqlite3
 import stat
 import subprocess
-import tempfile
 import time
 
-from awtest import (MODULES, TESTS, check, cli_json, finish_run, node_tier_ready,
-                    start_daemon, wait_for)
+from awtest import (MODULES, TESTS, begin, check, cli_json, finish_run, start_daemon, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT = os.path.join(HERE, "mcp_client.mjs")
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bindir", required=True)
-    a = ap.parse_args()
-    if (rc := node_tier_ready()) is not None:
-        return rc
-
-    cli = os.path.join(a.bindir, "agentwatch")
-    tmp = os.path.realpath(tempfile.mkdtemp(prefix="aw-store-e2e-"))
-    endpoint = f"unix://{tmp}/aw.sock"
+    bindir, cli, tmp, endpoint = begin("aw-store-e2e-")
     state = os.path.join(tmp, "state")
     db = os.path.join(state, "agentwatch.db")
     files = os.path.join(tmp, "files")
@@ -59,7 +48,7 @@ def main():
     def run_daemon(n):
         with open(log, "a") as f:
             f.write(f"--- daemon run {n}\n")
-        d = start_daemon(a.bindir, endpoint, log, "--state-dir", state, "--log-level", "info")
+        d = start_daemon(bindir, endpoint, log, "--state-dir", state, "--log-level", "info")
         procs.append(d)
         return d
 

@@ -12,34 +12,9 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from mcp_answers import answer
+
 SESSION = str(uuid.uuid4())
-TOOLS = [
-    {"name": "echo", "description": "Echoes the message",
-     "inputSchema": {"type": "object", "properties": {"message": {"type": "string"}}}},
-    {"name": "add", "description": "Adds a and b",
-     "inputSchema": {"type": "object", "properties": {"a": {"type": "number"},
-                                                      "b": {"type": "number"}}}},
-]
-
-
-def answer(msg):
-    method, params = msg.get("method"), msg.get("params") or {}
-    if method == "initialize":
-        return {"protocolVersion": params.get("protocolVersion", "2025-06-18"),
-                "capabilities": {"tools": {}},
-                "serverInfo": {"name": "tls-test-server", "version": "1.0"}}
-    if method == "tools/list":
-        return {"tools": TOOLS}
-    if method == "tools/call":
-        a = params.get("arguments") or {}
-        if params.get("name") == "echo":
-            return {"content": [{"type": "text", "text": "Echo: " + str(a.get("message"))}]}
-        if params.get("name") == "add":
-            return {"content": [{"type": "text", "text": str(a.get("a", 0) + a.get("b", 0))}]}
-        return {"content": [{"type": "text", "text": "unknown tool"}], "isError": True}
-    if method == "ping":
-        return {}
-    return None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -70,7 +45,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Mcp-Session-Id", SESSION)
             self.end_headers()
             return
-        result = answer(msg)
+        result = answer(msg, "tls-test-server")
         out = {"jsonrpc": "2.0", "id": msg["id"]}
         if result is None:
             out["error"] = {"code": -32601, "message": "Method not found"}

@@ -358,12 +358,8 @@ grpc::Status AgentWatchService::LintRules(grpc::ServerContext*, const v1::LintRu
   // Over the built-in pack (overrides of built-in ids are checked too),
   // nothing loaded.
   RuleSet set;
-  std::string e = LoadRules("", &set);
-  if (e.empty()) e = ApplyRulesYaml(req->yaml(), req->name().empty() ? "rules" : req->name(), &set);
-  if (e.empty()) {
-    Detectors d;
-    e = d.Compile(set.lists);
-  }
+  const std::string e =
+      Engine::Lint(req->yaml(), req->name().empty() ? "rules" : req->name(), &set);
   out->set_error(e);
   if (e.empty()) {
     for (const auto& r : set.rules) *out->add_rules() = Engine::RuleInfo(r);

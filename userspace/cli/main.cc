@@ -12,8 +12,7 @@
 #include "agentwatch/v1/agentwatch.grpc.pb.h"
 #include "cli/format.h"
 #include "common/text.h"
-#include "detect/rules.h"
-#include "detect/signals.h"
+#include "detect/engine.h"
 
 namespace po = boost::program_options;
 namespace v1 = agentwatch::v1;
@@ -318,6 +317,24 @@ int Agents(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
   return 0;
 }
 
+// --since SPAN (30m, 1h, 7d) as the unix time that long ago (0 without
+// it); false, with the error printed, when SPAN is no duration.
+bool SinceOption(const po::variables_map& vm, const char* verb, int64_t* since_unix_ns) {
+  *since_unix_ns = 0;
+  if (!vm.count("since")) return true;
+  uint64_t ms = 0;
+  if (std::string e = agentwatch::ParseDurationMs(vm["since"].as<std::string>(), &ms);
+      !e.empty()) {
+    std::cerr << "agentwatch " << verb << ": --since " << e << "\n";
+    return false;
+  }
+  *since_unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count() -
+                   static_cast<int64_t>(ms) * 1000000;
+  return true;
+}
+
 int Chains(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
            const std::vector<std::string>& args) {
   po::options_description desc("agentwatch chains [options]");
@@ -368,25 +385,15 @@ int Chains(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
     grpc::Status s = reader->Finish();
     return s.ok() ? 0 : Fail(s, endpoint);
   }
+  int64_t since = 0;
   v1::ListChainsRequest req;
   req.set_agent_pid(agent_pid);
   req.set_agent_id(agent_id);
   req.set_limit(vm["limit"].as<uint32_t>());
   req.set_before_id(vm["before"].as<uint64_t>());
   req.set_has_alerts(vm.count("has-alerts") > 0);
-  if (vm.count("since")) {
-    uint64_t ms = 0;
-    if (std::string e = agentwatch::ParseDurationMs(vm["since"].as<std::string>(), &ms);
-        !e.empty()) {
-      std::cerr << "agentwatch chains: --since " << e << "\n";
-      return 2;
-    }
-    req.set_since_unix_ns(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count() -
-        static_cast<int64_t>(ms) * 1000000);
-  }
+  if (!SinceOption(vm, "chains", &since)) return 2;
+  req.set_since_unix_ns(since);
   v1::ListChainsResponse resp;
   grpc::ClientContext ctx;
   grpc::Status s = stub.ListChains(Deadline(&ctx), req, &resp);
@@ -428,22 +435,13 @@ int Alerts(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
     grpc::Status s = reader->Finish();
     return s.ok() ? 0 : Fail(s, endpoint);
   }
+  int64_t since = 0;
   v1::ListAlertsRequest req;
   req.set_min_severity(min);
   req.set_limit(vm["limit"].as<uint32_t>());
   req.set_chain_id(vm["chain"].as<uint64_t>());
-  if (vm.count("since")) {
-    uint64_t ms = 0;
-    if (std::string e = agentwatch::ParseDurationMs(vm["since"].as<std::string>(), &ms);
-        !e.empty()) {
-      std::cerr << "agentwatch alerts: --since " << e << "\n";
-      return 2;
-    }
-    req.set_since_unix_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count() -
-                          static_cast<int64_t>(ms) * 1000000);
-  }
+  if (!SinceOption(vm, "alerts", &since)) return 2;
+  req.set_since_unix_ns(since);
   v1::ListAlertsResponse resp;
   grpc::ClientContext ctx;
   grpc::Status s = stub.ListAlerts(Deadline(&ctx), req, &resp);
@@ -511,13 +509,7 @@ int Rules(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
     std::stringstream ss;
     ss << in.rdbuf();
     agentwatch::RuleSet set;
-    std::string e = agentwatch::LoadRules("", &set);
-    if (e.empty()) e = agentwatch::ApplyRulesYaml(ss.str(), path, &set);
-    if (e.empty()) {
-      agentwatch::Detectors d;
-      e = d.Compile(set.lists);
-    }
-    if (!e.empty()) {
+    if (std::string e = agentwatch::Engine::Lint(ss.str(), path, &set); !e.empty()) {
       std::cerr << e << "\n";
       return 1;
     }

@@ -122,6 +122,18 @@ std::string Printable(std::string_view s) {
   return out;
 }
 
+std::string Basename(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+int SeverityRank(std::string_view s) {
+  static constexpr std::string_view kRanks[] = {"info", "low", "medium", "high", "critical"};
+  for (int i = 0; i < 5; ++i)
+    if (s == kRanks[i]) return i;
+  return -1;
+}
+
 std::string JoinArgv(const std::vector<std::string>& argv) {
   std::string out;
   for (size_t i = 0; i < argv.size(); ++i) {

@@ -31,6 +31,13 @@ std::vector<std::string> SplitNul(std::string_view s);
 // bytes as \xNN.
 std::string Printable(std::string_view s);
 
+// The last component of a path ("node" for "/usr/bin/node").
+std::string Basename(std::string_view path);
+
+// Rank of an alert severity: 0 (info), 1 (low), 2 (medium), 3 (high),
+// 4 (critical); -1 if it is none of these.
+int SeverityRank(std::string_view severity);
+
 // Shell-style quoting of argv for human output.
 std::string JoinArgv(const std::vector<std::string>& argv);
 

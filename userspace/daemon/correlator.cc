@@ -83,7 +83,7 @@ void Correlator::SetNextChainId(uint64_t id) {
 
 void Correlator::OnEvent(const v1::Event& ev,
                          const std::vector<uint32_t>& lineage,
-                         std::vector<v1::ChainUpdate>* updates) {
+                         std::vector<v1::ChainUpdate>* updates, Attribution* who) {
   std::lock_guard<std::mutex> lock(mu_);
   updates_ = updates;
   if (ev.ktime_ns() >= next_expire_) {
@@ -104,7 +104,13 @@ void Correlator::OnEvent(const v1::Event& ev,
     default:
       break;
   }
-  if (IsEffect(ev.type())) OnEffect(ev, lineage);
+  // One walk up the lineage serves the chain and the attribution.
+  Owner owner;
+  if (IsEffect(ev.type())) {
+    owner = OwnerOf(lineage, ev.process().pid());
+    OnEffect(ev, owner);
+  }
+  if (who != nullptr) *who = AttributionOf(ev, owner);
   updates_ = nullptr;
 }
 
@@ -186,34 +192,41 @@ void Correlator::Emit(const v1::Chain& chain, const v1::ChainEntry* entry) {
   if (entry != nullptr) *u.mutable_entry() = *entry;
 }
 
+Correlator::Owner Correlator::OwnerOf(const std::vector<uint32_t>& lineage,
+                                     uint32_t pid) const {
+  Owner o;
+  for (uint32_t p : lineage) {
+    if (servers_.count(p)) {
+      o.server = p;
+      return o;
+    }
+    if (p != pid && open_chain_.count(p)) {
+      o.agent = p;  // started by an agent, not by one of its servers
+      return o;
+    }
+  }
+  return o;
+}
+
 v1::Chain* Correlator::Find(uint64_t id) {
   if (chains_.empty() || id < chains_.front().id() || id > chains_.back().id())
     return nullptr;
   return &chains_[id - chains_.front().id()];
 }
 
-void Correlator::OnEffect(const v1::Event& ev,
-                          const std::vector<uint32_t>& lineage) {
+void Correlator::OnEffect(const v1::Event& ev, const Owner& owner) {
   // Where the effect goes: the calls in flight in the nearest server above
   // it, else an agent that started it. Most events (every exec on the host)
   // go nowhere, so the record is only built once there is a place for it.
   std::vector<InFlight*> cands;
-  uint32_t agent = 0;
-  for (uint32_t pid : lineage) {
-    auto s = servers_.find(pid);
-    if (s != servers_.end()) {
-      for (auto& [k, f] : s->second.inflight) {
-        if (f.start_ktime <= ev.ktime_ns()) cands.push_back(&f);
-      }
-      if (cands.empty()) {
-        ++counters_.effects_background;
-        return;
-      }
-      break;
+  const uint32_t agent = owner.agent;  // when started by an agent itself
+  if (owner.server != 0) {
+    for (auto& [k, f] : servers_.at(owner.server).inflight) {
+      if (f.start_ktime <= ev.ktime_ns()) cands.push_back(&f);
     }
-    if (pid != ev.process().pid() && open_chain_.count(pid)) {
-      agent = pid;  // started by an agent, not by one of its servers
-      break;
+    if (cands.empty()) {
+      ++counters_.effects_background;
+      return;
     }
   }
   if (cands.empty() && agent == 0) return;
@@ -359,9 +372,7 @@ bool Correlator::Chain(uint64_t id, v1::Chain* out) const {
   return true;
 }
 
-Attribution Correlator::Attribute(const v1::Event& ev,
-                                  const std::vector<uint32_t>& lineage) const {
-  std::lock_guard<std::mutex> lock(mu_);
+Attribution Correlator::AttributionOf(const v1::Event& ev, const Owner& owner) const {
   Attribution a;
   if (ev.type() == v1::EVENT_TYPE_MCP_CALL || ev.type() == v1::EVENT_TYPE_MCP_TOOLS_CHANGED) {
     const uint32_t server = ev.type() == v1::EVENT_TYPE_MCP_CALL ? ev.call().server_pid()
@@ -371,17 +382,9 @@ Attribution Correlator::Attribute(const v1::Event& ev,
       a.agent = agent_fn_(ev.type() == v1::EVENT_TYPE_MCP_CALL ? ev.call().session_id() : "",
                           server);
   } else {
-    for (uint32_t pid : lineage) {
-      if (servers_.count(pid)) {
-        a.server = pid;
-        if (agent_fn_) a.agent = agent_fn_("", pid);
-        break;
-      }
-      if (pid != ev.process().pid() && open_chain_.count(pid)) {
-        a.agent = pid;
-        break;
-      }
-    }
+    a.server = owner.server;
+    a.agent = owner.agent;
+    if (owner.server != 0 && agent_fn_) a.agent = agent_fn_("", owner.server);
   }
   if (a.agent != 0) {
     if (auto c = open_chain_.find(a.agent); c != open_chain_.end()) a.chain = c->second;

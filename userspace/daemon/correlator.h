@@ -67,14 +67,13 @@ class Correlator {
   void SetNextChainId(uint64_t id);
 
   // lineage: the event's pid, then its ancestors (parent first). What the
-  // event added to or ended is appended to updates (may be null).
+  // event added to or ended is appended to updates (may be null). who (may
+  // be null) gets whom the event belongs to: for a kernel effect, the
+  // nearest MCP server above its process (and that server's client) or the
+  // agent that started it; for a call or a tool change, its server and the
+  // session's client; with the agent's open chain.
   void OnEvent(const v1::Event& ev, const std::vector<uint32_t>& lineage,
-               std::vector<v1::ChainUpdate>* updates = nullptr);
-
-  // Whom an event belongs to: the nearest MCP server above its process
-  // (and that server's client), or the agent that started it; for a call,
-  // its session's client. With the agent's open chain.
-  Attribution Attribute(const v1::Event& ev, const std::vector<uint32_t>& lineage) const;
+               std::vector<v1::ChainUpdate>* updates = nullptr, Attribution* who = nullptr);
 
   // Most recent first, without entries.
   std::vector<v1::Chain> Chains(uint32_t agent_pid, int64_t since_unix_ns,
@@ -83,6 +82,12 @@ class Correlator {
   Counters counters() const;
 
  private:
+  // The nearest MCP server in the lineage, or else the agent (with an open
+  // chain) that started pid; both 0 when neither.
+  struct Owner {
+    uint32_t server = 0;
+    uint32_t agent = 0;
+  };
   struct InFlight {
     uint64_t start_ktime = 0;
     std::vector<v1::ChainEffect> effects;
@@ -93,8 +98,10 @@ class Correlator {
 
   void OnRequest(const v1::Event& ev);
   void OnCall(const v1::Event& ev);
-  void OnEffect(const v1::Event& ev, const std::vector<uint32_t>& lineage);
+  void OnEffect(const v1::Event& ev, const Owner& owner);
   void OnExit(uint32_t pid, int64_t time_unix_ns);
+  Owner OwnerOf(const std::vector<uint32_t>& lineage, uint32_t pid) const;
+  Attribution AttributionOf(const v1::Event& ev, const Owner& owner) const;
   v1::Chain* ChainFor(uint32_t agent, int64_t time_unix_ns, uint64_t ktime);
   v1::Chain* Find(uint64_t id);
   // An update for the entry just appended to chain (null entry: it ended).

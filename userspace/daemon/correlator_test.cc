@@ -67,7 +67,9 @@ class CorrelatorTest : public ::testing::Test {
     auto list = c_->Chains(0, 0, 0);
     EXPECT_EQ(list.size(), 1u);
     v1::Chain ch;
-    if (!list.empty()) EXPECT_TRUE(c_->Chain(list[0].id(), &ch));
+    if (!list.empty()) {
+      EXPECT_TRUE(c_->Chain(list[0].id(), &ch));
+    }
     return ch;
   }
 

@@ -72,7 +72,7 @@ class SensorWatchSink : public WatchSink {
                            sizeof exe - 1);
       if (n > 0) {
         std::string path(exe, static_cast<size_t>(n));
-        std::string base = path.substr(path.rfind('/') + 1);
+        const std::string base = Basename(path);
         if (base == "node" || base == "nodejs" || base == "bun")
           s_->HookTls(root + path, pid);
       }
@@ -88,7 +88,7 @@ class SensorWatchSink : public WatchSink {
       if (slash == std::string::npos) continue;
       std::string path = line.substr(slash);
       if (!seen.insert(path).second) continue;
-      std::string base = path.substr(path.rfind('/') + 1);
+      const std::string base = Basename(path);
       if (base.rfind("libssl.so", 0) == 0) {
         openssl |= s_->HookTls(root + path, pid);
         continue;
@@ -156,16 +156,11 @@ std::string LoadDetectionRules(const std::string& dir, Pipeline* pipeline, size_
 
 // What the tracker knows that changed since `since`, for the store.
 void TrackerSnapshot(const McpTracker& t, int64_t since, Store::Snapshot* out) {
-  for (auto& a : t.Agents(true))
-    if (a.last_seen_unix_ns() >= since) out->agents.push_back(std::move(a));
+  out->agents = t.Agents(true, since);
+  out->servers = t.Servers(true, since);
+  out->sessions = t.Sessions("", true, since);
   std::set<std::string> identities;
-  for (auto& v : t.Servers(true)) {
-    if (v.last_seen_unix_ns() < since) continue;
-    identities.insert(v.identity());
-    out->servers.push_back(std::move(v));
-  }
-  for (auto& v : t.Sessions("", true))
-    if (v.last_unix_ns() >= since) out->sessions.push_back(std::move(v));
+  for (const auto& v : out->servers) identities.insert(v.identity());
   for (const auto& id : identities) {
     v1::McpToolInventory inv;
     if (!id.empty() && t.Inventory(id, &inv) && inv.updated_unix_ns() >= since)

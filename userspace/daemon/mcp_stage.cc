@@ -10,6 +10,19 @@ constexpr size_t kJsonPreview = 4096;
 
 }  // namespace
 
+McpObservation McpStage::Observation(const v1::Event& src, const Key& key,
+                                     const ProcessInfo* p) {
+  McpObservation w;
+  w.pid = std::get<0>(key);
+  w.fd = std::get<1>(key);
+  w.out = std::get<2>(key) != 0;
+  w.inode = std::get<3>(key);
+  w.time_unix_ns = src.time_unix_ns();
+  w.ktime_ns = src.ktime_ns();
+  w.process = p;
+  return w;
+}
+
 void McpStage::Emit(const v1::Event& src, const Key& key, const ProcessInfo* p,
                     std::vector<DecodedMessage>& msgs,
                     std::vector<DecodeFailure>& failures,
@@ -28,14 +41,7 @@ void McpStage::Emit(const v1::Event& src, const Key& key, const ProcessInfo* p,
     m->set_inode(std::get<3>(key));
     return e;
   };
-  McpObservation where;
-  where.pid = std::get<0>(key);
-  where.fd = std::get<1>(key);
-  where.out = std::get<2>(key) != 0;
-  where.inode = std::get<3>(key);
-  where.time_unix_ns = src.time_unix_ns();
-  where.ktime_ns = src.ktime_ns();
-  where.process = p;
+  const McpObservation where = Observation(src, key, p);
   std::vector<v1::Event> calls;
   for (auto& d : msgs) {
     v1::Event e = derived(d.transport);
@@ -112,16 +118,8 @@ void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
       st.syscall_opens_object && st.decoder.protocol() == StreamDecoder::Protocol::kNdjson) {
     // A whole message in one write, cut at the capture limit: its end (and
     // with it, often, its id) was not seen.
-    McpObservation w;
-    w.pid = std::get<0>(key);
-    w.fd = 1;
-    w.out = true;
-    w.inode = std::get<3>(key);
-    w.time_unix_ns = ev->time_unix_ns();
-    w.ktime_ns = ev->ktime_ns();
-    w.process = proc;
     std::vector<v1::Event> calls;
-    tracker_.OnLostResponse(w, p->syscall_length(), &calls);
+    tracker_.OnLostResponse(Observation(*ev, key, proc), p->syscall_length(), &calls);
     for (auto& c : calls) out->push_back(std::move(c));
   }
   // What leaves the pipeline is a bounded, redacted preview.

@@ -58,6 +58,9 @@ class McpStage {
   };
 
   void Judge(const Key& key, Stream* st);
+  // Where a stream's messages were seen, for the tracker.
+  static McpObservation Observation(const v1::Event& src, const Key& key,
+                                    const ProcessInfo* p);
   void Emit(const v1::Event& src, const Key& key, const ProcessInfo* p,
             std::vector<DecodedMessage>& msgs,
             std::vector<DecodeFailure>& failures, std::vector<v1::Event>* out);

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "common/text.h"
+
 #include "common/clock.h"
 #include "mcp/fingerprint.h"
 #include "mcp/mcp_json.h"
@@ -16,11 +18,6 @@ namespace {
 
 constexpr size_t kDescriptionMax = 4096;
 constexpr size_t kSchemaMax = 16384;
-
-std::string Basename(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
 
 // Requests a client sends to a server, by method prefix. Anything else a
 // process reads on its stdin is not evidence of an MCP server.
@@ -296,11 +293,13 @@ void McpTracker::NoteAgent(uint32_t pid, const McpObservation& w,
     a.add_servers(server_id);
 }
 
-std::vector<v1::McpAgent> McpTracker::Agents(bool include_ended) const {
+std::vector<v1::McpAgent> McpTracker::Agents(bool include_ended,
+                                             int64_t changed_since) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<v1::McpAgent> out;
   for (const auto& [pid, a] : agents_) {
     if (!include_ended && !a.alive()) continue;
+    if (a.last_seen_unix_ns() < changed_since) continue;
     v1::McpAgent copy = a;
     // clientInfo of its latest session.
     int64_t latest = 0;
@@ -792,10 +791,12 @@ const McpTracker::Server* McpTracker::FindServer(const std::string& q) const {
   return best;
 }
 
-std::vector<v1::McpServer> McpTracker::Servers(bool include_ended) const {
+std::vector<v1::McpServer> McpTracker::Servers(bool include_ended,
+                                               int64_t changed_since) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<v1::McpServer> out;
   for (const auto& [pid, s] : servers_) {
+    if (s.info.last_seen_unix_ns() < changed_since) continue;
     if (include_ended || s.info.alive()) out.push_back(s.info);
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
@@ -805,13 +806,15 @@ std::vector<v1::McpServer> McpTracker::Servers(bool include_ended) const {
 }
 
 std::vector<v1::McpSession> McpTracker::Sessions(const std::string& server,
-                                                 bool include_ended) const {
+                                                 bool include_ended,
+                                                 int64_t changed_since) const {
   std::lock_guard<std::mutex> lock(mu_);
   const Server* only = server.empty() ? nullptr : FindServer(server);
   std::vector<v1::McpSession> out;
   if (!server.empty() && only == nullptr) return out;
   for (const auto& [key, s] : sessions_) {
     if (!include_ended && s.info.ended()) continue;
+    if (s.info.last_unix_ns() < changed_since) continue;
     if (only != nullptr && s.info.server_id() != only->info.id()) continue;
     out.push_back(s.info);
   }
@@ -938,6 +941,14 @@ void McpTracker::IndexResult(uint32_t agent, const Pending& p,
   // Sources no fingerprint can name any more.
   const uint32_t first = idx.order.empty() ? src : idx.order.front().second;
   idx.sources.erase(idx.sources.begin(), idx.sources.lower_bound(first));
+}
+
+std::string McpTracker::ServerLabel(uint32_t pid) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = servers_.find(pid);
+  if (it == servers_.end() || !it->second.info.alive()) return "";
+  const v1::McpServer& s = it->second.info;
+  return !s.name().empty() ? s.name() : !s.package().empty() ? s.package() : s.exe();
 }
 
 uint32_t McpTracker::SessionClient(const std::string& session_id,

@@ -123,15 +123,19 @@ class McpTracker {
               std::vector<v1::Event>* out);
 
   // Queries (any thread). `server` matches id, identity, name or pid.
-  std::vector<v1::McpServer> Servers(bool include_ended) const;
-  std::vector<v1::McpAgent> Agents(bool include_ended) const;
-  std::vector<v1::McpSession> Sessions(const std::string& server,
-                                       bool include_ended) const;
+  // changed_since (unix ns): only records last seen at or after it.
+  std::vector<v1::McpServer> Servers(bool include_ended, int64_t changed_since = 0) const;
+  std::vector<v1::McpAgent> Agents(bool include_ended, int64_t changed_since = 0) const;
+  std::vector<v1::McpSession> Sessions(const std::string& server, bool include_ended,
+                                       int64_t changed_since = 0) const;
   std::vector<v1::McpCall> Calls(const v1::CallFilter& f, size_t limit) const;
   bool Inventory(const std::string& server, v1::McpToolInventory* out) const;
   // f.server also matches the serverInfo name or package of the instance.
   bool Matches(const v1::CallFilter& f, const v1::McpCall& c) const;
   Counters counters() const;
+  // A live server's serverInfo name, else its package, else its exe; "" if
+  // pid is no live server. (A lookup, not a copy of the server list.)
+  std::string ServerLabel(uint32_t pid) const;
   // The client process of a session (or of the server), 0 if unknown.
   uint32_t SessionClient(const std::string& session_id, uint32_t server_pid) const;
 

@@ -52,18 +52,7 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
         return true;
       });
   Engine::Lookups l;
-  l.attribute = [this](const v1::Event& ev, const std::vector<uint32_t>& lineage) {
-    return correlator_.Attribute(ev, lineage);
-  };
-  l.server_name = [this](uint32_t pid) -> std::string {
-    for (const auto& s : mcp_.tracker().Servers(true)) {
-      if (s.pid() != pid || !s.alive()) continue;
-      if (!s.name().empty()) return s.name();
-      if (!s.package().empty()) return s.package();
-      return s.exe();
-    }
-    return "";
-  };
+  l.server_name = [this](uint32_t pid) { return mcp_.tracker().ServerLabel(pid); };
   l.inventory = [this](const std::string& identity, v1::McpToolInventory* inv) {
     return mcp_.tracker().Inventory(identity, inv);
   };
@@ -231,10 +220,11 @@ void Pipeline::Publish(v1::Event& ev) {
   }
   if (out_) out_(ev, lineage);
   std::vector<v1::ChainUpdate> updates;
-  correlator_.OnEvent(ev, lineage, &updates);
+  Attribution who;
+  correlator_.OnEvent(ev, lineage, &updates, &who);
   static const std::vector<uint32_t> kNoLineage;
   std::vector<v1::Event> alerts;
-  engine_.OnEvent(ev, lineage, &alerts);
+  engine_.OnEvent(ev, std::move(who), &alerts);
   for (auto& u : updates) {
     // Chain updates follow the event that made them; they belong to no
     // process, and the correlator does not see them again.

@@ -31,11 +31,6 @@ bool FieldMatches(const Condition& c, const std::map<std::string, std::string>& 
   return !any_positive || positive_hit;
 }
 
-std::string Basename(const std::string& p) {
-  size_t slash = p.rfind('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
-}
-
 }  // namespace
 
 v1::Rule Engine::RuleInfo(const Rule& r) {
@@ -55,6 +50,16 @@ v1::Rule Engine::RuleInfo(const Rule& r) {
   out.set_scope(r.scope);
   out.set_within_ms(r.within_ms);
   return out;
+}
+
+std::string Engine::Lint(const std::string& yaml, const std::string& name, RuleSet* set) {
+  std::string e = LoadRules("", set);
+  if (e.empty()) e = ApplyRulesYaml(yaml, name, set);
+  if (e.empty()) {
+    Detectors d;
+    e = d.Compile(set->lists);
+  }
+  return e;
 }
 
 std::string Engine::SetRules(const RuleSet& rules) {
@@ -89,8 +94,7 @@ void Engine::Fields(Signal* sig, const Attribution& who) const {
     sig->fields["via"] = who.server != 0 ? "through " + server : "the agent itself";
 }
 
-void Engine::OnEvent(const v1::Event& ev, const std::vector<uint32_t>& lineage,
-                     std::vector<v1::Event>* out) {
+void Engine::OnEvent(const v1::Event& ev, Attribution who, std::vector<v1::Event>* out) {
   std::lock_guard<std::mutex> lock(mu_);
   if (rules_.rules.empty()) return;
   const int64_t now = ev.time_unix_ns();
@@ -99,17 +103,13 @@ void Engine::OnEvent(const v1::Event& ev, const std::vector<uint32_t>& lineage,
     Sweep(now);
   }
   std::vector<Signal> sigs;
-  Attribution who;
   if (IsEffect(ev.type())) {
-    if (!lookups_.attribute) return;
-    who = lookups_.attribute(ev, lineage);
     if (who.agent == 0 && who.server == 0) return;  // nobody's: not ours
     detectors_.Effect(ev, &sigs);
     if (who.server != 0 && lookups_.server_argv && ev.type() == v1::EVENT_TYPE_FILE_OPEN)
       detectors_.Scope(ev, lookups_.server_argv(who.server), &sigs);
   } else if (ev.type() == v1::EVENT_TYPE_MCP_CALL) {
     const v1::McpCall& c = ev.call();
-    if (lookups_.attribute) who = lookups_.attribute(ev, lineage);
     who.server = c.server_pid();
     if (c.method() == "tools/call" && c.status() != "error")
       used_tools_[c.server_identity()].insert(c.tool());
@@ -157,7 +157,6 @@ void Engine::OnEvent(const v1::Event& ev, const std::vector<uint32_t>& lineage,
     }
   } else if (ev.type() == v1::EVENT_TYPE_MCP_TOOLS_CHANGED) {
     const v1::McpToolChange& ch = ev.tool_change();
-    if (lookups_.attribute) who = lookups_.attribute(ev, lineage);
     who.server = ch.server_pid() != 0 ? ch.server_pid() : ev.process().pid();
     Signal& s = sigs.emplace_back();
     s.name = "tool_changed";
@@ -191,17 +190,17 @@ bool Engine::Matches(const RuleStep& step, const Signal& sig) const {
 
 void Engine::Evaluate(const Signal& sig, const Attribution& who, int64_t now,
                       std::vector<v1::Event>* out) {
+  // The keys of the three scopes, once per signal.
+  const std::string agent_scope =
+      who.agent != 0 ? fmt::format("a{}", who.agent) : fmt::format("s{}", who.server);
+  const std::string server_scope =
+      who.server != 0 ? fmt::format("s{}", who.server) : fmt::format("a{}", who.agent);
+  static const std::string kHost = "host";
   for (size_t i = 0; i < rules_.rules.size(); ++i) {
     const Rule& r = rules_.rules[i];
     if (!r.enabled) continue;
-    std::string scope;
-    if (r.scope == "agent") {
-      scope = who.agent != 0 ? fmt::format("a{}", who.agent) : fmt::format("s{}", who.server);
-    } else if (r.scope == "server") {
-      scope = who.server != 0 ? fmt::format("s{}", who.server) : fmt::format("a{}", who.agent);
-    } else {
-      scope = "host";
-    }
+    const std::string& scope =
+        r.scope == "agent" ? agent_scope : r.scope == "server" ? server_scope : kHost;
     auto& states = states_[i];
     auto it = states.find(scope);
     if (it != states.end() && now - it->second.first_unix_ns >

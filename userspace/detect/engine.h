@@ -46,8 +46,6 @@ class Engine {
   };
   // Lookups into the rest of the pipeline (may be empty in tests).
   struct Lookups {
-    std::function<Attribution(const v1::Event&, const std::vector<uint32_t>& lineage)>
-        attribute;
     // The server's serverInfo name (or exe), "" if unknown.
     std::function<std::string(uint32_t server_pid)> server_name;
     // The current tool definitions of a server identity.
@@ -64,10 +62,10 @@ class Engine {
   std::string SetRules(const RuleSet& rules);
   void SetNextAlertId(uint64_t id);
 
-  // Pipeline thread: one published event; alerts raised (or updated) are
-  // appended to out as EVENT_TYPE_ALERT events.
-  void OnEvent(const v1::Event& ev, const std::vector<uint32_t>& lineage,
-               std::vector<v1::Event>* out);
+  // Pipeline thread: one published event, and whom it belongs to (the
+  // correlator's attribution); alerts raised (or updated) are appended to
+  // out as EVENT_TYPE_ALERT events.
+  void OnEvent(const v1::Event& ev, Attribution who, std::vector<v1::Event>* out);
 
   // Any thread.
   std::vector<v1::Alert> Alerts(const v1::ListAlertsRequest& req) const;
@@ -76,6 +74,10 @@ class Engine {
   std::vector<std::string> RuleFiles() const;
   Counters counters() const;
   static v1::Rule RuleInfo(const Rule& r);
+  // Checks a rule file as the daemon would load it (over the built-in
+  // pack, lists compiled), loading nothing. "" or the error; set gets the
+  // resulting rules.
+  static std::string Lint(const std::string& yaml, const std::string& name, RuleSet* set);
 
  private:
   struct Partial {

@@ -23,18 +23,6 @@ class EngineTest : public ::testing::Test {
   void Load(const RuleSet& set) {
     ASSERT_EQ(engine_.SetRules(set), "");
     Engine::Lookups l;
-    l.attribute = [](const v1::Event& ev, const std::vector<uint32_t>& lineage) {
-      Attribution a;
-      for (uint32_t pid : lineage) {
-        if (pid == 20) a.server = 20;
-        if (pid == 10) a.agent = 10;
-      }
-      if (ev.type() == v1::EVENT_TYPE_MCP_CALL) a.agent = 10;
-      a.agent_id = "10-1000";
-      a.agent_exe = "/usr/bin/agent";
-      a.chain = a.agent != 0 ? 7 : 0;
-      return a;
-    };
     l.server_name = [](uint32_t pid) { return pid == 20 ? std::string("files") : ""; };
     l.inventory = [this](const std::string& id, v1::McpToolInventory* inv) {
       if (id != "ident" && id != "other") return false;
@@ -53,8 +41,19 @@ class EngineTest : public ::testing::Test {
     e.mutable_process()->set_pid(pid);
     return e;
   }
+  // What the correlator would say of the event: server 20 and agent 10
+  // where the lineage has them; calls belong to agent 10.
   void Feed(const v1::Event& e, std::vector<uint32_t> lineage) {
-    engine_.OnEvent(e, lineage, &out_);
+    Attribution a;
+    for (uint32_t pid : lineage) {
+      if (pid == 20) a.server = 20;
+      if (pid == 10) a.agent = 10;
+    }
+    if (e.type() == v1::EVENT_TYPE_MCP_CALL) a.agent = 10;
+    a.agent_id = "10-1000";
+    a.agent_exe = "/usr/bin/agent";
+    a.chain = a.agent != 0 ? 7 : 0;
+    engine_.OnEvent(e, a, &out_);
   }
   void Open(uint32_t pid, const std::string& path, std::vector<uint32_t> lineage) {
     v1::Event e = Base(v1::EVENT_TYPE_FILE_OPEN, pid);

@@ -34,12 +34,6 @@ const std::map<std::string, std::vector<std::string>>& KnownSignals() {
   return kSignals;
 }
 
-int SeverityRank(const std::string& s) {
-  static const char* const kRanks[] = {"info", "low", "medium", "high", "critical"};
-  for (int i = 0; i < 5; ++i)
-    if (s == kRanks[i]) return i;
-  return -1;
-}
 
 namespace {
 

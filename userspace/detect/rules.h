@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/text.h"  // SeverityRank
+
 namespace agentwatch {
 
 // field matches one of the glob patterns (a leading '!' negates that
@@ -50,8 +52,6 @@ struct RuleSet {
 
 // Signals the detectors produce, and the fields each carries.
 const std::map<std::string, std::vector<std::string>>& KnownSignals();
-// 0 (info) .. 4 (critical); -1 if unknown.
-int SeverityRank(const std::string& severity);
 
 // Applies one rule file to set: new rules are added; a rule whose id is
 // already there has the fields this file sets overridden (exceptions are

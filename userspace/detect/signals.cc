@@ -16,11 +16,6 @@
 namespace agentwatch {
 namespace {
 
-std::string Basename(const std::string& p) {
-  size_t slash = p.rfind('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
-}
-
 // Decodes one UTF-8 code point at s[i]; 0 and advances 1 on a bad byte.
 uint32_t NextCodePoint(std::string_view s, size_t* i) {
   const auto c = static_cast<unsigned char>(s[*i]);

@@ -42,6 +42,23 @@ bool RequireBpf() {
 }
 
 // DNS query for name (dotted), type A.
+// A TCP listener on 127.0.0.1 (an ephemeral port); -1 on failure. *addr
+// gets its address.
+int ListenLoopback(int backlog, sockaddr_in* addr) {
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  *addr = sockaddr_in{};
+  addr->sin_family = AF_INET;
+  addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(*addr);
+  if (s < 0 || bind(s, reinterpret_cast<sockaddr*>(addr), sizeof(*addr)) != 0 ||
+      listen(s, backlog) != 0 ||
+      getsockname(s, reinterpret_cast<sockaddr*>(addr), &len) != 0) {
+    if (s >= 0) close(s);
+    return -1;
+  }
+  return s;
+}
+
 std::vector<uint8_t> DnsQuery(const std::string& name) {
   std::vector<uint8_t> q = {0x42, 0x42, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
   size_t i = 0;
@@ -223,14 +240,9 @@ TEST_P(SensorBpfTest, WatchedChildIsSeenInFullAndSiblingIsNot) {
   const std::string dir = real;
   ASSERT_EQ(mkdir((dir + "/sub").c_str(), 0755), 0);
 
-  int lsock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in la{};
-  la.sin_family = AF_INET;
-  la.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(lsock, reinterpret_cast<sockaddr*>(&la), sizeof(la)), 0);
-  ASSERT_EQ(listen(lsock, 16), 0);
-  socklen_t alen = sizeof(la);
-  getsockname(lsock, reinterpret_cast<sockaddr*>(&la), &alen);
+  sockaddr_in la;
+  int lsock = ListenLoopback(16, &la);
+  ASSERT_GE(lsock, 0);
   const uint16_t port = ntohs(la.sin_port);
 
   const char* true_path = access("/usr/bin/true", X_OK) == 0 ? "/usr/bin/true"
@@ -499,14 +511,9 @@ TEST_P(SensorBpfTest, DiscoveryProbesStdioAndAcceptedConnections) {
   waitpid(refused, nullptr, 0);
 
   // A TCP server that is not watched: accept, read, and read a pipe too.
-  int lsock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in la{};
-  la.sin_family = AF_INET;
-  la.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(lsock, reinterpret_cast<sockaddr*>(&la), sizeof(la)), 0);
-  ASSERT_EQ(listen(lsock, 4), 0);
-  socklen_t alen = sizeof(la);
-  getsockname(lsock, reinterpret_cast<sockaddr*>(&la), &alen);
+  sockaddr_in la;
+  int lsock = ListenLoopback(4, &la);
+  ASSERT_GE(lsock, 0);
   pid_t srv = fork();
   if (srv == 0) {
     int a = accept4(lsock, nullptr, nullptr, SOCK_CLOEXEC);

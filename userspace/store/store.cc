@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/text.h"
 
 namespace agentwatch {
 namespace {
@@ -251,12 +252,6 @@ bool Parse(const std::string& blob, M* m) {
   return m->ParseFromString(blob);
 }
 
-int SeverityRankOf(const std::string& s) {
-  static const char* const kRanks[] = {"info", "low", "medium", "high", "critical"};
-  for (int i = 0; i < 5; ++i)
-    if (s == kRanks[i]) return i;
-  return 0;
-}
 
 }  // namespace
 
@@ -578,7 +573,7 @@ std::string Store::WriteAlerts(const std::vector<const v1::Alert*>& alerts) {
         .Bind(2, a->time_unix_ns())
         .Bind(3, a->last_unix_ns())
         .Bind(4, a->rule_id())
-        .Bind(5, static_cast<int64_t>(SeverityRankOf(a->severity())))
+        .Bind(5, static_cast<int64_t>(std::max(0, SeverityRank(a->severity()))))
         .Bind(6, static_cast<int64_t>(a->agent_pid()))
         .Bind(7, a->agent_id())
         .Bind(8, static_cast<int64_t>(a->chain_id()))
@@ -605,7 +600,7 @@ std::vector<v1::Alert> Store::Alerts(const v1::ListAlertsRequest& req, std::stri
   }
   s.Bind(1, req.since_unix_ns())
       .Bind(2, static_cast<int64_t>(
-                   req.min_severity().empty() ? 0 : SeverityRankOf(req.min_severity())))
+                   std::max(0, SeverityRank(req.min_severity()))))
       .Bind(3, static_cast<int64_t>(req.agent_pid()))
       .Bind(4, static_cast<int64_t>(req.chain_id()))
       .Bind(5, static_cast<int64_t>(req.limit() == 0 ? 100 : req.limit()));
