@@ -15,6 +15,8 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
 
+#include "common/clock.h"
+
 namespace agentwatch {
 
 grpc::Status AgentWatchService::GetStatus(grpc::ServerContext*,
@@ -350,6 +352,26 @@ grpc::Status AgentWatchService::ListRules(grpc::ServerContext*, const v1::ListRu
   if (engine_ == nullptr) return NoEngine();
   for (auto& r : engine_->Rules()) *out->add_rules() = std::move(r);
   for (auto& f : engine_->RuleFiles()) out->add_files(f);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentWatchService::ListBaselines(grpc::ServerContext*,
+                                             const v1::ListBaselinesRequest* req,
+                                             v1::ListBaselinesResponse* out) {
+  if (engine_ == nullptr) return NoEngine();
+  for (auto& b : engine_->ListBaselines(req->server())) *out->add_baselines() = std::move(b);
+  return grpc::Status::OK;
+}
+
+grpc::Status AgentWatchService::ResetBaseline(grpc::ServerContext*,
+                                             const v1::ResetBaselineRequest* req,
+                                             v1::ResetBaselineResponse* out) {
+  if (engine_ == nullptr) return NoEngine();
+  if (!req->all() && req->server().empty())
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "name a server, or all");
+  out->set_reset(engine_->ResetBaselines(req->server(), req->all(), NowUnixNs()));
+  if (out->reset() == 0 && !req->all())
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "no baseline for " + req->server());
   return grpc::Status::OK;
 }
 

@@ -25,7 +25,7 @@ class AgentWatchService final : public v1::AgentWatch::Service {
   AgentWatchService(Hub* hub, StatusFn status,
                     const McpTracker* tracker = nullptr,
                     const Correlator* correlator = nullptr,
-                    const Store* store = nullptr, const Engine* engine = nullptr)
+                    const Store* store = nullptr, Engine* engine = nullptr)
       : hub_(hub),
         status_(std::move(status)),
         tracker_(tracker),
@@ -68,6 +68,10 @@ class AgentWatchService final : public v1::AgentWatch::Service {
                         v1::Alert* out) override;
   grpc::Status ListRules(grpc::ServerContext*, const v1::ListRulesRequest* req,
                          v1::ListRulesResponse* out) override;
+  grpc::Status ListBaselines(grpc::ServerContext*, const v1::ListBaselinesRequest* req,
+                             v1::ListBaselinesResponse* out) override;
+  grpc::Status ResetBaseline(grpc::ServerContext*, const v1::ResetBaselineRequest* req,
+                             v1::ResetBaselineResponse* out) override;
   grpc::Status LintRules(grpc::ServerContext*, const v1::LintRulesRequest* req,
                          v1::LintRulesResponse* out) override;
 
@@ -77,7 +81,7 @@ class AgentWatchService final : public v1::AgentWatch::Service {
   const McpTracker* tracker_;
   const Correlator* correlator_;
   const Store* store_;
-  const Engine* engine_;
+  Engine* engine_;  // resets baselines; otherwise read
 };
 
 class ApiServer {

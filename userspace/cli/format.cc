@@ -454,6 +454,27 @@ std::string FormatRules(const std::vector<v1::Rule>& rules) {
   return out;
 }
 
+std::string FormatBaselines(const std::vector<v1::Baseline>& list, bool detail) {
+  std::string out = fmt::format("{:<16} {:<28} {:<9} {:<19} {:>8} {:>6} {:>8} {:>8}\n",
+                                "IDENTITY", "SERVER", "STATE", "SINCE", "EVENTS", "VALUES",
+                                "NOVEL", "OUTLIERS");
+  for (const auto& b : list) {
+    const int64_t since = b.state() == "active" ? b.learned_unix_ns() : b.started_unix_ns();
+    out += fmt::format("{:<16} {:<28} {:<9} {:<19} {:>8} {:>6} {:>8} {:>8}\n", b.identity(),
+                       b.server_name().empty() ? "?" : b.server_name(), b.state(),
+                       FormatClock(since), b.observations(), b.features_size(), b.novelties(),
+                       b.outliers());
+    if (!detail) continue;
+    out += fmt::format("  calls learned {}, bytes/call mean {:.0f}, max calls/minute {}\n",
+                       b.calls(), b.bytes_mean(), b.max_calls_per_minute());
+    for (const auto& k : b.saturated()) out += fmt::format("  {:<12} (too varied to learn)\n", k);
+    for (const auto& f : b.features())
+      out += fmt::format("  {:<12} {}  x{}{}\n", f.kind(), f.value(), f.count(),
+                         f.novel() ? "  (new since learning)" : "");
+  }
+  return out;
+}
+
 std::string FormatChainTree(const v1::Chain& c) {
   std::string out = fmt::format("chain {}  agent {} (pid {})  {}–{}{}\n", c.id(),
                                 c.agent_exe().empty() ? "?" : c.agent_exe(),

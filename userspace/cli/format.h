@@ -36,6 +36,8 @@ std::string FormatAlerts(const std::vector<v1::Alert>& alerts);
 std::string FormatAlert(const v1::Alert& a);
 std::string FormatAlertLine(const v1::Alert& a);
 std::string FormatRules(const std::vector<v1::Rule>& rules);
+// Learned baselines: one line each; with detail, the profile's values.
+std::string FormatBaselines(const std::vector<v1::Baseline>& list, bool detail);
 // One line for a chain update: "chain 4 agent 812-99 + tools/call ..."
 std::string FormatChainUpdate(const v1::ChainUpdate& u);
 // Graphviz: calls, effects (dotted when shared by several calls in flight),

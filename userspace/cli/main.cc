@@ -42,6 +42,8 @@ constexpr char kUsage[] =
     "  alert ID               one alert with its evidence and chain\n"
     "  rules                  the detection rules in force; --lint FILE checks\n"
     "                         a rule file, --reload makes the daemon re-read\n"
+    "  baseline [SERVER]      learned per-server baselines; --export prints\n"
+    "                         them as JSON, --reset starts learning over\n"
     "\n"
     "Run `agentwatch COMMAND --help` for a command's options.\n";
 
@@ -584,6 +586,53 @@ int Chain(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
   return 0;
 }
 
+int Baseline(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
+             const std::vector<std::string>& args) {
+  po::options_description desc("agentwatch baseline [SERVER] [options]");
+  // clang-format off
+  desc.add_options()
+    ("help,h", "show this help")
+    ("server", po::value<std::string>(),
+     "server identity or name (see `agentwatch servers`); default all")
+    ("export", "print the profiles as JSON lines (what was learned)")
+    ("reset", "start learning over for SERVER (or every server with --all)")
+    ("all", "with --reset: every server");
+  // clang-format on
+  po::positional_options_description pos;
+  pos.add("server", 1);
+  po::variables_map vm;
+  if (int r = ParseArgs("baseline", desc, args, &vm, &pos)) return r < 0 ? 0 : r;
+  const std::string server = vm.count("server") ? vm["server"].as<std::string>() : "";
+  if (vm.count("reset")) {
+    if (server.empty() && !vm.count("all")) {
+      std::cerr << "agentwatch baseline --reset: name a server, or --all\n";
+      return 2;
+    }
+    v1::ResetBaselineRequest req;
+    req.set_server(server);
+    req.set_all(vm.count("all") > 0);
+    v1::ResetBaselineResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status s = stub.ResetBaseline(Deadline(&ctx), req, &resp);
+    if (!s.ok()) return Fail(s, endpoint);
+    std::cout << resp.reset() << " baseline(s) learning again\n";
+    return 0;
+  }
+  v1::ListBaselinesRequest req;
+  req.set_server(server);
+  v1::ListBaselinesResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status s = stub.ListBaselines(Deadline(&ctx), req, &resp);
+  if (!s.ok()) return Fail(s, endpoint);
+  if (json || vm.count("export")) {
+    for (const auto& b : resp.baselines()) std::cout << agentwatch::ProtoJson(b) << "\n";
+  } else {
+    std::cout << agentwatch::FormatBaselines({resp.baselines().begin(), resp.baselines().end()},
+                                             !server.empty());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -652,7 +701,7 @@ int main(int argc, char** argv) {
       {"servers", Servers}, {"sessions", Sessions}, {"calls", Calls},
       {"tools", Tools},     {"agents", Agents},     {"chains", Chains},
       {"chain", Chain},     {"alerts", Alerts},     {"alert", AlertOne},
-      {"rules", Rules}};
+      {"rules", Rules},     {"baseline", Baseline}};
   for (const auto& [name, fn] : verbs) {
     if (cmd != name) continue;
     if (vm.count("help")) args.push_back("--help");

@@ -173,6 +173,26 @@ std::string ApplyChains(const YAML::Node& n, Config* cfg) {
   return "";
 }
 
+std::string ApplyBaseline(const YAML::Node& n, Config* cfg) {
+  if (!n.IsMap()) return "baseline: expected a map";
+  for (const auto& kv : n) {
+    const std::string key = kv.first.as<std::string>();
+    const std::string name = "baseline." + key;
+    std::string err;
+    if (key == "enabled") {
+      err = ReadBool(kv.second, name, &cfg->baseline_enabled);
+    } else if (key == "learning_period") {
+      err = ReadDurationMs(kv.second, name, &cfg->baseline_learning_ms);
+    } else if (key == "min_observations") {
+      err = ReadUint(kv.second, name, &cfg->baseline_min_observations);
+    } else {
+      err = fmt::format("baseline: unknown key '{}'", key);
+    }
+    if (!err.empty()) return err;
+  }
+  return "";
+}
+
 std::string ApplyStore(const YAML::Node& n, Config* cfg) {
   if (!n.IsMap()) return "store: expected a map";
   for (const auto& kv : n) {
@@ -288,6 +308,8 @@ std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg) {
       err = ReadString(v, key, &cfg->rules_dir);
     } else if (key == "chains") {
       err = ApplyChains(v, cfg);
+    } else if (key == "baseline") {
+      err = ApplyBaseline(v, cfg);
     } else {
       err = fmt::format("unknown key '{}'", key);
     }

@@ -54,6 +54,12 @@ struct Config {
   std::string rules_dir = "/etc/agentwatch/rules.d";
   // A chain ends after this long without activity of its agent.
   uint64_t chain_idle_gap_ms = 10 * 60 * 1000;
+  // Learned per-server baselines (detection family 10): learning lasts
+  // this long from a server identity's first sighting, and at least this
+  // many of its effects and calls.
+  bool baseline_enabled = true;
+  uint64_t baseline_learning_ms = 24ull * 3600 * 1000;
+  uint64_t baseline_min_observations = 50;
 
   // The rules in force: built-in (unless disabled) plus configured.
   std::vector<WatchRule> EffectiveWatchRules() const;

@@ -124,6 +124,9 @@ Pipeline::Options PipelineOptions(const Config& cfg) {
   o.queue_size = cfg.queue_size;
   o.table.max_entries = cfg.process_table_max;
   o.correlator.idle_gap_ns = cfg.chain_idle_gap_ms * 1000000;
+  o.engine.baseline.enabled = cfg.baseline_enabled;
+  o.engine.baseline.learning_ns = static_cast<int64_t>(cfg.baseline_learning_ms) * 1000000;
+  o.engine.baseline.min_observations = cfg.baseline_min_observations;
   if (cfg.full_content) {
     // Whole arguments and results; fewer of them in memory (the store
     // keeps them all).
@@ -260,8 +263,12 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     std::set<std::string> known;
     for (const auto& v : store->Servers(10000, &serr)) known.insert(v.id());
     pipeline.SetKnownServers(std::move(known));
+    const auto baselines = store->Baselines(&serr);
+    pipeline.engine().LoadBaselines(baselines);
+    if (!serr.empty()) spdlog::warn("msg=\"cannot read stored data\" error=\"{}\"", serr);
     store->Start([&pipeline](int64_t since, Store::Snapshot* out) {
       TrackerSnapshot(pipeline.mcp_tracker(), since, out);
+      pipeline.engine().ChangedBaselines(since, &out->baselines);
     });
   }
   TraceWriter recorder;

@@ -951,6 +951,12 @@ std::string McpTracker::ServerLabel(uint32_t pid) const {
   return !s.name().empty() ? s.name() : !s.package().empty() ? s.package() : s.exe();
 }
 
+std::string McpTracker::ServerIdentity(uint32_t pid) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = servers_.find(pid);
+  return it == servers_.end() ? "" : it->second.info.identity();
+}
+
 uint32_t McpTracker::SessionClient(const std::string& session_id,
                                    uint32_t server_pid) const {
   std::lock_guard<std::mutex> lock(mu_);

@@ -136,6 +136,8 @@ class McpTracker {
   // A live server's serverInfo name, else its package, else its exe; "" if
   // pid is no live server. (A lookup, not a copy of the server list.)
   std::string ServerLabel(uint32_t pid) const;
+  // The server's identity (McpServer.identity), "" if unknown.
+  std::string ServerIdentity(uint32_t pid) const;
   // The client process of a session (or of the server), 0 if unknown.
   uint32_t SessionClient(const std::string& session_id, uint32_t server_pid) const;
 

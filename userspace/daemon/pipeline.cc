@@ -19,6 +19,7 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
       table_(opts.table),
       mcp_(4096, opts.tracker),
       correlator_(opts.correlator),
+      engine_(opts.engine),
       matcher_(std::make_shared<WatchMatcher>()) {
   mcp_.tracker().SetLookups(
       [this](uint32_t pid) -> const ProcessInfo* { return table_.Find(pid); },
@@ -60,6 +61,7 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
     const ProcessInfo* p = table_.Find(pid);
     return p != nullptr ? p->argv : std::vector<std::string>{};
   };
+  l.server_identity = [this](uint32_t pid) { return mcp_.tracker().ServerIdentity(pid); };
   engine_.SetLookups(std::move(l));
 }
 

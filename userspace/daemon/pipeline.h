@@ -52,6 +52,7 @@ class Pipeline {
     bool live_peer_lookup = false;
     McpTracker::Options tracker;
     Correlator::Options correlator;
+    Engine::Options engine;
   };
   // Output of every processed event; runs on the pipeline thread.
   using OutputFn = std::function<void(const v1::Event&,
@@ -90,6 +91,7 @@ class Pipeline {
   void SetNextAlertId(uint64_t id) { engine_.SetNextAlertId(id); }
   // Alerts and rules (internally locked; any thread).
   const Engine& engine() const { return engine_; }
+  Engine& engine() { return engine_; }
 
   // Records every input event (before processing) to w; null to stop.
   void SetRecorder(TraceWriter* w) { recorder_ = w; }

@@ -108,12 +108,20 @@ void Engine::OnEvent(const v1::Event& ev, Attribution who, std::vector<v1::Event
     detectors_.Effect(ev, &sigs);
     if (who.server != 0 && lookups_.server_argv && ev.type() == v1::EVENT_TYPE_FILE_OPEN)
       detectors_.Scope(ev, lookups_.server_argv(who.server), &sigs);
+    if (who.server != 0 && lookups_.server_identity) {
+      baselines_.Effect(lookups_.server_identity(who.server),
+                        lookups_.server_name ? lookups_.server_name(who.server) : "", ev,
+                        &sigs);
+    }
   } else if (ev.type() == v1::EVENT_TYPE_MCP_CALL) {
     const v1::McpCall& c = ev.call();
     who.server = c.server_pid();
     if (c.method() == "tools/call" && c.status() != "error")
       used_tools_[c.server_identity()].insert(c.tool());
     detectors_.Call(ev, &sigs);
+    if (c.status() != "error")
+      baselines_.Call(c.server_identity(),
+                      lookups_.server_name ? lookups_.server_name(c.server_pid()) : "", ev, &sigs);
     if (c.method() == "tools/list" && c.status() == "ok" && lookups_.inventory) {
       // Every definition is looked at once (by hash), including the first
       // listing, which is no change.
@@ -303,6 +311,12 @@ void Engine::Raise(size_t rule_index, const std::string& scope, Partial&& p, int
   if (p.who.server != 0 && lookups_.server_name)
     a.set_server_name(lookups_.server_name(p.who.server));
   a.set_chain_id(p.who.chain);
+  if (auto sc = final_sig.fields.find("score"); sc != final_sig.fields.end()) {
+    try {
+      a.set_score(std::stod(sc->second));
+    } catch (const std::exception&) {
+    }
+  }
   for (const auto& [step, sig] : p.evidence) {
     v1::Evidence* e = a.add_evidence();
     e->set_step(static_cast<uint32_t>(step + 1));
@@ -412,6 +426,26 @@ std::vector<v1::Rule> Engine::Rules() const {
 std::vector<std::string> Engine::RuleFiles() const {
   std::lock_guard<std::mutex> lock(mu_);
   return rules_.files;
+}
+
+void Engine::LoadBaselines(const std::vector<v1::Baseline>& profiles) {
+  std::lock_guard<std::mutex> lock(mu_);
+  baselines_.Load(profiles);
+}
+
+void Engine::ChangedBaselines(int64_t since_unix_ns, std::vector<v1::Baseline>* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  baselines_.Changed(since_unix_ns, out);
+}
+
+std::vector<v1::Baseline> Engine::ListBaselines(const std::string& server) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return baselines_.List(server);
+}
+
+uint32_t Engine::ResetBaselines(const std::string& server, bool all, int64_t now_unix_ns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return baselines_.Reset(server, all, now_unix_ns);
 }
 
 Engine::Counters Engine::counters() const {

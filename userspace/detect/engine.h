@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agentwatch/v1/agentwatch.pb.h"
+#include "detect/baseline.h"
 #include "detect/rules.h"
 #include "detect/signals.h"
 
@@ -35,6 +36,7 @@ class Engine {
   struct Options {
     size_t max_alerts = 10000;   // kept in memory, oldest dropped
     size_t max_states = 100000;  // partial matches, oldest dropped
+    Baselines::Options baseline;
   };
   struct Counters {
     uint64_t signals = 0;
@@ -52,10 +54,12 @@ class Engine {
     std::function<bool(const std::string& identity, v1::McpToolInventory*)> inventory;
     // The server's command line (for the roots it declares), empty if unknown.
     std::function<std::vector<std::string>(uint32_t server_pid)> server_argv;
+    // The server's identity (McpServer.identity), "" if unknown.
+    std::function<std::string(uint32_t server_pid)> server_identity;
   };
 
   Engine() : Engine(Options{}) {}
-  explicit Engine(Options opts) : opts_(opts) {}
+  explicit Engine(Options opts) : opts_(opts), baselines_(opts.baseline) {}
   void SetLookups(Lookups l) { lookups_ = std::move(l); }
 
   // Compiles and swaps in the rules; on error the old ones stay.
@@ -73,6 +77,15 @@ class Engine {
   std::vector<v1::Rule> Rules() const;
   std::vector<std::string> RuleFiles() const;
   Counters counters() const;
+
+  // Learned baselines (family 10), any thread: loaded from the store at
+  // start, the changed ones for the store's batches, listed (export) and
+  // started over.
+  void LoadBaselines(const std::vector<v1::Baseline>& profiles);
+  void ChangedBaselines(int64_t since_unix_ns, std::vector<v1::Baseline>* out) const;
+  std::vector<v1::Baseline> ListBaselines(const std::string& server) const;
+  uint32_t ResetBaselines(const std::string& server, bool all, int64_t now_unix_ns);
+
   static v1::Rule RuleInfo(const Rule& r);
   // Checks a rule file as the daemon would load it (over the built-in
   // pack, lists compiled), loading nothing. "" or the error; set gets the
@@ -105,6 +118,7 @@ class Engine {
   mutable std::mutex mu_;
   RuleSet rules_;
   Detectors detectors_;
+  Baselines baselines_;
   // rule index -> scope key -> partial match
   std::vector<std::map<std::string, Partial>> states_;
   std::map<std::string, Folded> folded_;  // rule|scope|key -> alert

@@ -285,8 +285,11 @@ TEST_F(EngineTest, DataMovingOutAndShadowedTools) {
   std::set<std::string> rules;
   for (const auto& a : Alerts()) rules.insert(a.rule_id());
   EXPECT_EQ(rules, (std::set<std::string>{"sensitive-data-sent-out", "cross-server-toxic-flow"}));
-  for (const auto& a : Alerts())
-    if (a.rule_id() == "sensitive-data-sent-out") EXPECT_EQ(a.severity(), "critical");
+  for (const auto& a : Alerts()) {
+    if (a.rule_id() == "sensitive-data-sent-out") {
+      EXPECT_EQ(a.severity(), "critical");
+    }
+  }
 
   // The same agent lists two servers that both offer read_file.
   out_.clear();

@@ -30,6 +30,8 @@ const std::map<std::string, std::vector<std::string>>& KnownSignals() {
       {"tool_poisoned", {"tool", "reason", "excerpt"}},
       {"tool_changed", {"tool", "change", "used"}},
       {"call_failed", {"tool", "status"}},
+      {"novel_behavior", {"kind", "value", "score", "confident", "identity", "learned", "tool"}},
+      {"volume_outlier", {"kind", "value", "score", "identity", "learned", "tool"}},
   };
   return kSignals;
 }

@@ -46,10 +46,6 @@ std::string Excerpt(std::string_view text, size_t at, size_t len) {
   return (from > 0 ? "…" : "") + out + (from + len + 80 < text.size() ? "…" : "");
 }
 
-bool IsLoopbackText(const std::string& addr) {
-  return addr.rfind("127.", 0) == 0 || addr == "::1";
-}
-
 }  // namespace
 
 std::string GlobToRegex(const std::string& glob) {

@@ -142,6 +142,13 @@ CREATE TABLE alerts(
 CREATE INDEX alerts_last ON alerts(last_ns);
 CREATE INDEX alerts_chain ON alerts(chain_id);
 )sql",
+    // 3: learned per-server baselines (record: the Baseline as protobuf).
+    R"sql(
+CREATE TABLE baselines(
+  identity TEXT PRIMARY KEY,
+  updated_ns INTEGER NOT NULL,
+  record BLOB NOT NULL);
+)sql",
 };
 constexpr uint32_t kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kMigrationCount == Store::kSchemaVersion);
@@ -416,7 +423,7 @@ std::string Store::Flush() {
     snapshot_since_ = now;
   }
   if (batch.updates.empty() && batch.alerts.empty() && snap.agents.empty() && snap.servers.empty() &&
-      snap.sessions.empty() && snap.inventories.empty())
+      snap.sessions.empty() && snap.inventories.empty() && snap.baselines.empty())
     return "";
   std::string e = WriteBatch(batch.updates, snap);
   if (e.empty() && !batch.alerts.empty()) e = WriteAlerts(batch.alerts);
@@ -715,6 +722,16 @@ std::string Store::WriteSnapshot(const Snapshot& snap) {
       }
     }
   }
+  if (!snap.baselines.empty()) {
+    Stmt& s = Prepared(
+           "INSERT OR REPLACE INTO baselines(identity, updated_ns, record) VALUES(?1,?2,?3)");
+    if (!s.ok()) return s.error();
+    for (const auto& b : snap.baselines) {
+      const std::string record = b.SerializeAsString();
+      s.Bind(1, b.identity()).Bind(2, b.updated_unix_ns()).BindBlob(3, record);
+      if (std::string e = s.Run(); !e.empty()) return e;
+    }
+  }
   return "";
 }
 
@@ -997,6 +1014,21 @@ std::vector<v1::McpServer> Store::Servers(size_t limit, std::string* err) const 
   while (s.Step() == SQLITE_ROW) {
     v1::McpServer v;
     if (Parse(s.Blob(0), &v)) out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::vector<v1::Baseline> Store::Baselines(std::string* err) const {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  std::vector<v1::Baseline> out;
+  Stmt s(reader_, "SELECT record FROM baselines ORDER BY identity");
+  if (!s.ok()) {
+    *err = s.error();
+    return out;
+  }
+  while (s.Step() == SQLITE_ROW) {
+    v1::Baseline b;
+    if (Parse(s.Blob(0), &b)) out.push_back(std::move(b));
   }
   return out;
 }

@@ -43,7 +43,7 @@ class Stmt;
 
 class Store {
  public:
-  static constexpr uint32_t kSchemaVersion = 2;
+  static constexpr uint32_t kSchemaVersion = 3;
 
   struct Options {
     std::string path;
@@ -69,6 +69,7 @@ class Store {
     std::vector<v1::McpServer> servers;
     std::vector<v1::McpSession> sessions;
     std::vector<v1::McpToolInventory> inventories;
+    std::vector<v1::Baseline> baselines;  // the engine's, changed
   };
   using SnapshotFn = std::function<void(int64_t since_unix_ns, Snapshot* out)>;
 
@@ -112,6 +113,8 @@ class Store {
   std::vector<v1::Alert> Alerts(const v1::ListAlertsRequest& req, std::string* err) const;
   bool Alert(uint64_t id, v1::Alert* out, std::string* err) const;
   std::vector<v1::McpServer> Servers(size_t limit, std::string* err) const;
+  // Every learned baseline (loaded into the engine at start).
+  std::vector<v1::Baseline> Baselines(std::string* err) const;
   // Runs a read-only statement and returns the first column of the first
   // row as text (tests, status). "" when there is no row.
   std::string QueryText(const std::string& sql, std::string* err) const;

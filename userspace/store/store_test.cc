@@ -226,6 +226,39 @@ TEST_F(StoreTest, RefusesANewerSchema) {
   EXPECT_NE(err.find("schema version 99 is newer"), std::string::npos) << err;
 }
 
+TEST_F(StoreTest, BaselinesSurviveARestart) {
+  {
+    auto s = OpenStore();
+    ASSERT_TRUE(s);
+    int calls = 0;
+    s->Start([&calls](int64_t, Store::Snapshot* snap) {
+      if (++calls > 1) return;  // one change, then none
+      v1::Baseline b;
+      b.set_identity("abc");
+      b.set_server_name("files");
+      b.set_state("active");
+      b.set_updated_unix_ns(42);
+      auto* f = b.add_features();
+      f->set_kind("exe");
+      f->set_value("/usr/bin/git");
+      snap->baselines.push_back(b);
+      b.set_identity("def");
+      snap->baselines.push_back(b);
+    });
+    s->Stop();
+  }
+  auto s = OpenStore();
+  ASSERT_TRUE(s);
+  std::string err;
+  auto list = s->Baselines(&err);
+  EXPECT_EQ(err, "");
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].identity(), "abc");
+  EXPECT_EQ(list[0].state(), "active");
+  ASSERT_EQ(list[0].features_size(), 1);
+  EXPECT_EQ(list[0].features(0).value(), "/usr/bin/git");
+}
+
 TEST_F(StoreTest, AlertsAndTheMigrationThatAddedThem) {
   {
     auto s = OpenStore();
@@ -234,15 +267,15 @@ TEST_F(StoreTest, AlertsAndTheMigrationThatAddedThem) {
     std::string err;
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(opts_.path.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "DROP TABLE alerts; PRAGMA user_version = 1", nullptr, nullptr,
-                           nullptr),
+    ASSERT_EQ(sqlite3_exec(db, "DROP TABLE alerts; DROP TABLE baselines; PRAGMA user_version = 1",
+                           nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(db);
   }
   auto s = OpenStore();
   ASSERT_TRUE(s);
   std::string err;
-  EXPECT_EQ(s->QueryText("PRAGMA user_version", &err), "2");
+  EXPECT_EQ(s->QueryText("PRAGMA user_version", &err), std::to_string(Store::kSchemaVersion));
   v1::Alert a;
   a.set_id(5);
   a.set_rule_id("server-spawns-shell");
