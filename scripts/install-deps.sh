@@ -20,7 +20,7 @@ PKGS=(
   # tests and benchmarks (curl: OpenSSL client, wget: GnuTLS client, openssl:
   # test certificates, valgrind: instruction counts)
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  iproute2 procps python3 curl wget openssl
+  iproute2 procps python3 python3-yaml curl wget openssl
 )
 # Node.js (with npm) drives the MCP e2e tests; the machine image may already
 # carry a newer Node than Debian's, which conflicts with Debian's npm.

@@ -11,9 +11,10 @@
 // {"tool": name, "arguments": {...}, "progress": bool, "cancelAfterMs": n}
 // ("progress" asks for progress notifications; "cancelAfterMs" cancels the
 // call after that long). A {"waitFile": path} step pauses until that file
-// exists (the session stays open meanwhile); {"list": true} lists the tools
-// again (after a server announced a change). REPEAT=n repeats them n times and prints per-call
-// latencies instead of results (benchmark mode).
+// exists (the session stays open meanwhile); {"sleep": s} pauses s seconds;
+// {"list": true} lists the tools again (after a server announced a change).
+// REPEAT=n repeats them n times and prints per-call latencies instead of
+// results (benchmark mode).
 //
 // THEN_STDIO="command args..." with THEN_CALLS: afterwards the same process
 // connects to a second server over stdio and makes those calls, with
@@ -75,6 +76,10 @@ if (repeat > 0) {
   for (const c of calls) {
     if (c.list) {
       report.relisted = (await client.listTools()).tools.map((t) => t.name);
+      continue;
+    }
+    if (c.sleep) {
+      await new Promise((r) => setTimeout(r, c.sleep * 1000));
       continue;
     }
     if (c.waitFile) {

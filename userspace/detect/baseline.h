@@ -38,7 +38,7 @@ class Baselines {
     // factor * mean and above min_bytes, once min_calls were learned.
     double volume_sigmas = 4;
     double volume_factor = 4;
-    uint64_t volume_min_bytes = 64 * 1024;
+    uint64_t volume_min_bytes = 16 * 1024;
     uint64_t volume_min_calls = 10;
     // Calls in one minute above factor * the learned maximum and above the
     // learned maximum + min.

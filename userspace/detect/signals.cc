@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 
@@ -376,6 +377,19 @@ void Detectors::Scope(const v1::Event& ev, const std::vector<std::string>& argv,
     if (under(r)) return;
   for (const auto& o : own)
     if (under(o)) return;
+  // The program's own installation (an interpreter under ~/.pyenv, a
+  // toolchain under /opt/x): the directory above its bin/, when that is
+  // deep enough not to be a home or a top-level directory.
+  if (const std::string& exe = ev.process().exe(); !exe.empty()) {
+    const size_t bin = exe.rfind('/');
+    const size_t prefix = bin == std::string::npos || bin == 0 ? std::string::npos
+                                                               : exe.rfind('/', bin - 1);
+    if (prefix != std::string::npos && prefix > 0) {
+      const std::string dir = exe.substr(0, prefix);
+      const auto depth = std::count(dir.begin(), dir.end(), '/');
+      if ((depth >= 3 || (depth == 2 && dir.rfind("/home/", 0) != 0)) && under(dir)) return;
+    }
+  }
   bool area = false;
   for (const auto& g : scope_areas_) area = area || GlobMatch(g, path);
   if (!area) return;
@@ -437,26 +451,38 @@ bool Detectors::EncodedBlob(std::string_view text, size_t min_len, std::string* 
 }
 
 bool Detectors::EncodedLabel(std::string_view name, std::string* label) {
+  // What DNS tunnels put in a label: hex (two characters a byte), base32 or
+  // base64-ish runs; 24 or more characters, no word separators. Hostnames
+  // made of words and a number (load balancers, CDNs) have dashes or low
+  // entropy.
   size_t start = 0;
   while (start < name.size()) {
     size_t dot = name.find('.', start);
     if (dot == std::string_view::npos) dot = name.size();
     std::string_view l = name.substr(start, dot - start);
-    if (l.size() >= 32) {
-      int counts[256] = {0};
-      for (char c : l) ++counts[static_cast<unsigned char>(c)];
-      double h = 0;
-      for (int n : counts) {
-        if (n == 0) continue;
-        const double p = static_cast<double>(n) / static_cast<double>(l.size());
-        h -= p * std::log2(p);
-      }
-      if (h >= 3.8) {
-        *label = std::string(l);
-        return true;
-      }
-    }
     start = dot + 1;
+    if (l.size() < 24 || l.find_first_of("-_") != std::string_view::npos) continue;
+    size_t digits = 0, hex_letters = 0;
+    int counts[256] = {0};
+    for (char c : l) {
+      const unsigned char u = static_cast<unsigned char>(c);
+      ++counts[u];
+      digits += std::isdigit(u) != 0;
+      hex_letters += (u >= 'a' && u <= 'f') || (u >= 'A' && u <= 'F');
+    }
+    const bool hex = digits + hex_letters == l.size() && digits >= 4 && hex_letters >= 4;
+    double h = 0;
+    for (int n : counts) {
+      if (n == 0) continue;
+      const double p = static_cast<double>(n) / static_cast<double>(l.size());
+      h -= p * std::log2(p);
+    }
+    // Close to the most a label of this length can carry, with digits in it.
+    const double limit = std::min(3.8, 0.8 * std::log2(static_cast<double>(l.size())));
+    if (hex || (digits >= 2 && h >= limit)) {
+      *label = std::string(l);
+      return true;
+    }
   }
   return false;
 }

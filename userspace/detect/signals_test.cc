@@ -156,7 +156,11 @@ TEST_F(SignalsTest, EncodedDataAndOutboundTools) {
   EXPECT_FALSE(Detectors::EncodedBlob("a short token: abc123XYZ", 48, &ex));
   std::string label;
   EXPECT_TRUE(Detectors::EncodedLabel("mzxw6ytboi4dqmrvgq3tenbxgyztcnrqhe4dsnzr.exfil.example.", &label));
+  EXPECT_TRUE(Detectors::EncodedLabel("6177735f6163636573735f6b65795f69643d414b4941.t.example.", &label))
+      << "hex";
+  EXPECT_EQ(label, "6177735f6163636573735f6b65795f69643d414b4941");
   EXPECT_FALSE(Detectors::EncodedLabel("www.example.com", &label));
+  EXPECT_FALSE(Detectors::EncodedLabel("thisisaverylongbutperfectlyreadablename.example.com", &label));
   EXPECT_FALSE(Detectors::EncodedLabel("internal-my-load-balancer-1234.us-east-1.elb.amazonaws.com", &label));
   EXPECT_TRUE(d_.OutboundTool("fetch"));
   EXPECT_TRUE(d_.OutboundTool("slack_post_message"));
@@ -206,14 +210,35 @@ TEST_F(SignalsTest, OutOfScopeIsOutsideTheDeclaredRoots) {
     d_.Scope(e, a, &out);
     return out.empty() ? std::string() : out[0].fields["roots"];
   };
-  EXPECT_EQ(scope("/home/u/.bashrc", argv), "/home/u/project");
+  EXPECT_EQ(scope("/home/u/Documents/taxes.pdf", argv), "/home/u/project");
+  EXPECT_EQ(scope("/home/u/.bash_history", argv), "/home/u/project");
+  EXPECT_EQ(scope("/home/u/.gitconfig", argv), "") << "configuration programs read";
   EXPECT_EQ(scope("/home/u/project-other/x", argv), "/home/u/project") << "a sibling is outside";
   EXPECT_EQ(scope("/home/u/project/src/a.py", argv), "");
   EXPECT_EQ(scope("/opt/srv/lib/helpers.py", argv), "") << "its own code";
   EXPECT_EQ(scope("/usr/lib/python3/dist-packages/x.py", argv), "") << "not a user data area";
   EXPECT_EQ(scope("/home/u/.cache/pip/x", argv), "") << "ignored";
   EXPECT_EQ(scope("/etc/ssl/certs/ca.pem", argv), "");
-  EXPECT_EQ(scope("/home/u/.bashrc", {"node", "/srv/x/index.js"}), "") << "no roots declared";
+  EXPECT_EQ(scope("/home/u/Documents/taxes.pdf", {"node", "/srv/x/index.js"}), "")
+      << "no roots declared";
+  // A program's own installation is not outside: python under a home.
+  v1::Event e;
+  e.set_type(v1::EVENT_TYPE_FILE_OPEN);
+  e.mutable_process()->set_exe("/home/u/tools/py311/bin/python3.11");
+  e.mutable_file()->set_result(3);
+  std::vector<Signal> out;
+  e.mutable_file()->set_path("/home/u/tools/py311/lib/python3.11/os.py");
+  d_.Scope(e, argv, &out);
+  EXPECT_TRUE(out.empty());
+  e.mutable_file()->set_path("/home/u/tools/notes.txt");
+  d_.Scope(e, argv, &out);
+  EXPECT_EQ(out.size(), 1u) << "beside the installation is outside";
+  // A program directly in a home's bin/ does not make the home its own.
+  e.mutable_process()->set_exe("/home/u/bin/tool");
+  e.mutable_file()->set_path("/home/u/Documents/taxes.pdf");
+  out.clear();
+  d_.Scope(e, argv, &out);
+  EXPECT_EQ(out.size(), 1u);
 }
 
 TEST(GlobToRegexTest, Shapes) {
