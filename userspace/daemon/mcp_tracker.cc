@@ -549,6 +549,15 @@ McpTracker::Result McpTracker::OnMessage(const McpObservation& w,
         c.set_result_summary(r.summary);
         c.set_result(Redact(m.result, opts_.result_max));
         if (r.is_error) status = "tool_error";
+        // Content the agent will read: scanned whole, as text.
+        if (content_scanner_ && (c.method() == "tools/call" || c.method() == "resources/read" ||
+                                 c.method() == "prompts/get")) {
+          std::string reason, excerpt;
+          if (content_scanner_(JsonStringValues(m.result), &reason, &excerpt)) {
+            c.set_content_flag(reason);
+            c.set_content_excerpt(Redact(excerpt, 512));
+          }
+        }
         // What came back may go out again: remember its fingerprints.
         if (!r.is_error && (c.method() == "tools/call" || c.method() == "resources/read" ||
                             c.method() == "prompts/get"))

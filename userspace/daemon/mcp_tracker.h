@@ -104,6 +104,12 @@ class McpTracker {
     std::lock_guard<std::mutex> lock(mu_);
     next_call_ = std::max<uint64_t>(id, next_call_);
   }
+  // Looks at the text of results agents read (tools/call, resources/read,
+  // prompts/get): true with a reason and an excerpt when it addresses the
+  // model. Pipeline thread.
+  using ContentScanner =
+      std::function<bool(const std::string& text, std::string* reason, std::string* excerpt)>;
+  void SetContentScanner(ContentScanner scan) { content_scanner_ = std::move(scan); }
   void SetLookups(ProcessFn process, ClientFn client) {
     process_fn_ = std::move(process);
     client_fn_ = std::move(client);
@@ -201,6 +207,7 @@ class McpTracker {
   mutable std::mutex mu_;
   std::map<uint32_t, Server> servers_;          // by pid
   std::map<std::string, Session> sessions_;     // by session id
+  ContentScanner content_scanner_;
   std::map<std::string, ToolBook> inventories_;  // by server identity
   std::map<uint64_t, Pending> pending_;         // by pending id (FIFO order)
   std::map<std::string, uint64_t> pending_index_;  // pairing key -> pending id

@@ -63,6 +63,10 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
   };
   l.server_identity = [this](uint32_t pid) { return mcp_.tracker().ServerIdentity(pid); };
   engine_.SetLookups(std::move(l));
+  mcp_.tracker().SetContentScanner(
+      [this](const std::string& text, std::string* reason, std::string* excerpt) {
+        return engine_.ScanContent(text, reason, excerpt);
+      });
 }
 
 bool Pipeline::Push(v1::Event&& ev) {

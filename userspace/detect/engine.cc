@@ -67,7 +67,7 @@ std::string Engine::SetRules(const RuleSet& rules) {
   if (std::string e = d.Compile(rules.lists); !e.empty()) return e;
   std::lock_guard<std::mutex> lock(mu_);
   rules_ = rules;
-  detectors_ = std::move(d);
+  detectors_ = std::make_shared<const Detectors>(std::move(d));
   states_.assign(rules_.rules.size(), {});
   folded_.clear();
   ++counters_.rule_loads;
@@ -105,9 +105,9 @@ void Engine::OnEvent(const v1::Event& ev, Attribution who, std::vector<v1::Event
   std::vector<Signal> sigs;
   if (IsEffect(ev.type())) {
     if (who.agent == 0 && who.server == 0) return;  // nobody's: not ours
-    detectors_.Effect(ev, &sigs);
+    detectors_->Effect(ev, &sigs);
     if (who.server != 0 && lookups_.server_argv && ev.type() == v1::EVENT_TYPE_FILE_OPEN)
-      detectors_.Scope(ev, lookups_.server_argv(who.server), &sigs);
+      detectors_->Scope(ev, lookups_.server_argv(who.server), &sigs);
     if (who.server != 0 && lookups_.server_identity) {
       baselines_.Effect(lookups_.server_identity(who.server),
                         lookups_.server_name ? lookups_.server_name(who.server) : "", ev,
@@ -118,7 +118,7 @@ void Engine::OnEvent(const v1::Event& ev, Attribution who, std::vector<v1::Event
     who.server = c.server_pid();
     if (c.method() == "tools/call" && c.status() != "error")
       used_tools_[c.server_identity()].insert(c.tool());
-    detectors_.Call(ev, &sigs);
+    detectors_->Call(ev, &sigs);
     if (c.status() != "error")
       baselines_.Call(c.server_identity(),
                       lookups_.server_name ? lookups_.server_name(c.server_pid()) : "", ev, &sigs);
@@ -152,7 +152,7 @@ void Engine::OnEvent(const v1::Event& ev, Attribution who, std::vector<v1::Event
         for (const auto& t : inv.tools()) {
           if (!seen.insert(t.hash()).second) continue;
           std::vector<Signal> ts;
-          detectors_.Tool(t, &ts);
+          detectors_->Tool(t, &ts);
           for (auto& s : ts) {
             s.seq = ev.seq();
             s.call_id = c.call_id();
@@ -426,6 +426,16 @@ std::vector<v1::Rule> Engine::Rules() const {
 std::vector<std::string> Engine::RuleFiles() const {
   std::lock_guard<std::mutex> lock(mu_);
   return rules_.files;
+}
+
+bool Engine::ScanContent(const std::string& text, std::string* reason,
+                         std::string* excerpt) const {
+  std::shared_ptr<const Detectors> d;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    d = detectors_;
+  }
+  return d != nullptr && d->ScanText(text, reason, excerpt);
 }
 
 void Engine::LoadBaselines(const std::vector<v1::Baseline>& profiles) {

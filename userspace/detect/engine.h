@@ -10,6 +10,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -78,6 +79,10 @@ class Engine {
   std::vector<std::string> RuleFiles() const;
   Counters counters() const;
 
+  // Any thread, no engine lock held while scanning: text addressed to the
+  // model, invisible Unicode or terminal escapes (the rules' markers).
+  bool ScanContent(const std::string& text, std::string* reason, std::string* excerpt) const;
+
   // Learned baselines (family 10), any thread: loaded from the store at
   // start, the changed ones for the store's batches, listed (export) and
   // started over.
@@ -117,7 +122,7 @@ class Engine {
   Lookups lookups_;
   mutable std::mutex mu_;
   RuleSet rules_;
-  Detectors detectors_;
+  std::shared_ptr<const Detectors> detectors_;  // null until rules are set
   Baselines baselines_;
   // rule index -> scope key -> partial match
   std::vector<std::map<std::string, Partial>> states_;

@@ -329,7 +329,12 @@ void Detectors::Call(const v1::Event& ev, std::vector<Signal>* out) const {
   // Content the agent reads (tool definitions are looked at as tools).
   const bool content = c.method() == "tools/call" || c.method() == "resources/read" ||
                        c.method() == "prompts/get";
-  if (content && !c.result().empty() && ScanText(c.result(), &reason, &excerpt)) {
+  if (content && !c.content_flag().empty()) {
+    // Found by the tracker in the whole result's text.
+    Signal& s = make("injection_in_result");
+    s.fields["reason"] = c.content_flag();
+    s.fields["excerpt"] = c.content_excerpt();
+  } else if (content && !c.result().empty() && ScanText(c.result(), &reason, &excerpt)) {
     Signal& s = make("injection_in_result");
     s.fields["reason"] = reason;
     s.fields["excerpt"] = excerpt;

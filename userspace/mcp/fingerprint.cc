@@ -106,6 +106,19 @@ uint64_t Mix(uint64_t h) {
 
 }  // namespace
 
+std::string JsonStringValues(std::string_view json_or_text, size_t max) {
+  std::string raw;
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(json_or_text.data(), json_or_text.size()).get(root) == simdjson::SUCCESS) {
+    Strings(root, 0, &raw);
+  } else {
+    raw.assign(json_or_text);
+  }
+  if (raw.size() > max) raw.resize(max);
+  return raw;
+}
+
 std::string FingerprintText(std::string_view json_or_text) {
   std::string raw;
   thread_local simdjson::dom::parser parser;  // reused: no allocation per call

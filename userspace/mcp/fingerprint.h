@@ -26,6 +26,10 @@ inline constexpr size_t kFingerprintGuarantee =
 // plain text; decoded forms of encoded-looking runs are appended.
 std::string FingerprintText(std::string_view json_or_text);
 
+// The string values of a JSON value, unescaped and joined by newlines (at
+// most max bytes), or the text itself if it is not JSON.
+std::string JsonStringValues(std::string_view json_or_text, size_t max = 1u << 20);
+
 // Sorted, unique fingerprints of normalized text (at most max_out).
 std::vector<uint64_t> Fingerprints(std::string_view normalized,
                                    size_t max_out = 4096);
