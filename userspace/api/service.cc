@@ -352,6 +352,7 @@ grpc::Status AgentWatchService::ListRules(grpc::ServerContext*, const v1::ListRu
   if (engine_ == nullptr) return NoEngine();
   for (auto& r : engine_->Rules()) *out->add_rules() = std::move(r);
   for (auto& f : engine_->RuleFiles()) out->add_files(f);
+  for (auto& s : engine_->Suppressions()) *out->add_suppressions() = std::move(s);
   return grpc::Status::OK;
 }
 

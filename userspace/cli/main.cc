@@ -47,6 +47,15 @@ constexpr char kUsage[] =
     "\n"
     "Run `agentwatch COMMAND --help` for a command's options.\n";
 
+std::string UtcDate(int64_t unix_ns) {
+  const time_t t = static_cast<time_t>(unix_ns / 1000000000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 int Fail(const grpc::Status& s, const std::string& endpoint) {
   std::cerr << "agentwatch: " << s.error_message();
   if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
@@ -547,6 +556,15 @@ int Rules(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
     std::cout << "files:";
     for (const auto& f : resp.files()) std::cout << " " << f;
     std::cout << "\n";
+    for (const auto& s : resp.suppressions()) {
+      std::string rules, where;
+      for (const auto& r : s.rules()) rules += (rules.empty() ? "" : ",") + r;
+      for (const auto& w : s.where()) where += (where.empty() ? "" : " ") + w;
+      std::cout << "suppressed: " << s.id() << " rules=" << (rules.empty() ? "*" : rules)
+                << (where.empty() ? "" : " where " + where) << " hits=" << s.hits()
+                << (s.until_unix_ns() != 0 ? " until=" + UtcDate(s.until_unix_ns()) : "")
+                << " (" << s.source() << ")\n";
+    }
   }
   return 0;
 }

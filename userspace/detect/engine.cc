@@ -274,6 +274,7 @@ void Engine::Raise(size_t rule_index, const std::string& scope, Partial&& p, int
     auto f = final_sig.fields.find(r.key);
     if (f != final_sig.fields.end()) key = f->second;
   }
+  if (Suppressed(r, key, p, now)) return;
   const std::string fold_key = r.id + "|" + scope + "|" + key;
   if (auto f = folded_.find(fold_key);
       f != folded_.end() && now - f->second.last_unix_ns <= static_cast<int64_t>(r.within_ms) * 1000000) {
@@ -376,6 +377,39 @@ void Engine::Raise(size_t rule_index, const std::string& scope, Partial&& p, int
   out->push_back(std::move(e));
 }
 
+bool Engine::Suppressed(const Rule& r, const std::string& key, const Partial& p, int64_t now) {
+  for (const auto& s : rules_.suppressions) {
+    if (s.until_unix_ns != 0 && now > s.until_unix_ns) continue;
+    bool rule_ok = s.rules.empty();
+    for (const auto& g : s.rules) rule_ok = rule_ok || GlobMatch(g, r.id);
+    if (!rule_ok) continue;
+    bool all = true;
+    for (const auto& c : s.where) {
+      bool held = false;
+      for (const auto& [step, sig] : p.evidence) {
+        std::map<std::string, std::string> fields = sig.fields;
+        fields["rule"] = r.id;
+        fields["severity"] = r.severity;
+        fields["agent_exe"] = p.who.agent_exe;
+        fields["key"] = key;
+        if (FieldMatches(c, fields)) {
+          held = true;
+          break;
+        }
+      }
+      if (!held) {
+        all = false;
+        break;
+      }
+    }
+    if (!all) continue;
+    ++counters_.alerts_suppressed;
+    ++suppression_hits_[s.id];
+    return true;
+  }
+  return false;
+}
+
 void Engine::Sweep(int64_t now) {
   for (size_t i = 0; i < states_.size() && i < rules_.rules.size(); ++i) {
     const int64_t within = static_cast<int64_t>(rules_.rules[i].within_ms) * 1000000;
@@ -420,6 +454,27 @@ std::vector<v1::Rule> Engine::Rules() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<v1::Rule> out;
   for (const auto& r : rules_.rules) out.push_back(RuleInfo(r));
+  return out;
+}
+
+std::vector<v1::Suppression> Engine::Suppressions() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<v1::Suppression> out;
+  for (const auto& s : rules_.suppressions) {
+    v1::Suppression& v = out.emplace_back();
+    v.set_id(s.id);
+    for (const auto& r : s.rules) v.add_rules(r);
+    for (const auto& c : s.where) {
+      std::string values;
+      for (const auto& x : c.values) values += (values.empty() ? "" : "|") + x;
+      v.add_where(c.field + "=" + values);
+    }
+    v.set_until_unix_ns(s.until_unix_ns);
+    v.set_comment(s.comment);
+    v.set_source(s.source);
+    auto h = suppression_hits_.find(s.id);
+    v.set_hits(h == suppression_hits_.end() ? 0 : h->second);
+  }
   return out;
 }
 

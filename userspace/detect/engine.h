@@ -44,6 +44,7 @@ class Engine {
     uint64_t alerts = 0;           // distinct alerts raised
     uint64_t alerts_folded = 0;    // repeats counted into an existing alert
     uint64_t alerts_excepted = 0;  // matched, dropped by an exception
+    uint64_t alerts_suppressed = 0;  // matched, dropped by a suppression
     uint64_t states_evicted = 0;
     uint64_t rule_loads = 0;
   };
@@ -77,6 +78,8 @@ class Engine {
   bool Alert(uint64_t id, v1::Alert* out) const;
   std::vector<v1::Rule> Rules() const;
   std::vector<std::string> RuleFiles() const;
+  // The suppressions in force, with how many alerts each dropped.
+  std::vector<v1::Suppression> Suppressions() const;
   Counters counters() const;
 
   // Any thread, no engine lock held while scanning: text addressed to the
@@ -116,6 +119,7 @@ class Engine {
   void Raise(size_t rule_index, const std::string& scope_key, Partial&& p, int64_t now,
              std::vector<v1::Event>* out);
   void Sweep(int64_t now);
+  bool Suppressed(const Rule& r, const std::string& key, const Partial& p, int64_t now);
   void Fields(Signal* sig, const Attribution& who) const;
 
   const Options opts_;
@@ -131,6 +135,7 @@ class Engine {
   std::map<std::string, std::set<std::string>> used_tools_;    // identity -> tools
   std::map<std::string, std::set<std::string>> scanned_tools_; // identity -> hashes
   std::map<uint32_t, std::map<std::string, std::string>> agent_tools_;  // agent -> tool -> identity
+  std::map<std::string, uint64_t> suppression_hits_;
   uint64_t next_alert_ = 1;
   int64_t next_sweep_ = 0;
   Counters counters_;

@@ -194,6 +194,52 @@ rules:
   EXPECT_EQ(Alerts().size(), 1u);
 }
 
+TEST_F(EngineTest, SuppressionsDropKnownAlertsAcrossRules) {
+  RuleSet set;
+  ASSERT_EQ(LoadRules("", &set), "");
+  ASSERT_EQ(ApplyRulesYaml(R"(
+suppress:
+  - id: build-server
+    comment: the build server runs make and compilers through sh
+    rules: ["server-*"]
+    where: {server: "files*", argv: ["*make*", "*cc *"]}
+  - id: old-incident
+    until: 2020-01-01
+    where: {rule: server-spawns-shell}
+)",
+                           "local.yaml", &set),
+            "");
+  ASSERT_EQ(set.suppressions.size(), 2u);
+  Load(set);
+  Exec(21, "/bin/sh", {"sh", "-c", "make all"}, {21, 20, 10, 1});
+  Exec(22, "/usr/bin/python3", {"python3", "-c", "print(1)"}, {22, 20, 10, 1});
+  auto a = Alerts();
+  ASSERT_EQ(a.size(), 1u) << "make is suppressed, inline python is not";
+  EXPECT_EQ(a[0].rule_id(), "server-runs-inline-code");
+  EXPECT_EQ(engine_.counters().alerts_suppressed, 1u);
+  // Lapsed: the shell alert of another command line is raised.
+  Exec(23, "/bin/sh", {"sh", "-c", "id"}, {23, 20, 10, 1});
+  EXPECT_EQ(Alerts().size(), 2u);
+  auto sup = engine_.Suppressions();
+  ASSERT_EQ(sup.size(), 2u);
+  EXPECT_EQ(sup[0].id(), "build-server");
+  EXPECT_EQ(sup[0].hits(), 1u);
+  EXPECT_EQ(sup[0].source(), "local.yaml");
+  EXPECT_EQ(sup[1].hits(), 0u);
+
+  // Mistakes are rejected with the reason.
+  RuleSet bad = set;
+  EXPECT_NE(ApplyRulesYaml("suppress:\n  - id: all\n", "x.yaml", &bad).find("needs rules or where"),
+            std::string::npos);
+  EXPECT_NE(ApplyRulesYaml("suppress:\n  - id: f\n    where: {nope: x}\n", "x.yaml", &bad)
+                .find("unknown field 'nope'"),
+            std::string::npos);
+  EXPECT_NE(ApplyRulesYaml("suppress:\n  - id: t\n    rules: [x]\n    until: tomorrow\n",
+                           "x.yaml", &bad)
+                .find("until"),
+            std::string::npos);
+}
+
 TEST_F(EngineTest, PoisonedToolsAreSeenAtTheirFirstListingAndRugPullsAfterUse) {
   v1::McpTool* t = inventory_.add_tools();
   t->set_name("add");

@@ -1,6 +1,7 @@
 #include "detect/rules.h"
 
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -201,6 +202,47 @@ void ApplyRule(const YAML::Node& n, Rule* r, bool is_new) {
     throw Error(n, "rule " + r->id + ": key: unknown field '" + r->key + "'");
 }
 
+Suppression ReadSuppression(const YAML::Node& n, const std::string& source) {
+  if (!n.IsMap() || !n["id"]) throw Error(n, "a suppression needs an id");
+  Suppression s;
+  s.id = Scalar(n["id"], "suppression id");
+  s.source = source;
+  const std::string what = "suppression " + s.id;
+  for (const auto& kv : n) {
+    const std::string key = Scalar(kv.first, what);
+    if (key == "id") {
+      continue;
+    } else if (key == "rules") {
+      s.rules = Strings(kv.second, what + ": rules");
+    } else if (key == "where") {
+      s.where = Conditions(kv.second, what + ": where");
+    } else if (key == "comment") {
+      s.comment = Scalar(kv.second, what + ": comment");
+    } else if (key == "until") {
+      // RFC 3339 date or time, UTC: 2026-12-31 or 2026-12-31T18:00:00Z.
+      const std::string v = Scalar(kv.second, what + ": until");
+      std::tm tm{};
+      const char* end = strptime(v.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+      if (end == nullptr) {
+        tm = {};
+        end = strptime(v.c_str(), "%Y-%m-%d", &tm);
+      }
+      if (end == nullptr || (*end != '\0' && std::string(end) != "Z"))
+        throw Error(kv.second, what + ": until: '" + v + "' is not YYYY-MM-DD[THH:MM:SSZ]");
+      s.until_unix_ns = static_cast<int64_t>(timegm(&tm)) * 1000000000;
+    } else {
+      throw Error(kv.first, what + ": unknown key '" + key + "' (rules, where, until, comment)");
+    }
+  }
+  if (s.where.empty() && s.rules.empty())
+    throw Error(n, what + ": needs rules or where (it would drop every alert)");
+  std::set<std::string> fields = CommonFields();
+  for (const auto& [sig, names] : KnownSignals()) fields.insert(names.begin(), names.end());
+  fields.insert({"rule", "severity", "agent_exe", "key"});
+  CheckFields(n, s.where, fields, what + ": where");
+  return s;
+}
+
 void Apply(const YAML::Node& root, const std::string& source, RuleSet* set) {
   if (root.IsNull()) return;
   if (!root.IsMap()) throw Error(root, "expected a map with lists: and rules:");
@@ -240,8 +282,20 @@ void Apply(const YAML::Node& root, const std::string& source, RuleSet* set) {
           set->rules.push_back(std::move(r));
         }
       }
+    } else if (key == "suppress") {
+      if (!kv.second.IsSequence()) throw Error(kv.second, "suppress: expected a list");
+      for (const auto& sn : kv.second) {
+        Suppression s = ReadSuppression(sn, source);
+        auto it = std::find_if(set->suppressions.begin(), set->suppressions.end(),
+                               [&](const Suppression& x) { return x.id == s.id; });
+        if (it != set->suppressions.end()) {
+          *it = std::move(s);  // the later file's wins
+        } else {
+          set->suppressions.push_back(std::move(s));
+        }
+      }
     } else {
-      throw Error(kv.first, "unknown top-level key '" + key + "' (lists, rules)");
+      throw Error(kv.first, "unknown top-level key '" + key + "' (lists, rules, suppress)");
     }
   }
 }

@@ -44,8 +44,23 @@ struct Rule {
   std::string source;    // "builtin" or the file
 };
 
+// Drops alerts that are known and accepted, across rules: an alert of a
+// rule matching `rules` (ids or globs; empty = every rule) whose evidence
+// satisfies every condition (each by some evidence signal, with the
+// alert's own fields `rule`, `severity`, `agent_exe` and `key` too) is not
+// raised; it is counted. `until` makes it lapse.
+struct Suppression {
+  std::string id;
+  std::vector<std::string> rules;
+  std::vector<Condition> where;
+  int64_t until_unix_ns = 0;  // 0 = no end
+  std::string comment;
+  std::string source;
+};
+
 struct RuleSet {
   std::vector<Rule> rules;  // in load order
+  std::vector<Suppression> suppressions;
   std::map<std::string, std::vector<std::string>> lists;
   std::vector<std::string> files;
 };

@@ -53,7 +53,9 @@ rules:
       EXPECT_EQ(r.exceptions.size(), 1u);
       EXPECT_EQ(r.source, "builtin + /etc/agentwatch/rules.d/local.yaml");
     }
-    if (r.id == "runaway-failing-calls") EXPECT_FALSE(r.enabled);
+    if (r.id == "runaway-failing-calls") {
+      EXPECT_FALSE(r.enabled);
+    }
   }
   EXPECT_EQ(set.files.size(), 2u);
 }
@@ -103,8 +105,11 @@ TEST(RulesTest, LoadRulesReadsADirectoryInOrder) {
   fclose(f);
   RuleSet set;
   ASSERT_EQ(LoadRules(dir, &set), "");
-  for (const auto& r : set.rules)
-    if (r.id == "server-spawns-shell") EXPECT_EQ(r.severity, "critical");
+  for (const auto& r : set.rules) {
+    if (r.id == "server-spawns-shell") {
+      EXPECT_EQ(r.severity, "critical");
+    }
+  }
   EXPECT_EQ(set.files.size(), 3u);
   RuleSet none;
   EXPECT_EQ(LoadRules(dir + "/missing", &none), "");
