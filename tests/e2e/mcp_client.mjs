@@ -24,6 +24,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+import { ListRootsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 
 const [mode, target, ...rest] = process.argv.slice(2);
 let transport;
@@ -38,7 +39,16 @@ if (mode === "stdio") {
   process.exit(2);
 }
 
-const client = new Client({ name: "agentwatch-e2e-client", version: "1.0.0" });
+// ROOTS='["/abs/dir", ...]': the client declares MCP roots and answers the
+// server's roots/list with them.
+const roots = JSON.parse(process.env.ROOTS || "null");
+const client = new Client({ name: "agentwatch-e2e-client", version: "1.0.0" },
+                          roots ? { capabilities: { roots: { listChanged: false } } } : undefined);
+if (roots) {
+  client.setRequestHandler(ListRootsRequestSchema, async () => ({
+    roots: roots.map((p) => ({ uri: `file://${p}`, name: p.split("/").pop() })),
+  }));
+}
 await client.connect(transport);
 const report = {
   pid: process.pid,

@@ -116,4 +116,9 @@ const note = server.registerTool("note", {
   return { content: [{ type: "text", text }] };
 });
 
+// A client that declares roots is asked for them, as servers that work on
+// files do.
+server.server.oninitialized = () => {
+  if (server.server.getClientCapabilities()?.roots) server.server.listRoots().catch(() => {});
+};
 await server.connect(new StdioServerTransport());

@@ -123,6 +123,8 @@ def netns_down():
 
 def run_client(step, tmp):
     env = dict(os.environ, CALLS=json.dumps(fill(step.get("calls", []), tmp)))
+    if "roots" in step:
+        env["ROOTS"] = json.dumps(fill(step["roots"], tmp))
     server = fill(step["client"], tmp)
     extra = []
     if server[0] == "everything-http":

@@ -593,6 +593,13 @@ void McpTracker::ApplyResult(Pending* p, Session* s, const McpResultInfo& r,
     }
     return;
   }
+  if (method == "roots/list" && r.has_roots && server != nullptr) {
+    // The client's answer to the server: where it may work.
+    server->info.clear_roots();
+    for (const auto& root : r.roots) server->info.add_roots(root);
+    server->info.set_last_seen_unix_ns(w.time_unix_ns);
+    return;
+  }
   if (method == "tools/list" && r.has_tools) {
     if (!p->list_continuation) s->tool_pages.clear();
     s->tool_pages.insert(s->tool_pages.end(), r.tools.begin(), r.tools.end());
@@ -958,6 +965,25 @@ std::string McpTracker::ServerLabel(uint32_t pid) const {
   if (it == servers_.end() || !it->second.info.alive()) return "";
   const v1::McpServer& s = it->second.info;
   return !s.name().empty() ? s.name() : !s.package().empty() ? s.package() : s.exe();
+}
+
+std::vector<std::string> McpTracker::ServerRoots(uint32_t pid) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = servers_.find(pid);
+  if (it == servers_.end()) return {};
+  return {it->second.info.roots().begin(), it->second.info.roots().end()};
+}
+
+std::vector<std::string> McpTracker::ServerNames(uint32_t pid) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = servers_.find(pid);
+  if (it == servers_.end()) return {};
+  const v1::McpServer& s = it->second.info;
+  std::vector<std::string> out;
+  for (const std::string* n : {&s.name(), &s.package()})
+    if (!n->empty()) out.push_back(*n);
+  if (!s.exe().empty()) out.push_back(Basename(s.exe()));
+  return out;
 }
 
 std::string McpTracker::ServerIdentity(uint32_t pid) const {

@@ -144,6 +144,10 @@ class McpTracker {
   std::string ServerLabel(uint32_t pid) const;
   // The server's identity (McpServer.identity), "" if unknown.
   std::string ServerIdentity(uint32_t pid) const;
+  // The MCP roots its client declared (paths), and its names (serverInfo
+  // name, package, exe basename); empty if unknown.
+  std::vector<std::string> ServerRoots(uint32_t pid) const;
+  std::vector<std::string> ServerNames(uint32_t pid) const;
   // The client process of a session (or of the server), 0 if unknown.
   uint32_t SessionClient(const std::string& session_id, uint32_t server_pid) const;
 

@@ -228,6 +228,13 @@ TEST_F(TrackerTest, ServerToClientRequestIsPairedTheOtherWay) {
   EXPECT_EQ(calls[1].method(), "sampling/createMessage");
   EXPECT_EQ(calls[1].initiator(), "server");
   EXPECT_EQ(calls[1].status(), "ok");
+
+  // roots/list: the client tells the server where it may work.
+  Feed(100, 1, true, R"({"jsonrpc":"2.0","id":1,"method":"roots/list"})");
+  Feed(100, 0, false,
+       R"({"jsonrpc":"2.0","id":1,"result":{"roots":[{"uri":"file:///home/u/My%20Project","name":"p"},{"uri":"https://example.org/x"}]}})");
+  EXPECT_EQ(tracker_.ServerRoots(100), (std::vector<std::string>{"/home/u/My Project"}));
+  EXPECT_EQ(tracker_.ServerNames(100), (std::vector<std::string>{"files", "@acme/mcp-files", "node"}));
 }
 
 TEST_F(TrackerTest, BatchRequestsArePairedOneByOne) {

@@ -62,6 +62,8 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
     return p != nullptr ? p->argv : std::vector<std::string>{};
   };
   l.server_identity = [this](uint32_t pid) { return mcp_.tracker().ServerIdentity(pid); };
+  l.server_roots = [this](uint32_t pid) { return mcp_.tracker().ServerRoots(pid); };
+  l.server_names = [this](uint32_t pid) { return mcp_.tracker().ServerNames(pid); };
   engine_.SetLookups(std::move(l));
   mcp_.tracker().SetContentScanner(
       [this](const std::string& text, std::string* reason, std::string* excerpt) {

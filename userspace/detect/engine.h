@@ -58,6 +58,10 @@ class Engine {
     std::function<std::vector<std::string>(uint32_t server_pid)> server_argv;
     // The server's identity (McpServer.identity), "" if unknown.
     std::function<std::string(uint32_t server_pid)> server_identity;
+    // The MCP roots its client declared (paths).
+    std::function<std::vector<std::string>(uint32_t server_pid)> server_roots;
+    // Its names: serverInfo name, package, exe basename.
+    std::function<std::vector<std::string>(uint32_t server_pid)> server_names;
   };
 
   Engine() : Engine(Options{}) {}

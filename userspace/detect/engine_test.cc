@@ -240,6 +240,23 @@ suppress:
             std::string::npos);
 }
 
+TEST_F(EngineTest, LocalOnlyServersReachingOut) {
+  Engine::Lookups l;
+  l.server_name = [](uint32_t pid) { return pid == 20 ? std::string("files") : ""; };
+  l.server_names = [](uint32_t pid) {
+    return pid == 20 ? std::vector<std::string>{"secure-filesystem-server", "node"}
+                     : std::vector<std::string>{"web-tools", "node"};
+  };
+  engine_.SetLookups(l);
+  Connect(21, "203.0.113.9", {21, 20, 10, 1});  // a child of the filesystem server
+  auto a = Alerts();
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].rule_id(), "local-server-connects-out");
+  EXPECT_EQ(a[0].severity(), "high");
+  Connect(21, "127.0.0.1", {21, 20, 10, 1});  // loopback is not out
+  EXPECT_EQ(Alerts().size(), 1u);
+}
+
 TEST_F(EngineTest, PoisonedToolsAreSeenAtTheirFirstListingAndRugPullsAfterUse) {
   v1::McpTool* t = inventory_.add_tools();
   t->set_name("add");

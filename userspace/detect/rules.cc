@@ -19,8 +19,8 @@ const std::map<std::string, std::vector<std::string>>& KnownSignals() {
   // "agent"), server, agent, pid, comm.
   static const std::map<std::string, std::vector<std::string>> kSignals = {
       {"sensitive_read", {"path", "flags"}},
-      {"egress", {"target", "protocol", "verb"}},
-      {"dns_query", {"target", "verb"}},
+      {"egress", {"target", "protocol", "verb", "local_only"}},
+      {"dns_query", {"target", "verb", "local_only"}},
       {"process_exec", {"exe", "argv", "kind"}},
       {"secret_argument", {"tool", "outbound"}},
       {"encoded_blob", {"where", "excerpt", "tool", "target", "exe", "outbound"}},

@@ -152,6 +152,7 @@ std::string Detectors::Compile(const std::map<std::string, std::vector<std::stri
   outbound_tools_ = list("outbound_tools");
   scope_areas_ = list("scope_areas");
   scope_ignore_ = list("scope_ignore");
+  local_only_ = list("local_only_servers");
   dns_allow_ = list("dns_allow");
   return "";
 }
@@ -366,11 +367,20 @@ void Detectors::Roots(const std::vector<std::string>& argv, std::vector<std::str
   }
 }
 
+bool Detectors::LocalOnly(const std::vector<std::string>& names) const {
+  for (const auto& n : names)
+    for (const auto& g : local_only_)
+      if (GlobMatch(g, n)) return true;
+  return false;
+}
+
 void Detectors::Scope(const v1::Event& ev, const std::vector<std::string>& argv,
+                      const std::vector<std::string>& mcp_roots,
                       std::vector<Signal>* out) const {
   if (ev.type() != v1::EVENT_TYPE_FILE_OPEN || ev.file().result() < 0) return;
   std::vector<std::string> roots, own;
   Roots(argv, &roots, &own);
+  roots.insert(roots.end(), mcp_roots.begin(), mcp_roots.end());
   if (roots.empty()) return;  // no roots declared: nothing to be outside of
   const std::string& path = ev.file().path();
   auto under = [&](const std::string& dir) {

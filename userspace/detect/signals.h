@@ -60,8 +60,13 @@ class Detectors {
   bool OutboundTool(const std::string& name) const;
   // A file a server opened outside the directories its command line gives
   // it (its roots), in an area where user data lives: out_of_scope.
+  // mcp_roots: the directories its client declared with MCP roots.
   void Scope(const v1::Event& ev, const std::vector<std::string>& server_argv,
-             std::vector<Signal>* out) const;
+             const std::vector<std::string>& mcp_roots, std::vector<Signal>* out) const;
+  // A server that, by one of its names (serverInfo name, package, exe), is
+  // declared local-only (local_only_servers): it has no business on the
+  // network.
+  bool LocalOnly(const std::vector<std::string>& names) const;
   // The directories a command line declares: absolute arguments that are
   // not the program, a script or a package, and the scripts' directories
   // (a server reads its own code).
@@ -88,6 +93,7 @@ class Detectors {
   std::vector<std::string> dns_allow_;     // globs
   std::vector<std::string> outbound_tools_;  // globs
   std::vector<std::string> scope_areas_, scope_ignore_;  // globs
+  std::vector<std::string> local_only_;                  // globs
 };
 
 // "**/.ssh/id_*" as an anchored RE2 pattern ("**" any path, "*" and "?"

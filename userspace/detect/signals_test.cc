@@ -201,13 +201,14 @@ TEST_F(SignalsTest, OutOfScopeIsOutsideTheDeclaredRoots) {
   EXPECT_EQ(roots, (std::vector<std::string>{"/home/u/project", "/data"}));
   EXPECT_EQ(own, (std::vector<std::string>{"/usr/lib/node_modules/@m/server-filesystem/dist"}));
   const std::vector<std::string> argv = {"python3", "/opt/srv/server.py", "/home/u/project"};
+  std::vector<std::string> mcp_roots;
   auto scope = [&](const char* path, const std::vector<std::string>& a) {
     v1::Event e;
     e.set_type(v1::EVENT_TYPE_FILE_OPEN);
     e.mutable_file()->set_path(path);
     e.mutable_file()->set_result(3);
     std::vector<Signal> out;
-    d_.Scope(e, a, &out);
+    d_.Scope(e, a, mcp_roots, &out);
     return out.empty() ? std::string() : out[0].fields["roots"];
   };
   EXPECT_EQ(scope("/home/u/Documents/taxes.pdf", argv), "/home/u/project");
@@ -221,6 +222,15 @@ TEST_F(SignalsTest, OutOfScopeIsOutsideTheDeclaredRoots) {
   EXPECT_EQ(scope("/etc/ssl/certs/ca.pem", argv), "");
   EXPECT_EQ(scope("/home/u/Documents/taxes.pdf", {"node", "/srv/x/index.js"}), "")
       << "no roots declared";
+  // Roots declared by the client over MCP (roots/list) count too.
+  mcp_roots = {"/home/u/Documents"};
+  EXPECT_EQ(scope("/home/u/Documents/taxes.pdf", {"node", "/srv/x/index.js"}), "");
+  EXPECT_EQ(scope("/home/u/Pictures/a.png", {"node", "/srv/x/index.js"}), "/home/u/Documents");
+  EXPECT_EQ(scope("/home/u/Pictures/a.png", argv), "/home/u/project, /home/u/Documents");
+  mcp_roots.clear();
+  EXPECT_TRUE(d_.LocalOnly({"secure-filesystem-server", "node"}));
+  EXPECT_TRUE(d_.LocalOnly({"@modelcontextprotocol/server-memory"}));
+  EXPECT_FALSE(d_.LocalOnly({"mcp-fetch", "@acme/web-tools", "node"}));
   // A program's own installation is not outside: python under a home.
   v1::Event e;
   e.set_type(v1::EVENT_TYPE_FILE_OPEN);
@@ -228,16 +238,16 @@ TEST_F(SignalsTest, OutOfScopeIsOutsideTheDeclaredRoots) {
   e.mutable_file()->set_result(3);
   std::vector<Signal> out;
   e.mutable_file()->set_path("/home/u/tools/py311/lib/python3.11/os.py");
-  d_.Scope(e, argv, &out);
+  d_.Scope(e, argv, {}, &out);
   EXPECT_TRUE(out.empty());
   e.mutable_file()->set_path("/home/u/tools/notes.txt");
-  d_.Scope(e, argv, &out);
+  d_.Scope(e, argv, {}, &out);
   EXPECT_EQ(out.size(), 1u) << "beside the installation is outside";
   // A program directly in a home's bin/ does not make the home its own.
   e.mutable_process()->set_exe("/home/u/bin/tool");
   e.mutable_file()->set_path("/home/u/Documents/taxes.pdf");
   out.clear();
-  d_.Scope(e, argv, &out);
+  d_.Scope(e, argv, {}, &out);
   EXPECT_EQ(out.size(), 1u);
 }
 

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <utility>
@@ -203,6 +204,28 @@ McpRequestParams ReadRequestParams(std::string_view method,
   return p;
 }
 
+std::string RootPath(std::string_view uri) {
+  // file:///abs/path or file://localhost/abs/path, percent-encoded.
+  constexpr std::string_view kFile = "file://";
+  if (uri.substr(0, kFile.size()) != kFile) return "";
+  std::string_view rest = uri.substr(kFile.size());
+  if (rest.substr(0, 9) == "localhost") rest.remove_prefix(9);
+  if (rest.empty() || rest[0] != '/') return "";
+  std::string out;
+  for (size_t i = 0; i < rest.size(); ++i) {
+    if (rest[i] == '%' && i + 2 < rest.size() && std::isxdigit(static_cast<unsigned char>(rest[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(rest[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(rest.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(rest[i]);
+    }
+  }
+  if (out.find('\0') != std::string::npos) return "";
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
 McpResultInfo ReadResult(std::string_view method, std::string_view result) {
   McpResultInfo r;
   thread_local simdjson::dom::parser parser;  // reused: no allocation per call
@@ -248,6 +271,20 @@ McpResultInfo ReadResult(std::string_view method, std::string_view result) {
       }
     }
     r.summary = fmt::format("tools={}", r.tools.size());
+    return r;
+  }
+  if (method == "roots/list") {
+    array roots;
+    if (o["roots"].get_array().get(roots) == simdjson::SUCCESS) {
+      r.has_roots = true;
+      for (element e : roots) {
+        object ro;
+        if (e.get_object().get(ro) != simdjson::SUCCESS) continue;
+        std::string path = RootPath(Str(ro, "uri"));
+        if (!path.empty() && r.roots.size() < 256) r.roots.push_back(std::move(path));
+      }
+    }
+    r.summary = fmt::format("roots={}", r.roots.size());
     return r;
   }
   bool is_error = false;

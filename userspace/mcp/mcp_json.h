@@ -44,6 +44,8 @@ struct McpResultInfo {
   bool has_tools = false;  // a tools/list result
   std::vector<McpToolDef> tools;
   std::string next_cursor;  // pagination of list results
+  bool has_roots = false;   // a roots/list result
+  std::vector<std::string> roots;  // its file:// roots, as paths
 };
 
 struct McpProgress {
@@ -61,6 +63,8 @@ struct McpCancel {
 McpRequestParams ReadRequestParams(std::string_view method,
                                    std::string_view params);
 McpResultInfo ReadResult(std::string_view method, std::string_view result);
+// The path of a file:// root URI ("" if it is not one).
+std::string RootPath(std::string_view uri);
 std::optional<McpProgress> ReadProgress(std::string_view params);
 std::optional<McpCancel> ReadCancel(std::string_view params);
 // "3/10 message" for humans.

@@ -92,6 +92,16 @@ TEST(ReadResult, InitializeAndDiscover) {
   EXPECT_EQ(d.server_name, "s");
 }
 
+TEST(ReadResult, RootsAsPaths) {
+  McpResultInfo r = ReadResult(
+      "roots/list",
+      R"({"roots":[{"uri":"file:///srv/data/"},{"uri":"file://localhost/home/u/a%2Fb"},{"uri":"file:///x%00y"},{"uri":"s3://bucket"},{"name":"no uri"}]})");
+  EXPECT_TRUE(r.has_roots);
+  EXPECT_EQ(r.roots, (std::vector<std::string>{"/srv/data", "/home/u/a/b"}));
+  EXPECT_EQ(r.summary, "roots=2");
+  EXPECT_EQ(RootPath("file://host/x"), "");
+}
+
 TEST(ReadRequestParams, ToolCallInitializeAndStatelessMeta) {
   McpRequestParams c = ReadRequestParams(
       "tools/call",
