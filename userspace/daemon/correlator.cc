@@ -109,6 +109,8 @@ void Correlator::OnEvent(const v1::Event& ev,
   if (IsEffect(ev.type())) {
     owner = OwnerOf(lineage, ev.process().pid());
     OnEffect(ev, owner);
+  } else if (ev.type() == v1::EVENT_TYPE_PAYLOAD && ev.payload().has_remote()) {
+    owner = OwnerOf(lineage, ev.process().pid());  // bytes sent outside: whose
   }
   if (who != nullptr) *who = AttributionOf(ev, owner);
   updates_ = nullptr;

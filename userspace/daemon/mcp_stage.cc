@@ -1,5 +1,6 @@
 #include "daemon/mcp_stage.h"
 
+#include "detect/signals.h"
 #include "mcp/redact.h"
 
 namespace agentwatch {
@@ -122,9 +123,36 @@ void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
     tracker_.OnLostResponse(Observation(*ev, key, proc), p->syscall_length(), &calls);
     for (auto& c : calls) out->push_back(std::move(c));
   }
+  if (p->direction() == "out" && p->file_type() == "socket" && !outside_.empty() &&
+      !st.decoder.speaks_jsonrpc()) {
+    // Bytes to a host outside, whole as captured, before they are cut.
+    auto o = outside_.find({ev->process().pid(), p->inode()});
+    if (o != outside_.end() && !p->data().empty()) {
+      *p->mutable_remote() = o->second;
+      p->set_secret(Redact(p->data(), p->data().size() + 64).find(kRedacted) != std::string::npos);
+      std::string blob;
+      if (Detectors::EncodedBlob(p->data(), 48, &blob)) p->set_encoded_excerpt(blob.substr(0, 120));
+      tracker_.FlowsInto(p->data(), p->mutable_flows());
+    }
+  }
   // What leaves the pipeline is a bounded, redacted preview.
   p->set_data(Redact(p->data(), kPayloadPreview));
   Emit(*ev, key, proc, msgs, failures, out);
+}
+
+void McpStage::OnConnect(const v1::Event& ev) {
+  const v1::NetInfo& n = ev.net();
+  const v1::SockAddr& r = n.remote();
+  if (n.socket_inode() == 0 || (r.family() != "inet" && r.family() != "inet6")) return;
+  if (r.address().rfind("127.", 0) == 0 || r.address() == "::1" ||
+      r.address().rfind("::ffff:127.", 0) == 0)
+    return;
+  if (outside_.size() >= kMaxOutside) outside_.erase(outside_.begin());
+  outside_[{ev.process().pid(), n.socket_inode()}] = r;
+}
+
+void McpStage::OnClose(const v1::Event& ev) {
+  if (ev.net().socket_inode() != 0) outside_.erase({ev.process().pid(), ev.net().socket_inode()});
 }
 
 void McpStage::Judge(const Key& key, Stream* st) {

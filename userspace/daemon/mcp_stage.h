@@ -34,6 +34,10 @@ class McpStage {
                  std::vector<v1::Event>* out);
   // The process is gone: its streams end.
   void OnExit(const v1::Event& ev, std::vector<v1::Event>* out);
+  // A connection (or its end): bytes later sent on a socket to a host
+  // outside are inspected (PayloadInfo.remote, secret, encoded, flows).
+  void OnConnect(const v1::Event& ev);
+  void OnClose(const v1::Event& ev);
 
   const Counters& counters() const { return counters_; }
   McpTracker& tracker() { return tracker_; }
@@ -73,6 +77,9 @@ class McpStage {
   std::vector<uint32_t> new_servers_;
   std::vector<uint32_t> not_mcp_;
   std::map<uint32_t, int> plain_connections_;  // probed, not MCP, per pid
+  // (pid, socket inode) -> remote, for connections to non-loopback hosts.
+  std::map<std::pair<uint32_t, uint64_t>, v1::SockAddr> outside_;
+  static constexpr size_t kMaxOutside = 8192;
 };
 
 }  // namespace agentwatch

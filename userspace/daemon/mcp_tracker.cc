@@ -930,6 +930,37 @@ void McpTracker::LinkFlows(uint32_t agent, const std::string& arguments,
   if (!linked.empty()) ++counters_.data_flows;
 }
 
+void McpTracker::FlowsInto(std::string_view bytes,
+                           google::protobuf::RepeatedPtrField<v1::DataFlow>* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (flows_.empty()) return;
+  const std::vector<uint64_t> fps = Fingerprints(FingerprintText(bytes));
+  if (fps.empty()) return;
+  std::vector<std::tuple<uint32_t, const FlowIndex*, uint32_t>> linked;  // (shared, index, source)
+  for (const auto& [agent, idx] : flows_) {
+    std::map<uint32_t, uint32_t> hits;
+    for (uint64_t fp : fps) {
+      auto it = idx.by_fp.find(fp);
+      if (it != idx.by_fp.end()) ++hits[it->second];
+    }
+    for (auto [src, n] : hits)
+      if (n >= opts_.min_shared_fingerprints) linked.emplace_back(n, &idx, src);
+  }
+  std::sort(linked.begin(), linked.end(),
+            [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
+  if (linked.size() > 8) linked.resize(8);
+  for (const auto& [n, idx, src] : linked) {
+    const FlowIndex::Source& from = idx->sources.at(src);
+    v1::DataFlow* f = out->Add();
+    f->set_from_call_id(from.call_id);
+    f->set_from_tool(from.tool);
+    f->set_from_server_id(from.server_id);
+    f->set_from_session_id(from.session_id);
+    f->set_shared_fingerprints(n);
+  }
+  if (!linked.empty()) ++counters_.data_flows;
+}
+
 void McpTracker::IndexResult(uint32_t agent, const Pending& p,
                              const v1::McpCall& c) {
   if (agent == 0) return;

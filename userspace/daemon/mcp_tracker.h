@@ -147,6 +147,9 @@ class McpTracker {
   // The MCP roots its client declared (paths), and its names (serverInfo
   // name, package, exe basename); empty if unknown.
   std::vector<std::string> ServerRoots(uint32_t pid) const;
+  // Earlier results (of any agent) a substantial piece of which is in
+  // bytes (sent to the network), as data-flow links. Pipeline thread.
+  void FlowsInto(std::string_view bytes, google::protobuf::RepeatedPtrField<v1::DataFlow>* out);
   std::vector<std::string> ServerNames(uint32_t pid) const;
   // The client process of a session (or of the server), 0 if unknown.
   uint32_t SessionClient(const std::string& session_id, uint32_t server_pid) const;

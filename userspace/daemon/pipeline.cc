@@ -280,7 +280,11 @@ void Pipeline::Handle(v1::Event& ev, std::vector<v1::Event>* derived) {
         sink_->CheckTls(p->pid, true);
       }
       break;
+    case v1::EVENT_TYPE_NET_CLOSE:
+      mcp_.OnClose(ev);
+      break;
     case v1::EVENT_TYPE_NET_CONNECT:
+      mcp_.OnConnect(ev);
       // Libraries are loaded by now; TLS comes after the connect.
       if (p != nullptr && p->watch_flags != 0 && sink_ != nullptr &&
           tls_checked_.insert(p->pid).second)

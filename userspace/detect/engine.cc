@@ -174,6 +174,16 @@ void Engine::OnEvent(const v1::Event& ev, Attribution who, std::vector<v1::Event
         }
       }
     }
+  } else if (ev.type() == v1::EVENT_TYPE_PAYLOAD) {
+    if (!ev.payload().has_remote() || (who.agent == 0 && who.server == 0)) return;
+    detectors_->Outbound(ev, &sigs);
+    for (auto& s : sigs) {
+      if (s.name != "data_flow") continue;
+      // Another server's result leaving through this server's connection.
+      const std::string& from = s.fields["from_server"];
+      const std::string from_pid = from.substr(0, from.find('-'));
+      s.fields["cross"] = who.server != 0 && from_pid != std::to_string(who.server) ? "true" : "false";
+    }
   } else if (ev.type() == v1::EVENT_TYPE_MCP_TOOLS_CHANGED) {
     const v1::McpToolChange& ch = ev.tool_change();
     who.server = ch.server_pid() != 0 ? ch.server_pid() : ev.process().pid();

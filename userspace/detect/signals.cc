@@ -292,6 +292,43 @@ void Detectors::Effect(const v1::Event& ev, std::vector<Signal>* out) const {
   }
 }
 
+void Detectors::Outbound(const v1::Event& ev, std::vector<Signal>* out) const {
+  const v1::PayloadInfo& p = ev.payload();
+  if (!p.has_remote() || !IsEgress(p.remote())) return;
+  const std::string target = SockAddrText(p.remote());
+  auto make = [&](const char* name, std::string description) -> Signal& {
+    Signal& s = out->emplace_back();
+    s.name = name;
+    s.description = std::move(description);
+    s.seq = ev.seq();
+    s.time_unix_ns = ev.time_unix_ns();
+    s.pid = ev.process().pid();
+    s.fields["comm"] = ev.process().comm();
+    s.fields["pid"] = std::to_string(ev.process().pid());
+    s.fields["target"] = target;
+    return s;
+  };
+  const std::string what = fmt::format("{} {}B to {}", p.syscall(), p.syscall_length(), target);
+  if (p.secret()) make("secret_sent", what + " with a credential");
+  if (!p.encoded_excerpt().empty()) {
+    Signal& s = make("encoded_blob", what + " with encoded data");
+    s.fields["where"] = "network";
+    s.fields["excerpt"] = p.encoded_excerpt();
+    s.fields["outbound"] = "true";
+  }
+  for (const auto& f : p.flows()) {
+    Signal& s = make("data_flow", fmt::format("{} <= data from call {} ({})", what,
+                                              f.from_call_id(), f.from_tool()));
+    s.fields["from_tool"] = f.from_tool();
+    s.fields["from_server"] = f.from_server_id();
+    s.fields["outbound"] = "true";
+    s.fields["where"] = "network";
+    s.fields["tool"] = "a connection to " + target;
+    s.call_id = 0;
+    break;  // one: whether data moved, not how often
+  }
+}
+
 void Detectors::Call(const v1::Event& ev, std::vector<Signal>* out) const {
   const v1::McpCall& c = ev.call();
   auto make = [&](const char* name) -> Signal& {

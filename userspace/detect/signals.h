@@ -45,6 +45,11 @@ class Detectors {
 
   // A kernel effect (exec, file open, connect, DNS query).
   void Effect(const v1::Event& ev, std::vector<Signal>* out) const;
+  // Bytes sent to a host outside the allow-list (a PAYLOAD the pipeline
+  // marked with its remote): a credential in them (secret_sent), an encoded
+  // run (encoded_blob, where: network), earlier results they carry
+  // (data_flow, where: network, outbound).
+  void Outbound(const v1::Event& ev, std::vector<Signal>* out) const;
   // A finished call: secrets in its arguments, failure.
   void Call(const v1::Event& ev, std::vector<Signal>* out) const;
   // A tool definition as listed: hidden instructions, invisible Unicode,

@@ -46,6 +46,14 @@ const RE2& Candidate() {
   return re;
 }
 
+// key=value and key: value outside JSON (env files, INI, headers, query
+// strings) where the key names a secret.
+const RE2& PlainSecret() {
+  static const RE2 re(
+      R"re((?i)(\b[a-z0-9_.-]*(?:password|passwd|secret|token|api[_-]?key|apikey|authorization|private[_-]?key|access[_-]?key|credential)[a-z0-9_.-]*[ \t]*[=:][ \t]*)((?:bearer|basic|token)[ \t]+)?[^\s"',;&]{4,})re");
+  return re;
+}
+
 // user:password@ in URLs.
 const RE2& UrlPassword() {
   static const RE2 re(R"re(([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s"]+:)[^@/\s"]+@)re");
@@ -67,6 +75,7 @@ std::string Redact(std::string_view text, size_t max_len) {
   if (RE2::PartialMatch(s, Candidate())) {
     RE2::GlobalReplace(&s, SecretKey(), R"(\1"[REDACTED]")");
     RE2::GlobalReplace(&s, SecretShape(), kRedacted);
+    RE2::GlobalReplace(&s, PlainSecret(), R"(\1\2[REDACTED])");
     RE2::GlobalReplace(&s, UrlPassword(), R"(\1[REDACTED]@)");
   }
   if (s.size() <= max_len && total <= max_len + margin) return s;

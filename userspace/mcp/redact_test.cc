@@ -24,6 +24,19 @@ TEST(RedactTest, SecretShapes) {
             "[REDACTED]");
 }
 
+TEST(RedactTest, PlainKeyValueSecrets) {
+  // INI, env files, headers and query strings, outside JSON.
+  EXPECT_EQ(Redact("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nregion = x", 1000),
+            "aws_secret_access_key = [REDACTED]\nregion = x");
+  EXPECT_EQ(Redact("DB_PASSWORD=hunter22 PORT=5432", 1000), "DB_PASSWORD=[REDACTED] PORT=5432");
+  EXPECT_EQ(Redact("Authorization: Bearer abcdef123456\r\nHost: x", 1000),
+            "Authorization: Bearer [REDACTED]\r\nHost: x");
+  EXPECT_EQ(Redact("GET /x?api_key=0123456789abcdef&q=1", 1000), "GET /x?api_key=[REDACTED]&q=1");
+  EXPECT_EQ(Redact(R"({"password": "x1y2"})", 1000), R"({"password": "[REDACTED]"})")
+      << "JSON keeps its own rule";
+  EXPECT_EQ(Redact("the token is fine", 1000), "the token is fine");
+}
+
 TEST(RedactTest, BoundedAtUtf8Boundary) {
   std::string s = "ab\xC3\xA9" "cd";  // é is two bytes
   EXPECT_EQ(Redact(s, 3), "ab…[+4 bytes]");
