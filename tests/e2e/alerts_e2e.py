@@ -7,7 +7,8 @@ One agent (an @modelcontextprotocol/sdk client), no watch rule:
      passes what it read to a fetch tool that GETs it from a web server on
      127.0.0.2 (a local rules file narrows the egress allow-list to
      127.0.0.1, so this counts as leaving):     sensitive-read-then-egress
-     and, with the key in the URL:              secret-in-tool-arguments
+     and, with the key in the URL:              secret-in-tool-arguments,
+     seen again in the bytes sent:              secret-sent-out
      the file's content moving (fingerprints):  sensitive-data-sent-out,
                                                 cross-server-toxic-flow
   2. has that tool server run a shell command:  server-spawns-shell
@@ -111,7 +112,8 @@ def main():
         report = json.loads(attack.stdout.strip().splitlines()[-1]) if attack.stdout else {}
         agent_pid = report.get("pid")
 
-        want = {"sensitive-read-then-egress", "secret-in-tool-arguments", "server-spawns-shell",
+        want = {"sensitive-read-then-egress", "secret-in-tool-arguments", "secret-sent-out",
+                "server-spawns-shell",
                 "sensitive-data-sent-out", "cross-server-toxic-flow",
                 "tool-description-poisoning", "tool-definition-changed",
                 "tool-changed-after-use", "server-out-of-scope"}
@@ -158,6 +160,12 @@ def main():
         check(exfil.get("chain_id") in alerted and
               len(alerted) < len({c["id"] for c in aw("chains")}),
               f"chains --has-alerts lists the attacking agent's chain, not the benign one: {alerted}")
+        # Every server gets a baseline, learning (24 h by default).
+        profiles = aw("baseline")
+        tool_profile = [b for b in profiles if b.get("server_name") == "tool-server"]
+        check(tool_profile and tool_profile[0].get("state") == "learning" and
+              any(f.get("kind") == "exe" for f in tool_profile[0].get("features", [])),
+              f"the tool server's baseline is learning, with the programs it ran: {profiles}")
         rules_listed = aw("rules")
         check(any(r.get("id") == "server-spawns-shell" for r in rules_listed),
               "rules lists the built-in pack")
@@ -167,6 +175,8 @@ def main():
         con = sqlite3.connect(os.path.join(state, "agentwatch.db"))
         stored = {r[0] for r in con.execute("SELECT rule_id FROM alerts")}
         check(want <= stored, f"the alerts are in the store: {sorted(stored)}")
+        nb = con.execute("SELECT COUNT(*) FROM baselines").fetchone()[0]
+        check(nb >= 2, f"the baselines are in the store ({nb})")
         con.close()
     finally:
         web.shutdown()

@@ -144,9 +144,7 @@ void McpStage::OnConnect(const v1::Event& ev) {
   const v1::NetInfo& n = ev.net();
   const v1::SockAddr& r = n.remote();
   if (n.socket_inode() == 0 || (r.family() != "inet" && r.family() != "inet6")) return;
-  if (r.address().rfind("127.", 0) == 0 || r.address() == "::1" ||
-      r.address().rfind("::ffff:127.", 0) == 0)
-    return;
+  if (!egress_ || !egress_(r)) return;  // allow-listed (loopback by default)
   if (outside_.size() >= kMaxOutside) outside_.erase(outside_.begin());
   outside_[{ev.process().pid(), n.socket_inode()}] = r;
 }

@@ -5,6 +5,7 @@
 #define AGENTWATCH_DAEMON_MCP_STAGE_H_
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <tuple>
@@ -37,6 +38,9 @@ class McpStage {
   // A connection (or its end): bytes later sent on a socket to a host
   // outside are inspected (PayloadInfo.remote, secret, encoded, flows).
   void OnConnect(const v1::Event& ev);
+  // Whether a destination is outside the allow-lists (the detection
+  // rules'); none set: nothing is inspected.
+  void SetEgressFilter(std::function<bool(const v1::SockAddr&)> f) { egress_ = std::move(f); }
   void OnClose(const v1::Event& ev);
 
   const Counters& counters() const { return counters_; }
@@ -77,7 +81,8 @@ class McpStage {
   std::vector<uint32_t> new_servers_;
   std::vector<uint32_t> not_mcp_;
   std::map<uint32_t, int> plain_connections_;  // probed, not MCP, per pid
-  // (pid, socket inode) -> remote, for connections to non-loopback hosts.
+  std::function<bool(const v1::SockAddr&)> egress_;
+  // (pid, socket inode) -> remote, for connections to hosts outside.
   std::map<std::pair<uint32_t, uint64_t>, v1::SockAddr> outside_;
   static constexpr size_t kMaxOutside = 8192;
 };

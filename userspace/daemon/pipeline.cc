@@ -65,6 +65,7 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
   l.server_roots = [this](uint32_t pid) { return mcp_.tracker().ServerRoots(pid); };
   l.server_names = [this](uint32_t pid) { return mcp_.tracker().ServerNames(pid); };
   engine_.SetLookups(std::move(l));
+  mcp_.SetEgressFilter([this](const v1::SockAddr& r) { return engine_.IsEgress(r); });
   mcp_.tracker().SetContentScanner(
       [this](const std::string& text, std::string* reason, std::string* excerpt) {
         return engine_.ScanContent(text, reason, excerpt);

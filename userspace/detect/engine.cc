@@ -514,6 +514,15 @@ bool Engine::ScanContent(const std::string& text, std::string* reason,
   return d != nullptr && d->ScanText(text, reason, excerpt);
 }
 
+bool Engine::IsEgress(const v1::SockAddr& remote) const {
+  std::shared_ptr<const Detectors> d;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    d = detectors_;
+  }
+  return d != nullptr && d->IsEgress(remote);
+}
+
 void Engine::LoadBaselines(const std::vector<v1::Baseline>& profiles) {
   std::lock_guard<std::mutex> lock(mu_);
   baselines_.Load(profiles);

@@ -89,6 +89,8 @@ class Engine {
   // Any thread, no engine lock held while scanning: text addressed to the
   // model, invisible Unicode or terminal escapes (the rules' markers).
   bool ScanContent(const std::string& text, std::string* reason, std::string* excerpt) const;
+  // Any thread: the destination is outside the allow-lists (egress).
+  bool IsEgress(const v1::SockAddr& remote) const;
 
   // Learned baselines (family 10), any thread: loaded from the store at
   // start, the changed ones for the store's batches, listed (export) and
