@@ -12,11 +12,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   static constexpr std::string_view kMethods[] = {
       "tools/call", "tools/list", "initialize", "server/discover",
-      "resources/read", "prompts/get"};
-  std::string_view method = kMethods[data[0] % 6];
+      "resources/read", "prompts/get", "roots/list"};
+  std::string_view method = kMethods[data[0] % 7];
   std::string_view json(reinterpret_cast<const char*>(data + 1), size - 1);
   agentwatch::ReadRequestParams(method, json);
-  agentwatch::ReadResult(method, json);
+  for (const auto& root : agentwatch::ReadResult(method, json).roots) {
+    if (root.empty() || root[0] != '/') __builtin_trap();  // paths only
+  }
+  agentwatch::JsonStringValues(json, 4096);
   agentwatch::ReadProgress(json);
   agentwatch::ReadCancel(json);
   // Data-flow fingerprints: sorted and unique; a text shares all of its

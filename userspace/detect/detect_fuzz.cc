@@ -1,0 +1,61 @@
+// Fuzzes what detection reads from outside: local rule files (over the
+// built-in pack), and captured text through the detectors (markers,
+// invisible Unicode, encoded runs, DNS labels) and the redactor. The first
+// byte picks which.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "detect/engine.h"
+#include "detect/rules.h"
+#include "detect/signals.h"
+#include "mcp/redact.h"
+
+namespace {
+
+const agentwatch::RuleSet& Builtin() {
+  static const agentwatch::RuleSet set = [] {
+    agentwatch::RuleSet s;
+    if (!agentwatch::LoadRules("", &s).empty()) __builtin_trap();
+    return s;
+  }();
+  return set;
+}
+
+const agentwatch::Detectors& Compiled() {
+  static const agentwatch::Detectors* d = [] {
+    auto* x = new agentwatch::Detectors();
+    if (!x->Compile(Builtin().lists).empty()) __builtin_trap();
+    return x;
+  }();
+  return *d;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  const std::string text(reinterpret_cast<const char*>(data + 1), size - 1);
+  if (data[0] % 2 == 0) {
+    // A rule file: accepted or rejected with a reason; a rejected file
+    // leaves the set as it was.
+    agentwatch::RuleSet set = Builtin();
+    const size_t before = set.rules.size();
+    std::string e = agentwatch::ApplyRulesYaml(text, "fuzz.yaml", &set);
+    if (!e.empty() && set.rules.size() != before) __builtin_trap();
+    if (e.empty()) {
+      agentwatch::Engine engine;
+      engine.SetRules(set);  // may refuse bad lists, never crash
+    }
+    return 0;
+  }
+  std::string reason, excerpt, label;
+  Compiled().ScanText(text, &reason, &excerpt);
+  agentwatch::Detectors::EncodedBlob(text, 48, &excerpt);
+  agentwatch::Detectors::EncodedLabel(text, &label);
+  const std::string r = agentwatch::Redact(text, 256);
+  // Bounded: the preview plus the "…[+N bytes]" note.
+  if (r.size() > 256 + 32) __builtin_trap();
+  return 0;
+}
