@@ -129,6 +129,16 @@ TEST(ConfigTest, Store) {
   EXPECT_EQ(c.chain_idle_gap_ms, 30u * 60 * 1000);
   EXPECT_NE(ApplyConfigYaml("chains:\n  idle_gap: 10ms\n", &c).find("at least 1s"),
             std::string::npos);
+  ASSERT_EQ(ApplyConfigYaml("baseline:\n  learning_period: 2h\n  min_observations: 7\n"
+                            "  enabled: false\n", &c),
+            "");
+  EXPECT_EQ(c.baseline_learning_ms, 2u * 3600 * 1000);
+  EXPECT_EQ(c.baseline_min_observations, 7u);
+  EXPECT_FALSE(c.baseline_enabled);
+  EXPECT_NE(ApplyConfigYaml("baseline:\n  learn: 2h\n", &c).find("unknown key 'learn'"),
+            std::string::npos);
+  EXPECT_NE(ApplyConfigYaml("baseline:\n  learning_period: soon\n", &c).find("baseline.learning_period"),
+            std::string::npos);
   Config d;
   d.store_max_bytes = 1000;
   EXPECT_NE(ValidateConfig(d).find("at least 1MiB"), std::string::npos);

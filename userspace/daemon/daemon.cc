@@ -528,10 +528,13 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
           next.store_max_bytes != cfg.store_max_bytes ||
           next.store_retention_ms != cfg.store_retention_ms ||
           next.full_content != cfg.full_content ||
-          next.chain_idle_gap_ms != cfg.chain_idle_gap_ms) {
+          next.chain_idle_gap_ms != cfg.chain_idle_gap_ms ||
+          next.baseline_enabled != cfg.baseline_enabled ||
+          next.baseline_learning_ms != cfg.baseline_learning_ms ||
+          next.baseline_min_observations != cfg.baseline_min_observations) {
         spdlog::warn("msg=\"ringbuf_size, argv_max, dns_port, payload_max, "
-                     "discovery, hooks, chains, store and endpoint change only on "
-                     "restart\"");
+                     "discovery, hooks, chains, store, baseline and endpoint change "
+                     "only on restart\"");
       }
       spdlog::set_level(spdlog::level::from_str(next.log_level));
       pipeline.SetWatchRules(next.EffectiveWatchRules(), next.watch_pids);
