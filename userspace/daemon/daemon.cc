@@ -474,6 +474,7 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     AddCounter(&s, "detect_alerts_folded", ec.alerts_folded);
     AddCounter(&s, "detect_alerts_excepted", ec.alerts_excepted);
     AddCounter(&s, "detect_alerts_suppressed", ec.alerts_suppressed);
+    AddCounter(&s, "detect_alerts_rate_limited", ec.alerts_rate_limited);
     AddCounter(&s, "detect_states_evicted", ec.states_evicted);
     AddCounter(&s, "detect_rule_loads", ec.rule_loads);
     AddCounter(&s, "mcp_servers_discovered", pipeline.servers_discovered());

@@ -65,8 +65,10 @@ std::string Engine::Lint(const std::string& yaml, const std::string& name, RuleS
 std::string Engine::SetRules(const RuleSet& rules) {
   Detectors d;
   if (std::string e = d.Compile(rules.lists); !e.empty()) return e;
+  RuleSet resolved;
+  if (std::string e = ResolveRules(rules, &resolved); !e.empty()) return e;
   std::lock_guard<std::mutex> lock(mu_);
-  rules_ = rules;
+  rules_ = std::move(resolved);
   detectors_ = std::make_shared<const Detectors>(std::move(d));
   states_.assign(rules_.rules.size(), {});
   folded_.clear();
@@ -296,7 +298,8 @@ void Engine::Raise(size_t rule_index, const std::string& scope, Partial&& p, int
     if (f != final_sig.fields.end()) key = f->second;
   }
   if (Suppressed(r, key, p, now)) return;
-  const std::string fold_key = r.id + "|" + scope + "|" + key;
+  // One alert per rule, scope, chain and key within the rule's window.
+  const std::string fold_key = fmt::format("{}|{}|{}|{}", r.id, scope, p.who.chain, key);
   if (auto f = folded_.find(fold_key);
       f != folded_.end() && now - f->second.last_unix_ns <= static_cast<int64_t>(r.within_ms) * 1000000) {
     f->second.last_unix_ns = now;
@@ -313,6 +316,15 @@ void Engine::Raise(size_t rule_index, const std::string& scope, Partial&& p, int
       break;
     }
     return;
+  }
+  if (r.max_per_minute != 0) {
+    RateWindow& w = rate_[r.id];
+    if (now - w.start_unix_ns >= 60ll * 1000000000) w = {now, 0};
+    if (w.count >= r.max_per_minute) {
+      ++counters_.alerts_rate_limited;
+      return;
+    }
+    ++w.count;
   }
   v1::Alert a;
   a.set_id(next_alert_++);

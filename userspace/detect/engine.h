@@ -45,6 +45,7 @@ class Engine {
     uint64_t alerts_folded = 0;    // repeats counted into an existing alert
     uint64_t alerts_excepted = 0;  // matched, dropped by an exception
     uint64_t alerts_suppressed = 0;  // matched, dropped by a suppression
+    uint64_t alerts_rate_limited = 0;  // new alerts over a rule's max_per_minute
     uint64_t states_evicted = 0;
     uint64_t rule_loads = 0;
   };
@@ -142,6 +143,11 @@ class Engine {
   std::map<std::string, std::set<std::string>> scanned_tools_; // identity -> hashes
   std::map<uint32_t, std::map<std::string, std::string>> agent_tools_;  // agent -> tool -> identity
   std::map<std::string, uint64_t> suppression_hits_;
+  struct RateWindow {
+    int64_t start_unix_ns = 0;
+    uint32_t count = 0;
+  };
+  std::map<std::string, RateWindow> rate_;  // rule id -> this minute's alerts
   uint64_t next_alert_ = 1;
   int64_t next_sweep_ = 0;
   Counters counters_;

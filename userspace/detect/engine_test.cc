@@ -257,6 +257,24 @@ TEST_F(EngineTest, LocalOnlyServersReachingOut) {
   EXPECT_EQ(Alerts().size(), 1u);
 }
 
+TEST_F(EngineTest, RateLimitPerRule) {
+  RuleSet set;
+  ASSERT_EQ(LoadRules("", &set), "");
+  ASSERT_EQ(ApplyRulesYaml("rules:\n  - id: server-spawns-shell\n    max_per_minute: 2\n",
+                           "local.yaml", &set),
+            "");
+  Load(set);
+  for (const char* cmd : {"a", "b", "c", "d"}) Exec(21, "/bin/sh", {"sh", "-c", cmd}, {21, 20, 10, 1});
+  EXPECT_EQ(Alerts().size(), 2u);
+  EXPECT_EQ(engine_.counters().alerts_rate_limited, 2u);
+  now_ += 61 * kSec;  // the next minute
+  Exec(21, "/bin/sh", {"sh", "-c", "e"}, {21, 20, 10, 1});
+  EXPECT_EQ(Alerts().size(), 3u);
+  // A repeat of a raised alert is folded, not limited.
+  Exec(21, "/bin/sh", {"sh", "-c", "e"}, {21, 20, 10, 1});
+  EXPECT_EQ(engine_.counters().alerts_folded, 1u);
+}
+
 TEST_F(EngineTest, PoisonedToolsAreSeenAtTheirFirstListingAndRugPullsAfterUse) {
   v1::McpTool* t = inventory_.add_tools();
   t->set_name("add");

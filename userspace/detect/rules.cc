@@ -94,7 +94,7 @@ std::vector<Condition> Conditions(const YAML::Node& n, const std::string& what) 
 void CheckFields(const YAML::Node& at, const std::vector<Condition>& conds,
                  const std::set<std::string>& allowed, const std::string& what) {
   for (const auto& c : conds) {
-    if (!allowed.count(c.field)) {
+    if (c.field != "macro" && !allowed.count(c.field)) {
       std::string known;
       for (const auto& f : allowed) known += (known.empty() ? "" : ", ") + f;
       throw Error(at, fmt::format("{}: unknown field '{}' (known: {})", what, c.field, known));
@@ -180,6 +180,16 @@ void ApplyRule(const YAML::Node& n, Rule* r, bool is_new) {
       r->output = Scalar(v, what);
     } else if (key == "response") {
       r->response = Scalar(v, what);
+    } else if (key == "max_per_minute") {
+      const std::string m = Scalar(v, what);
+      try {
+        size_t pos = 0;
+        const unsigned long n = std::stoul(m, &pos);
+        if (pos != m.size() || n > 1000000) throw std::exception();
+        r->max_per_minute = static_cast<uint32_t>(n);
+      } catch (const std::exception&) {
+        throw Error(v, what + ": '" + m + "' is not a number (0 = no limit)");
+      }
     } else if (key == "enabled") {
       const std::string b = Scalar(v, what);
       if (b == "true" || b == "yes" || b == "on") {
@@ -283,6 +293,13 @@ void Apply(const YAML::Node& root, const std::string& source, RuleSet* set) {
           set->rules.push_back(std::move(r));
         }
       }
+    } else if (key == "macros") {
+      if (!kv.second.IsMap()) throw Error(kv.second, "macros: expected a map of name: {field: values}");
+      for (const auto& m : kv.second) {
+        const std::string name = Scalar(m.first, "macro name");
+        if (!m.second.IsMap()) throw Error(m.second, "macro " + name + ": expected {field: values}");
+        set->macros[name] = Conditions(m.second, "macro " + name);
+      }
     } else if (key == "suppress") {
       if (!kv.second.IsSequence()) throw Error(kv.second, "suppress: expected a list");
       for (const auto& sn : kv.second) {
@@ -296,12 +313,84 @@ void Apply(const YAML::Node& root, const std::string& source, RuleSet* set) {
         }
       }
     } else {
-      throw Error(kv.first, "unknown top-level key '" + key + "' (lists, rules, suppress)");
+      throw Error(kv.first,
+                  "unknown top-level key '" + key + "' (lists, macros, rules, suppress)");
     }
   }
 }
 
+// Conditions with macros and list references expanded.
+std::vector<Condition> Expand(const RuleSet& set, const std::vector<Condition>& in, int depth,
+                              const std::string& what) {
+  if (depth > 8) throw std::runtime_error(what + ": macros nest too deep (a cycle?)");
+  std::vector<Condition> out;
+  for (const auto& c : in) {
+    if (c.field == "macro") {
+      for (const auto& name : c.values) {
+        auto m = set.macros.find(name);
+        if (m == set.macros.end()) throw std::runtime_error(what + ": unknown macro '" + name + "'");
+        auto more = Expand(set, m->second, depth + 1, what + " (macro " + name + ")");
+        out.insert(out.end(), more.begin(), more.end());
+      }
+      continue;
+    }
+    Condition r{c.field, {}};
+    for (const auto& v : c.values) {
+      const bool neg = !v.empty() && v[0] == '!';
+      const std::string_view body = std::string_view(v).substr(neg ? 1 : 0);
+      if (body.empty() || body[0] != '@') {
+        r.values.push_back(v);
+        continue;
+      }
+      auto l = set.lists.find(std::string(body.substr(1)));
+      if (l == set.lists.end())
+        throw std::runtime_error(what + ": unknown list '" + std::string(body.substr(1)) + "'");
+      for (const auto& e : l->second) r.values.push_back(neg ? "!" + e : e);
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void CheckResolved(const std::vector<Condition>& conds, const std::set<std::string>& allowed,
+                   const std::string& what) {
+  for (const auto& c : conds) {
+    if (!allowed.count(c.field))
+      throw std::runtime_error(fmt::format("{}: unknown field '{}'", what, c.field));
+  }
+}
+
 }  // namespace
+
+std::string ResolveRules(const RuleSet& in, RuleSet* out) {
+  RuleSet r = in;
+  try {
+    for (auto& rule : r.rules) {
+      std::set<std::string> all = CommonFields();
+      for (auto& st : rule.steps) {
+        std::set<std::string> allowed = CommonFields();
+        for (const auto& sig : st.signals)
+          for (const auto& f : KnownSignals().at(sig)) allowed.insert(f);
+        all.insert(allowed.begin(), allowed.end());
+        st.where = Expand(in, st.where, 0, "rule " + rule.id + ": where");
+        CheckResolved(st.where, allowed, "rule " + rule.id + ": where");
+      }
+      rule.exceptions = Expand(in, rule.exceptions, 0, "rule " + rule.id + ": exceptions");
+      CheckResolved(rule.exceptions, all, "rule " + rule.id + ": exceptions");
+    }
+    std::set<std::string> fields = CommonFields();
+    for (const auto& [sig, names] : KnownSignals()) fields.insert(names.begin(), names.end());
+    fields.insert({"rule", "severity", "agent_exe", "key"});
+    for (auto& s : r.suppressions) {
+      s.where = Expand(in, s.where, 0, "suppression " + s.id);
+      CheckResolved(s.where, fields, "suppression " + s.id);
+    }
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  *out = std::move(r);
+  return "";
+}
 
 std::string ApplyRulesYaml(const std::string& yaml, const std::string& source,
                            RuleSet* set) {
@@ -314,6 +403,10 @@ std::string ApplyRulesYaml(const std::string& yaml, const std::string& source,
   } catch (const std::exception& e) {
     return fmt::format("{}: {}", source, e.what());
   }
+  // Macros and lists used by the rules must exist once this file is in.
+  RuleSet resolved;
+  if (std::string e = ResolveRules(next, &resolved); !e.empty())
+    return fmt::format("{}: {}", source, e);
   next.files.push_back(source);
   *set = std::move(next);
   return "";

@@ -14,7 +14,10 @@
 namespace agentwatch {
 
 // field matches one of the glob patterns (a leading '!' negates that
-// pattern: the condition holds when no negated pattern matches).
+// pattern: the condition holds when no negated pattern matches). A value
+// "@name" stands for every entry of list `name` ("!@name": none of them);
+// the field `macro` names macros whose conditions stand in its place. Both
+// are resolved when rules are loaded (ResolveRules).
 struct Condition {
   std::string field;
   std::vector<std::string> values;
@@ -41,6 +44,9 @@ struct Rule {
                          // {agent}, {server}, {count}
   std::string response;
   bool enabled = true;
+  // New alerts of this rule per minute at most; more are dropped and
+  // counted (repeats of one alert are folded, not limited). 0 = no limit.
+  uint32_t max_per_minute = 60;
   std::string source;    // "builtin" or the file
 };
 
@@ -61,6 +67,8 @@ struct Suppression {
 struct RuleSet {
   std::vector<Rule> rules;  // in load order
   std::vector<Suppression> suppressions;
+  // Named condition sets (`macros:`), used as {macro: name} in conditions.
+  std::map<std::string, std::vector<Condition>> macros;
   std::map<std::string, std::vector<std::string>> lists;
   std::vector<std::string> files;
 };
@@ -75,6 +83,11 @@ const std::map<std::string, std::vector<std::string>>& KnownSignals();
 // on error set is unchanged.
 std::string ApplyRulesYaml(const std::string& yaml, const std::string& source,
                            RuleSet* set);
+
+// A copy of in with macros and list references expanded in every step's
+// conditions, exception and suppression, checked against the fields the
+// signals carry. Returns "" or the error.
+std::string ResolveRules(const RuleSet& in, RuleSet* out);
 
 // The built-in pack, then every *.yaml in dir (name order; a missing dir
 // is fine). Returns "" or the first error.

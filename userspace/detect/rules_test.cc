@@ -118,5 +118,60 @@ TEST(RulesTest, LoadRulesReadsADirectoryInOrder) {
   ASSERT_EQ(system(cmd.c_str()), 0);
 }
 
+
+TEST(RulesTest, MacrosAndListReferences) {
+  RuleSet set;
+  ASSERT_EQ(LoadRules("", &set), "");
+  ASSERT_EQ(ApplyRulesYaml(R"(
+lists:
+  our_secrets: ["/srv/app/secrets/*", "/srv/app/*.key"]
+macros:
+  ours: {path: "@our_secrets"}
+rules:
+  - id: our-secret-read
+    description: d
+    steps:
+      - signal: sensitive_read
+        where: {macro: [by_server, ours]}
+    exceptions:
+      - field: path
+        values: ["!@our_secrets"]
+)",
+                           "local.yaml", &set),
+            "");
+  RuleSet r;
+  ASSERT_EQ(ResolveRules(set, &r), "");
+  const Rule& rule = r.rules.back();
+  ASSERT_EQ(rule.steps[0].where.size(), 2u);
+  EXPECT_EQ(rule.steps[0].where[0].field, "actor");
+  EXPECT_EQ(rule.steps[0].where[1].field, "path");
+  EXPECT_EQ(rule.steps[0].where[1].values,
+            (std::vector<std::string>{"/srv/app/secrets/*", "/srv/app/*.key"}));
+  EXPECT_EQ(rule.exceptions[0].values,
+            (std::vector<std::string>{"!/srv/app/secrets/*", "!/srv/app/*.key"}));
+
+  // Unknown names, fields a macro brings that the signal lacks, and cycles
+  // are errors naming the file; the set is left as it was.
+  const size_t n = set.rules.size();
+  auto err = [&](const char* yaml) { return ApplyRulesYaml(yaml, "bad.yaml", &set); };
+  EXPECT_NE(err("rules:\n  - id: x\n    description: d\n    steps:\n      - signal: egress\n"
+                "        where: {macro: nope}\n")
+                .find("bad.yaml: rule x: where: unknown macro 'nope'"),
+            std::string::npos);
+  EXPECT_NE(err("rules:\n  - id: x\n    description: d\n    steps:\n      - signal: egress\n"
+                "        where: {target: \"@nolist\"}\n")
+                .find("unknown list 'nolist'"),
+            std::string::npos);
+  EXPECT_NE(err("macros:\n  p: {path: x}\nrules:\n  - id: x\n    description: d\n    steps:\n"
+                "      - signal: egress\n        where: {macro: p}\n")
+                .find("unknown field 'path'"),
+            std::string::npos);
+  EXPECT_NE(err("macros:\n  a: {macro: b}\n  b: {macro: a}\nrules:\n  - id: x\n    description: d\n"
+                "    steps:\n      - signal: egress\n        where: {macro: a}\n")
+                .find("cycle"),
+            std::string::npos);
+  EXPECT_EQ(set.rules.size(), n);
+}
+
 }  // namespace
 }  // namespace agentwatch
