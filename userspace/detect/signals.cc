@@ -153,6 +153,13 @@ std::string Detectors::Compile(const std::map<std::string, std::vector<std::stri
   scope_areas_ = list("scope_areas");
   scope_ignore_ = list("scope_ignore");
   local_only_ = list("local_only_servers");
+  readers_.clear();
+  for (const auto& r : list("sensitive_readers")) {
+    const size_t colon = r.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == r.size())
+      return fmt::format("list sensitive_readers: '{}' is not PROGRAM:PATH", r);
+    readers_.emplace_back(r.substr(0, colon), r.substr(colon + 1));
+  }
   dns_allow_ = list("dns_allow");
   return "";
 }
@@ -219,6 +226,7 @@ void Detectors::Effect(const v1::Event& ev, std::vector<Signal>* out) const {
       const uint32_t acc = f.flags() & O_ACCMODE;
       if (acc != O_RDONLY && acc != O_RDWR) return;  // written, not read
       if (!IsSensitivePath(f.path())) return;
+      if (OwnReader(ev.process(), f.path())) return;  // npm reading .npmrc
       Signal& s = make("sensitive_read",
                        fmt::format("open {} {} = {}", f.path(), f.flags_text(), f.result()));
       s.fields["path"] = f.path();
@@ -402,6 +410,16 @@ void Detectors::Roots(const std::vector<std::string>& argv, std::vector<std::str
       roots->push_back(r);
     }
   }
+}
+
+bool Detectors::OwnReader(const v1::Process& p, const std::string& path) const {
+  const std::string exe = Basename(p.exe());
+  for (const auto& [prog, glob] : readers_) {
+    if ((GlobMatch(prog, p.comm()) || (!exe.empty() && GlobMatch(prog, exe))) &&
+        GlobMatch(glob, path))
+      return true;
+  }
+  return false;
 }
 
 bool Detectors::LocalOnly(const std::vector<std::string>& names) const {

@@ -78,6 +78,10 @@ class Detectors {
   static void Roots(const std::vector<std::string>& argv, std::vector<std::string>* roots,
                     std::vector<std::string>* own);
 
+  // The program that owns a credential file reading it (sensitive_readers:
+  // npm its .npmrc, kubectl its kubeconfig, the agent its own config).
+  bool OwnReader(const v1::Process& p, const std::string& path) const;
+
   // Exposed for tests.
   bool IsSensitivePath(const std::string& path) const;
   bool IsEgress(const v1::SockAddr& remote) const;
@@ -99,6 +103,7 @@ class Detectors {
   std::vector<std::string> outbound_tools_;  // globs
   std::vector<std::string> scope_areas_, scope_ignore_;  // globs
   std::vector<std::string> local_only_;                  // globs
+  std::vector<std::pair<std::string, std::string>> readers_;  // program, path globs
 };
 
 // "**/.ssh/id_*" as an anchored RE2 pattern ("**" any path, "*" and "?"
