@@ -83,6 +83,9 @@ void Engine::SetNextAlertId(uint64_t id) {
 
 void Engine::Fields(Signal* sig, const Attribution& who) const {
   sig->fields["actor"] = who.server != 0 ? "server" : "agent";
+  // The agent process itself (not a process it started): its own
+  // connections are its model API traffic.
+  sig->fields["self"] = who.agent != 0 && sig->pid == who.agent ? "true" : "false";
   std::string server;
   if (who.server != 0) {
     server = lookups_.server_name ? lookups_.server_name(who.server) : "";

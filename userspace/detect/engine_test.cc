@@ -129,6 +129,15 @@ TEST_F(EngineTest, SensitiveReadThenEgressIsOneAlertWithEvidence) {
   EXPECT_EQ(engine_.counters().alerts, 2u);
 }
 
+TEST_F(EngineTest, TheAgentsOwnConnectionsAreItsModelTraffic) {
+  Open(20, "/home/u/.aws/credentials", {20, 10, 1});
+  Connect(10, "203.0.113.9", {10, 1});  // the agent process: its model API
+  EXPECT_TRUE(out_.empty());
+  Connect(11, "203.0.113.9", {11, 10, 1});  // a process it started
+  ASSERT_EQ(Alerts().size(), 1u);
+  EXPECT_EQ(Alerts()[0].rule_id(), "sensitive-read-then-egress");
+}
+
 TEST_F(EngineTest, OrderAndWindowMatter) {
   Connect(11, "203.0.113.9", {11, 10, 1});  // egress first: no sequence
   Open(20, "/home/u/.ssh/id_rsa", {20, 10, 1});

@@ -15,8 +15,8 @@
 namespace agentwatch {
 
 const std::map<std::string, std::vector<std::string>>& KnownSignals() {
-  // Every signal also has: actor (server, agent), via (the tool, or
-  // "agent"), server, agent, pid, comm.
+  // Every signal also has: actor (server, agent), self (true for the agent
+  // process itself), via (the tool, or "agent"), server, agent, pid, comm.
   static const std::map<std::string, std::vector<std::string>> kSignals = {
       {"sensitive_read", {"path", "flags"}},
       {"egress", {"target", "protocol", "verb", "local_only"}},
@@ -42,8 +42,8 @@ const std::map<std::string, std::vector<std::string>>& KnownSignals() {
 namespace {
 
 const std::set<std::string>& CommonFields() {
-  static const std::set<std::string> kCommon = {"actor", "via",  "server",
-                                                "agent", "pid", "comm"};
+  static const std::set<std::string> kCommon = {"actor", "via", "server", "agent",
+                                                "pid",   "comm", "self"};
   return kCommon;
 }
 
