@@ -263,6 +263,7 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     std::set<std::string> known;
     for (const auto& v : store->Servers(10000, &serr)) known.insert(v.id());
     pipeline.SetKnownServers(std::move(known));
+    pipeline.LoadInventories(store->Inventories(&serr));
     const auto baselines = store->Baselines(&serr);
     pipeline.engine().LoadBaselines(baselines);
     if (!serr.empty()) spdlog::warn("msg=\"cannot read stored data\" error=\"{}\"", serr);

@@ -998,6 +998,16 @@ std::string McpTracker::ServerLabel(uint32_t pid) const {
   return !s.name().empty() ? s.name() : !s.package().empty() ? s.package() : s.exe();
 }
 
+void McpTracker::LoadInventories(const std::vector<v1::McpToolInventory>& invs) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& inv : invs) {
+    if (inv.server_identity().empty() || inventories_.count(inv.server_identity())) continue;
+    ToolBook& b = inventories_[inv.server_identity()];
+    b.inv = inv;
+    b.listed = true;  // a baseline to compare the next listing with
+  }
+}
+
 std::vector<std::string> McpTracker::ServerRoots(uint32_t pid) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = servers_.find(pid);

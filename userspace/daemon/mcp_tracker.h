@@ -136,6 +136,9 @@ class McpTracker {
                                        int64_t changed_since = 0) const;
   std::vector<v1::McpCall> Calls(const v1::CallFilter& f, size_t limit) const;
   bool Inventory(const std::string& server, v1::McpToolInventory* out) const;
+  // Inventories from the store (their tools are the last listing's): the
+  // next listing of the identity is compared with them.
+  void LoadInventories(const std::vector<v1::McpToolInventory>& invs);
   // f.server also matches the serverInfo name or package of the instance.
   bool Matches(const v1::CallFilter& f, const v1::McpCall& c) const;
   Counters counters() const;

@@ -407,6 +407,42 @@ TEST_F(TrackerTest, InventorySurvivesARestartOfTheSameServer) {
   for (const auto& e : events_)
     changes += e.type() == v1::EVENT_TYPE_MCP_TOOLS_CHANGED;
   EXPECT_EQ(changes, 1u);
+
+  // A new daemon given the stored inventory sees a change made while it
+  // was down (without it, that first listing would only be a baseline).
+  v1::McpToolInventory stored;
+  ASSERT_TRUE(tracker_.Inventory(tracker_.ServerIdentity(101), &stored));
+  McpTracker again;
+  again.SetLookups([this](uint32_t pid) -> const ProcessInfo* {
+                     return pid == server_.pid ? &server_ : nullptr;
+                   },
+                   [](uint32_t, uint64_t, bool) -> uint32_t { return 50; });
+  again.LoadInventories({stored});
+  auto relist = [&](const std::string& desc) {
+    std::vector<v1::Event> evs;
+    for (const char* m : {R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})", ""}) {
+      McpObservation w;
+      w.pid = 101;
+      w.fd = *m ? 0 : 1;
+      w.out = !*m;
+      w.time_unix_ns = static_cast<int64_t>(now_ += 1000000) * 1000;
+      w.ktime_ns = now_;
+      const std::string json =
+          *m ? std::string(m)
+             : R"({"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"t","description":")" +
+                   desc + R"("}]}})";
+      DecodedMessage d;
+      d.msg = ParseJsonRpc(json).messages.at(0);
+      d.transport = "stdio";
+      d.frame_bytes = json.size();
+      again.OnMessage(w, d, &evs);
+    }
+    size_t n = 0;
+    for (const auto& e : evs) n += e.type() == v1::EVENT_TYPE_MCP_TOOLS_CHANGED;
+    return n;
+  };
+  EXPECT_EQ(relist("v3"), 1u) << "changed while no daemon ran";
+  EXPECT_EQ(relist("v3"), 0u);
 }
 
 TEST_F(TrackerTest, DataFlowFromOneServersResultIntoAnothersArguments) {

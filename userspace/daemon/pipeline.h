@@ -108,6 +108,11 @@ class Pipeline {
   uint64_t probes_not_mcp() const { return probes_not_mcp_; }
   // Servers, sessions, calls and tools (internally locked; any thread).
   const McpTracker& mcp_tracker() { return mcp_.tracker(); }
+  // Before Run(): tool inventories an earlier run stored, so a definition
+  // changed while the daemon was down is seen as a change.
+  void LoadInventories(const std::vector<v1::McpToolInventory>& invs) {
+    mcp_.tracker().LoadInventories(invs);
+  }
   // Action chains (internally locked; any thread).
   const Correlator& correlator() const { return correlator_; }
 

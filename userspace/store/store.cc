@@ -1018,6 +1018,32 @@ std::vector<v1::McpServer> Store::Servers(size_t limit, std::string* err) const 
   return out;
 }
 
+std::vector<v1::McpToolInventory> Store::Inventories(std::string* err) const {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  std::vector<v1::McpToolInventory> out;
+  Stmt s(reader_,
+         "SELECT v.server_identity, v.record FROM tool_versions v JOIN "
+         "(SELECT server_identity, MAX(last_seen_ns) AS m FROM tool_versions GROUP BY "
+         "server_identity) l ON v.server_identity = l.server_identity AND v.last_seen_ns = l.m "
+         "ORDER BY v.server_identity, v.name");
+  if (!s.ok()) {
+    *err = s.error();
+    return out;
+  }
+  while (s.Step() == SQLITE_ROW) {
+    const std::string identity = s.Text(0);
+    if (out.empty() || out.back().server_identity() != identity) {
+      out.emplace_back().set_server_identity(identity);
+    }
+    v1::McpTool t;
+    if (Parse(s.Blob(1), &t)) {
+      out.back().set_updated_unix_ns(std::max(out.back().updated_unix_ns(), t.last_seen_unix_ns()));
+      *out.back().add_tools() = std::move(t);
+    }
+  }
+  return out;
+}
+
 std::vector<v1::Baseline> Store::Baselines(std::string* err) const {
   std::lock_guard<std::mutex> lock(read_mu_);
   std::vector<v1::Baseline> out;

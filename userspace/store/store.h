@@ -113,6 +113,9 @@ class Store {
   std::vector<v1::Alert> Alerts(const v1::ListAlertsRequest& req, std::string* err) const;
   bool Alert(uint64_t id, v1::Alert* out, std::string* err) const;
   std::vector<v1::McpServer> Servers(size_t limit, std::string* err) const;
+  // Each server identity's tools as last listed (the newest last-seen
+  // time of its stored tool versions), for the tracker at start.
+  std::vector<v1::McpToolInventory> Inventories(std::string* err) const;
   // Every learned baseline (loaded into the engine at start).
   std::vector<v1::Baseline> Baselines(std::string* err) const;
   // Runs a read-only statement and returns the first column of the first

@@ -7,6 +7,8 @@
 
 #include <filesystem>
 
+#include <atomic>
+
 #include <gtest/gtest.h>
 
 namespace agentwatch {
@@ -257,6 +259,49 @@ TEST_F(StoreTest, BaselinesSurviveARestart) {
   EXPECT_EQ(list[0].state(), "active");
   ASSERT_EQ(list[0].features_size(), 1);
   EXPECT_EQ(list[0].features(0).value(), "/usr/bin/git");
+}
+
+TEST_F(StoreTest, InventoriesAreTheLastListing) {
+  {
+    auto s = OpenStore();
+    ASSERT_TRUE(s);
+    std::atomic<int> calls{0};
+    auto tool = [](const char* name, const char* hash, int64_t seen) {
+      v1::McpTool t;
+      t.set_name(name);
+      t.set_hash(hash);
+      t.set_version(1);
+      t.set_first_seen_unix_ns(seen);
+      t.set_last_seen_unix_ns(seen);
+      return t;
+    };
+    s->Start([&](int64_t, Store::Snapshot* snap) {
+      const int n = ++calls;
+      if (n > 2) return;
+      v1::McpToolInventory inv;
+      inv.set_server_identity("id1");
+      if (n == 1) {  // listed a and b
+        *inv.add_tools() = tool("a", "h1", 10);
+        *inv.add_tools() = tool("b", "h2", 10);
+      } else {  // later: a again, c new, b gone
+        *inv.add_tools() = tool("a", "h1", 20);
+        *inv.add_tools() = tool("c", "h3", 20);
+      }
+      snap->inventories.push_back(inv);
+    });
+    ASSERT_EQ(s->Flush(), "");
+    s->Stop();
+  }
+  auto s = OpenStore();
+  ASSERT_TRUE(s);
+  std::string err;
+  auto invs = s->Inventories(&err);
+  EXPECT_EQ(err, "");
+  ASSERT_EQ(invs.size(), 1u);
+  EXPECT_EQ(invs[0].server_identity(), "id1");
+  ASSERT_EQ(invs[0].tools_size(), 2);
+  EXPECT_EQ(invs[0].tools(0).name(), "a");
+  EXPECT_EQ(invs[0].tools(1).name(), "c");
 }
 
 TEST_F(StoreTest, AlertsAndTheMigrationThatAddedThem) {
