@@ -5,9 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <filesystem>
-
 #include <atomic>
+#include <filesystem>
 
 #include <gtest/gtest.h>
 
