@@ -903,51 +903,25 @@ uint32_t McpTracker::AgentOf(const std::string& session,
   return sv != servers_.end() ? sv->second.info.client_pid() : 0;
 }
 
-void McpTracker::LinkFlows(uint32_t agent, const std::string& arguments,
-                           v1::McpCall* c) {
-  auto idx = flows_.find(agent);
-  if (agent == 0 || idx == flows_.end()) return;
-  std::map<uint32_t, uint32_t> hits;  // source -> shared fingerprints
-  for (uint64_t fp : Fingerprints(FingerprintText(arguments))) {
-    auto it = idx->second.by_fp.find(fp);
-    if (it != idx->second.by_fp.end()) ++hits[it->second];
-  }
-  std::vector<std::pair<uint32_t, uint32_t>> linked;  // (shared, source)
-  for (auto [src, n] : hits) {
-    if (n >= opts_.min_shared_fingerprints) linked.emplace_back(n, src);
-  }
-  std::sort(linked.rbegin(), linked.rend());
-  if (linked.size() > 8) linked.resize(8);
-  for (auto [n, src] : linked) {
-    const FlowIndex::Source& from = idx->second.sources.at(src);
-    v1::DataFlow* f = c->add_flows();
-    f->set_from_call_id(from.call_id);
-    f->set_from_tool(from.tool);
-    f->set_from_server_id(from.server_id);
-    f->set_from_session_id(from.session_id);
-    f->set_shared_fingerprints(n);
-  }
-  if (!linked.empty()) ++counters_.data_flows;
-}
-
-void McpTracker::FlowsInto(std::string_view bytes,
-                           google::protobuf::RepeatedPtrField<v1::DataFlow>* out) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (flows_.empty()) return;
-  const std::vector<uint64_t> fps = Fingerprints(FingerprintText(bytes));
-  if (fps.empty()) return;
-  std::vector<std::tuple<uint32_t, const FlowIndex*, uint32_t>> linked;  // (shared, index, source)
-  for (const auto& [agent, idx] : flows_) {
-    std::map<uint32_t, uint32_t> hits;
+void McpTracker::AddFlows(const std::vector<const FlowIndex*>& indexes,
+                          std::string_view text,
+                          google::protobuf::RepeatedPtrField<v1::DataFlow>* out) {
+  if (indexes.empty()) return;
+  const std::vector<uint64_t> fps = Fingerprints(FingerprintText(text));
+  // (shared fingerprints, index, source), the most shared first.
+  std::vector<std::tuple<uint32_t, const FlowIndex*, uint32_t>> linked;
+  for (const FlowIndex* idx : indexes) {
+    std::map<uint32_t, uint32_t> hits;  // source -> shared fingerprints
     for (uint64_t fp : fps) {
-      auto it = idx.by_fp.find(fp);
-      if (it != idx.by_fp.end()) ++hits[it->second];
+      auto it = idx->by_fp.find(fp);
+      if (it != idx->by_fp.end()) ++hits[it->second];
     }
     for (auto [src, n] : hits)
-      if (n >= opts_.min_shared_fingerprints) linked.emplace_back(n, &idx, src);
+      if (n >= opts_.min_shared_fingerprints) linked.emplace_back(n, idx, src);
   }
-  std::sort(linked.begin(), linked.end(),
-            [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
+  std::stable_sort(linked.begin(), linked.end(), [](const auto& a, const auto& b) {
+    return std::get<0>(a) > std::get<0>(b);
+  });
   if (linked.size() > 8) linked.resize(8);
   for (const auto& [n, idx, src] : linked) {
     const FlowIndex::Source& from = idx->sources.at(src);
@@ -959,6 +933,21 @@ void McpTracker::FlowsInto(std::string_view bytes,
     f->set_shared_fingerprints(n);
   }
   if (!linked.empty()) ++counters_.data_flows;
+}
+
+void McpTracker::LinkFlows(uint32_t agent, const std::string& arguments,
+                           v1::McpCall* c) {
+  auto idx = flows_.find(agent);
+  if (agent == 0 || idx == flows_.end()) return;
+  AddFlows({&idx->second}, arguments, c->mutable_flows());
+}
+
+void McpTracker::FlowsInto(std::string_view bytes,
+                           google::protobuf::RepeatedPtrField<v1::DataFlow>* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<const FlowIndex*> all;
+  for (const auto& [agent, idx] : flows_) all.push_back(&idx);
+  AddFlows(all, bytes, out);
 }
 
 void McpTracker::IndexResult(uint32_t agent, const Pending& p,

@@ -207,6 +207,10 @@ class McpTracker {
   const Server* FindServer(const std::string& q) const;
   uint32_t AgentOf(const std::string& session, uint32_t server_pid) const;
   void LinkFlows(uint32_t agent, const std::string& arguments, v1::McpCall* c);
+  // The results in these indexes a substantial piece of which is in text,
+  // as data-flow links (at most 8, the most shared first).
+  void AddFlows(const std::vector<const FlowIndex*>& indexes, std::string_view text,
+                google::protobuf::RepeatedPtrField<v1::DataFlow>* out);
   void IndexResult(uint32_t agent, const Pending& p, const v1::McpCall& c);
   void NoteAgent(uint32_t pid, const McpObservation& w, const std::string& server_id);
   bool MatchesLocked(const v1::CallFilter& f, const v1::McpCall& c) const;

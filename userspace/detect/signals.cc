@@ -47,6 +47,20 @@ std::string Excerpt(std::string_view text, size_t at, size_t len) {
   return (from > 0 ? "…" : "") + out + (from + len + 80 < text.size() ? "…" : "");
 }
 
+// A signal of a kernel event's process, appended to out.
+Signal& NewSignal(const v1::Event& ev, const char* name, std::string description,
+                  std::vector<Signal>* out) {
+  Signal& s = out->emplace_back();
+  s.name = name;
+  s.description = std::move(description);
+  s.seq = ev.seq();
+  s.time_unix_ns = ev.time_unix_ns();
+  s.pid = ev.process().pid();
+  s.fields["comm"] = ev.process().comm();
+  s.fields["pid"] = std::to_string(ev.process().pid());
+  return s;
+}
+
 }  // namespace
 
 std::string GlobToRegex(const std::string& glob) {
@@ -209,15 +223,7 @@ bool Detectors::IsEgress(const v1::SockAddr& remote) const {
 
 void Detectors::Effect(const v1::Event& ev, std::vector<Signal>* out) const {
   auto make = [&](const char* name, std::string description) -> Signal& {
-    Signal& s = out->emplace_back();
-    s.name = name;
-    s.description = std::move(description);
-    s.seq = ev.seq();
-    s.time_unix_ns = ev.time_unix_ns();
-    s.pid = ev.process().pid();
-    s.fields["comm"] = ev.process().comm();
-    s.fields["pid"] = std::to_string(ev.process().pid());
-    return s;
+    return NewSignal(ev, name, std::move(description), out);
   };
   switch (ev.type()) {
     case v1::EVENT_TYPE_FILE_OPEN: {
@@ -305,14 +311,7 @@ void Detectors::Outbound(const v1::Event& ev, std::vector<Signal>* out) const {
   if (!p.has_remote() || !IsEgress(p.remote())) return;
   const std::string target = SockAddrText(p.remote());
   auto make = [&](const char* name, std::string description) -> Signal& {
-    Signal& s = out->emplace_back();
-    s.name = name;
-    s.description = std::move(description);
-    s.seq = ev.seq();
-    s.time_unix_ns = ev.time_unix_ns();
-    s.pid = ev.process().pid();
-    s.fields["comm"] = ev.process().comm();
-    s.fields["pid"] = std::to_string(ev.process().pid());
+    Signal& s = NewSignal(ev, name, std::move(description), out);
     s.fields["target"] = target;
     return s;
   };
@@ -465,18 +464,14 @@ void Detectors::Scope(const v1::Event& ev, const std::vector<std::string>& argv,
   if (!area) return;
   for (const auto& g : scope_ignore_)
     if (GlobMatch(g, path)) return;
-  Signal& s = out->emplace_back();
-  s.name = "out_of_scope";
-  s.description = fmt::format("open {} {} = {}", path, ev.file().flags_text(), ev.file().result());
-  s.seq = ev.seq();
-  s.time_unix_ns = ev.time_unix_ns();
-  s.pid = ev.process().pid();
+  Signal& s = NewSignal(ev, "out_of_scope",
+                        fmt::format("open {} {} = {}", path, ev.file().flags_text(),
+                                    ev.file().result()),
+                        out);
   s.fields["path"] = path;
   std::string all;
   for (const auto& r : roots) all += (all.empty() ? "" : ", ") + r;
   s.fields["roots"] = all;
-  s.fields["comm"] = ev.process().comm();
-  s.fields["pid"] = std::to_string(ev.process().pid());
 }
 
 bool Detectors::OutboundTool(const std::string& name) const {
