@@ -149,6 +149,19 @@ CREATE TABLE baselines(
   updated_ns INTEGER NOT NULL,
   record BLOB NOT NULL);
 )sql",
+    // 4: the outbox of alerts for the sinks (each version of an alert, in
+    // commit order), and each sink's cursor into it.
+    R"sql(
+CREATE TABLE outbox(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  alert_id INTEGER NOT NULL,
+  severity INTEGER NOT NULL,
+  record BLOB NOT NULL);
+CREATE INDEX outbox_shed ON outbox(severity, seq);
+CREATE TABLE sink_cursors(
+  sink TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL);
+)sql",
 };
 constexpr uint32_t kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kMigrationCount == Store::kSchemaVersion);
@@ -589,10 +602,96 @@ std::string Store::WriteAlerts(const std::vector<const v1::Alert*>& alerts) {
         .Bind(11, static_cast<int64_t>(a->count()))
         .BindBlob(12, record);
     e = s.Run();
+    if (!e.empty()) break;
+    // The same version, for the sinks: committed with the alert, so an
+    // alert any sink may see is one the store has.
+    Stmt& o = Prepared("INSERT INTO outbox(alert_id, severity, record) VALUES(?1,?2,?3)");
+    if (!o.ok()) {
+      e = o.error();
+      break;
+    }
+    o.Bind(1, static_cast<int64_t>(a->id()))
+        .Bind(2, static_cast<int64_t>(std::max(0, SeverityRank(a->severity()))))
+        .BindBlob(3, record);
+    e = o.Run();
   }
+  if (e.empty() && opts_.outbox_max > 0) e = ShedOutbox();
   if (e.empty()) e = Exec(db_, "COMMIT");
   if (!e.empty()) Exec(db_, "ROLLBACK");
   return e;
+}
+
+std::string Store::ShedOutbox() {
+  const int64_t rows = QueryInt(db_, "SELECT COUNT(*) FROM outbox");
+  const int64_t over = rows - static_cast<int64_t>(opts_.outbox_max);
+  if (over <= 0) return "";
+  // The lowest severity goes first, oldest first within it.
+  Stmt& d = Prepared(
+      "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY severity, seq LIMIT ?1)");
+  if (!d.ok()) return d.error();
+  d.Bind(1, over);
+  if (std::string e = d.Run(); !e.empty()) return e;
+  {
+    std::lock_guard<std::mutex> slock(stats_mu_);
+    counters_.outbox_shed += static_cast<uint64_t>(over);
+  }
+  spdlog::warn("msg=\"outbox full; alerts shed, lowest severity and oldest first\" shed={} "
+               "outbox_max={}",
+               over, opts_.outbox_max);
+  return "";
+}
+
+std::vector<Store::OutboxEntry> Store::OutboxAfter(int64_t after_seq, size_t limit,
+                                                   std::string* err) const {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  std::vector<OutboxEntry> out;
+  Stmt s(reader_, "SELECT seq, record FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+  if (!s.ok()) {
+    *err = s.error();
+    return out;
+  }
+  s.Bind(1, after_seq).Bind(2, static_cast<int64_t>(limit));
+  while (s.Step() == SQLITE_ROW) {
+    OutboxEntry e;
+    e.seq = s.Int(0);
+    if (Parse(s.Blob(1), &e.alert)) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+int64_t Store::Cursor(const std::string& sink, std::string* err) const {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s(reader_, "SELECT seq FROM sink_cursors WHERE sink = ?1");
+  if (!s.ok()) {
+    *err = s.error();
+    return 0;
+  }
+  s.Bind(1, sink);
+  return s.Step() == SQLITE_ROW ? s.Int(0) : 0;
+}
+
+std::string Store::SetCursor(const std::string& sink, int64_t seq) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  Stmt& s = Prepared(
+      "INSERT INTO sink_cursors(sink, seq) VALUES(?1, ?2) "
+      "ON CONFLICT(sink) DO UPDATE SET seq = MAX(seq, excluded.seq)");
+  if (!s.ok()) return s.error();
+  s.Bind(1, sink).Bind(2, seq);
+  return s.Run();
+}
+
+std::string Store::TrimOutbox(int64_t upto_seq) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  Stmt& s = Prepared("DELETE FROM outbox WHERE seq <= ?1");
+  if (!s.ok()) return s.error();
+  s.Bind(1, upto_seq);
+  return s.Run();
+}
+
+int64_t Store::OutboxEnd() const {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  Stmt s(reader_, "SELECT COALESCE(MAX(seq), 0) FROM outbox");
+  return s.ok() && s.Step() == SQLITE_ROW ? s.Int(0) : 0;
 }
 
 std::vector<v1::Alert> Store::Alerts(const v1::ListAlertsRequest& req, std::string* err) const {

@@ -43,7 +43,7 @@ class Stmt;
 
 class Store {
  public:
-  static constexpr uint32_t kSchemaVersion = 3;
+  static constexpr uint32_t kSchemaVersion = 4;
 
   struct Options {
     std::string path;
@@ -52,6 +52,12 @@ class Store {
     uint64_t max_bytes = 1ull << 30;                  // 0 = no size limit
     uint32_t retention_interval_ms = 60000;
     size_t queue_max = 200000;  // updates waiting for the next batch
+    size_t outbox_max = 100000; // alert versions waiting for sinks; 0 = no bound
+  };
+  // An alert version in the outbox, by its commit order.
+  struct OutboxEntry {
+    int64_t seq = 0;
+    v1::Alert alert;
   };
   struct Counters {
     uint64_t batches = 0;
@@ -62,6 +68,7 @@ class Store {
     uint64_t retention_runs = 0;
     uint64_t chains_deleted = 0;   // by retention
     uint64_t calls_deleted = 0;
+    uint64_t outbox_shed = 0;      // alert versions dropped over outbox_max
   };
   // The tracker's records that changed at or after `since` (unix ns).
   struct Snapshot {
@@ -118,6 +125,15 @@ class Store {
   std::vector<v1::McpToolInventory> Inventories(std::string* err) const;
   // Every learned baseline (loaded into the engine at start).
   std::vector<v1::Baseline> Baselines(std::string* err) const;
+  // The outbox (any thread): versions after a sequence number, oldest
+  // first; the newest sequence number; a sink's cursor (0: none yet), and
+  // moving it on (never back); dropping what every sink has passed.
+  std::vector<OutboxEntry> OutboxAfter(int64_t after_seq, size_t limit, std::string* err) const;
+  int64_t OutboxEnd() const;
+  int64_t Cursor(const std::string& sink, std::string* err) const;
+  std::string SetCursor(const std::string& sink, int64_t seq);
+  std::string TrimOutbox(int64_t upto_seq);
+
   // Runs a read-only statement and returns the first column of the first
   // row as text (tests, status). "" when there is no row.
   std::string QueryText(const std::string& sql, std::string* err) const;
@@ -135,6 +151,7 @@ class Store {
   std::string WriteUpdate(const v1::ChainUpdate& u);
   std::string WriteChain(const v1::Chain& c);
   std::string WriteAlerts(const std::vector<const v1::Alert*>& alerts);
+  std::string ShedOutbox();
   std::string WriteSnapshot(const Snapshot& snap);
   std::string DeleteDoomed(uint64_t* chains, uint64_t* calls);
   uint64_t UsedBytes();

@@ -303,6 +303,49 @@ TEST_F(StoreTest, InventoriesAreTheLastListing) {
   EXPECT_EQ(invs[0].tools(1).name(), "c");
 }
 
+TEST_F(StoreTest, OutboxCursorsAndShedding) {
+  opts_.outbox_max = 5;
+  auto s = OpenStore();
+  ASSERT_TRUE(s);
+  auto alert = [](uint64_t id, const char* severity, uint32_t count) {
+    v1::Alert a;
+    a.set_id(id);
+    a.set_rule_id("r");
+    a.set_severity(severity);
+    a.set_count(count);
+    return a;
+  };
+  s->PutAlert(alert(1, "high", 1));
+  s->PutAlert(alert(2, "low", 1));
+  s->PutAlert(alert(1, "high", 2));  // a folded repeat: a new version
+  ASSERT_EQ(s->Flush(), "");
+  std::string err;
+  auto all = s->OutboxAfter(0, 100, &err);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].alert.id(), 1u);
+  EXPECT_EQ(all[2].alert.count(), 2u);
+  EXPECT_LT(all[0].seq, all[1].seq);
+  EXPECT_EQ(s->OutboxEnd(), all[2].seq);
+  // Cursors move forward only.
+  EXPECT_EQ(s->Cursor("siem", &err), 0);
+  ASSERT_EQ(s->SetCursor("siem", all[1].seq), "");
+  ASSERT_EQ(s->SetCursor("siem", all[0].seq), "");
+  EXPECT_EQ(s->Cursor("siem", &err), all[1].seq);
+  EXPECT_EQ(s->OutboxAfter(all[1].seq, 100, &err).size(), 1u);
+  // Over the bound: the lowest severity, oldest first, is shed.
+  for (uint64_t id = 10; id < 14; ++id) s->PutAlert(alert(id, id == 10 ? "info" : "critical", 1));
+  ASSERT_EQ(s->Flush(), "");
+  auto left = s->OutboxAfter(0, 100, &err);
+  ASSERT_EQ(left.size(), 5u);
+  for (const auto& e : left) {
+    EXPECT_NE(e.alert.id(), 10u) << "info went first";
+    EXPECT_NE(e.alert.id(), 2u) << "then low";
+  }
+  EXPECT_EQ(s->counters().outbox_shed, 2u);
+  ASSERT_EQ(s->TrimOutbox(left[2].seq), "");
+  EXPECT_EQ(s->OutboxAfter(0, 100, &err).size(), 2u);
+}
+
 TEST_F(StoreTest, AlertsAndTheMigrationThatAddedThem) {
   {
     auto s = OpenStore();
@@ -311,7 +354,9 @@ TEST_F(StoreTest, AlertsAndTheMigrationThatAddedThem) {
     std::string err;
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(opts_.path.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "DROP TABLE alerts; DROP TABLE baselines; PRAGMA user_version = 1",
+    ASSERT_EQ(sqlite3_exec(db,
+                           "DROP TABLE alerts; DROP TABLE baselines; DROP TABLE outbox; "
+                           "DROP TABLE sink_cursors; PRAGMA user_version = 1",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(db);
