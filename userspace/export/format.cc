@@ -1,0 +1,175 @@
+#include "export/format.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+
+#include "common/clock.h"
+#include "common/text.h"
+
+namespace agentwatch {
+namespace {
+
+// OCSF severity_id: 1 informational, 2 low, 3 medium, 4 high, 5 critical.
+int OcsfSeverity(const std::string& s) {
+  const int r = SeverityRank(s);  // info 0 ... critical 4
+  return r < 0 ? 0 : r + 1;
+}
+
+const char* OcsfSeverityName(int id) {
+  static const char* const kNames[] = {"Unknown", "Informational", "Low", "Medium", "High",
+                                       "Critical"};
+  return kNames[std::clamp(id, 0, 5)];
+}
+
+// RFC 5424 PARAM-VALUE: '"', '\' and ']' escaped.
+std::string SdValue(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '"' || c == '\\' || c == ']') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+// PRINTUSASCII, at most n characters, "-" when empty.
+std::string Token(const std::string& v, size_t n) {
+  std::string out;
+  for (char c : v) {
+    if (c > 32 && c < 127 && out.size() < n) out.push_back(c);
+  }
+  return out.empty() ? "-" : out;
+}
+
+}  // namespace
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += fmt::format("\\u{:04x}", c);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  // Not valid UTF-8 would make the whole document invalid: the redacted
+  // texts are UTF-8 already (Printable), so this is a guard only.
+  out.push_back('"');
+  return out;
+}
+
+std::string AlertKey(const v1::Alert& a, const FormatContext& ctx) {
+  return fmt::format("{}/{}/{}", ctx.hostname, a.id(), a.count());
+}
+
+std::string OcsfJson(const v1::Alert& a, const FormatContext& ctx) {
+  const int sev = OcsfSeverity(a.severity());
+  const int activity = a.count() > 1 ? 2 : 1;  // Create, Update
+  const int64_t first_ms = a.time_unix_ns() / 1000000;
+  const int64_t last_ms = (a.last_unix_ns() != 0 ? a.last_unix_ns() : a.time_unix_ns()) / 1000000;
+  std::string j = "{";
+  j += fmt::format(
+      "\"class_uid\":2004,\"class_name\":\"Detection Finding\",\"category_uid\":2,"
+      "\"category_name\":\"Findings\",\"activity_id\":{},\"activity_name\":\"{}\","
+      "\"type_uid\":{},\"time\":{},\"severity_id\":{},\"severity\":\"{}\","
+      "\"status_id\":1,\"status\":\"New\",\"count\":{},",
+      activity, activity == 1 ? "Create" : "Update", 200400 + activity, last_ms, sev,
+      OcsfSeverityName(sev), std::max<uint32_t>(a.count(), 1));
+  j += "\"message\":" + JsonString(a.summary()) + ",";
+  j += "\"metadata\":{\"version\":\"1.1.0\",\"uid\":" + JsonString(AlertKey(a, ctx)) +
+       ",\"product\":{\"name\":\"agentwatch\",\"vendor_name\":\"agentwatch\",\"version\":" +
+       JsonString(ctx.version) + "}},";
+  j += "\"device\":{\"hostname\":" + JsonString(ctx.hostname) + ",\"type_id\":1},";
+  j += "\"finding_info\":{\"uid\":" + JsonString(fmt::format("{}/{}", ctx.hostname, a.id())) +
+       ",\"title\":" + JsonString(a.summary()) + ",\"desc\":" + JsonString(a.description()) +
+       fmt::format(",\"created_time\":{},\"first_seen_time\":{},\"last_seen_time\":{}", first_ms,
+                   first_ms, last_ms) +
+       ",\"types\":[" + JsonString(a.rule_id()) + "],\"analytic\":{\"uid\":" +
+       JsonString(a.rule_id()) + ",\"name\":" + JsonString(a.rule_id()) +
+       ",\"type_id\":1,\"type\":\"Rule\"}";
+  if (a.attack_size() > 0) {
+    j += ",\"attacks\":[";
+    for (int i = 0; i < a.attack_size(); ++i) {
+      if (i > 0) j += ",";
+      j += "{\"technique\":{\"uid\":" + JsonString(a.attack(i)) + "}}";
+    }
+    j += "]";
+  }
+  j += "},";
+  if (!a.response().empty()) j += "\"remediation\":{\"desc\":" + JsonString(a.response()) + "},";
+  j += "\"evidences\":[";
+  for (int i = 0; i < a.evidence_size(); ++i) {
+    const v1::Evidence& e = a.evidence(i);
+    if (i > 0) j += ",";
+    j += "{";
+    if (e.pid() != 0) {
+      auto comm = e.fields().find("comm");
+      j += fmt::format("\"process\":{{\"pid\":{}", e.pid());
+      if (comm != e.fields().end()) j += ",\"name\":" + JsonString(comm->second);
+      j += "},";
+    }
+    j += fmt::format("\"data\":{{\"step\":{},\"signal\":{},\"seq\":{},\"time\":{},\"call_id\":{},"
+                     "\"description\":{},\"fields\":{{",
+                     e.step(), JsonString(e.signal()), e.seq(), e.time_unix_ns() / 1000000,
+                     e.call_id(), JsonString(e.description()));
+    // Sorted, so the same alert always serializes the same.
+    std::vector<std::pair<std::string, std::string>> fields(e.fields().begin(), e.fields().end());
+    std::sort(fields.begin(), fields.end());
+    for (size_t k = 0; k < fields.size(); ++k) {
+      if (k > 0) j += ",";
+      j += JsonString(fields[k].first) + ":" + JsonString(fields[k].second);
+    }
+    j += "}}}";
+  }
+  j += "],";
+  j += fmt::format(
+      "\"unmapped\":{{\"alert_id\":{},\"rule_id\":{},\"rule_source\":{},\"key\":{},"
+      "\"chain_id\":{},\"agent_pid\":{},\"agent_id\":{},\"agent_exe\":{},\"server_pid\":{},"
+      "\"server_name\":{},\"score\":{}}}",
+      a.id(), JsonString(a.rule_id()), JsonString(a.rule_source()), JsonString(a.key()),
+      a.chain_id(), a.agent_pid(), JsonString(a.agent_id()), JsonString(a.agent_exe()),
+      a.server_pid(), JsonString(a.server_name()), a.score());
+  j += "}";
+  return j;
+}
+
+std::string NativeJson(const v1::Alert& a, const FormatContext& ctx) {
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  std::string body;
+  (void)google::protobuf::util::MessageToJsonString(a, &body, o);
+  // {"key":...,"host":..., <the alert's fields>}
+  std::string j = "{\"key\":" + JsonString(AlertKey(a, ctx)) +
+                  ",\"host\":" + JsonString(ctx.hostname);
+  if (body.size() > 2) j += "," + body.substr(1);
+  else j += "}";
+  return j;
+}
+
+std::string Rfc5424(const v1::Alert& a, const FormatContext& ctx, int facility,
+                    const std::string& json) {
+  static const int kSyslogSeverity[] = {6, 5, 4, 3, 2};  // info ... critical
+  const int rank = std::clamp(SeverityRank(a.severity()), 0, 4);
+  const int pri = std::clamp(facility, 0, 23) * 8 + kSyslogSeverity[rank];
+  const int64_t t = a.last_unix_ns() != 0 ? a.last_unix_ns() : a.time_unix_ns();
+  std::string m = fmt::format("<{}>1 {} {} agentwatch {} {} ", pri, FormatRfc3339(t),
+                              Token(ctx.hostname, 255), ctx.pid, Token(a.rule_id(), 32));
+  m += fmt::format(
+      "[agentwatch@32473 id=\"{}\" key=\"{}\" rule=\"{}\" severity=\"{}\" count=\"{}\" "
+      "chain=\"{}\" agent_pid=\"{}\" agent=\"{}\" server=\"{}\"] ",
+      a.id(), SdValue(AlertKey(a, ctx)), SdValue(a.rule_id()), SdValue(a.severity()), a.count(),
+      a.chain_id(), a.agent_pid(), SdValue(Basename(a.agent_exe())), SdValue(a.server_name()));
+  m += json;
+  return m;
+}
+
+}  // namespace agentwatch

@@ -1,0 +1,60 @@
+// Where alerts go: sinks. Each takes a batch of formatted alert versions
+// and delivers all of them or fails (the delivery loop then retries the
+// whole batch: at-least-once, receivers dedupe by the key in each).
+//
+//   file    JSON lines, rotated by size (backups, gzip), mode 0600
+//   syslog  RFC 5424 over UDP, TCP (octet counting, RFC 6587) or TLS
+//           (RFC 5425; CA check, optional client certificate)
+#ifndef AGENTWATCH_EXPORT_SINKS_H_
+#define AGENTWATCH_EXPORT_SINKS_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agentwatch/v1/agentwatch.pb.h"
+#include "export/format.h"
+
+namespace agentwatch {
+
+struct SinkConfig {
+  std::string name;                      // unique; names its cursor
+  std::string type;                      // file, syslog
+  std::string min_severity = "info";
+  std::vector<std::string> rules;        // globs over rule ids; empty = all
+  std::vector<std::string> agents;       // globs over agent exe; empty = all
+  std::string format = "ocsf";           // ocsf, native
+  // file
+  std::string path;
+  uint64_t max_size = 100ull << 20;      // rotate above this (0 = never)
+  uint32_t backups = 5;
+  bool compress = true;
+  // syslog
+  std::string address;                   // host:port
+  std::string protocol = "tcp";          // udp, tcp, tls
+  int facility = 16;                     // local0
+  std::string ca_file, cert_file, key_file;  // tls
+  std::string server_name;               // tls: name to verify (default: host)
+};
+
+// "" or what is wrong with c (names the sink and the field).
+std::string ValidateSink(const SinkConfig& c);
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  // Delivers every entry (already formatted: one message each) or returns
+  // the error; a failure leaves the sink ready for a retry.
+  virtual std::string Send(const std::vector<std::string>& messages) = 0;
+};
+
+// The sink for c (valid), or null with *err.
+std::unique_ptr<Sink> MakeSink(const SinkConfig& c, std::string* err);
+
+// One alert version as the sink sends it: JSON (file) or a syslog message.
+std::string FormatFor(const SinkConfig& c, const v1::Alert& a, const FormatContext& ctx);
+
+}  // namespace agentwatch
+
+#endif  // AGENTWATCH_EXPORT_SINKS_H_

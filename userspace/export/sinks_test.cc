@@ -1,0 +1,243 @@
+#include "export/sinks.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "export/delivery.h"
+
+namespace agentwatch {
+namespace {
+
+std::string TempDir() {
+  char t[] = "/tmp/aw-export-XXXXXX";
+  return mkdtemp(t);
+}
+
+std::vector<std::string> Lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+// A TCP listener on 127.0.0.1 reading RFC 6587 octet-counted frames.
+class Receiver {
+ public:
+  Receiver() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t n = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &n);
+    port_ = ntohs(a.sin_port);
+    listen(fd_, 4);
+  }
+  ~Receiver() { close(fd_); }
+  uint16_t port() const { return port_; }
+  // Accepts one connection and reads n frames from it; the connection is
+  // closed afterwards.
+  std::vector<std::string> Read(size_t n) {
+    int c = accept(fd_, nullptr, nullptr);
+    std::vector<std::string> out;
+    std::string buf;
+    char tmp[4096];
+    while (out.size() < n) {
+      size_t sp = buf.find(' ');
+      if (sp != std::string::npos) {
+        const size_t len = std::stoul(buf.substr(0, sp));
+        if (buf.size() >= sp + 1 + len) {
+          out.push_back(buf.substr(sp + 1, len));
+          buf.erase(0, sp + 1 + len);
+          continue;
+        }
+      }
+      ssize_t r = read(c, tmp, sizeof tmp);
+      if (r <= 0) break;
+      buf.append(tmp, static_cast<size_t>(r));
+    }
+    close(c);
+    return out;
+  }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+const FormatContext kCtx{"node-a", "0.1.0", 1};
+
+v1::Alert MakeAlert(uint64_t id, const char* severity, const char* rule = "server-spawns-shell") {
+  v1::Alert a;
+  a.set_id(id);
+  a.set_rule_id(rule);
+  a.set_severity(severity);
+  a.set_count(1);
+  a.set_summary("s");
+  return a;
+}
+
+TEST(SinksTest, ConfigErrorsNameTheSink) {
+  SinkConfig c;
+  c.name = "siem";
+  c.type = "syslog";
+  c.address = "nohostport";
+  EXPECT_NE(ValidateSink(c).find("sinks: siem: address"), std::string::npos);
+  c.address = "127.0.0.1:514";
+  c.protocol = "relp";
+  EXPECT_NE(ValidateSink(c).find("protocol 'relp'"), std::string::npos);
+  c.protocol = "tls";
+  c.cert_file = "/c.pem";
+  EXPECT_NE(ValidateSink(c).find("cert and key"), std::string::npos);
+  c.type = "kafka";
+  EXPECT_NE(ValidateSink(c).find("type 'kafka'"), std::string::npos);
+  c.type = "file";
+  c.path = "relative.jsonl";
+  EXPECT_NE(ValidateSink(c).find("absolute"), std::string::npos);
+}
+
+TEST(SinksTest, FileSinkWritesJsonLinesAndRotates) {
+  const std::string dir = TempDir();
+  SinkConfig c;
+  c.name = "file";
+  c.type = "file";
+  c.path = dir + "/alerts.jsonl";
+  c.max_size = 1500;
+  c.backups = 2;
+  std::string err;
+  auto sink = MakeSink(c, &err);
+  ASSERT_TRUE(sink) << err;
+  ASSERT_EQ(sink->Send({FormatFor(c, MakeAlert(1, "high"), kCtx)}), "");
+  struct stat st {};
+  ASSERT_EQ(stat(c.path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto lines = Lines(c.path);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].rfind("{\"class_uid\":2004", 0), 0u);
+  // Past 1500 bytes: rotated and compressed; more rotations keep 2 backups.
+  for (int i = 0; i < 6; ++i) ASSERT_EQ(sink->Send({FormatFor(c, MakeAlert(2 + i, "low"), kCtx)}), "");
+  EXPECT_TRUE(std::filesystem::exists(c.path + ".1.gz"));
+  EXPECT_TRUE(std::filesystem::exists(c.path + ".2.gz"));
+  EXPECT_FALSE(std::filesystem::exists(c.path + ".3.gz"));
+  gzFile gz = gzopen((c.path + ".1.gz").c_str(), "rb");
+  ASSERT_NE(gz, nullptr);
+  char buf[64] = {};
+  EXPECT_GT(gzread(gz, buf, sizeof buf - 1), 0);
+  gzclose(gz);
+  EXPECT_EQ(std::string(buf).rfind("{\"class_uid\":2004", 0), 0u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SinksTest, SyslogOverTcpReconnectsWhenTheReceiverWentAway) {
+  Receiver r;
+  SinkConfig c;
+  c.name = "siem";
+  c.type = "syslog";
+  c.address = "127.0.0.1:" + std::to_string(r.port());
+  std::string err;
+  auto sink = MakeSink(c, &err);
+  ASSERT_TRUE(sink) << err;
+  std::vector<std::string> got;
+  std::thread t([&] { got = r.Read(2); });
+  ASSERT_EQ(sink->Send({FormatFor(c, MakeAlert(1, "high"), kCtx),
+                        FormatFor(c, MakeAlert(2, "critical"), kCtx)}),
+            "");
+  t.join();  // the receiver closed that connection
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].rfind("<131>1 ", 0), 0u) << got[0];
+  EXPECT_NE(got[1].find("[agentwatch@32473 id=\"2\""), std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // The next batch notices and connects again instead of writing into the
+  // closed one.
+  t = std::thread([&] { got = r.Read(1); });
+  ASSERT_EQ(sink->Send({FormatFor(c, MakeAlert(3, "low"), kCtx)}), "");
+  t.join();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_NE(got[0].find("id=\"3\""), std::string::npos);
+}
+
+TEST(SinksTest, DeliveryFiltersRetriesAndResumesFromItsCursor) {
+  const std::string dir = TempDir();
+  Store::Options so;
+  so.path = dir + "/aw.db";
+  std::string err;
+  auto store = Store::Open(so, &err);
+  ASSERT_TRUE(store) << err;
+  for (uint64_t id = 1; id <= 5; ++id)
+    store->PutAlert(MakeAlert(id, id == 3 ? "low" : "high", id == 4 ? "tool-shadowing" : "server-spawns-shell"));
+  ASSERT_EQ(store->Flush(), "");
+
+  SinkConfig file;
+  file.name = "file";
+  file.type = "file";
+  file.path = dir + "/alerts.jsonl";
+  file.min_severity = "medium";
+  file.rules = {"server-*"};
+  file.format = "native";
+  // A syslog receiver that is not there yet.
+  Receiver r;
+  const uint16_t port = r.port();
+  SinkConfig down;
+  down.name = "siem";
+  down.type = "syslog";
+  down.address = "127.0.0.1:1";  // nothing listens
+  Delivery::Options o;
+  o.poll_ms = 20;
+  o.backoff_min_ms = 20;
+  o.backoff_max_ms = 40;
+  {
+    Delivery d(store.get(), {file, down}, kCtx, o);
+    ASSERT_EQ(d.Start(), "");
+    for (int i = 0; i < 200 && Lines(file.path).size() < 3; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 200; ++i) {
+      if (d.Stats()[1].failed >= 2) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    auto stats = d.Stats();
+    EXPECT_EQ(stats[0].sent, 3u) << "high server-* alerts only";
+    EXPECT_EQ(stats[0].skipped, 2u);
+    EXPECT_GE(stats[1].failed, 2u) << "the down sink keeps failing";
+    EXPECT_EQ(stats[1].sent, 0u);
+    EXPECT_EQ(stats[1].queued, 5u);
+    EXPECT_NE(stats[1].last_error.find("connect"), std::string::npos) << stats[1].last_error;
+  }
+  auto lines = Lines(file.path);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_NE(lines[0].find("\"key\":\"node-a/1/1\""), std::string::npos) << lines[0];
+  EXPECT_EQ(store->Cursor("siem", &err), 0) << "nothing taken, nothing passed";
+
+  // The receiver comes up at another address: the same sink name resumes
+  // from its cursor and delivers all five; the file sink sends nothing twice.
+  down.address = "127.0.0.1:" + std::to_string(port);
+  std::vector<std::string> got;
+  std::thread t([&] { got = r.Read(5); });
+  {
+    Delivery d(store.get(), {file, down}, kCtx, o);
+    ASSERT_EQ(d.Start(), "");
+    t.join();
+    for (int i = 0; i < 200 && d.Stats()[1].sent < 5; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(d.Stats()[1].sent, 5u);
+    EXPECT_EQ(d.Stats()[0].sent, 0u);
+  }
+  EXPECT_EQ(got.size(), 5u);
+  EXPECT_EQ(Lines(file.path).size(), 3u);
+  EXPECT_EQ(store->Cursor("siem", &err), store->OutboxEnd());
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace agentwatch
