@@ -21,6 +21,8 @@ PKGS=(
   # test certificates, valgrind: instruction counts)
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   iproute2 procps python3 python3-yaml curl wget openssl
+  # alert sinks: a real syslog receiver (TCP and TLS inputs)
+  rsyslog rsyslog-openssl
 )
 # Node.js (with npm) drives the MCP e2e tests; the machine image may already
 # carry a newer Node than Debian's, which conflicts with Debian's npm.

@@ -240,6 +240,14 @@ std::string FormatStatus(const v1::Status& s) {
                          st.last_error().empty() ? "" : "  last error: " + st.last_error());
     }
   }
+  if (s.sinks_size() > 0) {
+    out += "\nSINKS\n";
+    for (const auto& k : s.sinks()) {
+      out += fmt::format("  {:<16} {:<7} sent={} queued={} skipped={} failed={} retried={}{}\n",
+                         k.name(), k.type(), k.sent(), k.queued(), k.skipped(), k.failed(),
+                         k.retried(), k.last_error().empty() ? "" : "  last error: " + k.last_error());
+    }
+  }
   out += "\nHOOK TYPES\n";
   for (const auto& h : s.hook_types()) {
     out += fmt::format("  {:<15} {:<4} {}\n", h.hook_type(),

@@ -193,6 +193,77 @@ std::string ApplyBaseline(const YAML::Node& n, Config* cfg) {
   return "";
 }
 
+std::string ApplySinks(const YAML::Node& n, Config* cfg) {
+  if (!n.IsSequence()) return "sinks: expected a list";
+  std::vector<SinkConfig> sinks;
+  for (size_t i = 0; i < n.size(); ++i) {
+    const YAML::Node& s = n[i];
+    if (!s.IsMap()) return fmt::format("sinks[{}]: expected a map", i);
+    SinkConfig c;
+    for (const auto& kv : s) {
+      const std::string key = kv.first.as<std::string>();
+      const std::string name = fmt::format("sinks[{}].{}", i, key);
+      const YAML::Node& v = kv.second;
+      std::string err;
+      auto strings = [&](std::vector<std::string>* out) {
+        if (v.IsScalar()) {
+          out->push_back(v.as<std::string>());
+        } else if (v.IsSequence()) {
+          for (const auto& x : v) out->push_back(x.as<std::string>());
+        } else {
+          err = name + ": expected a string or a list";
+        }
+      };
+      if (key == "name") {
+        err = ReadString(v, name, &c.name);
+      } else if (key == "type") {
+        err = ReadString(v, name, &c.type);
+      } else if (key == "min_severity") {
+        err = ReadString(v, name, &c.min_severity);
+      } else if (key == "rules") {
+        strings(&c.rules);
+      } else if (key == "agents") {
+        strings(&c.agents);
+      } else if (key == "format") {
+        err = ReadString(v, name, &c.format);
+      } else if (key == "path") {
+        err = ReadString(v, name, &c.path);
+      } else if (key == "max_size") {
+        err = ReadSize(v, name, &c.max_size);
+      } else if (key == "backups") {
+        err = ReadUint(v, name, &c.backups);
+      } else if (key == "compress") {
+        err = ReadBool(v, name, &c.compress);
+      } else if (key == "address") {
+        err = ReadString(v, name, &c.address);
+      } else if (key == "protocol") {
+        err = ReadString(v, name, &c.protocol);
+      } else if (key == "facility") {
+        uint32_t f = 0;
+        err = ReadUint(v, name, &f);
+        c.facility = static_cast<int>(f);
+      } else if (key == "ca") {
+        err = ReadString(v, name, &c.ca_file);
+      } else if (key == "cert") {
+        err = ReadString(v, name, &c.cert_file);
+      } else if (key == "key") {
+        err = ReadString(v, name, &c.key_file);
+      } else if (key == "server_name") {
+        err = ReadString(v, name, &c.server_name);
+      } else {
+        err = fmt::format("sinks[{}]: unknown key '{}'", i, key);
+      }
+      if (!err.empty()) return err;
+    }
+    if (std::string e = ValidateSink(c); !e.empty()) return e;
+    for (const auto& other : sinks)
+      if (other.name == c.name) return fmt::format("sinks: two sinks named '{}'", c.name);
+    sinks.push_back(std::move(c));
+  }
+  cfg->sinks = std::move(sinks);
+  return "";
+}
+
 std::string ApplyStore(const YAML::Node& n, Config* cfg) {
   if (!n.IsMap()) return "store: expected a map";
   for (const auto& kv : n) {
@@ -217,6 +288,8 @@ std::string ApplyStore(const YAML::Node& n, Config* cfg) {
       err = ReadDurationMs(kv.second, name, &v);
       if (err.empty() && v > 86400000) err = name + ": at most 1d";
       cfg->store_retention_ms = static_cast<uint32_t>(v);
+    } else if (key == "outbox_max") {
+      err = ReadUint(kv.second, name, &cfg->outbox_max);
     } else if (key == "full_content") {
       err = ReadBool(kv.second, name, &cfg->full_content);
     } else {
@@ -310,6 +383,8 @@ std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg) {
       err = ApplyChains(v, cfg);
     } else if (key == "baseline") {
       err = ApplyBaseline(v, cfg);
+    } else if (key == "sinks") {
+      err = ApplySinks(v, cfg);
     } else {
       err = fmt::format("unknown key '{}'", key);
     }
@@ -386,6 +461,8 @@ std::string ValidateConfig(const Config& c) {
   for (uint32_t pid : c.watch_pids) {
     if (pid == 0) return "watch.pids: 0 is not a process id";
   }
+  if (!c.sinks.empty() && !c.store_enabled)
+    return "sinks: delivery needs the store (its outbox); enable store";
   if (c.store_enabled) {
     if (c.store_flush_ms < 10) {
       return fmt::format("store.flush_interval: {}ms must be at least 10ms",

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "export/sinks.h"
+
 namespace agentwatch {
 
 // A process is watched when every field that is set matches.
@@ -58,6 +60,9 @@ struct Config {
   // this long from a server identity's first sighting, and at least this
   // many of its effects and calls.
   bool baseline_enabled = true;
+  // Where alerts are delivered (from the store's outbox), and its bound.
+  std::vector<SinkConfig> sinks;
+  uint64_t outbox_max = 100000;
   uint64_t baseline_learning_ms = 24ull * 3600 * 1000;
   uint64_t baseline_min_observations = 50;
 

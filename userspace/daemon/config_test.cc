@@ -129,6 +129,25 @@ TEST(ConfigTest, Store) {
   EXPECT_EQ(c.chain_idle_gap_ms, 30u * 60 * 1000);
   EXPECT_NE(ApplyConfigYaml("chains:\n  idle_gap: 10ms\n", &c).find("at least 1s"),
             std::string::npos);
+  ASSERT_EQ(ApplyConfigYaml("sinks:\n  - name: siem\n    type: syslog\n    address: 10.0.0.5:6514\n"
+                            "    protocol: tls\n    ca: /etc/ca.pem\n    min_severity: high\n"
+                            "    rules: [\"sensitive-*\"]\n  - name: local\n    type: file\n"
+                            "    path: /var/log/aw.jsonl\n    max_size: 10MiB\n    backups: 3\n"
+                            "store:\n  outbox_max: 5000\n",
+                            &c),
+            "");
+  ASSERT_EQ(c.sinks.size(), 2u);
+  EXPECT_EQ(c.sinks[0].protocol, "tls");
+  EXPECT_EQ(c.sinks[0].rules, (std::vector<std::string>{"sensitive-*"}));
+  EXPECT_EQ(c.sinks[1].max_size, 10u << 20);
+  EXPECT_EQ(c.outbox_max, 5000u);
+  EXPECT_NE(ApplyConfigYaml("sinks:\n  - name: a\n    type: file\n    path: /x\n"
+                            "  - name: a\n    type: file\n    path: /y\n", &c)
+                .find("two sinks named 'a'"),
+            std::string::npos);
+  EXPECT_NE(ApplyConfigYaml("sinks:\n  - name: a\n    type: syslog\n    adress: x:1\n", &c)
+                .find("sinks[0]: unknown key 'adress'"),
+            std::string::npos);
   ASSERT_EQ(ApplyConfigYaml("baseline:\n  learning_period: 2h\n  min_observations: 7\n"
                             "  enabled: false\n", &c),
             "");

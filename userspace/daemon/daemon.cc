@@ -22,6 +22,7 @@
 #include "daemon/pipeline.h"
 #include "daemon/trace_file.h"
 #include "events.h"
+#include "export/delivery.h"
 #include "proc/cgroup.h"
 #include "proc/proc_scan.h"
 #include "sensor/decode.h"
@@ -144,6 +145,7 @@ Store::Options StoreOptions(const Config& cfg) {
   o.max_age_ns = static_cast<int64_t>(cfg.store_max_age_s) * 1000000000;
   o.max_bytes = cfg.store_max_bytes;
   o.retention_interval_ms = cfg.store_retention_ms;
+  o.outbox_max = cfg.outbox_max;
   return o;
 }
 
@@ -271,6 +273,21 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
       TrackerSnapshot(pipeline.mcp_tracker(), since, out);
       pipeline.engine().ChangedBaselines(since, &out->baselines);
     });
+  }
+  // Alerts to the sinks, from the store's outbox (stopped before the store).
+  std::unique_ptr<Delivery> delivery;
+  if (store && !cfg.sinks.empty()) {
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    delivery = std::make_unique<Delivery>(
+        store.get(), cfg.sinks, FormatContext{host, kVersion, static_cast<uint32_t>(getpid())});
+    if (std::string e = delivery->Start(); !e.empty()) {
+      spdlog::error("msg=\"cannot start alert delivery\" error=\"{}\"", e);
+      return 2;
+    }
+    for (const auto& s : cfg.sinks)
+      spdlog::info("msg=\"alert sink\" name={} type={} min_severity={} format={}", s.name, s.type,
+                   s.min_severity, s.format);
   }
   TraceWriter recorder;
   if (!cfg.record_file.empty()) {
@@ -427,6 +444,21 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
       AddCounter(&s, "store_updates_lost", sc.updates_lost);
       AddCounter(&s, "store_retention_chains_deleted", sc.chains_deleted);
       AddCounter(&s, "store_retention_calls_deleted", sc.calls_deleted);
+      AddCounter(&s, "store_outbox_shed", sc.outbox_shed);
+      if (delivery) {
+        const auto stats = delivery->Stats();
+        for (size_t i = 0; i < stats.size(); ++i) {
+          v1::SinkStatus* ss = s.add_sinks();
+          ss->set_name(stats[i].name);
+          ss->set_type(cfg.sinks[i].type);
+          ss->set_sent(stats[i].sent);
+          ss->set_skipped(stats[i].skipped);
+          ss->set_failed(stats[i].failed);
+          ss->set_retried(stats[i].retried);
+          ss->set_queued(stats[i].queued);
+          ss->set_last_error(stats[i].last_error);
+        }
+      }
     } else if (!store_error.empty()) {
       s.mutable_store()->set_last_error(store_error);
     }

@@ -1,5 +1,6 @@
 #include "export/sinks.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
@@ -14,6 +15,7 @@
 #include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "common/text.h"
 
@@ -213,8 +215,14 @@ class SyslogSink : public Sink {
     ssl_ = SSL_new(ctx_);
     if (ssl_ == nullptr) return SslError("SSL_new");
     const std::string name = c_.server_name.empty() ? host_ : c_.server_name;
-    SSL_set_tlsext_host_name(ssl_, name.c_str());
-    SSL_set1_host(ssl_, name.c_str());
+    in6_addr ip{};
+    if (inet_pton(AF_INET, name.c_str(), &ip) == 1 || inet_pton(AF_INET6, name.c_str(), &ip) == 1) {
+      // An address: checked against the certificate's IP names.
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), name.c_str());
+    } else {
+      SSL_set_tlsext_host_name(ssl_, name.c_str());
+      SSL_set1_host(ssl_, name.c_str());
+    }
     SSL_set_fd(ssl_, fd_);
     if (SSL_connect(ssl_) != 1) return SslError(fmt::format("TLS to {}", c_.address).c_str());
     return "";

@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""e2e: alerts delivered to a real rsyslog (Debian's rsyslogd, started here
+on loopback) over TCP and TLS, and to a JSON-lines file, with nothing lost
+through an outage.
+
+1. rsyslogd listens on 127.0.0.1 with a plain TCP input and a TLS input
+   (ossl driver, a certificate of a CA this test makes); each writes the
+   raw message and rsyslog's own parse of MSGID and structured data to a
+   file. The daemon has three sinks: syslog/tcp (medium and up), syslog/tls
+   (everything) and a file (native JSON).
+2. An SDK client has the project's tool server run shell commands: each a
+   server-spawns-shell alert. Both syslog files must hold them as RFC 5424
+   (PRI, version, timestamp, host, app, MSGID = rule, structured data with
+   id, key and rule, parsed by rsyslog), with OCSF JSON as MSG.
+3. Outage: rsyslog stops; 1,000 more alerts are raised and committed;
+   agentwatchd is killed with SIGKILL and started again; rsyslog comes
+   back. Every alert reaches both syslog inputs, counted by key; repeats
+   only ever carry a key already seen.
+
+Exit 77 = skipped (not root, node/npm packages or rsyslogd missing), unless
+AGENTWATCH_REQUIRE_BPF=1.
+"""
+import json
+import os
+import re
+import signal
+import shutil
+import sqlite3
+import subprocess
+import time
+
+from awtest import (TESTS, begin, check, finish_run, free_port, start_daemon, wait_for)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLIENT = os.path.join(HERE, "mcp_client.mjs")
+TOOL_SERVER = os.path.join(HERE, "tool_server.mjs")
+RFC5424 = re.compile(r"^<(\d+)>1 (\S+) (\S+) agentwatch (\d+) (\S+) (\[.*?\]) (\{.*\})$")
+
+
+def certs(tmp):
+    """A CA and a server certificate for 127.0.0.1 signed by it."""
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=tmp)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "1", "-subj", "/CN=agentwatch test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+        "-subj", "/CN=127.0.0.1")
+    with open(os.path.join(tmp, "san.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "server.pem", "-days", "1", "-extfile", "san.ext")
+
+
+def start_rsyslog(tmp, tcp_port, tls_port):
+    conf = os.path.join(tmp, "rsyslog.conf")
+    work = os.path.join(tmp, "rsyslog-work")
+    os.makedirs(work, exist_ok=True)
+    with open(conf, "w") as f:
+        f.write(f'''
+global(workDirectory="{work}"
+       defaultNetstreamDriverCAFile="{tmp}/ca.pem"
+       defaultNetstreamDriverCertFile="{tmp}/server.pem"
+       defaultNetstreamDriverKeyFile="{tmp}/server.key")
+module(load="imtcp")
+template(name="raw" type="string" string="%rawmsg%\\n")
+template(name="parsed" type="string" string="%msgid% %structured-data%\\n")
+ruleset(name="tcp") {{
+  action(type="omfile" file="{tmp}/tcp.log" template="raw")
+  action(type="omfile" file="{tmp}/tcp-parsed.log" template="parsed")
+}}
+ruleset(name="tls") {{
+  action(type="omfile" file="{tmp}/tls.log" template="raw")
+}}
+input(type="imtcp" port="{tcp_port}" address="127.0.0.1" ruleset="tcp")
+input(type="imtcp" port="{tls_port}" address="127.0.0.1" ruleset="tls"
+      streamDriver.name="ossl" streamDriver.mode="1" streamDriver.authMode="anon")
+''')
+    p = subprocess.Popen(["rsyslogd", "-n", "-f", conf, "-i", os.path.join(tmp, "rsyslog.pid")],
+                         stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "rsyslog.err"), "a"))
+
+    def up():
+        import socket
+        for port in (tcp_port, tls_port):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+            except OSError:
+                return False
+        return True
+    wait_for(up, 20, "rsyslogd")
+    return p
+
+
+def messages(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, errors="replace") as f:
+        return [l.rstrip("\n") for l in f if l.strip()]
+
+
+def keys(lines):
+    out = []
+    for l in lines:
+        m = re.search(r'key="([^"]+)"', l)
+        if m:
+            out.append(m.group(1))
+    return out
+
+
+def shells(n, start):
+    """The tool server runs n distinct shell commands: n alerts."""
+    calls = [{"tool": "run_command", "arguments": {"command": f"echo {start + i}"}}
+             for i in range(n)]
+    r = subprocess.run(["node", CLIENT, "stdio", "node", TOOL_SERVER],
+                       env=dict(os.environ, CALLS=json.dumps(calls)), cwd=TESTS,
+                       capture_output=True, text=True, timeout=600)
+    check(r.returncode == 0, f"the client ran: {r.stderr[-300:]}")
+
+
+def main():
+    bindir, cli, tmp, endpoint = begin("aw-sinks-e2e-")
+    if not shutil.which("rsyslogd"):
+        why = "needs rsyslogd (scripts/install-deps.sh installs it)"
+        if os.environ.get("AGENTWATCH_REQUIRE_BPF") == "1":
+            print("FAIL:", why)
+            return 1
+        print("SKIP:", why)
+        return 77
+    procs = []
+    state = os.path.join(tmp, "state")
+    log = os.path.join(tmp, "daemon.log")
+    try:
+        certs(tmp)
+        tcp_port, tls_port = free_port(), free_port()
+        rules = os.path.join(tmp, "rules.d")
+        os.makedirs(rules)
+        with open(os.path.join(rules, "10-test.yaml"), "w") as f:
+            # Every one of 1,000 shells is its own alert (no rate limit).
+            f.write("rules:\n  - id: server-spawns-shell\n    max_per_minute: 0\n")
+        cfg = os.path.join(tmp, "agentwatch.yaml")
+        with open(cfg, "w") as f:
+            f.write(f"""sinks:
+  - name: siem-tcp
+    type: syslog
+    protocol: tcp
+    address: 127.0.0.1:{tcp_port}
+    min_severity: medium
+  - name: siem-tls
+    type: syslog
+    protocol: tls
+    address: 127.0.0.1:{tls_port}
+    ca: {tmp}/ca.pem
+  - name: file
+    type: file
+    path: {tmp}/alerts.jsonl
+    format: native
+""")
+        daemon_args = ("--config", cfg, "--state-dir", state, "--rules-dir", rules,
+                       "--log-level", "info")
+        rsyslog = start_rsyslog(tmp, tcp_port, tls_port)
+        procs.append(rsyslog)
+        daemon = start_daemon(bindir, endpoint, log, *daemon_args)
+        procs.append(daemon)
+
+        # Delivered and well formed.
+        shells(3, 0)
+        wait_for(lambda: len(messages(f"{tmp}/tcp.log")) >= 3 and
+                 len(messages(f"{tmp}/tls.log")) >= 3 and
+                 len(messages(f"{tmp}/alerts.jsonl")) >= 3, 30, "the first alerts")
+        first = messages(f"{tmp}/tcp.log")[0]
+        m = RFC5424.match(first)
+        check(m is not None, f"RFC 5424 over TCP: {first[:300]}")
+        if m:
+            pri, ts, host, _pid, msgid, sd, msg = m.groups()
+            check(int(pri) == 16 * 8 + 3, f"PRI local0.err for a high alert: {pri}")
+            check(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", ts), f"timestamp {ts}")
+            check(msgid == "server-spawns-shell", f"MSGID is the rule: {msgid}")
+            check('id="' in sd and 'rule="server-spawns-shell"' in sd, f"structured data: {sd}")
+            ocsf = json.loads(msg)
+            check(ocsf.get("class_uid") == 2004 and ocsf.get("severity_id") == 4 and
+                  ocsf.get("finding_info", {}).get("analytic", {}).get("uid") ==
+                  "server-spawns-shell", f"OCSF detection finding: {msg[:300]}")
+        parsed = messages(f"{tmp}/tcp-parsed.log")
+        check(parsed and parsed[0].startswith("server-spawns-shell [agentwatch@32473 id="),
+              f"rsyslog parsed MSGID and structured data: {parsed[:1]}")
+        tls = messages(f"{tmp}/tls.log")
+        check(tls and RFC5424.match(tls[0]) is not None, f"RFC 5424 over TLS: {tls[:1]}")
+        native = json.loads(messages(f"{tmp}/alerts.jsonl")[0])
+        check(native.get("rule_id") == "server-spawns-shell" and native.get("key"),
+              f"native JSON in the file: {native}")
+        status = subprocess.run([cli, "--endpoint", endpoint, "status"], capture_output=True,
+                                text=True).stdout
+        check("SINKS" in status and "siem-tls" in status, f"status lists the sinks:\n{status}")
+
+        # Outage: the receiver goes, 1,000 alerts are raised and committed,
+        # the daemon is killed, comes back, and so does the receiver.
+        rsyslog.send_signal(signal.SIGTERM)
+        rsyslog.wait(timeout=30)
+        shells(1000, 1000)
+        db = os.path.join(state, "agentwatch.db")
+
+        def committed():
+            con = sqlite3.connect(db)
+            n = con.execute("SELECT COUNT(*) FROM alerts WHERE rule_id = "
+                            "'server-spawns-shell'").fetchone()[0]
+            con.close()
+            return n >= 1003
+        wait_for(committed, 120, "1,003 alerts in the store")
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait()
+        daemon = start_daemon(bindir, endpoint, log, *daemon_args)
+        procs.append(daemon)
+        rsyslog = start_rsyslog(tmp, tcp_port, tls_port)
+        procs.append(rsyslog)
+
+        def all_in():
+            return (len(set(keys(messages(f"{tmp}/tcp.log")))) >= 1003 and
+                    len(set(keys(messages(f"{tmp}/tls.log")))) >= 1003)
+        try:
+            wait_for(all_in, 120, "every alert at both inputs")
+        except SystemExit:
+            pass
+        for name in ("tcp", "tls"):
+            k = keys(messages(f"{tmp}/{name}.log"))
+            ids = {x.rsplit("/", 2)[1] for x in k}
+            check(len(ids) == 1003, f"{name}: every alert delivered: {len(ids)} of 1003 "
+                                    f"({len(k)} messages)")
+            # A repeat is the same alert version again (same key, same
+            # alert in its message): what a receiver drops by the key.
+            by_key = {}
+            for line in messages(f"{tmp}/{name}.log"):
+                mm = RFC5424.match(line)
+                if mm:
+                    kk = re.search(r'key="([^"]+)"', line).group(1)
+                    aid = json.loads(mm.group(7))["unmapped"]["alert_id"]
+                    check(by_key.setdefault(kk, aid) == aid, f"{name}: key {kk} is one alert")
+            print(f"{name}: {len(k)} messages, {len(k) - len(set(k))} repeats by key")
+        print(f"delivered: tcp {len(keys(messages(f'{tmp}/tcp.log')))} messages, "
+              f"tls {len(keys(messages(f'{tmp}/tls.log')))} messages for 1003 alerts")
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=30)
+    finally:
+        rc = finish_run(procs, tmp, "sinks e2e")
+    return rc
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
