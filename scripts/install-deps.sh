@@ -16,7 +16,7 @@ PKGS=(
   libprotobuf-dev libabsl-dev
   # userspace libraries
   libspdlog-dev libfmt-dev libboost-program-options-dev libyaml-cpp-dev
-  libsqlite3-dev libsimdjson-dev libre2-dev libssl-dev
+  libsqlite3-dev libsimdjson-dev libre2-dev libssl-dev libcurl4-openssl-dev
   # tests and benchmarks (curl: OpenSSL client, wget: GnuTLS client, openssl:
   # test certificates, valgrind: instruction counts)
   libgtest-dev libgmock-dev googletest libbenchmark-dev

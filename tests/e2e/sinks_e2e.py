@@ -12,6 +12,9 @@ through an outage.
    server-spawns-shell alert. Both syslog files must hold them as RFC 5424
    (PRI, version, timestamp, host, app, MSGID = rule, structured data with
    id, key and rule, parsed by rsyslog), with OCSF JSON as MSG.
+   An HTTP receiver on loopback plays Splunk HEC (token checked, events
+   concatenated), Elasticsearch _bulk (create by key; a key seen before is
+   a 409) and a webhook (gzip body, HMAC-SHA256 signature checked).
 3. Outage: rsyslog stops; 1,000 more alerts are raised and committed;
    agentwatchd is killed with SIGKILL and started again; rsyslog comes
    back. Every alert reaches both syslog inputs, counted by key; repeats
@@ -20,6 +23,10 @@ through an outage.
 Exit 77 = skipped (not root, node/npm packages or rsyslogd missing), unless
 AGENTWATCH_REQUIRE_BPF=1.
 """
+import gzip
+import hashlib
+import hmac
+import http.server
 import json
 import os
 import re
@@ -27,6 +34,7 @@ import signal
 import shutil
 import sqlite3
 import subprocess
+import threading
 import time
 
 from awtest import (TESTS, begin, check, finish_run, free_port, start_daemon, wait_for)
@@ -35,6 +43,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT = os.path.join(HERE, "mcp_client.mjs")
 TOOL_SERVER = os.path.join(HERE, "tool_server.mjs")
 RFC5424 = re.compile(r"^<(\d+)>1 (\S+) (\S+) agentwatch (\d+) (\S+) (\[.*?\]) (\{.*\})$")
+
+
+def socket_host():
+    import socket
+    return socket.gethostname() + "/"
 
 
 def certs(tmp):
@@ -106,6 +119,74 @@ def keys(lines):
     return out
 
 
+class Http:
+    """What the HTTP sinks delivered, checked as it arrives."""
+    def __init__(self):
+        self.hec, self.bulk, self.hook, self.errors = [], [], [], []
+        self.bulk_ids = set()
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status, reply = 200, b"{}"
+                try:
+                    if self.path == "/services/collector/event":
+                        if self.headers.get("Authorization") != "Splunk hec-token":
+                            raise ValueError("HEC token")
+                        dec = json.JSONDecoder()
+                        text, i = body.decode(), 0
+                        while i < len(text):
+                            while i < len(text) and text[i].isspace():
+                                i += 1
+                            if i >= len(text):
+                                break
+                            ev, i = dec.raw_decode(text, i)
+                            if ev.get("sourcetype") != "agentwatch:alert" or \
+                                    ev["event"].get("class_uid") != 2004:
+                                raise ValueError(f"HEC event {ev}")
+                            outer.hec.append(ev["event"]["metadata"]["uid"])
+                        reply = b'{"text":"Success","code":0}'
+                    elif self.path == "/_bulk":
+                        lines = body.decode().splitlines()
+                        items = []
+                        for a, d in zip(lines[0::2], lines[1::2]):
+                            key = json.loads(a)["create"]["_id"]
+                            json.loads(d)
+                            seen = key in outer.bulk_ids
+                            outer.bulk_ids.add(key)
+                            outer.bulk.append(key)
+                            items.append({"create": {"_id": key, "status": 409 if seen else 201}})
+                        reply = json.dumps({"errors": any(x["create"]["status"] == 409
+                                                          for x in items),
+                                            "items": items}).encode()
+                    elif self.path == "/hook":
+                        want = hmac.new(b"hook-secret", body, hashlib.sha256).hexdigest()
+                        if self.headers.get("X-Agentwatch-Signature") != "sha256=" + want:
+                            raise ValueError("bad signature")
+                        if self.headers.get("Content-Encoding") != "gzip":
+                            raise ValueError("not gzip")
+                        if self.headers.get("X-Team") != "secops":
+                            raise ValueError("custom header missing")
+                        for a in json.loads(gzip.decompress(body)):
+                            outer.hook.append(a["delivery_key"])
+                    else:
+                        status = 404
+                except Exception as e:  # noqa: BLE001 - any malformed delivery fails it
+                    outer.errors.append(f"{self.path}: {e}")
+                    status = 400
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args):
+                pass
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
 def shells(n, start):
     """The tool server runs n distinct shell commands: n alerts."""
     calls = [{"tool": "run_command", "arguments": {"command": f"echo {start + i}"}}
@@ -126,6 +207,7 @@ def main():
         print("SKIP:", why)
         return 77
     procs = []
+    web = Http()
     state = os.path.join(tmp, "state")
     log = os.path.join(tmp, "daemon.log")
     try:
@@ -153,6 +235,24 @@ def main():
     type: file
     path: {tmp}/alerts.jsonl
     format: native
+  - name: splunk
+    type: http
+    flavor: hec
+    url: http://127.0.0.1:{web.port}/services/collector/event
+    token: hec-token
+  - name: elastic
+    type: http
+    flavor: elasticsearch
+    url: http://127.0.0.1:{web.port}/_bulk
+    index: agentwatch-alerts
+  - name: hook
+    type: http
+    flavor: webhook
+    format: native
+    url: http://127.0.0.1:{web.port}/hook
+    hmac_secret: hook-secret
+    gzip: true
+    headers: ["X-Team: secops"]
 """)
         daemon_args = ("--config", cfg, "--state-dir", state, "--rules-dir", rules,
                        "--log-level", "info")
@@ -185,8 +285,13 @@ def main():
         tls = messages(f"{tmp}/tls.log")
         check(tls and RFC5424.match(tls[0]) is not None, f"RFC 5424 over TLS: {tls[:1]}")
         native = json.loads(messages(f"{tmp}/alerts.jsonl")[0])
-        check(native.get("rule_id") == "server-spawns-shell" and native.get("key"),
+        check(native.get("rule_id") == "server-spawns-shell" and native.get("delivery_key"),
               f"native JSON in the file: {native}")
+        wait_for(lambda: len(web.hec) >= 3 and len(web.bulk) >= 3 and len(web.hook) >= 3, 30,
+                 "the HTTP sinks")
+        check(not web.errors, f"the HTTP receiver accepted every request: {web.errors[:3]}")
+        check(web.hec[0].startswith(socket_host()) and web.hook[0] == web.hec[0],
+              f"HEC and webhook carry the same keys: {web.hec[:1]} {web.hook[:1]}")
         status = subprocess.run([cli, "--endpoint", endpoint, "status"], capture_output=True,
                                 text=True).stdout
         check("SINKS" in status and "siem-tls" in status, f"status lists the sinks:\n{status}")
@@ -234,11 +339,16 @@ def main():
                     aid = json.loads(mm.group(7))["unmapped"]["alert_id"]
                     check(by_key.setdefault(kk, aid) == aid, f"{name}: key {kk} is one alert")
             print(f"{name}: {len(k)} messages, {len(k) - len(set(k))} repeats by key")
+        for name, got in (("hec", web.hec), ("elasticsearch", web.bulk), ("webhook", web.hook)):
+            ids = {k.rsplit("/", 2)[1] for k in got}
+            check(len(ids) == 1003, f"{name}: every alert delivered: {len(ids)} of 1003")
+        check(not web.errors, f"no malformed HTTP delivery: {web.errors[:3]}")
         print(f"delivered: tcp {len(keys(messages(f'{tmp}/tcp.log')))} messages, "
               f"tls {len(keys(messages(f'{tmp}/tls.log')))} messages for 1003 alerts")
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=30)
     finally:
+        web.server.shutdown()
         rc = finish_run(procs, tmp, "sinks e2e")
     return rc
 

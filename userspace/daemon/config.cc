@@ -250,6 +250,39 @@ std::string ApplySinks(const YAML::Node& n, Config* cfg) {
         err = ReadString(v, name, &c.key_file);
       } else if (key == "server_name") {
         err = ReadString(v, name, &c.server_name);
+      } else if (key == "url") {
+        err = ReadString(v, name, &c.url);
+      } else if (key == "flavor") {
+        err = ReadString(v, name, &c.flavor);
+      } else if (key == "token") {
+        err = ReadString(v, name, &c.token);
+      } else if (key == "index") {
+        err = ReadString(v, name, &c.index);
+      } else if (key == "sourcetype") {
+        err = ReadString(v, name, &c.sourcetype);
+      } else if (key == "hmac_secret") {
+        err = ReadString(v, name, &c.hmac_secret);
+      } else if (key == "token_file" || key == "hmac_secret_file") {
+        // Secrets kept out of the config file.
+        std::string path;
+        err = ReadString(v, name, &path);
+        if (err.empty()) {
+          std::ifstream in(path);
+          std::string secret;
+          if (!in || !std::getline(in, secret) || secret.empty()) {
+            err = name + ": cannot read a secret from " + path;
+          } else {
+            (key == "token_file" ? c.token : c.hmac_secret) = secret;
+          }
+        }
+      } else if (key == "headers") {
+        strings(&c.headers);
+      } else if (key == "gzip") {
+        err = ReadBool(v, name, &c.gzip);
+      } else if (key == "timeout") {
+        uint64_t ms = 0;
+        err = ReadDurationMs(v, name, &ms);
+        c.timeout_ms = static_cast<uint32_t>(std::min<uint64_t>(ms, 600000));
       } else {
         err = fmt::format("sinks[{}]: unknown key '{}'", i, key);
       }

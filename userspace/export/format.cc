@@ -147,8 +147,9 @@ std::string NativeJson(const v1::Alert& a, const FormatContext& ctx) {
   o.preserve_proto_field_names = true;
   std::string body;
   (void)google::protobuf::util::MessageToJsonString(a, &body, o);
-  // {"key":...,"host":..., <the alert's fields>}
-  std::string j = "{\"key\":" + JsonString(AlertKey(a, ctx)) +
+  // {"delivery_key":...,"host":..., <the alert's fields>} (the alert's own
+  // "key" is its dedup key within the rule).
+  std::string j = "{\"delivery_key\":" + JsonString(AlertKey(a, ctx)) +
                   ",\"host\":" + JsonString(ctx.hostname);
   if (body.size() > 2) j += "," + body.substr(1);
   else j += "}";

@@ -25,7 +25,8 @@ std::string AlertKey(const v1::Alert& a, const FormatContext& ctx);
 // evidences (the alert's evidence, with the chain's call ids), attacks,
 // remediation, and agentwatch's own fields under unmapped.
 std::string OcsfJson(const v1::Alert& a, const FormatContext& ctx);
-// The Alert message as JSON (proto field names), with its key.
+// The Alert message as JSON (proto field names), with the alert version's
+// key as delivery_key and the host.
 std::string NativeJson(const v1::Alert& a, const FormatContext& ctx);
 
 // RFC 5424: <PRI>1 TIMESTAMP HOST agentwatch PID RULE [SD] MSG, with the

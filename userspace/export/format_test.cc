@@ -80,7 +80,7 @@ TEST(FormatTest, OcsfDetectionFinding) {
 
 TEST(FormatTest, NativeJsonIsTheAlertWithItsKey) {
   auto s = Parse(NativeJson(Sample(), kCtx));
-  EXPECT_EQ(s.fields().at("key").string_value(), "node-a/17/1");
+  EXPECT_EQ(s.fields().at("delivery_key").string_value(), "node-a/17/1");
   EXPECT_EQ(s.fields().at("rule_id").string_value(), "sensitive-read-then-egress");
   EXPECT_EQ(s.fields().at("host").string_value(), "node-a");
 }

@@ -10,10 +10,15 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include <fmt/format.h>
+#include <curl/curl.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -263,6 +268,102 @@ class SyslogSink : public Sink {
   SSL* ssl_ = nullptr;
 };
 
+std::string Gzip(const std::string& in) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    return "";
+  std::string out(deflateBound(&z, in.size()) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+size_t Collect(char* p, size_t size, size_t n, void* out) {
+  auto* s = static_cast<std::string*>(out);
+  if (s->size() < (1u << 20)) s->append(p, size * n);
+  return size * n;
+}
+
+class HttpSink : public Sink {
+ public:
+  explicit HttpSink(const SinkConfig& c) : c_(c) {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  }
+  ~HttpSink() override {
+    if (curl_ != nullptr) curl_easy_cleanup(curl_);
+  }
+  HttpSink(const HttpSink&) = delete;
+  HttpSink& operator=(const HttpSink&) = delete;
+
+  std::string Send(const std::vector<std::string>& messages) override {
+    if (curl_ == nullptr) curl_ = curl_easy_init();  // kept: connections are reused
+    if (curl_ == nullptr) return "curl_easy_init failed";
+    const std::string body = HttpBody(c_, messages);
+    std::string payload = c_.gzip ? Gzip(body) : body;
+    curl_slist* h = nullptr;
+    h = curl_slist_append(h, c_.flavor == "elasticsearch" ? "Content-Type: application/x-ndjson"
+                                                          : "Content-Type: application/json");
+    if (c_.gzip) h = curl_slist_append(h, "Content-Encoding: gzip");
+    if (c_.flavor == "hec" && !c_.token.empty())
+      h = curl_slist_append(h, ("Authorization: Splunk " + c_.token).c_str());
+    if (!c_.hmac_secret.empty()) {
+      // Over the bytes as sent (compressed when gzip is on).
+      h = curl_slist_append(
+          h, ("X-Agentwatch-Signature: sha256=" + HmacSha256Hex(c_.hmac_secret, payload)).c_str());
+    }
+    for (const auto& x : c_.headers) h = curl_slist_append(h, x.c_str());
+    std::string response;
+    curl_easy_reset(curl_);
+    curl_easy_setopt(curl_, CURLOPT_URL, c_.url.c_str());
+    curl_easy_setopt(curl_, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, payload.data());
+    curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
+    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(c_.timeout_ms));
+    curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, Collect);
+    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response);
+    curl_easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (!c_.ca_file.empty()) curl_easy_setopt(curl_, CURLOPT_CAINFO, c_.ca_file.c_str());
+    if (!c_.cert_file.empty()) {
+      curl_easy_setopt(curl_, CURLOPT_SSLCERT, c_.cert_file.c_str());
+      curl_easy_setopt(curl_, CURLOPT_SSLKEY, c_.key_file.c_str());
+    }
+    const CURLcode rc = curl_easy_perform(curl_);
+    long status = 0;
+    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    if (rc != CURLE_OK) return fmt::format("{}: {}", c_.url, curl_easy_strerror(rc));
+    if (status < 200 || status >= 300)
+      return fmt::format("{}: HTTP {} {}", c_.url, status, response.substr(0, 200));
+    if (c_.flavor == "elasticsearch" && response.find("\"errors\":true") != std::string::npos)
+      return BulkErrors(response);
+    return "";
+  }
+
+ private:
+  // _bulk answers 200 with per-item statuses: 201 created, 409 already
+  // there (a repeat, delivered before); anything else fails the batch.
+  static std::string BulkErrors(const std::string& r) {
+    size_t at = 0;
+    while ((at = r.find("\"status\":", at)) != std::string::npos) {
+      at += 9;
+      const int st = std::atoi(r.c_str() + at);
+      if (st != 201 && st != 200 && st != 409) return fmt::format("_bulk item status {}", st);
+    }
+    return "";
+  }
+
+  const SinkConfig c_;
+  CURL* curl_ = nullptr;
+};
+
 }  // namespace
 
 std::string ValidateSink(const SinkConfig& c) {
@@ -283,8 +384,19 @@ std::string ValidateSink(const SinkConfig& c) {
       return at + ": protocol '" + c.protocol + "' is not udp, tcp or tls";
     if (c.facility < 0 || c.facility > 23) return at + ": facility is 0..23";
     if (c.cert_file.empty() != c.key_file.empty()) return at + ": cert and key go together";
+  } else if (c.type == "http") {
+    if (c.url.rfind("http://", 0) != 0 && c.url.rfind("https://", 0) != 0)
+      return at + ": url must be http:// or https://";
+    if (c.flavor != "hec" && c.flavor != "elasticsearch" && c.flavor != "webhook")
+      return at + ": flavor '" + c.flavor + "' is not hec, elasticsearch or webhook";
+    if (c.flavor == "hec" && c.token.empty()) return at + ": hec needs a token";
+    if (c.flavor == "elasticsearch" && c.index.empty()) return at + ": elasticsearch needs an index";
+    if (c.cert_file.empty() != c.key_file.empty()) return at + ": cert and key go together";
+    for (const auto& x : c.headers)
+      if (x.find(':') == std::string::npos || x.find_first_of("\r\n") != std::string::npos)
+        return at + ": header '" + x + "' is not 'Name: value'";
   } else {
-    return at + ": type '" + c.type + "' is not file or syslog";
+    return at + ": type '" + c.type + "' is not file, syslog or http";
   }
   return "";
 }
@@ -295,13 +407,50 @@ std::unique_ptr<Sink> MakeSink(const SinkConfig& c, std::string* err) {
     return nullptr;
   }
   if (c.type == "file") return std::make_unique<FileSink>(c);
+  if (c.type == "http") return std::make_unique<HttpSink>(c);
   return std::make_unique<SyslogSink>(c);
 }
 
 std::string FormatFor(const SinkConfig& c, const v1::Alert& a, const FormatContext& ctx) {
   const std::string json = c.format == "native" ? NativeJson(a, ctx) : OcsfJson(a, ctx);
   if (c.type == "syslog") return Rfc5424(a, ctx, c.facility, json);
+  if (c.type != "http") return json;
+  const int64_t t = a.last_unix_ns() != 0 ? a.last_unix_ns() : a.time_unix_ns();
+  if (c.flavor == "hec") {
+    std::string e = fmt::format("{{\"time\":{}.{:03},\"host\":{},\"source\":\"agentwatch\","
+                                "\"sourcetype\":{}",
+                                t / 1000000000, (t / 1000000) % 1000, JsonString(ctx.hostname),
+                                JsonString(c.sourcetype));
+    if (!c.index.empty()) e += ",\"index\":" + JsonString(c.index);
+    return e + ",\"event\":" + json + "}";
+  }
+  if (c.flavor == "elasticsearch") {
+    // create by key: the same version twice is a conflict, not a copy.
+    return "{\"create\":{\"_index\":" + JsonString(c.index) + ",\"_id\":" +
+           JsonString(AlertKey(a, ctx)) + "}}\n" + json;
+  }
   return json;
+}
+
+std::string HttpBody(const SinkConfig& c, const std::vector<std::string>& messages) {
+  std::string body;
+  if (c.flavor == "webhook") {
+    body = "[";
+    for (size_t i = 0; i < messages.size(); ++i) body += (i ? "," : "") + messages[i];
+    return body + "]";
+  }
+  for (const auto& m : messages) body += m + "\n";  // HEC and _bulk: one per line
+  return body;
+}
+
+std::string HmacSha256Hex(const std::string& secret, const std::string& body) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &n);
+  std::string hex;
+  for (unsigned int i = 0; i < n; ++i) hex += fmt::format("{:02x}", mac[i]);
+  return hex;
 }
 
 }  // namespace agentwatch

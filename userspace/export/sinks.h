@@ -5,6 +5,10 @@
 //   file    JSON lines, rotated by size (backups, gzip), mode 0600
 //   syslog  RFC 5424 over UDP, TCP (octet counting, RFC 6587) or TLS
 //           (RFC 5425; CA check, optional client certificate)
+//   http    libcurl: Splunk HEC (token, index, sourcetype), Elasticsearch/
+//           OpenSearch _bulk (create by key: a repeat is a 409, taken as
+//           delivered) or a webhook (JSON array; HMAC-SHA256 signature,
+//           custom headers); gzip, mTLS
 #ifndef AGENTWATCH_EXPORT_SINKS_H_
 #define AGENTWATCH_EXPORT_SINKS_H_
 
@@ -36,6 +40,16 @@ struct SinkConfig {
   int facility = 16;                     // local0
   std::string ca_file, cert_file, key_file;  // tls
   std::string server_name;               // tls: name to verify (default: host)
+  // http
+  std::string url;
+  std::string flavor = "webhook";        // hec, elasticsearch, webhook
+  std::string token;                     // hec
+  std::string index;                     // hec, elasticsearch
+  std::string sourcetype = "agentwatch:alert";  // hec
+  std::string hmac_secret;               // webhook: X-Agentwatch-Signature
+  std::vector<std::string> headers;      // "Name: value"
+  bool gzip = false;
+  uint32_t timeout_ms = 10000;
 };
 
 // "" or what is wrong with c (names the sink and the field).
@@ -51,6 +65,11 @@ class Sink {
 
 // The sink for c (valid), or null with *err.
 std::unique_ptr<Sink> MakeSink(const SinkConfig& c, std::string* err);
+
+// Splits a batch for an HTTP sink into its request body (exposed for tests).
+std::string HttpBody(const SinkConfig& c, const std::vector<std::string>& messages);
+// hex(HMAC-SHA256(secret, body)).
+std::string HmacSha256Hex(const std::string& secret, const std::string& body);
 
 // One alert version as the sink sends it: JSON (file) or a syslog message.
 std::string FormatFor(const SinkConfig& c, const v1::Alert& a, const FormatContext& ctx);

@@ -108,6 +108,38 @@ TEST(SinksTest, ConfigErrorsNameTheSink) {
   EXPECT_NE(ValidateSink(c).find("absolute"), std::string::npos);
 }
 
+TEST(SinksTest, HttpBodies) {
+  EXPECT_EQ(HmacSha256Hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");  // RFC 4231
+  SinkConfig c;
+  c.name = "h";
+  c.type = "http";
+  c.url = "https://splunk:8088/services/collector/event";
+  c.flavor = "hec";
+  c.token = "t";
+  c.index = "sec";
+  v1::Alert a = MakeAlert(7, "high");
+  a.set_last_unix_ns(1795536958335984310);
+  const std::string hec = FormatFor(c, a, kCtx);
+  EXPECT_EQ(hec.rfind("{\"time\":1795536958.335,\"host\":\"node-a\",\"source\":\"agentwatch\","
+                      "\"sourcetype\":\"agentwatch:alert\",\"index\":\"sec\",\"event\":{\"class_uid\":2004",
+                      0),
+            0u)
+      << hec;
+  EXPECT_EQ(HttpBody(c, {"{}", "{}"}), "{}\n{}\n");
+  c.flavor = "elasticsearch";
+  const std::string es = FormatFor(c, a, kCtx);
+  EXPECT_EQ(es.rfind("{\"create\":{\"_index\":\"sec\",\"_id\":\"node-a/7/1\"}}\n{", 0), 0u) << es;
+  c.flavor = "webhook";
+  EXPECT_EQ(HttpBody(c, {"{\"a\":1}", "{\"b\":2}"}), "[{\"a\":1},{\"b\":2}]");
+  c.headers = {"X-Bad"};
+  EXPECT_NE(ValidateSink(c).find("not 'Name: value'"), std::string::npos);
+  c.headers.clear();
+  c.flavor = "hec";
+  c.token.clear();
+  EXPECT_NE(ValidateSink(c).find("needs a token"), std::string::npos);
+}
+
 TEST(SinksTest, FileSinkWritesJsonLinesAndRotates) {
   const std::string dir = TempDir();
   SinkConfig c;
@@ -216,7 +248,7 @@ TEST(SinksTest, DeliveryFiltersRetriesAndResumesFromItsCursor) {
   }
   auto lines = Lines(file.path);
   ASSERT_EQ(lines.size(), 3u);
-  EXPECT_NE(lines[0].find("\"key\":\"node-a/1/1\""), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("\"delivery_key\":\"node-a/1/1\""), std::string::npos) << lines[0];
   EXPECT_EQ(store->Cursor("siem", &err), 0) << "nothing taken, nothing passed";
 
   // The receiver comes up at another address: the same sink name resumes
