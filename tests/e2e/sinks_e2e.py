@@ -260,6 +260,13 @@ def main():
         procs.append(rsyslog)
         daemon = start_daemon(bindir, endpoint, log, *daemon_args)
         procs.append(daemon)
+        # A durable follower: it must see every alert version once, across
+        # the daemon's SIGKILL and restart.
+        follower_out = open(os.path.join(tmp, "follow.jsonl"), "w")
+        follower = subprocess.Popen([cli, "--endpoint", endpoint, "--json", "alerts", "--follow",
+                                     "--durable", "--cursor-file", os.path.join(tmp, "cursor")],
+                                    stdout=follower_out, stderr=subprocess.DEVNULL)
+        procs.append(follower)
 
         # Delivered and well formed.
         shells(3, 0)
@@ -339,6 +346,21 @@ def main():
                     aid = json.loads(mm.group(7))["unmapped"]["alert_id"]
                     check(by_key.setdefault(kk, aid) == aid, f"{name}: key {kk} is one alert")
             print(f"{name}: {len(k)} messages, {len(k) - len(set(k))} repeats by key")
+        def followed():
+            with open(os.path.join(tmp, "follow.jsonl")) as f:
+                return [json.loads(l) for l in f if l.strip()]
+        try:
+            wait_for(lambda: len({a["id"] for a in followed()}) >= 1003, 60,
+                     "the durable follower")
+        except SystemExit:
+            pass
+        seen = followed()
+        seqs = [int(a["outbox_seq"]) for a in seen]
+        check(len({a["id"] for a in seen}) == 1003,
+              f"the durable follower saw every alert across the restart: "
+              f"{len({a['id'] for a in seen})} of 1003")
+        check(len(seqs) == len(set(seqs)) and seqs == sorted(seqs),
+              f"each outbox position once, in order ({len(seqs)} lines)")
         for name, got in (("hec", web.hec), ("elasticsearch", web.bulk), ("webhook", web.hook)):
             ids = {k.rsplit("/", 2)[1] for k in got}
             check(len(ids) == 1003, f"{name}: every alert delivered: {len(ids)} of 1003")

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -309,6 +310,25 @@ grpc::Status AgentWatchService::StreamAlerts(grpc::ServerContext* ctx,
   if (min < 0) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "min_severity: not info, low, medium, high or critical");
+  }
+  if (req->durable()) {
+    if (store_ == nullptr)
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "durable alert streams need the store");
+    int64_t cursor = req->after_seq();
+    while (!ctx->IsCancelled()) {
+      std::string err;
+      auto batch = store_->OutboxAfter(cursor, 500, &err);
+      if (!err.empty()) return grpc::Status(grpc::StatusCode::INTERNAL, err);
+      for (auto& e : batch) {
+        cursor = e.seq;
+        if (SeverityRank(e.alert.severity()) < min) continue;
+        e.alert.set_outbox_seq(e.seq);
+        if (!w->Write(e.alert)) return grpc::Status::OK;
+      }
+      if (batch.size() < 500) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return grpc::Status::OK;
   }
   EventFilter f;
   f.types.insert(v1::EVENT_TYPE_ALERT);

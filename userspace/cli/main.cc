@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include <iostream>
+#include <thread>
 
 #include <boost/program_options.hpp>
 #include <grpcpp/grpcpp.h>
@@ -430,11 +431,50 @@ int Alerts(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
     ("min-severity", po::value<std::string>()->default_value(""),
      "info, low, medium, high or critical")
     ("chain", po::value<uint64_t>()->default_value(0), "only alerts of this chain")
-    ("limit,n", po::value<uint32_t>()->default_value(100), "most recent alerts");
+    ("limit,n", po::value<uint32_t>()->default_value(100), "most recent alerts")
+    ("durable", "with --follow: from the store's outbox, reconnecting and resuming "
+     "where it left off (nothing missed across daemon restarts)")
+    ("after", po::value<int64_t>(), "with --durable: start after this outbox position "
+     "(outbox_seq of the last alert seen)")
+    ("cursor-file", po::value<std::string>(), "with --durable: read the position from this "
+     "file at start and write it after each alert");
   // clang-format on
   po::variables_map vm;
   if (int r = ParseArgs("alerts", desc, args, &vm)) return r < 0 ? 0 : r;
   const std::string min = vm["min-severity"].as<std::string>();
+  if (vm.count("follow") && (vm.count("durable") || vm.count("cursor-file"))) {
+    int64_t after = vm.count("after") ? vm["after"].as<int64_t>() : 0;
+    const std::string cursor_file =
+        vm.count("cursor-file") ? vm["cursor-file"].as<std::string>() : "";
+    if (!cursor_file.empty()) {
+      std::ifstream in(cursor_file);
+      in >> after;
+    }
+    while (true) {
+      v1::StreamAlertsRequest req;
+      req.set_min_severity(min);
+      req.set_durable(true);
+      req.set_after_seq(after);
+      grpc::ClientContext ctx;
+      auto reader = stub.StreamAlerts(&ctx, req);
+      v1::Alert a;
+      while (reader->Read(&a)) {
+        std::cout << (json ? agentwatch::ProtoJson(a) : agentwatch::FormatAlertLine(a))
+                  << std::endl;
+        after = a.outbox_seq();
+        if (!cursor_file.empty()) {
+          std::ofstream out(cursor_file + ".tmp", std::ios::trunc);
+          out << after << "\n";
+          out.close();
+          std::filesystem::rename(cursor_file + ".tmp", cursor_file);
+        }
+      }
+      grpc::Status s = reader->Finish();
+      if (s.error_code() != grpc::StatusCode::UNAVAILABLE && !s.ok()) return Fail(s, endpoint);
+      // The daemon went away (a restart): try again from where we were.
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
   if (vm.count("follow")) {
     v1::StreamAlertsRequest req;
     req.set_min_severity(min);

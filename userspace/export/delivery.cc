@@ -136,6 +136,10 @@ void Delivery::Trim() {
     std::lock_guard<std::mutex> lock(w->mu);
     low = std::min(low, w->cursor);
   }
+  // The newest kDurableWindow versions stay for durable StreamAlerts
+  // clients to resume from, delivered or not.
+  constexpr int64_t kDurableWindow = 10000;
+  low = std::min(low, store_->OutboxEnd() - kDurableWindow);
   if (low != INT64_MAX && low > 0) {
     if (std::string e = store_->TrimOutbox(low); !e.empty())
       spdlog::warn("msg=\"outbox trim failed\" error=\"{}\"", e);
