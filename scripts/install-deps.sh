@@ -23,6 +23,8 @@ PKGS=(
   iproute2 procps python3 python3-yaml curl wget openssl
   # alert sinks: a real syslog receiver (TCP and TLS inputs)
   rsyslog rsyslog-openssl
+  # the fleet-wide store's test: a real ClickHouse server
+  clickhouse-server clickhouse-client
 )
 # Node.js (with npm) drives the MCP e2e tests; the machine image may already
 # carry a newer Node than Debian's, which conflicts with Debian's npm.

@@ -243,9 +243,10 @@ std::string FormatStatus(const v1::Status& s) {
   if (s.sinks_size() > 0) {
     out += "\nSINKS\n";
     for (const auto& k : s.sinks()) {
-      out += fmt::format("  {:<16} {:<7} sent={} queued={} skipped={} failed={} retried={}{}\n",
+      out += fmt::format("  {:<16} {:<10} sent={} queued={} skipped={} failed={} retried={}{}{}\n",
                          k.name(), k.type(), k.sent(), k.queued(), k.skipped(), k.failed(),
-                         k.retried(), k.last_error().empty() ? "" : "  last error: " + k.last_error());
+                         k.retried(), k.rows() ? fmt::format(" rows={}", k.rows()) : "",
+                         k.last_error().empty() ? "" : "  last error: " + k.last_error());
     }
   }
   out += "\nHOOK TYPES\n";

@@ -262,7 +262,7 @@ std::string ApplySinks(const YAML::Node& n, Config* cfg) {
         err = ReadString(v, name, &c.sourcetype);
       } else if (key == "hmac_secret") {
         err = ReadString(v, name, &c.hmac_secret);
-      } else if (key == "token_file" || key == "hmac_secret_file") {
+      } else if (key == "token_file" || key == "hmac_secret_file" || key == "password_file") {
         // Secrets kept out of the config file.
         std::string path;
         err = ReadString(v, name, &path);
@@ -272,9 +272,17 @@ std::string ApplySinks(const YAML::Node& n, Config* cfg) {
           if (!in || !std::getline(in, secret) || secret.empty()) {
             err = name + ": cannot read a secret from " + path;
           } else {
-            (key == "token_file" ? c.token : c.hmac_secret) = secret;
+            (key == "token_file"         ? c.token
+             : key == "password_file"    ? c.password
+                                         : c.hmac_secret) = secret;
           }
         }
+      } else if (key == "database") {
+        err = ReadString(v, name, &c.database);
+      } else if (key == "user") {
+        err = ReadString(v, name, &c.user);
+      } else if (key == "password") {
+        err = ReadString(v, name, &c.password);
       } else if (key == "headers") {
         strings(&c.headers);
       } else if (key == "gzip") {

@@ -456,6 +456,7 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
           ss->set_failed(stats[i].failed);
           ss->set_retried(stats[i].retried);
           ss->set_queued(stats[i].queued);
+          ss->set_rows(stats[i].rows);
           ss->set_last_error(stats[i].last_error);
         }
       }

@@ -85,12 +85,15 @@ void Delivery::Run(Worker* w) {
     }
     if (err.empty() && !messages.empty()) err = w->sink->Send(messages);
     if (err.empty() && !batch.empty()) err = store_->SetCursor(w->config.name, batch.back().seq);
+    uint64_t rows = 0;
+    if (err.empty()) err = w->sink->Tail(store_, w->config.name, ctx_, &rows);
     {
       std::lock_guard<std::mutex> lock(w->mu);
       if (err.empty()) {
         if (!batch.empty()) w->cursor = batch.back().seq;
         w->stats.sent += messages.size();
         w->stats.skipped += skipped;
+        w->stats.rows += rows;
         if (retrying && !messages.empty()) ++w->stats.retried;
         retrying = false;
         backoff = 0;

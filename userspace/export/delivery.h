@@ -38,6 +38,7 @@ class Delivery {
     uint64_t failed = 0;     // batches that failed
     uint64_t retried = 0;    // batches sent again after a failure
     uint64_t queued = 0;     // versions after its cursor
+    uint64_t rows = 0;       // chains, calls and effects (clickhouse)
     std::string last_error;
   };
 

@@ -1,6 +1,7 @@
 #include "export/format.h"
 
 #include <algorithm>
+#include <ctime>
 
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
@@ -154,6 +155,69 @@ std::string NativeJson(const v1::Alert& a, const FormatContext& ctx) {
   if (body.size() > 2) j += "," + body.substr(1);
   else j += "}";
   return j;
+}
+
+namespace {
+
+std::string ChTime(int64_t unix_ns) {
+  const time_t t = static_cast<time_t>(unix_ns / 1000000000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("\"{:04}-{:02}-{:02} {:02}:{:02}:{:02}\"", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+}  // namespace
+
+std::string ClickHouseAlertRow(const v1::Alert& a, const FormatContext& ctx) {
+  std::string attack = "[";
+  for (int i = 0; i < a.attack_size(); ++i) attack += (i ? "," : "") + JsonString(a.attack(i));
+  attack += "]";
+  const int64_t last = a.last_unix_ns() != 0 ? a.last_unix_ns() : a.time_unix_ns();
+  return fmt::format(
+      "{{\"host\":{},\"alert_id\":{},\"version\":{},\"time\":{},\"time_ns\":{},"
+      "\"last_time\":{},\"last_ns\":{},\"rule_id\":{},\"severity\":{},\"severity_rank\":{},"
+      "\"summary\":{},\"agent_pid\":{},\"agent_id\":{},\"agent_exe\":{},\"server_pid\":{},"
+      "\"server_name\":{},\"chain_id\":{},\"attack\":{},\"score\":{},\"key\":{},"
+      "\"record\":{}}}",
+      JsonString(ctx.hostname), a.id(), std::max<uint32_t>(a.count(), 1), ChTime(a.time_unix_ns()),
+      a.time_unix_ns(), ChTime(last), last, JsonString(a.rule_id()), JsonString(a.severity()),
+      std::max(0, SeverityRank(a.severity())), JsonString(a.summary()), a.agent_pid(),
+      JsonString(a.agent_id()), JsonString(a.agent_exe()), a.server_pid(),
+      JsonString(a.server_name()), a.chain_id(), attack, a.score(), JsonString(a.key()),
+      JsonString(NativeJson(a, ctx)));
+}
+
+std::string ClickHouseCallRow(const v1::McpCall& c, uint64_t chain_id, int64_t ord,
+                              const FormatContext& ctx) {
+  std::string flows = "[";
+  for (int i = 0; i < c.flows_size(); ++i) flows += (i ? "," : "") + std::to_string(c.flows(i).from_call_id());
+  flows += "]";
+  return fmt::format(
+      "{{\"host\":{},\"call_id\":{},\"chain_id\":{},\"ord\":{},\"time\":{},\"started_ns\":{},"
+      "\"session_id\":{},\"server_id\":{},\"server_identity\":{},\"server_pid\":{},"
+      "\"transport\":{},\"method\":{},\"tool\":{},\"status\":{},\"arguments\":{},"
+      "\"result_summary\":{},\"latency_ns\":{},\"request_bytes\":{},\"response_bytes\":{},"
+      "\"flows_from\":{},\"content_flag\":{}}}",
+      JsonString(ctx.hostname), c.call_id(), chain_id, ord, ChTime(c.started_unix_ns()),
+      c.started_unix_ns(), JsonString(c.session_id()), JsonString(c.server_id()),
+      JsonString(c.server_identity()), c.server_pid(), JsonString(c.transport()),
+      JsonString(c.method()), JsonString(c.tool()), JsonString(c.status()),
+      JsonString(c.arguments()), JsonString(c.result_summary()), c.latency_ns(),
+      c.request_bytes(), c.response_bytes(), flows, JsonString(c.content_flag()));
+}
+
+std::string ClickHouseChainRow(const v1::Chain& c, const FormatContext& ctx) {
+  // Newer is larger: the end, then closed over open.
+  const uint64_t version = static_cast<uint64_t>(c.end_unix_ns()) * 2 + (c.open() ? 0 : 1);
+  return fmt::format(
+      "{{\"host\":{},\"chain_id\":{},\"agent_id\":{},\"agent_pid\":{},\"agent_exe\":{},"
+      "\"start\":{},\"start_ns\":{},\"end\":{},\"end_ns\":{},\"calls\":{},\"effects\":{},"
+      "\"open\":{},\"version\":{}}}",
+      JsonString(ctx.hostname), c.id(), JsonString(c.agent_id()), c.agent_pid(),
+      JsonString(c.agent_exe()), ChTime(c.start_unix_ns()), c.start_unix_ns(),
+      ChTime(c.end_unix_ns()), c.end_unix_ns(), c.calls(), c.effects(), c.open() ? 1 : 0,
+      version);
 }
 
 std::string Rfc5424(const v1::Alert& a, const FormatContext& ctx, int facility,

@@ -36,6 +36,14 @@ std::string NativeJson(const v1::Alert& a, const FormatContext& ctx);
 std::string Rfc5424(const v1::Alert& a, const FormatContext& ctx, int facility,
                     const std::string& json);
 
+// Rows of the fleet-wide ClickHouse tables (deploy/clickhouse/schema.sql),
+// one JSONEachRow object each; times as UTC "YYYY-MM-DD hh:mm:ss" for the
+// DateTime('UTC') columns, and nanoseconds beside them.
+std::string ClickHouseAlertRow(const v1::Alert& a, const FormatContext& ctx);
+std::string ClickHouseCallRow(const v1::McpCall& c, uint64_t chain_id, int64_t ord,
+                              const FormatContext& ctx);
+std::string ClickHouseChainRow(const v1::Chain& c, const FormatContext& ctx);
+
 // A JSON string literal (quoted, escaped).
 std::string JsonString(const std::string& s);
 

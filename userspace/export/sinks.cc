@@ -9,9 +9,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -289,12 +291,42 @@ size_t Collect(char* p, size_t size, size_t n, void* out) {
   return size * n;
 }
 
+// One POST with the sink's TLS settings; "" when the answer is 2xx.
+std::string Post(const SinkConfig& c, CURL** curl, const std::string& url,
+                 const std::string& payload, curl_slist* headers, std::string* response) {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  if (*curl == nullptr) *curl = curl_easy_init();  // kept: connections are reused
+  if (*curl == nullptr) return "curl_easy_init failed";
+  CURL* h = *curl;
+  curl_easy_reset(h);
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_POST, 1L);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload.data());
+  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(c.timeout_ms));
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, Collect);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, response);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (!c.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, c.ca_file.c_str());
+  if (!c.cert_file.empty()) {
+    curl_easy_setopt(h, CURLOPT_SSLCERT, c.cert_file.c_str());
+    curl_easy_setopt(h, CURLOPT_SSLKEY, c.key_file.c_str());
+  }
+  const CURLcode rc = curl_easy_perform(h);
+  long status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  if (rc != CURLE_OK) return fmt::format("{}: {}", c.url, curl_easy_strerror(rc));
+  if (status < 200 || status >= 300)
+    return fmt::format("{}: HTTP {} {}", c.url, status, response->substr(0, 300));
+  return "";
+}
+
 class HttpSink : public Sink {
  public:
-  explicit HttpSink(const SinkConfig& c) : c_(c) {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  }
+  explicit HttpSink(const SinkConfig& c) : c_(c) {}
   ~HttpSink() override {
     if (curl_ != nullptr) curl_easy_cleanup(curl_);
   }
@@ -302,10 +334,8 @@ class HttpSink : public Sink {
   HttpSink& operator=(const HttpSink&) = delete;
 
   std::string Send(const std::vector<std::string>& messages) override {
-    if (curl_ == nullptr) curl_ = curl_easy_init();  // kept: connections are reused
-    if (curl_ == nullptr) return "curl_easy_init failed";
     const std::string body = HttpBody(c_, messages);
-    std::string payload = c_.gzip ? Gzip(body) : body;
+    const std::string payload = c_.gzip ? Gzip(body) : body;
     curl_slist* h = nullptr;
     h = curl_slist_append(h, c_.flavor == "elasticsearch" ? "Content-Type: application/x-ndjson"
                                                           : "Content-Type: application/json");
@@ -319,32 +349,12 @@ class HttpSink : public Sink {
     }
     for (const auto& x : c_.headers) h = curl_slist_append(h, x.c_str());
     std::string response;
-    curl_easy_reset(curl_);
-    curl_easy_setopt(curl_, CURLOPT_URL, c_.url.c_str());
-    curl_easy_setopt(curl_, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, payload.data());
-    curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
-    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(c_.timeout_ms));
-    curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, Collect);
-    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response);
-    curl_easy_setopt(curl_, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (!c_.ca_file.empty()) curl_easy_setopt(curl_, CURLOPT_CAINFO, c_.ca_file.c_str());
-    if (!c_.cert_file.empty()) {
-      curl_easy_setopt(curl_, CURLOPT_SSLCERT, c_.cert_file.c_str());
-      curl_easy_setopt(curl_, CURLOPT_SSLKEY, c_.key_file.c_str());
-    }
-    const CURLcode rc = curl_easy_perform(curl_);
-    long status = 0;
-    curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &status);
+    std::string err = Post(c_, &curl_, c_.url, payload, h, &response);
     curl_slist_free_all(h);
-    if (rc != CURLE_OK) return fmt::format("{}: {}", c_.url, curl_easy_strerror(rc));
-    if (status < 200 || status >= 300)
-      return fmt::format("{}: HTTP {} {}", c_.url, status, response.substr(0, 200));
-    if (c_.flavor == "elasticsearch" && response.find("\"errors\":true") != std::string::npos)
-      return BulkErrors(response);
-    return "";
+    if (err.empty() && c_.flavor == "elasticsearch" &&
+        response.find("\"errors\":true") != std::string::npos)
+      err = BulkErrors(response);
+    return err;
   }
 
  private:
@@ -358,6 +368,107 @@ class HttpSink : public Sink {
       if (st != 201 && st != 200 && st != 409) return fmt::format("_bulk item status {}", st);
     }
     return "";
+  }
+
+  const SinkConfig c_;
+  CURL* curl_ = nullptr;
+};
+
+std::string ClickHouseEffectRow(const Store::EffectRow& e, const FormatContext& ctx) {
+  const time_t t = static_cast<time_t>(e.time_ns / 1000000000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format(
+      "{{\"host\":{},\"id\":{},\"chain_id\":{},\"call_id\":{},"
+      "\"time\":\"{:04}-{:02}-{:02} {:02}:{:02}:{:02}\",\"time_ns\":{},\"pid\":{},\"comm\":{},"
+      "\"type\":{},\"summary\":{}}}",
+      JsonString(ctx.hostname), e.id, e.chain_id, e.call_id, tm.tm_year + 1900, tm.tm_mon + 1,
+      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, e.time_ns, e.pid, JsonString(e.comm),
+      JsonString(v1::EventType_Name(static_cast<v1::EventType>(e.type))), JsonString(e.summary));
+}
+
+// ClickHouse over its HTTP interface: alerts from the outbox, and chains,
+// calls and effects tailed from the store, inserted as JSONEachRow into
+// the tables of deploy/clickhouse/schema.sql (ReplacingMergeTree: a row
+// sent twice is merged away).
+class ClickHouseSink : public Sink {
+ public:
+  explicit ClickHouseSink(const SinkConfig& c) : c_(c) {}
+  ~ClickHouseSink() override {
+    if (curl_ != nullptr) curl_easy_cleanup(curl_);
+  }
+  ClickHouseSink(const ClickHouseSink&) = delete;
+  ClickHouseSink& operator=(const ClickHouseSink&) = delete;
+
+  std::string Send(const std::vector<std::string>& rows) override { return Insert("alerts", rows); }
+
+  std::string Tail(Store* store, const std::string& name, const FormatContext& ctx,
+                   uint64_t* rows_sent) override {
+    std::string err;
+    // Calls, by the order they were written.
+    const std::string kc = name + "/calls", ke = name + "/effects", kh = name + "/chains";
+    auto calls = store->CallsAfter(store->Cursor(kc, &err), 2000, &err);
+    if (!err.empty()) return err;
+    if (!calls.empty()) {
+      std::vector<std::string> rows;
+      for (const auto& r : calls) rows.push_back(ClickHouseCallRow(r.call, r.chain_id, r.ord, ctx));
+      if (err = Insert("calls", rows); !err.empty()) return err;
+      if (err = store->SetCursor(kc, calls.back().ord); !err.empty()) return err;
+      *rows_sent += rows.size();
+    }
+    auto effects = store->EffectsAfter(store->Cursor(ke, &err), 5000, &err);
+    if (!err.empty()) return err;
+    if (!effects.empty()) {
+      std::vector<std::string> rows;
+      for (const auto& e : effects) rows.push_back(ClickHouseEffectRow(e, ctx));
+      if (err = Insert("effects", rows); !err.empty()) return err;
+      if (err = store->SetCursor(ke, effects.back().id); !err.empty()) return err;
+      *rows_sent += rows.size();
+    }
+    // Chains change while open: those that ended since the last pass
+    // (with a minute of overlap) are sent again; the newest version stays.
+    const int64_t since = store->Cursor(kh, &err);
+    auto chains = store->ChainsEndingSince(since > 60000000000 ? since - 60000000000 : 0, 2000, &err);
+    if (!err.empty()) return err;
+    if (!chains.empty()) {
+      std::vector<std::string> rows;
+      for (const auto& c : chains) rows.push_back(ClickHouseChainRow(c, ctx));
+      if (err = Insert("chains", rows); !err.empty()) return err;
+      if (err = store->SetCursor(kh, chains.back().end_unix_ns()); !err.empty()) return err;
+      *rows_sent += rows.size();
+    }
+    return "";
+  }
+
+ private:
+  std::string Insert(const std::string& table, const std::vector<std::string>& rows) {
+    if (rows.empty()) return "";
+    std::string body;
+    for (const auto& r : rows) body += r + "\n";
+    std::string url = c_.url;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    url += "/?query=" + UrlEncode(fmt::format("INSERT INTO {}.{} FORMAT JSONEachRow", c_.database,
+                                              table));
+    curl_slist* h = nullptr;
+    if (!c_.user.empty()) h = curl_slist_append(h, ("X-ClickHouse-User: " + c_.user).c_str());
+    if (!c_.password.empty())
+      h = curl_slist_append(h, ("X-ClickHouse-Key: " + c_.password).c_str());
+    std::string response;
+    std::string err = Post(c_, &curl_, url, body, h, &response);
+    curl_slist_free_all(h);
+    return err.empty() ? "" : table + ": " + err;
+  }
+
+  static std::string UrlEncode(const std::string& s) {
+    std::string out;
+    for (unsigned char ch : s) {
+      if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.') {
+        out.push_back(static_cast<char>(ch));
+      } else {
+        out += fmt::format("%{:02X}", ch);
+      }
+    }
+    return out;
   }
 
   const SinkConfig c_;
@@ -395,8 +506,15 @@ std::string ValidateSink(const SinkConfig& c) {
     for (const auto& x : c.headers)
       if (x.find(':') == std::string::npos || x.find_first_of("\r\n") != std::string::npos)
         return at + ": header '" + x + "' is not 'Name: value'";
+  } else if (c.type == "clickhouse") {
+    if (c.url.rfind("http://", 0) != 0 && c.url.rfind("https://", 0) != 0)
+      return at + ": url must be http:// or https:// (ClickHouse's HTTP interface)";
+    if (c.database.empty() || c.database.find_first_not_of(
+                                  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+                                  std::string::npos)
+      return at + ": database must be a plain name";
   } else {
-    return at + ": type '" + c.type + "' is not file, syslog or http";
+    return at + ": type '" + c.type + "' is not file, syslog, http or clickhouse";
   }
   return "";
 }
@@ -408,12 +526,14 @@ std::unique_ptr<Sink> MakeSink(const SinkConfig& c, std::string* err) {
   }
   if (c.type == "file") return std::make_unique<FileSink>(c);
   if (c.type == "http") return std::make_unique<HttpSink>(c);
+  if (c.type == "clickhouse") return std::make_unique<ClickHouseSink>(c);
   return std::make_unique<SyslogSink>(c);
 }
 
 std::string FormatFor(const SinkConfig& c, const v1::Alert& a, const FormatContext& ctx) {
   const std::string json = c.format == "native" ? NativeJson(a, ctx) : OcsfJson(a, ctx);
   if (c.type == "syslog") return Rfc5424(a, ctx, c.facility, json);
+  if (c.type == "clickhouse") return ClickHouseAlertRow(a, ctx);
   if (c.type != "http") return json;
   const int64_t t = a.last_unix_ns() != 0 ? a.last_unix_ns() : a.time_unix_ns();
   if (c.flavor == "hec") {

@@ -9,6 +9,8 @@
 //           OpenSearch _bulk (create by key: a repeat is a 409, taken as
 //           delivered) or a webhook (JSON array; HMAC-SHA256 signature,
 //           custom headers); gzip, mTLS
+//   clickhouse  the fleet-wide store over ClickHouse's HTTP interface:
+//           alerts, chains, calls and effects as JSONEachRow
 #ifndef AGENTWATCH_EXPORT_SINKS_H_
 #define AGENTWATCH_EXPORT_SINKS_H_
 
@@ -19,6 +21,7 @@
 
 #include "agentwatch/v1/agentwatch.pb.h"
 #include "export/format.h"
+#include "store/store.h"
 
 namespace agentwatch {
 
@@ -50,6 +53,9 @@ struct SinkConfig {
   std::vector<std::string> headers;      // "Name: value"
   bool gzip = false;
   uint32_t timeout_ms = 10000;
+  // clickhouse (url above: its HTTP interface)
+  std::string database = "agentwatch";
+  std::string user, password;
 };
 
 // "" or what is wrong with c (names the sink and the field).
@@ -61,6 +67,13 @@ class Sink {
   // Delivers every entry (already formatted: one message each) or returns
   // the error; a failure leaves the sink ready for a retry.
   virtual std::string Send(const std::vector<std::string>& messages) = 0;
+  // Sinks that also take the store's chains, calls and effects (ClickHouse)
+  // send what was written since their cursors; rows_sent grows by what
+  // went. "" or the error.
+  virtual std::string Tail(Store* /*store*/, const std::string& /*name*/,
+                           const FormatContext& /*ctx*/, uint64_t* /*rows_sent*/) {
+    return "";
+  }
 };
 
 // The sink for c (valid), or null with *err.

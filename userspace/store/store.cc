@@ -1101,6 +1101,68 @@ std::vector<v1::McpAgent> Store::Agents(size_t limit, std::string* err) const {
   return out;
 }
 
+std::vector<Store::CallRow> Store::CallsAfter(int64_t ord, size_t limit,
+                                              std::string* err) const {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  std::vector<CallRow> out;
+  Stmt s(reader_, "SELECT ord, chain_id, record FROM calls WHERE ord > ?1 ORDER BY ord LIMIT ?2");
+  if (!s.ok()) {
+    *err = s.error();
+    return out;
+  }
+  s.Bind(1, ord).Bind(2, static_cast<int64_t>(limit));
+  while (s.Step() == SQLITE_ROW) {
+    CallRow r;
+    r.ord = s.Int(0);
+    r.chain_id = static_cast<uint64_t>(s.Int(1));
+    if (Parse(s.Blob(2), &r.call)) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<Store::EffectRow> Store::EffectsAfter(int64_t id, size_t limit,
+                                                  std::string* err) const {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  std::vector<EffectRow> out;
+  Stmt s(reader_,
+         "SELECT id, chain_id, call_id, time_ns, pid, comm, type, summary FROM effects "
+         "WHERE id > ?1 ORDER BY id LIMIT ?2");
+  if (!s.ok()) {
+    *err = s.error();
+    return out;
+  }
+  s.Bind(1, id).Bind(2, static_cast<int64_t>(limit));
+  while (s.Step() == SQLITE_ROW) {
+    EffectRow r;
+    r.id = s.Int(0);
+    r.chain_id = static_cast<uint64_t>(s.Int(1));
+    r.call_id = static_cast<uint64_t>(s.Int(2));
+    r.time_ns = s.Int(3);
+    r.pid = static_cast<uint32_t>(s.Int(4));
+    r.comm = s.Text(5);
+    r.type = static_cast<int>(s.Int(6));
+    r.summary = s.Text(7);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<v1::Chain> Store::ChainsEndingSince(int64_t end_ns, size_t limit,
+                                                std::string* err) const {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  std::vector<v1::Chain> out;
+  Stmt s(reader_, fmt::format("SELECT {} FROM chains WHERE end_ns >= ?1 ORDER BY end_ns LIMIT ?2",
+                              kChainColumns)
+                      .c_str());
+  if (!s.ok()) {
+    *err = s.error();
+    return out;
+  }
+  s.Bind(1, end_ns).Bind(2, static_cast<int64_t>(limit));
+  while (s.Step() == SQLITE_ROW) out.push_back(ChainHeader(s));
+  return out;
+}
+
 std::vector<v1::McpServer> Store::Servers(size_t limit, std::string* err) const {
   std::lock_guard<std::mutex> lock(read_mu_);
   std::vector<v1::McpServer> out;

@@ -125,6 +125,26 @@ class Store {
   std::vector<v1::McpToolInventory> Inventories(std::string* err) const;
   // Every learned baseline (loaded into the engine at start).
   std::vector<v1::Baseline> Baselines(std::string* err) const;
+  // Tails for a fleet-wide store (any thread): calls by their write order
+  // (ord), effects of calls and agents by row id, chains whose end is at or
+  // after end_ns (open ones change; receivers keep the newest).
+  struct CallRow {
+    int64_t ord = 0;
+    uint64_t chain_id = 0;
+    v1::McpCall call;
+  };
+  struct EffectRow {
+    int64_t id = 0;
+    uint64_t chain_id = 0, call_id = 0;
+    int64_t time_ns = 0;
+    uint32_t pid = 0;
+    std::string comm, summary;
+    int type = 0;  // v1::EventType
+  };
+  std::vector<CallRow> CallsAfter(int64_t ord, size_t limit, std::string* err) const;
+  std::vector<EffectRow> EffectsAfter(int64_t id, size_t limit, std::string* err) const;
+  std::vector<v1::Chain> ChainsEndingSince(int64_t end_ns, size_t limit, std::string* err) const;
+
   // The outbox (any thread): versions after a sequence number, oldest
   // first; the newest sequence number; a sink's cursor (0: none yet), and
   // moving it on (never back); dropping what every sink has passed.
