@@ -566,9 +566,10 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
           next.chain_idle_gap_ms != cfg.chain_idle_gap_ms ||
           next.baseline_enabled != cfg.baseline_enabled ||
           next.baseline_learning_ms != cfg.baseline_learning_ms ||
-          next.baseline_min_observations != cfg.baseline_min_observations) {
+          next.baseline_min_observations != cfg.baseline_min_observations ||
+          next.sinks.size() != cfg.sinks.size() || next.outbox_max != cfg.outbox_max) {
         spdlog::warn("msg=\"ringbuf_size, argv_max, dns_port, payload_max, "
-                     "discovery, hooks, chains, store, baseline and endpoint change "
+                     "discovery, hooks, chains, store, baseline, sinks and endpoint change "
                      "only on restart\"");
       }
       spdlog::set_level(spdlog::level::from_str(next.log_level));
