@@ -26,16 +26,14 @@ raise nothing. The alerts are also in the store after the daemon stops.
 Exit 77 = skipped (not root, or node/npm packages missing), unless
 AGENTWATCH_REQUIRE_BPF=1.
 """
-import http.server
 import json
 import os
 import signal
 import sqlite3
 import subprocess
-import threading
 
-from awtest import (MODULES, TESTS, begin, check, cli_json, finish_run, free_port, start_daemon,
-                    wait_for)
+from awtest import (MODULES, TESTS, begin, check, cli_json, finish_run, outside_web,
+                    start_daemon, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT = os.path.join(HERE, "mcp_client.mjs")
@@ -63,18 +61,7 @@ def main():
     procs = []
 
     # The "outside" web server: 127.0.0.2 (loopback, but not allow-listed).
-    class Quiet(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args):
-            pass
-    port = free_port()
-    web = http.server.ThreadingHTTPServer(("127.0.0.2", port), Quiet)
-    threading.Thread(target=web.serve_forever, daemon=True).start()
+    web, port = outside_web()
 
     aw = cli_json(cli, endpoint)
 

@@ -2,12 +2,14 @@
 of stopping at the first, polling with a deadline, a free loopback port,
 and the end of a run."""
 import argparse
+import http.server
 import json
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 FAILURES = []
@@ -67,17 +69,47 @@ TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULES = os.path.join(TESTS, "node_modules", "@modelcontextprotocol")
 
 
-def node_tier_ready():
-    """None when root, node and the npm packages are there; else the exit
-    code (77 = skipped, or 1 when AGENTWATCH_REQUIRE_BPF=1 forbids skips)."""
-    if os.geteuid() == 0 and shutil.which("node") and os.path.isdir(MODULES):
-        return None
-    why = "needs root, node and `npm ci` in tests/"
+def skip_or_fail(why):
+    """77 (skipped), or 1 when AGENTWATCH_REQUIRE_BPF=1 forbids skips."""
     if os.environ.get("AGENTWATCH_REQUIRE_BPF") == "1":
         print("FAIL:", why)
         return 1
     print("SKIP:", why)
     return 77
+
+
+def need_program(name):
+    """None when name is on PATH, else skip_or_fail's code."""
+    if shutil.which(name):
+        return None
+    return skip_or_fail(f"needs {name} (scripts/install-deps.sh installs it)")
+
+
+def outside_web():
+    """A web server answering "ok" on 127.0.0.2: loopback, but outside when
+    a test's rules narrow the egress allow-list to 127.0.0.1. Returns
+    (server, port); server.shutdown() ends it."""
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+    port = free_port()
+    web = http.server.ThreadingHTTPServer(("127.0.0.2", port), Quiet)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    return web, port
+
+
+def node_tier_ready():
+    """None when root, node and the npm packages are there; else the exit
+    code (77 = skipped, or 1 when AGENTWATCH_REQUIRE_BPF=1 forbids skips)."""
+    if os.geteuid() == 0 and shutil.which("node") and os.path.isdir(MODULES):
+        return None
+    return skip_or_fail("needs root, node and `npm ci` in tests/")
 
 
 def cli_json(cli, endpoint):

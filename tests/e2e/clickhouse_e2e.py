@@ -11,18 +11,13 @@ credentials and then connected out") must name the agent.
 Exit 77 = skipped (not root, node/npm packages or clickhouse-server
 missing), unless AGENTWATCH_REQUIRE_BPF=1.
 """
-import http.server
 import json
 import os
-import shutil
 import subprocess
-import threading
-import time
-import urllib.parse
 import urllib.request
 
-from awtest import (MODULES, TESTS, begin, check, finish_run, free_port, start_daemon,
-                    wait_for)
+from awtest import (MODULES, TESTS, begin, check, finish_run, free_port, need_program,
+                    outside_web, start_daemon, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -104,13 +99,8 @@ def start_clickhouse(tmp, http_port, tcp_port):
 
 def main():
     bindir, cli, tmp, endpoint = begin("aw-clickhouse-e2e-")
-    if not shutil.which("clickhouse-server"):
-        why = "needs clickhouse-server (scripts/install-deps.sh installs it)"
-        if os.environ.get("AGENTWATCH_REQUIRE_BPF") == "1":
-            print("FAIL:", why)
-            return 1
-        print("SKIP:", why)
-        return 77
+    if (rc := need_program("clickhouse-server")) is not None:
+        return rc
     procs = []
     web = None
     try:
@@ -130,18 +120,7 @@ def main():
             f.write(f"sinks:\n  - name: fleet\n    type: clickhouse\n"
                     f"    url: http://127.0.0.1:{http_port}\n")
 
-        class Quiet(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-        port = free_port()
-        web = http.server.ThreadingHTTPServer(("127.0.0.2", port), Quiet)
-        threading.Thread(target=web.serve_forever, daemon=True).start()
+        web, port = outside_web()
 
         daemon = start_daemon(bindir, endpoint, os.path.join(tmp, "daemon.log"), "--config", cfg,
                               "--state-dir", os.path.join(tmp, "state"), "--rules-dir", rules)

@@ -31,13 +31,13 @@ import json
 import os
 import re
 import signal
-import shutil
 import sqlite3
 import subprocess
 import threading
 import time
 
-from awtest import (TESTS, begin, check, finish_run, free_port, start_daemon, wait_for)
+from awtest import (TESTS, begin, check, finish_run, free_port, need_program, start_daemon,
+                    wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT = os.path.join(HERE, "mcp_client.mjs")
@@ -199,13 +199,8 @@ def shells(n, start):
 
 def main():
     bindir, cli, tmp, endpoint = begin("aw-sinks-e2e-")
-    if not shutil.which("rsyslogd"):
-        why = "needs rsyslogd (scripts/install-deps.sh installs it)"
-        if os.environ.get("AGENTWATCH_REQUIRE_BPF") == "1":
-            print("FAIL:", why)
-            return 1
-        print("SKIP:", why)
-        return 77
+    if (rc := need_program("rsyslogd")) is not None:
+        return rc
     procs = []
     web = Http()
     state = os.path.join(tmp, "state")
