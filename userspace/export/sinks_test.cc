@@ -200,6 +200,36 @@ TEST(SinksTest, SyslogOverTcpReconnectsWhenTheReceiverWentAway) {
   EXPECT_NE(got[0].find("id=\"3\""), std::string::npos);
 }
 
+TEST(SinksTest, SyslogOverUdpIsADatagramPerMessage) {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  socklen_t n = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
+  SinkConfig c;
+  c.name = "udp";
+  c.type = "syslog";
+  c.protocol = "udp";
+  c.facility = 4;
+  c.address = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  std::string err;
+  auto sink = MakeSink(c, &err);
+  ASSERT_TRUE(sink) << err;
+  ASSERT_EQ(sink->Send({FormatFor(c, MakeAlert(1, "critical"), kCtx),
+                        FormatFor(c, MakeAlert(2, "info"), kCtx)}),
+            "");
+  char buf[65536];
+  ssize_t r = recv(fd, buf, sizeof buf, 0);
+  ASSERT_GT(r, 0);
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(r)).rfind("<34>1 ", 0), 0u);  // auth.crit
+  r = recv(fd, buf, sizeof buf, 0);
+  ASSERT_GT(r, 0);
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(r)).rfind("<38>1 ", 0), 0u);  // auth.info
+  close(fd);
+}
+
 TEST(SinksTest, DeliveryFiltersRetriesAndResumesFromItsCursor) {
   const std::string dir = TempDir();
   Store::Options so;
