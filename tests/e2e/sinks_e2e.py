@@ -36,7 +36,7 @@ import subprocess
 import threading
 import time
 
-from awtest import (TESTS, begin, check, finish_run, free_port, need_program, start_daemon,
+from awtest import (FAILURES, TESTS, begin, check, finish_run, free_port, need_program, start_daemon,
                     wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -365,6 +365,14 @@ def main():
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=30)
     finally:
+        if FAILURES:
+            for name in ("rsyslog.err",):
+                path = os.path.join(tmp, name)
+                if os.path.exists(path):
+                    with open(path) as f:
+                        print(f"--- {name}\n{f.read()[-3000:]}")
+            with open(log) as f:
+                print("--- sink log lines\n" + "".join(l for l in f if "sink" in l)[-3000:])
         web.server.shutdown()
         rc = finish_run(procs, tmp, "sinks e2e")
     return rc

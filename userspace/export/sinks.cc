@@ -146,35 +146,70 @@ class SyslogSink : public Sink {
   SyslogSink(const SyslogSink&) = delete;
   SyslogSink& operator=(const SyslogSink&) = delete;
 
+  // TCP and TLS: one connection per batch, ended by a close the receiver
+  // answers (its FIN after reading ours, or its TLS close_notify): syslog
+  // has no acknowledgements, and bytes written into a connection the
+  // receiver then drops are lost without an error. A receiver that closes
+  // with our bytes unread resets the connection: the batch failed and is
+  // sent again.
   std::string Send(const std::vector<std::string>& messages) override {
-    if (fd_ >= 0 && c_.protocol != "udp" && PeerGone()) Close();
     if (fd_ < 0) {
       if (std::string e = Connect(); !e.empty()) {
         Close();
         return e;
       }
     }
-    for (const auto& m : messages) {
-      std::string e;
-      if (c_.protocol == "udp") {
-        if (send(fd_, m.data(), m.size(), MSG_NOSIGNAL) < 0) e = Errno("send");
-      } else {
-        // RFC 6587 octet counting (RFC 5425 for TLS): "LEN SP MSG".
-        e = Write(fmt::format("{} ", m.size()) + m);
+    std::string e;
+    if (c_.protocol == "udp") {
+      for (const auto& m : messages) {
+        if (send(fd_, m.data(), m.size(), MSG_NOSIGNAL) < 0) {
+          e = Errno("send");
+          break;
+        }
       }
-      if (!e.empty()) {
-        Close();
-        return fmt::format("{} {}: {}", c_.protocol, c_.address, e);
-      }
+    } else {
+      // RFC 6587 octet counting (RFC 5425 for TLS): "LEN SP MSG".
+      std::string framed;
+      for (const auto& m : messages) framed += fmt::format("{} ", m.size()) + m;
+      e = Write(framed);
+      if (e.empty()) e = Finish();
+      Close();
+    }
+    if (!e.empty()) {
+      Close();
+      return fmt::format("{} {}: {}", c_.protocol, c_.address, e);
     }
     return "";
   }
 
  private:
-  // A syslog receiver never writes: readable means it closed or reset.
-  bool PeerGone() {
-    pollfd p{fd_, POLLIN | POLLRDHUP, 0};
-    return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLRDHUP | POLLERR | POLLHUP));
+  // Ends the connection and waits (up to the socket timeout) for the
+  // receiver to end it too, having read everything before our end.
+  std::string Finish() {
+    char buf[512];
+    if (ssl_ != nullptr) {
+      int r = SSL_shutdown(ssl_);  // our close_notify
+      while (r == 0) {
+        ERR_clear_error();
+        errno = 0;
+        const int n = SSL_read(ssl_, buf, sizeof buf);
+        if (n > 0) continue;  // a receiver that talks: ignored
+        const int err = SSL_get_error(ssl_, n);
+        if (err == SSL_ERROR_ZERO_RETURN) return "";  // its close_notify
+        if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0)
+          return "";  // a plain FIN after reading ours
+        return SslError("the receiver did not close cleanly");
+      }
+      return r == 1 ? "" : SslError("SSL_shutdown");
+    }
+    if (shutdown(fd_, SHUT_WR) != 0) return Errno("shutdown");
+    while (true) {
+      const ssize_t n = read(fd_, buf, sizeof buf);
+      if (n == 0) return "";
+      if (n > 0) continue;
+      if (errno == EINTR) continue;
+      return Errno("the receiver did not close cleanly");
+    }
   }
 
   std::string Connect() {
