@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,13 +15,14 @@
 #include <ctime>
 #include <mutex>
 
-#include <fmt/format.h>
 #include <curl/curl.h>
+#include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <spdlog/spdlog.h>
 
 #include "common/text.h"
 
@@ -84,8 +84,13 @@ class FileSink : public Sink {
     // Delivered means on disk: the cursor moves past it next.
     if (fdatasync(fd_) != 0) return Errno("fdatasync");
     struct stat st {};
-    if (c_.max_size != 0 && fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) >= c_.max_size)
-      return Rotate();
+    if (c_.max_size != 0 && fstat(fd_, &st) == 0 &&
+        static_cast<uint64_t>(st.st_size) >= c_.max_size) {
+      // The batch is on disk: a rotation that fails is logged, not a
+      // failed delivery (which would write the batch again).
+      if (std::string e = Rotate(); !e.empty())
+        spdlog::warn("msg=\"alert file rotation failed\" path={} error=\"{}\"", c_.path, e);
+    }
     return "";
   }
 
