@@ -12,6 +12,7 @@
 
 #include "agentwatch/v1/agentwatch.grpc.pb.h"
 #include "cli/format.h"
+#include "common/clock.h"
 #include "common/text.h"
 #include "detect/engine.h"
 
@@ -48,15 +49,6 @@ constexpr char kUsage[] =
     "                         them as JSON, --reset starts learning over\n"
     "\n"
     "Run `agentwatch COMMAND --help` for a command's options.\n";
-
-std::string UtcDate(int64_t unix_ns) {
-  const time_t t = static_cast<time_t>(unix_ns / 1000000000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 int Fail(const grpc::Status& s, const std::string& endpoint) {
   std::cerr << "agentwatch: " << s.error_message();
@@ -603,7 +595,7 @@ int Rules(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
       for (const auto& w : s.where()) where += (where.empty() ? "" : " ") + w;
       std::cout << "suppressed: " << s.id() << " rules=" << (rules.empty() ? "*" : rules)
                 << (where.empty() ? "" : " where " + where) << " hits=" << s.hits()
-                << (s.until_unix_ns() != 0 ? " until=" + UtcDate(s.until_unix_ns()) : "")
+                << (s.until_unix_ns() != 0 ? " until=" + agentwatch::FormatRfc3339(s.until_unix_ns()) : "")
                 << " (" << s.source() << ")\n";
     }
   }

@@ -44,6 +44,14 @@ std::string JoinArgv(const std::vector<std::string>& argv);
 // Glob match (fnmatch semantics with FNM_PATHNAME off: '*' matches '/').
 bool GlobMatch(std::string_view pattern, std::string_view text);
 
+// s as a JSON string literal (quoted; '"', '\\' and control characters
+// escaped), appended to out / returned.
+void AppendJsonString(std::string_view s, std::string* out);
+std::string JsonString(std::string_view s);
+
+// This host's name (gethostname, read once).
+const std::string& HostName();
+
 }  // namespace agentwatch
 
 namespace agentwatch {

@@ -18,6 +18,7 @@
 
 #include "api/service.h"
 #include "common/clock.h"
+#include "common/text.h"
 #include "daemon/hub.h"
 #include "daemon/pipeline.h"
 #include "daemon/trace_file.h"
@@ -277,10 +278,9 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
   // Alerts to the sinks, from the store's outbox (stopped before the store).
   std::unique_ptr<Delivery> delivery;
   if (store && !cfg.sinks.empty()) {
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
     delivery = std::make_unique<Delivery>(
-        store.get(), cfg.sinks, FormatContext{host, kVersion, static_cast<uint32_t>(getpid())});
+        store.get(), cfg.sinks,
+        FormatContext{HostName(), kVersion, static_cast<uint32_t>(getpid())});
     if (std::string e = delivery->Start(); !e.empty()) {
       spdlog::error("msg=\"cannot start alert delivery\" error=\"{}\"", e);
       return 2;

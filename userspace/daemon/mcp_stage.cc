@@ -129,7 +129,7 @@ void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
     auto o = outside_.find({ev->process().pid(), p->inode()});
     if (o != outside_.end() && !p->data().empty()) {
       *p->mutable_remote() = o->second;
-      p->set_secret(Redact(p->data(), p->data().size() + 64).find(kRedacted) != std::string::npos);
+      p->set_secret(ContainsSecret(p->data()));
       std::string blob;
       if (Detectors::EncodedBlob(p->data(), 48, &blob)) p->set_encoded_excerpt(blob.substr(0, 120));
       tracker_.FlowsInto(p->data(), p->mutable_flows());

@@ -1,14 +1,11 @@
 #include "daemon/mcp_tracker.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 
 #include <fmt/format.h>
 
-#include "common/text.h"
-
 #include "common/clock.h"
+#include "common/text.h"
 #include "mcp/fingerprint.h"
 #include "mcp/mcp_json.h"
 #include "mcp/redact.h"
@@ -47,14 +44,6 @@ std::string QueryParam(std::string_view target, std::string_view name) {
     query.remove_prefix(amp + 1);
   }
   return "";
-}
-
-std::string Hostname() {
-  static const std::string name = [] {
-    char buf[256] = {};
-    return gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : std::string();
-  }();
-  return name;
 }
 
 std::string Key(uint32_t pid, std::string_view channel, bool request_out,
@@ -271,7 +260,7 @@ void McpTracker::NoteAgent(uint32_t pid, const McpObservation& w,
     v1::McpAgent a;
     a.set_id(id);
     a.set_pid(pid);
-    a.set_hostname(opts_.hostname.empty() ? Hostname() : opts_.hostname);
+    a.set_hostname(opts_.hostname.empty() ? HostName() : opts_.hostname);
     a.set_first_seen_unix_ns(w.time_unix_ns);
     a.set_alive(true);
     if (p != nullptr) {
@@ -549,20 +538,19 @@ McpTracker::Result McpTracker::OnMessage(const McpObservation& w,
         c.set_result_summary(r.summary);
         c.set_result(Redact(m.result, opts_.result_max));
         if (r.is_error) status = "tool_error";
-        // Content the agent will read: scanned whole, as text.
-        if (content_scanner_ && (c.method() == "tools/call" || c.method() == "resources/read" ||
-                                 c.method() == "prompts/get")) {
+        if (c.method() == "tools/call" || c.method() == "resources/read" ||
+            c.method() == "prompts/get") {
+          // Content the agent reads, as text (one parse serves both uses).
+          const std::string text = JsonStringValues(m.result);
+          // Scanned whole for text addressed to the model.
           std::string reason, excerpt;
-          if (content_scanner_(JsonStringValues(m.result), &reason, &excerpt)) {
+          if (content_scanner_ && content_scanner_(text, &reason, &excerpt)) {
             c.set_content_flag(reason);
             c.set_content_excerpt(Redact(excerpt, 512));
           }
+          // What came back may go out again: remember its fingerprints.
+          if (!r.is_error) p.result_fps = Fingerprints(NormalizedText(text));
         }
-        // What came back may go out again: remember its fingerprints.
-        if (!r.is_error && (c.method() == "tools/call" || c.method() == "resources/read" ||
-                            c.method() == "prompts/get"))
-          p.result_fps = Fingerprints(
-              FingerprintText(std::string_view(m.result).substr(0, 1u << 20)));
         ApplyResult(&p, s, r, w, out);
       }
       res.session_id = p.session;
@@ -979,12 +967,27 @@ void McpTracker::IndexResult(uint32_t agent, const Pending& p,
   idx.sources.erase(idx.sources.begin(), idx.sources.lower_bound(first));
 }
 
+namespace {
+
+std::vector<std::string> NamesOf(const v1::McpServer& s) {
+  std::vector<std::string> out;
+  for (const std::string* n : {&s.name(), &s.package()})
+    if (!n->empty()) out.push_back(*n);
+  if (!s.exe().empty()) out.push_back(Basename(s.exe()));
+  return out;
+}
+
+std::string LabelOf(const v1::McpServer& s) {
+  return !s.name().empty() ? s.name() : !s.package().empty() ? s.package() : s.exe();
+}
+
+}  // namespace
+
 std::string McpTracker::ServerLabel(uint32_t pid) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = servers_.find(pid);
   if (it == servers_.end() || !it->second.info.alive()) return "";
-  const v1::McpServer& s = it->second.info;
-  return !s.name().empty() ? s.name() : !s.package().empty() ? s.package() : s.exe();
+  return LabelOf(it->second.info);
 }
 
 void McpTracker::LoadInventories(const std::vector<v1::McpToolInventory>& invs) {
@@ -1007,13 +1010,21 @@ std::vector<std::string> McpTracker::ServerRoots(uint32_t pid) const {
 std::vector<std::string> McpTracker::ServerNames(uint32_t pid) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = servers_.find(pid);
-  if (it == servers_.end()) return {};
+  return it == servers_.end() ? std::vector<std::string>{} : NamesOf(it->second.info);
+}
+
+bool McpTracker::ServerFacts(uint32_t pid, std::string* label, std::string* identity,
+                             std::vector<std::string>* roots,
+                             std::vector<std::string>* names) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = servers_.find(pid);
+  if (it == servers_.end()) return false;
   const v1::McpServer& s = it->second.info;
-  std::vector<std::string> out;
-  for (const std::string* n : {&s.name(), &s.package()})
-    if (!n->empty()) out.push_back(*n);
-  if (!s.exe().empty()) out.push_back(Basename(s.exe()));
-  return out;
+  if (s.alive()) *label = LabelOf(s);
+  *identity = s.identity();
+  roots->assign(s.roots().begin(), s.roots().end());
+  *names = NamesOf(s);
+  return true;
 }
 
 std::string McpTracker::ServerIdentity(uint32_t pid) const {

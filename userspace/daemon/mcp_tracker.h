@@ -150,6 +150,10 @@ class McpTracker {
   // The MCP roots its client declared (paths), and its names (serverInfo
   // name, package, exe basename); empty if unknown.
   std::vector<std::string> ServerRoots(uint32_t pid) const;
+  // All of the above (label, identity, roots, names) in one lookup; false
+  // if pid is no known server.
+  bool ServerFacts(uint32_t pid, std::string* label, std::string* identity,
+                   std::vector<std::string>* roots, std::vector<std::string>* names) const;
   // Earlier results (of any agent) a substantial piece of which is in
   // bytes (sent to the network), as data-flow links. Pipeline thread.
   void FlowsInto(std::string_view bytes, google::protobuf::RepeatedPtrField<v1::DataFlow>* out);

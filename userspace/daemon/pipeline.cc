@@ -61,9 +61,9 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
     const ProcessInfo* p = table_.Find(pid);
     return p != nullptr ? p->argv : std::vector<std::string>{};
   };
-  l.server_identity = [this](uint32_t pid) { return mcp_.tracker().ServerIdentity(pid); };
-  l.server_roots = [this](uint32_t pid) { return mcp_.tracker().ServerRoots(pid); };
-  l.server_names = [this](uint32_t pid) { return mcp_.tracker().ServerNames(pid); };
+  l.server_facts = [this](uint32_t pid, ServerFacts* f) {
+    return mcp_.tracker().ServerFacts(pid, &f->label, &f->identity, &f->roots, &f->names);
+  };
   engine_.SetLookups(std::move(l));
   mcp_.SetEgressFilter([this](const v1::SockAddr& r) { return engine_.IsEgress(r); });
   mcp_.tracker().SetContentScanner(

@@ -111,23 +111,19 @@ void Engine::OnEvent(const v1::Event& ev, Attribution who, std::vector<v1::Event
   if (IsEffect(ev.type())) {
     if (who.agent == 0 && who.server == 0) return;  // nobody's: not ours
     detectors_->Effect(ev, &sigs);
-    if (who.server != 0 && lookups_.server_argv && ev.type() == v1::EVENT_TYPE_FILE_OPEN) {
-      detectors_->Scope(ev, lookups_.server_argv(who.server),
-                        lookups_.server_roots ? lookups_.server_roots(who.server)
-                                              : std::vector<std::string>{},
-                        &sigs);
-    }
-    if (who.server != 0 && lookups_.server_names &&
-        (ev.type() == v1::EVENT_TYPE_NET_CONNECT || ev.type() == v1::EVENT_TYPE_DNS_QUERY)) {
-      // Egress of a server declared local-only.
-      const bool local = detectors_->LocalOnly(lookups_.server_names(who.server));
-      for (auto& s : sigs)
-        if (s.name == "egress" || s.name == "dns_query") s.fields["local_only"] = local ? "true" : "false";
-    }
-    if (who.server != 0 && lookups_.server_identity) {
-      baselines_.Effect(lookups_.server_identity(who.server),
-                        lookups_.server_name ? lookups_.server_name(who.server) : "", ev,
-                        &sigs);
+    ServerFacts server;
+    if (who.server != 0 && lookups_.server_facts && lookups_.server_facts(who.server, &server)) {
+      if (lookups_.server_argv && ev.type() == v1::EVENT_TYPE_FILE_OPEN)
+        detectors_->Scope(ev, lookups_.server_argv(who.server), server.roots, &sigs);
+      if (ev.type() == v1::EVENT_TYPE_NET_CONNECT || ev.type() == v1::EVENT_TYPE_DNS_QUERY) {
+        // Egress of a server declared local-only.
+        const bool local = detectors_->LocalOnly(server.names);
+        for (auto& s : sigs) {
+          if (s.name == "egress" || s.name == "dns_query")
+            s.fields["local_only"] = local ? "true" : "false";
+        }
+      }
+      baselines_.Effect(server.identity, server.label, ev, &sigs);
     }
   } else if (ev.type() == v1::EVENT_TYPE_MCP_CALL) {
     const v1::McpCall& c = ev.call();

@@ -32,6 +32,14 @@ struct Attribution {
   std::string agent_exe;
 };
 
+// A server as the engine judges its effects.
+struct ServerFacts {
+  std::string label;                // serverInfo name, else package, else exe
+  std::string identity;             // McpServer.identity
+  std::vector<std::string> roots;   // MCP roots its client declared (paths)
+  std::vector<std::string> names;   // serverInfo name, package, exe basename
+};
+
 class Engine {
  public:
   struct Options {
@@ -57,12 +65,9 @@ class Engine {
     std::function<bool(const std::string& identity, v1::McpToolInventory*)> inventory;
     // The server's command line (for the roots it declares), empty if unknown.
     std::function<std::vector<std::string>(uint32_t server_pid)> server_argv;
-    // The server's identity (McpServer.identity), "" if unknown.
-    std::function<std::string(uint32_t server_pid)> server_identity;
-    // The MCP roots its client declared (paths).
-    std::function<std::vector<std::string>(uint32_t server_pid)> server_roots;
-    // Its names: serverInfo name, package, exe basename.
-    std::function<std::vector<std::string>(uint32_t server_pid)> server_names;
+    // What the engine asks of a server on each of its effects, in one
+    // lookup: false if unknown.
+    std::function<bool(uint32_t server_pid, ServerFacts* out)> server_facts;
   };
 
   Engine() : Engine(Options{}) {}

@@ -252,9 +252,10 @@ suppress:
 TEST_F(EngineTest, LocalOnlyServersReachingOut) {
   Engine::Lookups l;
   l.server_name = [](uint32_t pid) { return pid == 20 ? std::string("files") : ""; };
-  l.server_names = [](uint32_t pid) {
-    return pid == 20 ? std::vector<std::string>{"secure-filesystem-server", "node"}
-                     : std::vector<std::string>{"web-tools", "node"};
+  l.server_facts = [](uint32_t pid, ServerFacts* f) {
+    f->names = pid == 20 ? std::vector<std::string>{"secure-filesystem-server", "node"}
+                         : std::vector<std::string>{"web-tools", "node"};
+    return true;
   };
   engine_.SetLookups(l);
   Connect(21, "203.0.113.9", {21, 20, 10, 1});  // a child of the filesystem server

@@ -97,22 +97,22 @@ std::string Detectors::Compile(const std::map<std::string, std::vector<std::stri
     auto it = lists.find(name);
     return it == lists.end() ? kEmpty : it->second;
   };
-  RE2::Options o;
-  o.set_log_errors(false);
-  auto paths = std::make_unique<RE2::Set>(o, RE2::ANCHOR_BOTH);
-  for (const auto& g : list("sensitive_paths")) {
-    std::string err;
-    if (paths->Add(GlobToRegex(g), &err) < 0)
-      return fmt::format("list sensitive_paths: '{}': {}", g, err);
-  }
-  if (!paths->Compile()) return "list sensitive_paths: does not compile";
-  auto not_paths = std::make_unique<RE2::Set>(o, RE2::ANCHOR_BOTH);
-  for (const auto& g : list("sensitive_paths_except")) {
-    std::string err;
-    if (not_paths->Add(GlobToRegex(g), &err) < 0)
-      return fmt::format("list sensitive_paths_except: '{}': {}", g, err);
-  }
-  if (!not_paths->Compile()) return "list sensitive_paths_except: does not compile";
+  // A list of path globs as one anchored RE2::Set.
+  auto glob_set = [&](const char* name, std::unique_ptr<RE2::Set>* out) -> std::string {
+    RE2::Options o;
+    o.set_log_errors(false);
+    auto set = std::make_unique<RE2::Set>(o, RE2::ANCHOR_BOTH);
+    for (const auto& g : list(name)) {
+      std::string err;
+      if (set->Add(GlobToRegex(g), &err) < 0) return fmt::format("list {}: '{}': {}", name, g, err);
+    }
+    if (!set->Compile()) return fmt::format("list {}: does not compile", name);
+    *out = std::move(set);
+    return "";
+  };
+  std::unique_ptr<RE2::Set> paths, not_paths;
+  if (std::string e = glob_set("sensitive_paths", &paths); !e.empty()) return e;
+  if (std::string e = glob_set("sensitive_paths_except", &not_paths); !e.empty()) return e;
   RE2::Options mo;
   mo.set_log_errors(false);
   mo.set_case_sensitive(false);

@@ -45,14 +45,6 @@ void Delivery::Stop() {
     if (w->thread.joinable()) w->thread.join();
 }
 
-void Delivery::Notify() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++wakeups_;
-  }
-  cv_.notify_all();
-}
-
 bool Delivery::Wanted(const SinkConfig& c, const v1::Alert& a) const {
   if (SeverityRank(a.severity()) < SeverityRank(c.min_severity)) return false;
   if (!c.rules.empty() && std::none_of(c.rules.begin(), c.rules.end(), [&](const auto& g) {
@@ -126,9 +118,7 @@ void Delivery::Run(Worker* w) {
     std::unique_lock<std::mutex> lock(mu_);
     if (stop_) break;
     if (wait_ms == 0) continue;
-    const uint64_t seen = wakeups_;
-    cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
-                 [&] { return stop_ || (backoff == 0 && wakeups_ != seen); });
+    cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] { return stop_; });
     if (stop_) break;
   }
 }

@@ -54,8 +54,6 @@ class Delivery {
   // Starts a thread per sink. "" or the first sink that cannot be made.
   std::string Start();
   void Stop();
-  // New versions are in the outbox (wakes the threads early).
-  void Notify();
 
   std::vector<SinkStats> Stats() const;
 
@@ -79,7 +77,6 @@ class Delivery {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
-  uint64_t wakeups_ = 0;
 };
 
 }  // namespace agentwatch

@@ -45,29 +45,6 @@ std::string Token(const std::string& v, size_t n) {
 
 }  // namespace
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  // Not valid UTF-8 would make the whole document invalid: the redacted
-  // texts are UTF-8 already (Printable), so this is a guard only.
-  out.push_back('"');
-  return out;
-}
-
 std::string AlertKey(const v1::Alert& a, const FormatContext& ctx) {
   return fmt::format("{}/{}/{}", ctx.hostname, a.id(), a.count());
 }
@@ -157,17 +134,13 @@ std::string NativeJson(const v1::Alert& a, const FormatContext& ctx) {
   return j;
 }
 
-namespace {
-
-std::string ChTime(int64_t unix_ns) {
+std::string ClickHouseTime(int64_t unix_ns) {
   const time_t t = static_cast<time_t>(unix_ns / 1000000000);
   std::tm tm{};
   gmtime_r(&t, &tm);
   return fmt::format("\"{:04}-{:02}-{:02} {:02}:{:02}:{:02}\"", tm.tm_year + 1900, tm.tm_mon + 1,
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
-
-}  // namespace
 
 std::string ClickHouseAlertRow(const v1::Alert& a, const FormatContext& ctx) {
   std::string attack = "[";
@@ -180,8 +153,8 @@ std::string ClickHouseAlertRow(const v1::Alert& a, const FormatContext& ctx) {
       "\"summary\":{},\"agent_pid\":{},\"agent_id\":{},\"agent_exe\":{},\"server_pid\":{},"
       "\"server_name\":{},\"chain_id\":{},\"attack\":{},\"score\":{},\"key\":{},"
       "\"record\":{}}}",
-      JsonString(ctx.hostname), a.id(), std::max<uint32_t>(a.count(), 1), ChTime(a.time_unix_ns()),
-      a.time_unix_ns(), ChTime(last), last, JsonString(a.rule_id()), JsonString(a.severity()),
+      JsonString(ctx.hostname), a.id(), std::max<uint32_t>(a.count(), 1), ClickHouseTime(a.time_unix_ns()),
+      a.time_unix_ns(), ClickHouseTime(last), last, JsonString(a.rule_id()), JsonString(a.severity()),
       std::max(0, SeverityRank(a.severity())), JsonString(a.summary()), a.agent_pid(),
       JsonString(a.agent_id()), JsonString(a.agent_exe()), a.server_pid(),
       JsonString(a.server_name()), a.chain_id(), attack, a.score(), JsonString(a.key()),
@@ -199,7 +172,7 @@ std::string ClickHouseCallRow(const v1::McpCall& c, uint64_t chain_id, int64_t o
       "\"transport\":{},\"method\":{},\"tool\":{},\"status\":{},\"arguments\":{},"
       "\"result_summary\":{},\"latency_ns\":{},\"request_bytes\":{},\"response_bytes\":{},"
       "\"flows_from\":{},\"content_flag\":{}}}",
-      JsonString(ctx.hostname), c.call_id(), chain_id, ord, ChTime(c.started_unix_ns()),
+      JsonString(ctx.hostname), c.call_id(), chain_id, ord, ClickHouseTime(c.started_unix_ns()),
       c.started_unix_ns(), JsonString(c.session_id()), JsonString(c.server_id()),
       JsonString(c.server_identity()), c.server_pid(), JsonString(c.transport()),
       JsonString(c.method()), JsonString(c.tool()), JsonString(c.status()),
@@ -215,8 +188,8 @@ std::string ClickHouseChainRow(const v1::Chain& c, const FormatContext& ctx) {
       "\"start\":{},\"start_ns\":{},\"end\":{},\"end_ns\":{},\"calls\":{},\"effects\":{},"
       "\"open\":{},\"version\":{}}}",
       JsonString(ctx.hostname), c.id(), JsonString(c.agent_id()), c.agent_pid(),
-      JsonString(c.agent_exe()), ChTime(c.start_unix_ns()), c.start_unix_ns(),
-      ChTime(c.end_unix_ns()), c.end_unix_ns(), c.calls(), c.effects(), c.open() ? 1 : 0,
+      JsonString(c.agent_exe()), ClickHouseTime(c.start_unix_ns()), c.start_unix_ns(),
+      ClickHouseTime(c.end_unix_ns()), c.end_unix_ns(), c.calls(), c.effects(), c.open() ? 1 : 0,
       version);
 }
 

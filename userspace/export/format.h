@@ -8,6 +8,7 @@
 #include <string>
 
 #include "agentwatch/v1/agentwatch.pb.h"
+#include "common/text.h"  // JsonString
 
 namespace agentwatch {
 
@@ -43,9 +44,9 @@ std::string ClickHouseAlertRow(const v1::Alert& a, const FormatContext& ctx);
 std::string ClickHouseCallRow(const v1::McpCall& c, uint64_t chain_id, int64_t ord,
                               const FormatContext& ctx);
 std::string ClickHouseChainRow(const v1::Chain& c, const FormatContext& ctx);
+// unix_ns as a JSON string for a DateTime('UTC') column.
+std::string ClickHouseTime(int64_t unix_ns);
 
-// A JSON string literal (quoted, escaped).
-std::string JsonString(const std::string& s);
 
 }  // namespace agentwatch
 

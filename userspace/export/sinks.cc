@@ -12,7 +12,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <mutex>
 
 #include <curl/curl.h>
@@ -331,14 +330,19 @@ size_t Collect(char* p, size_t size, size_t n, void* out) {
   return size * n;
 }
 
+struct CurlCleanup {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+using CurlHandle = std::unique_ptr<CURL, CurlCleanup>;
+
 // One POST with the sink's TLS settings; "" when the answer is 2xx.
-std::string Post(const SinkConfig& c, CURL** curl, const std::string& url,
+std::string Post(const SinkConfig& c, CurlHandle* curl, const std::string& url,
                  const std::string& payload, curl_slist* headers, std::string* response) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (*curl == nullptr) *curl = curl_easy_init();  // kept: connections are reused
-  if (*curl == nullptr) return "curl_easy_init failed";
-  CURL* h = *curl;
+  if (!*curl) curl->reset(curl_easy_init());
+  if (!*curl) return "curl_easy_init failed";
+  CURL* h = curl->get();
   curl_easy_reset(h);
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -367,11 +371,6 @@ std::string Post(const SinkConfig& c, CURL** curl, const std::string& url,
 class HttpSink : public Sink {
  public:
   explicit HttpSink(const SinkConfig& c) : c_(c) {}
-  ~HttpSink() override {
-    if (curl_ != nullptr) curl_easy_cleanup(curl_);
-  }
-  HttpSink(const HttpSink&) = delete;
-  HttpSink& operator=(const HttpSink&) = delete;
 
   std::string Send(const std::vector<std::string>& messages) override {
     const std::string body = HttpBody(c_, messages);
@@ -411,19 +410,15 @@ class HttpSink : public Sink {
   }
 
   const SinkConfig c_;
-  CURL* curl_ = nullptr;
+  CurlHandle curl_;  // kept: connections are reused
 };
 
 std::string ClickHouseEffectRow(const Store::EffectRow& e, const FormatContext& ctx) {
-  const time_t t = static_cast<time_t>(e.time_ns / 1000000000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
   return fmt::format(
-      "{{\"host\":{},\"id\":{},\"chain_id\":{},\"call_id\":{},"
-      "\"time\":\"{:04}-{:02}-{:02} {:02}:{:02}:{:02}\",\"time_ns\":{},\"pid\":{},\"comm\":{},"
-      "\"type\":{},\"summary\":{}}}",
-      JsonString(ctx.hostname), e.id, e.chain_id, e.call_id, tm.tm_year + 1900, tm.tm_mon + 1,
-      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, e.time_ns, e.pid, JsonString(e.comm),
+      "{{\"host\":{},\"id\":{},\"chain_id\":{},\"call_id\":{},\"time\":{},\"time_ns\":{},"
+      "\"pid\":{},\"comm\":{},\"type\":{},\"summary\":{}}}",
+      JsonString(ctx.hostname), e.id, e.chain_id, e.call_id, ClickHouseTime(e.time_ns), e.time_ns,
+      e.pid, JsonString(e.comm),
       JsonString(v1::EventType_Name(static_cast<v1::EventType>(e.type))), JsonString(e.summary));
 }
 
@@ -434,11 +429,6 @@ std::string ClickHouseEffectRow(const Store::EffectRow& e, const FormatContext& 
 class ClickHouseSink : public Sink {
  public:
   explicit ClickHouseSink(const SinkConfig& c) : c_(c) {}
-  ~ClickHouseSink() override {
-    if (curl_ != nullptr) curl_easy_cleanup(curl_);
-  }
-  ClickHouseSink(const ClickHouseSink&) = delete;
-  ClickHouseSink& operator=(const ClickHouseSink&) = delete;
 
   std::string Send(const std::vector<std::string>& rows) override { return Insert("alerts", rows); }
 
@@ -512,7 +502,7 @@ class ClickHouseSink : public Sink {
   }
 
   const SinkConfig c_;
-  CURL* curl_ = nullptr;
+  CurlHandle curl_;  // kept: connections are reused
 };
 
 }  // namespace

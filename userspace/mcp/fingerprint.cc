@@ -108,35 +108,30 @@ uint64_t Mix(uint64_t h) {
 
 std::string JsonStringValues(std::string_view json_or_text, size_t max) {
   std::string raw;
-  thread_local simdjson::dom::parser parser;
+  thread_local simdjson::dom::parser parser;  // reused: no allocation per call
   simdjson::dom::element root;
   if (parser.parse(json_or_text.data(), json_or_text.size()).get(root) == simdjson::SUCCESS) {
     Strings(root, 0, &raw);
   } else {
-    raw.assign(json_or_text);
+    raw.assign(json_or_text.substr(0, max));
   }
   if (raw.size() > max) raw.resize(max);
   return raw;
 }
 
-std::string FingerprintText(std::string_view json_or_text) {
-  std::string raw;
-  thread_local simdjson::dom::parser parser;  // reused: no allocation per call
-  simdjson::dom::element root;
-  if (parser.parse(json_or_text.data(), json_or_text.size()).get(root) ==
-      simdjson::SUCCESS) {
-    Strings(root, 0, &raw);
-  } else {
-    raw.assign(json_or_text);
-  }
+std::string NormalizedText(std::string_view raw) {
   std::string decoded;
-  if (raw.find('%') != std::string::npos) DecodePercent(raw, &decoded);
+  if (raw.find('%') != std::string_view::npos) DecodePercent(raw, &decoded);
   DecodeBase64Runs(raw, &decoded);
   std::string out;
   out.reserve(raw.size() + decoded.size());
   Normalize(raw, &out);
   Normalize(decoded, &out);
   return out;
+}
+
+std::string FingerprintText(std::string_view json_or_text) {
+  return NormalizedText(JsonStringValues(json_or_text, json_or_text.size()));
 }
 
 std::vector<uint64_t> Fingerprints(std::string_view s, size_t max_out) {

@@ -25,6 +25,8 @@ inline constexpr size_t kFingerprintGuarantee =
 // The normalized text of a JSON value (its string values, joined) or of
 // plain text; decoded forms of encoded-looking runs are appended.
 std::string FingerprintText(std::string_view json_or_text);
+// The same from text already taken out of its JSON (JsonStringValues).
+std::string NormalizedText(std::string_view raw);
 
 // The string values of a JSON value, unescaped and joined by newlines (at
 // most max bytes), or the text itself if it is not JSON.

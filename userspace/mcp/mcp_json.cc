@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "common/text.h"
+
 namespace agentwatch {
 namespace {
 
@@ -34,28 +36,6 @@ std::string Str(object o, std::string_view key) {
   return "";
 }
 
-void AppendString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      default:
-        if (c < 0x20) {
-          out->append(fmt::format("\\u{:04x}", c));
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 bool Canonical(element e, int depth, std::string* out) {
   if (depth > kMaxDepth) return false;
   switch (e.type()) {
@@ -68,7 +48,7 @@ bool Canonical(element e, int depth, std::string* out) {
       out->push_back('{');
       for (size_t i = 0; i < kv.size(); ++i) {
         if (i) out->push_back(',');
-        AppendString(kv[i].first, out);
+        AppendJsonString(kv[i].first, out);
         out->push_back(':');
         if (!Canonical(kv[i].second, depth + 1, out)) return false;
       }
@@ -87,7 +67,7 @@ bool Canonical(element e, int depth, std::string* out) {
       return true;
     }
     case element_type::STRING:
-      AppendString(std::string_view(e), out);
+      AppendJsonString(std::string_view(e), out);
       return true;
     case element_type::INT64:
       out->append(std::to_string(int64_t(e)));
@@ -151,7 +131,7 @@ McpToolDef ReadTool(object t) {
     std::string c = CanonicalOf(v);
     if (keep != nullptr) *keep = c;
     if (canon.size() > 1) canon.push_back(',');
-    AppendString(key, &canon);
+    AppendJsonString(key, &canon);
     canon.push_back(':');
     canon.append(c);
   };

@@ -67,6 +67,12 @@ constexpr size_t kMaxCutMargin = 512;
 
 }  // namespace
 
+bool ContainsSecret(std::string_view text) {
+  if (!RE2::PartialMatch(text, Candidate())) return false;
+  return RE2::PartialMatch(text, SecretKey()) || RE2::PartialMatch(text, SecretShape()) ||
+         RE2::PartialMatch(text, PlainSecret()) || RE2::PartialMatch(text, UrlPassword());
+}
+
 std::string Redact(std::string_view text, size_t max_len) {
   // Only what can be shown is scanned (the rest is cut anyway).
   const size_t total = text.size();

@@ -15,6 +15,8 @@ inline constexpr char kRedacted[] = "[REDACTED]";
 // Masks secrets in text (JSON or not), then cuts it to max_len bytes (at a
 // UTF-8 boundary), appending "…[+N bytes]" when it was cut.
 std::string Redact(std::string_view text, size_t max_len);
+// Whether Redact would mask anything in text (all of it, not cut).
+bool ContainsSecret(std::string_view text);
 
 }  // namespace agentwatch
 
