@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/text.h"
 
 namespace agentwatch {
 
@@ -94,6 +95,8 @@ grpc::Status AgentWatchService::ListServers(grpc::ServerContext*,
     }
     if (!err.empty()) return StoreError(err);
   }
+  for (auto& s : *out->mutable_servers())
+    if (!s.pod_uid().empty()) FillOwner(s.pod_uid(), s.container_id(), s.mutable_kubernetes());
   return grpc::Status::OK;
 }
 
@@ -114,8 +117,10 @@ grpc::Status AgentWatchService::ListCalls(grpc::ServerContext*,
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         fmt::format("limit {} exceeds {}", req->limit(), kMaxCalls));
   }
-  for (auto& c : tracker_->Calls(req->filter(), req->limit()))
+  for (auto& c : tracker_->Calls(req->filter(), req->limit())) {
+    if (c.has_server_kubernetes()) Fill(c.mutable_server_kubernetes());
     *out->add_calls() = std::move(c);
+  }
   return grpc::Status::OK;
 }
 
@@ -184,6 +189,8 @@ grpc::Status AgentWatchService::ListAgents(grpc::ServerContext*,
     }
     if (!err.empty()) return StoreError(err);
   }
+  for (auto& a : *out->mutable_agents())
+    if (!a.pod_uid().empty()) FillOwner(a.pod_uid(), a.container_id(), a.mutable_kubernetes());
   return grpc::Status::OK;
 }
 
@@ -234,6 +241,7 @@ grpc::Status AgentWatchService::ListChains(grpc::ServerContext*,
       out->set_next_before_id(out->chains(out->chains_size() - 1).id());
       break;
     }
+    if (c.has_agent_kubernetes()) Fill(c.mutable_agent_kubernetes());
     *out->add_chains() = std::move(c);
   }
   return grpc::Status::OK;
@@ -243,10 +251,16 @@ grpc::Status AgentWatchService::GetChain(grpc::ServerContext*,
                                          const v1::GetChainRequest* req,
                                          v1::Chain* out) {
   if (correlator_ == nullptr) return NoTracker();
-  if (correlator_->Chain(req->id(), out)) return grpc::Status::OK;
+  if (correlator_->Chain(req->id(), out)) {
+    if (out->has_agent_kubernetes()) Fill(out->mutable_agent_kubernetes());
+    return grpc::Status::OK;
+  }
   if (store_ != nullptr) {
     std::string err;
-    if (store_->Chain(req->id(), out, &err)) return grpc::Status::OK;
+    if (store_->Chain(req->id(), out, &err)) {
+      if (out->has_agent_kubernetes()) Fill(out->mutable_agent_kubernetes());
+      return grpc::Status::OK;
+    }
     if (!err.empty()) return StoreError(err);
   }
   return grpc::Status(grpc::StatusCode::NOT_FOUND, fmt::format("no chain {}", req->id()));
@@ -297,6 +311,8 @@ grpc::Status AgentWatchService::ListAlerts(grpc::ServerContext*,
   }
   for (auto& [id, a] : merged) {
     if (static_cast<size_t>(out->alerts_size()) == limit) break;
+    if (a.has_agent_kubernetes()) Fill(a.mutable_agent_kubernetes());
+    if (a.has_server_kubernetes()) Fill(a.mutable_server_kubernetes());
     *out->add_alerts() = std::move(a);
   }
   return grpc::Status::OK;
@@ -358,10 +374,15 @@ grpc::Status AgentWatchService::StreamAlerts(grpc::ServerContext* ctx,
 grpc::Status AgentWatchService::GetAlert(grpc::ServerContext*, const v1::GetAlertRequest* req,
                                          v1::Alert* out) {
   if (engine_ == nullptr) return NoEngine();
-  if (engine_->Alert(req->id(), out)) return grpc::Status::OK;
+  auto filled = [&] {
+    if (out->has_agent_kubernetes()) Fill(out->mutable_agent_kubernetes());
+    if (out->has_server_kubernetes()) Fill(out->mutable_server_kubernetes());
+    return grpc::Status::OK;
+  };
+  if (engine_->Alert(req->id(), out)) return filled();
   if (store_ != nullptr) {
     std::string err;
-    if (store_->Alert(req->id(), out, &err)) return grpc::Status::OK;
+    if (store_->Alert(req->id(), out, &err)) return filled();
     if (!err.empty()) return StoreError(err);
   }
   return grpc::Status(grpc::StatusCode::NOT_FOUND, fmt::format("no alert {}", req->id()));
@@ -410,8 +431,8 @@ grpc::Status AgentWatchService::LintRules(grpc::ServerContext*, const v1::LintRu
   return grpc::Status::OK;
 }
 
-std::string ApiServer::Start(const std::string& endpoint,
-                             AgentWatchService* service) {
+std::string ApiServer::Start(const std::string& endpoint, AgentWatchService* service,
+                             const std::string& tcp_listen, const ApiTls* tls) {
   constexpr std::string_view kUnix = "unix://";
   if (endpoint.rfind(kUnix, 0) != 0) {
     return fmt::format("endpoint {}: only unix:// is supported", endpoint);
@@ -430,12 +451,31 @@ std::string ApiServer::Start(const std::string& endpoint,
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder b;
   b.AddListeningPort(endpoint, grpc::InsecureServerCredentials());
+  int tcp_port = 0;
+  if (!tcp_listen.empty()) {
+    // Over TCP only with TLS, and only for clients whose certificate
+    // chains to the configured CA.
+    if (tls == nullptr || tls->cert_pem.empty() || tls->key_pem.empty() ||
+        tls->client_ca_pem.empty())
+      return fmt::format("{}: TCP needs a certificate, a key and a client CA", tcp_listen);
+    grpc::SslServerCredentialsOptions o(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    o.pem_root_certs = tls->client_ca_pem;
+    o.pem_key_cert_pairs.push_back({tls->key_pem, tls->cert_pem});
+    b.AddListeningPort(tcp_listen, grpc::SslServerCredentials(o), &tcp_port);
+  }
   b.RegisterService(service);
   // The socket must never exist with a looser mode, not even briefly.
   mode_t old = umask(0117);
   server_ = b.BuildAndStart();
   umask(old);
   if (!server_) return fmt::format("cannot listen on {}", endpoint);
+  if (!tcp_listen.empty()) {
+    if (tcp_port == 0) return fmt::format("cannot listen on {}", tcp_listen);
+    std::string host, port;
+    SplitHostPort(tcp_listen, &host, &port);
+    tcp_address_ = fmt::format("{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host,
+                               tcp_port);
+  }
   if (chmod(socket_path_.c_str(), 0660) != 0) {
     return fmt::format("chmod {}: {}", socket_path_, std::strerror(errno));
   }
@@ -459,6 +499,24 @@ void ApiServer::Shutdown() {
   server_->Wait();
   server_.reset();
   unlink(socket_path_.c_str());
+}
+
+grpc::Status AgentWatchService::SetProbe(grpc::ServerContext*, const v1::SetProbeRequest* req,
+                                         v1::SetProbeResponse* out) {
+  if (!set_probe_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no kernel probes here");
+  if (req->program().empty())
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "program: name a probe");
+  if (std::string e = set_probe_(*req, out); !e.empty())
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, e);
+  return grpc::Status::OK;
+}
+
+void AgentWatchService::FillOwner(const std::string& pod_uid, const std::string& container_id,
+                                  v1::Kubernetes* k) const {
+  if (pod_uid.empty()) return;
+  if (k->pod_uid().empty()) k->set_pod_uid(pod_uid);
+  if (k->container_id().empty()) k->set_container_id(container_id);
+  Fill(k);
 }
 
 }  // namespace agentwatch

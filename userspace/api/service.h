@@ -74,6 +74,17 @@ class AgentWatchService final : public v1::AgentWatch::Service {
                              v1::ResetBaselineResponse* out) override;
   grpc::Status LintRules(grpc::ServerContext*, const v1::LintRulesRequest* req,
                          v1::LintRulesResponse* out) override;
+  grpc::Status SetProbe(grpc::ServerContext*, const v1::SetProbeRequest* req,
+                        v1::SetProbeResponse* out) override;
+
+  // Detaching and attaching probes (live daemon only; otherwise
+  // UNAVAILABLE). Returns "" or the error.
+  using SetProbeFn = std::function<std::string(const v1::SetProbeRequest&, v1::SetProbeResponse*)>;
+  void SetProbeControl(SetProbeFn fn) { set_probe_ = std::move(fn); }
+  // Fills Kubernetes metadata known now into what a query returns (pod
+  // names that were not known when the record was made).
+  using KubeFillFn = std::function<void(v1::Kubernetes*)>;
+  void SetKubernetesFill(KubeFillFn fn) { kube_fill_ = std::move(fn); }
 
  private:
   Hub* hub_;
@@ -82,19 +93,40 @@ class AgentWatchService final : public v1::AgentWatch::Service {
   const Correlator* correlator_;
   const Store* store_;
   Engine* engine_;  // resets baselines; otherwise read
+  SetProbeFn set_probe_;
+  KubeFillFn kube_fill_;
+  void Fill(v1::Kubernetes* k) const {
+    if (kube_fill_ && !k->pod_uid().empty()) kube_fill_(k);
+  }
+  void FillOwner(const std::string& pod_uid, const std::string& container_id,
+                 v1::Kubernetes* k) const;
+};
+
+// PEM texts for the API on TCP: the server's chain and key, and the CA
+// client certificates must chain to.
+struct ApiTls {
+  std::string cert_pem;
+  std::string key_pem;
+  std::string client_ca_pem;
 };
 
 class ApiServer {
  public:
   // endpoint: unix:///path. Creates the parent directory (0750) and the
-  // socket with mode 0660. Returns "" or an error.
-  std::string Start(const std::string& endpoint, AgentWatchService* service);
+  // socket with mode 0660. tcp_listen (host:port, "" = none) serves the
+  // same API over TLS to clients with a certificate from tls. Returns ""
+  // or an error.
+  std::string Start(const std::string& endpoint, AgentWatchService* service,
+                    const std::string& tcp_listen = "", const ApiTls* tls = nullptr);
+  // host:port actually bound for tcp_listen (port 0 picks one); "" if none.
+  const std::string& tcp_address() const { return tcp_address_; }
   void Shutdown();
   void SetServing(bool serving);
 
  private:
   std::unique_ptr<grpc::Server> server_;
   std::string socket_path_;
+  std::string tcp_address_;
 };
 
 }  // namespace agentwatch

@@ -226,6 +226,20 @@ std::string FormatStatus(const v1::Status& s) {
                      s.watched_processes(), s.process_table_size(),
                      s.ringbuf_bytes() / 1024);
   if (!s.record_file().empty()) out += "recording to " + s.record_file() + "\n";
+  out += s.ready() ? "ready\n" : "NOT READY: " + s.not_ready_reason() + "\n";
+  if (s.missing_capabilities_size() > 0) {
+    std::string caps;
+    for (const auto& c : s.missing_capabilities()) caps += (caps.empty() ? "" : ", ") + c;
+    out += "missing capabilities: " + caps + "\n";
+  }
+  if (s.has_kubernetes()) {
+    const auto& k = s.kubernetes();
+    out += fmt::format("kubernetes: {}  pods={}  unresolved={}  last sync {}{}\n", k.source(),
+                       k.pods_known(), k.unresolved(),
+                       k.last_sync_unix_ns() ? FormatRfc3339(k.last_sync_unix_ns())
+                                             : std::string("never"),
+                       k.last_error().empty() ? "" : "  last error: " + k.last_error());
+  }
   if (s.has_store()) {
     const auto& st = s.store();
     if (st.path().empty()) {
@@ -385,7 +399,12 @@ std::string FormatAgents(const std::vector<v1::McpAgent>& agents) {
     std::string info = a.client_name();
     if (!a.client_version().empty()) info += " " + a.client_version();
     std::string where = a.container_id().substr(0, 12);
-    if (!a.pod_uid().empty()) where += (where.empty() ? "" : " ") + a.pod_uid();
+    if (!a.kubernetes().pod_name().empty()) {
+      where += (where.empty() ? "" : " ") + a.kubernetes().namespace_() + "/" +
+               a.kubernetes().pod_name();
+    } else if (!a.pod_uid().empty()) {
+      where += (where.empty() ? "" : " ") + a.pod_uid();
+    }
     out += fmt::format("{:>7} {:>5} {:<26} {:<24} {:>8} {:>7} {:>6} {:<8} {}\n",
                        a.pid(), a.uid(), info.empty() ? "?" : info.substr(0, 26),
                        a.exe().substr(0, 24), a.sessions(), a.servers_size(),
@@ -415,16 +434,46 @@ std::string FormatAlertLine(const v1::Alert& a) {
 }
 
 std::string FormatAlerts(const std::vector<v1::Alert>& alerts) {
-  std::string out = fmt::format("{:>6} {:<12} {:<8} {:<28} {:>6} {:>5} {}\n", "ALERT", "TIME",
-                                "SEVERITY", "RULE", "CHAIN", "COUNT", "SUMMARY");
+  // A NODE column when the alerts come from several nodes, a POD column
+  // when agents run in pods.
+  bool nodes = false, pods = false;
   for (const auto& a : alerts) {
-    out += fmt::format("{:>6} {:<12} {:<8} {:<28} {:>6} {:>5} {}\n", a.id(),
-                       FormatClock(a.time_unix_ns()), a.severity(), a.rule_id().substr(0, 28),
+    nodes = nodes || a.node() != alerts.front().node();
+    pods = pods || !a.agent_kubernetes().pod_uid().empty();
+  }
+  auto pod = [](const v1::Alert& a) {
+    const auto& k = a.agent_kubernetes();
+    if (k.pod_uid().empty()) return std::string("-");
+    return k.pod_name().empty() ? k.pod_uid().substr(0, 8) : k.namespace_() + "/" + k.pod_name();
+  };
+  std::string out = fmt::format("{:>6} {:<12} {}{}{:<8} {:<28} {:>6} {:>5} {}\n", "ALERT", "TIME",
+                                nodes ? fmt::format("{:<16} ", "NODE") : "",
+                                pods ? fmt::format("{:<28} ", "POD") : "", "SEVERITY", "RULE",
+                                "CHAIN", "COUNT", "SUMMARY");
+  for (const auto& a : alerts) {
+    out += fmt::format("{:>6} {:<12} {}{}{:<8} {:<28} {:>6} {:>5} {}\n", a.id(),
+                       FormatClock(a.time_unix_ns()),
+                       nodes ? fmt::format("{:<16} ", a.node().substr(0, 16)) : "",
+                       pods ? fmt::format("{:<28} ", pod(a).substr(0, 28)) : "", a.severity(),
+                       a.rule_id().substr(0, 28),
                        a.chain_id() == 0 ? std::string("-") : std::to_string(a.chain_id()),
                        a.count(), a.summary());
   }
   return out;
 }
+
+namespace {
+std::string KubernetesLine(const char* what, const v1::Kubernetes& k) {
+  if (k.pod_uid().empty()) return "";
+  if (k.pod_name().empty())
+    return fmt::format("{} pod {} (metadata not known), container {}\n", what, k.pod_uid(),
+                       k.container_id().substr(0, 12));
+  return fmt::format("{} pod {}/{} ({} {}), container {}\n", what, k.namespace_(), k.pod_name(),
+                     k.workload_kind(), k.workload_name(),
+                     k.container_name().empty() ? k.container_id().substr(0, 12)
+                                                : k.container_name());
+}
+}  // namespace
 
 std::string FormatAlert(const v1::Alert& a) {
   std::string attack;
@@ -438,6 +487,9 @@ std::string FormatAlert(const v1::Alert& a) {
   if (a.server_pid() != 0)
     out += fmt::format("server:   {} (pid {})\n", a.server_name().empty() ? "?" : a.server_name(),
                        a.server_pid());
+  out += KubernetesLine("agent:   ", a.agent_kubernetes());
+  out += KubernetesLine("server:  ", a.server_kubernetes());
+  if (!a.node().empty()) out += "node:     " + a.node() + "\n";
   if (a.chain_id() != 0) out += fmt::format("chain:    {} (agentwatch chain {})\n", a.chain_id(), a.chain_id());
   if (!attack.empty()) out += "ATT&CK:   " + attack + "\n";
   out += "rule:     " + a.description() + " [" + a.rule_source() + "]\n";

@@ -1,13 +1,15 @@
 // agentwatch: command-line client of agentwatchd.
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <boost/program_options.hpp>
+#include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
 #include "agentwatch/v1/agentwatch.grpc.pb.h"
@@ -24,7 +26,7 @@ namespace {
 constexpr char kDefaultEndpoint[] = "unix:///run/agentwatch/agentwatch.sock";
 
 constexpr char kUsage[] =
-    "Usage: agentwatch [--endpoint URI] [--json] COMMAND [options]\n"
+    "Usage: agentwatch [--endpoint URI]... [--tls-*] [--json] COMMAND [options]\n"
     "\n"
     "Commands:\n"
     "  status                 probes, hook types, counters of the daemon\n"
@@ -47,6 +49,14 @@ constexpr char kUsage[] =
     "                         a rule file, --reload makes the daemon re-read\n"
     "  baseline [SERVER]      learned per-server baselines; --export prints\n"
     "                         them as JSON, --reset starts learning over\n"
+    "  probes                 the kernel probes; --detach NAME / --attach NAME\n"
+    "                         takes one out (the daemon turns unready) or back\n"
+    "\n"
+    "Endpoints: unix:///path (the default), or host:port for a daemon serving\n"
+    "the API on TCP (api.tcp_listen), always over TLS with a client certificate\n"
+    "(--tls-ca, --tls-cert, --tls-key). Repeat --endpoint to ask several nodes\n"
+    "at once: alerts are merged into one table with a NODE column, other\n"
+    "commands print one section per node, and --json lines carry \"node\".\n"
     "\n"
     "Run `agentwatch COMMAND --help` for a command's options.\n";
 
@@ -684,7 +694,152 @@ int Baseline(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
   return 0;
 }
 
+int Probes(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
+           const std::vector<std::string>& args) {
+  po::options_description desc("agentwatch probes [--detach NAME | --attach NAME]");
+  // clang-format off
+  desc.add_options()
+    ("help,h", "show this help")
+    ("detach", po::value<std::string>(), "detach the probes of this program or capability "
+     "(agentwatchd reports itself unready until they are attached again)")
+    ("attach", po::value<std::string>(), "attach them again");
+  // clang-format on
+  po::variables_map vm;
+  if (int r = ParseArgs("probes", desc, args, &vm)) return r < 0 ? 0 : r;
+  if (vm.count("detach") || vm.count("attach")) {
+    v1::SetProbeRequest req;
+    req.set_attach(vm.count("attach") > 0);
+    req.set_program(vm.count("attach") ? vm["attach"].as<std::string>()
+                                       : vm["detach"].as<std::string>());
+    v1::SetProbeResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status s = stub.SetProbe(Deadline(&ctx), req, &resp);
+    if (!s.ok()) return Fail(s, endpoint);
+    for (const auto& p : resp.probes()) {
+      std::cout << (json ? agentwatch::ProtoJson(p)
+                         : fmt::format("{} {} ({})", p.attached() ? "attached" : "detached",
+                                       p.program(), p.capability()))
+                << "\n";
+    }
+    return 0;
+  }
+  grpc::ClientContext ctx;
+  v1::Status st;
+  grpc::Status s = stub.GetStatus(Deadline(&ctx), v1::GetStatusRequest(), &st);
+  if (!s.ok()) return Fail(s, endpoint);
+  for (const auto& p : st.probes()) {
+    if (json) {
+      std::cout << agentwatch::ProtoJson(p) << "\n";
+    } else if (p.attached() || p.detached()) {
+      std::cout << fmt::format("{:<9} {:<16} {:<28} {:<10} {}\n",
+                               p.attached() ? "attached" : "DETACHED", p.capability(), p.program(),
+                               p.hook_type(), p.target());
+    }
+  }
+  return 0;
+}
+
+// A channel to one endpoint: unix sockets as they are, anything else over
+// TLS with the client certificate.
+struct TlsFlags {
+  std::string ca, cert, key, server_name;
+};
+
+std::shared_ptr<grpc::Channel> Connect(const std::string& endpoint, const TlsFlags& tls,
+                                       std::string* error) {
+  if (endpoint.rfind("unix:", 0) == 0)
+    return grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials());
+  if (tls.ca.empty() || tls.cert.empty() || tls.key.empty()) {
+    *error = endpoint + ": TCP endpoints need --tls-ca, --tls-cert and --tls-key (the daemon "
+             "accepts only clients with a certificate)";
+    return nullptr;
+  }
+  grpc::SslCredentialsOptions o;
+  for (auto [path, out] : {std::pair<const std::string*, std::string*>{&tls.ca, &o.pem_root_certs},
+                           {&tls.cert, &o.pem_cert_chain},
+                           {&tls.key, &o.pem_private_key}}) {
+    std::ifstream f(*path);
+    if (!f) {
+      *error = "cannot read " + *path;
+      return nullptr;
+    }
+    std::stringstream ss;
+    ss << f.rdbuf();
+    *out = ss.str();
+  }
+  grpc::ChannelArguments args;
+  if (!tls.server_name.empty()) args.SetSslTargetNameOverride(tls.server_name);
+  return grpc::CreateCustomChannel(endpoint, grpc::SslCredentials(o), args);
+}
+
+// `"node":"<endpoint>",` into each JSON line of text.
+std::string TagJsonLines(const std::string& text, const std::string& node) {
+  std::string out, line;
+  std::istringstream in(text);
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] == '{') {
+      out += "{\"node\":" + agentwatch::JsonString(node) + (line.size() > 2 ? "," : "") +
+             line.substr(1);
+    } else {
+      out += line;
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+// Alerts of several nodes, newest first, in one table.
+int MergedAlerts(const std::vector<std::string>& endpoints,
+                 const std::vector<std::unique_ptr<v1::AgentWatch::Stub>>& stubs, bool json,
+                 const std::vector<std::string>& args) {
+  po::options_description desc("agentwatch alerts [options] (several endpoints)");
+  // clang-format off
+  desc.add_options()
+    ("help,h", "show this help")
+    ("since", po::value<std::string>(), "only alerts active in this last span (30m, 1h, 7d)")
+    ("min-severity", po::value<std::string>()->default_value(""),
+     "info, low, medium, high or critical")
+    ("limit,n", po::value<uint32_t>()->default_value(100), "most recent alerts");
+  // clang-format on
+  po::variables_map vm;
+  if (int r = ParseArgs("alerts", desc, args, &vm)) return r < 0 ? 0 : r;
+  v1::ListAlertsRequest req;
+  req.set_min_severity(vm["min-severity"].as<std::string>());
+  req.set_limit(vm["limit"].as<uint32_t>());
+  int64_t since = 0;
+  if (!SinceOption(vm, "alerts", &since)) return 2;
+  req.set_since_unix_ns(since);
+  std::vector<v1::Alert> all;
+  int rc = 0;
+  for (size_t i = 0; i < stubs.size(); ++i) {
+    v1::ListAlertsResponse resp;
+    grpc::ClientContext ctx;
+    grpc::Status s = stubs[i]->ListAlerts(Deadline(&ctx), req, &resp);
+    if (!s.ok()) {
+      rc = Fail(s, endpoints[i]);
+      continue;
+    }
+    for (auto& a : *resp.mutable_alerts()) {
+      if (a.node().empty()) a.set_node(endpoints[i]);
+      all.push_back(std::move(a));
+    }
+  }
+  std::stable_sort(all.begin(), all.end(), [](const v1::Alert& a, const v1::Alert& b) {
+    return a.time_unix_ns() > b.time_unix_ns();
+  });
+  if (all.size() > req.limit()) all.resize(req.limit());
+  if (json) {
+    for (const auto& a : all) std::cout << agentwatch::ProtoJson(a) << "\n";
+  } else {
+    std::cout << agentwatch::FormatAlerts(all);
+  }
+  return rc;
+}
+
 }  // namespace
+
+int RunVerb(const std::string& cmd, v1::AgentWatch::Stub& stub, const std::string& endpoint,
+            bool json, bool help, std::vector<std::string>& args);
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
@@ -692,8 +847,14 @@ int main(int argc, char** argv) {
   // clang-format off
   global.add_options()
     ("help,h", "show this help")
-    ("endpoint,e", po::value<std::string>()->default_value(kDefaultEndpoint),
-     "daemon endpoint")
+    ("endpoint,e", po::value<std::vector<std::string>>()->composing(),
+     "daemon endpoint: unix:///path, or host:port over TLS (repeat for several "
+     "nodes; default unix:///run/agentwatch/agentwatch.sock)")
+    ("tls-ca", po::value<std::string>(), "CA bundle the daemon's certificate must chain to")
+    ("tls-cert", po::value<std::string>(), "this client's certificate (PEM)")
+    ("tls-key", po::value<std::string>(), "this client's private key (PEM)")
+    ("tls-server-name", po::value<std::string>(), "the name to expect in the daemon's "
+     "certificate, when it is not the endpoint's host")
     ("json", "machine output: one JSON object per line")
     ("command", po::value<std::string>(), "command")
     ("args", po::value<std::vector<std::string>>(), "command arguments");
@@ -731,11 +892,62 @@ int main(int argc, char** argv) {
       args.push_back(a);
     }
   }
-  const std::string endpoint = vm["endpoint"].as<std::string>();
-  auto channel = grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials());
-  auto stub = v1::AgentWatch::NewStub(channel);
+  std::vector<std::string> endpoints = vm.count("endpoint")
+                                           ? vm["endpoint"].as<std::vector<std::string>>()
+                                           : std::vector<std::string>{kDefaultEndpoint};
+  TlsFlags tls;
+  if (vm.count("tls-ca")) tls.ca = vm["tls-ca"].as<std::string>();
+  if (vm.count("tls-cert")) tls.cert = vm["tls-cert"].as<std::string>();
+  if (vm.count("tls-key")) tls.key = vm["tls-key"].as<std::string>();
+  if (vm.count("tls-server-name")) tls.server_name = vm["tls-server-name"].as<std::string>();
+  std::vector<std::unique_ptr<v1::AgentWatch::Stub>> stubs;
+  for (const auto& ep : endpoints) {
+    std::string error;
+    auto channel = Connect(ep, tls, &error);
+    if (!channel) {
+      std::cerr << "agentwatch: " << error << "\n";
+      return 2;
+    }
+    stubs.push_back(v1::AgentWatch::NewStub(channel));
+  }
+  if (endpoints.size() > 1) {
+    if (cmd == "rules" && std::find(args.begin(), args.end(), "--lint") != args.end()) {
+      endpoints.resize(1);  // a lint needs one daemon
+      stubs.resize(1);
+    } else if (std::find(args.begin(), args.end(), "--follow") != args.end() ||
+               std::find(args.begin(), args.end(), "-f") != args.end()) {
+      std::cerr << "agentwatch: --follow takes one --endpoint at a time\n";
+      return 2;
+    } else if (cmd == "alerts" && !vm.count("help")) {
+      return MergedAlerts(endpoints, stubs, json, args);
+    }
+  }
+  if (endpoints.size() > 1) {
+    // One section per node (or JSON lines tagged with it).
+    int rc = 0;
+    for (size_t i = 0; i < endpoints.size(); ++i) {
+      std::ostringstream buf;
+      std::streambuf* old = std::cout.rdbuf(buf.rdbuf());
+      std::vector<std::string> a = args;
+      const int r = RunVerb(cmd, *stubs[i], endpoints[i], json, vm.count("help") > 0, a);
+      std::cout.rdbuf(old);
+      if (json) {
+        std::cout << TagJsonLines(buf.str(), endpoints[i]);
+      } else {
+        std::cout << (i > 0 ? "\n" : "") << "== " << endpoints[i] << " ==\n" << buf.str();
+      }
+      if (r != 0) rc = r;
+    }
+    return rc;
+  }
+  return RunVerb(cmd, *stubs[0], endpoints[0], json, vm.count("help") > 0, args);
+}
+
+int RunVerb(const std::string& cmd, v1::AgentWatch::Stub& stub_ref, const std::string& endpoint,
+            bool json, bool help, std::vector<std::string>& args) {
+  v1::AgentWatch::Stub* stub = &stub_ref;
   if (cmd == "status") {
-    if (vm.count("help")) {
+    if (help) {
       std::cout << "agentwatch status [--json]: probes, hook types and "
                    "counters of the daemon\n";
       return 0;
@@ -743,7 +955,7 @@ int main(int argc, char** argv) {
     return Status(*stub, endpoint, json);
   }
   if (cmd == "events") {
-    if (vm.count("help")) args.push_back("--help");
+    if (help) args.push_back("--help");
     return Events(*stub, endpoint, json, args);
   }
   using Verb = int (*)(v1::AgentWatch::Stub&, const std::string&, bool,
@@ -752,10 +964,10 @@ int main(int argc, char** argv) {
       {"servers", Servers}, {"sessions", Sessions}, {"calls", Calls},
       {"tools", Tools},     {"agents", Agents},     {"chains", Chains},
       {"chain", Chain},     {"alerts", Alerts},     {"alert", AlertOne},
-      {"rules", Rules},     {"baseline", Baseline}};
+      {"rules", Rules},     {"baseline", Baseline}, {"probes", Probes}};
   for (const auto& [name, fn] : verbs) {
     if (cmd != name) continue;
-    if (vm.count("help")) args.push_back("--help");
+    if (help) args.push_back("--help");
     return fn(*stub, endpoint, json, args);
   }
   std::cerr << "agentwatch: unknown command '" << cmd << "'\n" << kUsage;

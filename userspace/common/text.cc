@@ -1,7 +1,9 @@
 #include "common/text.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -266,6 +268,24 @@ const std::string& HostName() {
     return gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : std::string();
   }();
   return name;
+}
+
+bool SplitHostPort(const std::string& a, std::string* host, std::string* port) {
+  const size_t colon = a.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == a.size()) return false;
+  *host = a.substr(0, colon);
+  *port = a.substr(colon + 1);
+  if (host->size() > 2 && host->front() == '[' && host->back() == ']')
+    *host = host->substr(1, host->size() - 2);
+  return !host->empty();
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 }  // namespace agentwatch

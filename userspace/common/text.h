@@ -52,6 +52,13 @@ std::string JsonString(std::string_view s);
 // This host's name (gethostname, read once).
 const std::string& HostName();
 
+// "host:port" or "[v6]:port" (brackets removed from host); false when
+// either part is missing.
+bool SplitHostPort(const std::string& address, std::string* host, std::string* port);
+
+// localhost, 127.0.0.0/8 or ::1 (a literal address or "localhost").
+bool IsLoopbackHost(const std::string& host);
+
 }  // namespace agentwatch
 
 namespace agentwatch {

@@ -341,6 +341,86 @@ std::string ApplyStore(const YAML::Node& n, Config* cfg) {
   return "";
 }
 
+std::string ApplyApi(const YAML::Node& n, Config* cfg) {
+  if (!n.IsMap()) return "api: expected a map";
+  for (const auto& kv : n) {
+    const std::string key = kv.first.as<std::string>();
+    std::string err;
+    if (key == "tcp_listen") {
+      err = ReadString(kv.second, "api.tcp_listen", &cfg->api_tcp_listen);
+    } else {
+      err = fmt::format("api: unknown key '{}'", key);
+    }
+    if (!err.empty()) return err;
+  }
+  return "";
+}
+
+std::string ApplyMetrics(const YAML::Node& n, Config* cfg) {
+  if (!n.IsMap()) return "metrics: expected a map";
+  for (const auto& kv : n) {
+    const std::string key = kv.first.as<std::string>();
+    std::string err;
+    if (key == "listen") {
+      err = ReadString(kv.second, "metrics.listen", &cfg->metrics_listen);
+    } else if (key == "tls_listen") {
+      err = ReadString(kv.second, "metrics.tls_listen", &cfg->metrics_tls_listen);
+    } else {
+      err = fmt::format("metrics: unknown key '{}'", key);
+    }
+    if (!err.empty()) return err;
+  }
+  return "";
+}
+
+std::string ApplyTls(const YAML::Node& n, Config* cfg) {
+  if (!n.IsMap()) return "tls: expected a map";
+  for (const auto& kv : n) {
+    const std::string key = kv.first.as<std::string>();
+    std::string err;
+    if (key == "cert") {
+      err = ReadString(kv.second, "tls.cert", &cfg->tls_cert_file);
+    } else if (key == "key") {
+      err = ReadString(kv.second, "tls.key", &cfg->tls_key_file);
+    } else if (key == "client_ca") {
+      err = ReadString(kv.second, "tls.client_ca", &cfg->tls_client_ca_file);
+    } else {
+      err = fmt::format("tls: unknown key '{}'", key);
+    }
+    if (!err.empty()) return err;
+  }
+  return "";
+}
+
+std::string ApplyKubernetes(const YAML::Node& n, Config* cfg) {
+  if (!n.IsMap()) return "kubernetes: expected a map";
+  for (const auto& kv : n) {
+    const std::string key = kv.first.as<std::string>();
+    const std::string name = "kubernetes." + key;
+    std::string err;
+    if (key == "enabled") {
+      err = ReadString(kv.second, name, &cfg->kubernetes);
+      if (cfg->kubernetes == "true" || cfg->kubernetes == "yes") cfg->kubernetes = "on";
+      if (cfg->kubernetes == "false" || cfg->kubernetes == "no") cfg->kubernetes = "off";
+    } else if (key == "api_server") {
+      err = ReadString(kv.second, name, &cfg->kube_api_server);
+    } else if (key == "token_file") {
+      err = ReadString(kv.second, name, &cfg->kube_token_file);
+    } else if (key == "ca_file") {
+      err = ReadString(kv.second, name, &cfg->kube_ca_file);
+    } else if (key == "node_name") {
+      err = ReadString(kv.second, name, &cfg->kube_node_name);
+    } else if (key == "resync") {
+      err = ReadDurationMs(kv.second, name, &cfg->kube_resync_ms);
+      if (err.empty() && cfg->kube_resync_ms < 1000) err = name + ": at least 1s";
+    } else {
+      err = fmt::format("kubernetes: unknown key '{}'", key);
+    }
+    if (!err.empty()) return err;
+  }
+  return "";
+}
+
 std::string ApplyDiscovery(const YAML::Node& n, Config* cfg) {
   if (!n.IsMap()) return "discovery: expected a map";
   for (const auto& kv : n) {
@@ -426,6 +506,14 @@ std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg) {
       err = ApplyBaseline(v, cfg);
     } else if (key == "sinks") {
       err = ApplySinks(v, cfg);
+    } else if (key == "api") {
+      err = ApplyApi(v, cfg);
+    } else if (key == "metrics") {
+      err = ApplyMetrics(v, cfg);
+    } else if (key == "tls") {
+      err = ApplyTls(v, cfg);
+    } else if (key == "kubernetes") {
+      err = ApplyKubernetes(v, cfg);
     } else {
       err = fmt::format("unknown key '{}'", key);
     }
@@ -522,6 +610,30 @@ std::string ValidateConfig(const Config& c) {
       return fmt::format("store.path: '{}' must be absolute", c.store_path);
     }
   }
+  // Listen addresses: host:port. Plain HTTP only on loopback; anything
+  // else on TCP is TLS with client certificates.
+  std::string host, port;
+  if (!c.metrics_listen.empty()) {
+    if (!SplitHostPort(c.metrics_listen, &host, &port))
+      return fmt::format("metrics.listen: '{}' is not host:port", c.metrics_listen);
+    if (!IsLoopbackHost(host))
+      return fmt::format("metrics.listen: '{}' is not a loopback address; serve other "
+                         "addresses with metrics.tls_listen (TLS with client certificates)",
+                         c.metrics_listen);
+  }
+  for (const auto& [name, addr] : {std::pair<const char*, const std::string&>{
+                                       "metrics.tls_listen", c.metrics_tls_listen},
+                                   {"api.tcp_listen", c.api_tcp_listen}}) {
+    if (addr.empty()) continue;
+    if (!SplitHostPort(addr, &host, &port))
+      return fmt::format("{}: '{}' is not host:port", name, addr);
+    if (c.tls_cert_file.empty() || c.tls_key_file.empty() || c.tls_client_ca_file.empty())
+      return fmt::format("{}: needs tls.cert, tls.key and tls.client_ca (clients must present "
+                         "a certificate)",
+                         name);
+  }
+  if (c.kubernetes != "auto" && c.kubernetes != "on" && c.kubernetes != "off")
+    return fmt::format("kubernetes.enabled: '{}' is not auto, true or false", c.kubernetes);
   return "";
 }
 

@@ -65,6 +65,26 @@ struct Config {
   uint64_t outbox_max = 100000;
   uint64_t baseline_learning_ms = 24ull * 3600 * 1000;
   uint64_t baseline_min_observations = 50;
+  // The gRPC API on TCP as well as the unix socket: TLS, client
+  // certificates required (tls_*). "" = unix socket only.
+  std::string api_tcp_listen;
+  // /metrics, /healthz and /readyz: plain HTTP on loopback, and over TLS
+  // with client certificates on any address. "" = off.
+  std::string metrics_listen = "127.0.0.1:9590";
+  std::string metrics_tls_listen;
+  // The daemon's certificate and key, and the CA client certificates must
+  // chain to (api_tcp_listen and metrics_tls_listen).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  // Pod metadata from the API server: "auto" = when a service account
+  // token is mounted and KUBERNETES_SERVICE_HOST is set.
+  std::string kubernetes = "auto";  // auto | on | off
+  std::string kube_api_server;      // "" = https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT
+  std::string kube_token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+  std::string kube_ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+  std::string kube_node_name;  // "" = $NODE_NAME, else the host name
+  uint64_t kube_resync_ms = 60000;
 
   // The rules in force: built-in (unless disabled) plus configured.
   std::vector<WatchRule> EffectiveWatchRules() const;

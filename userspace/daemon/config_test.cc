@@ -166,6 +166,47 @@ TEST(ConfigTest, Store) {
   EXPECT_NE(ValidateConfig(d).find("must be absolute"), std::string::npos);
 }
 
+TEST(ConfigTest, ListenersAndTls) {
+  Config c;
+  EXPECT_EQ(c.metrics_listen, "127.0.0.1:9590");
+  ASSERT_EQ(ApplyConfigYaml(R"(
+metrics:
+  listen: "[::1]:9590"
+  tls_listen: 0.0.0.0:9591
+api:
+  tcp_listen: 0.0.0.0:9443
+tls:
+  cert: /etc/agentwatch/tls/tls.crt
+  key: /etc/agentwatch/tls/tls.key
+  client_ca: /etc/agentwatch/tls/ca.crt
+kubernetes:
+  enabled: true
+  node_name: node-a
+  resync: 30s
+)",
+                            &c),
+            "");
+  EXPECT_EQ(ValidateConfig(c), "");
+  EXPECT_EQ(c.api_tcp_listen, "0.0.0.0:9443");
+  EXPECT_EQ(c.kubernetes, "on");
+  EXPECT_EQ(c.kube_resync_ms, 30000u);
+  // Plain HTTP off loopback is refused, and so is TCP without client CAs.
+  Config d;
+  ASSERT_EQ(ApplyConfigYaml("metrics: {listen: 0.0.0.0:9590}", &d), "");
+  EXPECT_NE(ValidateConfig(d).find("not a loopback address"), std::string::npos);
+  Config e;
+  ASSERT_EQ(ApplyConfigYaml("api: {tcp_listen: 0.0.0.0:9443}\ntls: {cert: a, key: b}", &e), "");
+  EXPECT_NE(ValidateConfig(e).find("api.tcp_listen: needs tls.cert, tls.key and tls.client_ca"),
+            std::string::npos);
+  Config f;
+  EXPECT_NE(ApplyConfigYaml("metrics: {port: 1}", &f).find("metrics: unknown key 'port'"),
+            std::string::npos);
+  EXPECT_NE(ApplyConfigYaml("kubernetes: {resync: 10ms}", &f).find("at least 1s"),
+            std::string::npos);
+  ASSERT_EQ(ApplyConfigYaml("kubernetes: {enabled: maybe}", &f), "");
+  EXPECT_NE(ValidateConfig(f).find("kubernetes.enabled"), std::string::npos);
+}
+
 TEST(ConfigTest, MissingFile) {
   Config c;
   EXPECT_EQ(LoadConfigFile("/nonexistent/agentwatch.yaml", false, &c), "");

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -19,7 +20,11 @@
 #include "api/service.h"
 #include "common/clock.h"
 #include "common/text.h"
+#include "daemon/caps.h"
+#include "daemon/http_server.h"
 #include "daemon/hub.h"
+#include "daemon/kube.h"
+#include "daemon/metrics.h"
 #include "daemon/pipeline.h"
 #include "daemon/trace_file.h"
 #include "events.h"
@@ -174,6 +179,64 @@ void TrackerSnapshot(const McpTracker& t, int64_t since, Store::Snapshot* out) {
   }
 }
 
+std::string ReadFile(const std::string& path, std::string* err) {
+  std::ifstream f(path);
+  if (!f) {
+    *err = fmt::format("cannot read {}", path);
+    return "";
+  }
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Capabilities the daemon runs without (empty when it has all, or cannot
+// tell).
+std::vector<CapabilityNeed> OwnMissingCapabilities() {
+  std::string err;
+  uint64_t caps = 0;
+  if (!ParseCapEff(ReadFile("/proc/self/status", &err), &caps)) return {};
+  return MissingCapabilities(caps, KernelRelease());
+}
+
+// The pod metadata client, when configured or (auto) when this runs in a
+// pod with a service account token.
+std::unique_ptr<KubeClient> MakeKubeClient(const Config& cfg, PodDirectory* pods) {
+  const char* host = getenv("KUBERNETES_SERVICE_HOST");
+  const char* port = getenv("KUBERNETES_SERVICE_PORT");
+  if (cfg.kubernetes == "off") return nullptr;
+  if (cfg.kubernetes == "auto" &&
+      (host == nullptr || !std::filesystem::exists(cfg.kube_token_file)))
+    return nullptr;
+  KubeClient::Options o;
+  o.api_server = cfg.kube_api_server;
+  if (o.api_server.empty() && host != nullptr) {
+    const std::string h = host;
+    o.api_server = fmt::format("https://{}:{}", h.find(':') != std::string::npos ? "[" + h + "]" : h,
+                               port != nullptr ? port : "443");
+  }
+  if (o.api_server.empty()) {
+    spdlog::error("msg=\"kubernetes: no API server (set kubernetes.api_server)\"");
+    return nullptr;
+  }
+  o.token_file = cfg.kube_token_file;
+  o.ca_file = cfg.kube_ca_file;
+  const char* node = getenv("NODE_NAME");
+  o.node_name = !cfg.kube_node_name.empty() ? cfg.kube_node_name
+                : node != nullptr && *node != 0 ? node
+                                                : HostName();
+  o.resync_ms = cfg.kube_resync_ms;
+  spdlog::info("msg=\"kubernetes pod metadata\" api_server={} node={}", o.api_server, o.node_name);
+  return std::make_unique<KubeClient>(o, pods);
+}
+
+std::string EventTypeLabel(v1::EventType t) {
+  std::string n = v1::EventType_Name(t);
+  if (n.rfind("EVENT_TYPE_", 0) == 0) n = n.substr(11);
+  for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return n;
+}
+
 void AddCounter(v1::Status* s, const std::string& name, uint64_t v) {
   auto* c = s->add_counters();
   c->set_name(name);
@@ -211,6 +274,12 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
   }
   chmod(cfg.state_dir.c_str(), 0750);
 
+  const std::vector<CapabilityNeed> missing_caps = OwnMissingCapabilities();
+  if (!missing_caps.empty()) {
+    spdlog::warn("msg=\"running without capabilities agentwatchd uses; add them to the "
+                 "service or container\" missing=\"{}\"",
+                 DescribeMissing(missing_caps));
+  }
   const int64_t started = NowUnixNs();
   const int64_t boot_to_unix = BootToUnixOffsetNs();
   Hub hub(cfg.backlog_events);
@@ -338,10 +407,16 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
       },
       &err);
   if (!ok) {
-    spdlog::error("msg=\"kernel sensors unavailable\" error=\"{}\" hint=\"run "
-                  "as root (CAP_BPF, CAP_PERFMON, CAP_SYS_RESOURCE) on Linux "
-                  ">= 5.8 with BTF\"",
-                  err);
+    if (!missing_caps.empty()) {
+      spdlog::error("msg=\"kernel sensors unavailable: capabilities missing\" error=\"{}\" "
+                    "missing=\"{}\"",
+                    err, DescribeMissing(missing_caps));
+    } else {
+      spdlog::error("msg=\"kernel sensors unavailable\" error=\"{}\" hint=\"run "
+                    "as root (CAP_BPF, CAP_PERFMON, CAP_SYS_RESOURCE) on Linux "
+                    ">= 5.8 with BTF\"",
+                    err);
+    }
     return 1;
   }
   for (const auto& p : sensor.probes()) {
@@ -372,6 +447,13 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     }
   }
 
+  PodDirectory pods;
+  std::unique_ptr<KubeClient> kube = MakeKubeClient(cfg, &pods);
+  if (kube) {
+    pipeline.SetPodDirectory(&pods);
+    kube->Start();
+  }
+
   // After the sensor is up: exact-path rules go into its kernel map.
   pipeline.SetWatchRules(cfg.EffectiveWatchRules(), cfg.watch_pids);
   std::thread pipe_thread([&] { pipeline.Run(); });
@@ -384,6 +466,7 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
   }
 
   std::atomic<bool> stop{false};
+  std::atomic<int64_t> last_poll_ns{NowUnixNs()};
   std::thread sensor_thread([&] {
     std::vector<uint64_t> last = sensor.KernelCounters();
     int64_t last_check = NowUnixNs();
@@ -396,6 +479,7 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
         break;
       }
       int64_t now = NowUnixNs();
+      last_poll_ns.store(now, std::memory_order_relaxed);
       if (now - last_check < 1000000000) continue;
       last_check = now;
       if (++seconds % 30 == 0) {
@@ -421,8 +505,28 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     }
   });
 
+  // Ready: the probes that attached at start still are, the ring buffer is
+  // being read, and the store (if enabled) is open.
+  auto readiness = [&](std::string* why) {
+    if (!sensor.AllAttached(why)) return false;
+    if (NowUnixNs() - last_poll_ns.load(std::memory_order_relaxed) > 5000000000LL) {
+      *why = "the ring buffer has not been read for over 5 s";
+      return false;
+    }
+    if (cfg.store_enabled && !store) {
+      *why = "store unavailable: " + store_error;
+      return false;
+    }
+    return true;
+  };
   auto status_fn = [&]() {
     v1::Status s;
+    std::string why;
+    s.set_ready(readiness(&why));
+    s.set_not_ready_reason(why);
+    s.set_node(HostName());
+    for (const auto& c : missing_caps) s.add_missing_capabilities(c.name);
+    if (kube) *s.mutable_kubernetes() = kube->Status();
     s.set_version(kVersion);
     s.set_kernel(KernelRelease());
     s.set_started_unix_ns(started);
@@ -522,15 +626,79 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
   };
   AgentWatchService service(&hub, status_fn, &pipeline.mcp_tracker(),
                             &pipeline.correlator(), store.get(), &pipeline.engine());
-  ApiServer api;
-  if (std::string e = api.Start(cfg.endpoint, &service); !e.empty()) {
-    spdlog::error("msg=\"cannot serve the API\" error=\"{}\"", e);
+  service.SetProbeControl([&](const v1::SetProbeRequest& req, v1::SetProbeResponse* out) {
+    std::string e;
+    for (auto& p : sensor.SetAttached(req.program(), req.attach(), &e)) *out->add_probes() = p;
+    return e;
+  });
+  if (kube) service.SetKubernetesFill([&pods](v1::Kubernetes* k) { pods.Fill(k); });
+
+  // Any failure from here on stops the threads started above.
+  auto abort_start = [&](const std::string& what, const std::string& e) {
+    spdlog::error("msg=\"{}\" error=\"{}\"", what, e);
+    if (kube) kube->Stop();
     stop = true;
     sensor_thread.join();
     pipeline.Stop();
     pipe_thread.join();
     return 1;
+  };
+  ApiTls api_tls;
+  TlsServerFiles tls_files{cfg.tls_cert_file, cfg.tls_key_file, cfg.tls_client_ca_file};
+  if (!cfg.api_tcp_listen.empty()) {
+    std::string e;
+    api_tls.cert_pem = ReadFile(cfg.tls_cert_file, &e);
+    api_tls.key_pem = ReadFile(cfg.tls_key_file, &e);
+    api_tls.client_ca_pem = ReadFile(cfg.tls_client_ca_file, &e);
+    if (!e.empty()) return abort_start("cannot serve the API over TCP", e);
   }
+  ApiServer api;
+  if (std::string e = api.Start(cfg.endpoint, &service, cfg.api_tcp_listen, &api_tls); !e.empty())
+    return abort_start("cannot serve the API", e);
+  if (!cfg.api_tcp_listen.empty())
+    spdlog::info("msg=\"API on TCP (TLS, client certificates required)\" address={}",
+                 api.tcp_address());
+
+  HttpServer http;
+  for (const auto& [addr, tls] : {std::pair<std::string, const TlsServerFiles*>{
+                                      cfg.metrics_listen, nullptr},
+                                  {cfg.metrics_tls_listen, &tls_files}}) {
+    if (addr.empty()) continue;
+    if (std::string e = http.Listen(addr, tls); !e.empty()) {
+      api.Shutdown();
+      return abort_start("cannot serve metrics", e);
+    }
+  }
+  http.Start([&](const std::string& path) {
+    HttpServer::Response r;
+    if (path == "/healthz") {
+      r.body = "ok\n";
+    } else if (path == "/readyz") {
+      std::string why;
+      const bool ready = readiness(&why);
+      r.status = ready ? 200 : 503;
+      r.body = ready ? "ready\n" : why + "\n";
+    } else if (path == "/metrics") {
+      MetricsSnapshot m;
+      m.status = status_fn();
+      for (const auto& [t, n] : pipeline.EventsByType())
+        m.events_by_type.emplace_back(EventTypeLabel(t), n);
+      m.rule_matches = pipeline.engine().RuleMatches();
+      m.latency = pipeline.latency().Get();
+      const McpTracker& t = pipeline.mcp_tracker();
+      m.servers_live = t.Servers(false).size();
+      m.sessions_open = t.Sessions("", false).size();
+      m.agents_live = t.Agents(false).size();
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = RenderPrometheus(m);
+    } else {
+      r.status = 404;
+      r.body = "not found: /metrics, /healthz and /readyz are served here\n";
+    }
+    return r;
+  });
+  for (const auto& a : http.addresses())
+    spdlog::info("msg=\"metrics and health\" address={} paths=\"/metrics /healthz /readyz\"", a);
   spdlog::info("msg=\"agentwatchd ready\" endpoint={} probes_attached={}",
                cfg.endpoint, [&] {
                  int n = 0;
@@ -538,9 +706,26 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
                  return n;
                }());
 
+  bool serving = true;
   while (true) {
-    int sig = 0;
-    sigwait(&sigs, &sig);
+    // Wakes at least once a second to keep the gRPC health service in step
+    // with readiness.
+    timespec tick{1, 0};
+    int sig = sigtimedwait(&sigs, nullptr, &tick);
+    if (sig < 0) {
+      std::string why;
+      const bool ready = readiness(&why);
+      if (ready != serving) {
+        api.SetServing(ready);
+        serving = ready;
+        if (ready) {
+          spdlog::info("msg=\"ready again\"");
+        } else {
+          spdlog::warn("msg=\"not ready\" reason=\"{}\"", why);
+        }
+      }
+      continue;
+    }
     if (sig == SIGHUP) {
       Config next = cfg;
       std::string rerr = reload_fn ? reload_fn(&next) : "";
@@ -567,9 +752,13 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
           next.baseline_enabled != cfg.baseline_enabled ||
           next.baseline_learning_ms != cfg.baseline_learning_ms ||
           next.baseline_min_observations != cfg.baseline_min_observations ||
-          next.sinks.size() != cfg.sinks.size() || next.outbox_max != cfg.outbox_max) {
+          next.sinks.size() != cfg.sinks.size() || next.outbox_max != cfg.outbox_max ||
+          next.api_tcp_listen != cfg.api_tcp_listen || next.metrics_listen != cfg.metrics_listen ||
+          next.metrics_tls_listen != cfg.metrics_tls_listen ||
+          next.kubernetes != cfg.kubernetes) {
         spdlog::warn("msg=\"ringbuf_size, argv_max, dns_port, payload_max, "
-                     "discovery, hooks, chains, store, baseline, sinks and endpoint change "
+                     "discovery, hooks, chains, store, baseline, sinks, kubernetes, endpoints and "
+                     "listen addresses change "
                      "only on restart\"");
       }
       spdlog::set_level(spdlog::level::from_str(next.log_level));
@@ -595,7 +784,9 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     break;
   }
 
+  http.Stop();
   api.Shutdown();
+  if (kube) kube->Stop();
   stop = true;
   sensor_thread.join();
   sensor.Stop();  // links detached, maps freed

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/text.h"
 #include "events.h"
 #include "proc/sockets.h"
 
@@ -64,6 +65,8 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
   l.server_facts = [this](uint32_t pid, ServerFacts* f) {
     return mcp_.tracker().ServerFacts(pid, &f->label, &f->identity, &f->roots, &f->names);
   };
+  l.kubernetes = [this](uint32_t pid, v1::Kubernetes* k) { return KubernetesOf(pid, k); };
+  l.node = HostName();
   engine_.SetLookups(std::move(l));
   mcp_.SetEgressFilter([this](const v1::SockAddr& r) { return engine_.IsEgress(r); });
   mcp_.tracker().SetContentScanner(
@@ -100,11 +103,28 @@ void Pipeline::Run() {
   v1::Event ev;
   while (true) {
     if (q_.Pop(&ev, std::chrono::milliseconds(100))) {
+      const uint64_t ktime = ev.ktime_ns();
       Process(std::move(ev));
+      // From the kernel's timestamp to the end of processing (queue wait
+      // included); live events only, as a replay's times are the trace's.
+      if (ktime != 0) {
+        const uint64_t now = NowBoottimeNs();
+        latency_.Observe(now > ktime ? now - ktime : 0);
+      }
       continue;
     }
     if (stop_ && q_.size() == 0) break;
   }
+}
+
+std::vector<std::pair<v1::EventType, uint64_t>> Pipeline::EventsByType() const {
+  std::vector<std::pair<v1::EventType, uint64_t>> out;
+  for (size_t t = 0; t < by_type_.size(); ++t) {
+    const uint64_t n = by_type_[t].load(std::memory_order_relaxed);
+    if (n > 0 && v1::EventType_IsValid(static_cast<int>(t)))
+      out.emplace_back(static_cast<v1::EventType>(t), n);
+  }
+  return out;
 }
 
 void Pipeline::Stop() {
@@ -215,8 +235,33 @@ void Pipeline::Process(v1::Event ev) {
   table_evictions_ = table_.evictions();
 }
 
+bool Pipeline::KubernetesOf(uint32_t pid, v1::Kubernetes* k) {
+  const ProcessInfo* p = pid != 0 ? table_.Find(pid) : nullptr;
+  if (p == nullptr || p->container.pod_uid.empty()) return false;
+  k->set_pod_uid(p->container.pod_uid);
+  k->set_container_id(p->container.container_id);
+  if (pods_ != nullptr) pods_->Fill(k);
+  return true;
+}
+
 void Pipeline::Publish(v1::Event& ev) {
   ev.set_seq(++seq_);
+  if (pods_ != nullptr && !ev.process().pod_uid().empty()) {
+    std::string name, ns;
+    if (pods_->Names(ev.process().pod_uid(), &name, &ns)) {
+      ev.mutable_process()->set_pod_name(std::move(name));
+      ev.mutable_process()->set_pod_namespace(std::move(ns));
+    }
+  }
+  v1::Kubernetes k;
+  if (ev.type() == v1::EVENT_TYPE_CHAIN_UPDATE &&
+      KubernetesOf(ev.chain_update().chain().agent_pid(), &k)) {
+    *ev.mutable_chain_update()->mutable_chain()->mutable_agent_kubernetes() = std::move(k);
+  } else if (ev.type() == v1::EVENT_TYPE_MCP_CALL && KubernetesOf(ev.call().server_pid(), &k)) {
+    *ev.mutable_call()->mutable_server_kubernetes() = std::move(k);
+  }
+  if (ev.type() >= 0 && static_cast<size_t>(ev.type()) < by_type_.size())
+    by_type_[ev.type()].fetch_add(1, std::memory_order_relaxed);
   std::vector<uint32_t> lineage;
   if (ev.process().pid() != 0) {
     lineage.push_back(ev.process().pid());

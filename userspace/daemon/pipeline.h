@@ -5,6 +5,7 @@
 #ifndef AGENTWATCH_DAEMON_PIPELINE_H_
 #define AGENTWATCH_DAEMON_PIPELINE_H_
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -15,7 +16,9 @@
 #include "daemon/bounded_queue.h"
 #include "daemon/correlator.h"
 #include "daemon/hub.h"
+#include "daemon/kube.h"
 #include "daemon/mcp_stage.h"
+#include "daemon/metrics.h"
 #include "daemon/trace_file.h"
 #include "daemon/watch_rules.h"
 #include "detect/engine.h"
@@ -93,6 +96,10 @@ class Pipeline {
   const Engine& engine() const { return engine_; }
   Engine& engine() { return engine_; }
 
+  // Pod metadata to fill into events, calls, chains and alerts (live, in
+  // Kubernetes); null = pod uid and container id from cgroups only.
+  void SetPodDirectory(PodDirectory* pods) { pods_ = pods; }
+
   // Records every input event (before processing) to w; null to stop.
   void SetRecorder(TraceWriter* w) { recorder_ = w; }
 
@@ -106,6 +113,10 @@ class Pipeline {
   uint64_t mcp_invalid() const { return mcp_invalid_; }
   uint64_t servers_discovered() const { return servers_discovered_; }
   uint64_t probes_not_mcp() const { return probes_not_mcp_; }
+  // Events published, by type (any thread).
+  std::vector<std::pair<v1::EventType, uint64_t>> EventsByType() const;
+  // Kernel timestamp to processed, for events taken by Run() (any thread).
+  const LatencyHistogram& latency() const { return latency_; }
   // Servers, sessions, calls and tools (internally locked; any thread).
   const McpTracker& mcp_tracker() { return mcp_.tracker(); }
   // Before Run(): tool inventories an earlier run stored, so a definition
@@ -131,6 +142,10 @@ class Pipeline {
   Correlator correlator_;
   Engine engine_;
   TraceWriter* recorder_ = nullptr;
+  PodDirectory* pods_ = nullptr;
+  // The pod of pid, from its cgroup and the pod directory; false when it
+  // is in no pod.
+  bool KubernetesOf(uint32_t pid, v1::Kubernetes* k);
 
   std::set<uint32_t> tls_checked_;
   std::set<std::string> known_servers_;  // watched pids whose libraries were seen
@@ -151,6 +166,8 @@ class Pipeline {
   std::atomic<uint64_t> mcp_invalid_{0};
   std::atomic<uint64_t> servers_discovered_{0};
   std::atomic<uint64_t> probes_not_mcp_{0};
+  std::array<std::atomic<uint64_t>, 64> by_type_{};
+  LatencyHistogram latency_;
 };
 
 }  // namespace agentwatch

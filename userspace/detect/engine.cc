@@ -297,6 +297,7 @@ void Engine::Raise(size_t rule_index, const std::string& scope, Partial&& p, int
     if (f != final_sig.fields.end()) key = f->second;
   }
   if (Suppressed(r, key, p, now)) return;
+  ++rule_matches_[{r.id, r.severity}];
   // One alert per rule, scope, chain and key within the rule's window.
   const std::string fold_key = fmt::format("{}|{}|{}|{}", r.id, scope, p.who.chain, key);
   if (auto f = folded_.find(fold_key);
@@ -344,6 +345,14 @@ void Engine::Raise(size_t rule_index, const std::string& scope, Partial&& p, int
   if (p.who.server != 0 && lookups_.server_name)
     a.set_server_name(lookups_.server_name(p.who.server));
   a.set_chain_id(p.who.chain);
+  a.set_node(lookups_.node);
+  if (lookups_.kubernetes) {
+    v1::Kubernetes k;
+    if (lookups_.kubernetes(p.who.agent, &k)) *a.mutable_agent_kubernetes() = std::move(k);
+    k.Clear();
+    if (p.who.server != 0 && lookups_.kubernetes(p.who.server, &k))
+      *a.mutable_server_kubernetes() = std::move(k);
+  }
   if (auto sc = final_sig.fields.find("score"); sc != final_sig.fields.end()) {
     try {
       a.set_score(std::stod(sc->second));
@@ -557,6 +566,11 @@ uint32_t Engine::ResetBaselines(const std::string& server, bool all, int64_t now
 Engine::Counters Engine::counters() const {
   std::lock_guard<std::mutex> lock(mu_);
   return counters_;
+}
+
+std::map<std::pair<std::string, std::string>, uint64_t> Engine::RuleMatches() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return rule_matches_;
 }
 
 }  // namespace agentwatch

@@ -68,6 +68,10 @@ class Engine {
     // What the engine asks of a server on each of its effects, in one
     // lookup: false if unknown.
     std::function<bool(uint32_t server_pid, ServerFacts* out)> server_facts;
+    // The pod a process runs in: false when in none.
+    std::function<bool(uint32_t pid, v1::Kubernetes* out)> kubernetes;
+    // The node (host) name alerts carry.
+    std::string node;
   };
 
   Engine() : Engine(Options{}) {}
@@ -91,6 +95,9 @@ class Engine {
   // The suppressions in force, with how many alerts each dropped.
   std::vector<v1::Suppression> Suppressions() const;
   Counters counters() const;
+  // Matches per (rule id, severity) that raised or were folded into an
+  // alert (after exceptions and suppressions), since start.
+  std::map<std::pair<std::string, std::string>, uint64_t> RuleMatches() const;
 
   // Any thread, no engine lock held while scanning: text addressed to the
   // model, invisible Unicode or terminal escapes (the rules' markers).
@@ -156,6 +163,7 @@ class Engine {
   uint64_t next_alert_ = 1;
   int64_t next_sweep_ = 0;
   Counters counters_;
+  std::map<std::pair<std::string, std::string>, uint64_t> rule_matches_;
 };
 
 }  // namespace agentwatch

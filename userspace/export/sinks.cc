@@ -37,17 +37,6 @@ std::string SslError(const char* what) {
   return fmt::format("{}: {}", what, buf);
 }
 
-// host:port, [v6]:port.
-bool SplitHostPort(const std::string& a, std::string* host, std::string* port) {
-  size_t colon = a.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == a.size()) return false;
-  *host = a.substr(0, colon);
-  *port = a.substr(colon + 1);
-  if (host->size() > 2 && host->front() == '[' && host->back() == ']')
-    *host = host->substr(1, host->size() - 2);
-  return true;
-}
-
 class FileSink : public Sink {
  public:
   explicit FileSink(const SinkConfig& c) : c_(c) {}

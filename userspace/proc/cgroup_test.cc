@@ -2,6 +2,11 @@
 
 #include <sys/stat.h>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 namespace agentwatch {
@@ -70,6 +75,35 @@ TEST(CgroupTest, UnifiedLine) {
                 "12:cpu:/x\n0::/system.slice/a.service\n"),
             "/system.slice/a.service");
   EXPECT_EQ(UnifiedCgroupFromProcFile("1:name=systemd:/\n"), "");
+}
+
+// Whole /proc/PID/cgroup files in the forms each runtime and cgroup driver
+// writes (testdata/cgroup/*.txt), each with its expected identity on the
+// first line: "# expect runtime=R container=ID pod=UID".
+TEST(CgroupTest, ProcFileSamples) {
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(AW_TESTDATA "/cgroup")) {
+    std::ifstream f(entry.path());
+    std::stringstream ss;
+    ss << f.rdbuf();
+    const std::string text = ss.str();
+    const std::string first = text.substr(0, text.find('\n'));
+    std::map<std::string, std::string> want;
+    std::istringstream words(first.substr(first.find("expect") + 6));
+    std::string w;
+    while (words >> w) {
+      const size_t eq = w.find('=');
+      ASSERT_NE(eq, std::string::npos) << entry.path();
+      want[w.substr(0, eq)] = w.substr(eq + 1);
+    }
+    ASSERT_EQ(want.size(), 3u) << entry.path();
+    const ContainerIdentity c = ParseCgroupPath(UnifiedCgroupFromProcFile(text));
+    EXPECT_EQ(c.runtime, want["runtime"]) << entry.path();
+    EXPECT_EQ(c.container_id, want["container"]) << entry.path();
+    EXPECT_EQ(c.pod_uid, want["pod"]) << entry.path();
+    ++n;
+  }
+  EXPECT_GE(n, 12);
 }
 
 TEST(CgroupTest, ResolverFindsOwnCgroup) {

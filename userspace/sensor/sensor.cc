@@ -557,4 +557,67 @@ std::vector<v1::ProbeStatus> Sensor::probes() const {
   return probes_;
 }
 
+std::vector<v1::ProbeStatus> Sensor::SetAttached(const std::string& name, bool attach,
+                                                 std::string* error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<v1::ProbeStatus> changed;
+  if (skel_ == nullptr) {
+    *error = "the sensor is not running";
+    return changed;
+  }
+  bool matched = false;
+  for (auto& st : probes_) {
+    if (st.program() != name && st.capability() != name) continue;
+    // Only the probes in use: attached, or detached by this call's kind.
+    if (!st.attached() && !st.detached()) continue;
+    matched = true;
+    if (st.attached() == attach) continue;
+    bpf_link** slot = nullptr;
+    bpf_program* prog = nullptr;
+    for (int i = 0; i < skel_->skeleton->prog_cnt; ++i) {
+      if (st.program() == bpf_program__name(*skel_->skeleton->progs[i].prog)) {
+        slot = skel_->skeleton->progs[i].link;
+        prog = *skel_->skeleton->progs[i].prog;
+      }
+    }
+    if (slot == nullptr) continue;
+    if (!attach) {
+      if (*slot != nullptr) bpf_link__destroy(*slot);
+      *slot = nullptr;
+      st.set_attached(false);
+      st.set_detached(true);
+      --attached_;
+      spdlog::warn("msg=\"probe detached\" program={} capability={}", st.program(),
+                   st.capability());
+    } else {
+      bpf_link* link = bpf_program__attach(prog);
+      if (link == nullptr) {
+        *error = fmt::format("attach {}: {}", st.program(), Errno(errno));
+        continue;
+      }
+      *slot = link;
+      st.set_attached(true);
+      st.set_detached(false);
+      ++attached_;
+      spdlog::info("msg=\"probe attached again\" program={} capability={}", st.program(),
+                   st.capability());
+    }
+    changed.push_back(st);
+  }
+  if (!matched && error->empty())
+    *error = fmt::format("no probe in use has the program or capability \"{}\"", name);
+  return changed;
+}
+
+bool Sensor::AllAttached(std::string* why) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string names;
+  for (const auto& st : probes_) {
+    if (st.detached()) names += (names.empty() ? "" : ", ") + st.program();
+  }
+  if (names.empty()) return true;
+  *why = "probes detached: " + names;
+  return false;
+}
+
 }  // namespace agentwatch

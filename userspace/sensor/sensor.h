@@ -4,6 +4,7 @@
 #define AGENTWATCH_SENSOR_SENSOR_H_
 
 #include <cstdint>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -87,6 +88,15 @@ class Sensor {
   std::vector<v1::ProbeStatus> probes() const;
   bool healthy() const { return attached_ > 0; }
 
+  // Detaches (attach false) or attaches again the probes whose program or
+  // capability is `name`. Returns the statuses changed; none (with error)
+  // when nothing matched or an attach failed.
+  std::vector<v1::ProbeStatus> SetAttached(const std::string& name, bool attach,
+                                           std::string* error);
+  // False (with the probes named) while a probe that attached at start is
+  // detached.
+  bool AllAttached(std::string* why) const;
+
  private:
   void ProbeHookTypes();
   bool HookTypeAvailable(const std::string& type) const;
@@ -94,7 +104,7 @@ class Sensor {
   agentwatch_bpf* skel_ = nullptr;
   ring_buffer* rb_ = nullptr;
   RecordFn on_record_;
-  int attached_ = 0;
+  std::atomic<int> attached_{0};
   uint32_t probe_bytes_ = 0;
   mutable std::mutex mu_;  // guards the status vectors
   std::vector<v1::HookTypeStatus> hook_types_;
