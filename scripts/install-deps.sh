@@ -3,9 +3,22 @@
 # and benchmark, plus the pinned npm packages under tests/ (MCP servers and
 # clients for the e2e tier). Safe to run again: apt and npm ci skip what is
 # already there.
+#   scripts/install-deps.sh            build, test and benchmark (the default)
+#   scripts/install-deps.sh --build    only what building the binaries needs
+#   scripts/install-deps.sh --runtime  only the shared libraries the binaries
+#                                      load (the container image's last stage)
 set -euo pipefail
+mode="${1:-all}"
 
-PKGS=(
+# What agentwatchd and agentwatch load at run time (keep in step with
+# `ldd build/bin/agentwatchd`; the deploy test checks it).
+RUNTIME_PKGS=(
+  libbpf1 libelf1 zlib1g libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623
+  libspdlog1.10 libfmt9 libboost-program-options1.74.0 libyaml-cpp0.7
+  libsqlite3-0 libsimdjson14 libre2-9 libssl3 libcurl4 ca-certificates
+)
+
+BUILD_PKGS=(
   # toolchain
   build-essential cmake ninja-build pkg-config ccache git
   clang llvm libclang-rt-14-dev
@@ -17,6 +30,9 @@ PKGS=(
   # userspace libraries
   libspdlog-dev libfmt-dev libboost-program-options-dev libyaml-cpp-dev
   libsqlite3-dev libsimdjson-dev libre2-dev libssl-dev libcurl4-openssl-dev
+)
+
+TEST_PKGS=(
   # tests and benchmarks (curl: OpenSSL client, wget: GnuTLS client, openssl:
   # test certificates, valgrind: instruction counts)
   libgtest-dev libgmock-dev googletest libbenchmark-dev
@@ -25,10 +41,24 @@ PKGS=(
   rsyslog rsyslog-openssl
   # the fleet-wide store's test: a real ClickHouse server
   clickhouse-server clickhouse-client
+  # deploy tests: systemd-analyze verify for the unit
+  systemd
 )
+
+case "$mode" in
+  --runtime) PKGS=("${RUNTIME_PKGS[@]}") ;;
+  --build) PKGS=("${BUILD_PKGS[@]}") ;;
+  all) PKGS=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}") ;;
+  *) echo "usage: $0 [--build | --runtime]" >&2; exit 2 ;;
+esac
+# kubectl with its built-in kustomize renders the Kubernetes manifests in
+# the deploy tests; Debian's kubernetes-client when none is installed.
+if [ "$mode" = all ] && ! command -v kubectl >/dev/null 2>&1; then
+  PKGS+=(kubernetes-client)
+fi
 # Node.js (with npm) drives the MCP e2e tests; the machine image may already
 # carry a newer Node than Debian's, which conflicts with Debian's npm.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+if [ "$mode" = all ] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
   PKGS+=(nodejs npm)
 fi
 
@@ -54,6 +84,7 @@ else
   echo "install-deps: all Debian packages present"
 fi
 
+[ "$mode" = all ] || exit 0
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ -f "$here/tests/package-lock.json" ]; then
   if [ ! -d "$here/tests/node_modules" ] || \

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <utility>
 
 #include <fmt/format.h>
@@ -266,6 +267,14 @@ const std::string& HostName() {
   static const std::string name = [] {
     char buf[256] = {};
     return gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : std::string();
+  }();
+  return name;
+}
+
+const std::string& NodeName() {
+  static const std::string name = [] {
+    const char* n = getenv("NODE_NAME");
+    return n != nullptr && *n != 0 ? std::string(n) : HostName();
   }();
   return name;
 }

@@ -52,6 +52,10 @@ std::string JsonString(std::string_view s);
 // This host's name (gethostname, read once).
 const std::string& HostName();
 
+// The node this host is in a cluster: $NODE_NAME (the DaemonSet sets it
+// from spec.nodeName), else the host name.
+const std::string& NodeName();
+
 // "host:port" or "[v6]:port" (brackets removed from host); false when
 // either part is missing.
 bool SplitHostPort(const std::string& address, std::string* host, std::string* port);

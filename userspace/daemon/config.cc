@@ -498,6 +498,8 @@ std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg) {
       err = ApplyDiscovery(v, cfg);
     } else if (key == "store") {
       err = ApplyStore(v, cfg);
+    } else if (key == "cgroup_root") {
+      err = ReadString(v, key, &cfg->cgroup_root);
     } else if (key == "rules_dir") {
       err = ReadString(v, key, &cfg->rules_dir);
     } else if (key == "chains") {

@@ -84,6 +84,10 @@ struct Config {
   std::string kube_token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";
   std::string kube_ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
   std::string kube_node_name;  // "" = $NODE_NAME, else the host name
+  // Where the host's cgroup v2 hierarchy is mounted ("" = /sys/fs/cgroup):
+  // in a container with its own cgroup namespace, the host's mounted
+  // elsewhere (the DaemonSet mounts it at /host/sys/fs/cgroup).
+  std::string cgroup_root;
   uint64_t kube_resync_ms = 60000;
 
   // The rules in force: built-in (unless disabled) plus configured.

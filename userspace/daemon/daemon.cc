@@ -221,10 +221,7 @@ std::unique_ptr<KubeClient> MakeKubeClient(const Config& cfg, PodDirectory* pods
   }
   o.token_file = cfg.kube_token_file;
   o.ca_file = cfg.kube_ca_file;
-  const char* node = getenv("NODE_NAME");
-  o.node_name = !cfg.kube_node_name.empty() ? cfg.kube_node_name
-                : node != nullptr && *node != 0 ? node
-                                                : HostName();
+  o.node_name = !cfg.kube_node_name.empty() ? cfg.kube_node_name : NodeName();
   o.resync_ms = cfg.kube_resync_ms;
   spdlog::info("msg=\"kubernetes pod metadata\" api_server={} node={}", o.api_server, o.node_name);
   return std::make_unique<KubeClient>(o, pods);
@@ -368,7 +365,7 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     spdlog::info("msg=\"recording events\" file={}", cfg.record_file);
   }
 
-  CgroupResolver cgroups;
+  CgroupResolver cgroups(cfg.cgroup_root);
   std::atomic<uint64_t> records{0}, decode_errors{0};
   SensorOptions sopts;
   sopts.ringbuf_bytes = cfg.ringbuf_bytes;
@@ -524,7 +521,7 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
     std::string why;
     s.set_ready(readiness(&why));
     s.set_not_ready_reason(why);
-    s.set_node(HostName());
+    s.set_node(NodeName());
     for (const auto& c : missing_caps) s.add_missing_capabilities(c.name);
     if (kube) *s.mutable_kubernetes() = kube->Status();
     s.set_version(kVersion);

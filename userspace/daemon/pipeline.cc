@@ -66,7 +66,7 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
     return mcp_.tracker().ServerFacts(pid, &f->label, &f->identity, &f->roots, &f->names);
   };
   l.kubernetes = [this](uint32_t pid, v1::Kubernetes* k) { return KubernetesOf(pid, k); };
-  l.node = HostName();
+  l.node = NodeName();
   engine_.SetLookups(std::move(l));
   mcp_.SetEgressFilter([this](const v1::SockAddr& r) { return engine_.IsEgress(r); });
   mcp_.tracker().SetContentScanner(

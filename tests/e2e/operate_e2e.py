@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""e2e: operating agentwatchd. Two daemons on this host stand in for two
+nodes (the second with NODE_NAME=node-b, as the DaemonSet sets it), each
+serving metrics on loopback and over mTLS, and its API over TCP with mTLS.
+
+  - /healthz and /readyz answer; /metrics parses as the Prometheus text
+    format and its counters move with an MCP workload (events by type, MCP
+    calls, rule matches by rule and severity, pipeline latency);
+  - the mTLS listeners take a client certificate from the configured CA and
+    refuse none or one from another CA (metrics and the gRPC API);
+  - `agentwatch --endpoint A --endpoint B alerts` merges both nodes' alerts;
+  - `agentwatch probes --detach file.open` turns /readyz to 503 (and
+    agentwatch_ready to 0) until the probes are attached again;
+  - agentwatchd started without CAP_BPF and CAP_PERFMON says so and stops.
+
+Exit 77 = skipped (not root, or node/npm packages missing), unless
+AGENTWATCH_REQUIRE_BPF=1.
+"""
+import json
+import os
+import re
+import socket
+import ssl
+import subprocess
+import urllib.request
+
+from awtest import (TESTS, begin, check, finish_run, free_port, wait_for)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+CLIENT = os.path.join(HERE, "mcp_client.mjs")
+TOOL_SERVER = os.path.join(HERE, "tool_server.mjs")
+
+
+def parse_metrics(text):
+    """{"name{labels}": value}; checks the text format on the way."""
+    out, declared = {}, set()
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            declared.add(line.split()[2])
+            continue
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (\S+)$', line)
+        if not check(m is not None, f"not a sample line: {line!r}"):
+            continue
+        name = m.group(1)
+        base = re.sub(r"_(bucket|sum|count)$", "", name)
+        check(name in declared or base in declared, f"sample {name} has no TYPE")
+        out[name + (m.group(2) or "")] = float(m.group(3))
+    return out
+
+
+def http_get(url, ctx=None):
+    try:
+        with urllib.request.urlopen(url, timeout=10, context=ctx) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except (urllib.error.URLError, OSError) as e:
+        return None, str(e)
+
+
+def tls_context(certs, client="client"):
+    ctx = ssl.create_default_context(cafile=os.path.join(certs, "ca.crt"))
+    if client:
+        ctx.load_cert_chain(os.path.join(certs, f"{client}.crt"), os.path.join(certs, f"{client}.key"))
+    return ctx
+
+
+def mtls_get(port, certs, client="client"):
+    """GET /metrics over TLS to 127.0.0.1:port as server name agentwatch:
+    (status, body), or (None, error) when the handshake or read fails."""
+    ctx = tls_context(certs, client)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="agentwatch") as s:
+                s.sendall(b"GET /metrics HTTP/1.1\r\nHost: agentwatch\r\n\r\n")
+                data = b""
+                while chunk := s.recv(65536):
+                    data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        return int(head.split()[1]), body.decode()
+    except (ssl.SSLError, OSError, IndexError, ValueError) as e:
+        return None, str(e)
+
+
+def write_config(path, state, ports, certs):
+    with open(path, "w") as f:
+        f.write(f"""state_dir: {state}
+metrics:
+  listen: 127.0.0.1:{ports['plain']}
+  tls_listen: 127.0.0.1:{ports['tls']}
+api:
+  tcp_listen: 127.0.0.1:{ports['grpc']}
+tls:
+  cert: {certs}/server.crt
+  key: {certs}/server.key
+  client_ca: {certs}/ca.crt
+""")
+
+
+def main():
+    bindir, cli, tmp, endpoint = begin("aw-operate-e2e-")
+    certs = os.path.join(tmp, "certs")
+    subprocess.run([os.path.join(ROOT, "scripts", "gen-certs.sh"), certs], check=True,
+                   capture_output=True)
+    # A second CA whose client certificate must be refused.
+    rogue = os.path.join(tmp, "rogue")
+    subprocess.run([os.path.join(ROOT, "scripts", "gen-certs.sh"), rogue], check=True,
+                   capture_output=True)
+    os.rename(os.path.join(rogue, "client.crt"), os.path.join(certs, "rogue.crt"))
+    os.rename(os.path.join(rogue, "client.key"), os.path.join(certs, "rogue.key"))
+    procs = []
+    nodes = {}
+    try:
+        for name in ("a", "b"):
+            d = os.path.join(tmp, name)
+            os.makedirs(d)
+            ports = {"plain": free_port(), "tls": free_port(), "grpc": free_port()}
+            cfg = os.path.join(d, "agentwatch.yaml")
+            write_config(cfg, os.path.join(d, "state"), ports, certs)
+            env = dict(os.environ)
+            env.pop("NODE_NAME", None)
+            if name == "b":
+                env["NODE_NAME"] = "node-b"
+            ep = f"unix://{d}/aw.sock"
+            log = os.path.join(tmp, "daemon.log")
+            p = subprocess.Popen([os.path.join(bindir, "agentwatchd"), "--config", cfg,
+                                  "--endpoint", ep, "--no-builtin-rules", "--rules-dir",
+                                  os.path.join(d, "rules.d")], stderr=open(log, "a"), env=env)
+            procs.append(p)
+            nodes[name] = dict(ports=ports, ep=ep, proc=p)
+        for name, n in nodes.items():
+            plain = f"http://127.0.0.1:{n['ports']['plain']}"
+            wait_for(lambda: http_get(plain + "/readyz")[0] == 200 if _up(n) else None, 40,
+                     f"daemon {name} ready")
+        a = nodes["a"]
+        plain = f"http://127.0.0.1:{a['ports']['plain']}"
+        check(http_get(plain + "/healthz") == (200, "ok\n"), "/healthz")
+        check(http_get(plain + "/nope")[0] == 404, "unknown paths are 404")
+        status, text = http_get(plain + "/metrics")
+        check(status == 200, f"/metrics: {status}")
+        before = parse_metrics(text)
+        for fam in ("agentwatch_build_info", "agentwatch_ready", "agentwatch_probe_attached",
+                    "agentwatch_events_total", "agentwatch_kernel_events_total",
+                    "agentwatch_events_dropped_total", "agentwatch_process_table_size",
+                    "agentwatch_mcp_sessions", "agentwatch_pipeline_latency_seconds_bucket",
+                    "agentwatch_mcp_calls_total"):
+            check(any(k.split("{")[0] == fam for k in before), f"/metrics has {fam}")
+        check(before.get("agentwatch_ready") == 1, "agentwatch_ready is 1")
+
+        # The workload: an MCP agent whose tool server runs a shell.
+        project = os.path.join(tmp, "project")
+        os.makedirs(project)
+        r = subprocess.run(["node", CLIENT, "stdio", "node", TOOL_SERVER, project],
+                           env=dict(os.environ, CALLS=json.dumps([
+                               {"tool": "note", "arguments": {"text": "hello"}},
+                               {"tool": "run_command", "arguments": {"command": "id"}},
+                               {"tool": "note", "arguments": {"text": "bye"}}])),
+                           capture_output=True, text=True, timeout=60, cwd=TESTS)
+        check(r.returncode == 0, f"the agent: {r.stderr[-500:]}")
+
+        def moved():
+            m = parse_metrics(http_get(plain + "/metrics")[1])
+            return m if m.get('agentwatch_rule_matches_total{rule="server-spawns-shell",severity="high"}', 0) >= 1 \
+                and m.get("agentwatch_mcp_calls_total", 0) >= before.get("agentwatch_mcp_calls_total", 0) + 3 else None
+        try:
+            after = wait_for(moved, 20, "the metrics to move")
+        except SystemExit:
+            after = parse_metrics(http_get(plain + "/metrics")[1])
+        check(after.get('agentwatch_rule_matches_total{rule="server-spawns-shell",severity="high"}', 0) >= 1,
+              "rule matches by rule and severity: server-spawns-shell")
+        check(after.get("agentwatch_mcp_calls_total", 0) >= before.get("agentwatch_mcp_calls_total", 0) + 3,
+              "MCP calls counted")
+        check(after.get('agentwatch_events_total{type="exec"}', 0) > before.get('agentwatch_events_total{type="exec"}', 0),
+              "exec events counted")
+        check(after.get("agentwatch_pipeline_latency_seconds_count", 0) >
+              before.get("agentwatch_pipeline_latency_seconds_count", 0), "latency observed")
+        check(after.get('agentwatch_pipeline_latency_seconds_bucket{le="+Inf"}') ==
+              after.get("agentwatch_pipeline_latency_seconds_count"), "+Inf bucket == count")
+
+        # mTLS: the configured CA's client certificate in, others out.
+        status, body = mtls_get(a["ports"]["tls"], certs)
+        check(status == 200 and "agentwatch_ready" in body, f"metrics over mTLS: {status} {body[:200]}")
+        status, err = mtls_get(a["ports"]["tls"], certs, client=None)
+        check(status is None, f"metrics over TLS without a client certificate must fail: {status}")
+        status, err = mtls_get(a["ports"]["tls"], certs, client="rogue")
+        check(status is None, f"a client certificate from another CA must fail: {status}")
+        tls_flags = ["--tls-ca", f"{certs}/ca.crt", "--tls-cert", f"{certs}/client.crt",
+                     "--tls-key", f"{certs}/client.key", "--tls-server-name", "agentwatch"]
+        ep_a = f"127.0.0.1:{a['ports']['grpc']}"
+        ep_b = f"127.0.0.1:{nodes['b']['ports']['grpc']}"
+        r = subprocess.run([cli, "--endpoint", ep_a] + tls_flags + ["status", "--json"],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0 and json.loads(r.stdout or "{}").get("ready") is True,
+              f"status over TCP with mTLS: {r.returncode} {r.stderr}")
+        r = subprocess.run([cli, "--endpoint", ep_a, "status"], capture_output=True, text=True, timeout=30)
+        check(r.returncode == 2 and "--tls-cert" in r.stderr, f"TCP without TLS flags is refused: {r.stderr}")
+        rogue_flags = list(tls_flags)
+        rogue_flags[3], rogue_flags[5] = f"{certs}/rogue.crt", f"{certs}/rogue.key"
+        r = subprocess.run([cli, "--endpoint", ep_a] + rogue_flags + ["status"],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode != 0, f"the API refuses another CA's client: {r.stdout}")
+
+        # Both nodes in one command.
+        def both():
+            r = subprocess.run([cli, "--endpoint", ep_a, "--endpoint", ep_b] + tls_flags +
+                               ["alerts", "--json"], capture_output=True, text=True, timeout=30)
+            al = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+            nodes_seen = {x.get("node") for x in al if x.get("rule_id") == "server-spawns-shell"}
+            return al if r.returncode == 0 and "node-b" in nodes_seen and len(nodes_seen) == 2 else None
+        try:
+            merged = wait_for(both, 20, "alerts from both nodes")
+        except SystemExit:
+            merged = []
+        check(merged, "alerts --endpoint A --endpoint B has both nodes' shell alerts")
+        r = subprocess.run([cli, "--endpoint", ep_a, "--endpoint", ep_b] + tls_flags + ["alerts"],
+                           capture_output=True, text=True, timeout=30)
+        check("NODE" in r.stdout.splitlines()[0] if r.stdout else False,
+              f"the merged table has a NODE column: {r.stdout[:300]}")
+        r = subprocess.run([cli, "--endpoint", ep_a, "--endpoint", ep_b] + tls_flags +
+                           ["status", "--json"], capture_output=True, text=True, timeout=30)
+        st = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+        check(r.returncode == 0 and [s.get("node") for s in st][1] == "node-b" and
+              {s.get("node") for s in st} and st[0].get("node") != "node-b" and
+              [s.get("node", None) and s.get("ready") for s in st] == [True, True],
+              f"status --json from both, tagged: {[(s.get('node'), s.get('ready')) for s in st]}")
+
+        # Readiness follows the probes.
+        aw_a = [cli, "--endpoint", a["ep"]]
+        r = subprocess.run(aw_a + ["probes", "--detach", "file.open"], capture_output=True, text=True)
+        check(r.returncode == 0 and "detached" in r.stdout, f"probes --detach: {r.stdout} {r.stderr}")
+        check(http_get(plain + "/readyz")[0] == 503, "/readyz is 503 with a probe detached")
+        m = parse_metrics(http_get(plain + "/metrics")[1])
+        check(m.get("agentwatch_ready") == 0, "agentwatch_ready is 0 with a probe detached")
+        check(any(k.startswith("agentwatch_probe_attached{capability=\"file.open\"") and v == 0
+                  for k, v in m.items()), "the detached probe shows 0")
+        r = subprocess.run(aw_a + ["status"], capture_output=True, text=True)
+        check("NOT READY: probes detached" in r.stdout, f"status says why: {r.stdout[:400]}")
+        r = subprocess.run(aw_a + ["probes", "--attach", "file.open"], capture_output=True, text=True)
+        check(r.returncode == 0, f"probes --attach: {r.stderr}")
+        check(http_get(plain + "/readyz")[0] == 200, "/readyz is 200 again")
+        r = subprocess.run(aw_a + ["probes", "--detach", "no-such-probe"], capture_output=True, text=True)
+        check(r.returncode != 0 and "no probe" in r.stderr, f"an unknown probe is an error: {r.stderr}")
+
+        # Without CAP_BPF and CAP_PERFMON (and CAP_SYS_ADMIN), it says which.
+        r = subprocess.run(["setpriv", "--bounding-set=-bpf,-perfmon,-sys_admin",
+                            os.path.join(bindir, "agentwatchd"), "--no-store", "--endpoint",
+                            f"unix://{tmp}/nocaps.sock", "--state-dir", os.path.join(tmp, "nocaps"),
+                            "--rules-dir", os.path.join(tmp, "none")],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode != 0 and "CAP_BPF" in r.stderr and "CAP_PERFMON" in r.stderr,
+              f"missing capabilities named: rc={r.returncode} {r.stderr[-600:]}")
+    finally:
+        rc = finish_run(procs, tmp, "operate e2e")
+    return rc
+
+
+def _up(n):
+    return n["proc"].poll() is None or (_ for _ in ()).throw(SystemExit("a daemon exited"))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
