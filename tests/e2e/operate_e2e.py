@@ -11,7 +11,10 @@ serving metrics on loopback and over mTLS, and its API over TCP with mTLS.
   - `agentwatch --endpoint A --endpoint B alerts` merges both nodes' alerts;
   - `agentwatch probes --detach file.open` turns /readyz to 503 (and
     agentwatch_ready to 0) until the probes are attached again;
-  - agentwatchd started without CAP_BPF and CAP_PERFMON says so and stops.
+  - agentwatchd started without CAP_BPF and CAP_PERFMON says so and stops;
+    the first daemon runs with only the least-privileged profile's
+    capabilities (BPF, PERFMON, SYS_RESOURCE, SYS_PTRACE, DAC_READ_SEARCH),
+    so the workload checks show that set is enough.
 
 Exit 77 = skipped (not root, or node/npm packages missing), unless
 AGENTWATCH_REQUIRE_BPF=1.
@@ -29,6 +32,7 @@ from awtest import (TESTS, begin, check, finish_run, free_port, wait_for)
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CLIENT = os.path.join(HERE, "mcp_client.mjs")
+LEAST_CAPS = ["bpf", "perfmon", "sys_resource", "sys_ptrace", "dac_read_search"]
 TOOL_SERVER = os.path.join(HERE, "tool_server.mjs")
 
 
@@ -126,7 +130,11 @@ def main():
                 env["NODE_NAME"] = "node-b"
             ep = f"unix://{d}/aw.sock"
             log = os.path.join(tmp, "daemon.log")
-            p = subprocess.Popen([os.path.join(bindir, "agentwatchd"), "--config", cfg,
+            # Node a runs with only the capabilities of the least-privileged
+            # profile: the workload checks below run against it.
+            prefix = (["setpriv", "--bounding-set=-all," + ",".join("+" + c for c in LEAST_CAPS)]
+                      if name == "a" else [])
+            p = subprocess.Popen(prefix + [os.path.join(bindir, "agentwatchd"), "--config", cfg,
                                   "--endpoint", ep, "--no-builtin-rules", "--rules-dir",
                                   os.path.join(d, "rules.d")], stderr=open(log, "a"), env=env)
             procs.append(p)
@@ -149,6 +157,10 @@ def main():
                     "agentwatch_mcp_calls_total"):
             check(any(k.split("{")[0] == fam for k in before), f"/metrics has {fam}")
         check(before.get("agentwatch_ready") == 1, "agentwatch_ready is 1")
+        with open(f"/proc/{a['proc'].pid}/status") as f:
+            eff = int(re.search(r"CapEff:\s*([0-9a-f]+)", f.read()).group(1), 16)
+        check(eff & ~((1 << 39) | (1 << 38) | (1 << 24) | (1 << 19) | (1 << 2)) == 0,
+              f"node a runs with the least-privileged capabilities only ({eff:#x})")
 
         # The workload: an MCP agent whose tool server runs a shell.
         project = os.path.join(tmp, "project")

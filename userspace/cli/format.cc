@@ -448,13 +448,13 @@ std::string FormatAlerts(const std::vector<v1::Alert>& alerts) {
   };
   std::string out = fmt::format("{:>6} {:<12} {}{}{:<8} {:<28} {:>6} {:>5} {}\n", "ALERT", "TIME",
                                 nodes ? fmt::format("{:<16} ", "NODE") : "",
-                                pods ? fmt::format("{:<28} ", "POD") : "", "SEVERITY", "RULE",
+                                pods ? fmt::format("{:<40} ", "POD") : "", "SEVERITY", "RULE",
                                 "CHAIN", "COUNT", "SUMMARY");
   for (const auto& a : alerts) {
     out += fmt::format("{:>6} {:<12} {}{}{:<8} {:<28} {:>6} {:>5} {}\n", a.id(),
                        FormatClock(a.time_unix_ns()),
                        nodes ? fmt::format("{:<16} ", a.node().substr(0, 16)) : "",
-                       pods ? fmt::format("{:<28} ", pod(a).substr(0, 28)) : "", a.severity(),
+                       pods ? fmt::format("{:<40} ", pod(a).substr(0, 40)) : "", a.severity(),
                        a.rule_id().substr(0, 28),
                        a.chain_id() == 0 ? std::string("-") : std::to_string(a.chain_id()),
                        a.count(), a.summary());

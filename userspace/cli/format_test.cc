@@ -88,5 +88,30 @@ TEST(FormatChain, DotAndTree) {
   EXPECT_NE(tree.find("(agent) exec /usr/bin/git"), std::string::npos) << tree;
 }
 
+TEST(FormatAlerts, NodeAndPodColumnsOnlyWhenTheyTellSomething) {
+  v1::Alert a;
+  a.set_id(1);
+  a.set_rule_id("server-spawns-shell");
+  a.set_severity("high");
+  a.set_node("node-a");
+  v1::Alert b = a;
+  b.set_id(2);
+  EXPECT_EQ(FormatAlerts({a, b}).find("NODE"), std::string::npos);
+  EXPECT_EQ(FormatAlerts({a, b}).find("POD"), std::string::npos);
+  b.set_node("node-b");
+  b.mutable_agent_kubernetes()->set_pod_uid("3f7c1a2b-8d4e-4f6a-9b0c-1d2e3f4a5b6c");
+  a.mutable_agent_kubernetes()->set_pod_uid("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0");
+  a.mutable_agent_kubernetes()->set_pod_name("agent-0");
+  a.mutable_agent_kubernetes()->set_namespace_("agents");
+  const std::string t = FormatAlerts({a, b});
+  EXPECT_NE(t.find("NODE"), std::string::npos) << t;
+  EXPECT_NE(t.find("node-b"), std::string::npos) << t;
+  EXPECT_NE(t.find("agents/agent-0"), std::string::npos) << t;
+  EXPECT_NE(t.find("3f7c1a2b "), std::string::npos) << t;  // no name yet: the uid's start
+  const std::string one = FormatAlert(a);
+  EXPECT_NE(one.find("pod agents/agent-0"), std::string::npos) << one;
+  EXPECT_NE(one.find("node:     node-a"), std::string::npos) << one;
+}
+
 }  // namespace
 }  // namespace agentwatch

@@ -634,6 +634,20 @@ std::string ValidateConfig(const Config& c) {
                          "a certificate)",
                          name);
   }
+  if (!c.kube_api_server.empty()) {
+    // The service account token goes with every request: never in clear
+    // text off this host.
+    const bool https = c.kube_api_server.rfind("https://", 0) == 0;
+    const bool http = c.kube_api_server.rfind("http://", 0) == 0;
+    std::string rest = c.kube_api_server.substr(https ? 8 : http ? 7 : 0);
+    rest = rest.substr(0, rest.find('/'));
+    if (!https && !http)
+      return fmt::format("kubernetes.api_server: '{}' is not an https:// URL", c.kube_api_server);
+    if (http && (!SplitHostPort(rest, &host, &port) || !IsLoopbackHost(host)))
+      return fmt::format("kubernetes.api_server: '{}': plain http only to a loopback address "
+                         "(the token would travel in clear text)",
+                         c.kube_api_server);
+  }
   if (c.kubernetes != "auto" && c.kubernetes != "on" && c.kubernetes != "off")
     return fmt::format("kubernetes.enabled: '{}' is not auto, true or false", c.kubernetes);
   return "";

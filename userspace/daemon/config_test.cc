@@ -203,6 +203,13 @@ kubernetes:
             std::string::npos);
   EXPECT_NE(ApplyConfigYaml("kubernetes: {resync: 10ms}", &f).find("at least 1s"),
             std::string::npos);
+  Config g;
+  ASSERT_EQ(ApplyConfigYaml("kubernetes: {api_server: 'http://10.0.0.1:6443'}", &g), "");
+  EXPECT_NE(ValidateConfig(g).find("clear text"), std::string::npos);
+  ASSERT_EQ(ApplyConfigYaml("kubernetes: {api_server: 'http://127.0.0.1:8080'}", &g), "");
+  EXPECT_EQ(ValidateConfig(g), "");
+  ASSERT_EQ(ApplyConfigYaml("kubernetes: {api_server: 'https://10.0.0.1:6443'}", &g), "");
+  EXPECT_EQ(ValidateConfig(g), "");
   ASSERT_EQ(ApplyConfigYaml("kubernetes: {enabled: maybe}", &f), "");
   EXPECT_NE(ValidateConfig(f).find("kubernetes.enabled"), std::string::npos);
 }

@@ -191,6 +191,7 @@ void Correlator::Emit(const v1::Chain& chain, const v1::ChainEntry* entry) {
   h->set_calls(chain.calls());
   h->set_effects(chain.effects());
   h->set_open(chain.open());
+  if (chain.has_agent_kubernetes()) *h->mutable_agent_kubernetes() = chain.agent_kubernetes();
   if (entry != nullptr) *u.mutable_entry() = *entry;
 }
 
@@ -312,6 +313,8 @@ v1::Chain* Correlator::ChainFor(uint32_t agent, int64_t time_unix_ns,
   } else {
     c.set_agent_id(fmt::format("{}-0", agent));
   }
+  v1::Kubernetes k;
+  if (kube_fn_ && kube_fn_(agent, &k)) *c.mutable_agent_kubernetes() = std::move(k);
   chains_.push_back(std::move(c));
   open_chain_[agent] = chains_.back().id();
   last_ktime_[agent] = ktime;

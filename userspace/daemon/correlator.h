@@ -63,6 +63,10 @@ class Correlator {
     process_fn_ = std::move(process);
   }
 
+  // The pod an agent runs in (false: none), put on its chains.
+  using KubeFn = std::function<bool(uint32_t pid, v1::Kubernetes* out)>;
+  void SetKubernetesLookup(KubeFn fn) { kube_fn_ = std::move(fn); }
+
   // Chain ids go on from here (after a restart, past the stored ones).
   void SetNextChainId(uint64_t id);
 
@@ -111,6 +115,7 @@ class Correlator {
   const Options opts_;
   AgentFn agent_fn_;
   ProcessFn process_fn_;
+  KubeFn kube_fn_;
   mutable std::mutex mu_;
   std::map<uint32_t, Server> servers_;       // by server pid
   std::map<uint32_t, uint64_t> open_chain_;  // agent pid -> chain id

@@ -43,6 +43,8 @@ std::string ApplyFlags(const po::variables_map& vm, Config* cfg) {
   if (vm.count("no-store")) cfg->store_enabled = false;
   if (vm.count("full-content")) cfg->full_content = true;
   if (vm.count("rules-dir")) cfg->rules_dir = vm["rules-dir"].as<std::string>();
+  if (vm.count("metrics-listen"))
+    cfg->metrics_listen = vm["metrics-listen"].as<std::string>();
   if (vm.count("watch-pid")) {
     for (uint32_t pid : vm["watch-pid"].as<std::vector<uint32_t>>())
       cfg->watch_pids.push_back(pid);
@@ -117,6 +119,10 @@ int main(int argc, char** argv) {
     ("rules-dir", po::value<std::string>(),
      "local detection rules (*.yaml) over the built-in pack "
      "(default /etc/agentwatch/rules.d)")
+    ("metrics-listen", po::value<std::string>(),
+     "/metrics, /healthz and /readyz over plain HTTP on this loopback "
+     "host:port (default 127.0.0.1:9590; \"\" = off; other addresses: "
+     "metrics.tls_listen in the config, with client certificates)")
     ("record", po::value<std::string>(),
      "write every decoded event to this trace file")
     ("replay", po::value<std::string>(),

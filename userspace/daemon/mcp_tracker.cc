@@ -417,6 +417,10 @@ McpTracker::Result McpTracker::OnMessage(const McpObservation& w,
       if (server != nullptr) {
         c.set_server_id(server->info.id());
         c.set_server_identity(server->info.identity());
+        if (!server->info.pod_uid().empty()) {
+          c.mutable_server_kubernetes()->set_pod_uid(server->info.pod_uid());
+          c.mutable_server_kubernetes()->set_container_id(server->info.container_id());
+        }
       }
       c.set_transport(transport);
       // A request the server reads, or the client writes, is the client's.

@@ -209,6 +209,21 @@ std::string RenderPrometheus(const MetricsSnapshot& m) {
              static_cast<double>(st.store().last_flush_unix_ns()) / 1e9);
   }
 
+  if (st.has_kubernetes()) {
+    const auto& k = st.kubernetes();
+    w.Family("agentwatch_kubernetes_pods", "gauge", "Pods of this node with known metadata.");
+    w.Sample("agentwatch_kubernetes_pods", {}, static_cast<double>(k.pods_known()));
+    w.Family("agentwatch_kubernetes_unresolved_pods_total", "counter",
+             "Pods seen in cgroups whose metadata was not known when asked for.");
+    w.Sample("agentwatch_kubernetes_unresolved_pods_total", {}, static_cast<double>(k.unresolved()));
+    w.Family("agentwatch_kubernetes_last_sync_time_seconds", "gauge",
+             "When the pod list was last read (unix time).");
+    w.Sample("agentwatch_kubernetes_last_sync_time_seconds", {},
+             static_cast<double>(k.last_sync_unix_ns()) / 1e9);
+    w.Family("agentwatch_kubernetes_up", "gauge", "0 while the last pod list failed.");
+    w.Sample("agentwatch_kubernetes_up", {}, k.last_error().empty() ? 1 : 0);
+  }
+
   constexpr std::string_view kLatency = "agentwatch_pipeline_latency_seconds";
   w.Family(kLatency, "histogram",
            "From the kernel's timestamp of an event to the end of its processing.");

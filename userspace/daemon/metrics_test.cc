@@ -76,6 +76,9 @@ MetricsSnapshot Sample() {
   k->set_sent(100);
   k->set_last_error("connection refused");
   m.events_by_type = {{"exec", 4}, {"file_open", 9}};
+  s.mutable_kubernetes()->set_pods_known(12);
+  s.mutable_kubernetes()->set_unresolved(2);
+  s.mutable_kubernetes()->set_last_error("HTTP 403");
   m.rule_matches[{"sensitive-read-then-egress", "high"}] = 2;
   m.sessions_open = 3;
   return m;
@@ -112,6 +115,9 @@ TEST(MetricsTest, FamiliesAndLabels) {
   EXPECT_EQ(p.samples.at("agentwatch_weird_name_x_total"), 1);
   // Labelled counters are not repeated under their raw names.
   EXPECT_EQ(p.samples.count("agentwatch_kernel_events_file_total"), 0u);
+  EXPECT_EQ(p.samples.at("agentwatch_kubernetes_pods"), 12);
+  EXPECT_EQ(p.samples.at("agentwatch_kubernetes_unresolved_pods_total"), 2);
+  EXPECT_EQ(p.samples.at("agentwatch_kubernetes_up"), 0);
   EXPECT_EQ(p.types.at("agentwatch_pipeline_latency_seconds"), "histogram");
   EXPECT_EQ(p.types.at("agentwatch_sink_queued"), "gauge");
 }

@@ -66,6 +66,8 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
     return mcp_.tracker().ServerFacts(pid, &f->label, &f->identity, &f->roots, &f->names);
   };
   l.kubernetes = [this](uint32_t pid, v1::Kubernetes* k) { return KubernetesOf(pid, k); };
+  correlator_.SetKubernetesLookup(
+      [this](uint32_t pid, v1::Kubernetes* k) { return KubernetesOf(pid, k); });
   l.node = NodeName();
   engine_.SetLookups(std::move(l));
   mcp_.SetEgressFilter([this](const v1::SockAddr& r) { return engine_.IsEgress(r); });
@@ -253,12 +255,13 @@ void Pipeline::Publish(v1::Event& ev) {
       ev.mutable_process()->set_pod_namespace(std::move(ns));
     }
   }
-  v1::Kubernetes k;
-  if (ev.type() == v1::EVENT_TYPE_CHAIN_UPDATE &&
-      KubernetesOf(ev.chain_update().chain().agent_pid(), &k)) {
-    *ev.mutable_chain_update()->mutable_chain()->mutable_agent_kubernetes() = std::move(k);
-  } else if (ev.type() == v1::EVENT_TYPE_MCP_CALL && KubernetesOf(ev.call().server_pid(), &k)) {
-    *ev.mutable_call()->mutable_server_kubernetes() = std::move(k);
+  // Names known by now, on what is published (stored, exported).
+  if (pods_ != nullptr) {
+    if (ev.type() == v1::EVENT_TYPE_CHAIN_UPDATE && ev.chain_update().chain().has_agent_kubernetes()) {
+      pods_->Fill(ev.mutable_chain_update()->mutable_chain()->mutable_agent_kubernetes());
+    } else if (ev.type() == v1::EVENT_TYPE_MCP_CALL && ev.call().has_server_kubernetes()) {
+      pods_->Fill(ev.mutable_call()->mutable_server_kubernetes());
+    }
   }
   if (ev.type() >= 0 && static_cast<size_t>(ev.type()) < by_type_.size())
     by_type_[ev.type()].fetch_add(1, std::memory_order_relaxed);
