@@ -9,8 +9,9 @@ serving metrics on loopback and over mTLS, and its API over TCP with mTLS.
   - the mTLS listeners take a client certificate from the configured CA and
     refuse none or one from another CA (metrics and the gRPC API);
   - `agentwatch --endpoint A --endpoint B alerts` merges both nodes' alerts;
-  - `agentwatch probes --detach file.open` turns /readyz to 503 (and
-    agentwatch_ready to 0) until the probes are attached again;
+  - `agentwatch probes --detach file.open` turns /readyz to 503,
+    agentwatch_ready to 0 and the gRPC health service (`agentwatch
+    health`) to NOT_SERVING until the probes are attached again;
   - agentwatchd started without CAP_BPF and CAP_PERFMON says so and stops;
     the first daemon runs with only the least-privileged profile's
     capabilities (BPF, PERFMON, SYS_RESOURCE, SYS_PTRACE, DAC_READ_SEARCH),
@@ -203,6 +204,8 @@ def main():
                      "--tls-key", f"{certs}/client.key", "--tls-server-name", "agentwatch"]
         ep_a = f"127.0.0.1:{a['ports']['grpc']}"
         ep_b = f"127.0.0.1:{nodes['b']['ports']['grpc']}"
+        r = subprocess.run([cli, "--endpoint", a["ep"], "health"], capture_output=True, text=True)
+        check(r.returncode == 0 and r.stdout.strip() == "SERVING", f"gRPC health: {r.stdout} {r.stderr}")
         r = subprocess.run([cli, "--endpoint", ep_a] + tls_flags + ["status", "--json"],
                            capture_output=True, text=True, timeout=30)
         check(r.returncode == 0 and json.loads(r.stdout or "{}").get("ready") is True,
@@ -244,6 +247,11 @@ def main():
         r = subprocess.run(aw_a + ["probes", "--detach", "file.open"], capture_output=True, text=True)
         check(r.returncode == 0 and "detached" in r.stdout, f"probes --detach: {r.stdout} {r.stderr}")
         check(http_get(plain + "/readyz")[0] == 503, "/readyz is 503 with a probe detached")
+        try:
+            wait_for(lambda: subprocess.run(aw_a + ["health"], capture_output=True, text=True)
+                     .stdout.strip() == "NOT_SERVING", 5, "gRPC health NOT_SERVING")
+        except SystemExit:
+            check(False, "the gRPC health service turns NOT_SERVING with a probe detached")
         m = parse_metrics(http_get(plain + "/metrics")[1])
         check(m.get("agentwatch_ready") == 0, "agentwatch_ready is 0 with a probe detached")
         check(any(k.startswith("agentwatch_probe_attached{capability=\"file.open\"") and v == 0
@@ -253,6 +261,11 @@ def main():
         r = subprocess.run(aw_a + ["probes", "--attach", "file.open"], capture_output=True, text=True)
         check(r.returncode == 0, f"probes --attach: {r.stderr}")
         check(http_get(plain + "/readyz")[0] == 200, "/readyz is 200 again")
+        try:
+            wait_for(lambda: subprocess.run(aw_a + ["health"], capture_output=True, text=True)
+                     .returncode == 0, 5, "gRPC health SERVING")
+        except SystemExit:
+            check(False, "the gRPC health service serves again once attached")
         r = subprocess.run(aw_a + ["probes", "--detach", "no-such-probe"], capture_output=True, text=True)
         check(r.returncode != 0 and "no probe" in r.stderr, f"an unknown probe is an error: {r.stderr}")
 

@@ -4,12 +4,14 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <sstream>
 #include <thread>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include "agentwatch/v1/agentwatch.grpc.pb.h"
@@ -51,6 +53,7 @@ constexpr char kUsage[] =
     "                         them as JSON, --reset starts learning over\n"
     "  probes                 the kernel probes; --detach NAME / --attach NAME\n"
     "                         takes one out (the daemon turns unready) or back\n"
+    "  health                 the gRPC health service: SERVING when ready\n"
     "\n"
     "Endpoints: unix:///path (the default), or host:port for a daemon serving\n"
     "the API on TCP (api.tcp_listen), always over TLS with a client certificate\n"
@@ -555,15 +558,13 @@ int Rules(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
   if (int r = ParseArgs("rules", desc, args, &vm)) return r < 0 ? 0 : r;
   if (vm.count("lint")) {
     const std::string path = vm["lint"].as<std::string>();
-    std::ifstream in(path);
-    if (!in) {
+    std::string text;
+    if (!agentwatch::ReadFileText(path, &text)) {
       std::cerr << "agentwatch rules: cannot read " << path << "\n";
       return 2;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
     agentwatch::RuleSet set;
-    if (std::string e = agentwatch::Engine::Lint(ss.str(), path, &set); !e.empty()) {
+    if (std::string e = agentwatch::Engine::Lint(text, path, &set); !e.empty()) {
       std::cerr << e << "\n";
       return 1;
     }
@@ -758,18 +759,55 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& endpoint, const TlsFla
   for (auto [path, out] : {std::pair<const std::string*, std::string*>{&tls.ca, &o.pem_root_certs},
                            {&tls.cert, &o.pem_cert_chain},
                            {&tls.key, &o.pem_private_key}}) {
-    std::ifstream f(*path);
-    if (!f) {
+    if (!agentwatch::ReadFileText(*path, out)) {
       *error = "cannot read " + *path;
       return nullptr;
     }
-    std::stringstream ss;
-    ss << f.rdbuf();
-    *out = ss.str();
   }
   grpc::ChannelArguments args;
   if (!tls.server_name.empty()) args.SetSslTargetNameOverride(tls.server_name);
   return grpc::CreateCustomChannel(endpoint, grpc::SslCredentials(o), args);
+}
+
+// The standard gRPC health check (grpc.health.v1.Health/Check), encoded
+// by hand: the request is {1: service}, the answer {1: status} with 1 =
+// SERVING, 2 = NOT_SERVING. Returns the status name, or "" with error.
+std::string HealthCheck(const std::shared_ptr<grpc::Channel>& channel, const std::string& service,
+                        std::string* error) {
+  std::string req;
+  if (!service.empty()) {
+    req += '\x0a';
+    for (size_t n = service.size(); ; n >>= 7) {  // varint length
+      req += static_cast<char>((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+      if (n <= 0x7f) break;
+    }
+    req += service;
+  }
+  grpc::Slice slice(req);
+  grpc::ByteBuffer request(&slice, 1), response;
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  Deadline(&ctx);
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&done](grpc::Status s) { done.set_value(std::move(s)); });
+  grpc::Status s = done.get_future().get();
+  if (!s.ok()) {
+    *error = s.error_message();
+    return "";
+  }
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (response.Dump(&slices).ok()) {
+    for (const auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  }
+  const int status = bytes.size() >= 2 && bytes[0] == '\x08' ? bytes[1] : 0;
+  switch (status) {
+    case 1: return "SERVING";
+    case 2: return "NOT_SERVING";
+    case 3: return "SERVICE_UNKNOWN";
+    default: return "UNKNOWN";
+  }
 }
 
 // `"node":"<endpoint>",` into each JSON line of text.
@@ -901,6 +939,7 @@ int main(int argc, char** argv) {
   if (vm.count("tls-key")) tls.key = vm["tls-key"].as<std::string>();
   if (vm.count("tls-server-name")) tls.server_name = vm["tls-server-name"].as<std::string>();
   std::vector<std::unique_ptr<v1::AgentWatch::Stub>> stubs;
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (const auto& ep : endpoints) {
     std::string error;
     auto channel = Connect(ep, tls, &error);
@@ -909,6 +948,35 @@ int main(int argc, char** argv) {
       return 2;
     }
     stubs.push_back(v1::AgentWatch::NewStub(channel));
+    channels.push_back(channel);
+  }
+  if (cmd == "health") {
+    // The gRPC health service of each endpoint: exit 0 only when all serve
+    // (agentwatchd stops serving while it is not ready).
+    if (vm.count("help")) {
+      std::cout << "agentwatch health [SERVICE]: the gRPC health of each endpoint (SERVING or "
+                   "NOT_SERVING); exit 0 when all serve\n";
+      return 0;
+    }
+    const std::string service = args.empty() ? "agentwatch.v1.AgentWatch" : args[0];
+    int rc = 0;
+    for (size_t i = 0; i < endpoints.size(); ++i) {
+      std::string error;
+      const std::string st = HealthCheck(channels[i], service, &error);
+      if (st.empty()) {
+        std::cerr << "agentwatch: " << endpoints[i] << ": " << error << "\n";
+        rc = 1;
+        continue;
+      }
+      if (json) {
+        std::cout << "{\"node\":" << agentwatch::JsonString(endpoints[i])
+                  << ",\"status\":\"" << st << "\"}\n";
+      } else {
+        std::cout << (endpoints.size() > 1 ? endpoints[i] + " " : "") << st << "\n";
+      }
+      if (st != "SERVING") rc = 1;
+    }
+    return rc;
   }
   if (endpoints.size() > 1) {
     if (cmd == "rules" && std::find(args.begin(), args.end(), "--lint") != args.end()) {

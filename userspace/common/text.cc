@@ -9,6 +9,8 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include <fmt/format.h>
@@ -277,6 +279,15 @@ const std::string& NodeName() {
     return n != nullptr && *n != 0 ? std::string(n) : HostName();
   }();
   return name;
+}
+
+bool ReadFileText(const std::string& path, std::string* out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return false;
+  std::stringstream ss;
+  ss << f.rdbuf();
+  *out = ss.str();
+  return true;
 }
 
 bool SplitHostPort(const std::string& a, std::string* host, std::string* port) {

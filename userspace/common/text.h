@@ -56,6 +56,9 @@ const std::string& HostName();
 // from spec.nodeName), else the host name.
 const std::string& NodeName();
 
+// The whole content of a file into *out; false when it cannot be opened.
+bool ReadFileText(const std::string& path, std::string* out);
+
 // "host:port" or "[v6]:port" (brackets removed from host); false when
 // either part is missing.
 bool SplitHostPort(const std::string& address, std::string* host, std::string* port);

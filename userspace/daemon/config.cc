@@ -5,7 +5,6 @@
 #include <fstream>
 #include <limits>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -527,15 +526,13 @@ std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg) {
 
 std::string LoadConfigFile(const std::string& path, bool required,
                            Config* cfg) {
-  std::ifstream f(path);
-  if (!f) {
+  std::string text;
+  if (!ReadFileText(path, &text)) {
     struct stat st {};
     if (!required && stat(path.c_str(), &st) != 0) return "";
     return fmt::format("{}: cannot read", path);
   }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  std::string err = ApplyConfigYaml(ss.str(), cfg);
+  std::string err = ApplyConfigYaml(text, cfg);
   if (!err.empty()) return fmt::format("{}: {}", path, err);
   return "";
 }

@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -180,14 +179,9 @@ void TrackerSnapshot(const McpTracker& t, int64_t since, Store::Snapshot* out) {
 }
 
 std::string ReadFile(const std::string& path, std::string* err) {
-  std::ifstream f(path);
-  if (!f) {
-    *err = fmt::format("cannot read {}", path);
-    return "";
-  }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  std::string text;
+  if (!ReadFileText(path, &text)) *err = fmt::format("cannot read {}", path);
+  return text;
 }
 
 // Capabilities the daemon runs without (empty when it has all, or cannot

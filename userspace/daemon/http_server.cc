@@ -200,7 +200,7 @@ void HttpServer::Serve(const Listener& l, int fd) {
     while (off < data.size()) {
       ssize_t n = ssl != nullptr
                       ? SSL_write(ssl, data.data() + off, static_cast<int>(data.size() - off))
-                      : write(fd, data.data() + off, data.size() - off);
+                      : send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
       if (n <= 0) return;
       off += static_cast<size_t>(n);
     }

@@ -3,15 +3,14 @@
 #include <curl/curl.h>
 
 #include <chrono>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/text.h"
 
 namespace agentwatch {
 namespace {
@@ -190,14 +189,11 @@ size_t Append(char* data, size_t size, size_t n, void* out) {
 }
 
 std::string ReadTrimmed(const std::string& path, std::string* err) {
-  std::ifstream f(path);
-  if (!f) {
+  std::string s;
+  if (!ReadFileText(path, &s)) {
     *err = fmt::format("cannot read {}", path);
     return "";
   }
-  std::stringstream ss;
-  ss << f.rdbuf();
-  std::string s = ss.str();
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;
 }

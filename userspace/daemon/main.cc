@@ -1,4 +1,5 @@
 // agentwatchd: the agentwatch daemon.
+#include <signal.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -72,6 +73,9 @@ std::string LoadAll(const Flags& f, Config* cfg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A peer that closes early (a scraper, a syslog receiver over TLS) makes
+  // a write fail with EPIPE instead of ending the daemon.
+  signal(SIGPIPE, SIG_IGN);
   po::options_description desc(
       "agentwatchd: eBPF monitor for AI agents and MCP servers\n\n"
       "Usage: agentwatchd [options]\n"

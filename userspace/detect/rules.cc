@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -426,11 +424,9 @@ std::string LoadRules(const std::string& dir, RuleSet* set) {
   }
   std::sort(files.begin(), files.end());
   for (const auto& path : files) {
-    std::ifstream in(path);
-    if (!in) return path + ": cannot read";
-    std::stringstream ss;
-    ss << in.rdbuf();
-    if (std::string e = ApplyRulesYaml(ss.str(), path, &next); !e.empty()) return e;
+    std::string text;
+    if (!ReadFileText(path, &text)) return path + ": cannot read";
+    if (std::string e = ApplyRulesYaml(text, path, &next); !e.empty()) return e;
   }
   *set = std::move(next);
   return "";

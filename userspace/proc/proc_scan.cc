@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 
 #include "common/clock.h"
@@ -17,10 +16,9 @@ namespace agentwatch {
 namespace {
 
 std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  std::string text;
+  ReadFileText(path, &text);
+  return text;
 }
 
 std::string ReadLink(const std::string& path) {
