@@ -340,53 +340,18 @@ std::string ApplyStore(const YAML::Node& n, Config* cfg) {
   return "";
 }
 
-std::string ApplyApi(const YAML::Node& n, Config* cfg) {
-  if (!n.IsMap()) return "api: expected a map";
+// A section whose keys are all strings.
+std::string ApplyStrings(const YAML::Node& n, const std::string& section,
+                         std::initializer_list<std::pair<const char*, std::string*>> fields) {
+  if (!n.IsMap()) return section + ": expected a map";
   for (const auto& kv : n) {
     const std::string key = kv.first.as<std::string>();
-    std::string err;
-    if (key == "tcp_listen") {
-      err = ReadString(kv.second, "api.tcp_listen", &cfg->api_tcp_listen);
-    } else {
-      err = fmt::format("api: unknown key '{}'", key);
+    std::string* out = nullptr;
+    for (const auto& [name, field] : fields) {
+      if (key == name) out = field;
     }
-    if (!err.empty()) return err;
-  }
-  return "";
-}
-
-std::string ApplyMetrics(const YAML::Node& n, Config* cfg) {
-  if (!n.IsMap()) return "metrics: expected a map";
-  for (const auto& kv : n) {
-    const std::string key = kv.first.as<std::string>();
-    std::string err;
-    if (key == "listen") {
-      err = ReadString(kv.second, "metrics.listen", &cfg->metrics_listen);
-    } else if (key == "tls_listen") {
-      err = ReadString(kv.second, "metrics.tls_listen", &cfg->metrics_tls_listen);
-    } else {
-      err = fmt::format("metrics: unknown key '{}'", key);
-    }
-    if (!err.empty()) return err;
-  }
-  return "";
-}
-
-std::string ApplyTls(const YAML::Node& n, Config* cfg) {
-  if (!n.IsMap()) return "tls: expected a map";
-  for (const auto& kv : n) {
-    const std::string key = kv.first.as<std::string>();
-    std::string err;
-    if (key == "cert") {
-      err = ReadString(kv.second, "tls.cert", &cfg->tls_cert_file);
-    } else if (key == "key") {
-      err = ReadString(kv.second, "tls.key", &cfg->tls_key_file);
-    } else if (key == "client_ca") {
-      err = ReadString(kv.second, "tls.client_ca", &cfg->tls_client_ca_file);
-    } else {
-      err = fmt::format("tls: unknown key '{}'", key);
-    }
-    if (!err.empty()) return err;
+    if (out == nullptr) return fmt::format("{}: unknown key '{}'", section, key);
+    if (std::string err = ReadString(kv.second, section + "." + key, out); !err.empty()) return err;
   }
   return "";
 }
@@ -508,11 +473,14 @@ std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg) {
     } else if (key == "sinks") {
       err = ApplySinks(v, cfg);
     } else if (key == "api") {
-      err = ApplyApi(v, cfg);
+      err = ApplyStrings(v, key, {{"tcp_listen", &cfg->api_tcp_listen}});
     } else if (key == "metrics") {
-      err = ApplyMetrics(v, cfg);
+      err = ApplyStrings(v, key, {{"listen", &cfg->metrics_listen},
+                                  {"tls_listen", &cfg->metrics_tls_listen}});
     } else if (key == "tls") {
-      err = ApplyTls(v, cfg);
+      err = ApplyStrings(v, key, {{"cert", &cfg->tls_cert_file},
+                                  {"key", &cfg->tls_key_file},
+                                  {"client_ca", &cfg->tls_client_ca_file}});
     } else if (key == "kubernetes") {
       err = ApplyKubernetes(v, cfg);
     } else {
