@@ -41,8 +41,9 @@ TEST_PKGS=(
   rsyslog rsyslog-openssl
   # the fleet-wide store's test: a real ClickHouse server
   clickhouse-server clickhouse-client
-  # deploy tests: systemd-analyze verify for the unit
-  systemd
+  # deploy tests: systemd-analyze verify for the unit; the image's last
+  # stage built as a root directory (e2e.image)
+  systemd debootstrap
 )
 
 case "$mode" in
