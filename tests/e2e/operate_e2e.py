@@ -237,10 +237,10 @@ def main():
         r = subprocess.run([cli, "--endpoint", ep_a, "--endpoint", ep_b] + tls_flags +
                            ["status", "--json"], capture_output=True, text=True, timeout=30)
         st = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
-        check(r.returncode == 0 and [s.get("node") for s in st][1] == "node-b" and
-              {s.get("node") for s in st} and st[0].get("node") != "node-b" and
-              [s.get("node", None) and s.get("ready") for s in st] == [True, True],
-              f"status --json from both, tagged: {[(s.get('node'), s.get('ready')) for s in st]}")
+        check(r.returncode == 0 and [s.get("endpoint") for s in st] == [ep_a, ep_b] and
+              [s.get("node") == "node-b" for s in st] == [False, True] and
+              all(s.get("ready") for s in st),
+              f"status --json from both, tagged: {[(s.get('endpoint'), s.get('node'), s.get('ready')) for s in st]}")
 
         # Readiness follows the probes.
         aw_a = [cli, "--endpoint", a["ep"]]

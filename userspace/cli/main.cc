@@ -59,7 +59,7 @@ constexpr char kUsage[] =
     "the API on TCP (api.tcp_listen), always over TLS with a client certificate\n"
     "(--tls-ca, --tls-cert, --tls-key). Repeat --endpoint to ask several nodes\n"
     "at once: alerts are merged into one table with a NODE column, other\n"
-    "commands print one section per node, and --json lines carry \"node\".\n"
+    "commands print one section per node, and --json lines carry \"endpoint\".\n"
     "\n"
     "Run `agentwatch COMMAND --help` for a command's options.\n";
 
@@ -810,13 +810,14 @@ std::string HealthCheck(const std::shared_ptr<grpc::Channel>& channel, const std
   }
 }
 
-// `"node":"<endpoint>",` into each JSON line of text.
-std::string TagJsonLines(const std::string& text, const std::string& node) {
+// `"endpoint":"<endpoint>",` into each JSON line of text (a record's own
+// "node" is the daemon's node name).
+std::string TagJsonLines(const std::string& text, const std::string& endpoint) {
   std::string out, line;
   std::istringstream in(text);
   while (std::getline(in, line)) {
     if (!line.empty() && line[0] == '{') {
-      out += "{\"node\":" + agentwatch::JsonString(node) + (line.size() > 2 ? "," : "") +
+      out += "{\"endpoint\":" + agentwatch::JsonString(endpoint) + (line.size() > 2 ? "," : "") +
              line.substr(1);
     } else {
       out += line;
@@ -969,7 +970,7 @@ int main(int argc, char** argv) {
         continue;
       }
       if (json) {
-        std::cout << "{\"node\":" << agentwatch::JsonString(endpoints[i])
+        std::cout << "{\"endpoint\":" << agentwatch::JsonString(endpoints[i])
                   << ",\"status\":\"" << st << "\"}\n";
       } else {
         std::cout << (endpoints.size() > 1 ? endpoints[i] + " " : "") << st << "\n";
