@@ -155,7 +155,8 @@ def main():
         # The pod shows up in the API: its names are filled in, late.
         n_before = len(api.requests)
         api.pods = [pod]
-        wait_for(lambda: len(api.requests) > n_before, 15, "a second list while the pod is unknown")
+        # Lists come sooner while pods are unknown: 2 s, then backing off to 30 s.
+        wait_for(lambda: len(api.requests) > n_before, 40, "a second list while the pod is unknown")
 
         def named():
             a = [x for x in aw("alerts") if x["rule_id"] == "server-spawns-shell"]

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -237,11 +238,16 @@ std::string KubeClient::SyncOnce() {
 
 void KubeClient::Start() {
   thread_ = std::thread([this] {
-    int64_t last_attempt = 0;
+    constexpr int64_t kSecond = 1000000000;
+    const int64_t resync = static_cast<int64_t>(o_.resync_ms) * 1000000;
+    // Lists asked for by unknown pods come sooner, but back off (2 s, 4 s,
+    // ... up to 30 s, or resync if shorter) while pods stay unknown.
+    int64_t miss_wait = 2 * kSecond;
+    bool by_miss = false;
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       lock.unlock();
-      last_attempt = NowUnixNs();
+      const int64_t attempt = NowUnixNs();
       std::string e = SyncOnce();
       lock.lock();
       if (e.empty()) {
@@ -253,13 +259,18 @@ void KubeClient::Start() {
           spdlog::warn("msg=\"cannot list this node's pods\" error=\"{}\"", e);
         last_error_ = e;
       }
-      // The next list: after resync_ms, or after 2 s while pods are seen
-      // that the last list did not have.
-      const int64_t full = last_attempt + static_cast<int64_t>(o_.resync_ms) * 1000000;
+      miss_wait = by_miss ? std::min({miss_wait * 2, resync, 30 * kSecond}) : 2 * kSecond;
+      // The next list: after resync (10 s after a failure), or sooner
+      // while pods are seen that the last list did not have.
+      const int64_t next = attempt + (e.empty() ? resync : std::min(resync, 10 * kSecond));
+      by_miss = false;
       while (!stop_) {
         const int64_t now = NowUnixNs();
-        if (now >= full) break;
-        if (now - last_attempt >= 2000000000LL && dir_->HasMisses() && e.empty()) break;
+        if (now >= next) break;
+        if (e.empty() && now - attempt >= miss_wait && dir_->HasMisses()) {
+          by_miss = true;
+          break;
+        }
         cv_.wait_for(lock, std::chrono::milliseconds(500));
       }
     }
