@@ -162,6 +162,10 @@ CREATE TABLE sink_cursors(
   sink TEXT PRIMARY KEY,
   seq INTEGER NOT NULL);
 )sql",
+    // 5: the agent's pod (a v1.Kubernetes as protobuf; NULL outside one).
+    R"sql(
+ALTER TABLE chains ADD COLUMN kubernetes BLOB;
+)sql",
 };
 constexpr uint32_t kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kMigrationCount == Store::kSchemaVersion);
@@ -487,9 +491,10 @@ std::string Store::WriteChain(const v1::Chain& c) {
   {
     Stmt& s = Prepared(
         "INSERT INTO chains(id, agent_id, agent_pid, agent_exe, start_ns, end_ns, "
-        "calls, effects, open) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) "
+        "calls, effects, open, kubernetes) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
         "ON CONFLICT(id) DO UPDATE SET end_ns = excluded.end_ns, "
-        "calls = excluded.calls, effects = excluded.effects, open = excluded.open");
+        "calls = excluded.calls, effects = excluded.effects, open = excluded.open, "
+        "kubernetes = COALESCE(excluded.kubernetes, chains.kubernetes)");
     if (!s.ok()) return s.error();
     s.Bind(1, static_cast<int64_t>(c.id()))
         .Bind(2, c.agent_id())
@@ -500,6 +505,10 @@ std::string Store::WriteChain(const v1::Chain& c) {
         .Bind(7, static_cast<int64_t>(c.calls()))
         .Bind(8, static_cast<int64_t>(c.effects()))
         .Bind(9, static_cast<int64_t>(c.open()));
+    // The pod, with the names known by now (NULL binds: none).
+    const std::string kube =
+        c.has_agent_kubernetes() ? c.agent_kubernetes().SerializeAsString() : std::string();
+    if (c.has_agent_kubernetes()) s.BindBlob(10, kube);
     return s.Run();
   }
 }
@@ -980,11 +989,12 @@ v1::Chain ChainHeader(const Stmt& s) {
   c.set_calls(static_cast<uint32_t>(s.Int(6)));
   c.set_effects(static_cast<uint32_t>(s.Int(7)));
   c.set_open(s.Int(8) != 0);
+  if (const std::string k = s.Blob(9); !k.empty()) c.mutable_agent_kubernetes()->ParseFromString(k);
   return c;
 }
 
 constexpr char kChainColumns[] =
-    "id, agent_id, agent_pid, agent_exe, start_ns, end_ns, calls, effects, open";
+    "id, agent_id, agent_pid, agent_exe, start_ns, end_ns, calls, effects, open, kubernetes";
 constexpr char kEffectColumns[] =
     "ord, seq, ktime_ns, time_ns, pid, comm, type, summary, confidence, candidates";
 

@@ -43,7 +43,7 @@ class Stmt;
 
 class Store {
  public:
-  static constexpr uint32_t kSchemaVersion = 4;
+  static constexpr uint32_t kSchemaVersion = 5;
 
   struct Options {
     std::string path;

@@ -117,6 +117,9 @@ TEST_F(StoreTest, ChainRoundTripInOrder) {
   s->Put(second);
   v1::ChainUpdate end;
   h.set_open(false);
+  // The agent's pod, its name known by the chain's end.
+  h.mutable_agent_kubernetes()->set_pod_uid("3f7c1a2b-8d4e-4f6a-9b0c-1d2e3f4a5b6c");
+  h.mutable_agent_kubernetes()->set_pod_name("agent-0");
   *end.mutable_chain() = h;
   s->Put(end);
   ASSERT_EQ(s->Flush(), "");
@@ -128,6 +131,7 @@ TEST_F(StoreTest, ChainRoundTripInOrder) {
   EXPECT_EQ(got.effects(), 3u);
   EXPECT_FALSE(got.open());
   EXPECT_EQ(got.end_unix_ns(), 400);
+  EXPECT_EQ(got.agent_kubernetes().pod_name(), "agent-0");
   ASSERT_EQ(got.entries_size(), 3);
   EXPECT_EQ(got.entries(0).call().tool(), "read_text_file");
   ASSERT_EQ(got.entries(0).effects_size(), 2);
@@ -148,6 +152,7 @@ TEST_F(StoreTest, ChainRoundTripInOrder) {
   auto list = s->Chains(req, &err);
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0].id(), 7u);
+  EXPECT_EQ(list[0].agent_kubernetes().pod_uid(), "3f7c1a2b-8d4e-4f6a-9b0c-1d2e3f4a5b6c");
   EXPECT_EQ(list[0].entries_size(), 0);
   req.set_agent_id("11-5");
   EXPECT_TRUE(s->Chains(req, &err).empty());
@@ -356,7 +361,8 @@ TEST_F(StoreTest, AlertsAndTheMigrationThatAddedThem) {
     ASSERT_EQ(sqlite3_open(opts_.path.c_str(), &db), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(db,
                            "DROP TABLE alerts; DROP TABLE baselines; DROP TABLE outbox; "
-                           "DROP TABLE sink_cursors; PRAGMA user_version = 1",
+                           "DROP TABLE sink_cursors; ALTER TABLE chains DROP COLUMN kubernetes; "
+                           "PRAGMA user_version = 1",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(db);
