@@ -248,15 +248,13 @@ bool Pipeline::KubernetesOf(uint32_t pid, v1::Kubernetes* k) {
 
 void Pipeline::Publish(v1::Event& ev) {
   ev.set_seq(++seq_);
-  if (pods_ != nullptr && !ev.process().pod_uid().empty()) {
+  // Pod names known by now, on what is published (stored, exported).
+  if (pods_ != nullptr) {
     std::string name, ns;
-    if (pods_->Names(ev.process().pod_uid(), &name, &ns)) {
+    if (!ev.process().pod_uid().empty() && pods_->Names(ev.process().pod_uid(), &name, &ns)) {
       ev.mutable_process()->set_pod_name(std::move(name));
       ev.mutable_process()->set_pod_namespace(std::move(ns));
     }
-  }
-  // Names known by now, on what is published (stored, exported).
-  if (pods_ != nullptr) {
     if (ev.type() == v1::EVENT_TYPE_CHAIN_UPDATE && ev.chain_update().chain().has_agent_kubernetes()) {
       pods_->Fill(ev.mutable_chain_update()->mutable_chain()->mutable_agent_kubernetes());
     } else if (ev.type() == v1::EVENT_TYPE_MCP_CALL && ev.call().has_server_kubernetes()) {
