@@ -49,6 +49,31 @@ std::string AlertKey(const v1::Alert& a, const FormatContext& ctx) {
   return fmt::format("{}/{}/{}", ctx.hostname, a.id(), a.count());
 }
 
+// A Kubernetes identity as a JSON object (its fields, labels sorted).
+std::string KubernetesJson(const v1::Kubernetes& k) {
+  std::string j = "{";
+  const std::pair<const char*, const std::string*> fields[] = {
+      {"pod_uid", &k.pod_uid()},           {"pod_name", &k.pod_name()},
+      {"namespace", &k.namespace_()},      {"container_id", &k.container_id()},
+      {"container_name", &k.container_name()}, {"workload_kind", &k.workload_kind()},
+      {"workload_name", &k.workload_name()}, {"node_name", &k.node_name()},
+      {"service_account", &k.service_account()}};
+  for (const auto& [name, v] : fields) {
+    if (v->empty()) continue;
+    if (j.size() > 1) j += ",";
+    j += JsonString(name) + ":" + JsonString(*v);
+  }
+  if (!k.labels().empty()) {
+    std::vector<std::pair<std::string, std::string>> labels(k.labels().begin(), k.labels().end());
+    std::sort(labels.begin(), labels.end());
+    j += std::string(j.size() > 1 ? "," : "") + "\"labels\":{";
+    for (size_t i = 0; i < labels.size(); ++i)
+      j += (i > 0 ? "," : "") + JsonString(labels[i].first) + ":" + JsonString(labels[i].second);
+    j += "}";
+  }
+  return j + "}";
+}
+
 std::string OcsfJson(const v1::Alert& a, const FormatContext& ctx) {
   const int sev = OcsfSeverity(a.severity());
   const int activity = a.count() > 1 ? 2 : 1;  // Create, Update
@@ -67,6 +92,12 @@ std::string OcsfJson(const v1::Alert& a, const FormatContext& ctx) {
        ",\"product\":{\"name\":\"agentwatch\",\"vendor_name\":\"agentwatch\",\"version\":" +
        JsonString(ctx.version) + "}},";
   j += "\"device\":{\"hostname\":" + JsonString(ctx.hostname) + ",\"type_id\":1},";
+  // The agent's container (the OCSF container profile).
+  if (const v1::Kubernetes& k = a.agent_kubernetes(); !k.container_id().empty()) {
+    j += "\"container\":{\"uid\":" + JsonString(k.container_id());
+    if (!k.container_name().empty()) j += ",\"name\":" + JsonString(k.container_name());
+    j += ",\"pod_uuid\":" + JsonString(k.pod_uid()) + ",\"orchestrator\":\"Kubernetes\"},";
+  }
   j += "\"finding_info\":{\"uid\":" + JsonString(fmt::format("{}/{}", ctx.hostname, a.id())) +
        ",\"title\":" + JsonString(a.summary()) + ",\"desc\":" + JsonString(a.description()) +
        fmt::format(",\"created_time\":{},\"first_seen_time\":{},\"last_seen_time\":{}", first_ms,
@@ -116,7 +147,12 @@ std::string OcsfJson(const v1::Alert& a, const FormatContext& ctx) {
       a.id(), JsonString(a.rule_id()), JsonString(a.rule_source()), JsonString(a.key()),
       a.chain_id(), a.agent_pid(), JsonString(a.agent_id()), JsonString(a.agent_exe()),
       a.server_pid(), JsonString(a.server_name()), a.score());
-  j += "}";
+  j.pop_back();  // the unmapped object's "}"
+  if (!a.node().empty()) j += ",\"node\":" + JsonString(a.node());
+  if (a.has_agent_kubernetes()) j += ",\"agent_kubernetes\":" + KubernetesJson(a.agent_kubernetes());
+  if (a.has_server_kubernetes())
+    j += ",\"server_kubernetes\":" + KubernetesJson(a.server_kubernetes());
+  j += "}}";
   return j;
 }
 
@@ -203,9 +239,15 @@ std::string Rfc5424(const v1::Alert& a, const FormatContext& ctx, int facility,
                               Token(ctx.hostname, 255), ctx.pid, Token(a.rule_id(), 32));
   m += fmt::format(
       "[agentwatch@32473 id=\"{}\" key=\"{}\" rule=\"{}\" severity=\"{}\" count=\"{}\" "
-      "chain=\"{}\" agent_pid=\"{}\" agent=\"{}\" server=\"{}\"] ",
+      "chain=\"{}\" agent_pid=\"{}\" agent=\"{}\" server=\"{}\"",
       a.id(), SdValue(AlertKey(a, ctx)), SdValue(a.rule_id()), SdValue(a.severity()), a.count(),
       a.chain_id(), a.agent_pid(), SdValue(Basename(a.agent_exe())), SdValue(a.server_name()));
+  if (const v1::Kubernetes& k = a.agent_kubernetes(); !k.pod_uid().empty()) {
+    m += fmt::format(" pod_uid=\"{}\"", SdValue(k.pod_uid()));
+    if (!k.pod_name().empty())
+      m += fmt::format(" pod=\"{}/{}\"", SdValue(k.namespace_()), SdValue(k.pod_name()));
+  }
+  m += "] ";
   m += json;
   return m;
 }

@@ -76,6 +76,42 @@ TEST(FormatTest, OcsfDetectionFinding) {
   EXPECT_EQ(u.fields().at("activity_id").number_value(), 2);
   EXPECT_EQ(u.fields().at("count").number_value(), 4);
   EXPECT_EQ(AlertKey(again, kCtx), "node-a/17/4");
+  EXPECT_EQ(f.count("container"), 0u);  // not in a pod
+}
+
+TEST(FormatTest, KubernetesIdentity) {
+  v1::Alert a = Sample();
+  a.set_node("node-a");
+  v1::Kubernetes* k = a.mutable_agent_kubernetes();
+  k->set_pod_uid("3f7c1a2b-8d4e-4f6a-9b0c-1d2e3f4a5b6c");
+  k->set_container_id(std::string(64, 'a'));
+  k->set_container_name("agent");
+  k->set_pod_name("research-agent-0");
+  k->set_namespace_("agents");
+  k->set_workload_kind("StatefulSet");
+  (*k->mutable_labels())["team"] = "ml";
+  a.mutable_server_kubernetes()->set_pod_uid("01234567-89ab-cdef-0123-456789abcdef");
+  auto s = Parse(OcsfJson(a, kCtx));
+  const auto& c = s.fields().at("container").struct_value().fields();
+  EXPECT_EQ(c.at("uid").string_value(), std::string(64, 'a'));
+  EXPECT_EQ(c.at("name").string_value(), "agent");
+  EXPECT_EQ(c.at("pod_uuid").string_value(), "3f7c1a2b-8d4e-4f6a-9b0c-1d2e3f4a5b6c");
+  const auto& un = s.fields().at("unmapped").struct_value().fields();
+  EXPECT_EQ(un.at("node").string_value(), "node-a");
+  const auto& ak = un.at("agent_kubernetes").struct_value().fields();
+  EXPECT_EQ(ak.at("namespace").string_value(), "agents");
+  EXPECT_EQ(ak.at("workload_kind").string_value(), "StatefulSet");
+  EXPECT_EQ(ak.at("labels").struct_value().fields().at("team").string_value(), "ml");
+  EXPECT_EQ(un.at("server_kubernetes").struct_value().fields().at("pod_uid").string_value(),
+            "01234567-89ab-cdef-0123-456789abcdef");
+  // Native JSON is the alert itself, identity included.
+  auto n = Parse(NativeJson(a, kCtx));
+  EXPECT_EQ(n.fields().at("agent_kubernetes").struct_value().fields().at("pod_name").string_value(),
+            "research-agent-0");
+  const std::string m = Rfc5424(a, kCtx, 16, "{}");
+  EXPECT_NE(m.find("pod_uid=\"3f7c1a2b-8d4e-4f6a-9b0c-1d2e3f4a5b6c\" pod=\"agents/research-agent-0\"] {}"),
+            std::string::npos)
+      << m;
 }
 
 TEST(FormatTest, NativeJsonIsTheAlertWithItsKey) {
