@@ -1,5 +1,6 @@
 // agentwatch.v1.AgentWatch over gRPC, plus reflection and the standard health
-// service. The socket is a unix socket created with mode 0660.
+// service: on a unix socket created with mode 0660, and optionally on TCP
+// with TLS and client certificates.
 #ifndef AGENTWATCH_API_SERVICE_H_
 #define AGENTWATCH_API_SERVICE_H_
 

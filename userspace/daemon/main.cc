@@ -79,8 +79,10 @@ int main(int argc, char** argv) {
   po::options_description desc(
       "agentwatchd: eBPF monitor for AI agents and MCP servers\n\n"
       "Usage: agentwatchd [options]\n"
-      "Runs as root: loads the kernel probes, serves the gRPC API on a unix\n"
-      "socket (mode 0660), and streams decoded events to `agentwatch`.\n"
+      "Runs as root (or with CAP_BPF, CAP_PERFMON, CAP_SYS_RESOURCE,\n"
+      "CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH): loads the kernel probes, serves\n"
+      "the gRPC API on a unix socket (mode 0660; on TCP only with mTLS,\n"
+      "api.tcp_listen), and /metrics, /healthz and /readyz on 127.0.0.1:9590.\n"
       "SIGHUP reloads the config file; SIGTERM stops cleanly.\n\nOptions");
   // clang-format off
   desc.add_options()
