@@ -9,6 +9,14 @@
 -- ClickHouse 19.6 and later, the TTL clauses in ttl.sql.
 --
 --   clickhouse-client --multiquery < deploy/clickhouse/schema.sql
+--
+-- Tables made by agentwatch 0.1.0 before the Kubernetes columns existed
+-- take them with:
+--   ALTER TABLE agentwatch.alerts ADD COLUMN node String, ADD COLUMN agent_namespace String,
+--     ADD COLUMN agent_pod String, ADD COLUMN agent_workload String,
+--     ADD COLUMN server_namespace String, ADD COLUMN server_pod String;
+--   ALTER TABLE agentwatch.chains ADD COLUMN agent_namespace String,
+--     ADD COLUMN agent_pod String, ADD COLUMN agent_workload String;
 
 CREATE DATABASE IF NOT EXISTS agentwatch;
 
@@ -33,7 +41,13 @@ CREATE TABLE IF NOT EXISTS agentwatch.alerts (
   attack Array(String),
   score Float64,
   key String,
-  record String                -- the whole alert (evidence included) as JSON
+  record String,               -- the whole alert (evidence included) as JSON
+  node String,                 -- the Kubernetes node ($NODE_NAME), else the host
+  agent_namespace String,      -- the agent's pod, when it runs in one
+  agent_pod String,
+  agent_workload String,       -- Kind/name: Deployment/research-agent
+  server_namespace String,     -- the MCP server's pod
+  server_pod String
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toDate(time)
 ORDER BY (host, alert_id);
@@ -51,7 +65,10 @@ CREATE TABLE IF NOT EXISTS agentwatch.chains (
   calls UInt32,
   effects UInt32,
   open UInt8,
-  version UInt64
+  version UInt64,
+  agent_namespace String,      -- the agent's pod, when it runs in one
+  agent_pod String,
+  agent_workload String
 ) ENGINE = ReplacingMergeTree(version)
 PARTITION BY toDate(start)
 ORDER BY (host, chain_id);

@@ -178,6 +178,12 @@ std::string ClickHouseTime(int64_t unix_ns) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+namespace {
+std::string Workload(const v1::Kubernetes& k) {
+  return k.workload_kind().empty() ? "" : k.workload_kind() + "/" + k.workload_name();
+}
+}  // namespace
+
 std::string ClickHouseAlertRow(const v1::Alert& a, const FormatContext& ctx) {
   std::string attack = "[";
   for (int i = 0; i < a.attack_size(); ++i) attack += (i ? "," : "") + JsonString(a.attack(i));
@@ -188,13 +194,17 @@ std::string ClickHouseAlertRow(const v1::Alert& a, const FormatContext& ctx) {
       "\"last_time\":{},\"last_ns\":{},\"rule_id\":{},\"severity\":{},\"severity_rank\":{},"
       "\"summary\":{},\"agent_pid\":{},\"agent_id\":{},\"agent_exe\":{},\"server_pid\":{},"
       "\"server_name\":{},\"chain_id\":{},\"attack\":{},\"score\":{},\"key\":{},"
-      "\"record\":{}}}",
+      "\"record\":{},\"node\":{},\"agent_namespace\":{},\"agent_pod\":{},"
+      "\"agent_workload\":{},\"server_namespace\":{},\"server_pod\":{}}}",
       JsonString(ctx.hostname), a.id(), std::max<uint32_t>(a.count(), 1), ClickHouseTime(a.time_unix_ns()),
       a.time_unix_ns(), ClickHouseTime(last), last, JsonString(a.rule_id()), JsonString(a.severity()),
       std::max(0, SeverityRank(a.severity())), JsonString(a.summary()), a.agent_pid(),
       JsonString(a.agent_id()), JsonString(a.agent_exe()), a.server_pid(),
       JsonString(a.server_name()), a.chain_id(), attack, a.score(), JsonString(a.key()),
-      JsonString(NativeJson(a, ctx)));
+      JsonString(NativeJson(a, ctx)), JsonString(a.node().empty() ? ctx.hostname : a.node()),
+      JsonString(a.agent_kubernetes().namespace_()), JsonString(a.agent_kubernetes().pod_name()),
+      JsonString(Workload(a.agent_kubernetes())), JsonString(a.server_kubernetes().namespace_()),
+      JsonString(a.server_kubernetes().pod_name()));
 }
 
 std::string ClickHouseCallRow(const v1::McpCall& c, uint64_t chain_id, int64_t ord,
@@ -222,11 +232,13 @@ std::string ClickHouseChainRow(const v1::Chain& c, const FormatContext& ctx) {
   return fmt::format(
       "{{\"host\":{},\"chain_id\":{},\"agent_id\":{},\"agent_pid\":{},\"agent_exe\":{},"
       "\"start\":{},\"start_ns\":{},\"end\":{},\"end_ns\":{},\"calls\":{},\"effects\":{},"
-      "\"open\":{},\"version\":{}}}",
+      "\"open\":{},\"version\":{},\"agent_namespace\":{},\"agent_pod\":{},"
+      "\"agent_workload\":{}}}",
       JsonString(ctx.hostname), c.id(), JsonString(c.agent_id()), c.agent_pid(),
       JsonString(c.agent_exe()), ClickHouseTime(c.start_unix_ns()), c.start_unix_ns(),
       ClickHouseTime(c.end_unix_ns()), c.end_unix_ns(), c.calls(), c.effects(), c.open() ? 1 : 0,
-      version);
+      version, JsonString(c.agent_kubernetes().namespace_()),
+      JsonString(c.agent_kubernetes().pod_name()), JsonString(Workload(c.agent_kubernetes())));
 }
 
 std::string Rfc5424(const v1::Alert& a, const FormatContext& ctx, int facility,

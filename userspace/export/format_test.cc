@@ -1,5 +1,9 @@
 #include "export/format.h"
 
+#include <fstream>
+#include <set>
+#include <sstream>
+
 #include <gtest/gtest.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -135,6 +139,59 @@ TEST(FormatTest, Rfc5424) {
   EXPECT_NE(Rfc5424(odd, kCtx, 16, "{}").find("server=\"a\\\"b\\]c\\\\d\""), std::string::npos);
   odd.set_severity("critical");
   EXPECT_EQ(Rfc5424(odd, kCtx, 4, "{}").rfind("<34>1 ", 0), 0u);  // auth (4) * 8 + crit (2)
+}
+
+// The columns of one table in deploy/clickhouse/schema.sql.
+std::set<std::string> SchemaColumns(const std::string& table) {
+  std::ifstream f(AW_CLICKHOUSE_SCHEMA);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string text = ss.str();
+  std::set<std::string> cols;
+  size_t at = text.find("CREATE TABLE IF NOT EXISTS agentwatch." + table + " (");
+  if (at == std::string::npos) return cols;
+  std::istringstream body(text.substr(at, text.find(") ENGINE", at) - at));
+  std::string line;
+  std::getline(body, line);  // the CREATE line
+  while (std::getline(body, line)) {
+    std::istringstream w(line);
+    std::string name;
+    if (w >> name && name.rfind("--", 0) != 0) cols.insert(name);
+  }
+  return cols;
+}
+
+// Every key of a row is a column of its table (JSONEachRow refuses others),
+// and the Kubernetes columns carry the pods.
+TEST(FormatTest, ClickHouseRowsMatchTheSchema) {
+  v1::Alert a = Sample();
+  a.mutable_agent_kubernetes()->set_pod_uid("u");
+  a.mutable_agent_kubernetes()->set_pod_name("research-agent-0");
+  a.mutable_agent_kubernetes()->set_namespace_("agents");
+  a.mutable_agent_kubernetes()->set_workload_kind("StatefulSet");
+  a.mutable_agent_kubernetes()->set_workload_name("research-agent");
+  v1::Chain c;
+  c.set_id(3);
+  *c.mutable_agent_kubernetes() = a.agent_kubernetes();
+  v1::McpCall call;
+  call.set_call_id(9);
+  const std::pair<std::string, std::string> rows[] = {
+      {"alerts", ClickHouseAlertRow(a, kCtx)},
+      {"chains", ClickHouseChainRow(c, kCtx)},
+      {"calls", ClickHouseCallRow(call, 3, 1, kCtx)}};
+  for (const auto& [table, row] : rows) {
+    const std::set<std::string> cols = SchemaColumns(table);
+    ASSERT_GT(cols.size(), 5u) << table;
+    auto s = Parse(row);
+    for (const auto& [key, v] : s.fields()) EXPECT_EQ(cols.count(key), 1u) << table << "." << key;
+  }
+  auto alert = Parse(rows[0].second).fields();
+  EXPECT_EQ(alert.at("agent_namespace").string_value(), "agents");
+  EXPECT_EQ(alert.at("agent_pod").string_value(), "research-agent-0");
+  EXPECT_EQ(alert.at("agent_workload").string_value(), "StatefulSet/research-agent");
+  EXPECT_EQ(alert.at("node").string_value(), "node-a");  // no node: the host
+  auto chain = Parse(rows[1].second).fields();
+  EXPECT_EQ(chain.at("agent_pod").string_value(), "research-agent-0");
 }
 
 TEST(FormatTest, JsonStringEscapes) {
