@@ -165,6 +165,11 @@ def manifests(bindir):
     for tool in ("kubectl", "node"):
         if not shutil.which(tool):
             return skip_or_fail(f"needs {tool} (scripts/install-deps.sh)")
+    # Kustomize reads only files under the base: its copy of the default
+    # local rules must not drift from the installed one.
+    base_rules = open(os.path.join(ROOT, "deploy", "kubernetes", "base", "local-rules.yaml")).read()
+    check(base_rules == open(os.path.join(ROOT, "deploy", "config", "local-rules.yaml")).read(),
+          "deploy/kubernetes/base/local-rules.yaml differs from deploy/config/local-rules.yaml")
     overlays = sorted(os.listdir(OVERLAYS))
     check(set(overlays) >= {"privileged", "least-privileged"}, f"overlays: {overlays}")
     for overlay in overlays:
