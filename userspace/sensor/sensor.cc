@@ -568,7 +568,7 @@ std::vector<v1::ProbeStatus> Sensor::SetAttached(const std::string& name, bool a
   bool matched = false;
   for (auto& st : probes_) {
     if (st.program() != name && st.capability() != name) continue;
-    // Only the probes in use: attached, or detached by this call's kind.
+    // Only the probes in use: attached now, or detached earlier by this.
     if (!st.attached() && !st.detached()) continue;
     matched = true;
     if (st.attached() == attach) continue;
