@@ -212,6 +212,11 @@ def main():
               f"status over TCP with mTLS: {r.returncode} {r.stderr}")
         r = subprocess.run([cli, "--endpoint", ep_a, "status"], capture_output=True, text=True, timeout=30)
         check(r.returncode == 2 and "--tls-cert" in r.stderr, f"TCP without TLS flags is refused: {r.stderr}")
+        # Changing the daemon is for its unix socket only.
+        r = subprocess.run([cli, "--endpoint", ep_a] + tls_flags + ["probes", "--detach", "file.open"],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode != 0 and "unix socket" in r.stderr,
+              f"probes --detach over TCP is refused: {r.returncode} {r.stderr}")
         rogue_flags = list(tls_flags)
         rogue_flags[3], rogue_flags[5] = f"{certs}/rogue.crt", f"{certs}/rogue.key"
         r = subprocess.run([cli, "--endpoint", ep_a] + rogue_flags + ["status"],

@@ -405,9 +405,21 @@ grpc::Status AgentWatchService::ListBaselines(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status AgentWatchService::ResetBaseline(grpc::ServerContext*,
+namespace {
+// What changes the daemon (detaching probes, forgetting baselines) is taken
+// only over the unix socket: a certificate that may read over TCP (a
+// Prometheus or fleet CLI one) must not be able to blind a node.
+grpc::Status LocalOnly(const grpc::ServerContext* ctx) {
+  if (ctx == nullptr || ctx->peer().rfind("unix:", 0) == 0) return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                      "this changes the daemon: only over its unix socket, on the node");
+}
+}  // namespace
+
+grpc::Status AgentWatchService::ResetBaseline(grpc::ServerContext* ctx,
                                              const v1::ResetBaselineRequest* req,
                                              v1::ResetBaselineResponse* out) {
+  if (grpc::Status s = LocalOnly(ctx); !s.ok()) return s;
   if (engine_ == nullptr) return NoEngine();
   if (!req->all() && req->server().empty())
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "name a server, or all");
@@ -501,8 +513,9 @@ void ApiServer::Shutdown() {
   unlink(socket_path_.c_str());
 }
 
-grpc::Status AgentWatchService::SetProbe(grpc::ServerContext*, const v1::SetProbeRequest* req,
+grpc::Status AgentWatchService::SetProbe(grpc::ServerContext* ctx, const v1::SetProbeRequest* req,
                                          v1::SetProbeResponse* out) {
+  if (grpc::Status s = LocalOnly(ctx); !s.ok()) return s;
   if (!set_probe_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no kernel probes here");
   if (req->program().empty())
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "program: name a probe");
