@@ -32,8 +32,8 @@ import signal
 import sqlite3
 import subprocess
 
-from awtest import (MODULES, TESTS, begin, check, cli_json, finish_run, outside_web,
-                    start_daemon, wait_for)
+from awtest import (MODULES, TESTS, begin, check, cli_json, fake_aws_credentials, finish_run,
+                    outside_web, start_daemon, wait_for, write_file)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT = os.path.join(HERE, "mcp_client.mjs")
@@ -44,20 +44,13 @@ FS = os.path.join(MODULES, "server-filesystem", "dist", "index.js")
 def main():
     bindir, cli, tmp, endpoint = begin("aw-alerts-e2e-")
     state = os.path.join(tmp, "state")
-    home = os.path.join(tmp, "home")
-    os.makedirs(os.path.join(home, ".aws"))
-    creds = os.path.join(home, ".aws", "credentials")
-    with open(creds, "w") as f:
-        f.write("[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n")
+    creds = fake_aws_credentials(os.path.join(tmp, "home"))
     project = os.path.join(tmp, "project")
-    os.makedirs(project)
-    with open(os.path.join(project, "README.md"), "w") as f:
-        f.write("# demo\n")
+    write_file(os.path.join(project, "README.md"), "# demo\n")
     rules = os.path.join(tmp, "rules.d")
-    os.makedirs(rules)
-    with open(os.path.join(rules, "10-test.yaml"), "w") as f:
-        f.write("lists:\n  egress_allow: [\"127.0.0.1/32\"]\n"
-                f"  scope_areas: {{append: [\"{tmp}/**\"]}}\n")
+    write_file(os.path.join(rules, "10-test.yaml"),
+               "lists:\n  egress_allow: [\"127.0.0.1/32\"]\n"
+               f"  scope_areas: {{append: [\"{tmp}/**\"]}}\n")
     procs = []
 
     # The "outside" web server: 127.0.0.2 (loopback, but not allow-listed).

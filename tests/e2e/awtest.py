@@ -69,6 +69,34 @@ TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULES = os.path.join(TESTS, "node_modules", "@modelcontextprotocol")
 
 
+ROOT = os.path.dirname(TESTS)
+
+
+def make_certs(directory):
+    """The project's own TLS material (scripts/gen-certs.sh) in directory: a
+    CA (ca.crt), a server certificate for "agentwatch", localhost and
+    127.0.0.1 (server.crt, server.key) and a client certificate
+    (client.crt, client.key)."""
+    subprocess.run([os.path.join(ROOT, "scripts", "gen-certs.sh"), directory], check=True,
+                   capture_output=True)
+    return directory
+
+
+def write_file(path, text):
+    """Writes text to path, making its directory first."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def fake_aws_credentials(home):
+    """A planted ~/.aws/credentials (AWS's documented example key) under
+    home; returns its path."""
+    return write_file(os.path.join(home, ".aws", "credentials"),
+                      "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n")
+
+
 def skip_or_fail(why):
     """77 (skipped), or 1 when AGENTWATCH_REQUIRE_BPF=1 forbids skips."""
     if os.environ.get("AGENTWATCH_REQUIRE_BPF") == "1":

@@ -16,8 +16,8 @@ import os
 import subprocess
 import urllib.request
 
-from awtest import (MODULES, TESTS, begin, check, finish_run, free_port, need_program,
-                    outside_web, start_daemon, wait_for)
+from awtest import (MODULES, TESTS, begin, check, fake_aws_credentials, finish_run, free_port,
+                    need_program, outside_web, start_daemon, wait_for, write_file)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -106,19 +106,12 @@ def main():
     try:
         http_port, tcp_port = free_port(), free_port()
         procs.append(start_clickhouse(tmp, http_port, tcp_port))
-        home = os.path.join(tmp, "home")
-        os.makedirs(os.path.join(home, ".aws"))
-        creds = os.path.join(home, ".aws", "credentials")
-        with open(creds, "w") as f:
-            f.write("[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n")
+        creds = fake_aws_credentials(os.path.join(tmp, "home"))
         rules = os.path.join(tmp, "rules.d")
-        os.makedirs(rules)
-        with open(os.path.join(rules, "10-test.yaml"), "w") as f:
-            f.write("lists:\n  egress_allow: [\"127.0.0.1/32\"]\n")
-        cfg = os.path.join(tmp, "agentwatch.yaml")
-        with open(cfg, "w") as f:
-            f.write(f"sinks:\n  - name: fleet\n    type: clickhouse\n"
-                    f"    url: http://127.0.0.1:{http_port}\n")
+        write_file(os.path.join(rules, "10-test.yaml"), "lists:\n  egress_allow: [\"127.0.0.1/32\"]\n")
+        cfg = write_file(os.path.join(tmp, "agentwatch.yaml"),
+                         f"sinks:\n  - name: fleet\n    type: clickhouse\n"
+                         f"    url: http://127.0.0.1:{http_port}\n")
 
         web, port = outside_web()
 

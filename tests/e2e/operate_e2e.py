@@ -28,10 +28,9 @@ import ssl
 import subprocess
 import urllib.request
 
-from awtest import (TESTS, begin, check, finish_run, free_port, wait_for)
+from awtest import (TESTS, begin, check, finish_run, free_port, make_certs, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
 CLIENT = os.path.join(HERE, "mcp_client.mjs")
 LEAST_CAPS = ["bpf", "perfmon", "sys_resource", "sys_ptrace", "dac_read_search"]
 TOOL_SERVER = os.path.join(HERE, "tool_server.mjs")
@@ -107,13 +106,9 @@ tls:
 
 def main():
     bindir, cli, tmp, endpoint = begin("aw-operate-e2e-")
-    certs = os.path.join(tmp, "certs")
-    subprocess.run([os.path.join(ROOT, "scripts", "gen-certs.sh"), certs], check=True,
-                   capture_output=True)
+    certs = make_certs(os.path.join(tmp, "certs"))
     # A second CA whose client certificate must be refused.
-    rogue = os.path.join(tmp, "rogue")
-    subprocess.run([os.path.join(ROOT, "scripts", "gen-certs.sh"), rogue], check=True,
-                   capture_output=True)
+    rogue = make_certs(os.path.join(tmp, "rogue"))
     os.rename(os.path.join(rogue, "client.crt"), os.path.join(certs, "rogue.crt"))
     os.rename(os.path.join(rogue, "client.key"), os.path.join(certs, "rogue.key"))
     procs = []
@@ -142,8 +137,12 @@ def main():
             nodes[name] = dict(ports=ports, ep=ep, proc=p)
         for name, n in nodes.items():
             plain = f"http://127.0.0.1:{n['ports']['plain']}"
-            wait_for(lambda: http_get(plain + "/readyz")[0] == 200 if _up(n) else None, 40,
-                     f"daemon {name} ready")
+
+            def ready():
+                if n["proc"].poll() is not None:
+                    raise SystemExit(f"daemon {name} exited")
+                return http_get(plain + "/readyz")[0] == 200
+            wait_for(ready, 40, f"daemon {name} ready")
         a = nodes["a"]
         plain = f"http://127.0.0.1:{a['ports']['plain']}"
         check(http_get(plain + "/healthz") == (200, "ok\n"), "/healthz")
@@ -285,10 +284,6 @@ def main():
     finally:
         rc = finish_run(procs, tmp, "operate e2e")
     return rc
-
-
-def _up(n):
-    return n["proc"].poll() is None or (_ for _ in ()).throw(SystemExit("a daemon exited"))
 
 
 if __name__ == "__main__":

@@ -36,8 +36,8 @@ import subprocess
 import threading
 import time
 
-from awtest import (FAILURES, TESTS, begin, check, finish_run, free_port, need_program, start_daemon,
-                    wait_for)
+from awtest import (FAILURES, TESTS, begin, check, finish_run, free_port, make_certs, need_program,
+                    start_daemon, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT = os.path.join(HERE, "mcp_client.mjs")
@@ -50,20 +50,6 @@ def socket_host():
     return socket.gethostname() + "/"
 
 
-def certs(tmp):
-    """A CA and a server certificate for 127.0.0.1 signed by it."""
-    def run(*args):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=tmp)
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-        "-days", "1", "-subj", "/CN=agentwatch test CA")
-    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-        "-subj", "/CN=127.0.0.1")
-    with open(os.path.join(tmp, "san.ext"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", "server.pem", "-days", "1", "-extfile", "san.ext")
-
-
 def start_rsyslog(tmp, tcp_port, tls_port):
     conf = os.path.join(tmp, "rsyslog.conf")
     work = os.path.join(tmp, "rsyslog-work")
@@ -71,8 +57,8 @@ def start_rsyslog(tmp, tcp_port, tls_port):
     with open(conf, "w") as f:
         f.write(f'''
 global(workDirectory="{work}"
-       defaultNetstreamDriverCAFile="{tmp}/ca.pem"
-       defaultNetstreamDriverCertFile="{tmp}/server.pem"
+       defaultNetstreamDriverCAFile="{tmp}/ca.crt"
+       defaultNetstreamDriverCertFile="{tmp}/server.crt"
        defaultNetstreamDriverKeyFile="{tmp}/server.key")
 module(load="imtcp")
 template(name="raw" type="string" string="%rawmsg%\\n")
@@ -206,7 +192,7 @@ def main():
     state = os.path.join(tmp, "state")
     log = os.path.join(tmp, "daemon.log")
     try:
-        certs(tmp)
+        make_certs(tmp)
         tcp_port, tls_port = free_port(), free_port()
         rules = os.path.join(tmp, "rules.d")
         os.makedirs(rules)
@@ -225,7 +211,7 @@ def main():
     type: syslog
     protocol: tls
     address: 127.0.0.1:{tls_port}
-    ca: {tmp}/ca.pem
+    ca: {tmp}/ca.crt
   - name: file
     type: file
     path: {tmp}/alerts.jsonl

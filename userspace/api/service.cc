@@ -96,7 +96,7 @@ grpc::Status AgentWatchService::ListServers(grpc::ServerContext*,
     if (!err.empty()) return StoreError(err);
   }
   for (auto& s : *out->mutable_servers())
-    if (!s.pod_uid().empty()) FillOwner(s.pod_uid(), s.container_id(), s.mutable_kubernetes());
+    if (s.has_kubernetes()) Fill(s.mutable_kubernetes());
   return grpc::Status::OK;
 }
 
@@ -190,7 +190,7 @@ grpc::Status AgentWatchService::ListAgents(grpc::ServerContext*,
     if (!err.empty()) return StoreError(err);
   }
   for (auto& a : *out->mutable_agents())
-    if (!a.pod_uid().empty()) FillOwner(a.pod_uid(), a.container_id(), a.mutable_kubernetes());
+    if (a.has_kubernetes()) Fill(a.mutable_kubernetes());
   return grpc::Status::OK;
 }
 
@@ -485,8 +485,7 @@ std::string ApiServer::Start(const std::string& endpoint, AgentWatchService* ser
     if (tcp_port == 0) return fmt::format("cannot listen on {}", tcp_listen);
     std::string host, port;
     SplitHostPort(tcp_listen, &host, &port);
-    tcp_address_ = fmt::format("{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host,
-                               tcp_port);
+    tcp_address_ = JoinHostPort(host, std::to_string(tcp_port));
   }
   if (chmod(socket_path_.c_str(), 0660) != 0) {
     return fmt::format("chmod {}: {}", socket_path_, std::strerror(errno));
@@ -522,14 +521,6 @@ grpc::Status AgentWatchService::SetProbe(grpc::ServerContext* ctx, const v1::Set
   if (std::string e = set_probe_(*req, out); !e.empty())
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, e);
   return grpc::Status::OK;
-}
-
-void AgentWatchService::FillOwner(const std::string& pod_uid, const std::string& container_id,
-                                  v1::Kubernetes* k) const {
-  if (pod_uid.empty()) return;
-  if (k->pod_uid().empty()) k->set_pod_uid(pod_uid);
-  if (k->container_id().empty()) k->set_container_id(container_id);
-  Fill(k);
 }
 
 }  // namespace agentwatch

@@ -99,8 +99,6 @@ class AgentWatchService final : public v1::AgentWatch::Service {
   void Fill(v1::Kubernetes* k) const {
     if (kube_fill_ && !k->pod_uid().empty()) kube_fill_(k);
   }
-  void FillOwner(const std::string& pod_uid, const std::string& container_id,
-                 v1::Kubernetes* k) const;
 };
 
 // PEM texts for the API on TCP: the server's chain and key, and the CA

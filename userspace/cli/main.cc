@@ -11,6 +11,9 @@
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
@@ -769,19 +772,23 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& endpoint, const TlsFla
   return grpc::CreateCustomChannel(endpoint, grpc::SslCredentials(o), args);
 }
 
-// The standard gRPC health check (grpc.health.v1.Health/Check), encoded
-// by hand: the request is {1: service}, the answer {1: status} with 1 =
-// SERVING, 2 = NOT_SERVING. Returns the status name, or "" with error.
+// The standard gRPC health check (grpc.health.v1.Health/Check) through the
+// generic stub, its two one-field messages read and written with
+// protobuf's wire format: the request is {1: service}, the answer {1:
+// status} with 1 = SERVING, 2 = NOT_SERVING, 3 = SERVICE_UNKNOWN. Returns
+// the status name, or "" with error.
 std::string HealthCheck(const std::shared_ptr<grpc::Channel>& channel, const std::string& service,
                         std::string* error) {
   std::string req;
-  if (!service.empty()) {
-    req += '\x0a';
-    for (size_t n = service.size(); ; n >>= 7) {  // varint length
-      req += static_cast<char>((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
-      if (n <= 0x7f) break;
+  {
+    google::protobuf::io::StringOutputStream out(&req);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    if (!service.empty()) {
+      coded.WriteTag(google::protobuf::internal::WireFormatLite::MakeTag(
+          1, google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+      coded.WriteVarint32(static_cast<uint32_t>(service.size()));
+      coded.WriteString(service);
     }
-    req += service;
   }
   grpc::Slice slice(req);
   grpc::ByteBuffer request(&slice, 1), response;
@@ -801,7 +808,17 @@ std::string HealthCheck(const std::shared_ptr<grpc::Channel>& channel, const std
   if (response.Dump(&slices).ok()) {
     for (const auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
   }
-  const int status = bytes.size() >= 2 && bytes[0] == '\x08' ? bytes[1] : 0;
+  uint32_t status = 0;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  for (uint32_t tag; (tag = in.ReadTag()) != 0;) {
+    if (tag == google::protobuf::internal::WireFormatLite::MakeTag(
+                   1, google::protobuf::internal::WireFormatLite::WIRETYPE_VARINT)) {
+      if (!in.ReadVarint32(&status)) break;
+    } else if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) {
+      break;
+    }
+  }
   switch (status) {
     case 1: return "SERVING";
     case 2: return "NOT_SERVING";

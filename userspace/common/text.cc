@@ -300,6 +300,10 @@ bool SplitHostPort(const std::string& a, std::string* host, std::string* port) {
   return !host->empty();
 }
 
+std::string JoinHostPort(const std::string& host, const std::string& port) {
+  return host.find(':') != std::string::npos ? "[" + host + "]:" + port : host + ":" + port;
+}
+
 bool IsLoopbackHost(const std::string& host) {
   if (host == "localhost") return true;
   in_addr v4{};

@@ -63,6 +63,9 @@ bool ReadFileText(const std::string& path, std::string* out);
 // either part is missing.
 bool SplitHostPort(const std::string& address, std::string* host, std::string* port);
 
+// The reverse: "host:port", "[v6]:port" when host has a colon.
+std::string JoinHostPort(const std::string& host, const std::string& port);
+
 // localhost, 127.0.0.0/8 or ::1 (a literal address or "localhost").
 bool IsLoopbackHost(const std::string& host);
 

@@ -22,6 +22,22 @@ TEST(TextTest, JoinPath) {
   EXPECT_EQ(JoinPath("/", "./a"), "/a");
 }
 
+TEST(TextTest, HostPort) {
+  std::string host, port;
+  ASSERT_TRUE(SplitHostPort("[::1]:9590", &host, &port));
+  EXPECT_EQ(host, "::1");
+  EXPECT_EQ(port, "9590");
+  EXPECT_EQ(JoinHostPort(host, port), "[::1]:9590");
+  ASSERT_TRUE(SplitHostPort("127.0.0.1:0", &host, &port));
+  EXPECT_EQ(JoinHostPort(host, port), "127.0.0.1:0");
+  EXPECT_FALSE(SplitHostPort("9590", &host, &port));
+  EXPECT_FALSE(SplitHostPort(":9590", &host, &port));
+  EXPECT_FALSE(SplitHostPort("host:", &host, &port));
+  for (const char* h : {"localhost", "127.0.0.1", "127.1.2.3", "::1"}) EXPECT_TRUE(IsLoopbackHost(h)) << h;
+  for (const char* h : {"0.0.0.0", "10.0.0.1", "::", "example.com", "128.0.0.1"})
+    EXPECT_FALSE(IsLoopbackHost(h)) << h;
+}
+
 TEST(TextTest, SplitNul) {
   using std::string_literals::operator""s;
   auto v = SplitNul("ls\0-la\0/tmp\0"s);

@@ -205,9 +205,7 @@ std::unique_ptr<KubeClient> MakeKubeClient(const Config& cfg, PodDirectory* pods
   KubeClient::Options o;
   o.api_server = cfg.kube_api_server;
   if (o.api_server.empty() && host != nullptr) {
-    const std::string h = host;
-    o.api_server = fmt::format("https://{}:{}", h.find(':') != std::string::npos ? "[" + h + "]" : h,
-                               port != nullptr ? port : "443");
+    o.api_server = "https://" + JoinHostPort(host, port != nullptr ? port : "443");
   }
   if (o.api_server.empty()) {
     spdlog::error("msg=\"kubernetes: no API server (set kubernetes.api_server)\"");
@@ -676,10 +674,10 @@ int RunLive(Config cfg, std::function<std::string(Config*)> reload_fn) {
         m.events_by_type.emplace_back(EventTypeLabel(t), n);
       m.rule_matches = pipeline.engine().RuleMatches();
       m.latency = pipeline.latency().Get();
-      const McpTracker& t = pipeline.mcp_tracker();
-      m.servers_live = t.Servers(false).size();
-      m.sessions_open = t.Sessions("", false).size();
-      m.agents_live = t.Agents(false).size();
+      const McpTracker::Live live = pipeline.mcp_tracker().LiveCounts();
+      m.servers_live = live.servers;
+      m.sessions_open = live.sessions;
+      m.agents_live = live.agents;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       r.body = RenderPrometheus(m);
     } else {

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <netdb.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -16,18 +15,13 @@
 #include <spdlog/spdlog.h>
 
 #include "common/text.h"
+#include "export/transport.h"
 #include "mcp/http1.h"
 
 namespace agentwatch {
 namespace {
 
 constexpr size_t kMaxHead = 16 * 1024;
-
-std::string SslError(const std::string& what) {
-  char buf[256] = "unknown error";
-  if (unsigned long e = ERR_get_error(); e != 0) ERR_error_string_n(e, buf, sizeof buf);
-  return fmt::format("{}: {}", what, buf);
-}
 
 const char* Reason(int status) {
   switch (status) {
@@ -113,11 +107,11 @@ std::string HttpServer::Listen(const std::string& address, const TlsServerFiles*
     SSL_CTX_set_min_proto_version(l.ctx, TLS1_2_VERSION);
     std::string e;
     if (SSL_CTX_use_certificate_chain_file(l.ctx, tls->cert_file.c_str()) != 1) {
-      e = SslError("certificate " + tls->cert_file);
+      e = OpenSslError("certificate " + tls->cert_file);
     } else if (SSL_CTX_use_PrivateKey_file(l.ctx, tls->key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-      e = SslError("key " + tls->key_file);
+      e = OpenSslError("key " + tls->key_file);
     } else if (SSL_CTX_load_verify_locations(l.ctx, tls->client_ca_file.c_str(), nullptr) != 1) {
-      e = SslError("client CA " + tls->client_ca_file);
+      e = OpenSslError("client CA " + tls->client_ca_file);
     }
     if (!e.empty()) {
       SSL_CTX_free(l.ctx);
@@ -127,8 +121,7 @@ std::string HttpServer::Listen(const std::string& address, const TlsServerFiles*
     SSL_CTX_set_verify(l.ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   }
   listeners_.push_back(l);
-  addresses_.push_back(ss.ss_family == AF_INET6 ? fmt::format("[{}]:{}", h, p)
-                                                : fmt::format("{}:{}", h, p));
+  addresses_.push_back(JoinHostPort(h, p));
   return "";
 }
 
@@ -187,7 +180,7 @@ void HttpServer::Serve(const Listener& l, int fd) {
     SSL_set_fd(ssl, fd);
     if (SSL_accept(ssl) != 1) {
       ++rejected_;
-      spdlog::debug("msg=\"metrics TLS handshake failed\" error=\"{}\"", SslError("accept"));
+      spdlog::debug("msg=\"metrics TLS handshake failed\" error=\"{}\"", OpenSslError("accept"));
       SSL_free(ssl);
       return;
     }

@@ -1,7 +1,5 @@
 #include "daemon/kube.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -12,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/text.h"
+#include "export/transport.h"
 
 namespace agentwatch {
 namespace {
@@ -128,38 +127,37 @@ void PodDirectory::Replace(std::vector<PodMeta> pods) {
   misses_.clear();
 }
 
+const PodMeta* PodDirectory::Find(const std::string& uid) {
+  auto it = pods_.find(uid);
+  if (it != pods_.end()) return &it->second;
+  misses_.insert(uid);
+  if (counted_.size() < 100000 && counted_.insert(uid).second) ++unresolved_;
+  return nullptr;
+}
+
 bool PodDirectory::Fill(v1::Kubernetes* k) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = pods_.find(k->pod_uid());
-  if (it == pods_.end()) {
-    misses_.insert(k->pod_uid());
-    if (counted_.size() < 100000 && counted_.insert(k->pod_uid()).second) ++unresolved_;
-    return false;
-  }
-  const PodMeta& p = it->second;
-  k->set_pod_name(p.name);
-  k->set_namespace_(p.namespace_);
-  k->set_workload_kind(p.workload_kind);
-  k->set_workload_name(p.workload_name);
-  k->set_node_name(p.node_name);
-  k->set_service_account(p.service_account);
+  const PodMeta* p = Find(k->pod_uid());
+  if (p == nullptr) return false;
+  k->set_pod_name(p->name);
+  k->set_namespace_(p->namespace_);
+  k->set_workload_kind(p->workload_kind);
+  k->set_workload_name(p->workload_name);
+  k->set_node_name(p->node_name);
+  k->set_service_account(p->service_account);
   k->mutable_labels()->clear();
-  for (const auto& [key, v] : p.labels) (*k->mutable_labels())[key] = v;
-  if (auto c = p.containers.find(k->container_id()); c != p.containers.end())
+  for (const auto& [key, v] : p->labels) (*k->mutable_labels())[key] = v;
+  if (auto c = p->containers.find(k->container_id()); c != p->containers.end())
     k->set_container_name(c->second);
   return true;
 }
 
 bool PodDirectory::Names(const std::string& pod_uid, std::string* name, std::string* ns) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = pods_.find(pod_uid);
-  if (it == pods_.end()) {
-    misses_.insert(pod_uid);
-    if (counted_.size() < 100000 && counted_.insert(pod_uid).second) ++unresolved_;
-    return false;
-  }
-  *name = it->second.name;
-  *ns = it->second.namespace_;
+  const PodMeta* p = Find(pod_uid);
+  if (p == nullptr) return false;
+  *name = p->name;
+  *ns = p->namespace_;
   return true;
 }
 
@@ -175,19 +173,9 @@ bool PodDirectory::HasMisses() const {
 
 namespace {
 
-struct CurlCleanup {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
 struct SlistCleanup {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
-
-size_t Append(char* data, size_t size, size_t n, void* out) {
-  auto* s = static_cast<std::string*>(out);
-  if (s->size() + size * n > (256u << 20)) return 0;  // a runaway answer
-  s->append(data, size * n);
-  return size * n;
-}
 
 std::string ReadTrimmed(const std::string& path, std::string* err) {
   std::string s;
@@ -206,7 +194,7 @@ std::string KubeClient::SyncOnce() {
   // Read each time: projected tokens are rotated by the kubelet.
   const std::string token = ReadTrimmed(o_.token_file, &err);
   if (!err.empty()) return err;
-  std::unique_ptr<CURL, CurlCleanup> curl(curl_easy_init());
+  CurlHandle curl = NewCurlHandle();
   if (!curl) return "curl_easy_init failed";
   char* node = curl_easy_escape(curl.get(), ("spec.nodeName=" + o_.node_name).c_str(), 0);
   const std::string url = fmt::format("{}/api/v1/pods?fieldSelector={}", o_.api_server, node);
@@ -217,7 +205,8 @@ std::string KubeClient::SyncOnce() {
   std::string body;
   curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, Append);
+  // A pod list past 256 MiB is cut, and then fails to parse.
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, CollectBody<(256u << 20)>);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, 15000L);
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);

@@ -63,6 +63,9 @@ class PodDirectory {
   bool HasMisses() const;
 
  private:
+  // The pod, or null with the miss recorded and counted. Under mu_.
+  const PodMeta* Find(const std::string& uid);
+
   mutable std::mutex mu_;
   std::unordered_map<std::string, PodMeta> pods_;
   std::set<std::string> misses_;    // unknown since the last Replace

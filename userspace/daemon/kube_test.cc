@@ -139,7 +139,6 @@ TEST(KubeTest, ClientListsThisNodesPods) {
   EXPECT_EQ(client.SyncOnce(), "");
   server.join();
   close(lfd);
-  unlink(tmpl);
   EXPECT_NE(request.find("GET /api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a HTTP/1.1"),
             std::string::npos)
       << request;
@@ -148,9 +147,13 @@ TEST(KubeTest, ClientListsThisNodesPods) {
   // Nothing listening: an error, the directory kept.
   o.api_server = "http://127.0.0.1:1";
   KubeClient down(o, &dir);
-  o.token_file = "/nonexistent/token";
-  EXPECT_NE(down.SyncOnce(), "");
+  const std::string refused = down.SyncOnce();
+  EXPECT_NE(refused, "");
+  EXPECT_NE(refused.find("GET http://127.0.0.1:1/api/v1/pods"), std::string::npos) << refused;
   EXPECT_EQ(dir.size(), 3u);
+  // No token to send: an error naming the file.
+  unlink(tmpl);
+  EXPECT_NE(KubeClient(o, &dir).SyncOnce().find("cannot read"), std::string::npos);
 }
 
 }  // namespace

@@ -154,6 +154,8 @@ McpTracker::Server* McpTracker::EnsureServer(const McpObservation& w,
     package = ServerPackage(p->argv, p->exe);
     i.set_container_id(p->container.container_id);
     i.set_pod_uid(p->container.pod_uid);
+    v1::Kubernetes k;
+    if (PodIdentity(*p, &k)) *i.mutable_kubernetes() = std::move(k);
     i.set_id(ProcessInstanceId(w.pid, p->start_ns));
   } else {
     i.set_id(fmt::format("{}-0", w.pid));
@@ -270,6 +272,8 @@ void McpTracker::NoteAgent(uint32_t pid, const McpObservation& w,
       a.set_uid(p->uid);
       a.set_container_id(p->container.container_id);
       a.set_pod_uid(p->container.pod_uid);
+      v1::Kubernetes k;
+      if (PodIdentity(*p, &k)) *a.mutable_kubernetes() = std::move(k);
     }
     it = agents_.emplace(pid, std::move(a)).first;
   }
@@ -417,10 +421,7 @@ McpTracker::Result McpTracker::OnMessage(const McpObservation& w,
       if (server != nullptr) {
         c.set_server_id(server->info.id());
         c.set_server_identity(server->info.identity());
-        if (!server->info.pod_uid().empty()) {
-          c.mutable_server_kubernetes()->set_pod_uid(server->info.pod_uid());
-          c.mutable_server_kubernetes()->set_container_id(server->info.container_id());
-        }
+        if (server->info.has_kubernetes()) *c.mutable_server_kubernetes() = server->info.kubernetes();
       }
       c.set_transport(transport);
       // A request the server reads, or the client writes, is the client's.
@@ -797,6 +798,15 @@ const McpTracker::Server* McpTracker::FindServer(const std::string& q) const {
     }
   }
   return best;
+}
+
+McpTracker::Live McpTracker::LiveCounts() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Live n;
+  for (const auto& [pid, s] : servers_) n.servers += s.info.alive();
+  for (const auto& [key, s] : sessions_) n.sessions += !s.info.ended();
+  for (const auto& [pid, a] : agents_) n.agents += a.alive();
+  return n;
 }
 
 std::vector<v1::McpServer> McpTracker::Servers(bool include_ended,

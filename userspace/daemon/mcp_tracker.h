@@ -142,6 +142,13 @@ class McpTracker {
   // f.server also matches the serverInfo name or package of the instance.
   bool Matches(const v1::CallFilter& f, const v1::McpCall& c) const;
   Counters counters() const;
+  // Live servers, open sessions and live agents, counted (not copied).
+  struct Live {
+    uint64_t servers = 0;
+    uint64_t sessions = 0;
+    uint64_t agents = 0;
+  };
+  Live LiveCounts() const;
   // A live server's serverInfo name, else its package, else its exe; "" if
   // pid is no live server. (A lookup, not a copy of the server list.)
   std::string ServerLabel(uint32_t pid) const;

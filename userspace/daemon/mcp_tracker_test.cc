@@ -140,8 +140,13 @@ TEST_F(TrackerTest, StdioSessionPairsRequestsWithResponses) {
   EXPECT_EQ(agents[0].calls(), 4u);
   ASSERT_EQ(agents[0].servers_size(), 1);
   EXPECT_EQ(agents[0].servers(0), servers[0].id());
+  McpTracker::Live live = tracker_.LiveCounts();
+  EXPECT_EQ(live.servers, 1u);
+  EXPECT_EQ(live.sessions, 1u);
+  EXPECT_EQ(live.agents, 1u);
   tracker_.OnExit(50, 0, now_, &events_);
   EXPECT_TRUE(tracker_.Agents(false).empty());
+  EXPECT_EQ(tracker_.LiveCounts().agents, 0u);
   EXPECT_FALSE(tracker_.Agents(true)[0].alive());
 
   v1::CallFilter f;

@@ -105,7 +105,7 @@ std::string RenderPrometheus(const MetricsSnapshot& m) {
 
   w.Family("agentwatch_probe_attached", "gauge", "1 per attached kernel probe, 0 if not attached.");
   for (const auto& p : st.probes()) {
-    if (!p.attached() && !p.detail().empty() && p.detail().rfind("detached", 0) != 0) continue;
+    if (!p.attached() && !p.detached()) continue;  // never in use (fallback, refused)
     w.Sample("agentwatch_probe_attached",
              {{"capability", p.capability()}, {"program", p.program()}, {"hook", p.hook_type()}},
              p.attached() ? 1 : 0);

@@ -239,9 +239,7 @@ void Pipeline::Process(v1::Event ev) {
 
 bool Pipeline::KubernetesOf(uint32_t pid, v1::Kubernetes* k) {
   const ProcessInfo* p = pid != 0 ? table_.Find(pid) : nullptr;
-  if (p == nullptr || p->container.pod_uid.empty()) return false;
-  k->set_pod_uid(p->container.pod_uid);
-  k->set_container_id(p->container.container_id);
+  if (p == nullptr || !PodIdentity(*p, k)) return false;
   if (pods_ != nullptr) pods_->Fill(k);
   return true;
 }

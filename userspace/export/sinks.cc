@@ -24,18 +24,12 @@
 #include <spdlog/spdlog.h>
 
 #include "common/text.h"
+#include "export/transport.h"
 
 namespace agentwatch {
 namespace {
 
 std::string Errno(const char* what) { return fmt::format("{}: {}", what, strerror(errno)); }
-
-std::string SslError(const char* what) {
-  const unsigned long e = ERR_get_error();
-  char buf[256] = "unknown error";
-  if (e != 0) ERR_error_string_n(e, buf, sizeof buf);
-  return fmt::format("{}: {}", what, buf);
-}
 
 class FileSink : public Sink {
  public:
@@ -191,9 +185,9 @@ class SyslogSink : public Sink {
         if (err == SSL_ERROR_ZERO_RETURN) return "";  // its close_notify
         if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && errno == 0)
           return "";  // a plain FIN after reading ours
-        return SslError("the receiver did not close cleanly");
+        return OpenSslError("the receiver did not close cleanly");
       }
-      return r == 1 ? "" : SslError("SSL_shutdown");
+      return r == 1 ? "" : OpenSslError("SSL_shutdown");
     }
     if (shutdown(fd_, SHUT_WR) != 0) return Errno("shutdown");
     while (true) {
@@ -235,20 +229,20 @@ class SyslogSink : public Sink {
   std::string StartTls() {
     if (ctx_ == nullptr) {
       ctx_ = SSL_CTX_new(TLS_client_method());
-      if (ctx_ == nullptr) return SslError("SSL_CTX_new");
+      if (ctx_ == nullptr) return OpenSslError("SSL_CTX_new");
       SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
       SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
       const bool ca = c_.ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx_) == 1
                                          : SSL_CTX_load_verify_locations(ctx_, c_.ca_file.c_str(),
                                                                          nullptr) == 1;
-      if (!ca) return SslError("CA");
+      if (!ca) return OpenSslError("CA");
       if (!c_.cert_file.empty() &&
           (SSL_CTX_use_certificate_chain_file(ctx_, c_.cert_file.c_str()) != 1 ||
            SSL_CTX_use_PrivateKey_file(ctx_, c_.key_file.c_str(), SSL_FILETYPE_PEM) != 1))
-        return SslError("client certificate");
+        return OpenSslError("client certificate");
     }
     ssl_ = SSL_new(ctx_);
-    if (ssl_ == nullptr) return SslError("SSL_new");
+    if (ssl_ == nullptr) return OpenSslError("SSL_new");
     const std::string name = c_.server_name.empty() ? host_ : c_.server_name;
     in6_addr ip{};
     if (inet_pton(AF_INET, name.c_str(), &ip) == 1 || inet_pton(AF_INET6, name.c_str(), &ip) == 1) {
@@ -259,7 +253,7 @@ class SyslogSink : public Sink {
       SSL_set1_host(ssl_, name.c_str());
     }
     SSL_set_fd(ssl_, fd_);
-    if (SSL_connect(ssl_) != 1) return SslError(fmt::format("TLS to {}", c_.address).c_str());
+    if (SSL_connect(ssl_) != 1) return OpenSslError(fmt::format("TLS to {}", c_.address));
     return "";
   }
 
@@ -268,7 +262,7 @@ class SyslogSink : public Sink {
     while (off < data.size()) {
       if (ssl_ != nullptr) {
         const int n = SSL_write(ssl_, data.data() + off, static_cast<int>(data.size() - off));
-        if (n <= 0) return SslError("SSL_write");
+        if (n <= 0) return OpenSslError("SSL_write");
         off += static_cast<size_t>(n);
       } else {
         const ssize_t n = send(fd_, data.data() + off, data.size() - off, MSG_NOSIGNAL);
@@ -313,23 +307,10 @@ std::string Gzip(const std::string& in) {
   return out;
 }
 
-size_t Collect(char* p, size_t size, size_t n, void* out) {
-  auto* s = static_cast<std::string*>(out);
-  if (s->size() < (1u << 20)) s->append(p, size * n);
-  return size * n;
-}
-
-struct CurlCleanup {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-using CurlHandle = std::unique_ptr<CURL, CurlCleanup>;
-
 // One POST with the sink's TLS settings; "" when the answer is 2xx.
 std::string Post(const SinkConfig& c, CurlHandle* curl, const std::string& url,
                  const std::string& payload, curl_slist* headers, std::string* response) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (!*curl) curl->reset(curl_easy_init());
+  if (!*curl) *curl = NewCurlHandle();
   if (!*curl) return "curl_easy_init failed";
   CURL* h = curl->get();
   curl_easy_reset(h);
@@ -340,7 +321,7 @@ std::string Post(const SinkConfig& c, CurlHandle* curl, const std::string& url,
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(c.timeout_ms));
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, Collect);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, CollectBody<(1u << 20)>);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, response);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   if (!c.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, c.ca_file.c_str());

@@ -32,6 +32,15 @@ struct ProcessInfo {
   uint64_t exit_ns = 0;
 };
 
+// The pod uid and container id of a process in a Kubernetes pod, into k;
+// false (k untouched) when it is in none.
+inline bool PodIdentity(const ProcessInfo& p, v1::Kubernetes* k) {
+  if (p.container.pod_uid.empty()) return false;
+  k->set_pod_uid(p.container.pod_uid);
+  k->set_container_id(p.container.container_id);
+  return true;
+}
+
 // AW_WATCH_ON | AW_WATCH_INHERIT (bpf/events.h), what the daemon sets.
 inline constexpr uint32_t kWatchedByKernel = 0x3;
 
