@@ -29,10 +29,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "daemon/mcp_stage.h"
-#include "daemon/pipeline.h"
-#include "daemon/trace_file.h"
 #include "detect/rules.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/trace_file.h"
+#include "session/mcp_stage.h"
 #include "store/store.h"
 
 namespace {

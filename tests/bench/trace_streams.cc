@@ -10,7 +10,7 @@
 #include <string>
 #include <tuple>
 
-#include "daemon/trace_file.h"
+#include "pipeline/trace_file.h"
 
 int main(int argc, char** argv) {
   if (argc != 3) {

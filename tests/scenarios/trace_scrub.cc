@@ -10,7 +10,7 @@
 #include <set>
 #include <string>
 
-#include "daemon/trace_file.h"
+#include "pipeline/trace_file.h"
 
 namespace v1 = agentwatch::v1;
 

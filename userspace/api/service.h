@@ -11,9 +11,10 @@
 #include <grpcpp/grpcpp.h>
 
 #include "agentwatch/v1/agentwatch.grpc.pb.h"
-#include "daemon/hub.h"
-#include "daemon/correlator.h"
-#include "daemon/mcp_tracker.h"
+#include "chain/correlator.h"
+#include "detect/engine.h"
+#include "pipeline/hub.h"
+#include "session/mcp_tracker.h"
 #include "store/store.h"
 
 namespace agentwatch {

@@ -5,7 +5,7 @@
 
 #include "common/clock.h"
 #include "common/text.h"
-#include "net/event_text.h"
+#include "model/event_text.h"
 
 namespace agentwatch {
 namespace {

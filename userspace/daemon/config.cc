@@ -135,16 +135,6 @@ std::string ApplyWatch(const YAML::Node& w, Config* cfg) {
 
 }  // namespace
 
-const std::vector<WatchRule>& BuiltinWatchRules() {
-  static const std::vector<WatchRule> kRules = {
-      {"mcp-npm-official", "", "@modelcontextprotocol/server-", ""},
-      {"mcp-server-name", "", "mcp-server", ""},
-      {"mcp-server-exe", "*/mcp-server*", "", ""},
-      {"fastmcp", "", "fastmcp", ""},
-  };
-  return kRules;
-}
-
 std::vector<WatchRule> Config::EffectiveWatchRules() const {
   std::vector<WatchRule> out;
   if (builtin_watch_rules) out = BuiltinWatchRules();

@@ -8,18 +8,9 @@
 #include <vector>
 
 #include "export/sinks.h"
+#include "pipeline/watch_rules.h"
 
 namespace agentwatch {
-
-// A process is watched when every field that is set matches.
-struct WatchRule {
-  std::string name;
-  std::string exe;            // glob on the executable path
-  std::string argv_contains;  // substring of any argv element
-  std::string comm;           // glob on the 15-char command name
-
-  bool operator==(const WatchRule&) const = default;
-};
 
 struct Config {
   std::string endpoint = "unix:///run/agentwatch/agentwatch.sock";
@@ -94,9 +85,6 @@ struct Config {
   std::vector<WatchRule> EffectiveWatchRules() const;
   std::string StorePath() const;
 };
-
-// The built-in watch rules: command lines of common MCP servers.
-const std::vector<WatchRule>& BuiltinWatchRules();
 
 // Applies a YAML document on top of cfg. Unknown keys are errors (a typo
 // must not silently fall back to a default). Returns "" or the error.

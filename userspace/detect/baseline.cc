@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "net/event_text.h"
+#include "model/event_text.h"
 
 namespace agentwatch {
 namespace {

@@ -20,25 +20,9 @@
 #include "detect/baseline.h"
 #include "detect/rules.h"
 #include "detect/signals.h"
+#include "model/attribution.h"
 
 namespace agentwatch {
-
-// Whom an event belongs to, as the correlator sees it.
-struct Attribution {
-  uint32_t agent = 0;    // the client process (0: none known)
-  uint32_t server = 0;   // the nearest MCP server above the process (0: none)
-  uint64_t chain = 0;    // the agent's open chain (0: none yet)
-  std::string agent_id;  // "<pid>-<start ms>"
-  std::string agent_exe;
-};
-
-// A server as the engine judges its effects.
-struct ServerFacts {
-  std::string label;                // serverInfo name, else package, else exe
-  std::string identity;             // McpServer.identity
-  std::vector<std::string> roots;   // MCP roots its client declared (paths)
-  std::vector<std::string> names;   // serverInfo name, package, exe basename
-};
 
 class Engine {
  public:

@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/text.h"
-#include "net/event_text.h"
+#include "model/event_text.h"
 
 namespace agentwatch {
 namespace {

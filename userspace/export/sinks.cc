@@ -24,7 +24,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/text.h"
-#include "export/transport.h"
+#include "net/transport.h"
 
 namespace agentwatch {
 namespace {

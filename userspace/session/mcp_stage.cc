@@ -1,0 +1,195 @@
+#include "session/mcp_stage.h"
+
+#include "detect/signals.h"
+#include "mcp/redact.h"
+
+namespace agentwatch {
+namespace {
+
+constexpr size_t kPayloadPreview = 256;
+constexpr size_t kJsonPreview = 4096;
+
+}  // namespace
+
+McpObservation McpStage::Observation(const v1::Event& src, const Key& key,
+                                     const ProcessInfo* p) {
+  McpObservation w;
+  w.pid = std::get<0>(key);
+  w.fd = std::get<1>(key);
+  w.out = std::get<2>(key) != 0;
+  w.inode = std::get<3>(key);
+  w.time_unix_ns = src.time_unix_ns();
+  w.ktime_ns = src.ktime_ns();
+  w.process = p;
+  return w;
+}
+
+void McpStage::Emit(const v1::Event& src, const Key& key, const ProcessInfo* p,
+                    std::vector<DecodedMessage>& msgs,
+                    std::vector<DecodeFailure>& failures,
+                    std::vector<v1::Event>* out) {
+  // One derived event, with what every message of this stream shares.
+  auto derived = [&](const std::string& transport) {
+    v1::Event e;
+    e.set_type(v1::EVENT_TYPE_MCP_MESSAGE);
+    e.set_time_unix_ns(src.time_unix_ns());
+    e.set_ktime_ns(src.ktime_ns());
+    *e.mutable_process() = src.process();
+    v1::McpMessageInfo* m = e.mutable_mcp();
+    m->set_transport(transport);
+    m->set_direction(std::get<2>(key) ? "out" : "in");
+    m->set_fd(std::get<1>(key));
+    m->set_inode(std::get<3>(key));
+    return e;
+  };
+  const McpObservation where = Observation(src, key, p);
+  std::vector<v1::Event> calls;
+  for (auto& d : msgs) {
+    v1::Event e = derived(d.transport);
+    v1::McpMessageInfo* m = e.mutable_mcp();
+    McpTracker::Result r = tracker_.OnMessage(where, d, &calls);
+    if (r.new_server_pid != 0) new_servers_.push_back(r.new_server_pid);
+    m->set_session_key(r.session_id);
+    m->set_frame_bytes(d.frame_bytes);
+    if (d.endpoint) {
+      m->set_kind("endpoint");
+      m->set_sse_endpoint(Redact(d.sse_endpoint, 1024));
+      m->set_http_status(d.http_status);
+      out->push_back(std::move(e));
+      continue;
+    }
+    m->set_kind(JsonRpcKindName(d.msg.kind));
+    m->set_id(d.msg.id);
+    m->set_method(d.msg.method);
+    if (!d.msg.params.empty()) m->set_params(Redact(d.msg.params, kJsonPreview));
+    if (!d.msg.result.empty()) m->set_result(Redact(d.msg.result, kJsonPreview));
+    m->set_error_code(d.msg.error_code);
+    if (!d.msg.error_message.empty())
+      m->set_error_message(Redact(d.msg.error_message, kJsonPreview));
+    m->set_batch(d.batch);
+    m->set_http_method(d.http_method);
+    m->set_http_target(d.http_target);
+    m->set_http_status(d.http_status);
+    if (!d.http_session_id.empty())
+      m->set_http_session_id(Redact(d.http_session_id, 256));
+    m->set_http_protocol_version(d.http_protocol_version);
+    m->set_sse_event_id(d.sse_event_id);
+    ++counters_.messages;
+    out->push_back(std::move(e));
+    for (auto& c : calls) out->push_back(std::move(c));
+    calls.clear();
+  }
+  for (auto& f : failures) {
+    v1::Event e = derived(f.transport);
+    e.mutable_mcp()->set_kind("invalid");
+    e.mutable_mcp()->set_decode_error(std::string(JsonRpcStatusName(f.status)) +
+                                      ": " + f.error);
+    ++counters_.invalid;
+    out->push_back(std::move(e));
+  }
+}
+
+void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
+                         std::vector<v1::Event>* out) {
+  v1::PayloadInfo* p = ev->mutable_payload();
+  const Key key{ev->process().pid(), p->fd(), p->direction() == "out" ? 1 : 0,
+                p->inode()};
+  auto it = streams_.find(key);
+  if (it == streams_.end()) {
+    while (streams_.size() >= max_streams_ && !lru_.empty()) {
+      streams_.erase(lru_.back());
+      lru_.pop_back();
+      ++counters_.streams_evicted;
+    }
+    lru_.push_front(key);
+    it = streams_.emplace(key, Stream{StreamDecoder(), lru_.begin()}).first;
+  } else {
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+  }
+  std::vector<DecodedMessage> msgs;
+  std::vector<DecodeFailure> failures;
+  Stream& st = it->second;
+  st.decoder.Feed(p->offset(), p->data(), &msgs, &failures);
+  if (p->discovery() && !st.judged && p->direction() == "in") Judge(key, &st);
+  if (p->offset() >= st.syscall_end) {  // the first chunk of a syscall
+    st.syscall_end = p->offset() + p->syscall_length();
+    st.syscall_opens_object = !p->data().empty() && p->data()[0] == '{';
+  }
+  if (p->truncated() && std::get<2>(key) == 1 && std::get<1>(key) == 1 &&
+      st.syscall_opens_object && st.decoder.protocol() == StreamDecoder::Protocol::kNdjson) {
+    // A whole message in one write, cut at the capture limit: its end (and
+    // with it, often, its id) was not seen.
+    std::vector<v1::Event> calls;
+    tracker_.OnLostResponse(Observation(*ev, key, proc), p->syscall_length(), &calls);
+    for (auto& c : calls) out->push_back(std::move(c));
+  }
+  if (p->direction() == "out" && p->file_type() == "socket" && !outside_.empty() &&
+      !st.decoder.speaks_jsonrpc()) {
+    // Bytes to a host outside, whole as captured, before they are cut.
+    auto o = outside_.find({ev->process().pid(), p->inode()});
+    if (o != outside_.end() && !p->data().empty()) {
+      *p->mutable_remote() = o->second;
+      p->set_secret(ContainsSecret(p->data()));
+      std::string blob;
+      if (Detectors::EncodedBlob(p->data(), 48, &blob)) p->set_encoded_excerpt(blob.substr(0, 120));
+      tracker_.FlowsInto(p->data(), p->mutable_flows());
+    }
+  }
+  // What leaves the pipeline is a bounded, redacted preview.
+  p->set_data(Redact(p->data(), kPayloadPreview));
+  Emit(*ev, key, proc, msgs, failures, out);
+}
+
+void McpStage::OnConnect(const v1::Event& ev) {
+  const v1::NetInfo& n = ev.net();
+  const v1::SockAddr& r = n.remote();
+  if (n.socket_inode() == 0 || (r.family() != "inet" && r.family() != "inet6")) return;
+  if (!egress_ || !egress_(r)) return;  // allow-listed (loopback by default)
+  if (outside_.size() >= kMaxOutside) outside_.erase(outside_.begin());
+  outside_[{ev.process().pid(), n.socket_inode()}] = r;
+}
+
+void McpStage::OnClose(const v1::Event& ev) {
+  if (ev.net().socket_inode() != 0) outside_.erase({ev.process().pid(), ev.net().socket_inode()});
+}
+
+void McpStage::Judge(const Key& key, Stream* st) {
+  const StreamDecoder& d = st->decoder;
+  const uint32_t pid = std::get<0>(key);
+  if (d.speaks_jsonrpc()) {
+    st->judged = true;  // the tracker decides whether it is an MCP server
+    return;
+  }
+  if (std::get<1>(key) == 0) {
+    // stdin: not JSON-RPC at all.
+    if (d.protocol() == StreamDecoder::Protocol::kNotMcp) {
+      st->judged = true;
+      not_mcp_.push_back(pid);
+    }
+    return;
+  }
+  // An accepted connection: not HTTP, or a whole HTTP request without
+  // JSON-RPC or MCP headers.
+  const bool plain = d.protocol() == StreamDecoder::Protocol::kNotMcp ||
+                     (d.counters().http_requests > 0 && !d.mcp_headers_seen());
+  if (!plain) return;
+  st->judged = true;
+  if (++plain_connections_[pid] == kNotMcpConnections) not_mcp_.push_back(pid);
+}
+
+void McpStage::OnExit(const v1::Event& ev, std::vector<v1::Event>* out) {
+  const uint32_t pid = ev.process().pid();
+  plain_connections_.erase(pid);
+  auto it = streams_.lower_bound(Key{pid, INT32_MIN, 0, 0});
+  while (it != streams_.end() && std::get<0>(it->first) == pid) {
+    std::vector<DecodedMessage> msgs;
+    std::vector<DecodeFailure> failures;
+    it->second.decoder.Close(&msgs, &failures);
+    Emit(ev, it->first, nullptr, msgs, failures, out);
+    lru_.erase(it->second.lru);
+    it = streams_.erase(it);
+  }
+  tracker_.OnExit(pid, ev.time_unix_ns(), ev.ktime_ns(), out);
+}
+
+}  // namespace agentwatch

@@ -1,0 +1,92 @@
+// The pipeline's MCP stage: payload chunks of watched processes, per stream,
+// through the MCP decoders (userspace/mcp) into EVENT_TYPE_MCP_MESSAGE
+// events. Deterministic; owned by the pipeline thread.
+#ifndef AGENTWATCH_SESSION_MCP_STAGE_H_
+#define AGENTWATCH_SESSION_MCP_STAGE_H_
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <tuple>
+#include <vector>
+
+#include "agentwatch/v1/agentwatch.pb.h"
+#include "mcp/stream_decoder.h"
+#include "session/mcp_tracker.h"
+
+namespace agentwatch {
+
+class McpStage {
+ public:
+  struct Counters {
+    uint64_t messages = 0;
+    uint64_t invalid = 0;
+    uint64_t streams_evicted = 0;
+  };
+
+  explicit McpStage(size_t max_streams = 4096, McpTracker::Options tracker = {})
+      : max_streams_(max_streams), tracker_(tracker) {}
+
+  // Decodes a PAYLOAD event; appends any MCP_MESSAGE events (and the
+  // MCP_CALL / MCP_TOOLS_CHANGED events they complete) to out, and replaces
+  // the event's data with a redacted preview. p is the emitting process.
+  void OnPayload(v1::Event* ev, const ProcessInfo* p,
+                 std::vector<v1::Event>* out);
+  // The process is gone: its streams end.
+  void OnExit(const v1::Event& ev, std::vector<v1::Event>* out);
+  // A connection (or its end): bytes later sent on a socket to a host
+  // outside are inspected (PayloadInfo.remote, secret, encoded, flows).
+  void OnConnect(const v1::Event& ev);
+  // Whether a destination is outside the allow-lists (the detection
+  // rules'); none set: nothing is inspected.
+  void SetEgressFilter(std::function<bool(const v1::SockAddr&)> f) { egress_ = std::move(f); }
+  void OnClose(const v1::Event& ev);
+
+  const Counters& counters() const { return counters_; }
+  McpTracker& tracker() { return tracker_; }
+  // Processes that became known MCP servers since the last call.
+  std::vector<uint32_t> TakeNewServers() { return std::move(new_servers_); }
+  // Processes probed for discovery whose traffic is not MCP: their stdin is
+  // not JSON-RPC, or kNotMcpConnections accepted connections were not.
+  std::vector<uint32_t> TakeNotMcp() { return std::move(not_mcp_); }
+  static constexpr int kNotMcpConnections = 8;
+
+ private:
+  // pid, fd, direction (0 in, 1 out), inode
+  using Key = std::tuple<uint32_t, int32_t, int, uint64_t>;
+  struct Stream {
+    StreamDecoder decoder;
+    std::list<Key>::iterator lru;
+    bool judged = false;  // discovery verdict taken for this stream
+    // The syscall the chunks come from (a write is cut into chunks): where
+    // it ends, and whether it began with a JSON object.
+    uint64_t syscall_end = 0;
+    bool syscall_opens_object = false;
+  };
+
+  void Judge(const Key& key, Stream* st);
+  // Where a stream's messages were seen, for the tracker.
+  static McpObservation Observation(const v1::Event& src, const Key& key,
+                                    const ProcessInfo* p);
+  void Emit(const v1::Event& src, const Key& key, const ProcessInfo* p,
+            std::vector<DecodedMessage>& msgs,
+            std::vector<DecodeFailure>& failures, std::vector<v1::Event>* out);
+
+  const size_t max_streams_;
+  std::map<Key, Stream> streams_;
+  std::list<Key> lru_;  // front = most recently used
+  Counters counters_;
+  McpTracker tracker_;
+  std::vector<uint32_t> new_servers_;
+  std::vector<uint32_t> not_mcp_;
+  std::map<uint32_t, int> plain_connections_;  // probed, not MCP, per pid
+  std::function<bool(const v1::SockAddr&)> egress_;
+  // (pid, socket inode) -> remote, for connections to hosts outside.
+  std::map<std::pair<uint32_t, uint64_t>, v1::SockAddr> outside_;
+  static constexpr size_t kMaxOutside = 8192;
+};
+
+}  // namespace agentwatch
+
+#endif  // AGENTWATCH_SESSION_MCP_STAGE_H_

@@ -1,0 +1,251 @@
+// MCP sessions, calls, servers and tool inventories, built from decoded
+// JSON-RPC messages. Requests are paired with their responses by id within
+// a pairing channel; calls finish as ok, error, tool_error, cancelled or
+// unanswered and are emitted as EVENT_TYPE_MCP_CALL; tools/list results
+// feed a per-server-identity inventory whose changes are emitted as
+// EVENT_TYPE_MCP_TOOLS_CHANGED.
+//
+// Viewpoint. A stdio server reads requests on fd 0 and answers on fd 1, so
+// stdio traffic is tracked from the server's side: messages a process reads
+// on fd 0 or writes on fd 1. (A watched client's own pipe ends carry the
+// same bytes; tracking both would count every call twice.) HTTP traffic is
+// tracked from whichever side is watched: the server (it reads requests) or
+// the client (it writes them), once per connection.
+//
+// Deterministic given the same inputs (replay). Written by the pipeline
+// thread; read by API threads (internally locked).
+#ifndef AGENTWATCH_SESSION_MCP_TRACKER_H_
+#define AGENTWATCH_SESSION_MCP_TRACKER_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "agentwatch/v1/agentwatch.pb.h"
+#include "mcp/mcp_json.h"
+#include "mcp/stream_decoder.h"
+#include "proc/process_table.h"
+
+namespace agentwatch {
+
+// Where a message was seen.
+struct McpObservation {
+  uint32_t pid = 0;
+  int32_t fd = -1;
+  uint64_t inode = 0;  // the pipe or socket
+  bool out = false;    // the process wrote it
+  int64_t time_unix_ns = 0;
+  uint64_t ktime_ns = 0;
+  const ProcessInfo* process = nullptr;  // may be null
+};
+
+// The process that drives a server: the first ancestor that is not a
+// launcher (sh, npx, npm exec, uv, env, ...). Pure over the process table.
+uint32_t GuessClient(const ProcessTable& table, uint32_t server_pid);
+
+// What identifies a server across restarts: the interpreter's script,
+// npm package or python module in argv ("@scope/pkg", "mod", "/path/x.js").
+std::string ServerPackage(const std::vector<std::string>& argv,
+                          const std::string& exe);
+
+class McpTracker {
+ public:
+  struct Options {
+    size_t max_calls = 10000;     // finished calls kept for ListCalls
+    size_t max_pending = 65536;   // requests waiting for a response
+    size_t max_sessions = 4096;
+    size_t max_servers = 1024;
+    size_t max_history = 512;     // tool changes kept per identity
+    size_t max_flow_fingerprints = 200000;  // per agent
+    size_t max_flow_agents = 256;
+    size_t max_agents = 1024;
+    std::string hostname;  // for agent records; "" = this host's name
+    size_t min_shared_fingerprints = 2;     // for a data-flow link
+    // Bounds of the redacted arguments and result kept with a call.
+    size_t arguments_max = 4096;
+    size_t result_max = 1024;
+  };
+  struct Counters {
+    uint64_t calls = 0;
+    uint64_t unmatched_responses = 0;  // response to no known request
+    uint64_t duplicate_ids = 0;        // id reused while still pending
+    uint64_t pending_evicted = 0;
+    uint64_t sessions_evicted = 0;     // over max_sessions, oldest ended first
+    uint64_t tool_changes = 0;
+    uint64_t skipped_client_stdio = 0;  // a stdio client's side, not tracked
+    uint64_t data_flows = 0;            // calls linked to earlier results
+    uint64_t responses_lost = 0;        // cut at capture, paired (status "lost")
+    uint64_t responses_lost_unpaired = 0;  // cut, with several calls pending
+  };
+  struct Result {
+    std::string session_id;    // "" when not attributed to a session
+    uint32_t new_server_pid = 0;  // this message made pid a known server
+  };
+  using ProcessFn = std::function<const ProcessInfo*(uint32_t pid)>;
+  // The client of a server: of the process for stdio, of the connection
+  // (socket inode) for HTTP. 0 when unknown.
+  using ClientFn =
+      std::function<uint32_t(uint32_t server_pid, uint64_t inode, bool stdio)>;
+
+  McpTracker() : McpTracker(Options{}) {}
+  explicit McpTracker(Options opts) : opts_(opts) {}
+
+  // Used on the pipeline thread while handling a message: to describe
+  // servers and their clients. Either may be unset.
+  // Call ids go on from here (after a restart, past the stored ones).
+  void SetNextCallId(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    next_call_ = std::max<uint64_t>(id, next_call_);
+  }
+  // Looks at the text of results agents read (tools/call, resources/read,
+  // prompts/get): true with a reason and an excerpt when it addresses the
+  // model. Pipeline thread.
+  using ContentScanner =
+      std::function<bool(const std::string& text, std::string* reason, std::string* excerpt)>;
+  void SetContentScanner(ContentScanner scan) { content_scanner_ = std::move(scan); }
+  void SetLookups(ProcessFn process, ClientFn client) {
+    process_fn_ = std::move(process);
+    client_fn_ = std::move(client);
+  }
+
+  Result OnMessage(const McpObservation& where, const DecodedMessage& d,
+                   std::vector<v1::Event>* out);
+  // A stdio server wrote a message larger than the capture limit (its
+  // head was seen, the rest not): if exactly one call from its client is
+  // pending, that was its response, and the call ends as "lost" (its
+  // outcome unknown). Otherwise counted; the calls stay pending.
+  void OnLostResponse(const McpObservation& where, uint64_t bytes,
+                      std::vector<v1::Event>* out);
+  // The process is gone: its pending calls end as unanswered, its server
+  // and sessions end.
+  void OnExit(uint32_t pid, int64_t time_unix_ns, uint64_t ktime_ns,
+              std::vector<v1::Event>* out);
+
+  // Queries (any thread). `server` matches id, identity, name or pid.
+  // changed_since (unix ns): only records last seen at or after it.
+  std::vector<v1::McpServer> Servers(bool include_ended, int64_t changed_since = 0) const;
+  std::vector<v1::McpAgent> Agents(bool include_ended, int64_t changed_since = 0) const;
+  std::vector<v1::McpSession> Sessions(const std::string& server, bool include_ended,
+                                       int64_t changed_since = 0) const;
+  std::vector<v1::McpCall> Calls(const v1::CallFilter& f, size_t limit) const;
+  bool Inventory(const std::string& server, v1::McpToolInventory* out) const;
+  // Inventories from the store (their tools are the last listing's): the
+  // next listing of the identity is compared with them.
+  void LoadInventories(const std::vector<v1::McpToolInventory>& invs);
+  // f.server also matches the serverInfo name or package of the instance.
+  bool Matches(const v1::CallFilter& f, const v1::McpCall& c) const;
+  Counters counters() const;
+  // Live servers, open sessions and live agents, counted (not copied).
+  struct Live {
+    uint64_t servers = 0;
+    uint64_t sessions = 0;
+    uint64_t agents = 0;
+  };
+  Live LiveCounts() const;
+  // A live server's serverInfo name, else its package, else its exe; "" if
+  // pid is no live server. (A lookup, not a copy of the server list.)
+  std::string ServerLabel(uint32_t pid) const;
+  // The server's identity (McpServer.identity), "" if unknown.
+  std::string ServerIdentity(uint32_t pid) const;
+  // The MCP roots its client declared (paths), and its names (serverInfo
+  // name, package, exe basename); empty if unknown.
+  std::vector<std::string> ServerRoots(uint32_t pid) const;
+  // All of the above (label, identity, roots, names) in one lookup; false
+  // if pid is no known server.
+  bool ServerFacts(uint32_t pid, std::string* label, std::string* identity,
+                   std::vector<std::string>* roots, std::vector<std::string>* names) const;
+  // Earlier results (of any agent) a substantial piece of which is in
+  // bytes (sent to the network), as data-flow links. Pipeline thread.
+  void FlowsInto(std::string_view bytes, google::protobuf::RepeatedPtrField<v1::DataFlow>* out);
+  std::vector<std::string> ServerNames(uint32_t pid) const;
+  // The client process of a session (or of the server), 0 if unknown.
+  uint32_t SessionClient(const std::string& session_id, uint32_t server_pid) const;
+
+ private:
+  struct Server {
+    v1::McpServer info;
+  };
+  struct Session {
+    v1::McpSession info;
+    std::vector<McpToolDef> tool_pages;  // tools/list pages so far
+  };
+  struct Pending {
+    v1::McpCall call;
+    std::string session;    // known at request time, or ""
+    std::string progress_token;
+    std::string client_name, client_version;
+    std::vector<std::string> keys;  // every index entry pointing here
+    bool list_continuation = false;  // tools/list with a cursor
+    std::vector<uint64_t> result_fps;  // fingerprints of its result
+    uint32_t agent = 0;                // client process, 0 if unknown
+  };
+  // Fingerprints of an agent's earlier results, for data-flow links.
+  struct FlowIndex {
+    struct Source {
+      uint64_t call_id;
+      std::string tool, server_id, session_id;
+    };
+    std::unordered_map<uint64_t, uint32_t> by_fp;  // fingerprint -> source
+    std::deque<std::pair<uint64_t, uint32_t>> order;  // oldest first
+    std::map<uint32_t, Source> sources;
+    uint32_t next_source = 0;
+    int64_t last_used = 0;
+  };
+  struct ToolBook {
+    v1::McpToolInventory inv;
+    bool listed = false;
+  };
+
+  Server* EnsureServer(const McpObservation& w, const std::string& transport,
+                       const std::string& discovered_by, bool* created);
+  Session* EnsureSession(const std::string& key, Server* server,
+                         const McpObservation& w, const std::string& transport,
+                         const std::string& mcp_session_id);
+  void Finish(uint64_t pending_id, const std::string& status,
+              std::vector<v1::Event>* out, uint64_t ktime_ns,
+              int64_t time_unix_ns);
+  void ApplyResult(Pending* p, Session* s, const McpResultInfo& r,
+                   const McpObservation& w, std::vector<v1::Event>* out);
+  void CommitTools(Session* s, std::vector<McpToolDef> tools,
+                   const McpObservation& w, std::vector<v1::Event>* out);
+  const Server* FindServer(const std::string& q) const;
+  uint32_t AgentOf(const std::string& session, uint32_t server_pid) const;
+  void LinkFlows(uint32_t agent, const std::string& arguments, v1::McpCall* c);
+  // The results in these indexes a substantial piece of which is in text,
+  // as data-flow links (at most 8, the most shared first).
+  void AddFlows(const std::vector<const FlowIndex*>& indexes, std::string_view text,
+                google::protobuf::RepeatedPtrField<v1::DataFlow>* out);
+  void IndexResult(uint32_t agent, const Pending& p, const v1::McpCall& c);
+  void NoteAgent(uint32_t pid, const McpObservation& w, const std::string& server_id);
+  bool MatchesLocked(const v1::CallFilter& f, const v1::McpCall& c) const;
+
+  const Options opts_;
+  ProcessFn process_fn_;
+  ClientFn client_fn_;
+  mutable std::mutex mu_;
+  std::map<uint32_t, Server> servers_;          // by pid
+  std::map<std::string, Session> sessions_;     // by session id
+  ContentScanner content_scanner_;
+  std::map<std::string, ToolBook> inventories_;  // by server identity
+  std::map<uint64_t, Pending> pending_;         // by pending id (FIFO order)
+  std::map<std::string, uint64_t> pending_index_;  // pairing key -> pending id
+  std::map<std::tuple<uint32_t, uint64_t>, std::string> socket_session_;
+  std::set<uint32_t> legacy_sse_;  // announced an endpoint (HTTP+SSE)
+  std::map<uint32_t, FlowIndex> flows_;  // by agent (client pid)
+  std::map<uint32_t, v1::McpAgent> agents_;  // by client pid
+  std::deque<v1::McpCall> calls_;  // finished, oldest first
+  uint64_t next_pending_ = 1;
+  uint64_t next_call_ = 1;
+  Counters counters_;
+};
+
+}  // namespace agentwatch
+
+#endif  // AGENTWATCH_SESSION_MCP_TRACKER_H_
