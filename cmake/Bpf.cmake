@@ -4,6 +4,8 @@
 # against the checked-in bpf/vmlinux/<arch>/vmlinux.h, generates its libbpf
 # skeleton with `bpftool gen skeleton`, and defines the INTERFACE library
 # NAME_skel that puts the skeleton header (NAME.skel.h) on the include path.
+# The object depends on every header SOURCE includes (bpf/agentwatch/*.bpf.h,
+# events.h, ...) through the depfile clang writes (-MD -MF).
 find_program(BPF_CLANG NAMES clang clang-16 clang-14 REQUIRED)
 find_program(BPFTOOL bpftool PATHS /usr/sbin /usr/local/sbin REQUIRED)
 
@@ -23,13 +25,16 @@ function(agentwatch_bpf_skeleton NAME SOURCE)
   set(out_dir ${CMAKE_BINARY_DIR}/bpf)
   set(obj ${out_dir}/${NAME}.bpf.o)
   set(skel ${out_dir}/${NAME}.skel.h)
+  set(dep ${out_dir}/${NAME}.bpf.d)
   add_custom_command(
     OUTPUT ${obj}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
     COMMAND ${BPF_CLANG} -g -O2 -Wall -target bpf -D__TARGET_ARCH_${BPF_ARCH}
       -I${CMAKE_SOURCE_DIR}/bpf -I${BPF_VMLINUX_DIR}
+      -MD -MF ${dep} -MT ${obj}
       -c ${SOURCE} -o ${obj}
     DEPENDS ${SOURCE} ${CMAKE_SOURCE_DIR}/bpf/events.h
+    DEPFILE ${dep}
     COMMENT "clang -target bpf ${NAME}.bpf.c")
   add_custom_command(
     OUTPUT ${skel}

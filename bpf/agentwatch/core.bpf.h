@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What every record needs: the per-CPU scratch slots records are built in
+ * (claimed with a compare-and-swap, since faultable syscall tracepoints can
+ * interleave on one CPU), the counters, the watched-map lookup, the record
+ * header, and output to the ring buffer with its wakeup policy. Also the
+ * uapi constants vmlinux.h does not carry.
+ */
+#ifndef __AGENTWATCH_CORE_BPF_H__
+#define __AGENTWATCH_CORE_BPF_H__
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "events.h"
+#include "agentwatch/maps.bpf.h"
+
+/* uapi constants vmlinux.h does not carry (they are macros). */
+#define AT_FDCWD -100
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define S_IFIFO 0010000
+
+/* Scratch space for records larger than the 512-byte stack. It names every
+ * record type, which also puts each into the object's BTF (the layout test
+ * reads them from there). */
+union scratch_rec {
+	struct aw_payload_event payload;
+	struct aw_fork_event fork;
+	struct aw_exit_event exit;
+	struct aw_exec_event exec;
+	struct aw_file_event file;
+	struct aw_net_event net;
+	struct aw_dns_event dns;
+};
+
+/*
+ * Syscall tracepoints are faultable on recent kernels: their programs run
+ * with migration but not preemption disabled, so two programs can interleave
+ * on one CPU. Each record is built in a slot claimed with an atomic
+ * compare-and-swap and released after output.
+ */
+#define AW_SCRATCH_SLOTS 4
+
+/* State of one payload capture. It lives in the claimed scratch slot, not on
+ * the stack: the verifier then sees its fields as unknown scalars in the
+ * bpf_loop callback and proves the loop body once, instead of following
+ * every value the fields could take. */
+struct cap_ctx {
+	const struct iovec *iov; /* user iovec array, or NULL */
+	const __u8 *buf;         /* current user buffer */
+	__u64 buf_left;          /* bytes left in it */
+	__u32 iov_idx;
+	__u32 iov_cnt;
+	__u64 budget;            /* bytes still to capture */
+	__u64 offset;            /* stream offset of the next byte */
+	__u64 orig_len;
+	__u64 ino;
+	__u32 chunk;
+	__u32 syscall;
+	__u32 file_type;
+	__s32 fd;
+	__u8 dir;
+	__u8 truncated;
+	__u8 probe;
+};
+
+struct scratch_slot {
+	__u64 busy; /* 64-bit: the BPF ISA's atomics before v3 */
+	struct cap_ctx cap;
+	union scratch_rec rec;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AW_SCRATCH_SLOTS);
+	__type(key, __u32);
+	__type(value, struct scratch_slot);
+} scratch SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+static __always_inline __u32 watch_flags(__u32 tgid)
+{
+	__u32 *f = bpf_map_lookup_elem(&watched, &tgid);
+
+	return f ? *f : 0;
+}
+
+static __always_inline struct scratch_slot *get_slot(void)
+{
+	for (__u32 i = 0; i < AW_SCRATCH_SLOTS; i++) {
+		__u32 k = i;
+		struct scratch_slot *sl = bpf_map_lookup_elem(&scratch, &k);
+
+		if (!sl)
+			return NULL;
+		if (__sync_val_compare_and_swap(&sl->busy, 0, 1) == 0)
+			return sl;
+	}
+	count(AW_CTR_SCRATCH_BUSY);
+	return NULL;
+}
+
+static __always_inline void *get_scratch(void)
+{
+	struct scratch_slot *sl = get_slot();
+
+	return sl ? &sl->rec : NULL;
+}
+
+static __always_inline void put_scratch(void *rec)
+{
+	struct scratch_slot *sl =
+		(void *)rec - offsetof(struct scratch_slot, rec);
+
+	__sync_lock_test_and_set(&sl->busy, 0);
+}
+
+static __always_inline void fill_hdr(struct aw_hdr *h, __u32 type, __u32 size)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->type = type;
+	h->size = size;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->uid = (__u32)uid_gid;
+	h->gid = uid_gid >> 32;
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	h->flags = 0;
+	h->pad = 0;
+}
+
+/*
+ * Payload of watched processes is the bulk of the traffic and rides along
+ * with the next wakeup (another record, the daemon's periodic poll, or
+ * every wakeup_bytes of unread data) instead of waking the daemon for every
+ * read and write: a wakeup per chunk costs the traced process a context
+ * switch. Everything else, and discovery payload (whose verdict is waited
+ * for), wakes it.
+ */
+static __always_inline __u64 wakeup_flags(void *rec, __u32 cat, __u32 size)
+{
+	__u64 avail, mark;
+
+	if (cat != AW_CAT_PAYLOAD ||
+	    !(((struct aw_hdr *)rec)->flags & AW_HDR_WATCHED))
+		return 0;
+	/* Wake once each time this record takes the unread data past a
+	 * multiple of wakeup_bytes, not for every record above it (a wakeup
+	 * per record is what is avoided); batches stay small enough to be
+	 * read while still in cache. */
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	mark = wakeup_bytes;
+	if (mark && avail / mark != (avail + size) / mark)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+/* Emit a record built in scratch space (output() also releases the slot);
+ * size is masked so the verifier sees it bounded by the scratch value. */
+static __always_inline void emit_record(void *rec, __u32 size, __u32 cat)
+{
+	/* A power-of-two mask bounds size for the verifier, the comparison
+	 * keeps it inside the scratch value. */
+	size &= 32767;
+	if (size <= sizeof(union scratch_rec)) {
+		((struct aw_hdr *)rec)->size = size;
+		if (bpf_ringbuf_output(&events, rec, size,
+				       wakeup_flags(rec, cat, size)))
+			count(AW_CTR_DROPPED + cat);
+		else
+			count(AW_CTR_EMITTED + cat);
+	}
+}
+
+static __always_inline void output(void *rec, __u32 size, __u32 cat)
+{
+	emit_record(rec, size, cat);
+	put_scratch(rec);
+}
+
+_Static_assert(sizeof(union scratch_rec) <= 32767,
+	       "emit_record() masks record sizes with 32767");
+
+#endif /* __AGENTWATCH_CORE_BPF_H__ */

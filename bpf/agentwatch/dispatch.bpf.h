@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The syscall programs: the dispatchers that turn a hooked syscall's exit
+ * into records, and the table that makes, for each hooked syscall, the
+ * preferred program and the fallback pair. The daemon enables one of the
+ * two per syscall before load.
+ */
+#ifndef __AGENTWATCH_DISPATCH_BPF_H__
+#define __AGENTWATCH_DISPATCH_BPF_H__
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "events.h"
+#include "agentwatch/core.bpf.h"
+#include "agentwatch/syscalls.bpf.h"
+#include "agentwatch/discovery.bpf.h"
+#include "agentwatch/file.bpf.h"
+#include "agentwatch/net.bpf.h"
+#include "agentwatch/payload.bpf.h"
+
+/*
+ * Every hooked syscall is reported at its exit, from its result and six
+ * arguments, by one of three dispatchers: sys_exit_file (open, unlink,
+ * rename), sys_exit_net (connect, accept, bind, listen, and DNS and payload
+ * of sends) and sys_exit_io (payload of reads and writes). Two ways to get
+ * the arguments:
+ *
+ *  - preferred (sx_*): an exit-only tracepoint reads them back from the
+ *    task's saved user registers (bpf_task_pt_regs, Linux 5.15). A hooked
+ *    syscall costs an unwatched process one program run and one lookup.
+ *  - fallback (enter_* + exit_*): the enter tracepoint stashes them in the
+ *    pending map, the exit tracepoint takes them back.
+ */
+
+static __noinline int sys_exit_file(const __u64 *a, long nr, long ret,
+				     __u32 wf)
+{
+	struct open_how how = {};
+
+	if (!(wf & AW_WATCH_ON))
+		return 0;
+
+	switch (nr) {
+	case NR_openat:
+		emit_open(ret, (int)ARG(1), (const char *)ARG(2), (__u32)ARG(3),
+			  (__u32)ARG(4), AW_SC_OPENAT);
+		break;
+	case NR_open:
+		emit_open(ret, AT_FDCWD, (const char *)ARG(1), (__u32)ARG(2),
+			  (__u32)ARG(3), AW_SC_OPEN);
+		break;
+	case NR_creat:
+		emit_open(ret, AT_FDCWD, (const char *)ARG(1),
+			  O_CREAT | O_WRONLY | O_TRUNC, (__u32)ARG(2),
+			  AW_SC_CREAT);
+		break;
+	case NR_openat2:
+		bpf_probe_read_user(&how, sizeof(how), (void *)ARG(3));
+		emit_open(ret, (int)ARG(1), (const char *)ARG(2),
+			  (__u32)how.flags, (__u32)how.mode, AW_SC_OPENAT2);
+		break;
+	case NR_unlink:
+		emit_unlink(ret, AT_FDCWD, (const char *)ARG(1), 0,
+			    AW_SC_UNLINK);
+		break;
+	case NR_unlinkat:
+		emit_unlink(ret, (int)ARG(1), (const char *)ARG(2),
+			    (__u32)ARG(3), AW_SC_UNLINKAT);
+		break;
+	case NR_rename:
+		emit_rename(ret, AT_FDCWD, (const char *)ARG(1), AT_FDCWD,
+			    (const char *)ARG(2), 0, AW_SC_RENAME);
+		break;
+	case NR_renameat:
+		emit_rename(ret, (int)ARG(1), (const char *)ARG(2),
+			    (int)ARG(3), (const char *)ARG(4), 0,
+			    AW_SC_RENAMEAT);
+		break;
+	case NR_renameat2:
+		emit_rename(ret, (int)ARG(1), (const char *)ARG(2),
+			    (int)ARG(3), (const char *)ARG(4), (__u32)ARG(5),
+			    AW_SC_RENAMEAT2);
+		break;
+	}
+	return 0;
+}
+
+static __noinline int sys_exit_net(const __u64 *a, long nr, long ret,
+				    __u32 wf)
+{
+	struct aw_net_event *e;
+	int fd = (int)ARG(1);
+	__u32 probe = 0;
+
+	if (!(wf & AW_WATCH_ON)) {
+		/* Not watched: discovery only. */
+		if (nr == NR_accept || nr == NR_accept4)
+			probe_accept(ret, wf);
+		else if (!(wf & AW_WATCH_PROBE))
+			return 0;
+		else if (nr == NR_sendto)
+			capture(fd, (void *)ARG(2), 0, ret,
+				CAP_HOW(AW_SC_SENDTO, AW_DIR_OUT) | CAP_PROBE);
+		else if (nr == NR_sendmsg)
+			capture_msghdr(fd, (void *)ARG(2), ret, AW_DIR_OUT,
+				       AW_SC_SENDMSG, CAP_PROBE);
+		return 0;
+	}
+
+	switch (nr) {
+	case NR_connect:
+		e = net_begin(AW_EV_NET_CONNECT, ret, fd, AW_SC_CONNECT);
+		if (!e)
+			return 0;
+		net_fill_sock(e, fd);
+		read_user_sockaddr(&e->remote, (void *)ARG(2), (__u32)ARG(3));
+		output(e, sizeof(*e), AW_CAT_NET);
+		break;
+	case NR_accept:
+		accept_exit(ret, fd, AW_SC_ACCEPT);
+		break;
+	case NR_accept4:
+		accept_exit(ret, fd, AW_SC_ACCEPT4);
+		break;
+	case NR_bind:
+		e = net_begin(AW_EV_NET_BIND, ret, fd, AW_SC_BIND);
+		if (!e)
+			return 0;
+		net_fill_sock(e, fd);
+		read_user_sockaddr(&e->local, (void *)ARG(2), (__u32)ARG(3));
+		__builtin_memset(&e->remote, 0, sizeof(e->remote));
+		output(e, sizeof(*e), AW_CAT_NET);
+		break;
+	case NR_listen:
+		e = net_begin(AW_EV_NET_LISTEN, ret, fd, AW_SC_LISTEN);
+		if (!e)
+			return 0;
+		net_fill_sock(e, fd);
+		e->backlog = (__u32)ARG(2);
+		__builtin_memset(&e->remote, 0, sizeof(e->remote));
+		output(e, sizeof(*e), AW_CAT_NET);
+		break;
+	case NR_sendto:
+		if (ret > 0)
+			dns_check(fd, (void *)ARG(2), ARG(3), (void *)ARG(5),
+				  (__u32)ARG(6), AW_SC_SENDTO);
+		capture(fd, (void *)ARG(2), 0, ret,
+			CAP_HOW(AW_SC_SENDTO, AW_DIR_OUT));
+		break;
+	case NR_sendmsg:
+		if (ret > 0)
+			dns_msghdr(fd, (void *)ARG(2), AW_SC_SENDMSG);
+		capture_msghdr(fd, (void *)ARG(2), ret, AW_DIR_OUT,
+			       AW_SC_SENDMSG, probe);
+		break;
+	case NR_sendmmsg:
+		if (ret > 0)
+			dns_msghdr(fd, &((struct mmsghdr *)ARG(2))[0].msg_hdr,
+				   AW_SC_SENDMMSG);
+		if (ret > 1)
+			dns_msghdr(fd, &((struct mmsghdr *)ARG(2))[1].msg_hdr,
+				   AW_SC_SENDMMSG);
+		break;
+	}
+	return 0;
+}
+
+static __noinline int sys_exit_io(const __u64 *a, long nr, long ret,
+				   __u32 wf)
+{
+	int fd = (int)ARG(1);
+	/* Watched: every pipe and socket. On probation: the probed fds. */
+	__u32 probe = (wf & AW_WATCH_ON) ? 0 : CAP_PROBE;
+
+	if (!(wf & (AW_WATCH_ON | AW_WATCH_PROBE)))
+		return 0;
+
+	switch (nr) {
+	case NR_read:
+		capture(fd, (void *)ARG(2), 0, ret,
+			CAP_HOW(AW_SC_READ, AW_DIR_IN) | probe);
+		break;
+	case NR_write:
+		capture(fd, (void *)ARG(2), 0, ret,
+			CAP_HOW(AW_SC_WRITE, AW_DIR_OUT) | probe);
+		break;
+	case NR_readv:
+		if (ARG(3))
+			capture(fd, (void *)ARG(2), (__u32)ARG(3), ret,
+				CAP_HOW(AW_SC_READV, AW_DIR_IN) | probe);
+		break;
+	case NR_writev:
+		if (ARG(3))
+			capture(fd, (void *)ARG(2), (__u32)ARG(3), ret,
+				CAP_HOW(AW_SC_WRITEV, AW_DIR_OUT) | probe);
+		break;
+	case NR_recvfrom:
+		capture(fd, (void *)ARG(2), 0, ret,
+			CAP_HOW(AW_SC_RECVFROM, AW_DIR_IN) | probe);
+		break;
+	case NR_recvmsg:
+		capture_msghdr(fd, (void *)ARG(2), ret, AW_DIR_IN,
+			       AW_SC_RECVMSG, probe);
+		break;
+	}
+	return 0;
+}
+
+#define SX_PROG(name, family)                                                \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
+	int sx_##name(struct trace_event_raw_sys_exit *ctx)                   \
+	{                                                                     \
+		__u32 wf = watch_flags(bpf_get_current_pid_tgid() >> 32);     \
+		struct pt_regs *regs;                                         \
+		__u64 a[6];                                                   \
+									      \
+		/* unwatched: only accept runs on (discovery) */              \
+		if (!(wf & (AW_WATCH_ON | AW_WATCH_PROBE)) &&                 \
+		    NR_##name != NR_accept && NR_##name != NR_accept4)        \
+			return 0;                                             \
+		regs = (struct pt_regs *)bpf_task_pt_regs(                    \
+			bpf_get_current_task_btf());                          \
+		a[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);                      \
+		a[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);                      \
+		a[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);                      \
+		a[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);                      \
+		a[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);                      \
+		a[5] = SYSCALL_ARG6(regs);                                    \
+		sys_exit_##family(a, NR_##name, ctx->ret, wf);                \
+		return 0;                                                     \
+	}
+
+/* nargs: how many arguments the syscall has (its tracepoint's context is
+ * only that large). */
+#define FALLBACK_PAIR(name, family, nargs)                                   \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                           \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx)               \
+	{                                                                     \
+		return stash(ctx, NR_##name, nargs);                          \
+	}                                                                     \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                            \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)                 \
+	{                                                                     \
+		__u32 wf = watch_flags(bpf_get_current_pid_tgid() >> 32);     \
+		struct pending_args a;                                        \
+									      \
+		if (unstash(&a, NR_##name))                                   \
+			sys_exit_##family(a.a, NR_##name, ctx->ret, wf);      \
+		else if (NR_##name == NR_accept || NR_##name == NR_accept4)   \
+			probe_accept(ctx->ret, wf);                           \
+		return 0;                                                     \
+	}
+
+#define SYSCALL_PROBES(name, family, nargs)                                  \
+	SX_PROG(name, family)                                                 \
+	FALLBACK_PAIR(name, family, nargs)
+
+SYSCALL_PROBES(openat, file, 4)
+SYSCALL_PROBES(open, file, 3)
+SYSCALL_PROBES(creat, file, 2)
+SYSCALL_PROBES(openat2, file, 4)
+SYSCALL_PROBES(unlink, file, 1)
+SYSCALL_PROBES(unlinkat, file, 3)
+SYSCALL_PROBES(rename, file, 2)
+SYSCALL_PROBES(renameat, file, 4)
+SYSCALL_PROBES(renameat2, file, 5)
+SYSCALL_PROBES(connect, net, 3)
+SYSCALL_PROBES(accept, net, 3)
+SYSCALL_PROBES(accept4, net, 4)
+SYSCALL_PROBES(bind, net, 3)
+SYSCALL_PROBES(listen, net, 2)
+SYSCALL_PROBES(sendto, net, 6)
+SYSCALL_PROBES(sendmsg, net, 3)
+SYSCALL_PROBES(sendmmsg, net, 4)
+SYSCALL_PROBES(read, io, 3)
+SYSCALL_PROBES(write, io, 3)
+SYSCALL_PROBES(readv, io, 3)
+SYSCALL_PROBES(writev, io, 3)
+SYSCALL_PROBES(recvfrom, io, 6)
+SYSCALL_PROBES(recvmsg, io, 3)
+
+#endif /* __AGENTWATCH_DISPATCH_BPF_H__ */
