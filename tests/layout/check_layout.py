@@ -18,6 +18,7 @@ ORDER = [
     ["common"],                          # text, clocks, histogram
     ["net"],                             # DNS, sockaddr, curl/OpenSSL plumbing
     ["model"],                           # generated agentwatch.v1, event text, attribution
+    ["redact"],                          # catalogue, decoded views, the Redactor
     ["proc", "kube", "sensor", "mcp"],   # sources and parsers
     ["detect"],                          # signals, rules, engine, baselines
     ["session"],                         # MCP stage + session tracker
@@ -30,7 +31,7 @@ ORDER = [
 ]
 # Folders outside the chain: what each may use.
 SIDE = {
-    "cli": {"common", "net", "model", "detect"},
+    "cli": {"common", "net", "model", "redact", "detect"},
     "testing": {"common", "net", "model"},
 }
 # Includes that are not a userspace folder, and the first level that may

@@ -1,0 +1,47 @@
+// The credential catalogue: provider formats (a regex per format, with the
+// keywords that must occur for it to be tried), secret-named keys whose
+// values are masked whatever they look like, and the entropy rule for
+// long random values next to such names. Built in from
+// builtin_secrets.yaml; users add files of the same shape (see README,
+// "Redaction"), checked by `agentwatch rules --lint`.
+#ifndef AGENTWATCH_REDACT_CATALOGUE_H_
+#define AGENTWATCH_REDACT_CATALOGUE_H_
+
+#include <string>
+#include <vector>
+
+namespace agentwatch {
+
+struct SecretRule {
+  std::string id;  // kebab-case; the kind in masks
+  std::string provider;
+  std::string description;
+  std::string regex;  // RE2; capture group 1 is the secret (else the whole match)
+  std::vector<std::string> keywords;  // one must occur (case-insensitive)
+  double entropy = 0;  // minimum bits per character of the secret (0: none)
+  std::string file;    // where it was defined
+};
+
+struct SecretCatalogue {
+  std::vector<SecretRule> rules;
+  std::vector<std::string> secret_names;      // globs on normalised key names
+  std::vector<std::string> not_secret_names;  // exceptions to those
+  size_t entropy_min_length = 20;
+  double entropy_min = 3.5;
+};
+
+// The built-in catalogue's text.
+const char* BuiltinSecretsYaml();
+
+// Adds a catalogue file's rules and names to out (a rule with an id that
+// is already there replaces it). "" or the error, naming the file.
+std::string ParseSecretCatalogue(const std::string& yaml, const std::string& name,
+                                 SecretCatalogue* out);
+
+// The built-in catalogue, then every *.yaml in dir (sorted; a missing dir
+// is no error). "" or the first error.
+std::string LoadSecretCatalogue(const std::string& dir, SecretCatalogue* out);
+
+}  // namespace agentwatch
+
+#endif  // AGENTWATCH_REDACT_CATALOGUE_H_

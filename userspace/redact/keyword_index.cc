@@ -1,0 +1,95 @@
+#include "redact/keyword_index.h"
+
+#include <queue>
+
+namespace agentwatch {
+namespace {
+
+unsigned char Lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+}  // namespace
+
+KeywordIndex::KeywordIndex(const std::vector<std::string>& keywords) {
+  // The trie, with -1 (as UINT32_MAX) for missing edges.
+  constexpr uint32_t kNone = UINT32_MAX;
+  std::vector<uint32_t> trie(256, kNone);
+  output_.emplace_back();
+  for (uint32_t k = 0; k < keywords.size(); ++k) {
+    lengths_.push_back(static_cast<uint32_t>(keywords[k].size()));
+    if (keywords[k].empty()) continue;
+    uint32_t s = 0;
+    for (unsigned char c : keywords[k]) {
+      c = Lower(c);
+      if (trie[s * 256 + c] == kNone) {
+        trie[s * 256 + c] = static_cast<uint32_t>(output_.size());
+        output_.emplace_back();
+        trie.resize(trie.size() + 256, kNone);
+      }
+      s = trie[s * 256 + c];
+    }
+    output_[s].push_back(k);
+  }
+  // Failure links by breadth-first order, folded into a full table.
+  const size_t states = output_.size();
+  std::vector<uint32_t> fail(states, 0);
+  next_.assign(states * 256, 0);
+  std::queue<uint32_t> q;
+  for (int c = 0; c < 256; ++c) {
+    const uint32_t t = trie[c];
+    if (t != kNone) {
+      next_[c] = t;
+      q.push(t);
+    }
+  }
+  while (!q.empty()) {
+    const uint32_t s = q.front();
+    q.pop();
+    const auto& out_f = output_[fail[s]];
+    output_[s].insert(output_[s].end(), out_f.begin(), out_f.end());
+    for (int c = 0; c < 256; ++c) {
+      const uint32_t t = trie[s * 256 + c];
+      if (t != kNone) {
+        fail[t] = next_[fail[s] * 256 + c];
+        next_[s * 256 + c] = t;
+        q.push(t);
+      } else {
+        next_[s * 256 + c] = next_[fail[s] * 256 + c];
+      }
+    }
+  }
+  // Upper-case bytes go where their lower case goes.
+  for (size_t s = 0; s < states; ++s) {
+    for (int c = 'A'; c <= 'Z'; ++c) next_[s * 256 + c] = next_[s * 256 + c + 32];
+  }
+}
+
+void KeywordIndex::Scan(std::string_view text,
+                        const std::function<void(uint32_t, size_t)>& hit) const {
+  uint32_t s = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    s = next_[s * 256 + static_cast<unsigned char>(text[i])];
+    for (uint32_t k : output_[s]) hit(k, i + 1);
+  }
+}
+
+void KeywordIndex::Seen(std::string_view text, std::vector<bool>* seen) const {
+  seen->assign(lengths_.size(), false);
+  uint32_t s = 0;
+  for (unsigned char c : text) {
+    s = next_[s * 256 + c];
+    if (!output_[s].empty()) {
+      for (uint32_t k : output_[s]) (*seen)[k] = true;
+    }
+  }
+}
+
+bool KeywordIndex::Any(std::string_view text) const {
+  uint32_t s = 0;
+  for (unsigned char c : text) {
+    s = next_[s * 256 + c];
+    if (!output_[s].empty()) return true;
+  }
+  return false;
+}
+
+}  // namespace agentwatch

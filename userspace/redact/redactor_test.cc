@@ -1,0 +1,224 @@
+#include "redact/redactor.h"
+
+#include <gtest/gtest.h>
+
+#include "agentwatch/v1/agentwatch.pb.h"
+
+namespace agentwatch {
+namespace {
+
+constexpr char kCatalogue[] = R"(
+rules:
+  - id: github-pat-classic
+    regex: '\b(ghp_[A-Za-z0-9]{36})\b'
+    keywords: [ghp_]
+  - id: aws-access-key-id
+    regex: '\b((?:AKIA|ASIA)[0-9A-Z]{16})\b'
+    keywords: [akia, asia]
+  - id: aws-secret-access-key
+    regex: '(?i)aws_secret_access_key\s*[=:]\s*["'']?([A-Za-z0-9/+=]{40})'
+    keywords: [aws_secret_access_key]
+  - id: private-key
+    regex: '(-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----(?s:.)*?(?:-----END [A-Z ]{0,40}PRIVATE KEY-----|$))'
+    keywords: ['-----begin']
+secret_names: ["*password*", "*secret*", "*token*", "*api_key*", "accountkey", "cookie", "authorization"]
+not_secret_names: ["max_tokens", "*_tokens"]
+)";
+
+class RedactorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SecretCatalogue cat;
+    ASSERT_EQ(ParseSecretCatalogue(kCatalogue, "test", &cat), "");
+    std::string err;
+    r_ = Redactor::Compile(cat, "install-key-1", &err);
+    ASSERT_EQ(err, "");
+    ASSERT_NE(r_, nullptr) << err;
+  }
+  // No window of `len` bytes of secret survives in text.
+  static void NoWindow(const std::string& text, const std::string& secret, size_t len = 12) {
+    for (size_t i = 0; i + len <= secret.size(); ++i)
+      ASSERT_EQ(text.find(secret.substr(i, len)), std::string::npos)
+          << "window '" << secret.substr(i, len) << "' of the secret in: " << text;
+  }
+  std::shared_ptr<const Redactor> r_;
+};
+
+const std::string kAwsId = "AKIAZ7QPLM3XW9RT4BNE";
+const std::string kAwsSecret = "q8Vz3kLmN0pR7sT1uW4xY6zA9bC2dE5fG8hJ1kLm";
+const std::string kGhp = "ghp_Qw3rTy7uIo9pAs1dFg4hJk6lZx8cVb2nM5q0";
+
+TEST_F(RedactorTest, AwsCredentialsFileInsideJson) {
+  // A credentials file as server-filesystem returns it: JSON, with \n.
+  const std::string raw = "{\"content\":[{\"type\":\"text\",\"text\":\"[default]\\naws_access_key_id = " +
+                          kAwsId + "\\naws_secret_access_key = " + kAwsSecret + "\\n\"}]}";
+  const std::string out = r_->Redact(raw);
+  NoWindow(out, kAwsId);
+  NoWindow(out, kAwsSecret);
+  EXPECT_NE(out.find("[REDACTED:aws-access-key-id:"), std::string::npos) << out;
+  EXPECT_NE(out.find("[REDACTED:aws-secret-access-key:"), std::string::npos) << out;
+  EXPECT_NE(out.find("{\"content\":[{\"type\":\"text\",\"text\":\"[default]\\naws_access_key_id = "),
+            std::string::npos)
+      << out;
+}
+
+TEST_F(RedactorTest, LongPemBlockInJsonIsMaskedWhole) {
+  std::string body;
+  for (int i = 0; i < 120; ++i) body += "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC" + std::to_string(i) + "\\n";
+  const std::string raw = "{\"text\":\"-----BEGIN RSA PRIVATE KEY-----\\n" + body +
+                          "-----END RSA PRIVATE KEY-----\\n\"}";
+  ASSERT_GT(raw.size(), 4096u);
+  const std::string out = r_->Redact(raw);
+  NoWindow(out, "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC");
+  EXPECT_NE(out.find("[REDACTED:private-key:"), std::string::npos);
+  EXPECT_LT(out.size(), 200u) << out;
+}
+
+TEST_F(RedactorTest, PemCutByCaptureIsMaskedToTheEnd) {
+  const std::string raw = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAA";
+  const std::string out = r_->Redact(raw);
+  NoWindow(out, "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAA");
+}
+
+TEST_F(RedactorTest, NestedJsonAndUnicodeEscapes) {
+  const std::string nested = R"({"result":"{\"db_password\":\"Tr0ub4dor&3-horse\"}"})";
+  NoWindow(r_->Redact(nested), "Tr0ub4dor&3-horse", 8);
+  // The token's first letter as \u0067: no "ghp_" in the raw bytes.
+  const std::string esc = "{\"k\":\"\\u0067" + kGhp.substr(1) + "\"}";
+  const std::string out = r_->Redact(esc);
+  NoWindow(out, kGhp.substr(1));
+  EXPECT_NE(out.find("[REDACTED:github-pat-classic:"), std::string::npos) << out;
+}
+
+TEST_F(RedactorTest, UrlsHeadersAndQueryStrings) {
+  const std::string q = "GET /cb?user=x&api_key=Zm9vYmFy%2Bc2VjcmV0%3D%3Dtail HTTP/1.1\r\n"
+                        "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.signature\r\n"
+                        "Cookie: session=9f8e7d6c5b4a; theme=dark\r\n\r\n";
+  const std::string out = r_->Redact(q);
+  NoWindow(out, "Zm9vYmFy%2Bc2VjcmV0", 8);
+  NoWindow(out, "eyJhbGciOiJIUzI1NiJ9.payload.signature", 10);
+  NoWindow(out, "session=9f8e7d6c5b4a", 10);
+  EXPECT_NE(out.find("GET /cb?user=x&api_key="), std::string::npos) << out;
+  EXPECT_NE(out.find("Authorization: Bearer [REDACTED:secret-name:"), std::string::npos) << out;
+}
+
+TEST_F(RedactorTest, AValueFoundOnceIsMaskedEverywhere) {
+  const std::string t = "DB_PASSWORD=Hunter2-horse-staple\nlater the same: Hunter2-horse-staple!";
+  const std::string out = r_->Redact(t);
+  NoWindow(out, "Hunter2-horse-staple", 8);
+  // Both places read the same: one keyed fingerprint per secret.
+  const size_t a = out.find("[REDACTED:");
+  const size_t b = out.find("[REDACTED:", a + 1);
+  ASSERT_NE(b, std::string::npos) << out;
+  EXPECT_EQ(out.substr(a, out.find(']', a) - a), out.substr(b, out.find(']', b) - b));
+}
+
+TEST_F(RedactorTest, MasksAreKeyedAndStable) {
+  SecretCatalogue cat;
+  ASSERT_EQ(ParseSecretCatalogue(kCatalogue, "test", &cat), "");
+  std::string err;
+  auto other = Redactor::Compile(cat, "install-key-2", &err);
+  EXPECT_EQ(r_->Mask("k", "v"), r_->Mask("k", "v"));
+  EXPECT_NE(r_->Mask("k", "v"), r_->Mask("k", "w"));
+  EXPECT_NE(r_->Mask("k", "v"), other->Mask("k", "v"));
+  EXPECT_EQ(r_->Mask("aws-access-key-id", kAwsId).size(),
+            std::string("[REDACTED:aws-access-key-id:123456]").size());
+}
+
+TEST_F(RedactorTest, IdempotentAndNotFooledByAFakeMask) {
+  const std::string t = "token=" + kGhp + " and " + kAwsId;
+  const std::string once = r_->Redact(t);
+  EXPECT_EQ(r_->Redact(once), once);
+  // A bare mask prefix written by the server hides nothing after it.
+  const std::string fake = "[REDACTED:" + kAwsId + " [REDACTED:x:zzzzzz] " + kGhp;
+  const std::string out = r_->Redact(fake);
+  NoWindow(out, kAwsId);
+  NoWindow(out, kGhp);
+}
+
+TEST_F(RedactorTest, NamesThatHoldNoSecretAndPlaceholders) {
+  EXPECT_EQ(r_->Redact(R"({"max_tokens": 4096, "input_tokens": 12})"),
+            R"({"max_tokens": 4096, "input_tokens": 12})");
+  EXPECT_EQ(r_->Redact("password: ${DB_PASSWORD}"), "password: ${DB_PASSWORD}");
+  EXPECT_EQ(r_->Redact("password=null"), "password=null");
+  EXPECT_EQ(r_->Redact("nothing secret here at all"), "nothing secret here at all");
+}
+
+TEST_F(RedactorTest, AccountKeyAndEntropyAfterAName) {
+  const std::string az = "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey="
+                         "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7dEf0hIj3k==;EndpointSuffix=core";
+  NoWindow(r_->Redact(az), "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7dEf0hIj3k");
+  // No separator: the long random value right after the name.
+  const std::string prose = "the api_key is Qm9Xz8Lk2Jh7Gf5Ds3Ap1Zx0Cv9Bn8Mm please";
+  NoWindow(r_->Redact(prose), "Qm9Xz8Lk2Jh7Gf5Ds3Ap1Zx0Cv9Bn8Mm");
+}
+
+TEST_F(RedactorTest, Base64OfASecret) {
+  // base64 of "aws_secret_access_key = <secret>"
+  const std::string b64 =
+      "YXdzX3NlY3JldF9hY2Nlc3Nfa2V5ID0gcThWejNrTG1OMHBSN3NUMXVXNHhZNnpBOWJDMmRFNWZHOGhKMWtMbQ==";
+  const std::string out = r_->Redact("payload=" + b64 + "&x=1");
+  NoWindow(out, b64);
+  EXPECT_NE(out.find("[REDACTED:aws-secret-access-key:"), std::string::npos) << out;
+}
+
+TEST_F(RedactorTest, SecretSplitAcrossTwoWrites) {
+  const std::string first = "header\naws_secret_access_key = " + kAwsSecret.substr(0, 17);
+  const std::string second = kAwsSecret.substr(17) + "\nmore";
+  const std::string out = r_->RedactAfter(first, second, 256);
+  NoWindow(out, kAwsSecret.substr(17), 10);
+  EXPECT_EQ(out.substr(out.find(']') + 1), "\nmore");
+}
+
+TEST_F(RedactorTest, CutNeverSplitsAMask) {
+  const std::string t = std::string(20, 'x') + " token=" + kGhp + " tail";
+  for (size_t max = 1; max < 90; ++max) {
+    const std::string out = r_->Redact(t, max);
+    NoWindow(out, kGhp);
+    const size_t open = out.find("[REDACTED:");
+    if (open != std::string::npos) EXPECT_NE(out.find(']', open), std::string::npos) << out;
+  }
+}
+
+TEST_F(RedactorTest, MessageFieldsShareWhatWasFound) {
+  v1::Event ev;
+  ev.mutable_exec()->add_argv("psql");
+  ev.mutable_exec()->add_argv("--password=Corr3ct-Horse-Battery");
+  ev.mutable_process()->set_exe("/usr/bin/psql");
+  // The same password bare in another field: masked as well.
+  ev.mutable_process()->set_comm("Corr3ct-Horse-Battery");
+  r_->RedactMessage(&ev);
+  ASSERT_EQ(ev.exec().argv_size(), 2);
+  EXPECT_EQ(ev.exec().argv(0), "psql");
+  NoWindow(ev.exec().argv(1), "Corr3ct-Horse-Battery", 8);
+  NoWindow(ev.process().comm(), "Corr3ct-Horse-Battery", 8);
+  EXPECT_EQ(ev.process().exe(), "/usr/bin/psql");
+}
+
+TEST(RedactorCatalogue, BadRegexIsAnErrorNamingTheRule) {
+  SecretCatalogue cat;
+  ASSERT_EQ(ParseSecretCatalogue("rules:\n  - id: broken\n    regex: '(('\n    keywords: [x]\n",
+                                 "local.yaml", &cat),
+            "");
+  std::string err;
+  EXPECT_EQ(Redactor::Compile(cat, "k", &err), nullptr);
+  EXPECT_NE(err.find("local.yaml: rule broken"), std::string::npos) << err;
+  SecretCatalogue bad;
+  EXPECT_NE(ParseSecretCatalogue("rules:\n  - id: Not_Kebab\n    regex: x\n    keywords: [x]\n",
+                                 "f.yaml", &bad)
+                .find("not kebab-case"),
+            std::string::npos);
+  EXPECT_NE(ParseSecretCatalogue("rules:\n  - id: nokw\n    regex: x\n", "f.yaml", &bad)
+                .find("needs keywords"),
+            std::string::npos);
+}
+
+TEST(RedactorDefault, BuiltinCatalogueCompiles) {
+  auto r = DefaultRedactor();
+  ASSERT_NE(r, nullptr);
+  EXPECT_GT(r->rule_count(), 0u);
+  EXPECT_EQ(r->Redact("x " + kGhp).find(kGhp), std::string::npos);
+}
+
+}  // namespace
+}  // namespace agentwatch

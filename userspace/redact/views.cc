@@ -1,0 +1,226 @@
+#include "redact/views.h"
+
+#include <algorithm>
+
+namespace agentwatch {
+namespace {
+
+int Hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// \uXXXX at text[i] (the backslash), or -1.
+int32_t Hex4(std::string_view text, size_t i) {
+  if (i + 6 > text.size() || text[i] != '\\' || text[i + 1] != 'u') return -1;
+  int32_t v = 0;
+  for (size_t k = i + 2; k < i + 6; ++k) {
+    const int h = Hex(text[k]);
+    if (h < 0) return -1;
+    v = v * 16 + h;
+  }
+  return v;
+}
+
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+void Emit(DecodedView* v, std::string_view bytes, size_t b, size_t e) {
+  for (char c : bytes) {
+    v->text.push_back(c);
+    v->begin.push_back(static_cast<uint32_t>(b));
+    v->end.push_back(static_cast<uint32_t>(e));
+  }
+}
+
+void Reset(DecodedView* v, DecodedView::Kind kind, size_t reserve) {
+  v->kind = kind;
+  v->text.clear();
+  v->begin.clear();
+  v->end.clear();
+  v->text.reserve(reserve);
+  v->begin.reserve(reserve);
+  v->end.reserve(reserve);
+}
+
+// The escape at text[i] (a backslash): its decoding and its length, or
+// length 0 when it is not one.
+size_t DecodeEscape(std::string_view text, size_t i, std::string* bytes) {
+  bytes->clear();
+  if (i + 1 >= text.size()) return 0;
+  switch (text[i + 1]) {
+    case '"': *bytes = "\""; return 2;
+    case '\\': *bytes = "\\"; return 2;
+    case '/': *bytes = "/"; return 2;
+    case 'b': *bytes = "\b"; return 2;
+    case 'f': *bytes = "\f"; return 2;
+    case 'n': *bytes = "\n"; return 2;
+    case 'r': *bytes = "\r"; return 2;
+    case 't': *bytes = "\t"; return 2;
+    case 'u': break;
+    default: return 0;
+  }
+  const int32_t hi = Hex4(text, i);
+  if (hi < 0) return 0;
+  if (hi >= 0xD800 && hi <= 0xDBFF) {
+    const int32_t lo = Hex4(text, i + 6);
+    if (lo >= 0xDC00 && lo <= 0xDFFF) {
+      AppendUtf8(0x10000 + ((static_cast<uint32_t>(hi) - 0xD800) << 10) +
+                     (static_cast<uint32_t>(lo) - 0xDC00),
+                 bytes);
+      return 12;
+    }
+    AppendUtf8(0xFFFD, bytes);
+    return 6;
+  }
+  AppendUtf8(hi >= 0xDC00 && hi <= 0xDFFF ? 0xFFFD : static_cast<uint32_t>(hi), bytes);
+  return 6;
+}
+
+bool IsBase64Char(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+         c == '/' || c == '-' || c == '_';
+}
+
+int Base64Value(unsigned char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+' || c == '-') return 62;
+  if (c == '/' || c == '_') return 63;
+  return -1;
+}
+
+// The length of the UTF-8 sequence at d[i] (2-4), or 0 when it is not one.
+size_t Utf8Sequence(std::string_view d, size_t i) {
+  const unsigned char c = static_cast<unsigned char>(d[i]);
+  const size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+  if (n == 0 || i + n > d.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((static_cast<unsigned char>(d[i + k]) & 0xC0) != 0x80) return 0;
+  }
+  return n;
+}
+
+// Text: printable ASCII, whitespace and valid UTF-8 (95 %).
+bool MostlyText(std::string_view d) {
+  if (d.size() < 12) return false;
+  size_t printable = 0;
+  for (size_t i = 0; i < d.size();) {
+    const unsigned char c = static_cast<unsigned char>(d[i]);
+    if ((c >= 0x20 && c < 0x7F) || c == '\n' || c == '\r' || c == '\t') {
+      ++printable;
+      ++i;
+    } else if (const size_t n = c >= 0x80 ? Utf8Sequence(d, i) : 0; n > 0) {
+      printable += n;
+      i += n;
+    } else {
+      ++i;
+    }
+  }
+  return printable * 100 >= d.size() * 95;
+}
+
+}  // namespace
+
+bool JsonUnescapeView(std::string_view text, DecodedView* out) {
+  if (text.find('\\') == std::string_view::npos) return false;
+  Reset(out, DecodedView::Kind::kJson, text.size());
+  bool any = false;
+  std::string bytes;
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] == '\\') {
+      const size_t n = DecodeEscape(text, i, &bytes);
+      if (n > 0) {
+        Emit(out, bytes, i, i + n);
+        i += n;
+        any = true;
+        continue;
+      }
+    }
+    Emit(out, text.substr(i, 1), i, i + 1);
+    ++i;
+  }
+  return any;
+}
+
+bool PercentDecodeView(std::string_view text, DecodedView* out) {
+  if (text.find('%') == std::string_view::npos) return false;
+  Reset(out, DecodedView::Kind::kPercent, text.size());
+  bool any = false;
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] == '%' && i + 2 < text.size()) {
+      const int h = Hex(text[i + 1]);
+      const int l = Hex(text[i + 2]);
+      if (h >= 0 && l >= 0) {
+        const char c = static_cast<char>(h * 16 + l);
+        Emit(out, std::string_view(&c, 1), i, i + 3);
+        i += 3;
+        any = true;
+        continue;
+      }
+    }
+    Emit(out, text.substr(i, 1), i, i + 1);
+    ++i;
+  }
+  return any;
+}
+
+std::vector<Base64Run> FindBase64Text(std::string_view text, size_t min_len) {
+  std::vector<Base64Run> runs;
+  for (size_t i = 0; i < text.size();) {
+    if (!IsBase64Char(static_cast<unsigned char>(text[i]))) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < text.size() && IsBase64Char(static_cast<unsigned char>(text[j]))) ++j;
+    size_t end = j;
+    while (end < text.size() && text[end] == '=' && end - j < 2) ++end;
+    if (j - i >= min_len) {
+      std::string d;
+      d.reserve((j - i) * 3 / 4);
+      uint32_t acc = 0;
+      int bits = 0;
+      for (size_t k = i; k < j; ++k) {
+        acc = (acc << 6) | static_cast<uint32_t>(Base64Value(static_cast<unsigned char>(text[k])));
+        bits += 6;
+        if (bits >= 8) {
+          bits -= 8;
+          d.push_back(static_cast<char>((acc >> bits) & 0xFF));
+        }
+      }
+      if (MostlyText(d)) runs.push_back({i, end, std::move(d)});
+    }
+    i = end > j ? end : j;
+  }
+  return runs;
+}
+
+void ComposeView(const DecodedView& outer, DecodedView* inner) {
+  for (size_t k = 0; k < inner->text.size(); ++k) {
+    const size_t b = inner->begin[k];
+    const size_t e = inner->end[k];
+    inner->begin[k] = outer.begin[b];
+    inner->end[k] = outer.end[e - 1];
+  }
+}
+
+}  // namespace agentwatch
