@@ -97,6 +97,27 @@ std::string LoadConfigFile(const std::string& path, bool required,
 // Checks ranges and shapes. Returns "" or the first error.
 std::string ValidateConfig(const Config& cfg);
 
+// What a SIGHUP does with a newly loaded config. Reloadable: log_level,
+// watch.* (builtin_rules, pids, exe, rules) and rules_dir; every other
+// setting changes only on restart.
+//
+// The YAML keys ("store.flush_interval", "sinks") of the restart-only
+// settings whose value differs between running and next, in the order of
+// SettingsTable(). Sinks are compared member by member.
+std::vector<std::string> RestartOnlyChanges(const Config& running, const Config& next);
+// Copies exactly the reloadable settings from next into *running.
+void ApplyReloadable(const Config& next, Config* running);
+
+// One setting, for docs and messages.
+struct SettingInfo {
+  std::string key;   // its YAML key: "log_level", "store.flush_interval", "sinks"
+  std::string kind;  // uint, bool, string, duration, size, enum (...), list of ...
+  bool reloadable;   // applied by SIGHUP; else a change needs a restart
+  std::string help;
+};
+// Every setting of Config, in the order ValidateConfig checks them.
+const std::vector<SettingInfo>& SettingsTable();
+
 }  // namespace agentwatch
 
 #endif  // AGENTWATCH_DAEMON_CONFIG_H_

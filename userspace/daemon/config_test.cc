@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
+
+#include "daemon/settings.h"
+
 namespace agentwatch {
 namespace {
 
@@ -212,6 +217,283 @@ kubernetes:
   EXPECT_EQ(ValidateConfig(g), "");
   ASSERT_EQ(ApplyConfigYaml("kubernetes: {enabled: maybe}", &f), "");
   EXPECT_NE(ValidateConfig(f).find("kubernetes.enabled"), std::string::npos);
+}
+
+// The number of members of an aggregate (Config and SinkConfig are): the
+// most initializers T{...} takes.
+struct AnyMember {
+  template <typename T>
+  operator T() const;  // NOLINT: never defined, only in unevaluated operands
+};
+template <typename T, typename... Members>
+constexpr size_t CountMembers() {
+  if constexpr (requires { T{Members{}..., AnyMember{}}; }) {
+    return CountMembers<T, Members..., AnyMember>();
+  } else {
+    return sizeof...(Members);
+  }
+}
+
+// For every setting, a YAML document that sets it (and nothing else) to
+// a value other than its default.
+const std::map<std::string, std::string>& Samples() {
+  static const auto* samples = new std::map<std::string, std::string>{
+      {"log_level", "log_level: debug"},
+      {"rules_dir", "rules_dir: /srv/rules.d"},
+      {"ringbuf_size", "ringbuf_size: 4096"},
+      {"hooks", "hooks: fallback"},
+      {"argv_max", "argv_max: 64"},
+      {"discovery.stdio", "discovery: {stdio: false}"},
+      {"discovery.http", "discovery: {http: false}"},
+      {"discovery.probe_bytes", "discovery: {probe_bytes: 256}"},
+      {"payload_max", "payload_max: 0"},
+      {"dns_port", "dns_port: 5353"},
+      {"queue_size", "queue_size: 16"},
+      {"process_table_max", "process_table_max: 128"},
+      {"backlog_events", "backlog_events: 5"},
+      {"endpoint", "endpoint: unix:///tmp/aw.sock"},
+      {"state_dir", "state_dir: /srv/aw"},
+      {"record", "record: /tmp/aw.trace"},
+      {"cgroup_root", "cgroup_root: /host/sys/fs/cgroup"},
+      {"watch.builtin_rules", "watch: {builtin_rules: false}"},
+      {"watch.pids", "watch: {pids: [42]}"},
+      {"watch.exe", "watch: {exe: [/opt/mcp/*]}"},
+      {"watch.rules", "watch: {rules: [{comm: node}]}"},
+      {"sinks", "sinks: [{name: a, type: file, path: /var/log/aw.jsonl}]"},
+      {"store.enabled", "store: {enabled: false}"},
+      {"store.flush_interval", "store: {flush_interval: 250ms}"},
+      {"store.retention_interval", "store: {retention_interval: 30s}"},
+      {"store.max_size", "store: {max_size: 0}"},
+      {"store.path", "store: {path: /srv/aw.db}"},
+      {"store.max_age", "store: {max_age: 1d}"},
+      {"store.outbox_max", "store: {outbox_max: 7}"},
+      {"store.full_content", "store: {full_content: true}"},
+      {"chains.idle_gap", "chains: {idle_gap: 30m}"},
+      {"baseline.enabled", "baseline: {enabled: false}"},
+      {"baseline.learning_period", "baseline: {learning_period: 2h}"},
+      {"baseline.min_observations", "baseline: {min_observations: 7}"},
+      {"metrics.listen", "metrics: {listen: ''}"},
+      {"metrics.tls_listen", "metrics: {tls_listen: '0.0.0.0:9591'}"},
+      {"api.tcp_listen", "api: {tcp_listen: '0.0.0.0:9443'}"},
+      {"tls.cert", "tls: {cert: /etc/tls.crt}"},
+      {"tls.key", "tls: {key: /etc/tls.key}"},
+      {"tls.client_ca", "tls: {client_ca: /etc/ca.crt}"},
+      {"kubernetes.api_server", "kubernetes: {api_server: 'https://10.0.0.1:6443'}"},
+      {"kubernetes.enabled", "kubernetes: {enabled: false}"},
+      {"kubernetes.token_file", "kubernetes: {token_file: /run/token}"},
+      {"kubernetes.ca_file", "kubernetes: {ca_file: /run/ca.crt}"},
+      {"kubernetes.node_name", "kubernetes: {node_name: node-a}"},
+      {"kubernetes.resync", "kubernetes: {resync: 5m}"},
+  };
+  return *samples;
+}
+
+TEST(SettingsTest, EveryConfigMemberHasASetting) {
+  std::set<std::string> fields, keys;
+  for (const Setting& s : Settings()) {
+    fields.insert(s.field);
+    EXPECT_TRUE(keys.insert(s.key).second) << "two entries for " << s.key;
+    EXPECT_FALSE(s.kind.empty()) << s.key;
+    EXPECT_FALSE(s.help.empty()) << s.key;
+    EXPECT_TRUE(s.parse && s.same && s.copy) << s.key;
+  }
+  // A new Config member needs an entry in settings.cc (and a sample above).
+  EXPECT_EQ(fields.size(), CountMembers<Config>());
+  EXPECT_EQ(SinkFields().size(), CountMembers<SinkConfig>());
+  EXPECT_EQ(Samples().size(), Settings().size());
+  ASSERT_EQ(SettingsTable().size(), Settings().size());
+  std::set<std::string> reloadable;
+  for (size_t i = 0; i < Settings().size(); ++i) {
+    const SettingInfo& info = SettingsTable()[i];
+    EXPECT_EQ(info.key, Settings()[i].key);
+    EXPECT_EQ(info.kind, Settings()[i].kind);
+    EXPECT_EQ(info.help, Settings()[i].help);
+    if (info.reloadable) reloadable.insert(info.key);
+  }
+  EXPECT_EQ(reloadable, (std::set<std::string>{"log_level", "rules_dir", "watch.builtin_rules",
+                                               "watch.pids", "watch.exe", "watch.rules"}));
+}
+
+// Each sample changes its entry's member and no other; a restart-only one
+// is named by RestartOnlyChanges, a reloadable one is copied by
+// ApplyReloadable (and nothing else is).
+TEST(SettingsTest, EachSettingChangesExactlyItsMember) {
+  const Config defaults;
+  for (const Setting& s : Settings()) {
+    SCOPED_TRACE(s.key);
+    auto sample = Samples().find(s.key);
+    ASSERT_NE(sample, Samples().end()) << "no sample for " << s.key;
+    Config next;
+    ASSERT_EQ(ApplyConfigYaml(sample->second, &next), "");
+    for (const Setting& t : Settings()) {
+      EXPECT_EQ(t.same(defaults, next), t.field != s.field) << t.key;
+    }
+    const std::vector<std::string> want =
+        s.reloadable ? std::vector<std::string>{} : std::vector<std::string>{s.key};
+    EXPECT_EQ(RestartOnlyChanges(defaults, next), want);
+    EXPECT_EQ(RestartOnlyChanges(next, next), std::vector<std::string>{});
+    Config running;
+    ApplyReloadable(next, &running);
+    for (const Setting& t : Settings()) {
+      const bool copied = s.reloadable && t.field == s.field;
+      EXPECT_EQ(t.same(running, next), copied || t.field != s.field) << t.key;
+      EXPECT_EQ(t.same(running, defaults), !copied) << t.key;
+    }
+  }
+}
+
+TEST(SettingsTest, AChangedSinkMemberIsARestart) {
+  // A ClickHouse sink with a path: every member below can change alone and
+  // the sink stays valid.
+  const std::string base =
+      "sinks:\n  - name: a\n    type: clickhouse\n    url: 'http://h:8123/'\n    path: /x\n";
+  const std::map<std::string, std::string> samples = {
+      {"name", "b"},          {"type", "file"},          {"min_severity", "high"},
+      {"rules", "[r1]"},      {"agents", "[node]"},      {"format", "native"},
+      {"path", "/y"},         {"max_size", "1MiB"},      {"backups", "1"},
+      {"compress", "false"},  {"address", "h:514"},      {"protocol", "udp"},
+      {"facility", "3"},      {"ca", "/ca.pem"},         {"cert", "/c.pem"},
+      {"key", "/k.pem"},      {"server_name", "siem"},   {"url", "'https://h2/'"},
+      {"flavor", "hec"},      {"token", "t"},            {"index", "i"},
+      {"sourcetype", "s"},    {"hmac_secret", "h"},      {"headers", "['X-A: 1']"},
+      {"gzip", "true"},       {"timeout", "3s"},         {"database", "db2"},
+      {"user", "u"},          {"password", "p"},
+  };
+  Config running;
+  ASSERT_EQ(ApplyConfigYaml(base, &running), "");
+  ASSERT_EQ(samples.size(), SinkFields().size());
+  for (const SinkField& f : SinkFields()) {
+    SCOPED_TRACE(f.key);
+    auto sample = samples.find(f.key);
+    ASSERT_NE(sample, samples.end());
+    std::string yaml = base;
+    if (f.key == "name" || f.key == "type" || f.key == "url" || f.key == "path") {
+      const std::string line = " " + f.key + ": ";
+      const size_t at = yaml.find(line) + line.size();
+      yaml.replace(at, yaml.find('\n', at) - at, sample->second);
+    } else {
+      yaml += "    " + f.key + ": " + sample->second + "\n";
+    }
+    Config next;
+    ASSERT_EQ(ApplyConfigYaml(yaml, &next), "") << yaml;
+    ASSERT_EQ(next.sinks.size(), 1u);
+    for (const SinkField& g : SinkFields()) {
+      EXPECT_EQ(g.same(running.sinks[0], next.sinks[0]), g.field != f.field) << g.key;
+    }
+    EXPECT_EQ(RestartOnlyChanges(running, next), std::vector<std::string>{"sinks"});
+  }
+  // Same count, one path and one severity changed; and a sink more.
+  Config next = running;
+  next.sinks[0].path = "/z";
+  EXPECT_EQ(RestartOnlyChanges(running, next), std::vector<std::string>{"sinks"});
+  next = running;
+  next.sinks[0].min_severity = "critical";
+  EXPECT_EQ(RestartOnlyChanges(running, next), std::vector<std::string>{"sinks"});
+  next.sinks.push_back(next.sinks[0]);
+  EXPECT_EQ(RestartOnlyChanges(running, next), std::vector<std::string>{"sinks"});
+  EXPECT_EQ(RestartOnlyChanges(running, running), std::vector<std::string>{});
+}
+
+TEST(SettingsTest, ApplyReloadableCopiesOnlyReloadable) {
+  Config running;
+  Config next;
+  ASSERT_EQ(ApplyConfigYaml(R"(
+log_level: debug
+rules_dir: /srv/rules.d
+watch: {builtin_rules: false, pids: [7], exe: [/opt/x], rules: [{comm: node}]}
+queue_size: 32
+state_dir: /srv/aw
+store: {flush_interval: 2s, path: /srv/aw.db}
+tls: {cert: /c, key: /k, client_ca: /ca}
+kubernetes: {enabled: false, resync: 5m}
+sinks: [{name: a, type: file, path: /var/log/aw.jsonl}]
+)",
+                            &next),
+            "");
+  EXPECT_EQ(RestartOnlyChanges(running, next),
+            (std::vector<std::string>{"queue_size", "state_dir", "sinks", "store.flush_interval",
+                                      "store.path", "tls.cert", "tls.key", "tls.client_ca",
+                                      "kubernetes.enabled", "kubernetes.resync"}));
+  ApplyReloadable(next, &running);
+  EXPECT_EQ(running.log_level, "debug");
+  EXPECT_EQ(running.rules_dir, "/srv/rules.d");
+  EXPECT_FALSE(running.builtin_watch_rules);
+  EXPECT_EQ(running.watch_pids, (std::vector<uint32_t>{7}));
+  ASSERT_EQ(running.watch_rules.size(), 2u);
+  EXPECT_EQ(running.watch_rules[0].exe, "/opt/x");
+  EXPECT_EQ(running.watch_rules[1].comm, "node");
+  // Nothing else moved.
+  const Config defaults;
+  EXPECT_EQ(running.queue_size, defaults.queue_size);
+  EXPECT_EQ(running.state_dir, defaults.state_dir);
+  EXPECT_EQ(running.store_flush_ms, defaults.store_flush_ms);
+  EXPECT_EQ(running.store_path, defaults.store_path);
+  EXPECT_EQ(running.tls_cert_file, "");
+  EXPECT_EQ(running.kubernetes, "auto");
+  EXPECT_EQ(running.kube_resync_ms, defaults.kube_resync_ms);
+  EXPECT_TRUE(running.sinks.empty());
+  // The restart-only changes are still there to report.
+  EXPECT_EQ(RestartOnlyChanges(running, next).size(), 10u);
+}
+
+TEST(SettingsTest, SectionsAndDottedKeys) {
+  Config c;
+  // A section's key is not a top-level key, and a section is not a value.
+  EXPECT_EQ(ApplyConfigYaml("store.path: /x", &c), "unknown key 'store.path'");
+  EXPECT_EQ(ApplyConfigYaml("store: {path.x: /x}", &c), "store: unknown key 'path.x'");
+  EXPECT_EQ(ApplyConfigYaml("stor: {path: /x}", &c), "unknown key 'stor'");
+  EXPECT_EQ(ApplyConfigYaml("watch: {pid: [1]}", &c),
+            "watch: unknown key 'pid' (builtin_rules, pids, exe, rules)");
+  EXPECT_EQ(ApplyConfigYaml("watch: 1", &c), "watch: expected a mapping");
+  EXPECT_EQ(ApplyConfigYaml("tls: 1", &c), "tls: expected a map");
+  EXPECT_EQ(ApplyConfigYaml("sinks: {a: 1}", &c), "sinks: expected a list");
+  // watch.* adds to what is there; sinks replace.
+  ASSERT_EQ(ApplyConfigYaml("watch: {pids: [1]}", &c), "");
+  ASSERT_EQ(ApplyConfigYaml("watch: {pids: [2]}", &c), "");
+  EXPECT_EQ(c.watch_pids, (std::vector<uint32_t>{1, 2}));
+}
+
+TEST(SettingsTest, ValidationErrorsKeepTheirTexts) {
+  struct Case {
+    const char* yaml;
+    const char* want;
+  };
+  const Case cases[] = {
+      {"log_level: loud", "log_level: 'loud' is not one of trace, debug, info, warn, error, off"},
+      {"ringbuf_size: 5000",
+       "ringbuf_size: 5000 must be a power of two between 4096 and 1073741824 bytes"},
+      {"hooks: kprobe", "hooks: 'kprobe' is not auto or fallback"},
+      {"argv_max: 10", "argv_max: 10 must be between 64 and 4096"},
+      {"discovery: {probe_bytes: 100}", "discovery.probe_bytes: 100 must be between 256 and 65536"},
+      {"payload_max: 10", "payload_max: 10 must be 0 (off) or between 64 and 262144 bytes"},
+      {"dns_port: 70000", "dns_port: 70000 is not a port"},
+      {"queue_size: 8", "queue_size: 8 must be at least 16"},
+      {"process_table_max: 8", "process_table_max: 8 must be at least 128"},
+      {"endpoint: unix://rel", "endpoint: 'unix://rel' needs an absolute socket path"},
+      {"watch: {pids: [0]}", "watch.pids: 0 is not a process id"},
+      {"store: {enabled: false}\nsinks: [{name: a, type: file, path: /x}]",
+       "sinks: delivery needs the store (its outbox); enable store"},
+      {"store: {flush_interval: 5ms}", "store.flush_interval: 5ms must be at least 10ms"},
+      {"store: {retention_interval: 50ms}",
+       "store.retention_interval: 50ms must be at least 100ms"},
+      {"metrics: {listen: nowhere}", "metrics.listen: 'nowhere' is not host:port"},
+      {"metrics: {tls_listen: nowhere}", "metrics.tls_listen: 'nowhere' is not host:port"},
+      {"metrics: {tls_listen: '0.0.0.0:1'}",
+       "metrics.tls_listen: needs tls.cert, tls.key and tls.client_ca (clients must present a "
+       "certificate)"},
+      {"kubernetes: {api_server: 'ftp://x'}",
+       "kubernetes.api_server: 'ftp://x' is not an https:// URL"},
+      {"kubernetes: {enabled: maybe}", "kubernetes.enabled: 'maybe' is not auto, true or false"},
+  };
+  for (const auto& tc : cases) {
+    Config c;
+    ASSERT_EQ(ApplyConfigYaml(tc.yaml, &c), "") << tc.yaml;
+    EXPECT_EQ(ValidateConfig(c), tc.want) << tc.yaml;
+  }
+  // Store checks only with the store on.
+  Config c;
+  ASSERT_EQ(ApplyConfigYaml("store: {enabled: false, flush_interval: 5ms, path: rel}", &c), "");
+  EXPECT_EQ(ValidateConfig(c), "");
 }
 
 TEST(ConfigTest, MissingFile) {
