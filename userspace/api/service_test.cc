@@ -16,6 +16,8 @@
 #include <google/protobuf/dynamic_message.h>
 #include <grpcpp/generic/generic_stub.h>
 
+#include "testing/events.h"
+
 namespace agentwatch {
 namespace {
 
@@ -40,13 +42,7 @@ class ApiTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  v1::Event Ev(uint32_t pid, v1::EventType t) {
-    v1::Event e;
-    e.set_seq(++seq_);
-    e.set_type(t);
-    e.mutable_process()->set_pid(pid);
-    return e;
-  }
+  v1::Event Ev(uint32_t pid, v1::EventType t) { return events::Event(t).Seq(++seq_).Pid(pid); }
 
   std::string dir_, endpoint_;
   Hub hub_{100};

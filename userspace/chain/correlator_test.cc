@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/events.h"
+
 namespace agentwatch {
 namespace {
 
@@ -23,45 +25,24 @@ class CorrelatorTest : public ::testing::Test {
         });
   }
 
-  v1::Event Base(v1::EventType t, uint32_t pid, uint64_t ktime) {
-    v1::Event e;
-    e.set_seq(++seq_);
-    e.set_type(t);
-    e.set_ktime_ns(ktime);
-    e.set_time_unix_ns(ktime + 1000);
-    e.mutable_process()->set_pid(pid);
-    return e;
+  // The next event, by `pid` at kernel time `ktime` (the wall clock 1000 ns
+  // ahead).
+  v1::Event Stamp(events::EventBuilder b, uint32_t pid, uint64_t ktime) {
+    return b.Seq(++seq_).At(ktime, ktime + 1000).Pid(pid);
   }
   void Request(const std::string& id, uint64_t t) {
-    v1::Event e = Base(v1::EVENT_TYPE_MCP_MESSAGE, 20, t);
-    e.mutable_mcp()->set_kind("request");
-    e.mutable_mcp()->set_direction("in");
-    e.mutable_mcp()->set_id(id);
-    c_->OnEvent(e, {20, 10, 1}, &updates_);
+    c_->OnEvent(Stamp(events::McpRequest(id), 20, t), {20, 10, 1}, &updates_);
   }
   void Done(const std::string& id, const std::string& tool, uint64_t start,
             uint64_t end) {
-    v1::Event e = Base(v1::EVENT_TYPE_MCP_CALL, 20, end);
-    v1::McpCall* call = e.mutable_call();
-    call->set_request_id(id);
-    call->set_tool(tool);
-    call->set_method("tools/call");
-    call->set_initiator("client");
-    call->set_server_pid(20);
-    call->set_session_id("20/stdio");
-    call->set_started_ktime_ns(start);
-    call->set_started_unix_ns(start + 1000);
-    call->set_latency_ns(end - start);
-    call->set_status("ok");
-    c_->OnEvent(e, {20, 10, 1}, &updates_);
+    events::EventBuilder call = events::ToolCall(tool);
+    call.RequestId(id).Initiator("client").ServerPid(20).Session("20/stdio");
+    call.Started(start, start + 1000).Latency(end - start).Status("ok");
+    c_->OnEvent(Stamp(call, 20, end), {20, 10, 1}, &updates_);
   }
   void Open(uint32_t pid, const std::string& path, uint64_t t,
             std::vector<uint32_t> lineage) {
-    v1::Event e = Base(v1::EVENT_TYPE_FILE_OPEN, pid, t);
-    e.mutable_file()->set_path(path);
-    e.mutable_file()->set_flags_text("O_RDONLY");
-    e.mutable_file()->set_result(3);
-    c_->OnEvent(e, lineage, &updates_);
+    c_->OnEvent(Stamp(events::OpenRead(path, 3), pid, t), lineage, &updates_);
   }
   v1::Chain Only() {
     auto list = c_->Chains(0, 0, 0);
@@ -130,11 +111,7 @@ TEST_F(CorrelatorTest, AgentActivityAndIdleGapsAndExit) {
   Request("1", 100);
   Done("1", "a", 100, 200);
   // The agent runs git itself: its own activity.
-  v1::Event exec = Base(v1::EVENT_TYPE_EXEC, 11, 300);
-  exec.mutable_exec()->set_filename("/usr/bin/git");
-  exec.mutable_exec()->add_argv("git");
-  exec.mutable_exec()->add_argv("status");
-  c_->OnEvent(exec, {11, 10, 1});
+  c_->OnEvent(Stamp(events::Exec("/usr/bin/git", {"git", "status"}), 11, 300), {11, 10, 1});
   // An unrelated process is nobody's.
   Open(99, "/etc/motd", 310, {99, 1});
   // After the idle gap: a new chain.
@@ -153,7 +130,7 @@ TEST_F(CorrelatorTest, AgentActivityAndIdleGapsAndExit) {
   EXPECT_EQ(first.entries(1).agent_effect().summary(), "exec /usr/bin/git [git status]");
   EXPECT_EQ(c_->counters().effects_agent, 1u);
   // The agent exits: its chain closes.
-  c_->OnEvent(Base(v1::EVENT_TYPE_EXIT, 10, later + 20), {10, 1});
+  c_->OnEvent(Stamp(events::Exit(), 10, later + 20), {10, 1});
   EXPECT_FALSE(c_->Chains(10, 0, 0)[0].open());
   EXPECT_EQ(c_->Chains(99, 0, 0).size(), 0u);
 }
@@ -191,9 +168,7 @@ TEST_F(CorrelatorTest, DroppingTheOldestChainKeepsTheAgentsOpenOne) {
   agent = 13;
   Request("3", 5100);
   Done("3", "c", 5100, 5110);   // chain 3: agent 13; chain 1 is dropped
-  v1::Event exec = Base(v1::EVENT_TYPE_EXEC, 11, 5120);
-  exec.mutable_exec()->set_filename("/usr/bin/git");
-  c_->OnEvent(exec, {11, 10, 1});  // agent 10 runs git
+  c_->OnEvent(Stamp(events::Exec("/usr/bin/git"), 11, 5120), {11, 10, 1});  // agent 10 runs git
   v1::Chain ch;
   EXPECT_FALSE(c_->Chain(1, &ch));
   ASSERT_TRUE(c_->Chain(2, &ch));
@@ -216,19 +191,18 @@ TEST_F(CorrelatorTest, EveryStepIsHandedOnAsAnUpdate) {
   ASSERT_EQ(u.entry().effects_size(), 1);
   EXPECT_EQ(u.entry().effects(0).summary(), "open /data/a O_RDONLY = 3");
 
-  v1::Event exec = Base(v1::EVENT_TYPE_EXEC, 11, 300);
-  exec.mutable_exec()->set_filename("/usr/bin/git");
-  exec.mutable_exec()->add_argv("git");
-  exec.mutable_exec()->add_argv("push");
-  exec.mutable_exec()->add_argv("https://x:ghp_abcdefghijklmnopqrstuvwxyz0123456789@h/r");
-  c_->OnEvent(exec, {11, 10, 1}, &updates_);
+  const v1::Event push = Stamp(
+      events::Exec("/usr/bin/git",
+                   {"git", "push", "https://x:ghp_abcdefghijklmnopqrstuvwxyz0123456789@h/r"}),
+      11, 300);
+  c_->OnEvent(push, {11, 10, 1}, &updates_);
   ASSERT_EQ(updates_.size(), 2u);
   const std::string& summary = updates_[1].entry().agent_effect().summary();
   EXPECT_EQ(summary.find("ghp_"), std::string::npos) << summary;
   EXPECT_NE(summary.find("[REDACTED]"), std::string::npos) << summary;
   EXPECT_EQ(updates_[1].chain().effects(), 2u);
 
-  c_->OnEvent(Base(v1::EVENT_TYPE_EXIT, 10, 400), {10, 1}, &updates_);
+  c_->OnEvent(Stamp(events::Exit(), 10, 400), {10, 1}, &updates_);
   ASSERT_EQ(updates_.size(), 3u);
   EXPECT_FALSE(updates_[2].has_entry());
   EXPECT_FALSE(updates_[2].chain().open());
@@ -274,24 +248,14 @@ TEST_F(CorrelatorTest, NestedServersKeepTheirOwnEffects) {
       nullptr);
   auto request = [&](uint32_t server, const std::string& id, uint64_t t,
                      std::vector<uint32_t> lineage) {
-    v1::Event e = Base(v1::EVENT_TYPE_MCP_MESSAGE, server, t);
-    e.mutable_mcp()->set_kind("request");
-    e.mutable_mcp()->set_direction("in");
-    e.mutable_mcp()->set_id(id);
-    c_->OnEvent(e, lineage, &updates_);
+    c_->OnEvent(Stamp(events::McpRequest(id), server, t), lineage, &updates_);
   };
   auto done = [&](uint32_t server, const std::string& id, const std::string& tool,
                   uint64_t start, uint64_t end) {
-    v1::Event e = Base(v1::EVENT_TYPE_MCP_CALL, server, end);
-    v1::McpCall* call = e.mutable_call();
-    call->set_request_id(id);
-    call->set_tool(tool);
-    call->set_initiator("client");
-    call->set_server_pid(server);
-    call->set_started_ktime_ns(start);
-    call->set_started_unix_ns(start);
-    call->set_latency_ns(end - start);
-    c_->OnEvent(e, {server, 10, 1}, &updates_);
+    events::EventBuilder call = events::McpCall();
+    call.RequestId(id).Tool(tool).Initiator("client").ServerPid(server);
+    call.Started(start, start).Latency(end - start);
+    c_->OnEvent(Stamp(call, server, end), {server, 10, 1}, &updates_);
   };
   // Server 20 (outer) runs server 30 (inner), which runs a helper 31.
   request(20, "a", 100, {20, 10, 1});

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/events.h"
+
 namespace agentwatch {
 namespace {
 
@@ -14,42 +16,27 @@ class BaselineTest : public ::testing::Test {
     opts_.min_observations = 20;
     b_.SetOptions(opts_);
   }
-  v1::Event Base(v1::EventType t) {
-    v1::Event e;
-    e.set_seq(++seq_);
-    e.set_type(t);
-    now_ += kSec;
-    e.set_time_unix_ns(now_);
-    e.mutable_process()->set_pid(20);
-    return e;
+  // The next event, `step` after the previous one (wall clock only).
+  v1::Event Stamp(events::EventBuilder b, int64_t step = kSec) {
+    now_ += step;
+    return b.Seq(++seq_).Time(now_);
   }
+  // An effect of the server (pid 20).
+  v1::Event ByServer(events::EventBuilder b) { return Stamp(b.Pid(20)); }
   std::vector<Signal> Open(const std::string& path) {
-    v1::Event e = Base(v1::EVENT_TYPE_FILE_OPEN);
-    e.mutable_file()->set_path(path);
-    e.mutable_file()->set_result(3);
+    v1::Event e = ByServer(events::FileOpen(path).Result(3));
     std::vector<Signal> out;
     b_.Effect("ident", "files", e, &out);
     return out;
   }
   std::vector<Signal> Exec(const std::string& file) {
-    v1::Event e = Base(v1::EVENT_TYPE_EXEC);
-    e.mutable_exec()->set_filename(file);
+    v1::Event e = ByServer(events::Exec(file));
     std::vector<Signal> out;
     b_.Effect("ident", "files", e, &out);
     return out;
   }
   std::vector<Signal> Call(const std::string& tool, uint64_t bytes, int64_t step = kSec) {
-    v1::Event e;
-    e.set_seq(++seq_);
-    e.set_type(v1::EVENT_TYPE_MCP_CALL);
-    now_ += step;
-    e.set_time_unix_ns(now_);
-    v1::McpCall* c = e.mutable_call();
-    c->set_method("tools/call");
-    c->set_tool(tool);
-    c->set_server_pid(20);
-    c->set_request_bytes(100);
-    c->set_response_bytes(bytes);
+    v1::Event e = Stamp(events::ToolCall(tool).ServerPid(20).Bytes(100, bytes), step);
     std::vector<Signal> out;
     b_.Call("ident", "files", e, &out);
     return out;
@@ -129,8 +116,7 @@ TEST_F(BaselineTest, NeedsBothTimeAndObservations) {
 
   // A fresh profile past its period with too few events keeps learning.
   Baselines other(opts_);
-  v1::Event e = Base(v1::EVENT_TYPE_EXEC);
-  e.mutable_exec()->set_filename("/bin/true");
+  v1::Event e = ByServer(events::Exec("/bin/true"));
   std::vector<Signal> out;
   other.Effect("x", "x", e, &out);
   e.set_time_unix_ns(e.time_unix_ns() + 3600 * kSec);
@@ -180,8 +166,7 @@ TEST_F(BaselineTest, PersistsResetsAndExports) {
   // A new daemon that loads the stored profile judges as the old one did.
   Baselines again(opts_);
   again.Load(changed);
-  v1::Event e = Base(v1::EVENT_TYPE_EXEC);
-  e.mutable_exec()->set_filename("/usr/bin/nc");
+  v1::Event e = ByServer(events::Exec("/usr/bin/nc"));
   std::vector<Signal> out;
   again.Effect("ident", "files", e, &out);
   ASSERT_EQ(out.size(), 1u);

@@ -1,10 +1,10 @@
 #include "detect/engine.h"
 
-#include <fcntl.h>
-
 #include <set>
 
 #include <gtest/gtest.h>
+
+#include "testing/events.h"
 
 namespace agentwatch {
 namespace {
@@ -31,15 +31,10 @@ class EngineTest : public ::testing::Test {
     };
     engine_.SetLookups(l);
   }
-  v1::Event Base(v1::EventType t, uint32_t pid) {
-    v1::Event e;
-    e.set_seq(++seq_);
-    e.set_type(t);
+  // The next event, by `pid`, a second after the previous one.
+  v1::Event Stamp(events::EventBuilder b, uint32_t pid) {
     now_ += kSec;
-    e.set_time_unix_ns(now_);
-    e.set_ktime_ns(now_);
-    e.mutable_process()->set_pid(pid);
-    return e;
+    return b.Seq(++seq_).At(now_, now_).Pid(pid);
   }
   // What the correlator would say of the event: server 20 and agent 10
   // where the lineage has them; calls belong to agent 10.
@@ -56,27 +51,14 @@ class EngineTest : public ::testing::Test {
     engine_.OnEvent(e, a, &out_);
   }
   void Open(uint32_t pid, const std::string& path, std::vector<uint32_t> lineage) {
-    v1::Event e = Base(v1::EVENT_TYPE_FILE_OPEN, pid);
-    e.mutable_file()->set_path(path);
-    e.mutable_file()->set_flags(O_RDONLY);
-    e.mutable_file()->set_flags_text("O_RDONLY");
-    e.mutable_file()->set_result(3);
-    Feed(e, lineage);
+    Feed(Stamp(events::OpenRead(path, 3), pid), lineage);
   }
   void Connect(uint32_t pid, const std::string& addr, std::vector<uint32_t> lineage) {
-    v1::Event e = Base(v1::EVENT_TYPE_NET_CONNECT, pid);
-    e.mutable_net()->set_protocol("tcp");
-    e.mutable_net()->mutable_remote()->set_family("inet");
-    e.mutable_net()->mutable_remote()->set_address(addr);
-    e.mutable_net()->mutable_remote()->set_port(443);
-    Feed(e, lineage);
+    Feed(Stamp(events::TcpConnect(addr, 443), pid), lineage);
   }
   void Exec(uint32_t pid, const std::string& file, std::vector<std::string> argv,
             std::vector<uint32_t> lineage) {
-    v1::Event e = Base(v1::EVENT_TYPE_EXEC, pid);
-    e.mutable_exec()->set_filename(file);
-    for (auto& a : argv) e.mutable_exec()->add_argv(a);
-    Feed(e, lineage);
+    Feed(Stamp(events::Exec(file, argv), pid), lineage);
   }
   std::vector<v1::Alert> Alerts() {
     std::vector<v1::Alert> a;
@@ -296,12 +278,8 @@ TEST_F(EngineTest, PoisonedToolsAreSeenAtTheirFirstListingAndRugPullsAfterUse) {
   ok->set_hash("h2");
   ok->set_description("Echoes its input.");
   auto list = [&] {
-    v1::Event e = Base(v1::EVENT_TYPE_MCP_CALL, 20);
-    e.mutable_call()->set_method("tools/list");
-    e.mutable_call()->set_status("ok");
-    e.mutable_call()->set_server_pid(20);
-    e.mutable_call()->set_server_identity("ident");
-    Feed(e, {20, 10, 1});
+    Feed(Stamp(events::ToolsList().Status("ok").ServerPid(20).ServerIdentity("ident"), 20),
+         {20, 10, 1});
   };
   list();
   auto a = Alerts();
@@ -311,19 +289,9 @@ TEST_F(EngineTest, PoisonedToolsAreSeenAtTheirFirstListingAndRugPullsAfterUse) {
   list();  // the same definitions: looked at once
   EXPECT_EQ(Alerts().size(), 1u);
 
-  v1::Event use = Base(v1::EVENT_TYPE_MCP_CALL, 20);
-  use.mutable_call()->set_method("tools/call");
-  use.mutable_call()->set_tool("echo");
-  use.mutable_call()->set_status("ok");
-  use.mutable_call()->set_initiator("client");
-  use.mutable_call()->set_server_pid(20);
-  use.mutable_call()->set_server_identity("ident");
-  Feed(use, {20, 10, 1});
-  v1::Event change = Base(v1::EVENT_TYPE_MCP_TOOLS_CHANGED, 20);
-  change.mutable_tool_change()->set_tool("echo");
-  change.mutable_tool_change()->set_change("changed");
-  change.mutable_tool_change()->set_server_pid(20);
-  Feed(change, {20, 10, 1});
+  events::EventBuilder use = events::ToolCall("echo").Status("ok").Initiator("client");
+  Feed(Stamp(use.ServerPid(20).ServerIdentity("ident"), 20), {20, 10, 1});
+  Feed(Stamp(events::ToolChange("echo", "changed").ServerPid(20), 20), {20, 10, 1});
   a = Alerts();
   ASSERT_EQ(a.size(), 3u);
   EXPECT_EQ(a[1].rule_id(), "tool-definition-changed");
@@ -333,20 +301,10 @@ TEST_F(EngineTest, PoisonedToolsAreSeenAtTheirFirstListingAndRugPullsAfterUse) {
 
 TEST_F(EngineTest, RunawayLoopsNeedTheCount) {
   for (int i = 0; i < 9; ++i) {
-    v1::Event e = Base(v1::EVENT_TYPE_MCP_CALL, 20);
-    e.mutable_call()->set_method("tools/call");
-    e.mutable_call()->set_tool("search");
-    e.mutable_call()->set_status("tool_error");
-    e.mutable_call()->set_server_pid(20);
-    Feed(e, {20, 10, 1});
+    Feed(Stamp(events::ToolCall("search").Status("tool_error").ServerPid(20), 20), {20, 10, 1});
   }
   EXPECT_TRUE(out_.empty());
-  v1::Event e = Base(v1::EVENT_TYPE_MCP_CALL, 20);
-  e.mutable_call()->set_method("tools/call");
-  e.mutable_call()->set_tool("search");
-  e.mutable_call()->set_status("error");
-  e.mutable_call()->set_server_pid(20);
-  Feed(e, {20, 10, 1});
+  Feed(Stamp(events::ToolCall("search").Status("error").ServerPid(20), 20), {20, 10, 1});
   auto a = Alerts();
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].rule_id(), "runaway-failing-calls");
@@ -361,18 +319,9 @@ TEST_F(EngineTest, RunawayLoopsNeedTheCount) {
 
 TEST_F(EngineTest, DataMovingOutAndShadowedTools) {
   Open(20, "/home/u/.ssh/id_ed25519", {20, 10, 1});
-  v1::Event e = Base(v1::EVENT_TYPE_MCP_CALL, 30);
-  v1::McpCall* c = e.mutable_call();
-  c->set_method("tools/call");
-  c->set_tool("post_message");
-  c->set_status("ok");
-  c->set_initiator("client");
-  c->set_server_pid(30);
-  c->set_server_id("30-1");
-  v1::DataFlow* f = c->add_flows();
-  f->set_from_tool("read_text_file");
-  f->set_from_server_id("20-1");
-  Feed(e, {30, 10, 1});
+  events::EventBuilder post = events::ToolCall("post_message").Status("ok").Initiator("client");
+  post.ServerPid(30).ServerId("30-1").Flow("read_text_file", "20-1");
+  Feed(Stamp(post, 30), {30, 10, 1});
   std::set<std::string> rules;
   for (const auto& a : Alerts()) rules.insert(a.rule_id());
   EXPECT_EQ(rules, (std::set<std::string>{"sensitive-data-sent-out", "cross-server-toxic-flow"}));
@@ -388,12 +337,9 @@ TEST_F(EngineTest, DataMovingOutAndShadowedTools) {
     inventory_.Clear();
     inventory_.add_tools()->set_name("read_file");
     inventory_.mutable_tools(0)->set_hash(identity + "-h");
-    v1::Event l = Base(v1::EVENT_TYPE_MCP_CALL, server);
-    l.mutable_call()->set_method("tools/list");
-    l.mutable_call()->set_status("ok");
-    l.mutable_call()->set_server_pid(server);
-    l.mutable_call()->set_server_identity(identity);
-    Feed(l, {server, 10, 1});
+    Feed(Stamp(events::ToolsList().Status("ok").ServerPid(server).ServerIdentity(identity),
+               server),
+         {server, 10, 1});
   };
   list(20, "ident");
   EXPECT_TRUE(out_.empty());

@@ -2,18 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/events.h"
+
 namespace agentwatch {
 namespace {
 
 using std::chrono::milliseconds;
 
 v1::Event Ev(uint64_t seq, uint32_t pid, v1::EventType t, bool watched = false) {
-  v1::Event e;
-  e.set_seq(seq);
-  e.set_type(t);
-  e.mutable_process()->set_pid(pid);
-  e.mutable_process()->set_watched(watched);
-  return e;
+  return events::Event(t).Seq(seq).Pid(pid).Watched(watched);
 }
 
 TEST(HubTest, BacklogThenLive) {

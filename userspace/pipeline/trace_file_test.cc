@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/events.h"
+
 namespace agentwatch {
 namespace {
 
@@ -23,13 +25,7 @@ TEST(TraceFileTest, RoundTrip) {
   {
     TraceWriter w;
     ASSERT_EQ(w.Open(path), "");
-    for (int i = 0; i < 1000; ++i) {
-      v1::Event e;
-      e.set_type(v1::EVENT_TYPE_FILE_OPEN);
-      e.mutable_process()->set_pid(i);
-      e.mutable_file()->set_path("/tmp/f" + std::to_string(i));
-      w.Write(e);
-    }
+    for (int i = 0; i < 1000; ++i) w.Write(events::FileOpen("/tmp/f" + std::to_string(i)).Pid(i));
     w.Close();
     EXPECT_EQ(w.written(), 1000u);
     struct stat st {};
@@ -54,12 +50,7 @@ TEST(TraceFileTest, TruncatedTailIsReportedAfterGoodRecords) {
   {
     TraceWriter w;
     ASSERT_EQ(w.Open(path), "");
-    for (int i = 0; i < 3; ++i) {
-      v1::Event e;
-      e.mutable_process()->set_pid(i + 1);
-      e.mutable_process()->set_exe(std::string(100, 'x'));
-      w.Write(e);
-    }
+    for (int i = 0; i < 3; ++i) w.Write(events::Event().Pid(i + 1).Exe(std::string(100, 'x')));
   }
   // Cut the last record in half.
   std::ifstream in(path, std::ios::binary);
