@@ -14,6 +14,12 @@
 //
 // Deterministic given the same inputs (replay). Written by the pipeline
 // thread; read by API threads (internally locked).
+//
+// The code, by role: mcp_tracker.cc (dispatch over message kinds, process
+// exit, queries), tracker_pairing.cc (requests, responses, notifications,
+// lost and unmatched responses), tracker_inventory.cc (tool listings and
+// their changes), tracker_flows.cc (data flows between calls) and
+// tracker_identity.cc (servers, sessions, clients and agents).
 #ifndef AGENTWATCH_SESSION_MCP_TRACKER_H_
 #define AGENTWATCH_SESSION_MCP_TRACKER_H_
 
@@ -203,27 +209,73 @@ class McpTracker {
     bool listed = false;
   };
 
-  Server* EnsureServer(const McpObservation& w, const std::string& transport,
-                       const std::string& discovered_by, bool* created);
-  Session* EnsureSession(const std::string& key, Server* server,
-                         const McpObservation& w, const std::string& transport,
-                         const std::string& mcp_session_id);
+  // One decoded message, classified (tracker_internal.h).
+  struct Inbound;
+
+  // Dispatch (mcp_tracker.cc): which side, session and server a message
+  // belongs to. False when it is not tracked.
+  bool Classify(Inbound* in, Result* res);
+  void NoteHttpSession(Inbound* in);
+  bool FindOrDiscoverServer(Inbound* in, Result* res);
+
+  // Pairing by message kind (tracker_pairing.cc).
+  void OnRequest(const Inbound& in, Result* res, std::vector<v1::Event>* out);
+  Pending NewPending(const Inbound& in, const McpRequestParams& rp) const;
+  void OpenRequestSession(const Inbound& in, Pending* p);
+  void OnNotification(const Inbound& in, Result* res, std::vector<v1::Event>* out);
+  void OnCancelled(const Inbound& in, Result* res, std::vector<v1::Event>* out);
+  void OnProgress(const Inbound& in, Result* res);
+  void OnResponse(const Inbound& in, Result* res, std::vector<v1::Event>* out);
+  Session* ResponseSession(const Inbound& in, Pending* p);
+  std::string OnResult(const Inbound& in, Pending* p, Session* s,
+                       std::vector<v1::Event>* out);
+  // The pending id of the request with this id that went in direction
+  // request_out on the message's channel (or HTTP session); 0 if none.
+  uint64_t FindPending(const Inbound& in, bool request_out, const std::string& id) const;
   void Finish(uint64_t pending_id, const std::string& status,
               std::vector<v1::Event>* out, uint64_t ktime_ns,
               int64_t time_unix_ns);
+  void FinishPendingOf(uint32_t pid, int64_t time_unix_ns, uint64_t ktime_ns,
+                       std::vector<v1::Event>* out);
+
+  // Tool inventory and what results teach (tracker_inventory.cc).
   void ApplyResult(Pending* p, Session* s, const McpResultInfo& r,
+                   const McpObservation& w, std::vector<v1::Event>* out);
+  void AddToolPage(const Pending& p, Session* s, const McpResultInfo& r,
                    const McpObservation& w, std::vector<v1::Event>* out);
   void CommitTools(Session* s, std::vector<McpToolDef> tools,
                    const McpObservation& w, std::vector<v1::Event>* out);
+  void RecordToolChange(ToolBook* inv, const v1::McpToolChange& ch,
+                        const McpObservation& w, std::vector<v1::Event>* out);
+
+  // Identity (tracker_identity.cc): servers, sessions and their clients,
+  // agents.
+  Server* EnsureServer(const McpObservation& w, const std::string& transport,
+                       const std::string& discovered_by, bool* created);
+  void DescribeServer(const McpObservation& w, const ProcessInfo* p, Server* s) const;
+  Session* EnsureSession(const std::string& key, Server* server,
+                         const McpObservation& w, const std::string& transport,
+                         const std::string& mcp_session_id);
+  void SetSessionClient(Server* server, const McpObservation& w, Session* s) const;
+  void NoteServerInfo(Session* s, Server* server, const McpResultInfo& r);
+  void NoteRoots(Server* server, const McpResultInfo& r, const McpObservation& w);
+  Server* ServerOf(const Session& s);
   const Server* FindServer(const std::string& q) const;
   uint32_t AgentOf(const std::string& session, uint32_t server_pid) const;
+  void NoteAgent(uint32_t pid, const McpObservation& w, const std::string& server_id);
+  v1::McpAgent NewAgent(uint32_t pid, const std::string& id, const ProcessInfo* p,
+                        const McpObservation& w) const;
+
+  // Data flows (tracker_flows.cc): result fingerprints carried into later
+  // calls.
+  void NoteResultContent(const std::string& result, bool is_error, Pending* p);
   void LinkFlows(uint32_t agent, const std::string& arguments, v1::McpCall* c);
   // The results in these indexes a substantial piece of which is in text,
   // as data-flow links (at most 8, the most shared first).
   void AddFlows(const std::vector<const FlowIndex*>& indexes, std::string_view text,
                 google::protobuf::RepeatedPtrField<v1::DataFlow>* out);
   void IndexResult(uint32_t agent, const Pending& p, const v1::McpCall& c);
-  void NoteAgent(uint32_t pid, const McpObservation& w, const std::string& server_id);
+
   bool MatchesLocked(const v1::CallFilter& f, const v1::McpCall& c) const;
 
   const Options opts_;
