@@ -31,6 +31,92 @@ bool FieldMatches(const Condition& c, const std::map<std::string, std::string>& 
   return !any_positive || positive_hit;
 }
 
+using EvidenceList = std::vector<std::pair<size_t, Signal>>;  // (step, signal)
+
+// An exception of the rule holds for a signal of the evidence.
+bool Excepted(const Rule& r, const EvidenceList& evidence) {
+  for (const auto& c : r.exceptions) {
+    for (const auto& [step, sig] : evidence) {
+      bool positive = false;
+      for (const auto& v : c.values) positive = positive || (v.empty() || v[0] != '!');
+      if (positive && FieldMatches(c, sig.fields)) return true;
+    }
+  }
+  return false;
+}
+
+void AddEvidence(const EvidenceList& evidence, v1::Alert* a) {
+  for (const auto& [step, sig] : evidence) {
+    v1::Evidence* e = a->add_evidence();
+    e->set_step(static_cast<uint32_t>(step + 1));
+    e->set_signal(sig.name);
+    e->set_seq(sig.seq);
+    e->set_time_unix_ns(sig.time_unix_ns);
+    e->set_call_id(sig.call_id);
+    e->set_pid(sig.pid);
+    e->set_description(sig.description);
+    for (const auto& [k, v] : sig.fields) (*e->mutable_fields())[k] = v;
+  }
+}
+
+// The value of a {name} of the rule's output template: {agent}, {server},
+// {count}, or {STEP.field} from the last signal of a step; "" if none.
+std::string TemplateValue(const std::string& name, const Rule& r, const Signal& final_sig,
+                          const std::map<size_t, const Signal*>& last) {
+  std::string value;
+  if (name == "agent" || name == "server") {
+    auto f = final_sig.fields.find(name);
+    value = f != final_sig.fields.end() ? f->second : "";
+    if (value.empty()) value = name == "agent" ? "an unknown agent" : "an unknown server";
+  } else if (name == "count") {
+    value = std::to_string(r.steps.back().count);
+  } else if (const size_t dot = name.find('.'); dot != std::string::npos) {
+    size_t step = 0;
+    try {
+      step = std::stoul(name.substr(0, dot));
+    } catch (const std::exception&) {
+    }
+    auto s = last.find(step - 1);
+    if (step >= 1 && s != last.end()) {
+      auto f = s->second->fields.find(name.substr(dot + 1));
+      if (f != s->second->fields.end()) value = f->second;
+    }
+  }
+  return value;
+}
+
+// The one-sentence summary from the rule's template.
+std::string Summary(const Rule& r, const Signal& final_sig,
+                    const std::map<size_t, const Signal*>& last) {
+  std::string text = r.output.empty() ? r.description : r.output;
+  std::string summary;
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] != '{') {
+      summary += text[i++];
+      continue;
+    }
+    const size_t close = text.find('}', i);
+    if (close == std::string::npos) {
+      summary += text.substr(i);
+      break;
+    }
+    const std::string name = text.substr(i + 1, close - i - 1);
+    i = close + 1;
+    const std::string value = TemplateValue(name, r, final_sig, last);
+    summary += value.empty() ? "?" : value;
+  }
+  return summary;
+}
+
+// An alert (new or repeated) as the event the pipeline publishes.
+v1::Event AlertEvent(v1::Alert a, int64_t now) {
+  v1::Event e;
+  e.set_type(v1::EVENT_TYPE_ALERT);
+  e.set_time_unix_ns(now);
+  *e.mutable_alert() = std::move(a);
+  return e;
+}
+
 }  // namespace
 
 v1::Rule Engine::RuleInfo(const Rule& r) {
@@ -110,96 +196,17 @@ void Engine::OnEvent(const v1::Event& ev, Attribution who, std::vector<v1::Event
   std::vector<Signal> sigs;
   if (IsEffect(ev.type())) {
     if (who.agent == 0 && who.server == 0) return;  // nobody's: not ours
-    detectors_->Effect(ev, &sigs);
-    ServerFacts server;
-    if (who.server != 0 && lookups_.server_facts && lookups_.server_facts(who.server, &server)) {
-      if (lookups_.server_argv && ev.type() == v1::EVENT_TYPE_FILE_OPEN)
-        detectors_->Scope(ev, lookups_.server_argv(who.server), server.roots, &sigs);
-      if (ev.type() == v1::EVENT_TYPE_NET_CONNECT || ev.type() == v1::EVENT_TYPE_DNS_QUERY) {
-        // Egress of a server declared local-only.
-        const bool local = detectors_->LocalOnly(server.names);
-        for (auto& s : sigs) {
-          if (s.name == "egress" || s.name == "dns_query")
-            s.fields["local_only"] = local ? "true" : "false";
-        }
-      }
-      baselines_.Effect(server.identity, server.label, ev, &sigs);
-    }
+    EffectSignals(ev, who, &sigs);
   } else if (ev.type() == v1::EVENT_TYPE_MCP_CALL) {
-    const v1::McpCall& c = ev.call();
-    who.server = c.server_pid();
-    if (c.method() == "tools/call" && c.status() != "error")
-      used_tools_[c.server_identity()].insert(c.tool());
-    detectors_->Call(ev, &sigs);
-    if (c.status() != "error")
-      baselines_.Call(c.server_identity(),
-                      lookups_.server_name ? lookups_.server_name(c.server_pid()) : "", ev, &sigs);
-    if (c.method() == "tools/list" && c.status() == "ok" && lookups_.inventory) {
-      // Every definition is looked at once (by hash), including the first
-      // listing, which is no change.
-      v1::McpToolInventory inv;
-      const std::string identity = c.server_identity();
-      if (!identity.empty() && lookups_.inventory(identity, &inv)) {
-        if (who.agent != 0) {
-          // One agent, two servers, one tool name.
-          if (agent_tools_.size() > 1024 && !agent_tools_.count(who.agent))
-            agent_tools_.erase(agent_tools_.begin());
-          auto& names = agent_tools_[who.agent];
-          for (const auto& t : inv.tools()) {
-            auto [it, fresh] = names.emplace(t.name(), identity);
-            if (fresh || it->second == identity) continue;
-            Signal& s = sigs.emplace_back();
-            s.name = "tool_shadowed";
-            s.description = fmt::format("tool {} also offered by server {}", t.name(), it->second);
-            s.seq = ev.seq();
-            s.time_unix_ns = now;
-            s.call_id = c.call_id();
-            s.pid = c.server_pid();
-            s.fields["tool"] = t.name();
-            s.fields["other_server"] = it->second;
-            it->second = identity;  // reported once per change of hands
-          }
-        }
-        auto& seen = scanned_tools_[identity];
-        for (const auto& t : inv.tools()) {
-          if (!seen.insert(t.hash()).second) continue;
-          std::vector<Signal> ts;
-          detectors_->Tool(t, &ts);
-          for (auto& s : ts) {
-            s.seq = ev.seq();
-            s.call_id = c.call_id();
-            s.pid = c.server_pid();
-            s.time_unix_ns = now;
-            sigs.push_back(std::move(s));
-          }
-        }
-      }
-    }
+    who.server = ev.call().server_pid();
+    CallSignals(ev, who, now, &sigs);
   } else if (ev.type() == v1::EVENT_TYPE_PAYLOAD) {
     if (!ev.payload().has_remote() || (who.agent == 0 && who.server == 0)) return;
-    detectors_->Outbound(ev, &sigs);
-    for (auto& s : sigs) {
-      if (s.name != "data_flow") continue;
-      // Another server's result leaving through this server's connection.
-      const std::string& from = s.fields["from_server"];
-      const std::string from_pid = from.substr(0, from.find('-'));
-      s.fields["cross"] = who.server != 0 && from_pid != std::to_string(who.server) ? "true" : "false";
-    }
+    OutboundSignals(ev, who, &sigs);
   } else if (ev.type() == v1::EVENT_TYPE_MCP_TOOLS_CHANGED) {
     const v1::McpToolChange& ch = ev.tool_change();
     who.server = ch.server_pid() != 0 ? ch.server_pid() : ev.process().pid();
-    Signal& s = sigs.emplace_back();
-    s.name = "tool_changed";
-    s.description = fmt::format("tool {} {}: {} -> {}", ch.tool(), ch.change(),
-                                ch.old_hash().substr(0, 12), ch.new_hash().substr(0, 12));
-    s.seq = ev.seq();
-    s.time_unix_ns = now;
-    s.pid = who.server;
-    s.fields["tool"] = ch.tool();
-    s.fields["change"] = ch.change();
-    bool used = false;
-    for (const auto& [identity, tools] : used_tools_) used = used || tools.count(ch.tool());
-    s.fields["used"] = used ? "true" : "false";
+    sigs.push_back(ToolChangedSignal(ev, who.server, now));
   } else {
     return;
   }
@@ -208,6 +215,120 @@ void Engine::OnEvent(const v1::Event& ev, Attribution who, std::vector<v1::Event
     ++counters_.signals;
     Evaluate(s, who, now, out);
   }
+}
+
+void Engine::EffectSignals(const v1::Event& ev, const Attribution& who,
+                           std::vector<Signal>* sigs) {
+  detectors_->Effect(ev, sigs);
+  ServerFacts server;
+  if (who.server == 0 || !lookups_.server_facts || !lookups_.server_facts(who.server, &server))
+    return;
+  if (lookups_.server_argv && ev.type() == v1::EVENT_TYPE_FILE_OPEN)
+    detectors_->Scope(ev, lookups_.server_argv(who.server), server.roots, sigs);
+  if (ev.type() == v1::EVENT_TYPE_NET_CONNECT || ev.type() == v1::EVENT_TYPE_DNS_QUERY) {
+    // Egress of a server declared local-only.
+    const bool local = detectors_->LocalOnly(server.names);
+    for (auto& s : *sigs) {
+      if (s.name == "egress" || s.name == "dns_query")
+        s.fields["local_only"] = local ? "true" : "false";
+    }
+  }
+  baselines_.Effect(server.identity, server.label, ev, sigs);
+}
+
+void Engine::CallSignals(const v1::Event& ev, const Attribution& who, int64_t now,
+                         std::vector<Signal>* sigs) {
+  const v1::McpCall& c = ev.call();
+  if (c.method() == "tools/call" && c.status() != "error")
+    used_tools_[c.server_identity()].insert(c.tool());
+  detectors_->Call(ev, sigs);
+  if (c.status() != "error")
+    baselines_.Call(c.server_identity(),
+                    lookups_.server_name ? lookups_.server_name(c.server_pid()) : "", ev, sigs);
+  if (c.method() == "tools/list" && c.status() == "ok" && lookups_.inventory) {
+    // Every definition is looked at once (by hash), including the first
+    // listing, which is no change.
+    v1::McpToolInventory inv;
+    const std::string identity = c.server_identity();
+    if (!identity.empty() && lookups_.inventory(identity, &inv)) {
+      if (who.agent != 0) ShadowedToolSignals(ev, who.agent, identity, inv, now, sigs);
+      NewToolSignals(ev, identity, inv, now, sigs);
+    }
+  }
+}
+
+void Engine::ShadowedToolSignals(const v1::Event& ev, uint32_t agent,
+                                 const std::string& identity,
+                                 const v1::McpToolInventory& inv, int64_t now,
+                                 std::vector<Signal>* sigs) {
+  const v1::McpCall& c = ev.call();
+  // One agent, two servers, one tool name.
+  if (agent_tools_.size() > 1024 && !agent_tools_.count(agent))
+    agent_tools_.erase(agent_tools_.begin());
+  auto& names = agent_tools_[agent];
+  for (const auto& t : inv.tools()) {
+    auto [it, fresh] = names.emplace(t.name(), identity);
+    if (fresh || it->second == identity) continue;
+    Signal& s = sigs->emplace_back();
+    s.name = "tool_shadowed";
+    s.description = fmt::format("tool {} also offered by server {}", t.name(), it->second);
+    s.seq = ev.seq();
+    s.time_unix_ns = now;
+    s.call_id = c.call_id();
+    s.pid = c.server_pid();
+    s.fields["tool"] = t.name();
+    s.fields["other_server"] = it->second;
+    it->second = identity;  // reported once per change of hands
+  }
+}
+
+void Engine::NewToolSignals(const v1::Event& ev, const std::string& identity,
+                            const v1::McpToolInventory& inv, int64_t now,
+                            std::vector<Signal>* sigs) {
+  const v1::McpCall& c = ev.call();
+  auto& seen = scanned_tools_[identity];
+  for (const auto& t : inv.tools()) {
+    if (!seen.insert(t.hash()).second) continue;
+    std::vector<Signal> ts;
+    detectors_->Tool(t, &ts);
+    for (auto& s : ts) {
+      s.seq = ev.seq();
+      s.call_id = c.call_id();
+      s.pid = c.server_pid();
+      s.time_unix_ns = now;
+      sigs->push_back(std::move(s));
+    }
+  }
+}
+
+void Engine::OutboundSignals(const v1::Event& ev, const Attribution& who,
+                             std::vector<Signal>* sigs) const {
+  detectors_->Outbound(ev, sigs);
+  for (auto& s : *sigs) {
+    if (s.name != "data_flow") continue;
+    // Another server's result leaving through this server's connection.
+    const std::string& from = s.fields["from_server"];
+    const std::string from_pid = from.substr(0, from.find('-'));
+    s.fields["cross"] =
+        who.server != 0 && from_pid != std::to_string(who.server) ? "true" : "false";
+  }
+}
+
+Signal Engine::ToolChangedSignal(const v1::Event& ev, uint32_t server, int64_t now) const {
+  const v1::McpToolChange& ch = ev.tool_change();
+  Signal s;
+  s.name = "tool_changed";
+  s.description = fmt::format("tool {} {}: {} -> {}", ch.tool(), ch.change(),
+                              ch.old_hash().substr(0, 12), ch.new_hash().substr(0, 12));
+  s.seq = ev.seq();
+  s.time_unix_ns = now;
+  s.pid = server;
+  s.fields["tool"] = ch.tool();
+  s.fields["change"] = ch.change();
+  bool used = false;
+  for (const auto& [identity, tools] : used_tools_) used = used || tools.count(ch.tool());
+  s.fields["used"] = used ? "true" : "false";
+  return s;
 }
 
 bool Engine::Matches(const RuleStep& step, const Signal& sig) const {
@@ -277,15 +398,9 @@ void Engine::Evaluate(const Signal& sig, const Attribution& who, int64_t now,
 void Engine::Raise(size_t rule_index, const std::string& scope, Partial&& p, int64_t now,
                    std::vector<v1::Event>* out) {
   const Rule& r = rules_.rules[rule_index];
-  for (const auto& c : r.exceptions) {
-    for (const auto& [step, sig] : p.evidence) {
-      bool positive = false;
-      for (const auto& v : c.values) positive = positive || (v.empty() || v[0] != '!');
-      if (positive && FieldMatches(c, sig.fields)) {
-        ++counters_.alerts_excepted;
-        return;
-      }
-    }
+  if (Excepted(r, p.evidence)) {
+    ++counters_.alerts_excepted;
+    return;
   }
   // The last signal of each step, for the output and the key.
   std::map<size_t, const Signal*> last;
@@ -300,32 +415,49 @@ void Engine::Raise(size_t rule_index, const std::string& scope, Partial&& p, int
   ++rule_matches_[{r.id, r.severity}];
   // One alert per rule, scope, chain and key within the rule's window.
   const std::string fold_key = fmt::format("{}|{}|{}|{}", r.id, scope, p.who.chain, key);
-  if (auto f = folded_.find(fold_key);
-      f != folded_.end() && now - f->second.last_unix_ns <= static_cast<int64_t>(r.within_ms) * 1000000) {
-    f->second.last_unix_ns = now;
-    ++counters_.alerts_folded;
-    for (auto& a : alerts_) {
-      if (a.id() != f->second.alert_id) continue;
-      a.set_count(a.count() + 1);
-      a.set_last_unix_ns(now);
-      v1::Event e;
-      e.set_type(v1::EVENT_TYPE_ALERT);
-      e.set_time_unix_ns(now);
-      *e.mutable_alert() = a;
-      out->push_back(std::move(e));
-      break;
-    }
-    return;
+  if (FoldRepeat(r, fold_key, now, out)) return;
+  if (RateLimited(r, now)) return;
+  v1::Alert a = NewAlert(r, key, p, final_sig, now);
+  a.set_summary(Summary(r, final_sig, last));
+  folded_[fold_key] = {a.id(), now};
+  ++counters_.alerts;
+  alerts_.push_back(a);
+  while (alerts_.size() > opts_.max_alerts) alerts_.pop_front();
+  out->push_back(AlertEvent(std::move(a), now));
+}
+
+bool Engine::FoldRepeat(const Rule& r, const std::string& fold_key, int64_t now,
+                        std::vector<v1::Event>* out) {
+  auto f = folded_.find(fold_key);
+  if (f == folded_.end() ||
+      now - f->second.last_unix_ns > static_cast<int64_t>(r.within_ms) * 1000000)
+    return false;
+  f->second.last_unix_ns = now;
+  ++counters_.alerts_folded;
+  for (auto& a : alerts_) {
+    if (a.id() != f->second.alert_id) continue;
+    a.set_count(a.count() + 1);
+    a.set_last_unix_ns(now);
+    out->push_back(AlertEvent(a, now));
+    break;
   }
-  if (r.max_per_minute != 0) {
-    RateWindow& w = rate_[r.id];
-    if (now - w.start_unix_ns >= 60ll * 1000000000) w = {now, 0};
-    if (w.count >= r.max_per_minute) {
-      ++counters_.alerts_rate_limited;
-      return;
-    }
-    ++w.count;
+  return true;
+}
+
+bool Engine::RateLimited(const Rule& r, int64_t now) {
+  if (r.max_per_minute == 0) return false;
+  RateWindow& w = rate_[r.id];
+  if (now - w.start_unix_ns >= 60ll * 1000000000) w = {now, 0};
+  if (w.count >= r.max_per_minute) {
+    ++counters_.alerts_rate_limited;
+    return true;
   }
+  ++w.count;
+  return false;
+}
+
+v1::Alert Engine::NewAlert(const Rule& r, const std::string& key, const Partial& p,
+                           const Signal& final_sig, int64_t now) {
   v1::Alert a;
   a.set_id(next_alert_++);
   a.set_time_unix_ns(now);
@@ -359,63 +491,8 @@ void Engine::Raise(size_t rule_index, const std::string& scope, Partial&& p, int
     } catch (const std::exception&) {
     }
   }
-  for (const auto& [step, sig] : p.evidence) {
-    v1::Evidence* e = a.add_evidence();
-    e->set_step(static_cast<uint32_t>(step + 1));
-    e->set_signal(sig.name);
-    e->set_seq(sig.seq);
-    e->set_time_unix_ns(sig.time_unix_ns);
-    e->set_call_id(sig.call_id);
-    e->set_pid(sig.pid);
-    e->set_description(sig.description);
-    for (const auto& [k, v] : sig.fields) (*e->mutable_fields())[k] = v;
-  }
-  // The one-sentence summary from the rule's template.
-  std::string text = r.output.empty() ? r.description : r.output;
-  std::string summary;
-  for (size_t i = 0; i < text.size();) {
-    if (text[i] != '{') {
-      summary += text[i++];
-      continue;
-    }
-    const size_t close = text.find('}', i);
-    if (close == std::string::npos) {
-      summary += text.substr(i);
-      break;
-    }
-    const std::string name = text.substr(i + 1, close - i - 1);
-    i = close + 1;
-    std::string value;
-    if (name == "agent" || name == "server") {
-      auto f = final_sig.fields.find(name);
-      value = f != final_sig.fields.end() ? f->second : "";
-      if (value.empty()) value = name == "agent" ? "an unknown agent" : "an unknown server";
-    } else if (name == "count") {
-      value = std::to_string(r.steps.back().count);
-    } else if (const size_t dot = name.find('.'); dot != std::string::npos) {
-      size_t step = 0;
-      try {
-        step = std::stoul(name.substr(0, dot));
-      } catch (const std::exception&) {
-      }
-      auto s = last.find(step - 1);
-      if (step >= 1 && s != last.end()) {
-        auto f = s->second->fields.find(name.substr(dot + 1));
-        if (f != s->second->fields.end()) value = f->second;
-      }
-    }
-    summary += value.empty() ? "?" : value;
-  }
-  a.set_summary(summary);
-  folded_[fold_key] = {a.id(), now};
-  ++counters_.alerts;
-  alerts_.push_back(a);
-  while (alerts_.size() > opts_.max_alerts) alerts_.pop_front();
-  v1::Event e;
-  e.set_type(v1::EVENT_TYPE_ALERT);
-  e.set_time_unix_ns(now);
-  *e.mutable_alert() = std::move(a);
-  out->push_back(std::move(e));
+  AddEvidence(p.evidence, &a);
+  return a;
 }
 
 bool Engine::Suppressed(const Rule& r, const std::string& key, const Partial& p, int64_t now) {

@@ -116,11 +116,32 @@ class Engine {
     int64_t last_unix_ns = 0;
   };
 
+  // The signals of one event, by kind: a kernel effect, an MCP call (with
+  // the tools a listing shadows or shows for the first time), a payload
+  // leaving the host, a changed tool.
+  void EffectSignals(const v1::Event& ev, const Attribution& who, std::vector<Signal>* sigs);
+  void CallSignals(const v1::Event& ev, const Attribution& who, int64_t now,
+                   std::vector<Signal>* sigs);
+  void ShadowedToolSignals(const v1::Event& ev, uint32_t agent, const std::string& identity,
+                           const v1::McpToolInventory& inv, int64_t now,
+                           std::vector<Signal>* sigs);
+  void NewToolSignals(const v1::Event& ev, const std::string& identity,
+                      const v1::McpToolInventory& inv, int64_t now, std::vector<Signal>* sigs);
+  void OutboundSignals(const v1::Event& ev, const Attribution& who,
+                       std::vector<Signal>* sigs) const;
+  Signal ToolChangedSignal(const v1::Event& ev, uint32_t server, int64_t now) const;
   void Evaluate(const Signal& sig, const Attribution& who, int64_t now,
                 std::vector<v1::Event>* out);
   bool Matches(const RuleStep& step, const Signal& sig) const;
   void Raise(size_t rule_index, const std::string& scope_key, Partial&& p, int64_t now,
              std::vector<v1::Event>* out);
+  // The steps of Raise: a repeat within the window counts into the alert
+  // it repeats; a new alert over the rule's rate is dropped; the alert.
+  bool FoldRepeat(const Rule& r, const std::string& fold_key, int64_t now,
+                  std::vector<v1::Event>* out);
+  bool RateLimited(const Rule& r, int64_t now);
+  v1::Alert NewAlert(const Rule& r, const std::string& key, const Partial& p,
+                     const Signal& final_sig, int64_t now);
   void Sweep(int64_t now);
   bool Suppressed(const Rule& r, const std::string& key, const Partial& p, int64_t now);
   void Fields(Signal* sig, const Attribution& who) const;

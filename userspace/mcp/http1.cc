@@ -181,119 +181,155 @@ size_t Http1Parser::Resync(std::string_view data) {
 
 void Http1Parser::Feed(std::string_view data, const Callbacks& cb) {
   while (!data.empty()) {
+    bool more = true;  // false: the data is used up, or waits for more
     switch (state_) {
-      case State::kResync: {
-        size_t at = Resync(data);
-        counters_.resync_skipped += at;
-        data.remove_prefix(at);
-        if (data.empty()) return;
-        state_ = State::kStartLine;
-        head_bytes_ = 0;
+      case State::kResync:
+        more = FeedResync(&data);
         break;
-      }
       case State::kStartLine:
       case State::kHeaders:
       case State::kChunkSize:
-      case State::kTrailers: {
-        size_t nl = data.find('\n');
-        std::string_view piece =
-            nl == std::string_view::npos ? data : data.substr(0, nl);
-        head_bytes_ += piece.size() + 1;
-        if (head_bytes_ > limits_.max_head) {
-          Fail("header section too large", cb);
-          data.remove_prefix(nl == std::string_view::npos ? data.size() : nl + 1);
-          break;
-        }
-        if (nl == std::string_view::npos) {
-          line_.append(data);
-          return;
-        }
-        line_.append(piece);
-        data.remove_prefix(nl + 1);
-        std::string_view line = line_;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (state_ == State::kStartLine) {
-          if (line.empty()) {  // tolerated blank lines between messages
-            line_.clear();
-            head_bytes_ = 0;
-            break;
-          }
-          if (!StartLine(line)) {
-            line_.clear();
-            Fail("not an HTTP/1.x start line", cb);
-            break;
-          }
-          state_ = State::kHeaders;
-        } else if (state_ == State::kHeaders) {
-          if (line.empty()) {
-            line_.clear();
-            head_bytes_ = 0;
-            HeadersDone(cb);
-            break;
-          }
-          if (!HeaderLine(line)) {
-            line_.clear();
-            Fail("malformed header line", cb);
-            break;
-          }
-        } else if (state_ == State::kChunkSize) {
-          std::string_view hex = line.substr(0, line.find(';'));
-          hex = Trim(hex);
-          uint64_t n = 0;
-          auto [p, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), n, 16);
-          if (hex.empty() || ec != std::errc() || p != hex.data() + hex.size()) {
-            line_.clear();
-            Fail("bad chunk size", cb);
-            break;
-          }
-          head_bytes_ = 0;
-          remaining_ = n;
-          state_ = n == 0 ? State::kTrailers : State::kChunkData;
-        } else {  // trailers
-          if (line.empty()) {
-            line_.clear();
-            head_bytes_ = 0;
-            End(cb);
-            break;
-          }
-        }
-        line_.clear();
+      case State::kTrailers:
+        more = FeedLine(&data, cb);
         break;
-      }
       case State::kBody:
-      case State::kChunkData: {
-        size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, data.size()));
-        if (cb.on_body && n > 0) cb.on_body(data.substr(0, n));
-        remaining_ -= n;
-        data.remove_prefix(n);
-        if (remaining_ == 0) {
-          if (state_ == State::kBody) {
-            End(cb);
-          } else {
-            state_ = State::kChunkDataCrlf;
-          }
-        }
+      case State::kChunkData:
+        FeedBody(&data, cb);
         break;
-      }
-      case State::kChunkDataCrlf: {
-        // The CRLF after chunk data; tolerate a bare LF.
-        if (data[0] == '\r') {
-          data.remove_prefix(1);
-          if (data.empty()) return;  // the LF comes next
-        }
-        if (data[0] != '\n') {
-          Fail("chunk data not followed by CRLF", cb);
-          break;
-        }
-        data.remove_prefix(1);
-        state_ = State::kChunkSize;
+      case State::kChunkDataCrlf:
+        more = FeedChunkDataCrlf(&data, cb);
         break;
-      }
       case State::kBodyUntilClose:
         if (cb.on_body) cb.on_body(data);
         return;
     }
+    if (!more) return;
   }
+}
+
+bool Http1Parser::FeedResync(std::string_view* data) {
+  size_t at = Resync(*data);
+  counters_.resync_skipped += at;
+  data->remove_prefix(at);
+  if (data->empty()) return false;
+  state_ = State::kStartLine;
+  head_bytes_ = 0;
+  return true;
+}
+
+bool Http1Parser::FeedLine(std::string_view* data, const Callbacks& cb) {
+  size_t nl = data->find('\n');
+  std::string_view piece =
+      nl == std::string_view::npos ? *data : data->substr(0, nl);
+  head_bytes_ += piece.size() + 1;
+  if (head_bytes_ > limits_.max_head) {
+    Fail("header section too large", cb);
+    data->remove_prefix(nl == std::string_view::npos ? data->size() : nl + 1);
+    return true;
+  }
+  if (nl == std::string_view::npos) {
+    line_.append(*data);
+    return false;
+  }
+  line_.append(piece);
+  data->remove_prefix(nl + 1);
+  std::string_view line = line_;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (state_ == State::kStartLine) {
+    OnStartLine(line, cb);
+  } else if (state_ == State::kHeaders) {
+    OnHeaderLine(line, cb);
+  } else if (state_ == State::kChunkSize) {
+    OnChunkSizeLine(line, cb);
+  } else {
+    OnTrailerLine(line, cb);
+  }
+  return true;
+}
+
+void Http1Parser::OnStartLine(std::string_view line, const Callbacks& cb) {
+  if (line.empty()) {  // tolerated blank lines between messages
+    line_.clear();
+    head_bytes_ = 0;
+    return;
+  }
+  if (!StartLine(line)) {
+    line_.clear();
+    Fail("not an HTTP/1.x start line", cb);
+    return;
+  }
+  state_ = State::kHeaders;
+  line_.clear();
+}
+
+void Http1Parser::OnHeaderLine(std::string_view line, const Callbacks& cb) {
+  if (line.empty()) {
+    line_.clear();
+    head_bytes_ = 0;
+    HeadersDone(cb);
+    return;
+  }
+  if (!HeaderLine(line)) {
+    line_.clear();
+    Fail("malformed header line", cb);
+    return;
+  }
+  line_.clear();
+}
+
+void Http1Parser::OnChunkSizeLine(std::string_view line, const Callbacks& cb) {
+  std::string_view hex = line.substr(0, line.find(';'));
+  hex = Trim(hex);
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), n, 16);
+  if (hex.empty() || ec != std::errc() || p != hex.data() + hex.size()) {
+    line_.clear();
+    Fail("bad chunk size", cb);
+    return;
+  }
+  head_bytes_ = 0;
+  remaining_ = n;
+  state_ = n == 0 ? State::kTrailers : State::kChunkData;
+  line_.clear();
+}
+
+void Http1Parser::OnTrailerLine(std::string_view line, const Callbacks& cb) {
+  if (line.empty()) {
+    line_.clear();
+    head_bytes_ = 0;
+    End(cb);
+    return;
+  }
+  line_.clear();  // trailers are not kept
+}
+
+void Http1Parser::FeedBody(std::string_view* data, const Callbacks& cb) {
+  size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, data->size()));
+  if (cb.on_body && n > 0) cb.on_body(data->substr(0, n));
+  remaining_ -= n;
+  data->remove_prefix(n);
+  if (remaining_ == 0) {
+    if (state_ == State::kBody) {
+      End(cb);
+    } else {
+      state_ = State::kChunkDataCrlf;
+    }
+  }
+}
+
+bool Http1Parser::FeedChunkDataCrlf(std::string_view* data, const Callbacks& cb) {
+  // The CRLF after chunk data; tolerate a bare LF.
+  if ((*data)[0] == '\r') {
+    data->remove_prefix(1);
+    if (data->empty()) return false;  // the LF comes next
+  }
+  if ((*data)[0] != '\n') {
+    Fail("chunk data not followed by CRLF", cb);
+    return true;
+  }
+  data->remove_prefix(1);
+  state_ = State::kChunkSize;
+  return true;
 }
 
 void Http1Parser::Gap(uint64_t n, const Callbacks& cb) {

@@ -90,6 +90,20 @@ class Http1Parser {
   // Scans for a start line after a gap; consumes up to it.
   size_t Resync(std::string_view data);
 
+  // Feed, one state at a time: each consumes from the front of data; those
+  // returning bool return false when Feed has to wait for more data.
+  bool FeedResync(std::string_view* data);
+  // Start line, headers, chunk size and trailers: a line at a time, then
+  // the one of the four the state expects.
+  bool FeedLine(std::string_view* data, const Callbacks& cb);
+  void OnStartLine(std::string_view line, const Callbacks& cb);
+  void OnHeaderLine(std::string_view line, const Callbacks& cb);
+  void OnChunkSizeLine(std::string_view line, const Callbacks& cb);
+  void OnTrailerLine(std::string_view line, const Callbacks& cb);
+  // Content-Length body and chunk data.
+  void FeedBody(std::string_view* data, const Callbacks& cb);
+  bool FeedChunkDataCrlf(std::string_view* data, const Callbacks& cb);
+
   const Direction dir_;
   const Limits limits_;
   State state_ = State::kStartLine;

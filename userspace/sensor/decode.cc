@@ -162,6 +162,211 @@ void DecodeDnsPayload(std::span<const uint8_t> payload, uint32_t orig_len,
   }
 }
 
+namespace {
+
+DecodeStatus DecodeExec(const aw_hdr& h, std::span<const uint8_t> rec, v1::Event* ev,
+                        std::string* error) {
+  aw_exec_event e;
+  if (!Load(rec, offsetof(aw_exec_event, data), &e, error))
+    return DecodeStatus::kInvalid;
+  std::string_view s[AW_SECTIONS];
+  if (!Sections(e.data, rec.size() - offsetof(aw_exec_event, data),
+                e.sec_len, s, error))
+    return DecodeStatus::kInvalid;
+  ev->set_type(v1::EVENT_TYPE_EXEC);
+  ev->mutable_process()->set_ppid(e.ppid);
+  ev->mutable_process()->set_start_time_ns(e.start_ns);
+  v1::ExecInfo* x = ev->mutable_exec();
+  x->set_filename(Printable(CStr(s[0])));
+  ev->mutable_process()->set_exe(x->filename());
+  for (auto& a : SplitNul(s[1])) x->add_argv(a);
+  x->set_argv_truncated(e.argv_truncated != 0);
+  x->set_watched_from_exec((h.flags & AW_HDR_WATCHED) != 0);
+  x->set_stdio_probed((h.flags & AW_HDR_PROBED) != 0);
+  if (!s[2].empty() || (e.sec_flags & AW_PATH_ROOT)) {
+    x->set_cwd(ComponentsToPath(s[2]));
+  }
+  return DecodeStatus::kOk;
+}
+
+DecodeStatus DecodeFork(std::span<const uint8_t> rec, v1::Event* ev,
+                        std::string* error) {
+  aw_fork_event e;
+  if (!Load(rec, sizeof(e), &e, error)) return DecodeStatus::kInvalid;
+  ev->set_type(v1::EVENT_TYPE_FORK);
+  v1::ForkInfo* f = ev->mutable_fork();
+  f->set_child_pid(e.child_pid);
+  f->set_child_tid(e.child_tid);
+  f->set_thread((e.flags & AW_FORK_THREAD) != 0);
+  f->set_child_watched((e.flags & AW_FORK_WATCHED) != 0);
+  f->set_child_start_time_ns(e.child_start_ns);
+  return DecodeStatus::kOk;
+}
+
+DecodeStatus DecodeExit(const aw_hdr& h, std::span<const uint8_t> rec, v1::Event* ev,
+                        std::string* error) {
+  aw_exit_event e;
+  if (!Load(rec, sizeof(e), &e, error)) return DecodeStatus::kInvalid;
+  ev->set_type(v1::EVENT_TYPE_EXIT);
+  ev->mutable_process()->set_ppid(e.ppid);
+  ev->mutable_process()->set_start_time_ns(e.start_ns);
+  v1::ExitInfo* x = ev->mutable_exit();
+  int status = e.exit_code;
+  if ((status & 0x7f) == 0) {
+    x->set_exit_code((status >> 8) & 0xff);
+  } else {
+    x->set_signal(status & 0x7f);
+  }
+  if (e.start_ns != 0 && h.ts_ns > e.start_ns)
+    x->set_duration_ns(h.ts_ns - e.start_ns);
+  return DecodeStatus::kOk;
+}
+
+// Open: the path of the returned fd when the kernel resolved it, otherwise
+// the path the caller gave.
+void DecodeFileOpen(const aw_file_event& e, const std::string_view* s, v1::Event* ev,
+                    std::string* path, bool* truncated) {
+  v1::FileInfo* f = ev->mutable_file();
+  ev->set_type(v1::EVENT_TYPE_FILE_OPEN);
+  f->set_flags_text(OpenFlagsText(e.flags));
+  if (e.ret >= 0 && (!s[2].empty() || (e.sec_flags & AW_PATH_ROOT2))) {
+    *path = ComponentsToPath(s[2]);
+    *truncated = (e.sec_flags & AW_PATH_ROOT2) == 0;
+    f->set_resolved(true);
+  } else {
+    ResolvePath(s[0], s[1], (e.sec_flags & AW_PATH_ROOT) != 0, path, truncated);
+  }
+  f->set_inode(e.ino);
+  f->set_dev(e.dev);
+}
+
+// Rename: the old path in path, the new one in the event.
+void DecodeFileRename(const aw_file_event& e, const std::string_view* s, v1::Event* ev,
+                      std::string* path, bool* truncated) {
+  v1::FileInfo* f = ev->mutable_file();
+  const bool base_root = (e.sec_flags & AW_PATH_ROOT) != 0;
+  ev->set_type(v1::EVENT_TYPE_FILE_RENAME);
+  ResolvePath(s[0], s[1], base_root, path, truncated);
+  std::string new_path;
+  bool new_trunc = false;
+  if (e.sec_flags & AW_SAME_BASE) {
+    ResolvePath(s[2], s[1], base_root, &new_path, &new_trunc);
+  } else {
+    ResolvePath(s[2], s[3], (e.sec_flags & AW_PATH_ROOT2) != 0,
+                &new_path, &new_trunc);
+  }
+  f->set_new_raw_path(Printable(CStr(s[2])));
+  f->set_new_path(Printable(new_path));
+  *truncated |= new_trunc;
+}
+
+// Open, unlink and rename share a record layout.
+DecodeStatus DecodeFile(const aw_hdr& h, std::span<const uint8_t> rec, v1::Event* ev,
+                        std::string* error) {
+  aw_file_event e;
+  if (!Load(rec, offsetof(aw_file_event, data), &e, error))
+    return DecodeStatus::kInvalid;
+  std::string_view s[AW_SECTIONS];
+  if (!Sections(e.data, rec.size() - offsetof(aw_file_event, data),
+                e.sec_len, s, error))
+    return DecodeStatus::kInvalid;
+  v1::FileInfo* f = ev->mutable_file();
+  f->set_syscall(SyscallName(e.syscall));
+  f->set_raw_path(Printable(CStr(s[0])));
+  f->set_flags(e.flags);
+  f->set_mode(e.mode);
+  SetResult(e.ret, f);
+  std::string path;
+  bool truncated = false;
+  if (h.type == AW_EV_FILE_OPEN) {
+    DecodeFileOpen(e, s, ev, &path, &truncated);
+  } else if (h.type == AW_EV_FILE_UNLINK) {
+    ev->set_type(v1::EVENT_TYPE_FILE_UNLINK);
+    ResolvePath(s[0], s[1], (e.sec_flags & AW_PATH_ROOT) != 0, &path, &truncated);
+  } else {
+    DecodeFileRename(e, s, ev, &path, &truncated);
+  }
+  f->set_path(Printable(path));
+  f->set_truncated(truncated);
+  return DecodeStatus::kOk;
+}
+
+// Connect, accept, bind, listen and close share a record layout.
+DecodeStatus DecodeNet(const aw_hdr& h, std::span<const uint8_t> rec, v1::Event* ev,
+                       std::string* error) {
+  aw_net_event e;
+  if (!Load(rec, sizeof(e), &e, error)) return DecodeStatus::kInvalid;
+  static constexpr v1::EventType kTypes[] = {
+      v1::EVENT_TYPE_NET_CONNECT, v1::EVENT_TYPE_NET_ACCEPT,
+      v1::EVENT_TYPE_NET_BIND, v1::EVENT_TYPE_NET_LISTEN,
+      v1::EVENT_TYPE_NET_CLOSE};
+  ev->set_type(kTypes[h.type - AW_EV_NET_CONNECT]);
+  v1::NetInfo* n = ev->mutable_net();
+  n->set_syscall(SyscallName(e.syscall));
+  n->set_fd(e.fd);
+  n->set_sock_type(SockTypeName(e.sock_type));
+  n->set_protocol(ProtocolName(e.protocol));
+  n->set_result(e.ret);
+  if (e.ret < 0) n->set_error(ErrnoName(static_cast<int>(-e.ret)));
+  if (h.type == AW_EV_NET_LISTEN) n->set_backlog(e.backlog);
+  n->set_socket_inode(e.sock_ino);
+  n->set_bytes_sent(e.bytes_sent);
+  n->set_bytes_received(e.bytes_recv);
+  if (e.local.family != 0) FillAddr(e.local, n->mutable_local());
+  if (e.remote.family != 0) FillAddr(e.remote, n->mutable_remote());
+  return DecodeStatus::kOk;
+}
+
+DecodeStatus DecodeDns(std::span<const uint8_t> rec, v1::Event* ev,
+                       std::string* error) {
+  aw_dns_event e;
+  if (!Load(rec, offsetof(aw_dns_event, payload), &e, error))
+    return DecodeStatus::kInvalid;
+  size_t avail = rec.size() - offsetof(aw_dns_event, payload);
+  if (e.len > avail || e.len > AW_DNS_MAX) {
+    *error = fmt::format("dns payload of {} bytes overruns the record",
+                         e.len);
+    return DecodeStatus::kInvalid;
+  }
+  ev->set_type(v1::EVENT_TYPE_DNS_QUERY);
+  v1::DnsInfo* d = ev->mutable_dns();
+  FillAddr(e.remote, d->mutable_server());
+  DecodeDnsPayload(std::span<const uint8_t>(e.payload, e.len), e.orig_len,
+                   d);
+  return DecodeStatus::kOk;
+}
+
+DecodeStatus DecodePayload(std::span<const uint8_t> rec, v1::Event* ev,
+                           std::string* error) {
+  aw_payload_event e;
+  if (!Load(rec, offsetof(aw_payload_event, data), &e, error))
+    return DecodeStatus::kInvalid;
+  size_t avail = rec.size() - offsetof(aw_payload_event, data);
+  if (e.len > avail || e.len > AW_PAYLOAD_CHUNK) {
+    *error = fmt::format("payload of {} bytes overruns the record", e.len);
+    return DecodeStatus::kInvalid;
+  }
+  ev->set_type(v1::EVENT_TYPE_PAYLOAD);
+  v1::PayloadInfo* p = ev->mutable_payload();
+  p->set_syscall(SyscallName(e.syscall));
+  p->set_fd(e.fd);
+  p->set_direction(e.direction == AW_DIR_OUT ? "out" : "in");
+  p->set_file_type(e.file_type == AW_FT_PIPE     ? "pipe"
+                   : e.file_type == AW_FT_SOCKET ? "socket"
+                                                 : "other");
+  p->set_inode(e.ino);
+  p->set_offset(e.offset);
+  p->set_syscall_length(e.orig_len);
+  p->set_chunk(e.chunk);
+  p->set_data(reinterpret_cast<const char*>(e.data), e.len);
+  p->set_truncated((e.flags & AW_PAYLOAD_TRUNCATED) != 0);
+  p->set_fault((e.flags & AW_PAYLOAD_FAULT) != 0);
+  p->set_discovery((e.flags & AW_PAYLOAD_PROBE) != 0);
+  return DecodeStatus::kOk;
+}
+
+}  // namespace
+
 DecodeStatus DecodeRecord(std::span<const uint8_t> rec, int64_t boot_to_unix,
                           v1::Event* ev, std::string* error) {
   if (rec.size() < sizeof(aw_hdr)) {
@@ -183,182 +388,26 @@ DecodeStatus DecodeRecord(std::span<const uint8_t> rec, int64_t boot_to_unix,
   FillProcess(h, ev);
 
   switch (h.type) {
-    case AW_EV_EXEC: {
-      aw_exec_event e;
-      if (!Load(rec, offsetof(aw_exec_event, data), &e, error))
-        return DecodeStatus::kInvalid;
-      std::string_view s[AW_SECTIONS];
-      if (!Sections(e.data, rec.size() - offsetof(aw_exec_event, data),
-                    e.sec_len, s, error))
-        return DecodeStatus::kInvalid;
-      ev->set_type(v1::EVENT_TYPE_EXEC);
-      ev->mutable_process()->set_ppid(e.ppid);
-      ev->mutable_process()->set_start_time_ns(e.start_ns);
-      v1::ExecInfo* x = ev->mutable_exec();
-      x->set_filename(Printable(CStr(s[0])));
-      ev->mutable_process()->set_exe(x->filename());
-      for (auto& a : SplitNul(s[1])) x->add_argv(a);
-      x->set_argv_truncated(e.argv_truncated != 0);
-      x->set_watched_from_exec((h.flags & AW_HDR_WATCHED) != 0);
-      x->set_stdio_probed((h.flags & AW_HDR_PROBED) != 0);
-      if (!s[2].empty() || (e.sec_flags & AW_PATH_ROOT)) {
-        x->set_cwd(ComponentsToPath(s[2]));
-      }
-      return DecodeStatus::kOk;
-    }
-    case AW_EV_FORK: {
-      aw_fork_event e;
-      if (!Load(rec, sizeof(e), &e, error)) return DecodeStatus::kInvalid;
-      ev->set_type(v1::EVENT_TYPE_FORK);
-      v1::ForkInfo* f = ev->mutable_fork();
-      f->set_child_pid(e.child_pid);
-      f->set_child_tid(e.child_tid);
-      f->set_thread((e.flags & AW_FORK_THREAD) != 0);
-      f->set_child_watched((e.flags & AW_FORK_WATCHED) != 0);
-      f->set_child_start_time_ns(e.child_start_ns);
-      return DecodeStatus::kOk;
-    }
-    case AW_EV_EXIT: {
-      aw_exit_event e;
-      if (!Load(rec, sizeof(e), &e, error)) return DecodeStatus::kInvalid;
-      ev->set_type(v1::EVENT_TYPE_EXIT);
-      ev->mutable_process()->set_ppid(e.ppid);
-      ev->mutable_process()->set_start_time_ns(e.start_ns);
-      v1::ExitInfo* x = ev->mutable_exit();
-      int status = e.exit_code;
-      if ((status & 0x7f) == 0) {
-        x->set_exit_code((status >> 8) & 0xff);
-      } else {
-        x->set_signal(status & 0x7f);
-      }
-      if (e.start_ns != 0 && h.ts_ns > e.start_ns)
-        x->set_duration_ns(h.ts_ns - e.start_ns);
-      return DecodeStatus::kOk;
-    }
+    case AW_EV_EXEC:
+      return DecodeExec(h, rec, ev, error);
+    case AW_EV_FORK:
+      return DecodeFork(rec, ev, error);
+    case AW_EV_EXIT:
+      return DecodeExit(h, rec, ev, error);
     case AW_EV_FILE_OPEN:
     case AW_EV_FILE_UNLINK:
-    case AW_EV_FILE_RENAME: {
-      aw_file_event e;
-      if (!Load(rec, offsetof(aw_file_event, data), &e, error))
-        return DecodeStatus::kInvalid;
-      std::string_view s[AW_SECTIONS];
-      if (!Sections(e.data, rec.size() - offsetof(aw_file_event, data),
-                    e.sec_len, s, error))
-        return DecodeStatus::kInvalid;
-      v1::FileInfo* f = ev->mutable_file();
-      f->set_syscall(SyscallName(e.syscall));
-      f->set_raw_path(Printable(CStr(s[0])));
-      f->set_flags(e.flags);
-      f->set_mode(e.mode);
-      SetResult(e.ret, f);
-      std::string path;
-      bool truncated = false;
-      const bool base_root = (e.sec_flags & AW_PATH_ROOT) != 0;
-      if (h.type == AW_EV_FILE_OPEN) {
-        ev->set_type(v1::EVENT_TYPE_FILE_OPEN);
-        f->set_flags_text(OpenFlagsText(e.flags));
-        if (e.ret >= 0 && (!s[2].empty() || (e.sec_flags & AW_PATH_ROOT2))) {
-          path = ComponentsToPath(s[2]);
-          truncated = (e.sec_flags & AW_PATH_ROOT2) == 0;
-          f->set_resolved(true);
-        } else {
-          ResolvePath(s[0], s[1], base_root, &path, &truncated);
-        }
-        f->set_inode(e.ino);
-        f->set_dev(e.dev);
-      } else if (h.type == AW_EV_FILE_UNLINK) {
-        ev->set_type(v1::EVENT_TYPE_FILE_UNLINK);
-        ResolvePath(s[0], s[1], base_root, &path, &truncated);
-      } else {
-        ev->set_type(v1::EVENT_TYPE_FILE_RENAME);
-        ResolvePath(s[0], s[1], base_root, &path, &truncated);
-        std::string new_path;
-        bool new_trunc = false;
-        if (e.sec_flags & AW_SAME_BASE) {
-          ResolvePath(s[2], s[1], base_root, &new_path, &new_trunc);
-        } else {
-          ResolvePath(s[2], s[3], (e.sec_flags & AW_PATH_ROOT2) != 0,
-                      &new_path, &new_trunc);
-        }
-        f->set_new_raw_path(Printable(CStr(s[2])));
-        f->set_new_path(Printable(new_path));
-        truncated |= new_trunc;
-      }
-      f->set_path(Printable(path));
-      f->set_truncated(truncated);
-      return DecodeStatus::kOk;
-    }
+    case AW_EV_FILE_RENAME:
+      return DecodeFile(h, rec, ev, error);
     case AW_EV_NET_CONNECT:
     case AW_EV_NET_ACCEPT:
     case AW_EV_NET_BIND:
     case AW_EV_NET_LISTEN:
-    case AW_EV_NET_CLOSE: {
-      aw_net_event e;
-      if (!Load(rec, sizeof(e), &e, error)) return DecodeStatus::kInvalid;
-      static constexpr v1::EventType kTypes[] = {
-          v1::EVENT_TYPE_NET_CONNECT, v1::EVENT_TYPE_NET_ACCEPT,
-          v1::EVENT_TYPE_NET_BIND, v1::EVENT_TYPE_NET_LISTEN,
-          v1::EVENT_TYPE_NET_CLOSE};
-      ev->set_type(kTypes[h.type - AW_EV_NET_CONNECT]);
-      v1::NetInfo* n = ev->mutable_net();
-      n->set_syscall(SyscallName(e.syscall));
-      n->set_fd(e.fd);
-      n->set_sock_type(SockTypeName(e.sock_type));
-      n->set_protocol(ProtocolName(e.protocol));
-      n->set_result(e.ret);
-      if (e.ret < 0) n->set_error(ErrnoName(static_cast<int>(-e.ret)));
-      if (h.type == AW_EV_NET_LISTEN) n->set_backlog(e.backlog);
-      n->set_socket_inode(e.sock_ino);
-      n->set_bytes_sent(e.bytes_sent);
-      n->set_bytes_received(e.bytes_recv);
-      if (e.local.family != 0) FillAddr(e.local, n->mutable_local());
-      if (e.remote.family != 0) FillAddr(e.remote, n->mutable_remote());
-      return DecodeStatus::kOk;
-    }
-    case AW_EV_NET_DNS: {
-      aw_dns_event e;
-      if (!Load(rec, offsetof(aw_dns_event, payload), &e, error))
-        return DecodeStatus::kInvalid;
-      size_t avail = rec.size() - offsetof(aw_dns_event, payload);
-      if (e.len > avail || e.len > AW_DNS_MAX) {
-        *error = fmt::format("dns payload of {} bytes overruns the record",
-                             e.len);
-        return DecodeStatus::kInvalid;
-      }
-      ev->set_type(v1::EVENT_TYPE_DNS_QUERY);
-      v1::DnsInfo* d = ev->mutable_dns();
-      FillAddr(e.remote, d->mutable_server());
-      DecodeDnsPayload(std::span<const uint8_t>(e.payload, e.len), e.orig_len,
-                       d);
-      return DecodeStatus::kOk;
-    }
-    case AW_EV_PAYLOAD: {
-      aw_payload_event e;
-      if (!Load(rec, offsetof(aw_payload_event, data), &e, error))
-        return DecodeStatus::kInvalid;
-      size_t avail = rec.size() - offsetof(aw_payload_event, data);
-      if (e.len > avail || e.len > AW_PAYLOAD_CHUNK) {
-        *error = fmt::format("payload of {} bytes overruns the record", e.len);
-        return DecodeStatus::kInvalid;
-      }
-      ev->set_type(v1::EVENT_TYPE_PAYLOAD);
-      v1::PayloadInfo* p = ev->mutable_payload();
-      p->set_syscall(SyscallName(e.syscall));
-      p->set_fd(e.fd);
-      p->set_direction(e.direction == AW_DIR_OUT ? "out" : "in");
-      p->set_file_type(e.file_type == AW_FT_PIPE     ? "pipe"
-                       : e.file_type == AW_FT_SOCKET ? "socket"
-                                                     : "other");
-      p->set_inode(e.ino);
-      p->set_offset(e.offset);
-      p->set_syscall_length(e.orig_len);
-      p->set_chunk(e.chunk);
-      p->set_data(reinterpret_cast<const char*>(e.data), e.len);
-      p->set_truncated((e.flags & AW_PAYLOAD_TRUNCATED) != 0);
-      p->set_fault((e.flags & AW_PAYLOAD_FAULT) != 0);
-      p->set_discovery((e.flags & AW_PAYLOAD_PROBE) != 0);
-      return DecodeStatus::kOk;
-    }
+    case AW_EV_NET_CLOSE:
+      return DecodeNet(h, rec, ev, error);
+    case AW_EV_NET_DNS:
+      return DecodeDns(rec, ev, error);
+    case AW_EV_PAYLOAD:
+      return DecodePayload(rec, ev, error);
     default:
       *error = fmt::format("unknown record type {}", h.type);
       return DecodeStatus::kInvalid;

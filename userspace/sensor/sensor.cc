@@ -128,6 +128,77 @@ bool TargetExists(const ProgSpec& p, const std::string& tracefs,
   return true;
 }
 
+// Whether a program of the plan is enabled, and why (not), given the
+// programs enabled before it: fallbacks only for what is not enabled,
+// preferred programs left out on the fallback pass, hook types, payload
+// capture and hook points the kernel lacks.
+bool WantProgram(const ProgSpec& p, const SensorOptions& opts, bool fallback,
+                 bool allow_btf, const std::vector<std::string>& enabled,
+                 std::string* why) {
+  bool want = true;
+  const bool has_fallback =
+      std::any_of(std::begin(kProgs), std::end(kProgs),
+                  [&](const ProgSpec& q) {
+                    return q.alt_of != nullptr &&
+                           std::strcmp(q.alt_of, p.program) == 0;
+                  });
+  if (p.alt_of != nullptr) {
+    // A fallback: only when the preferred program is not enabled.
+    for (const auto& e : enabled) {
+      if (e == p.alt_of) want = false;
+    }
+    if (!want) *why = fmt::format("not needed: {} is used", p.alt_of);
+  } else if (fallback && has_fallback) {
+    want = false;
+    *why = opts.fallback_only ? "fallback hooks chosen by configuration"
+                              : "replaced after the first load failed";
+  }
+  if (want && std::strcmp(p.hook_type, "tp_btf") == 0 && !allow_btf) {
+    want = false;
+    *why = "tp_btf hooks unavailable";
+  }
+  if (want && opts.payload_max == 0 &&
+      std::strcmp(p.capability, "payload") == 0) {
+    want = false;
+    *why = "payload capture disabled (payload_max: 0)";
+  }
+  if (want && !TargetExists(p, opts.tracefs, why)) want = false;
+  return want;
+}
+
+// Sets the autoload of every program of the object per the plan; returns
+// the plan, one status per program with why it is (not) used.
+std::vector<v1::ProbeStatus> PlanPrograms(bpf_object* obj, const SensorOptions& opts,
+                                          bool fallback, bool allow_btf) {
+  std::vector<v1::ProbeStatus> plan;
+  std::vector<std::string> enabled;
+  for (const ProgSpec& p : kProgs) {
+    v1::ProbeStatus st;
+    st.set_capability(p.capability);
+    st.set_program(p.program);
+    st.set_hook_type(p.hook_type);
+    st.set_target(p.target);
+    std::string why;
+    bool want = WantProgram(p, opts, fallback, allow_btf, enabled, &why);
+    bpf_program* prog = bpf_object__find_program_by_name(obj, p.program);
+    if (prog == nullptr) {
+      want = false;
+      why = "program missing from the object";
+    } else {
+      bpf_program__set_autoload(prog, want);
+    }
+    if (want) {
+      enabled.push_back(p.program);
+      if (p.alt_of != nullptr) {
+        why = fmt::format("fallback for {}", p.alt_of);
+      }
+    }
+    st.set_detail(why);
+    plan.push_back(st);
+  }
+  return plan;
+}
+
 }  // namespace
 
 std::string EnsureTracefs(const std::string& path) {
@@ -207,91 +278,46 @@ bool Sensor::Start(const SensorOptions& opts, RecordFn on_record,
                  e);
   }
   ProbeHookTypes();
+  if (!LoadAndAttach(opts, error)) return false;
+  return OpenRingBuffer(error);
+}
 
+bool Sensor::OpenAndConfigure(const SensorOptions& opts, std::string* error) {
+  skel_ = agentwatch_bpf__open();
+  if (skel_ == nullptr) {
+    *error = "open BPF object: " + Errno(errno);
+    return false;
+  }
+  bpf_map__set_max_entries(skel_->maps.events, opts.ringbuf_bytes);
+  skel_->rodata->argv_max = opts.argv_max;
+  skel_->rodata->dns_port = opts.dns_port;
+  skel_->rodata->payload_max = opts.payload_max;
+  skel_->rodata->discover_stdio = opts.discover_stdio && opts.payload_max > 0;
+  skel_->rodata->discover_http = opts.discover_http && opts.payload_max > 0;
+  skel_->rodata->probe_bytes = opts.probe_bytes;
+  probe_bytes_ = opts.probe_bytes;
+
+  // TLS uprobes are attached later, per library (HookTls).
+  for (bpf_program* p :
+       {skel_->progs.ssl_read_enter, skel_->progs.ssl_read_exit,
+        skel_->progs.ssl_write_enter, skel_->progs.ssl_write_exit,
+        skel_->progs.ssl_read_ex_enter, skel_->progs.ssl_read_ex_exit,
+        skel_->progs.ssl_write_ex_enter, skel_->progs.ssl_write_ex_exit})
+    bpf_program__set_autoload(p, opts.payload_max > 0);
+  return true;
+}
+
+bool Sensor::LoadAndAttach(const SensorOptions& opts, std::string* error) {
   // Two passes: the preferred plan, then (if the load fails as a whole) the
   // classic-tracepoint-only plan.
-  for (int pass = 0; pass < 2; ++pass) {
+  for (int pass = 0;; ++pass) {
     // Pass 0: preferred programs (tp_btf where the kernel allows it).
     // Pass 1, or fallback_only: every program that has a fallback is
     // replaced by it.
     const bool fallback = pass == 1 || opts.fallback_only;
     const bool allow_btf = !fallback && HookTypeAvailable("tp_btf");
-    skel_ = agentwatch_bpf__open();
-    if (skel_ == nullptr) {
-      *error = "open BPF object: " + Errno(errno);
-      return false;
-    }
-    bpf_map__set_max_entries(skel_->maps.events, opts.ringbuf_bytes);
-    skel_->rodata->argv_max = opts.argv_max;
-    skel_->rodata->dns_port = opts.dns_port;
-    skel_->rodata->payload_max = opts.payload_max;
-    skel_->rodata->discover_stdio = opts.discover_stdio && opts.payload_max > 0;
-    skel_->rodata->discover_http = opts.discover_http && opts.payload_max > 0;
-    skel_->rodata->probe_bytes = opts.probe_bytes;
-    probe_bytes_ = opts.probe_bytes;
-
-    // TLS uprobes are attached later, per library (HookTls).
-    for (bpf_program* p :
-         {skel_->progs.ssl_read_enter, skel_->progs.ssl_read_exit,
-          skel_->progs.ssl_write_enter, skel_->progs.ssl_write_exit,
-          skel_->progs.ssl_read_ex_enter, skel_->progs.ssl_read_ex_exit,
-          skel_->progs.ssl_write_ex_enter, skel_->progs.ssl_write_ex_exit})
-      bpf_program__set_autoload(p, opts.payload_max > 0);
-
-    std::vector<v1::ProbeStatus> plan;
-    std::vector<std::string> enabled;
-    for (const ProgSpec& p : kProgs) {
-      v1::ProbeStatus st;
-      st.set_capability(p.capability);
-      st.set_program(p.program);
-      st.set_hook_type(p.hook_type);
-      st.set_target(p.target);
-      std::string why;
-      bool want = true;
-      const bool has_fallback =
-          std::any_of(std::begin(kProgs), std::end(kProgs),
-                      [&](const ProgSpec& q) {
-                        return q.alt_of != nullptr &&
-                               std::strcmp(q.alt_of, p.program) == 0;
-                      });
-      if (p.alt_of != nullptr) {
-        // A fallback: only when the preferred program is not enabled.
-        for (const auto& e : enabled) {
-          if (e == p.alt_of) want = false;
-        }
-        if (!want) why = fmt::format("not needed: {} is used", p.alt_of);
-      } else if (fallback && has_fallback) {
-        want = false;
-        why = opts.fallback_only ? "fallback hooks chosen by configuration"
-                                 : "replaced after the first load failed";
-      }
-      if (want && std::strcmp(p.hook_type, "tp_btf") == 0 && !allow_btf) {
-        want = false;
-        why = "tp_btf hooks unavailable";
-      }
-      if (want && opts.payload_max == 0 &&
-          std::strcmp(p.capability, "payload") == 0) {
-        want = false;
-        why = "payload capture disabled (payload_max: 0)";
-      }
-      if (want && !TargetExists(p, opts.tracefs, &why)) want = false;
-      bpf_program* prog =
-          bpf_object__find_program_by_name(skel_->obj, p.program);
-      if (prog == nullptr) {
-        want = false;
-        why = "program missing from the object";
-      } else {
-        bpf_program__set_autoload(prog, want);
-      }
-      if (want) {
-        enabled.push_back(p.program);
-        if (p.alt_of != nullptr) {
-          why = fmt::format("fallback for {}", p.alt_of);
-        }
-      }
-      st.set_detail(why);
-      plan.push_back(st);
-    }
+    if (!OpenAndConfigure(opts, error)) return false;
+    std::vector<v1::ProbeStatus> plan = PlanPrograms(skel_->obj, opts, fallback, allow_btf);
 
     int err = agentwatch_bpf__load(skel_);
     if (err != 0) {
@@ -307,34 +333,38 @@ bool Sensor::Start(const SensorOptions& opts, RecordFn on_record,
       return false;
     }
 
-    attached_ = 0;
-    for (auto& st : plan) {
-      bpf_program* prog =
-          bpf_object__find_program_by_name(skel_->obj, st.program().c_str());
-      if (prog == nullptr || !bpf_program__autoload(prog)) continue;
-      bpf_link* link = bpf_program__attach(prog);
-      if (link == nullptr) {
-        st.set_detail("attach failed: " + Errno(errno));
-        spdlog::warn("msg=\"attach failed\" program={} error=\"{}\"",
-                     st.program(), st.detail());
-        continue;
-      }
-      // The skeleton's links[] is destroyed by agentwatch_bpf__destroy.
-      for (int i = 0; i < skel_->skeleton->prog_cnt; ++i) {
-        if (*skel_->skeleton->progs[i].prog == prog) {
-          *skel_->skeleton->progs[i].link = link;
-        }
-      }
-      st.set_attached(true);
-      ++attached_;
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      probes_ = std::move(plan);
-    }
-    break;
+    AttachPlanned(&plan);
+    std::lock_guard<std::mutex> lock(mu_);
+    probes_ = std::move(plan);
+    return true;
   }
+}
 
+void Sensor::AttachPlanned(std::vector<v1::ProbeStatus>* plan) {
+  attached_ = 0;
+  for (auto& st : *plan) {
+    bpf_program* prog =
+        bpf_object__find_program_by_name(skel_->obj, st.program().c_str());
+    if (prog == nullptr || !bpf_program__autoload(prog)) continue;
+    bpf_link* link = bpf_program__attach(prog);
+    if (link == nullptr) {
+      st.set_detail("attach failed: " + Errno(errno));
+      spdlog::warn("msg=\"attach failed\" program={} error=\"{}\"",
+                   st.program(), st.detail());
+      continue;
+    }
+    // The skeleton's links[] is destroyed by agentwatch_bpf__destroy.
+    for (int i = 0; i < skel_->skeleton->prog_cnt; ++i) {
+      if (*skel_->skeleton->progs[i].prog == prog) {
+        *skel_->skeleton->progs[i].link = link;
+      }
+    }
+    st.set_attached(true);
+    ++attached_;
+  }
+}
+
+bool Sensor::OpenRingBuffer(std::string* error) {
   rb_ = ring_buffer__new(
       bpf_map__fd(skel_->maps.events),
       [](void* ctx, void* data, size_t size) -> int {

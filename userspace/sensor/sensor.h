@@ -100,6 +100,13 @@ class Sensor {
  private:
   void ProbeHookTypes();
   bool HookTypeAvailable(const std::string& type) const;
+  // The steps of Start: open the object and set its load-time settings;
+  // plan, load (again with the fallback plan if the load fails) and attach;
+  // attach what the plan enabled; read the ring buffer.
+  bool OpenAndConfigure(const SensorOptions& opts, std::string* error);
+  bool LoadAndAttach(const SensorOptions& opts, std::string* error);
+  void AttachPlanned(std::vector<v1::ProbeStatus>* plan);
+  bool OpenRingBuffer(std::string* error);
 
   agentwatch_bpf* skel_ = nullptr;
   ring_buffer* rb_ = nullptr;
