@@ -528,6 +528,33 @@ TEST_F(TrackerTest, BoundsPendingRequests) {
   EXPECT_EQ(small.Calls(f, 0).size(), 4u);
 }
 
+// A flood of sessions evicts the session of a pending call; its response
+// still ends the call (it made the daemon abort on a missing session).
+TEST_F(TrackerTest, ResponseAfterItsSessionWasEvicted) {
+  McpTracker::Options o;
+  o.max_sessions = 2;
+  McpTracker small(o);
+  auto feed = [&](uint32_t pid, int fd, bool out, const std::string& json) {
+    JsonRpcParse p = ParseJsonRpc(json);
+    DecodedMessage d;
+    d.msg = p.messages[0];
+    d.transport = "stdio";
+    McpObservation w;
+    w.pid = pid;
+    w.fd = fd;
+    w.out = out;
+    small.OnMessage(w, d, &events_);
+  };
+  const std::string req = R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x"}})";
+  feed(1, 0, false, req);
+  for (uint32_t pid = 2; pid < 6; ++pid) feed(pid, 0, false, req);
+  EXPECT_GE(small.counters().sessions_evicted, 1u);
+  feed(1, 1, true, R"({"jsonrpc":"2.0","id":7,"result":{"content":[]}})");
+  v1::CallFilter f;
+  f.set_status("ok");
+  EXPECT_EQ(small.Calls(f, 0).size(), 1u);
+}
+
 // A response larger than the capture limit: its head was seen, not its id.
 TEST_F(TrackerTest, ACutResponseEndsTheOnlyPendingCallAsLost) {
   Feed(100, 0, false, kInit);

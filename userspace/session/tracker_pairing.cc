@@ -188,7 +188,12 @@ McpTracker::Session* McpTracker::ResponseSession(const Inbound& in, Pending* p) 
     Session* s = EnsureSession(p->session, in.server, in.w, in.transport, in.sid);
     s->info.set_pending(s->info.pending() + 1);
   }
-  Session* s = &sessions_.at(p->session);
+  // The session may have been evicted (over max_sessions) while its call
+  // was pending: it is made again rather than looked up blindly.
+  auto it = sessions_.find(p->session);
+  Session* s = it != sessions_.end()
+                   ? &it->second
+                   : EnsureSession(p->session, in.server, in.w, in.transport, in.sid);
   if (s->info.client_name().empty() && !p->client_name.empty()) {
     s->info.set_client_name(p->client_name);
     s->info.set_client_version(p->client_version);
