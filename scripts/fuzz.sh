@@ -9,7 +9,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 secs="${1:-30}"
 out="$here/build-fuzz"
-targets=(dns_fuzz decode_fuzz config_fuzz trace_fuzz ndjson_fuzz jsonrpc_fuzz sse_fuzz http1_fuzz stream_decoder_fuzz mcp_json_fuzz detect_fuzz ops_fuzz)
+targets=(dns_fuzz decode_fuzz config_fuzz trace_fuzz ndjson_fuzz jsonrpc_fuzz sse_fuzz http1_fuzz stream_decoder_fuzz mcp_json_fuzz detect_fuzz ops_fuzz redact_fuzz)
 CC=clang CXX=clang++ cmake -S "$here" -B "$out" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAGENTWATCH_FUZZ=ON \
   -DAGENTWATCH_BUILD_TESTS=OFF >/dev/null

@@ -18,14 +18,33 @@
 
 #include "common/clock.h"
 #include "common/text.h"
+#include "redact/redactor.h"
 
 namespace agentwatch {
+namespace {
+
+// The redaction stage at the API's edge: what the tracker, correlator,
+// engine and store hold (argv, tool definitions, stored rows of older
+// versions) is masked like what is published.
+template <typename M>
+grpc::Status Done(M* out) {
+  DefaultRedactor()->RedactMessage(out);
+  return grpc::Status::OK;
+}
+
+template <typename M>
+M Redacted(M m) {
+  DefaultRedactor()->RedactMessage(&m);
+  return m;
+}
+
+}  // namespace
 
 grpc::Status AgentWatchService::GetStatus(grpc::ServerContext*,
                                           const v1::GetStatusRequest*,
                                           v1::Status* out) {
   *out = status_();
-  return grpc::Status::OK;
+  return Done(out);
 }
 
 grpc::Status AgentWatchService::StreamEvents(
@@ -54,7 +73,7 @@ grpc::Status AgentWatchService::StreamEvents(
       if (!req->follow()) break;
       continue;
     }
-    if (!w->Write(ev)) break;
+    if (!w->Write(ev)) break;  // published, so redacted by the pipeline
   }
   hub_->Unsubscribe(sub);
   return grpc::Status::OK;
@@ -97,7 +116,7 @@ grpc::Status AgentWatchService::ListServers(grpc::ServerContext*,
   }
   for (auto& s : *out->mutable_servers())
     if (s.has_kubernetes()) Fill(s.mutable_kubernetes());
-  return grpc::Status::OK;
+  return Done(out);
 }
 
 grpc::Status AgentWatchService::ListSessions(grpc::ServerContext*,
@@ -106,7 +125,7 @@ grpc::Status AgentWatchService::ListSessions(grpc::ServerContext*,
   if (tracker_ == nullptr) return NoTracker();
   for (auto& s : tracker_->Sessions(req->server(), req->include_ended()))
     *out->add_sessions() = std::move(s);
-  return grpc::Status::OK;
+  return Done(out);
 }
 
 grpc::Status AgentWatchService::ListCalls(grpc::ServerContext*,
@@ -121,7 +140,7 @@ grpc::Status AgentWatchService::ListCalls(grpc::ServerContext*,
     if (c.has_server_kubernetes()) Fill(c.mutable_server_kubernetes());
     *out->add_calls() = std::move(c);
   }
-  return grpc::Status::OK;
+  return Done(out);
 }
 
 grpc::Status AgentWatchService::StreamCalls(grpc::ServerContext* ctx,
@@ -143,7 +162,7 @@ grpc::Status AgentWatchService::StreamCalls(grpc::ServerContext* ctx,
     for (auto& c : tracker_->Calls(backlog_filter, req->backlog())) {
       if (c.status() == "pending") continue;
       last = std::max<uint64_t>(last, c.call_id());
-      if (!w->Write(c)) {
+      if (!w->Write(Redacted(c))) {
         hub_->Unsubscribe(sub);
         return grpc::Status::OK;
       }
@@ -154,7 +173,7 @@ grpc::Status AgentWatchService::StreamCalls(grpc::ServerContext* ctx,
     if (!sub->Next(&ev, std::chrono::milliseconds(200))) continue;
     const v1::McpCall& c = ev.call();
     if (c.call_id() <= last || !tracker_->Matches(req->filter(), c)) continue;
-    if (!w->Write(c)) break;
+    if (!w->Write(Redacted(c))) break;
   }
   hub_->Unsubscribe(sub);
   return grpc::Status::OK;
@@ -168,7 +187,7 @@ grpc::Status AgentWatchService::GetToolInventory(
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
                         fmt::format("no tool inventory for server '{}'", req->server()));
   }
-  return grpc::Status::OK;
+  return Done(out);
 }
 
 grpc::Status AgentWatchService::ListAgents(grpc::ServerContext*,
@@ -191,7 +210,7 @@ grpc::Status AgentWatchService::ListAgents(grpc::ServerContext*,
   }
   for (auto& a : *out->mutable_agents())
     if (a.has_kubernetes()) Fill(a.mutable_kubernetes());
-  return grpc::Status::OK;
+  return Done(out);
 }
 
 grpc::Status AgentWatchService::ListChains(grpc::ServerContext*,
@@ -244,7 +263,7 @@ grpc::Status AgentWatchService::ListChains(grpc::ServerContext*,
     if (c.has_agent_kubernetes()) Fill(c.mutable_agent_kubernetes());
     *out->add_chains() = std::move(c);
   }
-  return grpc::Status::OK;
+  return Done(out);
 }
 
 grpc::Status AgentWatchService::GetChain(grpc::ServerContext*,
@@ -253,13 +272,13 @@ grpc::Status AgentWatchService::GetChain(grpc::ServerContext*,
   if (correlator_ == nullptr) return NoTracker();
   if (correlator_->Chain(req->id(), out)) {
     if (out->has_agent_kubernetes()) Fill(out->mutable_agent_kubernetes());
-    return grpc::Status::OK;
+    return Done(out);
   }
   if (store_ != nullptr) {
     std::string err;
     if (store_->Chain(req->id(), out, &err)) {
       if (out->has_agent_kubernetes()) Fill(out->mutable_agent_kubernetes());
-      return grpc::Status::OK;
+      return Done(out);
     }
     if (!err.empty()) return StoreError(err);
   }
@@ -280,7 +299,7 @@ grpc::Status AgentWatchService::StreamChainUpdates(
     if (c.id() == 0 && !req->include_unchained()) continue;
     if (req->agent_pid() != 0 && c.agent_pid() != req->agent_pid()) continue;
     if (req->chain_id() != 0 && c.id() != req->chain_id()) continue;
-    if (!w->Write(ev.chain_update())) break;
+    if (!w->Write(ev.chain_update())) break;  // published: redacted
   }
   hub_->Unsubscribe(sub);
   return grpc::Status::OK;
@@ -315,7 +334,7 @@ grpc::Status AgentWatchService::ListAlerts(grpc::ServerContext*,
     if (a.has_server_kubernetes()) Fill(a.mutable_server_kubernetes());
     *out->add_alerts() = std::move(a);
   }
-  return grpc::Status::OK;
+  return Done(out);
 }
 
 grpc::Status AgentWatchService::StreamAlerts(grpc::ServerContext* ctx,
@@ -340,7 +359,7 @@ grpc::Status AgentWatchService::StreamAlerts(grpc::ServerContext* ctx,
         cursor = e.seq;
         if (SeverityRank(e.alert.severity()) < min) continue;
         e.alert.set_outbox_seq(e.seq);
-        if (!w->Write(e.alert)) return grpc::Status::OK;
+        if (!w->Write(Redacted(e.alert))) return grpc::Status::OK;
       }
       if (batch.size() < 500) std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
@@ -355,7 +374,7 @@ grpc::Status AgentWatchService::StreamAlerts(grpc::ServerContext* ctx,
     q.set_min_severity(req->min_severity());
     auto recent = engine_->Alerts(q);
     for (auto it = recent.rbegin(); it != recent.rend(); ++it) {
-      if (!w->Write(*it)) {
+      if (!w->Write(Redacted(*it))) {
         hub_->Unsubscribe(sub);
         return grpc::Status::OK;
       }
@@ -365,7 +384,7 @@ grpc::Status AgentWatchService::StreamAlerts(grpc::ServerContext* ctx,
   while (!ctx->IsCancelled()) {
     if (!sub->Next(&ev, std::chrono::milliseconds(200))) continue;
     if (SeverityRank(ev.alert().severity()) < min) continue;
-    if (!w->Write(ev.alert())) break;
+    if (!w->Write(Redacted(ev.alert()))) break;
   }
   hub_->Unsubscribe(sub);
   return grpc::Status::OK;
@@ -377,7 +396,7 @@ grpc::Status AgentWatchService::GetAlert(grpc::ServerContext*, const v1::GetAler
   auto filled = [&] {
     if (out->has_agent_kubernetes()) Fill(out->mutable_agent_kubernetes());
     if (out->has_server_kubernetes()) Fill(out->mutable_server_kubernetes());
-    return grpc::Status::OK;
+    return Done(out);
   };
   if (engine_->Alert(req->id(), out)) return filled();
   if (store_ != nullptr) {
@@ -394,7 +413,7 @@ grpc::Status AgentWatchService::ListRules(grpc::ServerContext*, const v1::ListRu
   for (auto& r : engine_->Rules()) *out->add_rules() = std::move(r);
   for (auto& f : engine_->RuleFiles()) out->add_files(f);
   for (auto& s : engine_->Suppressions()) *out->add_suppressions() = std::move(s);
-  return grpc::Status::OK;
+  return Done(out);
 }
 
 grpc::Status AgentWatchService::ListBaselines(grpc::ServerContext*,
@@ -402,7 +421,7 @@ grpc::Status AgentWatchService::ListBaselines(grpc::ServerContext*,
                                              v1::ListBaselinesResponse* out) {
   if (engine_ == nullptr) return NoEngine();
   for (auto& b : engine_->ListBaselines(req->server())) *out->add_baselines() = std::move(b);
-  return grpc::Status::OK;
+  return Done(out);
 }
 
 namespace {
@@ -426,7 +445,7 @@ grpc::Status AgentWatchService::ResetBaseline(grpc::ServerContext* ctx,
   out->set_reset(engine_->ResetBaselines(req->server(), req->all(), NowUnixNs()));
   if (out->reset() == 0 && !req->all())
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "no baseline for " + req->server());
-  return grpc::Status::OK;
+  return Done(out);
 }
 
 grpc::Status AgentWatchService::LintRules(grpc::ServerContext*, const v1::LintRulesRequest* req,
@@ -440,7 +459,7 @@ grpc::Status AgentWatchService::LintRules(grpc::ServerContext*, const v1::LintRu
   if (e.empty()) {
     for (const auto& r : set.rules) *out->add_rules() = Engine::RuleInfo(r);
   }
-  return grpc::Status::OK;
+  return Done(out);
 }
 
 std::string ApiServer::Start(const std::string& endpoint, AgentWatchService* service,
@@ -520,7 +539,7 @@ grpc::Status AgentWatchService::SetProbe(grpc::ServerContext* ctx, const v1::Set
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "program: name a probe");
   if (std::string e = set_probe_(*req, out); !e.empty())
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, e);
-  return grpc::Status::OK;
+  return Done(out);
 }
 
 }  // namespace agentwatch

@@ -6,7 +6,7 @@
 
 #include "common/clock.h"
 #include "common/text.h"
-#include "mcp/redact.h"
+#include "redact/redact.h"
 #include "model/event_text.h"
 
 namespace agentwatch {

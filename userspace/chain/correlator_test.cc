@@ -199,7 +199,7 @@ TEST_F(CorrelatorTest, EveryStepIsHandedOnAsAnUpdate) {
   ASSERT_EQ(updates_.size(), 2u);
   const std::string& summary = updates_[1].entry().agent_effect().summary();
   EXPECT_EQ(summary.find("ghp_"), std::string::npos) << summary;
-  EXPECT_NE(summary.find("[REDACTED]"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("[REDACTED:"), std::string::npos) << summary;
   EXPECT_EQ(updates_[1].chain().effects(), 2u);
 
   c_->OnEvent(Stamp(events::Exit(), 10, 400), {10, 1}, &updates_);

@@ -19,6 +19,8 @@
 #include "common/clock.h"
 #include "common/text.h"
 #include "detect/engine.h"
+#include "redact/catalogue.h"
+#include "redact/redactor.h"
 
 namespace po = boost::program_options;
 
@@ -32,6 +34,20 @@ int LintRules(const std::string& path) {
   if (!ReadFileText(path, &text)) {
     std::cerr << "agentwatch rules: cannot read " << path << "\n";
     return 2;
+  }
+  if (LooksLikeSecretCatalogue(text)) {
+    // Credential formats for redaction, over the built-in catalogue.
+    SecretCatalogue cat;
+    std::string e = ParseSecretCatalogue(BuiltinSecretsYaml(), "builtin", &cat);
+    if (e.empty()) e = ParseSecretCatalogue(text, path, &cat);
+    if (e.empty()) e = CheckSecretCatalogue(cat);
+    if (!e.empty()) {
+      std::cerr << e << "\n";
+      return 1;
+    }
+    std::cout << path << ": OK (" << cat.rules.size()
+              << " credential formats with the built-in catalogue)\n";
+    return 0;
   }
   RuleSet set;
   if (std::string e = Engine::Lint(text, path, &set); !e.empty()) {

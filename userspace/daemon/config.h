@@ -45,6 +45,8 @@ struct Config {
   bool full_content = false;
   // Local detection rules (*.yaml), applied over the built-in pack.
   std::string rules_dir = "/etc/agentwatch/rules.d";
+  // Local credential formats (*.yaml), over the built-in catalogue.
+  std::string secrets_dir = "/etc/agentwatch/secrets.d";
   // A chain ends after this long without activity of its agent.
   uint64_t chain_idle_gap_ms = 10 * 60 * 1000;
   // Learned per-server baselines (detection family 10): learning lasts

@@ -240,6 +240,7 @@ const std::map<std::string, std::string>& Samples() {
   static const auto* samples = new std::map<std::string, std::string>{
       {"log_level", "log_level: debug"},
       {"rules_dir", "rules_dir: /srv/rules.d"},
+      {"secrets_dir", "secrets_dir: /srv/secrets.d"},
       {"ringbuf_size", "ringbuf_size: 4096"},
       {"hooks", "hooks: fallback"},
       {"argv_max", "argv_max: 64"},
@@ -310,8 +311,9 @@ TEST(SettingsTest, EveryConfigMemberHasASetting) {
     EXPECT_EQ(info.help, Settings()[i].help);
     if (info.reloadable) reloadable.insert(info.key);
   }
-  EXPECT_EQ(reloadable, (std::set<std::string>{"log_level", "rules_dir", "watch.builtin_rules",
-                                               "watch.pids", "watch.exe", "watch.rules"}));
+  EXPECT_EQ(reloadable,
+            (std::set<std::string>{"log_level", "rules_dir", "secrets_dir", "watch.builtin_rules",
+                                   "watch.pids", "watch.exe", "watch.rules"}));
 }
 
 // Each sample changes its entry's member and no other; a restart-only one

@@ -21,6 +21,10 @@ int RunReplay(const Config& cfg, const std::string& trace, std::ostream& out) {
     spdlog::error("msg=\"cannot replay\" error=\"{}\"", e);
     return 1;
   }
+  if (std::string e = InstallRedactor(cfg, false, nullptr); !e.empty()) {
+    spdlog::error("msg=\"cannot set up redaction\" error=\"{}\"", e);
+    return 1;
+  }
   google::protobuf::util::JsonPrintOptions jopts;
   jopts.preserve_proto_field_names = true;
   std::string line;

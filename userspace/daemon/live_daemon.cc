@@ -18,6 +18,7 @@
 #include "events.h"
 #include "ops/metrics.h"
 #include "proc/proc_scan.h"
+#include "redact/redactor.h"
 #include "sensor/decode.h"
 
 namespace agentwatch {
@@ -43,6 +44,7 @@ int LiveDaemon::Run() {
   for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals_, s);
   pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
   if (int rc = PrepareStateDir()) return rc;
+  if (int rc = InstallRedaction()) return rc;
   started_unix_ns_ = NowUnixNs();
   boot_to_unix_ns_ = BootToUnixOffsetNs();
   OpenStore();
@@ -82,6 +84,18 @@ int LiveDaemon::PrepareStateDir() {
                  "service or container\" missing=\"{}\"",
                  DescribeMissing(missing_caps_));
   }
+  return 0;
+}
+
+// Before anything is captured: every string that leaves the daemon passes
+// the redactor (catalogue from secrets_dir, key per install).
+int LiveDaemon::InstallRedaction() {
+  size_t formats = 0;
+  if (std::string e = InstallRedactor(cfg_, true, &formats); !e.empty()) {
+    spdlog::error("msg=\"cannot set up redaction\" error=\"{}\"", e);
+    return 2;
+  }
+  spdlog::info("msg=\"redaction ready\" credential_formats={} dir={}", formats, cfg_.secrets_dir);
   return 0;
 }
 
@@ -340,7 +354,11 @@ StatusInputs LiveDaemon::GatherStatus() const {
   return in;
 }
 
-v1::Status LiveDaemon::Status() const { return BuildStatus(GatherStatus()); }
+v1::Status LiveDaemon::Status() const {
+  v1::Status s = BuildStatus(GatherStatus());
+  DefaultRedactor()->RedactMessage(&s);  // sink errors, paths, probe details
+  return s;
+}
 
 int LiveDaemon::ServeApi() {
   service_ = std::make_unique<AgentWatchService>(
@@ -385,7 +403,9 @@ HttpServer::Response LiveDaemon::ServeHttpPath(const std::string& path) const {
     m.status = Status();
     for (const auto& [t, n] : pipeline_->EventsByType())
       m.events_by_type.emplace_back(EventTypeLabel(t), n);
-    m.rule_matches = pipeline_->engine().RuleMatches();
+    // Label values pass the redaction stage (status is redacted already).
+    for (const auto& [key, n] : pipeline_->engine().RuleMatches())
+      m.rule_matches[{DefaultRedactor()->Redact(key.first), key.second}] += n;
     m.latency = pipeline_->latency().Get();
     const McpTracker::Live live = pipeline_->mcp_tracker().LiveCounts();
     m.servers_live = live.servers;
@@ -472,6 +492,14 @@ void LiveDaemon::Reload() {
     next.rules_dir = cfg_.rules_dir;
   } else {
     spdlog::info("msg=\"detection rules reloaded\" rules={}", rules_loaded_);
+  }
+  size_t formats = 0;
+  if (std::string e = InstallRedactor(next, true, &formats); !e.empty()) {
+    spdlog::error("msg=\"credential formats not reloaded; keeping the running ones\" error=\"{}\"",
+                  e);
+    next.secrets_dir = cfg_.secrets_dir;
+  } else {
+    spdlog::info("msg=\"credential formats reloaded\" formats={}", formats);
   }
   ApplyReloadable(next, &cfg_);
   spdlog::info("msg=\"configuration reloaded\" watch_rules={}", cfg_.EffectiveWatchRules().size());

@@ -47,6 +47,7 @@ class LiveDaemon {
  private:
   // Start-up steps; each returns 0 or the exit code.
   int PrepareStateDir();
+  int InstallRedaction();
   void OpenStore();
   void MakePipeline();
   int LoadRules();

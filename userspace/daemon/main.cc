@@ -11,6 +11,8 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "detect/rules.h"
+#include "redact/redacting_sink.h"
+#include "redact/redactor.h"
 
 namespace po = boost::program_options;
 using agentwatch::Config;
@@ -158,7 +160,11 @@ int main(int argc, char** argv) {
     flags.config_explicit = true;
   }
 
-  auto logger = spdlog::stderr_color_mt("agentwatchd");
+  // Every log line passes the redaction stage (a process argv or an error
+  // text may carry a secret).
+  auto logger = std::make_shared<spdlog::logger>(
+      "agentwatchd", std::make_shared<agentwatch::RedactingSink>(
+                         std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e level=%l %v");
 
@@ -173,9 +179,19 @@ int main(int argc, char** argv) {
     std::cerr << "agentwatchd: rules error: " << e << "\n";
     return 2;
   }
+  agentwatch::SecretCatalogue secrets;
+  if (std::string e = agentwatch::LoadSecretCatalogue(cfg.secrets_dir, &secrets); !e.empty()) {
+    std::cerr << "agentwatchd: secrets error: " << e << "\n";
+    return 2;
+  }
+  if (std::string e = agentwatch::CheckSecretCatalogue(secrets); !e.empty()) {
+    std::cerr << "agentwatchd: secrets error: " << e << "\n";
+    return 2;
+  }
   if (flags.vm.count("check-config")) {
     std::cout << "configuration OK (" << cfg.EffectiveWatchRules().size()
-              << " watch rules, " << rules.rules.size() << " detection rules)\n";
+              << " watch rules, " << rules.rules.size() << " detection rules, "
+              << secrets.rules.size() << " credential formats)\n";
     return 0;
   }
   if (flags.vm.count("replay")) {

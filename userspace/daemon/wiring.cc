@@ -11,6 +11,7 @@
 
 #include "common/text.h"
 #include "detect/rules.h"
+#include "redact/redactor.h"
 
 namespace agentwatch {
 
@@ -81,6 +82,13 @@ void TrackerSnapshot(const McpTracker& t, int64_t since, Store::Snapshot* out) {
     if (!id.empty() && t.Inventory(id, &inv) && inv.updated_unix_ns() >= since)
       out->inventories.push_back(std::move(inv));
   }
+  // The tracker keeps argv and tool definitions as seen; the store gets
+  // them through the redaction stage like everything else.
+  const auto r = DefaultRedactor();
+  for (auto& v : out->agents) r->RedactMessage(&v);
+  for (auto& v : out->servers) r->RedactMessage(&v);
+  for (auto& v : out->sessions) r->RedactMessage(&v);
+  for (auto& v : out->inventories) r->RedactMessage(&v);
 }
 
 std::vector<CapabilityNeed> OwnMissingCapabilities() {
@@ -113,6 +121,29 @@ std::unique_ptr<KubeClient> MakeKubeClient(const Config& cfg, PodDirectory* pods
   o.resync_ms = cfg.kube_resync_ms;
   spdlog::info("msg=\"kubernetes pod metadata\" api_server={} node={}", o.api_server, o.node_name);
   return std::make_unique<KubeClient>(o, pods);
+}
+
+std::string InstallRedactor(const Config& cfg, bool create_key, size_t* formats) {
+  SecretCatalogue cat;
+  if (std::string e = LoadSecretCatalogue(cfg.secrets_dir, &cat); !e.empty()) return e;
+  std::string key, err;
+  if (create_key) {
+    key = LoadOrCreateRedactionKey(cfg.state_dir, &err);
+    if (key.empty()) return "redaction key: " + err;
+  } else {
+    std::string text;
+    if (ReadFileText(cfg.state_dir + "/redaction.key", &text) && text.size() >= 32) {
+      key = text;
+    } else {
+      // A replay without the install's key: fingerprints of this run only.
+      key = RandomRedactionKey();
+    }
+  }
+  auto r = Redactor::Compile(cat, std::move(key), &err);
+  if (!r) return err;
+  if (formats != nullptr) *formats = r->rule_count();
+  SetDefaultRedactor(std::move(r));
+  return "";
 }
 
 }  // namespace agentwatch

@@ -39,6 +39,13 @@ std::vector<CapabilityNeed> OwnMissingCapabilities();
 
 std::string KernelRelease();
 
+// The redaction stage for this install: the built-in catalogue and the
+// files in cfg.secrets_dir, the fingerprint key from cfg.state_dir
+// (created there when missing, if create_key; else a random key for this
+// run), installed as the process's redactor. "" or the error; on error
+// the running redactor stays. *formats gets the catalogue's size.
+std::string InstallRedactor(const Config& cfg, bool create_key, size_t* formats);
+
 }  // namespace agentwatch
 
 #endif  // AGENTWATCH_DAEMON_WIRING_H_

@@ -10,7 +10,7 @@
 #include "detect/engine.h"
 #include "detect/rules.h"
 #include "detect/signals.h"
-#include "mcp/redact.h"
+#include "redact/redact.h"
 
 namespace {
 

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/text.h"
+#include "redact/redactor.h"
 #include "model/event_text.h"
 
 namespace agentwatch {
@@ -351,10 +352,10 @@ void Detectors::Call(const v1::Event& ev, std::vector<Signal>* out) const {
   };
   const bool outbound = OutboundTool(c.tool());
   // The redactor masked a credential in the arguments: one was there.
-  if (c.initiator() == "client" && c.arguments().find("[REDACTED]") != std::string::npos)
+  if (c.initiator() == "client" && c.arguments().find(kRedactedPrefix) != std::string::npos)
     make("secret_argument").fields["outbound"] = outbound ? "true" : "false";
-  std::string blob;
-  if (c.initiator() == "client" && EncodedBlob(c.arguments(), 48, &blob)) {
+  std::string blob = c.arguments_encoded_excerpt();
+  if (c.initiator() == "client" && (!blob.empty() || EncodedBlob(c.arguments(), 48, &blob))) {
     Signal& s = make("encoded_blob");
     s.fields["where"] = "arguments";
     s.fields["excerpt"] = blob;

@@ -154,7 +154,7 @@ TEST_F(SignalsTest, CallsWithSecretsAndFailures) {
   std::vector<Signal> out;
   d_.Call(events::ToolCall("fetch")
               .Initiator("client")
-              .Arguments(R"({"url":"https://x/?k=[REDACTED]"})")
+              .Arguments(R"({"url":"https://x/?k=[REDACTED:secret-name:0a1b2c]"})")
               .Status("tool_error"),
           &out);
   ASSERT_EQ(out.size(), 2u);

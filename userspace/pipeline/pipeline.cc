@@ -8,6 +8,7 @@
 #include "common/text.h"
 #include "events.h"
 #include "proc/sockets.h"
+#include "redact/redactor.h"
 
 namespace agentwatch {
 
@@ -246,6 +247,12 @@ bool Pipeline::KubernetesOf(uint32_t pid, v1::Kubernetes* k) {
 
 void Pipeline::Publish(v1::Event& ev) {
   ev.set_seq(++seq_);
+  // The redaction stage: what is published (to subscribers, the store,
+  // sinks, the correlator and the engine) has every string field masked;
+  // what needed the raw text (result scans, fingerprints, outbound
+  // inspection) ran before, in the MCP stage and the tracker.
+  const auto redactor = DefaultRedactor();
+  redactor->RedactMessage(&ev);
   // Pod names known by now, on what is published (stored, exported).
   if (pods_ != nullptr) {
     std::string name, ns;
@@ -287,12 +294,14 @@ void Pipeline::Publish(v1::Event& ev) {
     ue.set_ktime_ns(ev.ktime_ns());
     ue.set_type(v1::EVENT_TYPE_CHAIN_UPDATE);
     *ue.mutable_chain_update() = std::move(u);
+    redactor->RedactMessage(&ue);
     if (out_) out_(ue, kNoLineage);
   }
   for (auto& a : alerts) {
     // Alerts follow the event that completed their pattern.
     a.set_seq(++seq_);
     a.set_ktime_ns(ev.ktime_ns());
+    redactor->RedactMessage(&a);
     if (out_) out_(a, kNoLineage);
   }
 }

@@ -139,6 +139,19 @@ std::string ParseSecretCatalogue(const std::string& yaml, const std::string& nam
   return "";
 }
 
+bool LooksLikeSecretCatalogue(const std::string& yaml) {
+  try {
+    const YAML::Node root = YAML::Load(yaml);
+    if (!root.IsMap()) return false;
+    if (root["secret_names"] || root["not_secret_names"] || root["entropy"]) return true;
+    const YAML::Node rules = root["rules"];
+    return rules && rules.IsSequence() && rules.size() > 0 && rules[0].IsMap() &&
+           rules[0]["regex"];
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 std::string LoadSecretCatalogue(const std::string& dir, SecretCatalogue* out) {
   if (std::string e = ParseSecretCatalogue(BuiltinSecretsYaml(), "builtin", out); !e.empty())
     return e;

@@ -38,6 +38,11 @@ const char* BuiltinSecretsYaml();
 std::string ParseSecretCatalogue(const std::string& yaml, const std::string& name,
                                  SecretCatalogue* out);
 
+// Whether a YAML text is a credential catalogue (secret_names,
+// not_secret_names or entropy at the top, or rules with a regex) rather
+// than detection rules: how `agentwatch rules --lint` tells them apart.
+bool LooksLikeSecretCatalogue(const std::string& yaml);
+
 // The built-in catalogue, then every *.yaml in dir (sorted; a missing dir
 // is no error). "" or the first error.
 std::string LoadSecretCatalogue(const std::string& dir, SecretCatalogue* out);

@@ -61,13 +61,37 @@ KeywordIndex::KeywordIndex(const std::vector<std::string>& keywords) {
   for (size_t s = 0; s < states; ++s) {
     for (int c = 'A'; c <= 'Z'; ++c) next_[s * 256 + c] = next_[s * 256 + c + 32];
   }
+  // Byte classes: each byte that occurs in a keyword (either case) its own
+  // class; all others behave alike (they only ever lead back towards the
+  // root), so they share class 0.
+  bool used[256] = {};
+  for (const auto& k : keywords) {
+    for (unsigned char c : k) used[Lower(c)] = true;
+  }
+  for (int c = 0; c < 256; ++c) {
+    if (used[Lower(static_cast<unsigned char>(c))] && c == Lower(static_cast<unsigned char>(c)))
+      class_[c] = static_cast<uint8_t>(classes_++);
+  }
+  for (int c = 'A'; c <= 'Z'; ++c) class_[c] = class_[c + 32];
+  // A byte of class 0: pick one such byte to read its transitions.
+  int other = -1;
+  for (int c = 0; c < 256 && other < 0; ++c) {
+    if (class_[c] == 0) other = c;
+  }
+  std::vector<uint32_t> table(states * classes_, 0);
+  for (size_t s = 0; s < states; ++s) {
+    for (int c = 0; c < 256; ++c) {
+      if (class_[c] != 0 || c == other) table[s * classes_ + class_[c]] = next_[s * 256 + c];
+    }
+  }
+  next_ = std::move(table);
 }
 
 void KeywordIndex::Scan(std::string_view text,
                         const std::function<void(uint32_t, size_t)>& hit) const {
   uint32_t s = 0;
   for (size_t i = 0; i < text.size(); ++i) {
-    s = next_[s * 256 + static_cast<unsigned char>(text[i])];
+    s = next_[s * classes_ + class_[static_cast<unsigned char>(text[i])]];
     for (uint32_t k : output_[s]) hit(k, i + 1);
   }
 }
@@ -76,7 +100,7 @@ void KeywordIndex::Seen(std::string_view text, std::vector<bool>* seen) const {
   seen->assign(lengths_.size(), false);
   uint32_t s = 0;
   for (unsigned char c : text) {
-    s = next_[s * 256 + c];
+    s = next_[s * classes_ + class_[c]];
     if (!output_[s].empty()) {
       for (uint32_t k : output_[s]) (*seen)[k] = true;
     }
@@ -86,7 +110,7 @@ void KeywordIndex::Seen(std::string_view text, std::vector<bool>* seen) const {
 bool KeywordIndex::Any(std::string_view text) const {
   uint32_t s = 0;
   for (unsigned char c : text) {
-    s = next_[s * 256 + c];
+    s = next_[s * classes_ + class_[c]];
     if (!output_[s].empty()) return true;
   }
   return false;

@@ -31,7 +31,11 @@ class KeywordIndex {
   uint32_t length(uint32_t keyword) const { return lengths_[keyword]; }
 
  private:
-  std::vector<uint32_t> next_;                 // state * 256 + byte -> state
+  // Bytes that occur in no keyword share class 0, so the table is states x
+  // classes (small enough to stay in cache), not states x 256.
+  uint8_t class_[256] = {};
+  uint32_t classes_ = 1;
+  std::vector<uint32_t> next_;                 // state * classes_ + class -> state
   std::vector<std::vector<uint32_t>> output_;  // state -> keywords ending here
   std::vector<uint32_t> lengths_;
 };

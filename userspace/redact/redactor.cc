@@ -36,6 +36,7 @@ namespace {
 constexpr size_t kMaxValue = 16384;  // longest secret-named value taken
 constexpr size_t kMinValue = 3;
 constexpr int kMaxJsonDepth = 3;     // nested JSON held in strings
+constexpr size_t kCutMargin = 1024;  // scanned past a cut
 
 bool KeyChar(unsigned char c) {
   return std::isalnum(c) || c == '_' || c == '-' || c == '.';
@@ -124,15 +125,43 @@ bool ValueAfter(std::string_view text, size_t i, bool whole_line, size_t* vb, si
     size_t k = j + 1;
     size_t e = k;
     while (e < n && e - k < kMaxValue && !stop(text[e])) ++e;
-    if (e > k) {
-      *vb = k;
-      *ve = e;
-      return true;
-    }
+    if (e == k) return false;  // a scheme with no credential after it
+    *vb = k;
+    *ve = e;
+    return true;
   }
   *vb = i;
   *ve = j;
   return j > i;
+}
+
+// A generated credential, not a word or a path: digits and letters of
+// both cases, or 32+ hex digits.
+bool LooksRandom(std::string_view t) {
+  bool digit = false, upper = false, lower = false, hex = true;
+  for (unsigned char c : t) {
+    digit |= std::isdigit(c) != 0;
+    upper |= std::isupper(c) != 0;
+    lower |= std::islower(c) != 0;
+    hex &= std::isxdigit(c) != 0;
+  }
+  return (digit && upper && lower) || (hex && t.size() >= 32);
+}
+
+// Whether a found value is masked wherever else it appears: long enough,
+// or short but not a plain word (a password "hunter2" is, "nodejs" is not).
+bool Spreads(std::string_view v) {
+  if (v.size() >= 8) return true;
+  if (v.size() < 6) return false;
+  bool alpha = false, other = false;
+  for (unsigned char c : v) {
+    if (std::isalpha(c)) {
+      alpha = true;
+    } else {
+      other = true;
+    }
+  }
+  return alpha && other;
 }
 
 void AddFinding(std::vector<Redactor::Finding>* out, size_t b, size_t e, std::string rule,
@@ -240,6 +269,12 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
     }
   }
   r->keywords_ = std::make_unique<KeywordIndex>(keywords);
+  // Short keywords of letters, digits, _ . - (sk_, hf_, eyJ) begin a token.
+  for (const auto& k : keywords) {
+    bool word = !k.empty() && std::isalnum(static_cast<unsigned char>(k[0]));
+    for (unsigned char c : k) word &= std::isalnum(c) || c == '_' || c == '.' || c == '-';
+    r->word_prefix_.push_back(word);
+  }
   return r;
 }
 
@@ -311,7 +346,7 @@ void Redactor::ScanNames(std::string_view text, const std::vector<size_t>& hits,
                                  text[j] == '_' || text[j] == '-'))
         ++j;
       if (j - i >= entropy_min_length_ && j - i <= kMaxValue &&
-          Entropy(text.substr(i, j - i)) >= entropy_min_) {
+          LooksRandom(text.substr(i, j - i)) && Entropy(text.substr(i, j - i)) >= entropy_min_) {
         AddFinding(out, i, j, "high-entropy", text);
         break;
       }
@@ -325,6 +360,12 @@ void Redactor::Scan(std::string_view text, std::vector<Finding>* out) const {
   std::vector<size_t> name_hits;
   bool any = false;
   keywords_->Scan(text, [&](uint32_t k, size_t end) {
+    const size_t len = keywords_->length(k);
+    // A short keyword (sk, hf_, eyJ...) is a token's prefix: it counts only
+    // at the start of a word, not inside one ("task", "ask").
+    if (len < 4 && word_prefix_[k] && end > len &&
+        std::isalnum(static_cast<unsigned char>(text[end - len - 1])))
+      return;
     any = true;
     const int r = keyword_rule_[k];
     if (r >= 0) {
@@ -399,7 +440,7 @@ void Redactor::FindIn(std::string_view text, const std::vector<std::string>& kno
   for (const auto& x : *out) values.insert(x.value);
   std::vector<Finding> more;
   for (const auto& v : values) {
-    if (v.size() < 6) continue;
+    if (!Spreads(v)) continue;
     std::string escaped;
     AppendJsonString(v, &escaped);
     escaped = escaped.substr(1, escaped.size() - 2);
@@ -524,17 +565,40 @@ std::string Cut(std::string s, size_t max_len, size_t dropped_extra) {
 }  // namespace
 
 std::string Redactor::Redact(std::string_view text, size_t max_len) const {
+  // Only what is kept is scanned, with a margin for a secret that starts
+  // before the cut (a key block is matched to the end of what is scanned).
+  if (text.size() > max_len + kCutMargin) {
+    const std::string_view head = text.substr(0, max_len + kCutMargin);
+    return Cut(Render(head, Find(head), 0), max_len, text.size() - head.size());
+  }
   return Cut(Redact(text), max_len, 0);
 }
 
 std::string Redactor::RedactAfter(std::string_view context, std::string_view text,
-                                  size_t max_len) const {
-  if (context.empty()) return Redact(text, max_len);
+                                  size_t max_len, bool open_end) const {
   std::string joined;
-  joined.reserve(context.size() + text.size());
+  const bool whole = text.size() <= max_len + kCutMargin;
+  const std::string_view kept = whole ? text : text.substr(0, max_len + kCutMargin);
+  joined.reserve(context.size() + kept.size());
   joined.append(context);
-  joined.append(text);
-  return Cut(Render(joined, Find(joined), context.size()), max_len, 0);
+  joined.append(kept);
+  std::vector<Finding> f = Find(joined);
+  if (!whole) return Cut(Render(joined, f, context.size()), max_len, text.size() - kept.size());
+  if (open_end && !text.empty()) {
+    // The run of token characters the text ends in.
+    auto token = [](unsigned char c) {
+      return c > 0x20 && c != '"' && c != '\'' && c != '<' && c != '>' && c != '{' && c != '}' &&
+             c != '[' && c != ']' && c != ',' && c != ';' && c != 0x7F;
+    };
+    size_t b = joined.size();
+    while (b > 0 && token(static_cast<unsigned char>(joined[b - 1]))) --b;
+    const bool covered = !f.empty() && f.back().end == joined.size();
+    if (joined.size() - b >= 8 && !covered) {
+      f.push_back({b, joined.size(), "cut", joined.substr(b)});
+      f = Merge(std::move(f));
+    }
+  }
+  return Cut(Render(joined, f, context.size()), max_len, 0);
 }
 
 bool Redactor::ContainsSecret(std::string_view text) const { return !Find(text).empty(); }
@@ -598,15 +662,18 @@ void Redactor::RedactMessage(google::protobuf::Message* m) const {
   });
 }
 
+std::string CheckSecretCatalogue(const SecretCatalogue& catalogue) {
+  std::string err;
+  return Redactor::Compile(catalogue, "check", &err) ? "" : err;
+}
+
 std::shared_ptr<const Redactor> DefaultRedactor() {
   std::lock_guard<std::mutex> lock(g_default_mu);
   if (!g_default) {
     SecretCatalogue cat;
     std::string err;
     ParseSecretCatalogue(BuiltinSecretsYaml(), "builtin", &cat);
-    unsigned char k[32];
-    RAND_bytes(k, sizeof k);
-    g_default = Redactor::Compile(cat, std::string(reinterpret_cast<char*>(k), sizeof k), &err);
+    g_default = Redactor::Compile(cat, RandomRedactionKey(), &err);
   }
   return g_default;
 }
@@ -614,6 +681,14 @@ std::shared_ptr<const Redactor> DefaultRedactor() {
 void SetDefaultRedactor(std::shared_ptr<const Redactor> r) {
   std::lock_guard<std::mutex> lock(g_default_mu);
   g_default = std::move(r);
+}
+
+std::string RandomRedactionKey() {
+  unsigned char k[32];
+  RAND_bytes(k, sizeof k);
+  std::string hex;
+  for (unsigned char c : k) hex += fmt::format("{:02x}", c);
+  return hex;
 }
 
 std::string LoadOrCreateRedactionKey(const std::string& state_dir, std::string* err) {

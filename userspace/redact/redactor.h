@@ -57,7 +57,11 @@ class Redactor {
   std::string Redact(std::string_view text, size_t max_len) const;
   // text redacted as the continuation of context (bytes just before it in
   // the same stream): a secret that starts in context is masked in text.
-  std::string RedactAfter(std::string_view context, std::string_view text, size_t max_len) const;
+  // open_end: more of the stream may follow, so a run of token characters
+  // (8 or more) that reaches text's end may be the first part of a secret
+  // and is masked as "cut".
+  std::string RedactAfter(std::string_view context, std::string_view text, size_t max_len,
+                          bool open_end = false) const;
   bool ContainsSecret(std::string_view text) const;
   std::string Mask(std::string_view kind, std::string_view value) const;
 
@@ -88,8 +92,13 @@ class Redactor {
   double entropy_min_ = 3.5;
   std::unique_ptr<KeywordIndex> keywords_;
   std::vector<int> keyword_rule_;  // keyword -> rule index, -1 for a name literal
+  std::vector<bool> word_prefix_;  // keyword -> counts only at a word start when short
   std::string key_;
 };
+
+// Compiles the catalogue to check it (regexes, capture groups): "" or the
+// error naming the file and rule.
+std::string CheckSecretCatalogue(const SecretCatalogue& catalogue);
 
 // The process's redactor: the built-in catalogue with a random key until
 // the daemon installs its own (catalogue from rules dirs, key per install).
@@ -99,6 +108,9 @@ void SetDefaultRedactor(std::shared_ptr<const Redactor> r);
 // The install's fingerprint key in state_dir/redaction.key (created, 0600,
 // 32 random bytes hex, when missing). "" and *err when neither works.
 std::string LoadOrCreateRedactionKey(const std::string& state_dir, std::string* err);
+
+// 32 random bytes as hex: a key for a run that has no install key.
+std::string RandomRedactionKey();
 
 // Shannon entropy of s in bits per byte.
 double Entropy(std::string_view s);

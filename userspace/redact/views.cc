@@ -94,9 +94,19 @@ size_t DecodeEscape(std::string_view text, size_t i, std::string* bytes) {
   return 6;
 }
 
-bool IsBase64Char(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-         c == '/' || c == '-' || c == '_';
+struct Base64Table {
+  bool is[256] = {};
+  Base64Table() {
+    for (int c = 0; c < 256; ++c) {
+      is[c] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '/' || c == '-' || c == '_';
+    }
+  }
+};
+
+inline bool IsBase64Char(unsigned char c) {
+  static const Base64Table t;
+  return t.is[c];
 }
 
 int Base64Value(unsigned char c) {

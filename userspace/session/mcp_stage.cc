@@ -1,13 +1,15 @@
 #include "session/mcp_stage.h"
 
 #include "detect/signals.h"
-#include "mcp/redact.h"
+#include "redact/redact.h"
 
 namespace agentwatch {
 namespace {
 
 constexpr size_t kPayloadPreview = 256;
 constexpr size_t kJsonPreview = 4096;
+// Bytes of a stream kept to redact the next chunk as their continuation.
+constexpr size_t kRedactContext = 1024;
 
 }  // namespace
 
@@ -131,12 +133,28 @@ void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
       *p->mutable_remote() = o->second;
       p->set_secret(ContainsSecret(p->data()));
       std::string blob;
-      if (Detectors::EncodedBlob(p->data(), 48, &blob)) p->set_encoded_excerpt(blob.substr(0, 120));
+      if (Detectors::EncodedBlob(p->data(), 48, &blob)) {
+        // Redacted whole (a run that decodes to a known secret is masked
+        // whole), then cut.
+        p->set_encoded_excerpt(Redact(blob, 120));
+      }
       tracker_.FlowsInto(p->data(), p->mutable_flows());
     }
   }
-  // What leaves the pipeline is a bounded, redacted preview.
-  p->set_data(Redact(p->data(), kPayloadPreview));
+  // What leaves the pipeline is a bounded, redacted preview, redacted on
+  // the reassembled stream: as the continuation of what came just before.
+  {
+    std::string context;
+    if (p->offset() == st.tail_end) context = st.tail;
+    std::string preview =
+        DefaultRedactor()->RedactAfter(context, p->data(), kPayloadPreview, true);
+    std::string joined = std::move(context);
+    joined += p->data();
+    st.tail = joined.size() > kRedactContext ? joined.substr(joined.size() - kRedactContext)
+                                             : std::move(joined);
+    st.tail_end = p->offset() + p->data().size();
+    p->set_data(std::move(preview));
+  }
   Emit(*ev, key, proc, msgs, failures, out);
 }
 

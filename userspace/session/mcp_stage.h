@@ -63,6 +63,11 @@ class McpStage {
     // it ends, and whether it began with a JSON object.
     uint64_t syscall_end = 0;
     bool syscall_opens_object = false;
+    // The last bytes captured (up to kRedactContext) and the stream offset
+    // they end at: a preview is redacted as their continuation, so a
+    // secret split across chunks or writes is masked.
+    std::string tail;
+    uint64_t tail_end = 0;
   };
 
   void Judge(const Key& key, Stream* st);

@@ -8,7 +8,7 @@
 #include <tuple>
 
 #include "mcp/fingerprint.h"
-#include "mcp/redact.h"
+#include "redact/redact.h"
 #include "session/mcp_tracker.h"
 
 namespace agentwatch {

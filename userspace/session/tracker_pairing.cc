@@ -5,8 +5,9 @@
 // process's exit ends its pending calls as unanswered.
 #include <fmt/format.h>
 
+#include "detect/signals.h"
 #include "mcp/mcp_json.h"
-#include "mcp/redact.h"
+#include "redact/redact.h"
 #include "session/mcp_tracker.h"
 #include "session/tracker_internal.h"
 
@@ -88,7 +89,14 @@ McpTracker::Pending McpTracker::NewPending(const Inbound& in,
   c.set_request_id(m.id);
   c.set_method(m.method);
   c.set_tool(rp.target);
-  if (!rp.arguments.empty()) c.set_arguments(Redact(rp.arguments, opts_.arguments_max));
+  if (!rp.arguments.empty()) {
+    // Judged raw, shown redacted: an encoded run the redactor will mask
+    // whole (it decodes to a secret) is still an encoded run.
+    std::string blob;
+    if (Detectors::EncodedBlob(rp.arguments, 48, &blob))
+      c.set_arguments_encoded_excerpt(Redact(blob, 120));
+    c.set_arguments(Redact(rp.arguments, opts_.arguments_max));
+  }
   c.set_status("pending");
   c.set_request_bytes(in.d.frame_bytes);
   c.set_started_unix_ns(w.time_unix_ns);

@@ -1,11 +1,21 @@
-#include "mcp/redact.h"
+#include "redact/redact.h"
+
+#include <re2/re2.h>
 
 #include <gtest/gtest.h>
 
 namespace agentwatch {
 namespace {
 
-TEST(RedactTest, SecretKeys) {
+// The cases the first redactor was held to, with the built-in catalogue:
+// each mask (kind and fingerprint) read as the old "[REDACTED]".
+std::string Redact(std::string_view text, size_t max_len) {
+  std::string s = agentwatch::Redact(text, max_len);
+  RE2::GlobalReplace(&s, R"(\[REDACTED:[a-z0-9-]+:[0-9a-f]{6}\])", "[REDACTED]");
+  return s;
+}
+
+TEST(RedactCompatTest, SecretKeys) {
   EXPECT_EQ(Redact(R"({"user":"bob","password":"hunter2","API_KEY":"x\"y"})", 1000),
             R"({"user":"bob","password":"[REDACTED]","API_KEY":"[REDACTED]"})");
   EXPECT_EQ(Redact(R"({"headers":{"Authorization": "Bearer abc"}})", 1000),
@@ -13,7 +23,7 @@ TEST(RedactTest, SecretKeys) {
   EXPECT_EQ(Redact(R"({"path":"/etc/hosts"})", 1000), R"({"path":"/etc/hosts"})");
 }
 
-TEST(RedactTest, SecretShapes) {
+TEST(RedactCompatTest, SecretShapes) {
   EXPECT_EQ(Redact("aws AKIAIOSFODNN7EXAMPLE here", 1000), "aws [REDACTED] here");
   EXPECT_EQ(Redact("ghp_abcdefghijklmnopqrstuvwxyz0123456789", 1000), "[REDACTED]");
   EXPECT_EQ(Redact(R"({"text":"-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----"})", 1000),
@@ -24,7 +34,7 @@ TEST(RedactTest, SecretShapes) {
             "[REDACTED]");
 }
 
-TEST(RedactTest, PlainKeyValueSecrets) {
+TEST(RedactCompatTest, PlainKeyValueSecrets) {
   // INI, env files, headers and query strings, outside JSON.
   EXPECT_EQ(Redact("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nregion = x", 1000),
             "aws_secret_access_key = [REDACTED]\nregion = x");
@@ -37,7 +47,7 @@ TEST(RedactTest, PlainKeyValueSecrets) {
   EXPECT_EQ(Redact("the token is fine", 1000), "the token is fine");
 }
 
-TEST(RedactTest, BoundedAtUtf8Boundary) {
+TEST(RedactCompatTest, BoundedAtUtf8Boundary) {
   std::string s = "ab\xC3\xA9" "cd";  // é is two bytes
   EXPECT_EQ(Redact(s, 3), "ab…[+4 bytes]");
   EXPECT_EQ(Redact(s, 100), s);

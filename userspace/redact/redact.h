@@ -1,0 +1,31 @@
+// The redaction stage's short form, for the places that mask one text:
+// the process's redactor (DefaultRedactor) applied to text, then cut.
+#ifndef AGENTWATCH_REDACT_REDACT_H_
+#define AGENTWATCH_REDACT_REDACT_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "redact/redactor.h"
+
+namespace agentwatch {
+
+// Masks secrets in all of text (JSON or not), then cuts it to max_len
+// bytes (at a UTF-8 boundary that splits no mask), appending "…[+N bytes]"
+// when it was cut.
+inline std::string Redact(std::string_view text, size_t max_len) {
+  return DefaultRedactor()->Redact(text, max_len);
+}
+
+// Whether text holds a secret the catalogue knows.
+inline bool ContainsSecret(std::string_view text) {
+  return DefaultRedactor()->ContainsSecret(text);
+}
+
+// Every string field of m.
+inline void RedactMessage(google::protobuf::Message* m) { DefaultRedactor()->RedactMessage(m); }
+
+}  // namespace agentwatch
+
+#endif  // AGENTWATCH_REDACT_REDACT_H_
