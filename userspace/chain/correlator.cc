@@ -40,7 +40,7 @@ std::string EffectSummary(const v1::Event& ev) {
   switch (ev.type()) {
     case v1::EVENT_TYPE_EXEC:
       return fmt::format("exec {} [{}]", ev.exec().filename(),
-                         JoinArgv({ev.exec().argv().begin(), ev.exec().argv().end()}));
+                         RedactedArgv({ev.exec().argv().begin(), ev.exec().argv().end()}));
     case v1::EVENT_TYPE_FILE_OPEN:
       return fmt::format("open {} {} = {}", ev.file().path(), ev.file().flags_text(),
                          SyscallResultText(ev.file().result(), ev.file().error()));

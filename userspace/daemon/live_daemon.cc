@@ -95,7 +95,7 @@ int LiveDaemon::InstallRedaction() {
     spdlog::error("msg=\"cannot set up redaction\" error=\"{}\"", e);
     return 2;
   }
-  spdlog::info("msg=\"redaction ready\" credential_formats={} dir={}", formats, cfg_.secrets_dir);
+  spdlog::info("msg=\"redaction ready\" catalogue_rules={} dir={}", formats, cfg_.secrets_dir);
   return 0;
 }
 

@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/text.h"
-#include "redact/redactor.h"
+#include "redact/redact.h"
 #include "model/event_text.h"
 
 namespace agentwatch {
@@ -288,7 +288,7 @@ void Detectors::Effect(const v1::Event& ev, std::vector<Signal>* out) const {
             if (inline_flags_.count(x.argv(i))) kind = "inline_code";
         }
       }
-      const std::string argv = JoinArgv({x.argv().begin(), x.argv().end()});
+      const std::string argv = RedactedArgv({x.argv().begin(), x.argv().end()});
       Signal& s = make("process_exec", fmt::format("exec {} [{}]", x.filename(), argv));
       s.fields["exe"] = x.filename();
       s.fields["argv"] = argv;
@@ -507,7 +507,9 @@ bool Detectors::EncodedBlob(std::string_view text, size_t min_len, std::string* 
       // Mixed classes and many distinct symbols: not a path or a word.
       const bool mixed = (digits > 0) + (upper > 0) + (lower > 0) >= 2;
       if (mixed && distinct.size() >= 16 && r.find('/') == std::string_view::npos) {
-        *excerpt = std::string(r.substr(0, 48)) + (r.size() > 48 ? "…" : "");
+        // Redacted as part of the whole text: a run that holds (or is cut
+        // out of) a secret shows its mask, never 48 bytes of it.
+        *excerpt = DefaultRedactor()->RedactSlice(text, i - run, i, 48);
         return true;
       }
     }

@@ -36,6 +36,12 @@ std::string ParseRule(const YAML::Node& r, const std::string& where, SecretRule*
       } catch (const YAML::Exception&) {
         err = where + ".entropy: expected a number";
       }
+    } else if (key == "span") {
+      try {
+        rule->span = v.as<size_t>();
+      } catch (const YAML::Exception&) {
+        err = where + ".span: expected a byte count";
+      }
     } else if (!v.IsScalar()) {
       err = fmt::format("{}.{}: expected a string", where, key);
     } else if (key == "id") {
@@ -48,7 +54,7 @@ std::string ParseRule(const YAML::Node& r, const std::string& where, SecretRule*
       rule->regex = v.Scalar();
     } else {
       err = fmt::format("{}: unknown key '{}' (id, provider, description, regex, keywords, "
-                        "entropy)",
+                        "entropy, span)",
                         where, key);
     }
     if (!err.empty()) return err;

@@ -19,6 +19,11 @@ struct SecretRule {
   std::string regex;  // RE2; capture group 1 is the secret (else the whole match)
   std::vector<std::string> keywords;  // one must occur (case-insensitive)
   double entropy = 0;  // minimum bits per character of the secret (0: none)
+  // How far a match reaches around any of its keywords, in bytes: the
+  // regex runs only on that window around each keyword found (0: from the
+  // keyword to the end of the text, for blocks of any length).
+  size_t span = kDefaultSpan;
+  static constexpr size_t kDefaultSpan = 2560;
   std::string file;    // where it was defined
 };
 

@@ -51,7 +51,15 @@ const std::set<std::string>& UnboundedAllowed() {
       "private-key-pem",
       "private-key-pem-truncated",
       "pgp-private-key-block",
+      "pgp-private-key-block-truncated",
       "putty-private-key",
+      "putty-private-key-truncated",
+      // Long tokens with a distinctive prefix (RE2 caps a count at 1000):
+      // the regex runs from the keyword to the text's end (span 0).
+      "aws-session-token",
+      "aws-bedrock-short-term-api-key",
+      "flyio-access-token",
+      "aws-presigned-security-token",
       "kubeconfig-client-key-data",
       "jwt",
       "gcp-service-account-private-key",

@@ -85,6 +85,8 @@ KeywordIndex::KeywordIndex(const std::vector<std::string>& keywords) {
     }
   }
   next_ = std::move(table);
+  final_.resize(states);
+  for (size_t s = 0; s < states; ++s) final_[s] = output_[s].empty() ? 0 : 1;
 }
 
 void KeywordIndex::Scan(std::string_view text,

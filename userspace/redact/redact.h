@@ -7,6 +7,9 @@
 #include <string>
 #include <string_view>
 
+#include <vector>
+
+#include "common/text.h"
 #include "redact/redactor.h"
 
 namespace agentwatch {
@@ -21,6 +24,12 @@ inline std::string Redact(std::string_view text, size_t max_len) {
 // Whether text holds a secret the catalogue knows.
 inline bool ContainsSecret(std::string_view text) {
   return DefaultRedactor()->ContainsSecret(text);
+}
+
+// argv for display: each element redacted (secrets found in one masked
+// in all), then quoted as a shell would read it.
+inline std::string RedactedArgv(std::vector<std::string> argv) {
+  return JoinArgv(DefaultRedactor()->RedactAll(std::move(argv)));
 }
 
 // Every string field of m.

@@ -29,6 +29,18 @@ struct Redactor::Rule {
   std::string id;
   std::unique_ptr<re2::RE2> re;
   double entropy = 0;
+  size_t span = SecretRule::kDefaultSpan;
+};
+
+struct Redactor::Near {
+  size_t begin, end;                // a keyword and a few bytes around it
+  size_t region_begin, region_end;  // where its match could lie
+};
+
+struct Redactor::RuleHit {
+  uint32_t rule;
+  uint32_t begin;  // the keyword's bytes
+  uint32_t end;
 };
 
 namespace {
@@ -36,7 +48,14 @@ namespace {
 constexpr size_t kMaxValue = 16384;  // longest secret-named value taken
 constexpr size_t kMinValue = 3;
 constexpr int kMaxJsonDepth = 3;     // nested JSON held in strings
-constexpr size_t kCutMargin = 1024;  // scanned past a cut
+// Bytes before a block rule's keyword where its match may start.
+constexpr size_t kBlockLead = 512;
+// Around a secret-like name: the rest of the name before it, and the
+// separator and value after it (a decoded view is made of that region).
+constexpr size_t kNameLead = 64;
+constexpr size_t kNameReach = 2048;
+// An escape this close to a keyword may hide the shape around it.
+constexpr size_t kEscapeNear = 64;
 
 bool KeyChar(unsigned char c) {
   return std::isalnum(c) || c == '_' || c == '-' || c == '.';
@@ -124,7 +143,15 @@ bool ValueAfter(std::string_view text, size_t i, bool whole_line, size_t* vb, si
   if (!whole_line && j < n && text[j] == ' ' && kSchemes.count(NormalizeName(text.substr(i, j - i)))) {
     size_t k = j + 1;
     size_t e = k;
-    while (e < n && e - k < kMaxValue && !stop(text[e])) ++e;
+    if (NormalizeName(text.substr(i, j - i)) == "digest") {
+      // Digest's credential is a list of quoted parameters: to the line's
+      // end (a raw line end or a JSON \r \n escape).
+      while (e < n && e - k < kMaxValue && text[e] != '\n' && text[e] != '\r' &&
+             !(text[e] == '\\' && e + 1 < n && (text[e + 1] == 'r' || text[e + 1] == 'n')))
+        ++e;
+    } else {
+      while (e < n && e - k < kMaxValue && !stop(text[e])) ++e;
+    }
     if (e == k) return false;  // a scheme with no credential after it
     *vb = k;
     *ve = e;
@@ -179,6 +206,7 @@ std::vector<Redactor::Finding> Merge(std::vector<Redactor::Finding> f) {
     if (x.end <= x.begin) continue;
     if (!out.empty() && x.begin < out.back().end) {
       out.back().end = std::max(out.back().end, x.end);
+      out.back().match_begin = std::min(out.back().match_begin, x.match_begin);
       continue;
     }
     out.push_back(std::move(x));
@@ -191,9 +219,201 @@ void MapBack(const DecodedView& v, std::vector<Redactor::Finding>* f) {
   for (auto& x : *f) {
     const size_t b = v.MapBegin(x.begin);
     const size_t e = v.MapEnd(x.end);
+    if (x.match_begin != SIZE_MAX) x.match_begin = v.MapBegin(x.match_begin);
     x.begin = b;
     x.end = e;
   }
+}
+
+
+// The end of a well-formed mask starting at text[at], or 0.
+size_t MaskEnd(std::string_view text, size_t at) {
+  size_t i = at + sizeof(kRedactedPrefix) - 1;
+  const size_t kind = i;
+  while (i < text.size() && i - kind < 64 &&
+         (std::islower(static_cast<unsigned char>(text[i])) ||
+          std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '-'))
+    ++i;
+  if (i == kind || i >= text.size() || text[i] != ':') return 0;
+  ++i;
+  for (int k = 0; k < 6; ++k, ++i) {
+    if (i >= text.size() || !std::isxdigit(static_cast<unsigned char>(text[i])) ||
+        std::isupper(static_cast<unsigned char>(text[i])))
+      return 0;
+  }
+  return i < text.size() && text[i] == ']' ? i + 1 : 0;
+}
+
+
+// The well-formed masks in text, in order.
+std::vector<std::pair<size_t, size_t>> MaskRanges(std::string_view text) {
+  std::vector<std::pair<size_t, size_t>> masks;
+  for (size_t at = text.find(kRedactedPrefix); at != std::string_view::npos;
+       at = text.find(kRedactedPrefix, at + 1)) {
+    if (const size_t end = MaskEnd(text, at); end != 0) masks.emplace_back(at, end);
+  }
+  return masks;
+}
+
+// The most bytes a match of an RE2 regex can span (SIZE_MAX: unbounded,
+// * + {n,}, or a construct this does not know). Literal bytes and classes
+// count 1 (4 for . and classes or escapes that admit non-ASCII), anchors
+// and \b 0, a group its longest alternative, a repetition its bound.
+class MatchLength {
+ public:
+  explicit MatchLength(std::string_view re) : re_(re) {}
+  size_t Run() {
+    const size_t n = Alternation();
+    return i_ == re_.size() ? n : SIZE_MAX;
+  }
+
+ private:
+  static size_t Add(size_t a, size_t b) { return a == SIZE_MAX || b == SIZE_MAX ? SIZE_MAX : a + b; }
+  static size_t Mul(size_t a, size_t n) {
+    if (a == SIZE_MAX) return SIZE_MAX;
+    return a == 0 ? 0 : (n > SIZE_MAX / a ? SIZE_MAX : a * n);
+  }
+  size_t Alternation() {
+    size_t most = Sequence();
+    while (i_ < re_.size() && re_[i_] == '|') {
+      ++i_;
+      most = std::max(most, Sequence());
+    }
+    return most;
+  }
+  size_t Sequence() {
+    size_t n = 0;
+    while (i_ < re_.size() && re_[i_] != '|' && re_[i_] != ')') n = Add(n, Quantified(Atom()));
+    return n;
+  }
+  size_t Quantified(size_t atom) {
+    if (i_ >= re_.size()) return atom;
+    size_t n = atom;
+    const char c = re_[i_];
+    if (c == '*' || c == '+') {
+      ++i_;
+      n = atom == 0 ? 0 : SIZE_MAX;
+    } else if (c == '?') {
+      ++i_;
+    } else if (c == '{') {
+      const size_t close = re_.find('}', i_);
+      if (close == std::string_view::npos) return SIZE_MAX;
+      const std::string_view body = re_.substr(i_ + 1, close - i_ - 1);
+      i_ = close + 1;
+      const size_t comma = body.find(',');
+      const std::string_view hi = comma == std::string_view::npos ? body : body.substr(comma + 1);
+      if (hi.empty()) {
+        n = atom == 0 ? 0 : SIZE_MAX;
+      } else {
+        size_t m = 0;
+        for (char d : hi) {
+          if (!std::isdigit(static_cast<unsigned char>(d))) return SIZE_MAX;
+          m = m * 10 + static_cast<size_t>(d - '0');
+        }
+        n = Mul(atom, m);
+      }
+    } else {
+      return atom;
+    }
+    if (i_ < re_.size() && re_[i_] == '?') ++i_;  // lazy
+    return n;
+  }
+  size_t Atom() {
+    const char c = re_[i_];
+    if (c == '(') {
+      ++i_;
+      if (i_ < re_.size() && re_[i_] == '?') {
+        // (?flags) sets flags: no width; (?flags: ...) and (?P<name> ...) group.
+        size_t j = i_ + 1;
+        if (j < re_.size() && re_[j] == 'P') {
+          const size_t gt = re_.find('>', j);
+          if (gt == std::string_view::npos) return Fail();
+          j = gt + 1;
+        } else {
+          while (j < re_.size() && re_[j] != ':' && re_[j] != ')') ++j;
+          if (j >= re_.size()) return Fail();
+          if (re_[j] == ')') {
+            i_ = j + 1;
+            return 0;
+          }
+          ++j;
+        }
+        i_ = j;
+      }
+      const size_t n = Alternation();
+      if (i_ >= re_.size() || re_[i_] != ')') return Fail();
+      ++i_;
+      return n;
+    }
+    if (c == '[') {
+      size_t j = i_ + 1;
+      if (j < re_.size() && re_[j] == '^') ++j;
+      if (j < re_.size() && re_[j] == ']') ++j;
+      bool ascii = re_[i_ + 1] != '^';
+      for (; j < re_.size() && re_[j] != ']'; ++j) {
+        if (re_[j] == '\\') {
+          ++j;
+          if (j < re_.size() && (re_[j] == 'p' || re_[j] == 'P' || re_[j] == 'x')) ascii = false;
+        } else if (static_cast<unsigned char>(re_[j]) >= 0x80) {
+          ascii = false;
+        } else if (re_[j] == '[' && j + 1 < re_.size() && re_[j + 1] == ':') {
+          const size_t end = re_.find(":]", j);
+          if (end == std::string_view::npos) return Fail();
+          j = end + 1;
+        }
+      }
+      if (j >= re_.size()) return Fail();
+      i_ = j + 1;
+      return ascii ? 1 : 4;
+    }
+    if (c == '\\') {
+      if (i_ + 1 >= re_.size()) return Fail();
+      const char e = re_[i_ + 1];
+      i_ += 2;
+      if (e == 'b' || e == 'B' || e == 'A' || e == 'z') return 0;
+      if (e == 'p' || e == 'P' || e == 'x' || e == 'C' || e == 'Q') {
+        if (i_ < re_.size() && re_[i_] == '{') {
+          const size_t close = re_.find('}', i_);
+          if (close == std::string_view::npos) return Fail();
+          i_ = close + 1;
+        } else if (e == 'x') {
+          i_ += 2;
+        } else if (e == 'p' || e == 'P') {
+          ++i_;
+        } else if (e == 'Q') {
+          return Fail();
+        }
+        return 4;
+      }
+      return 1;
+    }
+    if (c == '^' || c == '$') {
+      ++i_;
+      return 0;
+    }
+    ++i_;
+    if (c == '.') return 4;
+    return 1;
+  }
+  size_t Fail() {
+    i_ = re_.size() + 1;
+    return SIZE_MAX;
+  }
+
+  std::string_view re_;
+  size_t i_ = 0;
+};
+
+size_t MaxMatchLength(std::string_view re) {
+  MatchLength m(re);
+  return m.Run();
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
 }
 
 std::mutex g_default_mu;
@@ -220,7 +440,9 @@ size_t Redactor::rule_count() const { return rules_.size(); }
 
 std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, std::string key,
                                                   std::string* err) {
+  static std::atomic<uint64_t> ids{0};
   std::shared_ptr<Redactor> r(new Redactor());
+  r->id_ = ++ids;
   r->key_ = std::move(key);
   r->secret_names_ = cat.secret_names;
   r->not_secret_names_ = cat.not_secret_names;
@@ -236,6 +458,14 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
     Rule rule;
     rule.id = sr.id;
     rule.entropy = sr.entropy;
+    // The window a match can reach around its keyword: what the regex can
+    // match at most (0: any length, to the text's end).
+    if (sr.span != SecretRule::kDefaultSpan) {
+      rule.span = sr.span;
+    } else {
+      const size_t most = MaxMatchLength(sr.regex);
+      rule.span = most == SIZE_MAX ? 0 : std::max<size_t>(most, 16);
+    }
     rule.re = std::make_unique<re2::RE2>(sr.regex, o);
     if (!rule.re->ok()) {
       *err = fmt::format("{}: rule {}: {}", sr.file, sr.id, rule.re->error());
@@ -245,10 +475,14 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
       *err = fmt::format("{}: rule {}: at most one capture group (the secret)", sr.file, sr.id);
       return nullptr;
     }
+    // Every keyword occurs in every match (the catalogue's contract), so
+    // the longest one alone decides whether the rule is tried and where.
+    const std::string* kw = &sr.keywords.front();
     for (const auto& k : sr.keywords) {
-      keywords.push_back(k);
-      r->keyword_rule_.push_back(static_cast<int>(r->rules_.size()));
+      if (k.size() > kw->size()) kw = &k;
     }
+    keywords.push_back(*kw);
+    r->keyword_rule_.push_back(static_cast<int>(r->rules_.size()));
     r->rules_.push_back(std::move(rule));
   }
   std::set<std::string> literals;
@@ -269,6 +503,11 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
     }
   }
   r->keywords_ = std::make_unique<KeywordIndex>(keywords);
+  for (const auto& k : keywords) {
+    r->exact_.push_back(std::any_of(k.begin(), k.end(),
+                                    [](unsigned char c) { return std::isupper(c) != 0; }));
+    r->keyword_text_.push_back(k);
+  }
   // Short keywords of letters, digits, _ . - (sk_, hf_, eyJ) begin a token.
   for (const auto& k : keywords) {
     bool word = !k.empty() && std::isalnum(static_cast<unsigned char>(k[0]));
@@ -294,31 +533,57 @@ bool Redactor::SecretName(std::string_view name) const {
   return true;
 }
 
-void Redactor::ScanRules(std::string_view text, const std::vector<bool>& seen,
+void Redactor::ScanRules(std::string_view text, std::vector<RuleHit> hits,
                          std::vector<Finding>* out) const {
-  for (size_t ri = 0; ri < rules_.size(); ++ri) {
-    if (!seen[ri]) continue;
+  std::sort(hits.begin(), hits.end(), [](const RuleHit& a, const RuleHit& b) {
+    return a.rule != b.rule ? a.rule < b.rule : a.begin < b.begin;
+  });
+  const size_t n = text.size();
+  const re2::StringPiece whole_text(text.data(), n);
+  for (size_t i = 0; i < hits.size();) {
+    const uint32_t ri = hits[i].rule;
     const Rule& r = rules_[ri];
     re2::StringPiece groups[2];
     const int ng = r.re->NumberOfCapturingGroups() + 1;
-    size_t pos = 0;
-    while (pos < text.size() &&
-           r.re->Match(re2::StringPiece(text.data(), text.size()), pos, text.size(),
-                       RE2::UNANCHORED, groups, ng)) {
-      const re2::StringPiece whole = groups[0];
-      const re2::StringPiece secret = ng > 1 && groups[1].data() != nullptr ? groups[1] : whole;
-      const size_t b = static_cast<size_t>(secret.data() - text.data());
-      const size_t e = b + secret.size();
-      if (e > b && (r.entropy <= 0 || Entropy(text.substr(b, e - b)) >= r.entropy))
-        AddFinding(out, b, e, r.id, text);
-      const size_t next = static_cast<size_t>(whole.data() - text.data()) + whole.size();
-      pos = next > pos ? next : pos + 1;
+    // The regex runs only on windows around the rule's keywords (a match
+    // holds one of them and spans at most `span` bytes), merged where they
+    // overlap; RE2 still sees the whole text as context (\b, $).
+    auto run = [&](size_t wb, size_t we) {
+      size_t pos = wb;
+      while (pos < we && r.re->Match(whole_text, pos, we, RE2::UNANCHORED, groups, ng)) {
+        const re2::StringPiece whole = groups[0];
+        const re2::StringPiece secret = ng > 1 && groups[1].data() != nullptr ? groups[1] : whole;
+        const size_t b = static_cast<size_t>(secret.data() - text.data());
+        const size_t e = b + secret.size();
+        if (e > b && (r.entropy <= 0 || Entropy(text.substr(b, e - b)) >= r.entropy)) {
+          AddFinding(out, b, e, r.id, text);
+          out->back().match_begin = static_cast<size_t>(whole.data() - text.data());
+        }
+        const size_t next = static_cast<size_t>(whole.data() - text.data()) + whole.size();
+        pos = next > pos ? next : pos + 1;
+      }
+    };
+    const size_t before = r.span == 0 ? kBlockLead : r.span;
+    size_t wb = 0, we = 0;
+    bool open = false;
+    for (; i < hits.size() && hits[i].rule == ri; ++i) {
+      const size_t b = hits[i].end > before ? hits[i].end - before : 0;
+      const size_t e = r.span == 0 ? n : std::min(n, static_cast<size_t>(hits[i].begin) + r.span);
+      if (open && b <= we) {
+        we = std::max(we, e);
+        continue;
+      }
+      if (open) run(wb, we);
+      wb = b;
+      we = e;
+      open = true;
     }
+    if (open) run(wb, we);
   }
 }
 
 void Redactor::ScanNames(std::string_view text, const std::vector<size_t>& hits,
-                         std::vector<Finding>* out) const {
+                         std::vector<Finding>* out, std::vector<Near>* near) const {
   size_t last_token = SIZE_MAX;
   for (size_t h : hits) {
     // The whole key name around the literal.
@@ -330,6 +595,10 @@ void Redactor::ScanNames(std::string_view text, const std::vector<size_t>& hits,
     last_token = b;
     const std::string_view name = text.substr(b, e - b);
     if (!SecretName(name)) continue;
+    if (near != nullptr) {
+      near->push_back({b > kEscapeNear ? b - kEscapeNear : 0, std::min(text.size(), e + kEscapeNear),
+                       b > kNameLead ? b - kNameLead : 0, std::min(text.size(), e + kNameReach)});
+    }
     const std::string norm = NormalizeName(name);
     const bool whole_line = norm == "cookie" || norm == "set_cookie";
     size_t vb = 0, ve = 0;
@@ -355,73 +624,122 @@ void Redactor::ScanNames(std::string_view text, const std::vector<size_t>& hits,
   }
 }
 
-void Redactor::Scan(std::string_view text, std::vector<Finding>* out) const {
-  std::vector<bool> seen(rules_.size(), false);
+bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vector<Near>* near,
+                    std::vector<size_t>* blocks) const {
+  const std::vector<std::pair<size_t, size_t>> masks = MaskRanges(text);
+  std::vector<RuleHit> rule_hits;
   std::vector<size_t> name_hits;
-  bool any = false;
-  keywords_->Scan(text, [&](uint32_t k, size_t end) {
+  size_t mi = 0;
+  keywords_->ForEach(text, [&](uint32_t k, size_t end) {
     const size_t len = keywords_->length(k);
+    const size_t begin = end - len;
     // A short keyword (sk, hf_, eyJ...) is a token's prefix: it counts only
     // at the start of a word, not inside one ("task", "ask").
-    if (len < 4 && word_prefix_[k] && end > len &&
-        std::isalnum(static_cast<unsigned char>(text[end - len - 1])))
+    if (len < 4 && word_prefix_[k] && begin > 0 &&
+        std::isalnum(static_cast<unsigned char>(text[begin - 1])))
       return;
-    any = true;
+    // Not inside a mask already there (hits come in order of their ends).
+    while (mi < masks.size() && masks[mi].second < end) ++mi;
+    if (mi < masks.size() && begin >= masks[mi].first) return;
+    // A keyword written with an upper-case letter matches in that case
+    // only (AC, SK, EAA: formats whose prefix has a fixed case).
+    if (exact_[k] && text.compare(begin, len, keyword_text_[k]) != 0) return;
     const int r = keyword_rule_[k];
     if (r >= 0) {
-      seen[static_cast<size_t>(r)] = true;
+      rule_hits.push_back({static_cast<uint32_t>(r), static_cast<uint32_t>(begin),
+                           static_cast<uint32_t>(end)});
     } else {
-      name_hits.push_back(end - keywords_->length(k));
+      name_hits.push_back(begin);
     }
   });
-  if (!any) return;
-  ScanRules(text, seen, out);
+  if (rule_hits.empty() && name_hits.empty()) return false;
+  if (blocks != nullptr) {
+    for (const RuleHit& h : rule_hits) {
+      if (rules_[h.rule].span == 0) blocks->push_back(h.begin);
+    }
+  }
+  if (near != nullptr) {
+    // Where a decoded view could show more: around each keyword with an
+    // escape close to it, the region its match could span.
+    for (const RuleHit& h : rule_hits) {
+      const size_t span = rules_[h.rule].span;
+      const size_t before = span == 0 ? kBlockLead : span;
+      near->push_back({h.begin > kEscapeNear ? h.begin - kEscapeNear : 0,
+                       std::min(text.size(), h.end + kEscapeNear),
+                       h.end > before ? h.end - before : 0,
+                       span == 0 ? text.size() : std::min(text.size(), h.begin + span)});
+    }
+  }
+  if (!rule_hits.empty()) ScanRules(text, std::move(rule_hits), out);
   std::sort(name_hits.begin(), name_hits.end());
-  ScanNames(text, name_hits, out);
+  ScanNames(text, name_hits, out, near);
+  return true;
+}
+
+bool Redactor::Hides(std::string_view text) const {
+  // \uXXXX of an ASCII byte and \/ (and the same escaped again, which
+  // holds the same substring), %XX: escapes that can hide a keyword's byte
+  // or the boundary before it (%22pk_live_...).
+  const size_t n = text.size();
+  const bool slash = keywords_->InAlphabet('/');
+  for (size_t at = 0; at + 2 < n; ++at) {
+    const char c = text[at];
+    if (c == '\\') {
+      const char e = text[at + 1];
+      if (e == '/' && slash) return true;
+      if (e == 'u' && at + 5 < n && text[at + 2] == '0' && text[at + 3] == '0' &&
+          HexDigit(text[at + 4]) >= 0 && HexDigit(text[at + 4]) < 8 && HexDigit(text[at + 5]) >= 0)
+        return true;
+    } else if (c == '%' && HexDigit(text[at + 1]) >= 0 && HexDigit(text[at + 2]) >= 0) {
+      return true;
+    }
+  }
+  return false;
 }
 
 void Redactor::FindIn(std::string_view text, const std::vector<std::string>& known,
                       std::vector<Finding>* out) const {
-  Scan(text, out);
-  // Decoded views: nested JSON one level per pass, percent-encoding of the
-  // text and of each JSON level.
-  DecodedView cur;
-  bool have = JsonUnescapeView(text, &cur);
-  std::vector<DecodedView> views;
-  for (int depth = 0; have && depth < kMaxJsonDepth; ++depth) {
-    views.push_back(cur);
-    DecodedView next;
-    have = JsonUnescapeView(views.back().text, &next);
-    if (have) ComposeView(views.back(), &next);
-    cur = std::move(next);
-  }
-  {
-    DecodedView p;
-    if (PercentDecodeView(text, &p)) views.push_back(std::move(p));
-    const size_t json_views = views.size();
-    for (size_t i = 0; i < json_views; ++i) {
-      if (views[i].kind != DecodedView::Kind::kJson) continue;
-      DecodedView q;
-      if (PercentDecodeView(views[i].text, &q)) {
-        ComposeView(views[i], &q);
-        views.push_back(std::move(q));
+  FindIn(text, known, out, nullptr);
+}
+
+void Redactor::FindIn(std::string_view text, const std::vector<std::string>& known,
+                      std::vector<Finding>* out, std::vector<size_t>* blocks) const {
+  // Decoded views only where they can show something the text does not:
+  // around a keyword found near an escape (the value may be escaped:
+  // nested JSON), or the whole text when an escape hides one of a
+  // keyword's bytes.
+  std::vector<Near> near;
+  Scan(text, out, &near, blocks);
+  std::vector<std::pair<size_t, size_t>> regions;
+  if (Hides(text)) {
+    regions.emplace_back(0, text.size());
+  } else if (!near.empty()) {
+    std::vector<size_t> esc;
+    for (size_t at = 0; at < text.size(); ++at) {
+      if (text[at] == '\\' || text[at] == '%') esc.push_back(at);
+    }
+    std::sort(near.begin(), near.end(),
+              [](const Near& a, const Near& b) { return a.region_begin < b.region_begin; });
+    for (const Near& n : near) {
+      const auto it = std::lower_bound(esc.begin(), esc.end(), n.begin);
+      if (it == esc.end() || *it >= n.end) continue;
+      if (!regions.empty() && n.region_begin <= regions.back().second) {
+        regions.back().second = std::max(regions.back().second, n.region_end);
+      } else {
+        regions.emplace_back(n.region_begin, n.region_end);
       }
     }
   }
-  for (const auto& v : views) {
-    std::vector<Finding> f;
-    Scan(v.text, &f);
-    MapBack(v, &f);
-    for (auto& x : f) out->push_back(std::move(x));
-  }
+  std::vector<DecodedView> json_views;
+  for (const auto& [rb, re] : regions) ScanViews(text, rb, re, out, &json_views);
   // Base64 runs that decode to text: a secret inside masks the whole run.
   auto base64 = [&](std::string_view t, const DecodedView* via) {
     for (const auto& run : FindBase64Text(t)) {
       std::vector<Finding> f;
-      Scan(run.decoded, &f);
+      Scan(run.decoded, &f, nullptr);
       DecodedView inner;
       if (f.empty() && JsonUnescapeView(run.decoded, &inner)) {
-        Scan(inner.text, &f);
+        Scan(inner.text, &f, nullptr);
       }
       if (f.empty()) continue;
       size_t b = run.begin, e = run.end;
@@ -433,10 +751,68 @@ void Redactor::FindIn(std::string_view text, const std::vector<std::string>& kno
     }
   };
   base64(text, nullptr);
-  if (!views.empty() && views.front().kind == DecodedView::Kind::kJson) base64(views.front().text, &views.front());
+  for (const auto& v : json_views) base64(v.text, &v);
+  AddKnown(text, known, out);
+}
+
+void Redactor::ScanViews(std::string_view text, size_t rb, size_t re, std::vector<Finding>* out,
+                         std::vector<DecodedView>* first_json) const {
+  const std::string_view region = text.substr(rb, re - rb);
+  std::vector<DecodedView> views;
+  auto scan_view = [&](DecodedView& v) {
+    if (rb != 0) {
+      for (auto& x : v.begin) x += static_cast<uint32_t>(rb);
+      for (auto& x : v.end) x += static_cast<uint32_t>(rb);
+    }
+    std::vector<Finding> f;
+    const bool h = Scan(v.text, &f, nullptr);
+    MapBack(v, &f);
+    for (auto& x : f) out->push_back(std::move(x));
+    return h;
+  };
+  // Nested JSON one level per pass, then percent-encoding of the region
+  // and of each JSON level.
+  for (int depth = 0; depth < kMaxJsonDepth; ++depth) {
+    DecodedView next;
+    const std::string_view t = views.empty() ? region : std::string_view(views.back().text);
+    if (!JsonUnescapeView(t, &next)) break;
+    bool h;
+    if (views.empty()) {
+      h = scan_view(next);
+    } else {
+      ComposeView(views.back(), &next);
+      std::vector<Finding> f;
+      h = Scan(next.text, &f, nullptr);
+      MapBack(next, &f);
+      for (auto& x : f) out->push_back(std::move(x));
+    }
+    views.push_back(std::move(next));
+    if (!h && !Hides(views.back().text)) break;
+  }
+  const size_t json_levels = views.size();
+  DecodedView p;
+  if (PercentDecodeView(region, &p)) {
+    scan_view(p);
+    views.push_back(std::move(p));
+  }
+  for (size_t i = 0; i < json_levels; ++i) {
+    DecodedView q;
+    if (PercentDecodeView(views[i].text, &q)) {
+      ComposeView(views[i], &q);
+      std::vector<Finding> f;
+      Scan(q.text, &f, nullptr);
+      MapBack(q, &f);
+      for (auto& x : f) out->push_back(std::move(x));
+    }
+  }
+  if (json_levels > 0) first_json->push_back(std::move(views.front()));
+}
+
+void Redactor::AddKnown(std::string_view text, const std::vector<std::string>& known,
+                        std::vector<Finding>* out) const {
   // A value found anywhere is masked wherever it appears (raw, or with its
   // JSON escapes).
-  std::set<std::string> values(known.begin(), known.end());
+  std::set<std::string, std::less<>> values(known.begin(), known.end());
   for (const auto& x : *out) values.insert(x.value);
   std::vector<Finding> more;
   for (const auto& v : values) {
@@ -444,7 +820,7 @@ void Redactor::FindIn(std::string_view text, const std::vector<std::string>& kno
     std::string escaped;
     AppendJsonString(v, &escaped);
     escaped = escaped.substr(1, escaped.size() - 2);
-    for (const std::string* form : {static_cast<const std::string*>(&v), static_cast<const std::string*>(&escaped)}) {
+    for (const std::string* form : {&v, static_cast<const std::string*>(&escaped)}) {
       if (form == &escaped && escaped == v) continue;
       for (size_t at = text.find(*form); at != std::string_view::npos;
            at = text.find(*form, at + 1)) {
@@ -465,39 +841,11 @@ void Redactor::FindIn(std::string_view text, const std::vector<std::string>& kno
   for (auto& m : more) out->push_back(std::move(m));
 }
 
-namespace {
-
-// The end of a well-formed mask starting at text[at], or 0.
-size_t MaskEnd(std::string_view text, size_t at) {
-  size_t i = at + sizeof(kRedactedPrefix) - 1;
-  const size_t kind = i;
-  while (i < text.size() && i - kind < 64 &&
-         (std::islower(static_cast<unsigned char>(text[i])) ||
-          std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '-'))
-    ++i;
-  if (i == kind || i >= text.size() || text[i] != ':') return 0;
-  ++i;
-  for (int k = 0; k < 6; ++k, ++i) {
-    if (i >= text.size() || !std::isxdigit(static_cast<unsigned char>(text[i])) ||
-        std::isupper(static_cast<unsigned char>(text[i])))
-      return 0;
-  }
-  return i < text.size() && text[i] == ']' ? i + 1 : 0;
-}
-
-}  // namespace
-
-std::vector<Redactor::Finding> Redactor::FindWith(std::string_view text,
-                                                  const std::vector<std::string>& known) const {
-  std::vector<Finding> f;
-  FindIn(text, known, &f);
+std::vector<Redactor::Finding> Redactor::Clean(std::string_view text,
+                                               std::vector<Finding> f) const {
   // Never inside a mask already there (only a well-formed one: a bare
   // prefix hides nothing).
-  std::vector<std::pair<size_t, size_t>> masks;
-  for (size_t at = text.find(kRedactedPrefix); at != std::string_view::npos;
-       at = text.find(kRedactedPrefix, at + 1)) {
-    if (const size_t end = MaskEnd(text, at); end != 0) masks.emplace_back(at, end);
-  }
+  const std::vector<std::pair<size_t, size_t>> masks = MaskRanges(text);
   if (!masks.empty()) {
     f.erase(std::remove_if(f.begin(), f.end(),
                            [&](const Finding& x) {
@@ -510,8 +858,42 @@ std::vector<Redactor::Finding> Redactor::FindWith(std::string_view text,
   return Merge(std::move(f));
 }
 
+namespace {
+
+// The findings of the last texts this thread scanned: the same text is
+// often redacted twice in a row (a result as the message's preview and as
+// the call's), and scanning is the cost. A copy of each text is kept and
+// compared whole (no hash an input could be made to collide with).
+struct Memo {
+  uint64_t redactor = 0;  // Redactor::id_ (never reused, unlike an address)
+  std::string text;
+  std::vector<Redactor::Finding> found;
+};
+constexpr size_t kMemoSlots = 4;
+constexpr size_t kMemoMin = 256;         // shorter texts are cheaper to scan than to keep
+constexpr size_t kMemoMax = 1024 * 1024;  // longer ones are not kept
+
+}  // namespace
+
 std::vector<Redactor::Finding> Redactor::Find(std::string_view text) const {
-  return FindWith(text, {});
+  thread_local std::array<Memo, kMemoSlots> memo;
+  thread_local size_t next = 0;
+  const bool keep = text.size() >= kMemoMin && text.size() <= kMemoMax;
+  if (keep) {
+    for (const Memo& m : memo) {
+      if (m.redactor == id_ && m.text == text) return m.found;
+    }
+  }
+  std::vector<Finding> f;
+  FindIn(text, {}, &f);
+  f = Clean(text, std::move(f));
+  if (keep) {
+    Memo& m = memo[next++ % kMemoSlots];
+    m.redactor = id_;
+    m.text.assign(text);
+    m.found = f;
+  }
+  return f;
 }
 
 std::string Redactor::Mask(std::string_view kind, std::string_view value) const {
@@ -522,30 +904,50 @@ std::string Redactor::Mask(std::string_view kind, std::string_view value) const 
   return fmt::format("{}{}:{:02x}{:02x}{:02x}]", kRedactedPrefix, kind, md[0], md[1], md[2]);
 }
 
-std::string Redactor::Render(std::string_view text, const std::vector<Finding>& f,
-                             size_t from) const {
+std::string Redactor::Render(std::string_view text, const std::vector<Finding>& f, size_t from,
+                             size_t limit, size_t* consumed) const {
+  // Writes past limit by at most one mask or one byte, so that the cut
+  // (Cut) knows something was left out.
   std::string out;
-  out.reserve(text.size() - from);
+  out.reserve(std::min(text.size() - from, limit) + 64);
   size_t pos = from;
+  auto clear = [&](size_t upto) {  // false when the limit was reached
+    const size_t room = limit > out.size() ? limit - out.size() : 0;
+    if (upto - pos > room) {
+      out.append(text.substr(pos, room + 1));
+      pos += room + 1;
+      return false;
+    }
+    out.append(text.substr(pos, upto - pos));
+    pos = upto;
+    return true;
+  };
+  bool full = false;
   for (const auto& x : f) {
-    if (x.end <= from) continue;
-    const size_t b = std::max(x.begin, from);
-    if (b > pos) out.append(text.substr(pos, b - pos));
+    if (x.begin >= text.size()) break;
+    if (x.end <= pos) continue;
+    const size_t b = std::max(x.begin, pos);
+    if (!clear(b) || out.size() > limit) {
+      full = true;
+      break;
+    }
     out += Mask(x.rule, x.value);
-    pos = std::max(pos, x.end);
+    pos = x.end;
   }
-  if (pos < text.size()) out.append(text.substr(pos));
+  if (!full && out.size() <= limit && pos < text.size()) clear(text.size());
+  if (consumed != nullptr) *consumed = std::min(pos, text.size());
   return out;
 }
 
 std::string Redactor::Redact(std::string_view text) const {
   if (text.empty()) return std::string();
-  return Render(text, Find(text), 0);
+  return Render(text, Find(text), 0, SIZE_MAX, nullptr);
 }
 
 namespace {
 
-// Cuts s to max_len at a UTF-8 boundary outside any mask; notes what went.
+// Cuts s to max_len at a UTF-8 boundary outside any mask; notes what went
+// (dropped_extra: bytes of the input already left out of s).
 std::string Cut(std::string s, size_t max_len, size_t dropped_extra) {
   if (s.size() <= max_len && dropped_extra == 0) return s;
   size_t cut = std::min(max_len, s.size());
@@ -562,43 +964,112 @@ std::string Cut(std::string s, size_t max_len, size_t dropped_extra) {
   return s;
 }
 
+// Token bytes: what a secret is made of (no space, quote or bracket).
+bool TokenByte(unsigned char c) {
+  return c > 0x20 && c != '"' && c != '\'' && c != '<' && c != '>' && c != '{' && c != '}' &&
+         c != '[' && c != ']' && c != ',' && c != ';' && c != 0x7F;
+}
+
 }  // namespace
 
 std::string Redactor::Redact(std::string_view text, size_t max_len) const {
-  // Only what is kept is scanned, with a margin for a secret that starts
-  // before the cut (a key block is matched to the end of what is scanned).
-  if (text.size() > max_len + kCutMargin) {
-    const std::string_view head = text.substr(0, max_len + kCutMargin);
-    return Cut(Render(head, Find(head), 0), max_len, text.size() - head.size());
-  }
-  return Cut(Redact(text), max_len, 0);
+  // The whole text is scanned (a secret that starts before the cut and
+  // ends after it is found whole), only what is kept is written.
+  if (text.empty()) return std::string();
+  size_t consumed = 0;
+  std::string out = Render(text, Find(text), 0, max_len, &consumed);
+  return Cut(std::move(out), max_len, text.size() - consumed);
 }
 
-std::string Redactor::RedactAfter(std::string_view context, std::string_view text,
-                                  size_t max_len, bool open_end) const {
+std::string Redactor::RedactSlice(std::string_view text, size_t begin, size_t end,
+                                  size_t max_len) const {
+  std::vector<Finding> f = Find(text);
+  std::string_view slice = text.substr(0, end);
+  size_t consumed = 0;
+  std::string out = Render(slice, f, begin, max_len, &consumed);
+  return Cut(std::move(out), max_len, slice.size() - consumed);
+}
+
+std::string StreamRedaction::Preview(const Redactor& r, uint64_t offset, std::string_view data,
+                                     size_t max_len) {
   std::string joined;
-  const bool whole = text.size() <= max_len + kCutMargin;
-  const std::string_view kept = whole ? text : text.substr(0, max_len + kCutMargin);
-  joined.reserve(context.size() + kept.size());
-  joined.append(context);
-  joined.append(kept);
-  std::vector<Finding> f = Find(joined);
-  if (!whole) return Cut(Render(joined, f, context.size()), max_len, text.size() - kept.size());
-  if (open_end && !text.empty()) {
-    // The run of token characters the text ends in.
-    auto token = [](unsigned char c) {
-      return c > 0x20 && c != '"' && c != '\'' && c != '<' && c != '>' && c != '{' && c != '}' &&
-             c != '[' && c != ']' && c != ',' && c != ';' && c != 0x7F;
-    };
-    size_t b = joined.size();
-    while (b > 0 && token(static_cast<unsigned char>(joined[b - 1]))) --b;
-    const bool covered = !f.empty() && f.back().end == joined.size();
-    if (joined.size() - b >= 8 && !covered) {
-      f.push_back({b, joined.size(), "cut", joined.substr(b)});
+  const bool continues = offset == tail_end_;
+  if (continues) joined = std::move(tail_);
+  tail_.clear();
+  const size_t from = joined.size();
+  joined.append(data);
+  const size_t n = joined.size();
+  std::vector<Redactor::Finding> f;
+  std::vector<size_t> blocks;
+  r.FindIn(joined, {}, &f, &blocks);
+  f = r.Clean(joined, std::move(f));
+  // After bytes that were not seen (a capture gap, or a stream first seen
+  // in its middle), the run of token bytes the chunk starts with may be
+  // the rest of a secret: masked as "cut".
+  if (!continues && offset != 0) {
+    size_t lead = 0;
+    while (lead < n && TokenByte(static_cast<unsigned char>(joined[lead]))) ++lead;
+    const bool covered = !f.empty() && f.front().begin == 0;
+    if (lead >= kMinCutRun && !covered) {
+      f.push_back({0, lead, "cut", joined.substr(0, lead)});
       f = Merge(std::move(f));
     }
   }
-  return Cut(Render(joined, f, context.size()), max_len, 0);
+  // The run of token bytes the stream ends in may be the first part of a
+  // secret that the next bytes complete: masked as "cut", and kept (with
+  // any finding that reaches the end) as the next chunk's context.
+  size_t run = n;
+  while (run > from && TokenByte(static_cast<unsigned char>(joined[run - 1]))) --run;
+  const bool covered = !f.empty() && f.back().end == n;
+  if (n - run >= kMinCutRun && !covered) {
+    f.push_back({run, n, "cut", joined.substr(run)});
+    f = Merge(std::move(f));
+  }
+  // The next context: the last kContext bytes, and before them what a
+  // secret reaching the end began with: the name before a value (kContext
+  // more), a match's whole start, a key block's header whose block has
+  // not ended.
+  auto back = [](size_t at) { return at > kContext ? at - kContext : 0; };
+  size_t keep = back(n);
+  bool open = false;
+  if (run < n) {
+    keep = std::min(keep, back(run));
+    open = true;
+  }
+  for (const auto& x : f) {
+    if (x.end >= n) {
+      keep = std::min(keep, back(x.start()));
+      open = true;
+    }
+  }
+  for (size_t h : blocks) {
+    bool closed = false;
+    for (const auto& x : f) {
+      if (x.end < n && x.start() + kContext >= h && x.start() <= h + kContext) closed = true;
+    }
+    if (!closed) {
+      keep = std::min(keep, h > kBlockLead ? h - kBlockLead : 0);
+      open = true;
+    }
+  }
+  // After a JSON message's end ('}' and line ends) nothing continues.
+  size_t last = n;
+  while (last > from && (joined[last - 1] == '\n' || joined[last - 1] == '\r')) --last;
+  if (!open && last > from && joined[last - 1] == '}') keep = n;
+  size_t consumed = 0;
+  std::string out = r.Render(joined, f, from, max_len, &consumed);
+  std::string preview = Cut(std::move(out), max_len, n - consumed);
+  // Kept: from keep, its head and its last bytes when long (a key block's
+  // header and where it has got to).
+  const std::string_view rest = std::string_view(joined).substr(keep);
+  if (rest.size() > kMaxContext) {
+    tail_.assign(rest.substr(0, kMaxContext / 16));
+    tail_.append(rest.substr(rest.size() - (kMaxContext - kMaxContext / 16)));
+  } else {
+    tail_.assign(rest);
+  }
+  tail_end_ = offset + data.size();
+  return preview;
 }
 
 bool Redactor::ContainsSecret(std::string_view text) const { return !Find(text).empty(); }
@@ -640,26 +1111,51 @@ void ForEachString(Message* m, const Fn& fn) {
 }  // namespace
 
 void Redactor::RedactMessage(google::protobuf::Message* m) const {
-  // First every value found in any field, then each field masked with all
-  // of them.
+  // Each field scanned once; a value found in any field is then masked
+  // wherever it appears in all of them.
+  std::vector<std::vector<Finding>> found;
   std::vector<std::string> values;
-  std::set<std::string> seen;
+  std::set<std::string, std::less<>> seen;
   ForEachString(m, [&](std::string* s) {
+    found.emplace_back();
     if (s->empty()) return false;
-    for (auto& f : Find(*s)) {
+    FindIn(*s, {}, &found.back());
+    for (const auto& f : found.back()) {
       if (seen.insert(f.value).second) values.push_back(f.value);
     }
     return false;
   });
+  if (values.empty()) return;
+  size_t i = 0;
   ForEachString(m, [&](std::string* s) {
+    std::vector<Finding>& f = found[i++];
     if (s->empty()) return false;
-    const std::vector<Finding> f = FindWith(*s, values);
+    AddKnown(*s, values, &f);
     if (f.empty()) return false;
-    std::string out = Render(*s, f, 0);
-    if (out == *s) return false;
-    *s = std::move(out);
+    f = Clean(*s, std::move(f));
+    if (f.empty()) return false;
+    *s = Render(*s, f, 0, SIZE_MAX, nullptr);
     return true;
   });
+}
+
+std::vector<std::string> Redactor::RedactAll(std::vector<std::string> texts) const {
+  std::vector<std::vector<Finding>> found(texts.size());
+  std::vector<std::string> values;
+  std::set<std::string, std::less<>> seen;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    FindIn(texts[i], {}, &found[i]);
+    for (const auto& f : found[i]) {
+      if (seen.insert(f.value).second) values.push_back(f.value);
+    }
+  }
+  if (values.empty()) return texts;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    AddKnown(texts[i], values, &found[i]);
+    std::vector<Finding> f = Clean(texts[i], std::move(found[i]));
+    if (!f.empty()) texts[i] = Render(texts[i], f, 0, SIZE_MAX, nullptr);
+  }
+  return texts;
 }
 
 std::string CheckSecretCatalogue(const SecretCatalogue& catalogue) {

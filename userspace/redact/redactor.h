@@ -12,9 +12,11 @@
 #define AGENTWATCH_REDACT_REDACTOR_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "redact/catalogue.h"
@@ -30,6 +32,7 @@ class RE2;
 namespace agentwatch {
 
 class KeywordIndex;
+struct DecodedView;
 
 // What every mask starts with; a text holding it had a secret.
 inline constexpr char kRedactedPrefix[] = "[REDACTED:";
@@ -41,6 +44,10 @@ class Redactor {
     size_t end = 0;
     std::string rule;   // catalogue id, "secret-name" or "high-entropy"
     std::string value;  // the secret as decoded (what the fingerprint keys)
+    // Where the whole match began when the secret is a part of it (a key
+    // block's body after its header), else SIZE_MAX.
+    size_t match_begin = SIZE_MAX;
+    size_t start() const { return match_begin < begin ? match_begin : begin; }
   };
 
   // Compiles a catalogue; null and *err on a regex that does not compile.
@@ -55,35 +62,62 @@ class Redactor {
   // The same, then cut to max_len bytes at a UTF-8 boundary that splits no
   // mask, with "…[+N bytes]" when cut.
   std::string Redact(std::string_view text, size_t max_len) const;
-  // text redacted as the continuation of context (bytes just before it in
-  // the same stream): a secret that starts in context is masked in text.
-  // open_end: more of the stream may follow, so a run of token characters
-  // (8 or more) that reaches text's end may be the first part of a secret
-  // and is masked as "cut".
-  std::string RedactAfter(std::string_view context, std::string_view text, size_t max_len,
-                          bool open_end = false) const;
+  // text[begin, end) redacted as part of the whole text (a secret that
+  // only partly lies in the slice is found in the whole and masked), cut
+  // to max_len.
+  std::string RedactSlice(std::string_view text, size_t begin, size_t end, size_t max_len) const;
   bool ContainsSecret(std::string_view text) const;
   std::string Mask(std::string_view kind, std::string_view value) const;
 
   // Every string field of m, recursively: a value found in any field is
   // masked in all of them.
   void RedactMessage(google::protobuf::Message* m) const;
+  // The same for a list of strings (argv: each element on its own, before
+  // it is quoted or escaped for display).
+  std::vector<std::string> RedactAll(std::vector<std::string> texts) const;
 
   size_t rule_count() const;
 
  private:
   Redactor() = default;
   struct Rule;
-  void Scan(std::string_view text, std::vector<Finding>* out) const;
-  void ScanRules(std::string_view text, const std::vector<bool>& seen,
+  struct RuleHit;
+  // Findings of the rules and names whose keywords occur in text (not
+  // inside masks already there); false when no keyword occurs.
+  struct Near;
+  // *near (when given): each keyword found (a secret name only when it is
+  // one) with the region around it where its match could lie.
+  // *blocks (when given): where keywords of rules with no length bound
+  // (key blocks) occur.
+  bool Scan(std::string_view text, std::vector<Finding>* out, std::vector<Near>* near,
+            std::vector<size_t>* blocks = nullptr) const;
+  // The decoded views of text[rb, re) (nested JSON, percent-encoding)
+  // scanned; the first JSON view kept in *first_json (for base64 runs).
+  void ScanViews(std::string_view text, size_t rb, size_t re, std::vector<Finding>* out,
+                 std::vector<DecodedView>* first_json) const;
+  void ScanRules(std::string_view text, std::vector<RuleHit> hits,
                  std::vector<Finding>* out) const;
+  // Whether an escape in text (\uXXXX, \/, %XX) decodes to a byte some
+  // keyword holds: only then can a decoded view show a keyword the text
+  // does not.
+  bool Hides(std::string_view text) const;
   void ScanNames(std::string_view text, const std::vector<size_t>& hits,
-                 std::vector<Finding>* out) const;
+                 std::vector<Finding>* out, std::vector<Near>* near) const;
   bool SecretName(std::string_view name) const;
   void FindIn(std::string_view text, const std::vector<std::string>& known,
+              std::vector<Finding>* out, std::vector<size_t>* blocks) const;
+  void FindIn(std::string_view text, const std::vector<std::string>& known,
               std::vector<Finding>* out) const;
-  std::vector<Finding> FindWith(std::string_view text, const std::vector<std::string>& known) const;
-  std::string Render(std::string_view text, const std::vector<Finding>& f, size_t from) const;
+  // Occurrences in text of the values known and found so far.
+  void AddKnown(std::string_view text, const std::vector<std::string>& known,
+                std::vector<Finding>* out) const;
+  // Findings outside masks already in text, sorted and merged.
+  std::vector<Finding> Clean(std::string_view text, std::vector<Finding> f) const;
+  // text from `from` with the findings masked, stopping once more than
+  // limit bytes are written; *consumed: where in text it stopped.
+  std::string Render(std::string_view text, const std::vector<Finding>& f, size_t from,
+                     size_t limit, size_t* consumed) const;
+  friend class StreamRedaction;
 
   std::vector<Rule> rules_;
   std::vector<std::string> secret_names_;
@@ -93,7 +127,34 @@ class Redactor {
   std::unique_ptr<KeywordIndex> keywords_;
   std::vector<int> keyword_rule_;  // keyword -> rule index, -1 for a name literal
   std::vector<bool> word_prefix_;  // keyword -> counts only at a word start when short
+  std::vector<bool> exact_;        // keyword -> matched in its own case only
+  std::vector<std::string> keyword_text_;
   std::string key_;
+  uint64_t id_ = 0;  // unique per compiled redactor (the scan memo's key)
+};
+
+// A stream's chunks redacted as they come (payload previews): each chunk as
+// the continuation of what came before it, so that a secret split across
+// capture chunks or across two writes is masked. Keeps, as context, the
+// bytes of the stream that a secret could still continue from: the last
+// kContext bytes, the run of token bytes the stream ends in and any
+// finding that reaches its end (a key block from its BEGIN line), at most
+// kMaxContext; nothing after a JSON message's closing brace.
+class StreamRedaction {
+ public:
+  static constexpr size_t kContext = 160;
+  static constexpr size_t kMaxContext = 64 * 1024;
+  // The bytes a run of token bytes at a chunk's end needs to be masked as
+  // the possible first part of a secret ("cut").
+  static constexpr size_t kMinCutRun = 8;
+
+  // The redacted preview (at most max_len bytes) of the chunk at offset.
+  std::string Preview(const Redactor& r, uint64_t offset, std::string_view data, size_t max_len);
+  size_t context_bytes() const { return tail_.size(); }
+
+ private:
+  std::string tail_;
+  uint64_t tail_end_ = UINT64_MAX;
 };
 
 // Compiles the catalogue to check it (regexes, capture groups): "" or the

@@ -165,9 +165,51 @@ TEST_F(RedactorTest, Base64OfASecret) {
 TEST_F(RedactorTest, SecretSplitAcrossTwoWrites) {
   const std::string first = "header\naws_secret_access_key = " + kAwsSecret.substr(0, 17);
   const std::string second = kAwsSecret.substr(17) + "\nmore";
-  const std::string out = r_->RedactAfter(first, second, 256);
+  StreamRedaction s;
+  const std::string a = s.Preview(*r_, 0, first, 256);
+  NoWindow(a, kAwsSecret.substr(0, 17), 8);
+  const std::string out = s.Preview(*r_, first.size(), second, 256);
   NoWindow(out, kAwsSecret.substr(17), 10);
   EXPECT_EQ(out.substr(out.find(']') + 1), "\nmore");
+}
+
+TEST_F(RedactorTest, KeyBlockLongerThanTheContextAcrossManyChunks) {
+  // A PEM key cut into small chunks: every chunk after the BEGIN line is
+  // the key's body, masked though its start is far behind.
+  std::string body;
+  for (int line = 0; line < 60; ++line) {
+    for (int i = 0; i < 64; ++i) body.push_back("ABCDEFGHabcdefgh0123456789+/QRSTuvwx"[(line * 7 + i * 13) % 36]);
+    body += "\n";
+  }
+  const std::string pem = "-----BEGIN RSA PRIVATE KEY-----\n" + body + "-----END RSA PRIVATE KEY-----\n";
+  StreamRedaction s;
+  std::string all;
+  for (size_t at = 0; at < pem.size(); at += 300) {
+    all += s.Preview(*r_, at, pem.substr(at, 300), 4096);
+  }
+  for (size_t at = 0; at + 24 < body.size(); at += 24) NoWindow(all, body.substr(at, 24), 12);
+  EXPECT_NE(all.find("[REDACTED:private-key"), std::string::npos) << all.substr(0, 400);
+}
+
+TEST_F(RedactorTest, AStreamGapDropsTheContext) {
+  StreamRedaction s;
+  s.Preview(*r_, 0, "token=abc", 256);
+  EXPECT_GT(s.context_bytes(), 0u);
+  // Not the continuation (another offset): redacted on its own.
+  EXPECT_EQ(s.Preview(*r_, 100, "plain words", 256), "plain words");
+  // A JSON message's end: nothing continues from it.
+  s.Preview(*r_, 111, "{\"jsonrpc\":\"2.0\",\"id\":1}\n", 256);
+  EXPECT_EQ(s.context_bytes(), 0u);
+}
+
+TEST_F(RedactorTest, SliceOfAWholeTextShowsMasks) {
+  // An excerpt cut out of a longer secret: the excerpt is masked, not 48
+  // bytes of the token.
+  const std::string t = "data " + kGhp + " end";
+  const std::string ex = r_->RedactSlice(t, 5, 5 + 20, 48);
+  NoWindow(ex, kGhp.substr(0, 20), 8);
+  EXPECT_NE(ex.find("[REDACTED:"), std::string::npos) << ex;
+  EXPECT_EQ(r_->RedactSlice(t, 0, 4, 48), "data");
 }
 
 TEST_F(RedactorTest, CutNeverSplitsAMask) {

@@ -1,6 +1,7 @@
 #include "redact/views.h"
 
 #include <algorithm>
+#include <array>
 
 namespace agentwatch {
 namespace {
@@ -94,20 +95,17 @@ size_t DecodeEscape(std::string_view text, size_t i, std::string* bytes) {
   return 6;
 }
 
-struct Base64Table {
-  bool is[256] = {};
-  Base64Table() {
-    for (int c = 0; c < 256; ++c) {
-      is[c] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '+' || c == '/' || c == '-' || c == '_';
-    }
+constexpr std::array<bool, 256> MakeBase64Table() {
+  std::array<bool, 256> is{};
+  for (int c = 0; c < 256; ++c) {
+    is[c] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '+' || c == '/' || c == '-' || c == '_';
   }
-};
-
-inline bool IsBase64Char(unsigned char c) {
-  static const Base64Table t;
-  return t.is[c];
+  return is;
 }
+constexpr std::array<bool, 256> kBase64 = MakeBase64Table();
+
+inline bool IsBase64Char(unsigned char c) { return kBase64[c]; }
 
 int Base64Value(unsigned char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -204,7 +202,16 @@ std::vector<Base64Run> FindBase64Text(std::string_view text, size_t min_len) {
     while (j < text.size() && IsBase64Char(static_cast<unsigned char>(text[j]))) ++j;
     size_t end = j;
     while (end < text.size() && text[end] == '=' && end - j < 2) ++end;
+    bool upper = false, lower = false;
     if (j - i >= min_len) {
+      for (size_t k = i; k < j && !(upper && lower); ++k) {
+        upper |= text[k] >= 'A' && text[k] <= 'Z';
+        lower |= text[k] >= 'a' && text[k] <= 'z';
+      }
+    }
+    // The base64 of a text has both cases (a word or an identifier run
+    // together is not decoded).
+    if (j - i >= min_len && upper && lower) {
       std::string d;
       d.reserve((j - i) * 3 / 4);
       uint32_t acc = 0;

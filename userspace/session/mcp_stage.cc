@@ -8,8 +8,6 @@ namespace {
 
 constexpr size_t kPayloadPreview = 256;
 constexpr size_t kJsonPreview = 4096;
-// Bytes of a stream kept to redact the next chunk as their continuation.
-constexpr size_t kRedactContext = 1024;
 
 }  // namespace
 
@@ -70,7 +68,7 @@ void McpStage::Emit(const v1::Event& src, const Key& key, const ProcessInfo* p,
       m->set_error_message(Redact(d.msg.error_message, kJsonPreview));
     m->set_batch(d.batch);
     m->set_http_method(d.http_method);
-    m->set_http_target(d.http_target);
+    m->set_http_target(Redact(d.http_target, 4096));
     m->set_http_status(d.http_status);
     if (!d.http_session_id.empty())
       m->set_http_session_id(Redact(d.http_session_id, 256));
@@ -133,28 +131,14 @@ void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
       *p->mutable_remote() = o->second;
       p->set_secret(ContainsSecret(p->data()));
       std::string blob;
-      if (Detectors::EncodedBlob(p->data(), 48, &blob)) {
-        // Redacted whole (a run that decodes to a known secret is masked
-        // whole), then cut.
-        p->set_encoded_excerpt(Redact(blob, 120));
-      }
+      // Redacted as part of the whole payload (EncodedBlob).
+      if (Detectors::EncodedBlob(p->data(), 48, &blob)) p->set_encoded_excerpt(blob);
       tracker_.FlowsInto(p->data(), p->mutable_flows());
     }
   }
   // What leaves the pipeline is a bounded, redacted preview, redacted on
   // the reassembled stream: as the continuation of what came just before.
-  {
-    std::string context;
-    if (p->offset() == st.tail_end) context = st.tail;
-    std::string preview =
-        DefaultRedactor()->RedactAfter(context, p->data(), kPayloadPreview, true);
-    std::string joined = std::move(context);
-    joined += p->data();
-    st.tail = joined.size() > kRedactContext ? joined.substr(joined.size() - kRedactContext)
-                                             : std::move(joined);
-    st.tail_end = p->offset() + p->data().size();
-    p->set_data(std::move(preview));
-  }
+  p->set_data(st.redaction.Preview(*DefaultRedactor(), p->offset(), p->data(), kPayloadPreview));
   Emit(*ev, key, proc, msgs, failures, out);
 }
 

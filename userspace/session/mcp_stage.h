@@ -13,6 +13,7 @@
 
 #include "agentwatch/v1/agentwatch.pb.h"
 #include "mcp/stream_decoder.h"
+#include "redact/redactor.h"
 #include "session/mcp_tracker.h"
 
 namespace agentwatch {
@@ -63,11 +64,9 @@ class McpStage {
     // it ends, and whether it began with a JSON object.
     uint64_t syscall_end = 0;
     bool syscall_opens_object = false;
-    // The last bytes captured (up to kRedactContext) and the stream offset
-    // they end at: a preview is redacted as their continuation, so a
-    // secret split across chunks or writes is masked.
-    std::string tail;
-    uint64_t tail_end = 0;
+    // Previews are redacted as the continuation of the bytes before them,
+    // so a secret split across chunks or writes is masked.
+    StreamRedaction redaction;
   };
 
   void Judge(const Key& key, Stream* st);
