@@ -54,6 +54,9 @@ constexpr size_t kBlockLead = 512;
 // separator and value after it (a decoded view is made of that region).
 constexpr size_t kNameLead = 64;
 constexpr size_t kNameReach = 2048;
+// Searches started again inside a match, per window (bounds the work an
+// input full of one keyword can cause).
+constexpr size_t kMaxRestarts = 64;
 // An escape this close to a keyword may hide the shape around it.
 constexpr size_t kEscapeNear = 64;
 
@@ -548,9 +551,16 @@ void Redactor::ScanRules(std::string_view text, std::vector<RuleHit> hits,
     // The regex runs only on windows around the rule's keywords (a match
     // holds one of them and spans at most `span` bytes), merged where they
     // overlap; RE2 still sees the whole text as context (\b, $).
+    const size_t before = r.span == 0 ? kBlockLead : r.span;
+    const size_t first = i;  // this rule's hits: hits[first, i_end)
+    size_t i_end = i;
+    while (i_end < hits.size() && hits[i_end].rule == ri) ++i_end;
     auto run = [&](size_t wb, size_t we) {
       size_t pos = wb;
+      size_t restarts = 0;
       while (pos < we && r.re->Match(whole_text, pos, we, RE2::UNANCHORED, groups, ng)) {
+        const size_t ms = static_cast<size_t>(groups[0].data() - text.data());
+        const size_t me = ms + groups[0].size();
         const re2::StringPiece whole = groups[0];
         const re2::StringPiece secret = ng > 1 && groups[1].data() != nullptr ? groups[1] : whole;
         const size_t b = static_cast<size_t>(secret.data() - text.data());
@@ -559,11 +569,26 @@ void Redactor::ScanRules(std::string_view text, std::vector<RuleHit> hits,
           AddFinding(out, b, e, r.id, text);
           out->back().match_begin = static_cast<size_t>(whole.data() - text.data());
         }
-        const size_t next = static_cast<size_t>(whole.data() - text.data()) + whole.size();
-        pos = next > pos ? next : pos + 1;
+        size_t next = me > pos ? me : pos + 1;
+        // A keyword after the first inside this match may begin a match of
+        // its own that this one swallowed (a greedy body running into the
+        // next key's header): searched again from just after this start.
+        if (restarts < kMaxRestarts) {
+          bool own = false;
+          for (size_t k = first; k < i_end && hits[k].begin < me; ++k) {
+            if (hits[k].begin < ms) continue;
+            if (!own) {
+              own = true;
+              continue;
+            }
+            next = std::min(next, std::max(ms + 1, hits[k].end > before ? hits[k].end - before : 0));
+            ++restarts;
+            break;
+          }
+        }
+        pos = next;
       }
     };
-    const size_t before = r.span == 0 ? kBlockLead : r.span;
     size_t wb = 0, we = 0;
     bool open = false;
     for (; i < hits.size() && hits[i].rule == ri; ++i) {

@@ -264,3 +264,36 @@ TEST(RedactorDefault, BuiltinCatalogueCompiles) {
 
 }  // namespace
 }  // namespace agentwatch
+
+namespace agentwatch {
+namespace {
+
+TEST(RedactorBlocks, TruncatedPuttyKeyInsideAJsonResult) {
+  // A .ppk whose line ends are themselves escapes (\r\n as text), inside a
+  // tool result's JSON string: escaped once more.
+  const std::string body = "zP4tkZ0WFtiW8AiSQzrJN8dlJ5kK2rwmWq+kIcIgG9sTk7B+M4tDFBv7M5WHeSSW";
+  const std::string ppk = "PuTTY-User-Key-File-2: ssh-rsa\\r\\nEncryption: none\\r\\nPublic-Lines: 1"
+                          "\\r\\nAAAAB3NzaC1yc2EAAAAExample\\r\\nPrivate-Lines: 14\\r\\n" +
+                          body + "\\r\\n0azEHfm";
+  const std::string result = "{\"content\":[{\"type\":\"text\",\"text\":\"" + ppk + "\"}]}";
+  const std::string out = DefaultRedactor()->Redact(result, 1024);
+  EXPECT_EQ(out.find(body.substr(10, 12)), std::string::npos) << out;
+}
+
+TEST(RedactorBlocks, AGreedyBodyDoesNotHideTheNextKey) {
+  // Two cut-off keys in a row: the first one's body (base64 and escapes)
+  // runs into the second one's header; the second is found all the same.
+  const std::string first =
+      "PuTTY-User-Key-File-3: ssh-ed25519\\nPublic-Lines: 1\\nAAAAC3NzaC1lZDI1NTE5AAAAIEx\\n"
+      "Private-Lines: 1\\nAAAAIExampleZx8cVb2nM5q0Qw3rTy7uIo9pAs1dFg4hJk6l";
+  const std::string body = "cJ6nbD1SKmuU5ZuJRekST3ziH6jQ8sadQr+qNkFmM2xSc8C+N8nEZCp4L0ELqHJE";
+  const std::string second =
+      "PuTTY-User-Key-File-2: ssh-rsa\\r\\nPublic-Lines: 1\\r\\nAAAAB3NzaC1yc2EAAAAEx\\r\\n"
+      "Private-Lines: 14\\r\\n" + body;
+  const std::string out = DefaultRedactor()->Redact("{\"text\":\"" + first + "\\n" + second + "\"}");
+  EXPECT_EQ(out.find(body.substr(20, 12)), std::string::npos) << out;
+  EXPECT_EQ(out.find("Zx8cVb2nM5q0"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace agentwatch
