@@ -36,6 +36,12 @@ std::string ParseRule(const YAML::Node& r, const std::string& where, SecretRule*
       } catch (const YAML::Exception&) {
         err = where + ".entropy: expected a number";
       }
+    } else if (key == "block") {
+      try {
+        rule->block = v.as<bool>();
+      } catch (const YAML::Exception&) {
+        err = where + ".block: expected true or false";
+      }
     } else if (key == "span") {
       try {
         rule->span = v.as<size_t>();
@@ -54,7 +60,7 @@ std::string ParseRule(const YAML::Node& r, const std::string& where, SecretRule*
       rule->regex = v.Scalar();
     } else {
       err = fmt::format("{}: unknown key '{}' (id, provider, description, regex, keywords, "
-                        "entropy, span)",
+                        "entropy, span, block)",
                         where, key);
     }
     if (!err.empty()) return err;

@@ -23,6 +23,9 @@ struct SecretRule {
   // regex runs only on that window around each keyword found (0: from the
   // keyword to the end of the text, for blocks of any length).
   size_t span = kDefaultSpan;
+  // A multi-line block (a key file): a stream keeps the text from its
+  // header on as context until a match ends before the stream's end.
+  bool block = false;
   static constexpr size_t kDefaultSpan = 2560;
   std::string file;    // where it was defined
 };

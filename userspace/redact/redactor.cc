@@ -30,6 +30,7 @@ struct Redactor::Rule {
   std::unique_ptr<re2::RE2> re;
   double entropy = 0;
   size_t span = SecretRule::kDefaultSpan;
+  bool block = false;
 };
 
 struct Redactor::Near {
@@ -461,6 +462,7 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
     Rule rule;
     rule.id = sr.id;
     rule.entropy = sr.entropy;
+    rule.block = sr.block;
     // The window a match can reach around its keyword: what the regex can
     // match at most (0: any length, to the text's end).
     if (sr.span != SecretRule::kDefaultSpan) {
@@ -680,7 +682,7 @@ bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vecto
   if (rule_hits.empty() && name_hits.empty()) return false;
   if (blocks != nullptr) {
     for (const RuleHit& h : rule_hits) {
-      if (rules_[h.rule].span == 0) blocks->push_back(h.begin);
+      if (rules_[h.rule].block) blocks->push_back(h.begin);
     }
   }
   if (near != nullptr) {
