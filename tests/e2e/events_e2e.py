@@ -309,8 +309,12 @@ def main():
         for e in live:
             re_ev = replayed.get(e["seq"])
             if not check(re_ev == e, f"replay differs at seq {e['seq']}"):
-                print(" live:  ", json.dumps(e)[:400])
-                print(" replay:", json.dumps(re_ev)[:400])
+                # The first byte where they part, with what is around it.
+                lj, rj = json.dumps(e), json.dumps(re_ev)
+                at = next((i for i, (x, y) in enumerate(zip(lj, rj)) if x != y),
+                          min(len(lj), len(rj)))
+                print(" live:  ", lj[max(0, at - 200):at + 200])
+                print(" replay:", rj[max(0, at - 200):at + 200])
                 break
     finally:
         if daemon.poll() is None:

@@ -131,13 +131,10 @@ std::string InstallRedactor(const Config& cfg, bool create_key, size_t* formats)
     key = LoadOrCreateRedactionKey(cfg.state_dir, &err);
     if (key.empty()) return "redaction key: " + err;
   } else {
-    std::string text;
-    if (ReadFileText(cfg.state_dir + "/redaction.key", &text) && text.size() >= 32) {
-      key = text;
-    } else {
-      // A replay without the install's key: fingerprints of this run only.
-      key = RandomRedactionKey();
-    }
+    // A replay reads the install's key (masks read as they did live);
+    // without one, fingerprints of this run only.
+    key = ReadRedactionKey(cfg.state_dir);
+    if (key.empty()) key = RandomRedactionKey();
   }
   auto r = Redactor::Compile(cat, std::move(key), &err);
   if (!r) return err;

@@ -78,42 +78,39 @@ KeywordIndex::KeywordIndex(const std::vector<std::string>& keywords) {
   for (int c = 0; c < 256 && other < 0; ++c) {
     if (class_[c] == 0) other = c;
   }
-  std::vector<uint32_t> table(states * classes_, 0);
+  // Rows of a power-of-two width, 16-bit entries: the state's number with
+  // kFinal set when keywords end there (the rows the text keeps visiting
+  // stay in the first-level cache).
+  while ((1u << shift_) < classes_) ++shift_;
+  table_.assign(states << shift_, 0);
   for (size_t s = 0; s < states; ++s) {
     for (int c = 0; c < 256; ++c) {
-      if (class_[c] != 0 || c == other) table[s * classes_ + class_[c]] = next_[s * 256 + c];
+      if (class_[c] != 0 || c == other) {
+        const uint32_t target = next_[s * 256 + c];
+        table_[(s << shift_) | class_[c]] =
+            static_cast<uint16_t>(target | (output_[target].empty() ? 0 : kFinal));
+      }
     }
   }
-  next_ = std::move(table);
-  final_.resize(states);
-  for (size_t s = 0; s < states; ++s) final_[s] = output_[s].empty() ? 0 : 1;
+  next_.clear();
+  next_.shrink_to_fit();
 }
 
 void KeywordIndex::Scan(std::string_view text,
                         const std::function<void(uint32_t, size_t)>& hit) const {
-  uint32_t s = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    s = next_[s * classes_ + class_[static_cast<unsigned char>(text[i])]];
-    for (uint32_t k : output_[s]) hit(k, i + 1);
-  }
+  ForEach(text, hit);
 }
 
 void KeywordIndex::Seen(std::string_view text, std::vector<bool>* seen) const {
   seen->assign(lengths_.size(), false);
-  uint32_t s = 0;
-  for (unsigned char c : text) {
-    s = next_[s * classes_ + class_[c]];
-    if (!output_[s].empty()) {
-      for (uint32_t k : output_[s]) (*seen)[k] = true;
-    }
-  }
+  ForEach(text, [&](uint32_t k, size_t) { (*seen)[k] = true; });
 }
 
 bool KeywordIndex::Any(std::string_view text) const {
   uint32_t s = 0;
   for (unsigned char c : text) {
-    s = next_[s * classes_ + class_[c]];
-    if (!output_[s].empty()) return true;
+    s = Step(s, c);
+    if (Final(s)) return true;
   }
   return false;
 }

@@ -25,16 +25,26 @@ class KeywordIndex {
   // The same, inlined (the redactor's hot loop).
   template <typename Hit>
   void ForEach(std::string_view text, const Hit& hit) const {
-    uint32_t s = 0;
     const auto* p = reinterpret_cast<const unsigned char*>(text.data());
     const size_t n = text.size();
+    uint32_t s = 0;
     for (size_t i = 0; i < n; ++i) {
-      s = next_[s * classes_ + class_[p[i]]];
-      if (final_[s]) {
-        for (uint32_t k : output_[s]) hit(k, i + 1);
+      s = Step(s, p[i]);
+      if (Final(s)) {
+        for (uint32_t k : Ending(s)) hit(k, i + 1);
       }
     }
   }
+  // One step of the automaton, for a caller's own loop (ForEach's body):
+  // the next state, and the keywords that end in it.
+  uint32_t Step(uint32_t s, unsigned char c) const {
+    return table_[((s & ~kFinal) << shift_) | class_[c]];
+  }
+  static bool Final(uint32_t s) { return (s & kFinal) != 0; }
+  const std::vector<uint32_t>& Ending(uint32_t s) const { return output_[s & ~kFinal]; }
+  // The most states a KeywordIndex can have (keywords' total length).
+  static constexpr size_t kMaxStates = 0x7FFF;
+
   // Whether byte c occurs in some keyword (either case).
   bool InAlphabet(unsigned char c) const { return class_[c] != 0; }
   // Marks seen[i] for every keyword that occurs (seen sized to keywords).
@@ -50,9 +60,11 @@ class KeywordIndex {
   // classes (small enough to stay in cache), not states x 256.
   uint8_t class_[256] = {};
   uint32_t classes_ = 1;
-  std::vector<uint32_t> next_;                 // state * classes_ + class -> state
+  std::vector<uint32_t> next_;                 // while building: state * 256 + byte -> state
   std::vector<std::vector<uint32_t>> output_;  // state -> keywords ending here
-  std::vector<uint8_t> final_;                 // state -> whether output_ is not empty
+  static constexpr uint32_t kFinal = 0x8000u;
+  uint32_t shift_ = 0;
+  std::vector<uint16_t> table_;  // (state << shift_) | class -> state | kFinal
   std::vector<uint32_t> lengths_;
 };
 

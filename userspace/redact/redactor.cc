@@ -33,9 +33,20 @@ struct Redactor::Rule {
   bool block = false;
 };
 
+// What the first pass over a text finds besides keywords: whether an
+// escape could hide one, the escapes that change its shape near one, and
+// the runs of base64 bytes long enough to decode.
+struct Redactor::Prescan {
+  bool hides = false;
+  std::vector<size_t> esc;
+  std::vector<size_t> weak;  // \n \r \t \b \f: they only matter just before a keyword
+  std::vector<std::pair<size_t, size_t>> base64;
+};
+
 struct Redactor::Near {
   size_t begin, end;                // a keyword and a few bytes around it
   size_t region_begin, region_end;  // where its match could lie
+  size_t keyword;                   // where the keyword (or name) begins
 };
 
 struct Redactor::RuleHit {
@@ -58,6 +69,11 @@ constexpr size_t kNameReach = 2048;
 // Searches started again inside a match, per window (bounds the work an
 // input full of one keyword can cause).
 constexpr size_t kMaxRestarts = 64;
+// Base64 runs shorter than this are not decoded.
+constexpr size_t kMinBase64 = 24;
+// A \n \r \t escape this close before a keyword may break a \b the
+// match needs (its letter runs into the next word).
+constexpr size_t kWeakNear = 48;
 // An escape this close to a keyword may hide the shape around it.
 constexpr size_t kEscapeNear = 64;
 
@@ -507,6 +523,13 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
       }
     }
   }
+  size_t total = 1;
+  for (const auto& k : keywords) total += k.size();
+  if (total > KeywordIndex::kMaxStates) {
+    *err = fmt::format("the catalogue's keywords are {} bytes long in all; at most {}", total,
+                       KeywordIndex::kMaxStates);
+    return nullptr;
+  }
   r->keywords_ = std::make_unique<KeywordIndex>(keywords);
   for (const auto& k : keywords) {
     r->exact_.push_back(std::any_of(k.begin(), k.end(),
@@ -538,7 +561,7 @@ bool Redactor::SecretName(std::string_view name) const {
   return true;
 }
 
-void Redactor::ScanRules(std::string_view text, std::vector<RuleHit> hits,
+void Redactor::ScanRules(std::string_view text, std::vector<RuleHit>& hits,
                          std::vector<Finding>* out) const {
   std::sort(hits.begin(), hits.end(), [](const RuleHit& a, const RuleHit& b) {
     return a.rule != b.rule ? a.rule < b.rule : a.begin < b.begin;
@@ -624,7 +647,7 @@ void Redactor::ScanNames(std::string_view text, const std::vector<size_t>& hits,
     if (!SecretName(name)) continue;
     if (near != nullptr) {
       near->push_back({b > kEscapeNear ? b - kEscapeNear : 0, std::min(text.size(), e + kEscapeNear),
-                       b > kNameLead ? b - kNameLead : 0, std::min(text.size(), e + kNameReach)});
+                       b > kNameLead ? b - kNameLead : 0, std::min(text.size(), e + kNameReach), b});
     }
     const std::string norm = NormalizeName(name);
     const bool whole_line = norm == "cookie" || norm == "set_cookie";
@@ -652,12 +675,16 @@ void Redactor::ScanNames(std::string_view text, const std::vector<size_t>& hits,
 }
 
 bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vector<Near>* near,
-                    std::vector<size_t>* blocks) const {
+                    std::vector<size_t>* blocks, Prescan* pre) const {
   const std::vector<std::pair<size_t, size_t>> masks = MaskRanges(text);
-  std::vector<RuleHit> rule_hits;
-  std::vector<size_t> name_hits;
+  // Scratch kept per thread (Scan does not call itself): no allocation
+  // per text.
+  thread_local std::vector<RuleHit> rule_hits;
+  thread_local std::vector<size_t> name_hits;
+  rule_hits.clear();
+  name_hits.clear();
   size_t mi = 0;
-  keywords_->ForEach(text, [&](uint32_t k, size_t end) {
+  auto on_hit = [&](uint32_t k, size_t end) {
     const size_t len = keywords_->length(k);
     const size_t begin = end - len;
     // A short keyword (sk, hf_, eyJ...) is a token's prefix: it counts only
@@ -678,7 +705,49 @@ bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vecto
     } else {
       name_hits.push_back(begin);
     }
-  });
+  };
+  if (pre == nullptr) {
+    keywords_->ForEach(text, on_hit);
+  } else {
+    // One pass: the keyword automaton, and what FindIn needs besides.
+    const KeywordIndex& kw = *keywords_;
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const size_t n = text.size();
+    const bool slash = kw.InAlphabet('/');
+    uint32_t st = 0;
+    size_t run = SIZE_MAX;
+    for (size_t i = 0; i < n; ++i) {
+      const unsigned char c = p[i];
+      st = kw.Step(st, c);
+      if (KeywordIndex::Final(st)) {
+        for (uint32_t k : kw.Ending(st)) on_hit(k, i + 1);
+      }
+      if (kBase64Bytes[c]) {
+        if (run == SIZE_MAX) run = i;
+        continue;
+      }
+      if (run != SIZE_MAX) {
+        if (i - run >= kMinBase64) pre->base64.emplace_back(run, i);
+        run = SIZE_MAX;
+      }
+      if (c == '\\' && i + 1 < n) {
+        const unsigned char e = p[i + 1];
+        if (e == '"' || e == '\\' || e == '/' || e == 'u') {
+          pre->esc.push_back(i);
+        } else if (e == 'n' || e == 'r' || e == 't' || e == 'b' || e == 'f') {
+          pre->weak.push_back(i);
+        }
+        if (e == '/' && slash) pre->hides = true;
+        if (e == 'u' && i + 5 < n && p[i + 2] == '0' && p[i + 3] == '0' && HexDigit(p[i + 4]) >= 0 &&
+            HexDigit(p[i + 4]) < 8 && HexDigit(p[i + 5]) >= 0)
+          pre->hides = true;
+      } else if (c == '%') {
+        pre->esc.push_back(i);
+        if (i + 2 < n && HexDigit(p[i + 1]) >= 0 && HexDigit(p[i + 2]) >= 0) pre->hides = true;
+      }
+    }
+    if (run != SIZE_MAX && n - run >= kMinBase64) pre->base64.emplace_back(run, n);
+  }
   if (rule_hits.empty() && name_hits.empty()) return false;
   if (blocks != nullptr) {
     for (const RuleHit& h : rule_hits) {
@@ -694,10 +763,10 @@ bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vecto
       near->push_back({h.begin > kEscapeNear ? h.begin - kEscapeNear : 0,
                        std::min(text.size(), h.end + kEscapeNear),
                        h.end > before ? h.end - before : 0,
-                       span == 0 ? text.size() : std::min(text.size(), h.begin + span)});
+                       span == 0 ? text.size() : std::min(text.size(), h.begin + span), h.begin});
     }
   }
-  if (!rule_hits.empty()) ScanRules(text, std::move(rule_hits), out);
+  if (!rule_hits.empty()) ScanRules(text, rule_hits, out);
   std::sort(name_hits.begin(), name_hits.end());
   ScanNames(text, name_hits, out, near);
   return true;
@@ -735,21 +804,33 @@ void Redactor::FindIn(std::string_view text, const std::vector<std::string>& kno
   // around a keyword found near an escape (the value may be escaped:
   // nested JSON), or the whole text when an escape hides one of a
   // keyword's bytes.
-  std::vector<Near> near;
-  Scan(text, out, &near, blocks);
+  // Scratch kept per thread (FindIn does not call itself).
+  thread_local std::vector<Near> near;
+  thread_local Prescan pre;
+  near.clear();
+  pre.hides = false;
+  pre.esc.clear();
+  pre.weak.clear();
+  pre.base64.clear();
+  Scan(text, out, &near, blocks, &pre);
   std::vector<std::pair<size_t, size_t>> regions;
-  if (Hides(text)) {
+  if (pre.hides) {
     regions.emplace_back(0, text.size());
   } else if (!near.empty()) {
-    std::vector<size_t> esc;
-    for (size_t at = 0; at < text.size(); ++at) {
-      if (text[at] == '\\' || text[at] == '%') esc.push_back(at);
-    }
+    // Escapes that change a text's shape around a keyword: quotes and
+    // backslashes of nested JSON, \/, \uXXXX, %XX (not \n \t, which
+    // decode to the white space a value ends at anyway).
+    const std::vector<size_t>& esc = pre.esc;
     std::sort(near.begin(), near.end(),
               [](const Near& a, const Near& b) { return a.region_begin < b.region_begin; });
     for (const Near& n : near) {
       const auto it = std::lower_bound(esc.begin(), esc.end(), n.begin);
-      if (it == esc.end() || *it >= n.end) continue;
+      // A \n before a token glues its n to it in the text (no \b there):
+      // close before the keyword, it counts as well.
+      const auto w = std::lower_bound(pre.weak.begin(), pre.weak.end(),
+                                      n.keyword > kWeakNear ? n.keyword - kWeakNear : 0);
+      const bool weak = w != pre.weak.end() && *w < n.keyword;
+      if ((it == esc.end() || *it >= n.end) && !weak) continue;
       if (!regions.empty() && n.region_begin <= regions.back().second) {
         regions.back().second = std::max(regions.back().second, n.region_end);
       } else {
@@ -760,15 +841,15 @@ void Redactor::FindIn(std::string_view text, const std::vector<std::string>& kno
   std::vector<DecodedView> json_views;
   for (const auto& [rb, re] : regions) ScanViews(text, rb, re, out, &json_views);
   // Base64 runs that decode to text: a secret inside masks the whole run.
-  auto base64 = [&](std::string_view t, const DecodedView* via) {
-    for (const auto& run : FindBase64Text(t)) {
+  auto base64_run = [&](const Base64Run& run, const DecodedView* via) {
+    {
       std::vector<Finding> f;
       Scan(run.decoded, &f, nullptr);
       DecodedView inner;
       if (f.empty() && JsonUnescapeView(run.decoded, &inner)) {
         Scan(inner.text, &f, nullptr);
       }
-      if (f.empty()) continue;
+      if (f.empty()) return;
       size_t b = run.begin, e = run.end;
       if (via != nullptr) {
         b = via->MapBegin(b);
@@ -777,8 +858,13 @@ void Redactor::FindIn(std::string_view text, const std::vector<std::string>& kno
       out->push_back({b, e, f.front().rule, f.front().value});
     }
   };
-  base64(text, nullptr);
-  for (const auto& v : json_views) base64(v.text, &v);
+  for (const auto& [b, e] : pre.base64) {
+    Base64Run run;
+    if (Base64TextRun(text, b, e, kMinBase64, &run)) base64_run(run, nullptr);
+  }
+  for (const auto& v : json_views) {
+    for (const auto& run : FindBase64Text(v.text)) base64_run(run, &v);
+  }
   AddKnown(text, known, out);
 }
 
@@ -1019,12 +1105,17 @@ std::string Redactor::RedactSlice(std::string_view text, size_t begin, size_t en
 
 std::string StreamRedaction::Preview(const Redactor& r, uint64_t offset, std::string_view data,
                                      size_t max_len) {
-  std::string joined;
-  const bool continues = offset == tail_end_;
-  if (continues) joined = std::move(tail_);
+  const bool continues = offset == tail_end_ && !tail_.empty();
+  // The context and the chunk joined (the chunk alone when there is no
+  // context: no copy).
+  std::string buf;
+  if (continues) {
+    buf = std::move(tail_);
+    buf.append(data);
+  }
   tail_.clear();
-  const size_t from = joined.size();
-  joined.append(data);
+  const std::string_view joined = continues ? std::string_view(buf) : data;
+  const size_t from = continues ? joined.size() - data.size() : 0;
   const size_t n = joined.size();
   std::vector<Redactor::Finding> f;
   std::vector<size_t> blocks;
@@ -1033,12 +1124,12 @@ std::string StreamRedaction::Preview(const Redactor& r, uint64_t offset, std::st
   // After bytes that were not seen (a capture gap, or a stream first seen
   // in its middle), the run of token bytes the chunk starts with may be
   // the rest of a secret: masked as "cut".
-  if (!continues && offset != 0) {
+  if (offset != tail_end_ && offset != 0) {
     size_t lead = 0;
     while (lead < n && TokenByte(static_cast<unsigned char>(joined[lead]))) ++lead;
     const bool covered = !f.empty() && f.front().begin == 0;
     if (lead >= kMinCutRun && !covered) {
-      f.push_back({0, lead, "cut", joined.substr(0, lead)});
+      f.push_back({0, lead, "cut", std::string(joined.substr(0, lead))});
       f = Merge(std::move(f));
     }
   }
@@ -1049,7 +1140,7 @@ std::string StreamRedaction::Preview(const Redactor& r, uint64_t offset, std::st
   while (run > from && TokenByte(static_cast<unsigned char>(joined[run - 1]))) --run;
   const bool covered = !f.empty() && f.back().end == n;
   if (n - run >= kMinCutRun && !covered) {
-    f.push_back({run, n, "cut", joined.substr(run)});
+    f.push_back({run, n, "cut", std::string(joined.substr(run))});
     f = Merge(std::move(f));
   }
   // The next context: the last kContext bytes, and before them what a
@@ -1088,7 +1179,7 @@ std::string StreamRedaction::Preview(const Redactor& r, uint64_t offset, std::st
   std::string preview = Cut(std::move(out), max_len, n - consumed);
   // Kept: from keep, its head and its last bytes when long (a key block's
   // header and where it has got to).
-  const std::string_view rest = std::string_view(joined).substr(keep);
+  const std::string_view rest = joined.substr(keep);
   if (rest.size() > kMaxContext) {
     tail_.assign(rest.substr(0, kMaxContext / 16));
     tail_.append(rest.substr(rest.size() - (kMaxContext - kMaxContext / 16)));
@@ -1214,13 +1305,17 @@ std::string RandomRedactionKey() {
   return hex;
 }
 
+std::string ReadRedactionKey(const std::string& state_dir) {
+  std::string text;
+  if (!ReadFileText(state_dir + "/redaction.key", &text)) return "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
+    text.pop_back();
+  return text.size() >= 32 ? text : "";
+}
+
 std::string LoadOrCreateRedactionKey(const std::string& state_dir, std::string* err) {
   const std::string path = state_dir + "/redaction.key";
-  std::string text;
-  if (ReadFileText(path, &text)) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-    if (text.size() >= 32) return text;
-  }
+  if (std::string key = ReadRedactionKey(state_dir); !key.empty()) return key;
   unsigned char k[32];
   if (RAND_bytes(k, sizeof k) != 1) {
     *err = "no random bytes for the redaction key";

@@ -89,13 +89,15 @@ class Redactor {
   // one) with the region around it where its match could lie.
   // *blocks (when given): where keywords of rules with no length bound
   // (key blocks) occur.
+  struct Prescan;
+  // *pre (when given): filled in the same pass.
   bool Scan(std::string_view text, std::vector<Finding>* out, std::vector<Near>* near,
-            std::vector<size_t>* blocks = nullptr) const;
+            std::vector<size_t>* blocks = nullptr, Prescan* pre = nullptr) const;
   // The decoded views of text[rb, re) (nested JSON, percent-encoding)
   // scanned; the first JSON view kept in *first_json (for base64 runs).
   void ScanViews(std::string_view text, size_t rb, size_t re, std::vector<Finding>* out,
                  std::vector<DecodedView>* first_json) const;
-  void ScanRules(std::string_view text, std::vector<RuleHit> hits,
+  void ScanRules(std::string_view text, std::vector<RuleHit>& hits,
                  std::vector<Finding>* out) const;
   // Whether an escape in text (\uXXXX, \/, %XX) decodes to a byte some
   // keyword holds: only then can a decoded view show a keyword the text
@@ -169,6 +171,10 @@ void SetDefaultRedactor(std::shared_ptr<const Redactor> r);
 // The install's fingerprint key in state_dir/redaction.key (created, 0600,
 // 32 random bytes hex, when missing). "" and *err when neither works.
 std::string LoadOrCreateRedactionKey(const std::string& state_dir, std::string* err);
+
+// The install's key from state_dir/redaction.key (its line end dropped),
+// or "" when there is none.
+std::string ReadRedactionKey(const std::string& state_dir);
 
 // 32 random bytes as hex: a key for a run that has no install key.
 std::string RandomRedactionKey();

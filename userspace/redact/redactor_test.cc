@@ -1,6 +1,9 @@
 #include "redact/redactor.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
 
 #include "agentwatch/v1/agentwatch.pb.h"
 
@@ -293,6 +296,25 @@ TEST(RedactorBlocks, AGreedyBodyDoesNotHideTheNextKey) {
   const std::string out = DefaultRedactor()->Redact("{\"text\":\"" + first + "\\n" + second + "\"}");
   EXPECT_EQ(out.find(body.substr(20, 12)), std::string::npos) << out;
   EXPECT_EQ(out.find("Zx8cVb2nM5q0"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace agentwatch
+
+namespace agentwatch {
+namespace {
+
+TEST(RedactionKey, AReplayReadsTheKeyTheDaemonMade) {
+  char dir[] = "/tmp/aw-key-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  EXPECT_EQ(ReadRedactionKey(dir), "");
+  std::string err;
+  const std::string made = LoadOrCreateRedactionKey(dir, &err);
+  ASSERT_EQ(made.size(), 64u) << err;
+  // The file ends in a line end; what a replay reads is the same key.
+  EXPECT_EQ(ReadRedactionKey(dir), made);
+  EXPECT_EQ(LoadOrCreateRedactionKey(dir, &err), made);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

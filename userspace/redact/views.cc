@@ -1,7 +1,6 @@
 #include "redact/views.h"
 
 #include <algorithm>
-#include <array>
 
 namespace agentwatch {
 namespace {
@@ -95,17 +94,7 @@ size_t DecodeEscape(std::string_view text, size_t i, std::string* bytes) {
   return 6;
 }
 
-constexpr std::array<bool, 256> MakeBase64Table() {
-  std::array<bool, 256> is{};
-  for (int c = 0; c < 256; ++c) {
-    is[c] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '+' || c == '/' || c == '-' || c == '_';
-  }
-  return is;
-}
-constexpr std::array<bool, 256> kBase64 = MakeBase64Table();
-
-inline bool IsBase64Char(unsigned char c) { return kBase64[c]; }
+inline bool IsBase64Char(unsigned char c) { return kBase64Bytes[c]; }
 
 int Base64Value(unsigned char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -191,6 +180,35 @@ bool PercentDecodeView(std::string_view text, DecodedView* out) {
   return any;
 }
 
+bool Base64TextRun(std::string_view text, size_t i, size_t j, size_t min_len, Base64Run* out) {
+  if (j - i < min_len) return false;
+  size_t end = j;
+  while (end < text.size() && text[end] == '=' && end - j < 2) ++end;
+  bool upper = false, lower = false;
+  for (size_t k = i; k < j && !(upper && lower); ++k) {
+    upper |= text[k] >= 'A' && text[k] <= 'Z';
+    lower |= text[k] >= 'a' && text[k] <= 'z';
+  }
+  // The base64 of a text has both cases (a word or an identifier run
+  // together is not decoded).
+  if (!upper || !lower) return false;
+  std::string d;
+  d.reserve((j - i) * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t k = i; k < j; ++k) {
+    acc = (acc << 6) | static_cast<uint32_t>(Base64Value(static_cast<unsigned char>(text[k])));
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      d.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  if (!MostlyText(d)) return false;
+  *out = {i, end, std::move(d)};
+  return true;
+}
+
 std::vector<Base64Run> FindBase64Text(std::string_view text, size_t min_len) {
   std::vector<Base64Run> runs;
   for (size_t i = 0; i < text.size();) {
@@ -200,33 +218,13 @@ std::vector<Base64Run> FindBase64Text(std::string_view text, size_t min_len) {
     }
     size_t j = i;
     while (j < text.size() && IsBase64Char(static_cast<unsigned char>(text[j]))) ++j;
-    size_t end = j;
-    while (end < text.size() && text[end] == '=' && end - j < 2) ++end;
-    bool upper = false, lower = false;
-    if (j - i >= min_len) {
-      for (size_t k = i; k < j && !(upper && lower); ++k) {
-        upper |= text[k] >= 'A' && text[k] <= 'Z';
-        lower |= text[k] >= 'a' && text[k] <= 'z';
-      }
+    Base64Run run;
+    if (Base64TextRun(text, i, j, min_len, &run)) {
+      i = run.end;
+      runs.push_back(std::move(run));
+    } else {
+      i = j;
     }
-    // The base64 of a text has both cases (a word or an identifier run
-    // together is not decoded).
-    if (j - i >= min_len && upper && lower) {
-      std::string d;
-      d.reserve((j - i) * 3 / 4);
-      uint32_t acc = 0;
-      int bits = 0;
-      for (size_t k = i; k < j; ++k) {
-        acc = (acc << 6) | static_cast<uint32_t>(Base64Value(static_cast<unsigned char>(text[k])));
-        bits += 6;
-        if (bits >= 8) {
-          bits -= 8;
-          d.push_back(static_cast<char>((acc >> bits) & 0xFF));
-        }
-      }
-      if (MostlyText(d)) runs.push_back({i, end, std::move(d)});
-    }
-    i = end > j ? end : j;
   }
   return runs;
 }

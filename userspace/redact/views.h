@@ -7,6 +7,7 @@
 #ifndef AGENTWATCH_REDACT_VIEWS_H_
 #define AGENTWATCH_REDACT_VIEWS_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -46,6 +47,20 @@ struct Base64Run {
   std::string decoded;
 };
 std::vector<Base64Run> FindBase64Text(std::string_view text, size_t min_len = 24);
+// The same for one maximal run of base64 bytes text[i, j) (padding after
+// it is taken): false when it is short or does not decode to text.
+bool Base64TextRun(std::string_view text, size_t i, size_t j, size_t min_len, Base64Run* out);
+
+// Bytes of the standard and URL base64 alphabets (padding excluded).
+constexpr std::array<bool, 256> MakeBase64Bytes() {
+  std::array<bool, 256> is{};
+  for (int c = 0; c < 256; ++c) {
+    is[c] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '+' || c == '/' || c == '-' || c == '_';
+  }
+  return is;
+}
+inline constexpr std::array<bool, 256> kBase64Bytes = MakeBase64Bytes();
 
 // Composes a view of a view: the ranges of `inner` (over outer.text)
 // mapped to outer's original.
