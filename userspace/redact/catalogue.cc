@@ -12,6 +12,8 @@
 namespace agentwatch {
 namespace {
 
+constexpr size_t kMaxSpan = 1 << 20;  // a span above a MiB is "any length" (0)
+
 std::string ReadStrings(const YAML::Node& n, const std::string& where,
                         std::vector<std::string>* out) {
   if (!n.IsSequence()) return where + ": expected a list of strings";
@@ -45,6 +47,8 @@ std::string ParseRule(const YAML::Node& r, const std::string& where, SecretRule*
     } else if (key == "span") {
       try {
         rule->span = v.as<size_t>();
+        if (rule->span > kMaxSpan)
+          err = fmt::format("{}.span: at most {} (0: any length)", where, kMaxSpan);
       } catch (const YAML::Exception&) {
         err = where + ".span: expected a byte count";
       }

@@ -17,7 +17,9 @@ struct SecretRule {
   std::string provider;
   std::string description;
   std::string regex;  // RE2; capture group 1 is the secret (else the whole match)
-  std::vector<std::string> keywords;  // one must occur (case-insensitive)
+  // Each occurs in every match; the longest is the prefilter (matched
+  // case-insensitively unless it has an upper-case letter).
+  std::vector<std::string> keywords;
   double entropy = 0;  // minimum bits per character of the secret (0: none)
   // How far a match reaches around any of its keywords, in bytes: the
   // regex runs only on that window around each keyword found (0: from the

@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <mutex>
 #include <set>
 
@@ -59,6 +60,11 @@ namespace {
 
 constexpr size_t kMaxValue = 16384;  // longest secret-named value taken
 constexpr size_t kMinValue = 3;
+constexpr size_t kMaxName = 128;     // longest key name looked at
+// More findings than this in one text: the whole text is masked (an input
+// made of secrets, or made to look like it, costs bounded work).
+constexpr size_t kMaxFindings = 4096;
+constexpr size_t kMaxSpread = 256;   // distinct values searched for again
 constexpr int kMaxJsonDepth = 3;     // nested JSON held in strings
 // Bytes before a block rule's keyword where its match may start.
 constexpr size_t kBlockLead = 512;
@@ -281,7 +287,10 @@ std::vector<std::pair<size_t, size_t>> MaskRanges(std::string_view text) {
 // and \b 0, a group its longest alternative, a repetition its bound.
 class MatchLength {
  public:
-  explicit MatchLength(std::string_view re) : re_(re) {}
+  // Under (?i) an ASCII letter also matches a longer character (K: the
+  // Kelvin sign, 3 bytes; s: the long s, 2).
+  explicit MatchLength(std::string_view re)
+      : re_(re), fold_(re.find("(?i") != std::string_view::npos) {}
   size_t Run() {
     const size_t n = Alternation();
     return i_ == re_.size() ? n : SIZE_MAX;
@@ -345,7 +354,8 @@ class MatchLength {
       if (i_ < re_.size() && re_[i_] == '?') {
         // (?flags) sets flags: no width; (?flags: ...) and (?P<name> ...) group.
         size_t j = i_ + 1;
-        if (j < re_.size() && re_[j] == 'P') {
+        if (j < re_.size() && (re_[j] == 'P' || (re_[j] == '<' && j + 1 < re_.size() &&
+                                                 re_[j + 1] != '=' && re_[j + 1] != '!'))) {
           const size_t gt = re_.find('>', j);
           if (gt == std::string_view::npos) return Fail();
           j = gt + 1;
@@ -369,11 +379,11 @@ class MatchLength {
       size_t j = i_ + 1;
       if (j < re_.size() && re_[j] == '^') ++j;
       if (j < re_.size() && re_[j] == ']') ++j;
-      bool ascii = re_[i_ + 1] != '^';
+      bool ascii = i_ + 1 < re_.size() && re_[i_ + 1] != '^' && !fold_;
       for (; j < re_.size() && re_[j] != ']'; ++j) {
         if (re_[j] == '\\') {
           ++j;
-          if (j < re_.size() && (re_[j] == 'p' || re_[j] == 'P' || re_[j] == 'x')) ascii = false;
+          if (j < re_.size() && std::strchr("pPxSWDC", re_[j]) != nullptr) ascii = false;
         } else if (static_cast<unsigned char>(re_[j]) >= 0x80) {
           ascii = false;
         } else if (re_[j] == '[' && j + 1 < re_.size() && re_[j + 1] == ':') {
@@ -391,6 +401,7 @@ class MatchLength {
       const char e = re_[i_ + 1];
       i_ += 2;
       if (e == 'b' || e == 'B' || e == 'A' || e == 'z') return 0;
+      if (e == 'S' || e == 'W' || e == 'D') return 4;  // any character but ...
       if (e == 'p' || e == 'P' || e == 'x' || e == 'C' || e == 'Q') {
         if (i_ < re_.size() && re_[i_] == '{') {
           const size_t close = re_.find('}', i_);
@@ -413,6 +424,7 @@ class MatchLength {
     }
     ++i_;
     if (c == '.') return 4;
+    if (fold_ && std::isalpha(static_cast<unsigned char>(c))) return 3;
     return 1;
   }
   size_t Fail() {
@@ -421,6 +433,7 @@ class MatchLength {
   }
 
   std::string_view re_;
+  bool fold_ = false;
   size_t i_ = 0;
 };
 
@@ -536,9 +549,13 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
                                     [](unsigned char c) { return std::isupper(c) != 0; }));
     r->keyword_text_.push_back(k);
   }
-  // Short keywords of letters, digits, _ . - (sk_, hf_, eyJ) begin a token.
-  for (const auto& k : keywords) {
-    bool word = !k.empty() && std::isalnum(static_cast<unsigned char>(k[0]));
+  // Short keywords of letters, digits, _ . - (sk_, hf_, eyJ) of rules whose
+  // regex starts at a word boundary begin a token: only there do they count.
+  for (size_t i = 0; i < keywords.size(); ++i) {
+    const std::string& k = keywords[i];
+    const int rule = r->keyword_rule_[i];
+    bool word = rule >= 0 && !k.empty() && std::isalnum(static_cast<unsigned char>(k[0])) &&
+                cat.rules[static_cast<size_t>(rule)].regex.rfind("\\b", 0) == 0;
     for (unsigned char c : k) word &= std::isalnum(c) || c == '_' || c == '.' || c == '-';
     r->word_prefix_.push_back(word);
   }
@@ -583,7 +600,9 @@ void Redactor::ScanRules(std::string_view text, std::vector<RuleHit>& hits,
     auto run = [&](size_t wb, size_t we) {
       size_t pos = wb;
       size_t restarts = 0;
-      while (pos < we && r.re->Match(whole_text, pos, we, RE2::UNANCHORED, groups, ng)) {
+      size_t cursor = first;
+      while (pos < we && out->size() <= 2 * kMaxFindings &&
+             r.re->Match(whole_text, pos, we, RE2::UNANCHORED, groups, ng)) {
         const size_t ms = static_cast<size_t>(groups[0].data() - text.data());
         const size_t me = ms + groups[0].size();
         const re2::StringPiece whole = groups[0];
@@ -598,9 +617,11 @@ void Redactor::ScanRules(std::string_view text, std::vector<RuleHit>& hits,
         // A keyword after the first inside this match may begin a match of
         // its own that this one swallowed (a greedy body running into the
         // next key's header): searched again from just after this start.
+        // Match starts only grow: the hits before this one are behind.
+        while (cursor < i_end && hits[cursor].begin < ms) ++cursor;
         if (restarts < kMaxRestarts) {
           bool own = false;
-          for (size_t k = first; k < i_end && hits[k].begin < me; ++k) {
+          for (size_t k = cursor; k < i_end && hits[k].begin < me; ++k) {
             if (hits[k].begin < ms) continue;
             if (!own) {
               own = true;
@@ -634,15 +655,19 @@ void Redactor::ScanRules(std::string_view text, std::vector<RuleHit>& hits,
 
 void Redactor::ScanNames(std::string_view text, const std::vector<size_t>& hits,
                          std::vector<Finding>* out, std::vector<Near>* near) const {
-  size_t last_token = SIZE_MAX;
+  // Where the last name (and the value taken after it) ended: a hit inside
+  // them is not looked at again (a text of one long name, or of names
+  // repeated, costs one pass, not one per hit).
+  size_t done = 0;
   for (size_t h : hits) {
-    // The whole key name around the literal.
+    if (h < done) continue;
+    // The whole key name around the literal (bounded: a name is short).
     size_t b = h;
-    while (b > 0 && KeyChar(static_cast<unsigned char>(text[b - 1]))) --b;
+    while (b > 0 && h - b < kMaxName && KeyChar(static_cast<unsigned char>(text[b - 1]))) --b;
     size_t e = h;
-    while (e < text.size() && KeyChar(static_cast<unsigned char>(text[e]))) ++e;
-    if (b == last_token) continue;
-    last_token = b;
+    while (e < text.size() && e - h < kMaxName && KeyChar(static_cast<unsigned char>(text[e]))) ++e;
+    done = e;
+    if (e - b >= kMaxName) continue;  // not a name: a run of key characters
     const std::string_view name = text.substr(b, e - b);
     if (!SecretName(name)) continue;
     if (near != nullptr) {
@@ -654,16 +679,18 @@ void Redactor::ScanNames(std::string_view text, const std::vector<size_t>& hits,
     size_t vb = 0, ve = 0;
     if (ValueAfter(text, e, whole_line, &vb, &ve)) {
       if (!Placeholder(text.substr(vb, ve - vb))) AddFinding(out, vb, ve, "secret-name", text);
+      done = std::max(done, ve);
       continue;
     }
     // No name=value shape: a long random value close after the name.
     const size_t limit = std::min(text.size(), e + 48);
     for (size_t i = e; i < limit;) {
       size_t j = i;
-      while (j < text.size() && (std::isalnum(static_cast<unsigned char>(text[j])) ||
-                                 text[j] == '+' || text[j] == '/' || text[j] == '=' ||
-                                 text[j] == '_' || text[j] == '-'))
+      while (j < text.size() && j - i <= kMaxValue &&
+             (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '+' ||
+              text[j] == '/' || text[j] == '=' || text[j] == '_' || text[j] == '-'))
         ++j;
+      done = std::max(done, j);
       if (j - i >= entropy_min_length_ && j - i <= kMaxValue &&
           LooksRandom(text.substr(i, j - i)) && Entropy(text.substr(i, j - i)) >= entropy_min_) {
         AddFinding(out, i, j, "high-entropy", text);
@@ -689,8 +716,10 @@ bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vecto
     const size_t begin = end - len;
     // A short keyword (sk, hf_, eyJ...) is a token's prefix: it counts only
     // at the start of a word, not inside one ("task", "ask").
+    // (The letter of a \n \t ... escape before it is no word.)
     if (len < 4 && word_prefix_[k] && begin > 0 &&
-        std::isalnum(static_cast<unsigned char>(text[begin - 1])))
+        std::isalnum(static_cast<unsigned char>(text[begin - 1])) &&
+        !(begin >= 2 && text[begin - 2] == '\\' && std::strchr("nrtbf", text[begin - 1]) != nullptr))
       return;
     // Not inside a mask already there (hits come in order of their ends).
     while (mi < masks.size() && masks[mi].second < end) ++mi;
@@ -928,8 +957,10 @@ void Redactor::AddKnown(std::string_view text, const std::vector<std::string>& k
   std::set<std::string, std::less<>> values(known.begin(), known.end());
   for (const auto& x : *out) values.insert(x.value);
   std::vector<Finding> more;
+  size_t spread = 0;
   for (const auto& v : values) {
     if (!Spreads(v)) continue;
+    if (++spread > kMaxSpread) break;
     std::string escaped;
     AppendJsonString(v, &escaped);
     escaped = escaped.substr(1, escaped.size() - 2);
@@ -962,11 +993,21 @@ std::vector<Redactor::Finding> Redactor::Clean(std::string_view text,
   if (!masks.empty()) {
     f.erase(std::remove_if(f.begin(), f.end(),
                            [&](const Finding& x) {
-                             for (const auto& [b, e] : masks)
-                               if (x.begin >= b && x.end <= e) return true;
-                             return false;
+                             // The last mask starting at or before x (masks
+                             // are in order and do not overlap).
+                             auto it = std::upper_bound(
+                                 masks.begin(), masks.end(), x.begin,
+                                 [](size_t v, const auto& m) { return v < m.first; });
+                             if (it == masks.begin()) return false;
+                             --it;
+                             return x.begin >= it->first && x.end <= it->second;
                            }),
             f.end());
+  }
+  if (f.size() > kMaxFindings) {
+    std::vector<Finding> all;
+    all.push_back({0, text.size(), "many-secrets", std::string(text.substr(0, 64))});
+    return all;
   }
   return Merge(std::move(f));
 }
@@ -1096,6 +1137,8 @@ std::string Redactor::Redact(std::string_view text, size_t max_len) const {
 
 std::string Redactor::RedactSlice(std::string_view text, size_t begin, size_t end,
                                   size_t max_len) const {
+  end = std::min(end, text.size());
+  begin = std::min(begin, end);
   std::vector<Finding> f = Find(text);
   std::string_view slice = text.substr(0, end);
   size_t consumed = 0;

@@ -319,3 +319,33 @@ TEST(RedactionKey, AReplayReadsTheKeyTheDaemonMade) {
 
 }  // namespace
 }  // namespace agentwatch
+
+namespace agentwatch {
+namespace {
+
+TEST(RedactorHostile, RepeatedKeywordsAndNamesStayBounded) {
+  // Inputs made of one keyword, one name or one secret format repeated:
+  // each is redacted in one pass's work (not one pass per hit), and every
+  // key in them is masked.
+  auto r = DefaultRedactor();
+  std::string names;
+  while (names.size() < (1u << 20)) names += "token";
+  EXPECT_FALSE(r->Redact(names).empty());
+  std::string values;
+  while (values.size() < (1u << 20)) values += "a_token=";
+  EXPECT_EQ(r->Redact(values).find("a_token=a_token=a_token=a_token="), std::string::npos);
+  std::string keys;
+  while (keys.size() < (1u << 20)) keys += "AKIAQW3RTY7UIOZPASLD ";
+  const std::string out = r->Redact(keys);
+  EXPECT_EQ(out.find("AKIAQW3RTY7UIOZPASLD"), std::string::npos) << out.substr(0, 200);
+}
+
+TEST(RedactorEscapes, ATokenRightAfterAJsonLineEnd) {
+  // In JSON text the n of \n runs into the token after it: still a token.
+  const std::string t = "{\"text\":\"keys:\\nsk_live_4eC39HqLyjWDarjtT1zdp7dc\"}";
+  const std::string out = DefaultRedactor()->Redact(t);
+  EXPECT_EQ(out.find("4eC39HqLyjWDarjtT1zdp7dc"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace agentwatch
