@@ -1023,15 +1023,40 @@ struct Memo {
   std::string text;
   std::vector<Redactor::Finding> found;
 };
-constexpr size_t kMemoSlots = 4;
+constexpr size_t kMemoSlots = 16;
 constexpr size_t kMemoMin = 256;         // shorter texts are cheaper to scan than to keep
 constexpr size_t kMemoMax = 1024 * 1024;  // longer ones are not kept
 
+// The last texts this thread's redactor wrote (a preview, a field): a
+// redacted text redacts to itself (the fuzz target checks it), so one
+// seen again (the same result in the call, its chain entry, the published
+// event) has nothing left to find.
+struct CleanText {
+  uint64_t redactor = 0;
+  std::string text;
+};
+constexpr size_t kCleanSlots = 16;
+constexpr size_t kCleanMin = 32;
+thread_local std::array<CleanText, kCleanSlots> g_clean;
+thread_local size_t g_clean_next = 0;
+
 }  // namespace
+
+void Redactor::NoteClean(std::string_view out) const {
+  if (out.size() < kCleanMin || out.size() > kMemoMax) return;
+  CleanText& c = g_clean[g_clean_next++ % kCleanSlots];
+  c.redactor = id_;
+  c.text.assign(out);
+}
 
 std::vector<Redactor::Finding> Redactor::Find(std::string_view text) const {
   thread_local std::array<Memo, kMemoSlots> memo;
   thread_local size_t next = 0;
+  if (text.size() >= kCleanMin) {
+    for (const CleanText& c : g_clean) {
+      if (c.redactor == id_ && c.text.size() == text.size() && c.text == text) return {};
+    }
+  }
   const bool keep = text.size() >= kMemoMin && text.size() <= kMemoMax;
   if (keep) {
     for (const Memo& m : memo) {
@@ -1095,7 +1120,9 @@ std::string Redactor::Render(std::string_view text, const std::vector<Finding>& 
 
 std::string Redactor::Redact(std::string_view text) const {
   if (text.empty()) return std::string();
-  return Render(text, Find(text), 0, SIZE_MAX, nullptr);
+  std::string out = Render(text, Find(text), 0, SIZE_MAX, nullptr);
+  NoteClean(out);
+  return out;
 }
 
 namespace {
@@ -1132,7 +1159,9 @@ std::string Redactor::Redact(std::string_view text, size_t max_len) const {
   if (text.empty()) return std::string();
   size_t consumed = 0;
   std::string out = Render(text, Find(text), 0, max_len, &consumed);
-  return Cut(std::move(out), max_len, text.size() - consumed);
+  out = Cut(std::move(out), max_len, text.size() - consumed);
+  NoteClean(out);
+  return out;
 }
 
 std::string Redactor::RedactSlice(std::string_view text, size_t begin, size_t end,
@@ -1220,6 +1249,7 @@ std::string StreamRedaction::Preview(const Redactor& r, uint64_t offset, std::st
   size_t consumed = 0;
   std::string out = r.Render(joined, f, from, max_len, &consumed);
   std::string preview = Cut(std::move(out), max_len, n - consumed);
+  r.NoteClean(preview);
   // Kept: from keep, its head and its last bytes when long (a key block's
   // header and where it has got to).
   const std::string_view rest = joined.substr(keep);
@@ -1269,6 +1299,35 @@ void ForEachString(Message* m, const Fn& fn) {
   }
 }
 
+// The same, reading only: fn(const std::string&) on every string field
+// value, without copying it.
+template <typename Fn>
+void ForEachStringRead(const Message& m, const Fn& fn) {
+  const Reflection* r = m.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  std::string scratch;
+  for (const FieldDescriptor* f : fields) {
+    if (f->cpp_type() == FieldDescriptor::CPPTYPE_STRING && f->type() != FieldDescriptor::TYPE_BYTES) {
+      if (f->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(m, f); ++i) fn(r->GetRepeatedStringReference(m, f, i, &scratch));
+      } else {
+        fn(r->GetStringReference(m, f, &scratch));
+      }
+    } else if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (f->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(m, f); ++i) ForEachStringRead(r->GetRepeatedMessage(m, f, i), fn);
+      } else {
+        ForEachStringRead(r->GetMessage(m, f), fn);
+      }
+    }
+  }
+}
+
+// Shorter strings hold no secret the catalogue can tell (a name, a
+// separator and a value of kMinValue bytes at least).
+constexpr size_t kMinText = 5;
+
 }  // namespace
 
 void Redactor::RedactMessage(google::protobuf::Message* m) const {
@@ -1277,20 +1336,19 @@ void Redactor::RedactMessage(google::protobuf::Message* m) const {
   std::vector<std::vector<Finding>> found;
   std::vector<std::string> values;
   std::set<std::string, std::less<>> seen;
-  ForEachString(m, [&](std::string* s) {
+  ForEachStringRead(*m, [&](const std::string& s) {
     found.emplace_back();
-    if (s->empty()) return false;
-    FindIn(*s, {}, &found.back());
+    if (s.size() < kMinText) return;
+    found.back() = Find(s);  // the memo: event fields repeat (a call in its chain entry)
     for (const auto& f : found.back()) {
       if (seen.insert(f.value).second) values.push_back(f.value);
     }
-    return false;
   });
   if (values.empty()) return;
   size_t i = 0;
   ForEachString(m, [&](std::string* s) {
     std::vector<Finding>& f = found[i++];
-    if (s->empty()) return false;
+    if (s->size() < kMinText) return false;
     AddKnown(*s, values, &f);
     if (f.empty()) return false;
     f = Clean(*s, std::move(f));

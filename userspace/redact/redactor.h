@@ -110,6 +110,8 @@ class Redactor {
               std::vector<Finding>* out, std::vector<size_t>* blocks) const;
   void FindIn(std::string_view text, const std::vector<std::string>& known,
               std::vector<Finding>* out) const;
+  // Remembers a text this redactor wrote (Find returns nothing for it).
+  void NoteClean(std::string_view out) const;
   // Occurrences in text of the values known and found so far.
   void AddKnown(std::string_view text, const std::vector<std::string>& known,
                 std::vector<Finding>* out) const;
