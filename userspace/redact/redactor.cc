@@ -14,6 +14,7 @@
 #include <cstring>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <google/protobuf/descriptor.h>
@@ -442,6 +443,14 @@ size_t MaxMatchLength(std::string_view re) {
   return m.Run();
 }
 
+constexpr std::array<bool, 256> MakeEscapeBytes() {
+  std::array<bool, 256> is{};
+  is['\\'] = is['%'] = true;
+  return is;
+}
+// The bytes that start an escape (JSON's backslash, percent-encoding).
+constexpr std::array<bool, 256> kEscapeBytes = MakeEscapeBytes();
+
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -563,6 +572,22 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
 }
 
 bool Redactor::SecretName(std::string_view name) const {
+  // Names repeat (token, password, session...): the verdicts of the last
+  // ones are kept per thread.
+  thread_local uint64_t owner = 0;
+  thread_local std::unordered_map<std::string, bool> cache;
+  if (owner != id_ || cache.size() > 4096) {
+    cache.clear();
+    owner = id_;
+  }
+  std::string key(name);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  const bool verdict = SecretNameUncached(name);
+  cache.emplace(std::move(key), verdict);
+  return verdict;
+}
+
+bool Redactor::SecretNameUncached(std::string_view name) const {
   const std::string n = NormalizeName(name);
   bool secret = false;
   for (const auto& g : secret_names_) {
@@ -744,21 +769,18 @@ bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vecto
     const size_t n = text.size();
     const bool slash = kw.InAlphabet('/');
     uint32_t st = 0;
-    size_t run = SIZE_MAX;
+    size_t run = 0;  // base64 bytes so far in a row
     for (size_t i = 0; i < n; ++i) {
       const unsigned char c = p[i];
       st = kw.Step(st, c);
       if (KeywordIndex::Final(st)) {
         for (uint32_t k : kw.Ending(st)) on_hit(k, i + 1);
       }
-      if (kBase64Bytes[c]) {
-        if (run == SIZE_MAX) run = i;
-        continue;
-      }
-      if (run != SIZE_MAX) {
-        if (i - run >= kMinBase64) pre->base64.emplace_back(run, i);
-        run = SIZE_MAX;
-      }
+      // A run long enough to decode is noted where it reaches that length;
+      // FindIn finds its end.
+      run = kBase64Bytes[c] ? run + 1 : 0;
+      if (run == kMinBase64) pre->base64.emplace_back(i + 1 - kMinBase64, 0);
+      if (!kEscapeBytes[c]) continue;
       if (c == '\\' && i + 1 < n) {
         const unsigned char e = p[i + 1];
         if (e == '"' || e == '\\' || e == '/' || e == 'u') {
@@ -775,7 +797,6 @@ bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vecto
         if (i + 2 < n && HexDigit(p[i + 1]) >= 0 && HexDigit(p[i + 2]) >= 0) pre->hides = true;
       }
     }
-    if (run != SIZE_MAX && n - run >= kMinBase64) pre->base64.emplace_back(run, n);
   }
   if (rule_hits.empty() && name_hits.empty()) return false;
   if (blocks != nullptr) {
@@ -887,9 +908,11 @@ void Redactor::FindIn(std::string_view text, const std::vector<std::string>& kno
       out->push_back({b, e, f.front().rule, f.front().value});
     }
   };
-  for (const auto& [b, e] : pre.base64) {
+  for (const auto& start : pre.base64) {
+    size_t e = start.first;
+    while (e < text.size() && kBase64Bytes[static_cast<unsigned char>(text[e])]) ++e;
     Base64Run run;
-    if (Base64TextRun(text, b, e, kMinBase64, &run)) base64_run(run, nullptr);
+    if (Base64TextRun(text, start.first, e, kMinBase64, &run)) base64_run(run, nullptr);
   }
   for (const auto& v : json_views) {
     for (const auto& run : FindBase64Text(v.text)) base64_run(run, &v);

@@ -106,6 +106,7 @@ class Redactor {
   void ScanNames(std::string_view text, const std::vector<size_t>& hits,
                  std::vector<Finding>* out, std::vector<Near>* near) const;
   bool SecretName(std::string_view name) const;
+  bool SecretNameUncached(std::string_view name) const;
   void FindIn(std::string_view text, const std::vector<std::string>& known,
               std::vector<Finding>* out, std::vector<size_t>* blocks) const;
   void FindIn(std::string_view text, const std::vector<std::string>& known,
