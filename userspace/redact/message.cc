@@ -110,7 +110,7 @@ std::vector<std::string> Redactor::RedactAll(std::vector<std::string> texts) con
   std::vector<std::string> values;
   std::set<std::string, std::less<>> seen;
   for (size_t i = 0; i < texts.size(); ++i) {
-    FindIn(texts[i], {}, &found[i]);
+    FindIn(texts[i], &found[i]);
     for (const auto& f : found[i]) {
       if (seen.insert(f.value).second) values.push_back(f.value);
     }

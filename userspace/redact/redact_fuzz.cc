@@ -4,30 +4,12 @@
 // masks.
 #include <cstddef>
 #include <cstdint>
-#include <cctype>
 #include <cstdlib>
 #include <string>
 
 #include "redact/redactor.h"
 
 namespace {
-
-// The end of a well-formed mask at s[at] ([REDACTED:kind:6 hex]), or 0.
-size_t MaskEnd(const std::string& s, size_t at) {
-  size_t i = at + sizeof(agentwatch::kRedactedPrefix) - 1;
-  const size_t kind = i;
-  while (i < s.size() && i - kind < 64 && (std::islower(static_cast<unsigned char>(s[i])) ||
-                                           std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '-'))
-    ++i;
-  if (i == kind || i >= s.size() || s[i] != ':') return 0;
-  ++i;
-  for (int k = 0; k < 6; ++k, ++i) {
-    if (i >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i])) ||
-        std::isupper(static_cast<unsigned char>(s[i])))
-      return 0;
-  }
-  return i < s.size() && s[i] == ']' ? i + 1 : 0;
-}
 
 // s with every well-formed mask taken out (a bare prefix hides nothing).
 std::string WithoutMasks(const std::string& s) {
@@ -36,7 +18,7 @@ std::string WithoutMasks(const std::string& s) {
   for (size_t at = s.find(agentwatch::kRedactedPrefix); at != std::string::npos;
        at = s.find(agentwatch::kRedactedPrefix, at + 1)) {
     if (at < pos) continue;
-    const size_t end = MaskEnd(s, at);
+    const size_t end = agentwatch::MaskEnd(s, at);
     if (end == 0) continue;
     out.append(s, pos, at - pos);
     out += '\x01';  // joins nothing across the cut

@@ -1,11 +1,7 @@
 #include "redact/redactor.h"
 
-#include <fcntl.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <re2/re2.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -17,9 +13,6 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
-#include <google/protobuf/descriptor.h>
-#include <google/protobuf/message.h>
-#include <google/protobuf/reflection.h>
 
 #include "common/text.h"
 #include "redact/keyword_index.h"
@@ -57,6 +50,23 @@ struct Redactor::RuleHit {
   uint32_t begin;  // the keyword's bytes
   uint32_t end;
 };
+
+size_t MaskEnd(std::string_view text, size_t at) {
+  size_t i = at + sizeof(kRedactedPrefix) - 1;
+  const size_t kind = i;
+  while (i < text.size() && i - kind < 64 &&
+         (std::islower(static_cast<unsigned char>(text[i])) ||
+          std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '-'))
+    ++i;
+  if (i == kind || i >= text.size() || text[i] != ':') return 0;
+  ++i;
+  for (int k = 0; k < 6; ++k, ++i) {
+    if (i >= text.size() || !std::isxdigit(static_cast<unsigned char>(text[i])) ||
+        std::isupper(static_cast<unsigned char>(text[i])))
+      return 0;
+  }
+  return i < text.size() && text[i] == ']' ? i + 1 : 0;
+}
 
 namespace {
 
@@ -254,23 +264,6 @@ void MapBack(const DecodedView& v, std::vector<Redactor::Finding>* f) {
 }
 
 
-// The end of a well-formed mask starting at text[at], or 0.
-size_t MaskEnd(std::string_view text, size_t at) {
-  size_t i = at + sizeof(kRedactedPrefix) - 1;
-  const size_t kind = i;
-  while (i < text.size() && i - kind < 64 &&
-         (std::islower(static_cast<unsigned char>(text[i])) ||
-          std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '-'))
-    ++i;
-  if (i == kind || i >= text.size() || text[i] != ':') return 0;
-  ++i;
-  for (int k = 0; k < 6; ++k, ++i) {
-    if (i >= text.size() || !std::isxdigit(static_cast<unsigned char>(text[i])) ||
-        std::isupper(static_cast<unsigned char>(text[i])))
-      return 0;
-  }
-  return i < text.size() && text[i] == ']' ? i + 1 : 0;
-}
 
 
 // The well-formed masks in text, in order.
@@ -684,13 +677,8 @@ bool Redactor::Hides(std::string_view text) const {
   return false;
 }
 
-void Redactor::FindIn(std::string_view text, const std::vector<std::string>& known,
-                      std::vector<Finding>* out) const {
-  FindIn(text, known, out, nullptr);
-}
-
-void Redactor::FindIn(std::string_view text, const std::vector<std::string>& known,
-                      std::vector<Finding>* out, std::vector<size_t>* blocks) const {
+void Redactor::FindIn(std::string_view text, std::vector<Finding>* out,
+                      std::vector<size_t>* blocks) const {
   // Decoded views only where they can show something the text does not:
   // around a keyword found near an escape (the value may be escaped:
   // nested JSON), or the whole text when an escape hides one of a
@@ -758,7 +746,7 @@ void Redactor::FindIn(std::string_view text, const std::vector<std::string>& kno
   for (const auto& v : json_views) {
     for (const auto& run : FindBase64Text(v.text)) base64_run(run, &v);
   }
-  AddKnown(text, known, out);
+  AddKnown(text, {}, out);
 }
 
 void Redactor::ScanViews(std::string_view text, size_t rb, size_t re, std::vector<Finding>* out,
@@ -928,7 +916,7 @@ std::vector<Redactor::Finding> Redactor::Find(std::string_view text) const {
     }
   }
   std::vector<Finding> f;
-  FindIn(text, {}, &f);
+  FindIn(text, &f);
   f = Clean(text, std::move(f));
   if (keep) {
     Memo& m = memo[next++ % kMemoSlots];
@@ -1055,7 +1043,7 @@ std::string StreamRedaction::Preview(const Redactor& r, uint64_t offset, std::st
   const size_t n = joined.size();
   std::vector<Redactor::Finding> f;
   std::vector<size_t> blocks;
-  r.FindIn(joined, {}, &f, &blocks);
+  r.FindIn(joined, &f, &blocks);
   f = r.Clean(joined, std::move(f));
   // After bytes that were not seen (a capture gap, or a stream first seen
   // in its middle), the run of token bytes the chunk starts with may be

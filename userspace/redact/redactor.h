@@ -107,10 +107,10 @@ class Redactor {
                  std::vector<Finding>* out, std::vector<Near>* near) const;
   bool SecretName(std::string_view name) const;
   bool SecretNameUncached(std::string_view name) const;
-  void FindIn(std::string_view text, const std::vector<std::string>& known,
-              std::vector<Finding>* out, std::vector<size_t>* blocks) const;
-  void FindIn(std::string_view text, const std::vector<std::string>& known,
-              std::vector<Finding>* out) const;
+  // Every finding of text (raw, decoded views, base64 runs, the values
+  // found spread), not yet cleaned; *blocks as for Scan.
+  void FindIn(std::string_view text, std::vector<Finding>* out,
+              std::vector<size_t>* blocks = nullptr) const;
   // Remembers a text this redactor wrote (Find returns nothing for it).
   void NoteClean(std::string_view out) const;
   // Occurrences in text of the values known and found so far.
@@ -161,6 +161,10 @@ class StreamRedaction {
   std::string tail_;
   uint64_t tail_end_ = UINT64_MAX;
 };
+
+// The end of a well-formed mask ([REDACTED:kind:6 hex]) starting at
+// text[at], or 0 (a bare prefix is no mask).
+size_t MaskEnd(std::string_view text, size_t at);
 
 // Compiles the catalogue to check it (regexes, capture groups): "" or the
 // error naming the file and rule.
