@@ -1,5 +1,10 @@
 #include "redact/keyword_index.h"
 
+#include <hs/hs.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
 #include <queue>
 
 namespace agentwatch {
@@ -7,7 +12,32 @@ namespace {
 
 unsigned char Lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
+std::atomic<uint64_t> g_next_id{1};
+
+// A thread's Hyperscan scratch space, grown for each database it scans
+// with (one scan at a time per thread: Hits does not call itself).
+struct Scratch {
+  hs_scratch_t* space = nullptr;
+  uint64_t sized_for = 0;
+  ~Scratch() {
+    if (space != nullptr) hs_free_scratch(space);
+  }
+};
+
+int OnMatch(unsigned int id, unsigned long long /*from*/, unsigned long long to,
+            unsigned int /*flags*/, void* ctx) {
+  static_cast<std::vector<KeywordIndex::Hit>*>(ctx)->push_back({id, static_cast<uint32_t>(to)});
+  return 0;
+}
+
 }  // namespace
+
+struct KeywordIndex::Database {
+  hs_database_t* db = nullptr;
+  ~Database() { hs_free_database(db); }
+};
+
+KeywordIndex::~KeywordIndex() = default;
 
 KeywordIndex::KeywordIndex(const std::vector<std::string>& keywords) {
   // The trie, with -1 (as UINT32_MAX) for missing edges.
@@ -57,6 +87,8 @@ KeywordIndex::KeywordIndex(const std::vector<std::string>& keywords) {
       }
     }
   }
+  // Keywords ending in one state in the order of their numbers.
+  for (auto& o : output_) std::sort(o.begin(), o.end());
   // Upper-case bytes go where their lower case goes.
   for (size_t s = 0; s < states; ++s) {
     for (int c = 'A'; c <= 'Z'; ++c) next_[s * 256 + c] = next_[s * 256 + c + 32];
@@ -94,25 +126,87 @@ KeywordIndex::KeywordIndex(const std::vector<std::string>& keywords) {
   }
   next_.clear();
   next_.shrink_to_fit();
+  // The same keywords as one Hyperscan literal database (case-insensitive
+  // like the automaton); without it, the automaton scans.
+  std::vector<const char*> lits;
+  std::vector<size_t> lens;
+  std::vector<unsigned> flags, ids;
+  for (uint32_t k = 0; k < keywords.size(); ++k) {
+    if (keywords[k].empty()) continue;
+    lits.push_back(keywords[k].data());
+    lens.push_back(keywords[k].size());
+    flags.push_back(HS_FLAG_CASELESS);
+    ids.push_back(k);
+  }
+  if (lits.empty() || hs_valid_platform() != HS_SUCCESS) return;
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile_lit_multi(lits.data(), flags.data(), ids.data(), lens.data(),
+                           static_cast<unsigned>(lits.size()), HS_MODE_BLOCK, nullptr, &db,
+                           &err) != HS_SUCCESS) {
+    hs_free_compile_error(err);
+    return;
+  }
+  db_ = std::make_unique<Database>();
+  db_->db = db;
+  id_ = g_next_id.fetch_add(1);
+}
+
+void KeywordIndex::AutomatonHits(std::string_view text, std::vector<Hit>* hits) const {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  uint32_t s = 0;
+  for (size_t i = 0; i < n; ++i) {
+    s = Step(s, p[i]);
+    if (Final(s)) {
+      for (uint32_t k : Ending(s)) hits->push_back({k, static_cast<uint32_t>(i + 1)});
+    }
+  }
+}
+
+void KeywordIndex::Hits(std::string_view text, std::vector<Hit>* hits) const {
+  if (db_ == nullptr || text.size() > UINT_MAX) {
+    AutomatonHits(text, hits);
+    return;
+  }
+  thread_local Scratch scratch;
+  if (scratch.sized_for != id_) {
+    if (hs_alloc_scratch(db_->db, &scratch.space) != HS_SUCCESS) {
+      AutomatonHits(text, hits);
+      return;
+    }
+    scratch.sized_for = id_;
+  }
+  const size_t first = hits->size();
+  if (hs_scan(db_->db, text.data(), static_cast<unsigned>(text.size()), 0, scratch.space,
+              OnMatch, hits) != HS_SUCCESS) {
+    hits->resize(first);
+    AutomatonHits(text, hits);
+    return;
+  }
+  // Hyperscan does not promise its order.
+  std::sort(hits->begin() + static_cast<std::ptrdiff_t>(first), hits->end(),
+            [](const Hit& a, const Hit& b) {
+              return a.end != b.end ? a.end < b.end : a.keyword < b.keyword;
+            });
 }
 
 void KeywordIndex::Scan(std::string_view text,
                         const std::function<void(uint32_t, size_t)>& hit) const {
-  ForEach(text, hit);
+  std::vector<Hit> hits;
+  Hits(text, &hits);
+  for (const Hit& h : hits) hit(h.keyword, h.end);
 }
 
 void KeywordIndex::Seen(std::string_view text, std::vector<bool>* seen) const {
   seen->assign(lengths_.size(), false);
-  ForEach(text, [&](uint32_t k, size_t) { (*seen)[k] = true; });
+  Scan(text, [&](uint32_t k, size_t) { (*seen)[k] = true; });
 }
 
 bool KeywordIndex::Any(std::string_view text) const {
-  uint32_t s = 0;
-  for (unsigned char c : text) {
-    s = Step(s, c);
-    if (Final(s)) return true;
-  }
-  return false;
+  std::vector<Hit> hits;
+  Hits(text, &hits);
+  return !hits.empty();
 }
 
 }  // namespace agentwatch

@@ -294,6 +294,9 @@ int HexDigit(char c) {
 
 std::mutex g_default_mu;
 std::shared_ptr<const Redactor> g_default;
+// Bumped by every SetDefaultRedactor: a thread's cached copy of g_default
+// is good while the number it was taken at is current.
+std::atomic<uint64_t> g_default_version{1};
 
 }  // namespace
 
@@ -560,6 +563,44 @@ void Redactor::ScanNames(std::string_view text, const std::vector<size_t>& hits,
   }
 }
 
+// What FindIn needs besides keywords: escapes (memchr finds their rare
+// bytes) and the starts of base64 runs long enough to decode.
+void Redactor::Survey(std::string_view text, bool slash, Prescan* pre) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  for (const void* at = std::memchr(p, '\\', n); at != nullptr;) {
+    const size_t i = static_cast<const unsigned char*>(at) - p;
+    if (i + 1 >= n) break;
+    const unsigned char e = p[i + 1];
+    if (e == '"' || e == '\\' || e == '/' || e == 'u') {
+      pre->esc.push_back(i);
+    } else if (e == 'n' || e == 'r' || e == 't' || e == 'b' || e == 'f') {
+      pre->weak.push_back(i);
+    }
+    if (e == '/' && slash) pre->hides = true;
+    if (e == 'u' && i + 5 < n && p[i + 2] == '0' && p[i + 3] == '0' && HexDigit(p[i + 4]) >= 0 &&
+        HexDigit(p[i + 4]) < 8 && HexDigit(p[i + 5]) >= 0)
+      pre->hides = true;
+    at = std::memchr(p + i + 1, '\\', n - i - 1);
+  }
+  const size_t backslashes = pre->esc.size();
+  for (const void* at = std::memchr(p, '%', n); at != nullptr;) {
+    const size_t i = static_cast<const unsigned char*>(at) - p;
+    pre->esc.push_back(i);
+    if (i + 2 < n && HexDigit(p[i + 1]) >= 0 && HexDigit(p[i + 2]) >= 0) pre->hides = true;
+    at = i + 1 < n ? std::memchr(p + i + 1, '%', n - i - 1) : nullptr;
+  }
+  std::inplace_merge(pre->esc.begin(), pre->esc.begin() + static_cast<std::ptrdiff_t>(backslashes),
+                     pre->esc.end());
+  // A run long enough to decode is noted where it starts; FindIn finds its
+  // end.
+  static_assert(kMinBase64 == 24, "Base64RunStarts finds runs of 24 bytes");
+  thread_local std::vector<size_t> starts;
+  starts.clear();
+  Base64RunStarts(text, &starts);
+  for (size_t s : starts) pre->base64.emplace_back(s, 0);
+}
+
 bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vector<Near>* near,
                     std::vector<size_t>* blocks, Prescan* pre) const {
   const std::vector<std::pair<size_t, size_t>> masks = MaskRanges(text);
@@ -594,44 +635,12 @@ bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vecto
       name_hits.push_back(begin);
     }
   };
-  if (pre == nullptr) {
-    keywords_->ForEach(text, on_hit);
-  } else {
-    // One pass: the keyword automaton, and what FindIn needs besides.
-    const KeywordIndex& kw = *keywords_;
-    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-    const size_t n = text.size();
-    const bool slash = kw.InAlphabet('/');
-    uint32_t st = 0;
-    size_t run = 0;  // base64 bytes so far in a row
-    for (size_t i = 0; i < n; ++i) {
-      const unsigned char c = p[i];
-      st = kw.Step(st, c);
-      if (KeywordIndex::Final(st)) {
-        for (uint32_t k : kw.Ending(st)) on_hit(k, i + 1);
-      }
-      // A run long enough to decode is noted where it reaches that length;
-      // FindIn finds its end.
-      run = kBase64Bytes[c] ? run + 1 : 0;
-      if (run == kMinBase64) pre->base64.emplace_back(i + 1 - kMinBase64, 0);
-      if (!kEscapeBytes[c]) continue;
-      if (c == '\\' && i + 1 < n) {
-        const unsigned char e = p[i + 1];
-        if (e == '"' || e == '\\' || e == '/' || e == 'u') {
-          pre->esc.push_back(i);
-        } else if (e == 'n' || e == 'r' || e == 't' || e == 'b' || e == 'f') {
-          pre->weak.push_back(i);
-        }
-        if (e == '/' && slash) pre->hides = true;
-        if (e == 'u' && i + 5 < n && p[i + 2] == '0' && p[i + 3] == '0' && HexDigit(p[i + 4]) >= 0 &&
-            HexDigit(p[i + 4]) < 8 && HexDigit(p[i + 5]) >= 0)
-          pre->hides = true;
-      } else if (c == '%') {
-        pre->esc.push_back(i);
-        if (i + 2 < n && HexDigit(p[i + 1]) >= 0 && HexDigit(p[i + 2]) >= 0) pre->hides = true;
-      }
-    }
-  }
+  thread_local std::vector<KeywordIndex::Hit> kw_hits;
+  kw_hits.clear();
+  keywords_->Hits(text, &kw_hits);
+  for (const KeywordIndex::Hit& h : kw_hits) on_hit(h.keyword, h.end);
+  if (pre != nullptr) Survey(text, keywords_->InAlphabet('/'), pre);
+
   if (rule_hits.empty() && name_hits.empty()) return false;
   if (blocks != nullptr) {
     for (const RuleHit& h : rule_hits) {
@@ -1044,6 +1053,7 @@ std::string StreamRedaction::Preview(const Redactor& r, uint64_t offset, std::st
   std::vector<Redactor::Finding> f;
   std::vector<size_t> blocks;
   r.FindIn(joined, &f, &blocks);
+
   f = r.Clean(joined, std::move(f));
   // After bytes that were not seen (a capture gap, or a stream first seen
   // in its middle), the run of token bytes the chunk starts with may be
@@ -1123,6 +1133,12 @@ std::string CheckSecretCatalogue(const SecretCatalogue& catalogue) {
 }
 
 std::shared_ptr<const Redactor> DefaultRedactor() {
+  // Every redaction of the hot path asks: the thread's copy, without the
+  // lock, while no SetDefaultRedactor came in between.
+  thread_local std::shared_ptr<const Redactor> cached;
+  thread_local uint64_t cached_version = 0;
+  const uint64_t v = g_default_version.load(std::memory_order_acquire);
+  if (cached && cached_version == v) return cached;
   std::lock_guard<std::mutex> lock(g_default_mu);
   if (!g_default) {
     SecretCatalogue cat;
@@ -1130,12 +1146,15 @@ std::shared_ptr<const Redactor> DefaultRedactor() {
     ParseSecretCatalogue(BuiltinSecretsYaml(), "builtin", &cat);
     g_default = Redactor::Compile(cat, RandomRedactionKey(), &err);
   }
-  return g_default;
+  cached = g_default;
+  cached_version = g_default_version.load(std::memory_order_acquire);
+  return cached;
 }
 
 void SetDefaultRedactor(std::shared_ptr<const Redactor> r) {
   std::lock_guard<std::mutex> lock(g_default_mu);
   g_default = std::move(r);
+  g_default_version.fetch_add(1, std::memory_order_acq_rel);
 }
 
 }  // namespace agentwatch

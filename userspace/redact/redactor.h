@@ -93,6 +93,9 @@ class Redactor {
   // *pre (when given): filled in the same pass.
   bool Scan(std::string_view text, std::vector<Finding>* out, std::vector<Near>* near,
             std::vector<size_t>* blocks = nullptr, Prescan* pre = nullptr) const;
+  // Fills *pre (escapes, base64 runs) for Scan; slash: whether '/' is in
+  // some keyword (then \/ can hide one).
+  static void Survey(std::string_view text, bool slash, Prescan* pre);
   // The decoded views of text[rb, re) (nested JSON, percent-encoding)
   // scanned; the first JSON view kept in *first_json (for base64 runs).
   void ScanViews(std::string_view text, size_t rb, size_t re, std::vector<Finding>* out,

@@ -1,6 +1,11 @@
 #include "redact/views.h"
 
 #include <algorithm>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace agentwatch {
 namespace {
@@ -47,6 +52,21 @@ void Emit(DecodedView* v, std::string_view bytes, size_t b, size_t e) {
     v->text.push_back(c);
     v->begin.push_back(static_cast<uint32_t>(b));
     v->end.push_back(static_cast<uint32_t>(e));
+  }
+}
+
+// text[b, e) copied as it is, each byte mapped to itself.
+void EmitSame(DecodedView* v, std::string_view text, size_t b, size_t e) {
+  if (e <= b) return;
+  v->text.append(text.data() + b, e - b);
+  const size_t at = v->begin.size();
+  v->begin.resize(at + (e - b));
+  v->end.resize(at + (e - b));
+  uint32_t* bp = v->begin.data() + at;
+  uint32_t* ep = v->end.data() + at;
+  for (size_t k = 0; k < e - b; ++k) {
+    bp[k] = static_cast<uint32_t>(b + k);
+    ep[k] = static_cast<uint32_t>(b + k + 1);
   }
 }
 
@@ -142,18 +162,22 @@ bool JsonUnescapeView(std::string_view text, DecodedView* out) {
   Reset(out, DecodedView::Kind::kJson, text.size());
   bool any = false;
   std::string bytes;
-  for (size_t i = 0; i < text.size();) {
-    if (text[i] == '\\') {
-      const size_t n = DecodeEscape(text, i, &bytes);
-      if (n > 0) {
-        Emit(out, bytes, i, i + n);
-        i += n;
-        any = true;
-        continue;
-      }
+  const size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    // The bytes up to the next backslash as they are.
+    const void* at = std::memchr(text.data() + i, '\\', n - i);
+    const size_t j = at == nullptr ? n : static_cast<const char*>(at) - text.data();
+    EmitSame(out, text, i, j);
+    if (j == n) break;
+    const size_t len = DecodeEscape(text, j, &bytes);
+    if (len > 0) {
+      Emit(out, bytes, j, j + len);
+      i = j + len;
+      any = true;
+    } else {
+      EmitSame(out, text, j, j + 1);
+      i = j + 1;
     }
-    Emit(out, text.substr(i, 1), i, i + 1);
-    ++i;
   }
   return any;
 }
@@ -162,20 +186,23 @@ bool PercentDecodeView(std::string_view text, DecodedView* out) {
   if (text.find('%') == std::string_view::npos) return false;
   Reset(out, DecodedView::Kind::kPercent, text.size());
   bool any = false;
-  for (size_t i = 0; i < text.size();) {
-    if (text[i] == '%' && i + 2 < text.size()) {
-      const int h = Hex(text[i + 1]);
-      const int l = Hex(text[i + 2]);
-      if (h >= 0 && l >= 0) {
-        const char c = static_cast<char>(h * 16 + l);
-        Emit(out, std::string_view(&c, 1), i, i + 3);
-        i += 3;
-        any = true;
-        continue;
-      }
+  const size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    const void* at = std::memchr(text.data() + i, '%', n - i);
+    const size_t j = at == nullptr ? n : static_cast<const char*>(at) - text.data();
+    EmitSame(out, text, i, j);
+    if (j == n) break;
+    const int h = j + 2 < n ? Hex(text[j + 1]) : -1;
+    const int l = j + 2 < n ? Hex(text[j + 2]) : -1;
+    if (h >= 0 && l >= 0) {
+      const char c = static_cast<char>(h * 16 + l);
+      Emit(out, std::string_view(&c, 1), j, j + 3);
+      i = j + 3;
+      any = true;
+    } else {
+      EmitSame(out, text, j, j + 1);
+      i = j + 1;
     }
-    Emit(out, text.substr(i, 1), i, i + 1);
-    ++i;
   }
   return any;
 }
@@ -209,8 +236,87 @@ bool Base64TextRun(std::string_view text, size_t i, size_t j, size_t min_len, Ba
   return true;
 }
 
+namespace {
+
+// Bit k set when text[base + k] is a base64 byte (bytes past the end: 0).
+uint64_t Base64Mask(const unsigned char* p, size_t base, size_t n) {
+  uint64_t m = 0;
+#if defined(__SSE2__)
+  if (base + 64 <= n) {
+    // Unsigned range tests as signed compares: (c - lo - 128) < (len - 128).
+    auto range = [](__m128i x, char lo, int len) {
+      const __m128i v = _mm_sub_epi8(x, _mm_set1_epi8(static_cast<char>(lo + 128)));
+      return _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(len - 128)));
+    };
+    for (int q = 0; q < 4; ++q) {
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + base + 16 * q));
+      __m128i is = range(_mm_or_si128(x, _mm_set1_epi8(0x20)), 'a', 26);
+      is = _mm_or_si128(is, range(x, '0', 10));
+      is = _mm_or_si128(is, _mm_cmpeq_epi8(x, _mm_set1_epi8('+')));
+      is = _mm_or_si128(is, _mm_cmpeq_epi8(x, _mm_set1_epi8('/')));
+      is = _mm_or_si128(is, _mm_cmpeq_epi8(x, _mm_set1_epi8('-')));
+      is = _mm_or_si128(is, _mm_cmpeq_epi8(x, _mm_set1_epi8('_')));
+      m |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(is))) << (16 * q);
+    }
+    return m;
+  }
+#endif
+  const size_t end = std::min(n, base + 64);
+  for (size_t i = base; i < end; ++i) m |= static_cast<uint64_t>(kBase64Bytes[p[i]]) << (i - base);
+  return m;
+}
+
+}  // namespace
+
+void Base64RunStarts(std::string_view text, std::vector<size_t>* starts) {
+  // Over each 64 bytes and the 64 before them (w, 128 bits): bit k of
+  // a24 is set when bytes k-23..k are all base64; a run reaches 24 bytes
+  // where a24 is set and was not at the byte before.
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  uint64_t prev = 0;
+  for (size_t base = 0; base < n; base += 64) {
+    const uint64_t cur = Base64Mask(p, base, n);
+    if (cur == 0) {
+      prev = 0;
+      continue;
+    }
+    using U128 = unsigned __int128;
+    const U128 w = (static_cast<U128>(cur) << 64) | prev;
+    const U128 a2 = w & (w << 1);
+    const U128 a4 = a2 & (a2 << 2);
+    const U128 a8 = a4 & (a4 << 4);
+    const U128 a16 = a8 & (a8 << 8);
+    const U128 a24 = a16 & (a8 << 16);
+    uint64_t reach = static_cast<uint64_t>((a24 & ~(a24 << 1)) >> 64);
+    while (reach != 0) {
+      const int k = __builtin_ctzll(reach);
+      starts->push_back(base + static_cast<size_t>(k) - 23);
+      reach &= reach - 1;
+    }
+    prev = cur;
+  }
+}
+
 std::vector<Base64Run> FindBase64Text(std::string_view text, size_t min_len) {
   std::vector<Base64Run> runs;
+  if (min_len == 24) {
+    // The runs long enough found 64 bytes at a time.
+    std::vector<size_t> starts;
+    Base64RunStarts(text, &starts);
+    size_t after = 0;  // where the last decoded run (and its padding) ended
+    for (size_t i : starts) {
+      if (i < after) continue;
+      size_t j = i;
+      while (j < text.size() && IsBase64Char(static_cast<unsigned char>(text[j]))) ++j;
+      Base64Run run;
+      if (Base64TextRun(text, i, j, min_len, &run)) {
+        after = run.end;
+        runs.push_back(std::move(run));
+      }
+    }
+    return runs;
+  }
   for (size_t i = 0; i < text.size();) {
     if (!IsBase64Char(static_cast<unsigned char>(text[i]))) {
       ++i;

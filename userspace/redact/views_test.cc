@@ -1,9 +1,35 @@
 #include "redact/views.h"
 
+#include <random>
+
 #include <gtest/gtest.h>
 
 namespace agentwatch {
 namespace {
+
+// Base64RunStarts (64 bytes per step) against a byte-by-byte count, on
+// runs placed across the 64-byte steps.
+TEST(Views, Base64RunStartsAgreeWithACount) {
+  std::mt19937 rng(11);
+  for (int round = 0; round < 300; ++round) {
+    std::string text;
+    const size_t len = rng() % 400;
+    for (size_t i = 0; i < len; ++i) {
+      // Mostly base64 bytes, with separators at random (runs of all lengths).
+      const uint32_t r = rng() % 100;
+      text.push_back(r < 3 ? ' ' : r < 5 ? '"' : r < 6 ? '\xc3' : "aZ09+/-_"[rng() % 8]);
+    }
+    std::vector<size_t> want;
+    size_t run = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+      run = kBase64Bytes[static_cast<unsigned char>(text[i])] ? run + 1 : 0;
+      if (run == 24) want.push_back(i + 1 - 24);
+    }
+    std::vector<size_t> got;
+    Base64RunStarts(text, &got);
+    ASSERT_EQ(got, want) << text;
+  }
+}
 
 TEST(Views, JsonUnescapeMapsEachByteBack) {
   const std::string raw = R"(a\nb\"c\u0041\u00e9\ud83d\ude00d)";
