@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <cstring>
 #include <queue>
 
 namespace agentwatch {
@@ -46,6 +47,9 @@ KeywordIndex::KeywordIndex(const std::vector<std::string>& keywords) {
   output_.emplace_back();
   for (uint32_t k = 0; k < keywords.size(); ++k) {
     lengths_.push_back(static_cast<uint32_t>(keywords[k].size()));
+    const bool upper = std::any_of(keywords[k].begin(), keywords[k].end(),
+                                   [](unsigned char c) { return c >= 'A' && c <= 'Z'; });
+    exact_.push_back(upper ? keywords[k] : std::string());
     if (keywords[k].empty()) continue;
     uint32_t s = 0;
     for (unsigned char c : keywords[k]) {
@@ -135,7 +139,7 @@ KeywordIndex::KeywordIndex(const std::vector<std::string>& keywords) {
     if (keywords[k].empty()) continue;
     lits.push_back(keywords[k].data());
     lens.push_back(keywords[k].size());
-    flags.push_back(HS_FLAG_CASELESS);
+    flags.push_back(exact_[k].empty() ? HS_FLAG_CASELESS : 0);
     ids.push_back(k);
   }
   if (lits.empty() || hs_valid_platform() != HS_SUCCESS) return;
@@ -159,7 +163,13 @@ void KeywordIndex::AutomatonHits(std::string_view text, std::vector<Hit>* hits) 
   for (size_t i = 0; i < n; ++i) {
     s = Step(s, p[i]);
     if (Final(s)) {
-      for (uint32_t k : Ending(s)) hits->push_back({k, static_cast<uint32_t>(i + 1)});
+      for (uint32_t k : Ending(s)) {
+        // The automaton folds case; an exact keyword is checked here.
+        if (!exact_[k].empty() &&
+            std::memcmp(p + i + 1 - lengths_[k], exact_[k].data(), lengths_[k]) != 0)
+          continue;
+        hits->push_back({k, static_cast<uint32_t>(i + 1)});
+      }
     }
   }
 }

@@ -1,5 +1,6 @@
 // Many literal keywords found in one pass over a text, ASCII
-// case-insensitive: the prefilter that decides which redaction rules a
+// case-insensitive (a keyword written with an upper-case letter in that
+// case only): the prefilter that decides which redaction rules a
 // text needs at all. Scanned by a Hyperscan (vectorscan) literal database
 // (many bytes per step); an Aho-Corasick automaton compiled to a dense
 // transition table (one lookup per byte) is the fallback where Hyperscan
@@ -21,6 +22,8 @@ namespace agentwatch {
 class KeywordIndex {
  public:
   // Keyword i is reported as i; duplicates are allowed (each reported).
+  // A keyword with an upper-case letter (AC, SK, EAA: formats whose
+  // prefix has a fixed case) matches in exactly that case.
   explicit KeywordIndex(const std::vector<std::string>& keywords);
   ~KeywordIndex();
   KeywordIndex(const KeywordIndex&) = delete;
@@ -71,6 +74,7 @@ class KeywordIndex {
   uint32_t shift_ = 0;
   std::vector<uint16_t> table_;  // (state << shift_) | class -> state | kFinal
   std::vector<uint32_t> lengths_;
+  std::vector<std::string> exact_;  // per keyword: its text when matched in its case only
   struct Database;  // the Hyperscan database, when it could be built
   std::unique_ptr<Database> db_;
   uint64_t id_ = 0;  // which database a thread's scratch space was sized for

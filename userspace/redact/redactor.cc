@@ -389,12 +389,8 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
                        KeywordIndex::kMaxStates);
     return nullptr;
   }
+  // (A keyword with an upper-case letter matches in that case only.)
   r->keywords_ = std::make_unique<KeywordIndex>(keywords);
-  for (const auto& k : keywords) {
-    r->exact_.push_back(std::any_of(k.begin(), k.end(),
-                                    [](unsigned char c) { return std::isupper(c) != 0; }));
-    r->keyword_text_.push_back(k);
-  }
   // Short keywords of letters, digits, _ . - (sk_, hf_, eyJ) of rules whose
   // regex starts at a word boundary begin a token: only there do they count.
   for (size_t i = 0; i < keywords.size(); ++i) {
@@ -624,9 +620,6 @@ bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vecto
     // Not inside a mask already there (hits come in order of their ends).
     while (mi < masks.size() && masks[mi].second < end) ++mi;
     if (mi < masks.size() && begin >= masks[mi].first) return;
-    // A keyword written with an upper-case letter matches in that case
-    // only (AC, SK, EAA: formats whose prefix has a fixed case).
-    if (exact_[k] && text.compare(begin, len, keyword_text_[k]) != 0) return;
     const int r = keyword_rule_[k];
     if (r >= 0) {
       rule_hits.push_back({static_cast<uint32_t>(r), static_cast<uint32_t>(begin),

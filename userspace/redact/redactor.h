@@ -135,8 +135,6 @@ class Redactor {
   std::unique_ptr<KeywordIndex> keywords_;
   std::vector<int> keyword_rule_;  // keyword -> rule index, -1 for a name literal
   std::vector<bool> word_prefix_;  // keyword -> counts only at a word start when short
-  std::vector<bool> exact_;        // keyword -> matched in its own case only
-  std::vector<std::string> keyword_text_;
   std::string key_;
   uint64_t id_ = 0;  // unique per compiled redactor (the scan memo's key)
 };
