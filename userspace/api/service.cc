@@ -104,7 +104,7 @@ grpc::Status AgentWatchService::ListServers(grpc::ServerContext*,
     seen.insert(s.id());
     *out->add_servers() = std::move(s);
   }
-  if (req->include_ended() && store_ != nullptr) {
+  if (req->include_ended() && Stored() != nullptr) {
     // Servers of earlier runs of the daemon (or gone from memory).
     std::string err;
     for (auto& s : store_->Servers(kMaxStored, &err)) {
@@ -199,7 +199,7 @@ grpc::Status AgentWatchService::ListAgents(grpc::ServerContext*,
     seen.insert(a.id());
     *out->add_agents() = std::move(a);
   }
-  if (req->include_ended() && store_ != nullptr) {
+  if (req->include_ended() && Stored() != nullptr) {
     std::string err;
     for (auto& a : store_->Agents(kMaxStored, &err)) {
       if (!seen.insert(a.id()).second) continue;
@@ -229,7 +229,7 @@ grpc::Status AgentWatchService::ListChains(grpc::ServerContext*,
     q.set_limit(10000);
     if (engine_ != nullptr)
       for (const auto& a : engine_->Alerts(q)) alerted.insert(a.chain_id());
-    if (store_ != nullptr) {
+    if (Stored() != nullptr) {
       std::string err;
       for (const auto& a : store_->Alerts(q, &err)) alerted.insert(a.chain_id());
       if (!err.empty()) return StoreError(err);
@@ -247,7 +247,7 @@ grpc::Status AgentWatchService::ListChains(grpc::ServerContext*,
     if (!keep(c)) continue;
     merged.emplace(c.id(), std::move(c));
   }
-  if (store_ != nullptr) {
+  if (Stored() != nullptr) {
     v1::ListChainsRequest q = *req;
     q.set_limit(req->has_alerts() ? 100000u : static_cast<uint32_t>(limit + 1));
     std::string err;
@@ -274,7 +274,7 @@ grpc::Status AgentWatchService::GetChain(grpc::ServerContext*,
     if (out->has_agent_kubernetes()) Fill(out->mutable_agent_kubernetes());
     return Done(out);
   }
-  if (store_ != nullptr) {
+  if (Stored() != nullptr) {
     std::string err;
     if (store_->Chain(req->id(), out, &err)) {
       if (out->has_agent_kubernetes()) Fill(out->mutable_agent_kubernetes());
@@ -323,7 +323,7 @@ grpc::Status AgentWatchService::ListAlerts(grpc::ServerContext*,
   const size_t limit = req->limit() == 0 ? 100 : req->limit();
   std::map<uint64_t, v1::Alert, std::greater<>> merged;
   for (auto& a : engine_->Alerts(*req)) merged.emplace(a.id(), std::move(a));
-  if (store_ != nullptr) {
+  if (Stored() != nullptr) {
     std::string err;
     for (auto& a : store_->Alerts(*req, &err)) merged.emplace(a.id(), std::move(a));
     if (!err.empty()) return StoreError(err);
@@ -399,7 +399,7 @@ grpc::Status AgentWatchService::GetAlert(grpc::ServerContext*, const v1::GetAler
     return Done(out);
   };
   if (engine_->Alert(req->id(), out)) return filled();
-  if (store_ != nullptr) {
+  if (Stored() != nullptr) {
     std::string err;
     if (store_->Alert(req->id(), out, &err)) return filled();
     if (!err.empty()) return StoreError(err);

@@ -94,6 +94,9 @@ class AgentWatchService final : public v1::AgentWatch::Service {
   const McpTracker* tracker_;
   const Correlator* correlator_;
   const Store* store_;
+  // The store when it is open (reads then add what it keeps to what is in
+  // memory), else null: a store not open yet makes no read fail.
+  const Store* Stored() const { return store_ != nullptr && store_->available() ? store_ : nullptr; }
   Engine* engine_;  // resets baselines; otherwise read
   SetProbeFn set_probe_;
   KubeFillFn kube_fill_;

@@ -100,12 +100,14 @@ int LiveDaemon::InstallRedaction() {
 }
 
 // The store opens first, so ids go on past the stored ones. A store that
-// cannot open is reported; the daemon runs on without it.
+// cannot open is retried in the background (not ready meanwhile): alerts
+// are held in memory and reach the sinks from there.
 void LiveDaemon::OpenStore() {
   if (!cfg_.store_enabled) return;
-  store_ = Store::Open(StoreOptions(cfg_), &store_error_);
-  if (!store_) {
-    spdlog::error("msg=\"store unavailable; chains are kept in memory only\" error=\"{}\"",
+  store_ = Store::OpenOrDefer(StoreOptions(cfg_), &store_error_);
+  if (!store_error_.empty()) {
+    spdlog::error("msg=\"store cannot open; retrying in the background, alerts held in memory "
+                  "and delivered from there\" error=\"{}\"",
                   store_error_);
     return;
   }
@@ -114,7 +116,9 @@ void LiveDaemon::OpenStore() {
 }
 
 // Published events go to the hub (API subscribers) and, for chain steps
-// and alerts, to the store.
+// and alerts, to the store. An alert reaches the hub (alerts --follow)
+// only once the store committed it (or holds it, when it cannot write):
+// one that anyone saw survives a kill -9.
 void LiveDaemon::MakePipeline() {
   Pipeline::Options popts = PipelineOptions(cfg_);
   popts.live_peer_lookup = true;
@@ -122,13 +126,13 @@ void LiveDaemon::MakePipeline() {
   Hub* hub = &hub_;
   pipeline_ = std::make_unique<Pipeline>(
       popts, &sink_, [hub, store](const v1::Event& ev, const std::vector<uint32_t>& lineage) {
-        hub->Publish(ev, lineage);
-        if (store == nullptr) return;
-        if (ev.type() == v1::EVENT_TYPE_CHAIN_UPDATE) {
-          store->Put(ev.chain_update());
-        } else if (ev.type() == v1::EVENT_TYPE_ALERT) {
-          store->PutAlert(ev.alert());
+        if (store != nullptr && ev.type() == v1::EVENT_TYPE_ALERT) {
+          store->PutAlert(ev.alert(), [hub, ev, lineage] { hub->Publish(ev, lineage); });
+          return;
         }
+        hub->Publish(ev, lineage);
+        if (store != nullptr && ev.type() == v1::EVENT_TYPE_CHAIN_UPDATE)
+          store->Put(ev.chain_update());
       });
 }
 
@@ -305,7 +309,7 @@ bool LiveDaemon::Ready(std::string* why) const {
   in.last_poll_unix_ns = last_poll_ns_.load(std::memory_order_relaxed);
   in.store_enabled = cfg_.store_enabled;
   in.store_open = store_ != nullptr;
-  in.store_error = store_error_;
+  in.store_error = store_ ? store_->Trouble() : store_error_;
   return Readiness(in, why);
 }
 
@@ -341,7 +345,7 @@ StatusInputs LiveDaemon::GatherStatus() const {
   in.correlator = p.correlator().counters();
   in.engine = p.engine().counters();
   in.store_open = store_ != nullptr;
-  in.store_error = store_error_;
+  in.store_error = store_ ? store_->Trouble() : store_error_;
   if (store_) {
     store_->FillStatus(&in.store);
     in.store_counters = store_->counters();

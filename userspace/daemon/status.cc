@@ -41,6 +41,11 @@ void AddStore(const StatusInputs& in, v1::Status* s) {
   AddCounter(s, "store_retention_chains_deleted", sc.chains_deleted);
   AddCounter(s, "store_retention_calls_deleted", sc.calls_deleted);
   AddCounter(s, "store_outbox_shed", sc.outbox_shed);
+  AddCounter(s, "store_alerts_committed", sc.alerts_committed);
+  AddCounter(s, "store_alerts_held", sc.alerts_held);
+  AddCounter(s, "store_alerts_shed", sc.alerts_shed);
+  AddCounter(s, "store_open_retries", sc.open_retries);
+  AddCounter(s, "store_updates_unavailable", sc.updates_unavailable);
   for (size_t i = 0; i < in.sinks.size(); ++i) {
     const Delivery::SinkStats& st = in.sinks[i];
     v1::SinkStatus* ss = s->add_sinks();
@@ -120,8 +125,10 @@ bool Readiness(const ReadinessInputs& in, std::string* why) {
     *why = "the ring buffer has not been read for over 5 s";
     return false;
   }
-  if (in.store_enabled && !in.store_open) {
-    *why = "store unavailable: " + in.store_error;
+  // Not open, or not taking writes (a full disk): alerts are only held in
+  // memory meanwhile.
+  if (in.store_enabled && (!in.store_open || !in.store_error.empty())) {
+    *why = in.store_open ? in.store_error : "store unavailable: " + in.store_error;
     return false;
   }
   return true;

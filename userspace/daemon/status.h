@@ -27,8 +27,8 @@ struct ReadinessInputs {
   int64_t now_unix_ns = 0;
   int64_t last_poll_unix_ns = 0;
   bool store_enabled = false;
-  bool store_open = false;
-  std::string store_error;
+  bool store_open = false;   // a store exists (it may not be open yet)
+  std::string store_error;   // why it cannot open or write ("" when it works)
 };
 // The longest the ring buffer may go unread before the daemon is not ready.
 inline constexpr int64_t kMaxPollGapNs = 5000000000LL;

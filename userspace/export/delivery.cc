@@ -27,9 +27,14 @@ std::string Delivery::Start() {
     std::string err;
     w->sink = MakeSink(w->config, &err);
     if (!w->sink) return err;
-    std::string cerr;
-    w->cursor = store_->Cursor(w->config.name, &cerr);
-    if (!cerr.empty()) return "sinks: " + w->config.name + ": " + cerr;
+    // A store that is not open yet has no cursors: the sink starts with
+    // what it holds in memory, and reads its cursor once it opens.
+    w->generation = store_->generation();
+    if (store_->available()) {
+      std::string cerr;
+      w->cursor = store_->Cursor(w->config.name, &cerr);
+      if (!cerr.empty()) return "sinks: " + w->config.name + ": " + cerr;
+    }
   }
   for (auto& w : workers_) w->thread = std::thread([this, p = w.get()] { Run(p); });
   return "";
@@ -65,6 +70,17 @@ void Delivery::Run(Worker* w) {
   auto last_trim = std::chrono::steady_clock::now();
   while (true) {
     std::string err;
+    // The store (re)opened: its cursor for this sink is where delivery
+    // goes on (back, if it was behind: a repeat, never a gap).
+    if (const uint64_t g = store_->generation(); g != w->generation) {
+      std::string cerr;
+      const int64_t c = store_->Cursor(w->config.name, &cerr);
+      if (cerr.empty()) {
+        std::lock_guard<std::mutex> lock(w->mu);
+        w->cursor = c;
+        w->generation = g;
+      }
+    }
     auto batch = store_->OutboxAfter(w->cursor, opts_.batch, &err);
     std::vector<std::string> messages;
     uint64_t skipped = 0;
@@ -76,9 +92,17 @@ void Delivery::Run(Worker* w) {
       }
     }
     if (err.empty() && !messages.empty()) err = w->sink->Send(messages);
-    if (err.empty() && !batch.empty()) err = store_->SetCursor(w->config.name, batch.back().seq);
+    // The sink took them: delivery goes on past them whether or not the
+    // cursor can be kept (a store that cannot write repeats them after a
+    // restart, never loses them).
+    if (err.empty() && !batch.empty()) {
+      if (std::string cerr = store_->SetCursor(w->config.name, batch.back().seq);
+          !cerr.empty() && store_->available())
+        spdlog::warn("msg=\"cannot keep a sink's cursor\" sink={} error=\"{}\"", w->config.name,
+                     cerr);
+    }
     uint64_t rows = 0;
-    if (err.empty()) err = w->sink->Tail(store_, w->config.name, ctx_, &rows);
+    if (err.empty() && store_->available()) err = w->sink->Tail(store_, w->config.name, ctx_, &rows);
     {
       std::lock_guard<std::mutex> lock(w->mu);
       if (err.empty()) {
@@ -133,7 +157,7 @@ void Delivery::Trim() {
   // clients to resume from, delivered or not.
   constexpr int64_t kDurableWindow = 10000;
   low = std::min(low, store_->OutboxEnd() - kDurableWindow);
-  if (low != INT64_MAX && low > 0) {
+  if (low != INT64_MAX && low > 0 && store_->available()) {
     if (std::string e = store_->TrimOutbox(low); !e.empty())
       spdlog::warn("msg=\"outbox trim failed\" error=\"{}\"", e);
   }

@@ -1,5 +1,6 @@
 // Delivery of alerts from the store's outbox to the sinks: one thread per
-// sink reads the versions after its cursor, sends those its filters take,
+// sink reads the versions after its cursor (those the store holds in
+// memory while it cannot write included), sends those its filters take,
 // and moves its cursor only after the sink took them (at-least-once, the
 // key in each lets receivers drop repeats). A failing sink is retried with
 // exponential backoff and jitter; it holds back only itself. What every
@@ -65,6 +66,7 @@ class Delivery {
     mutable std::mutex mu;
     SinkStats stats;
     int64_t cursor = 0;
+    uint64_t generation = 0;  // the store's, when cursor was read from it
   };
   void Run(Worker* w);
   bool Wanted(const SinkConfig& c, const v1::Alert& a) const;

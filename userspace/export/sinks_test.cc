@@ -301,5 +301,59 @@ TEST(SinksTest, DeliveryFiltersRetriesAndResumesFromItsCursor) {
   std::filesystem::remove_all(dir);
 }
 
+// A store that cannot open at start: its held alerts reach the sink from
+// memory; once it opens, delivery reads its cursor there and goes on
+// (repeats allowed, nothing lost).
+TEST(SinksTest, DeliveryWorksFromMemoryUntilTheStoreOpens) {
+  const std::string dir = TempDir();
+  std::ofstream(dir + "/state") << "a file where the state directory should be";
+  Store::Options so;
+  so.path = dir + "/state/aw.db";
+  so.retry_interval_ms = 50;
+  std::string err;
+  auto store = Store::OpenOrDefer(so, &err);
+  ASSERT_TRUE(store);
+  ASSERT_FALSE(store->available());
+  store->Start(nullptr);
+  SinkConfig file;
+  file.name = "file";
+  file.type = "file";
+  file.path = dir + "/alerts.jsonl";
+  file.format = "native";
+  Delivery::Options o;
+  o.poll_ms = 20;
+  Delivery d(store.get(), {file}, kCtx, o);
+  ASSERT_EQ(d.Start(), "");
+  const uint64_t base = store->max_alert_id();
+  for (uint64_t i = 1; i <= 3; ++i) store->PutAlert(MakeAlert(base + i, "high", "server-spawns-shell"));
+  auto has = [&](uint64_t id) {
+    for (const auto& l : Lines(file.path)) {
+      if (l.find("\"id\":\"" + std::to_string(id) + "\"") != std::string::npos ||
+          l.find("\"id\":" + std::to_string(id) + ",") != std::string::npos)
+        return true;
+    }
+    return false;
+  };
+  for (int i = 0; i < 300 && !(has(base + 1) && has(base + 3)); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(has(base + 1) && has(base + 2) && has(base + 3)) << "delivered from memory";
+  EXPECT_FALSE(store->available());
+
+  std::filesystem::remove(dir + "/state");
+  for (int i = 0; i < 300 && !store->available(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(store->available());
+  store->PutAlert(MakeAlert(base + 4, "high", "server-spawns-shell"));
+  for (int i = 0; i < 300 && !has(base + 4); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(has(base + 4)) << "after the store opened";
+  for (int i = 0; i < 300 && store->Cursor("file", &err) < store->OutboxEnd(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(store->Cursor("file", &err), store->OutboxEnd()) << "the cursor is kept once it can be";
+  d.Stop();
+  store->Stop();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace agentwatch

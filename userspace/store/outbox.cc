@@ -1,8 +1,9 @@
 // Store: the outbox of alerts for the sinks. Each alert version is written
-// with the alert in one transaction (WriteAlerts, from the writer's Flush),
-// shed over outbox_max lowest severity first; the sinks read it after a
-// sequence number and keep their cursors here. The rest of the store: see
-// store.cc.
+// with the alert in one transaction (WriteAlerts, from the writer's
+// CommitAlerts), under the sequence number it got when it came, shed over
+// outbox_max lowest severity first; the sinks read it after a sequence
+// number (the versions held in memory while writes fail included) and keep
+// their cursors here. The rest of the store: see store.cc.
 #include "store/store.h"
 
 #include <algorithm>
@@ -24,7 +25,9 @@ constexpr char kPutAlert[] =
     "INSERT OR REPLACE INTO alerts(id, time_ns, last_ns, rule_id, severity, agent_pid, "
     "agent_id, chain_id, server_pid, summary, count, record) "
     "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)";
-constexpr char kPutOutbox[] = "INSERT INTO outbox(alert_id, severity, record) VALUES(?1,?2,?3)";
+constexpr char kPutOutbox[] =
+    "INSERT OR REPLACE INTO outbox(seq, alert_id, severity, record) VALUES(?1,?2,?3,?4)";
+constexpr char kUnavailable[] = "store not open";
 
 int64_t Severity(const v1::Alert& a) {
   return static_cast<int64_t>(std::max(0, SeverityRank(a.severity())));
@@ -48,19 +51,23 @@ std::string PutAlertRow(Stmt& s, const v1::Alert& a, const std::string& record) 
 
 }  // namespace
 
-std::string Store::WriteAlerts(const std::vector<const v1::Alert*>& alerts) {
-  // Its own transaction: the batch's chains are committed already.
+std::string Store::WriteAlerts(const std::vector<const Held*>& alerts) {
+  // Its own transaction, apart from the batch of chains.
   return InTransaction(db_, [&] {
     Stmt& s = Prepared(kPutAlert);
     if (!s.ok()) return s.error();
-    for (const v1::Alert* a : alerts) {
-      const std::string record = a->SerializeAsString();
-      if (std::string e = PutAlertRow(s, *a, record); !e.empty()) return e;
+    for (const Held* h : alerts) {
+      const v1::Alert& a = h->alert;
+      const std::string record = a.SerializeAsString();
+      if (std::string e = PutAlertRow(s, a, record); !e.empty()) return e;
       // The same version, for the sinks: committed with the alert, so an
       // alert any sink may see is one the store has.
       Stmt& o = Prepared(kPutOutbox);
       if (!o.ok()) return o.error();
-      o.Bind(1, static_cast<int64_t>(a->id())).Bind(2, Severity(*a)).BindBlob(3, record);
+      o.Bind(1, h->seq)
+          .Bind(2, static_cast<int64_t>(a.id()))
+          .Bind(3, Severity(a))
+          .BindBlob(4, record);
       if (std::string e = o.Run(); !e.empty()) return e;
     }
     return opts_.outbox_max > 0 ? ShedOutbox() : std::string();
@@ -94,24 +101,42 @@ std::string Store::ShedOutbox() {
 
 std::vector<Store::OutboxEntry> Store::OutboxAfter(int64_t after_seq, size_t limit,
                                                    std::string* err) const {
-  std::lock_guard<std::mutex> lock(read_mu_);
+  // The database's versions, then those held in memory (numbered after
+  // them): under held_mu_, so none moves from one to the other meanwhile.
+  std::lock_guard<std::mutex> hlock(held_mu_);
   std::vector<OutboxEntry> out;
-  Stmt s(reader_, "SELECT seq, record FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2");
-  if (!s.ok()) {
-    *err = s.error();
-    return out;
+  int64_t last = after_seq;
+  {
+    std::lock_guard<std::mutex> lock(read_mu_);
+    if (reader_ != nullptr) {
+      Stmt s(reader_, "SELECT seq, record FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+      if (!s.ok()) {
+        *err = s.error();
+        return out;
+      }
+      s.Bind(1, after_seq).Bind(2, static_cast<int64_t>(limit));
+      while (s.Step() == SQLITE_ROW) {
+        OutboxEntry e;
+        e.seq = s.Int(0);
+        last = e.seq;
+        if (Parse(s.Blob(1), &e.alert)) out.push_back(std::move(e));
+      }
+    }
   }
-  s.Bind(1, after_seq).Bind(2, static_cast<int64_t>(limit));
-  while (s.Step() == SQLITE_ROW) {
-    OutboxEntry e;
-    e.seq = s.Int(0);
-    if (Parse(s.Blob(1), &e.alert)) out.push_back(std::move(e));
+  for (const Held& h : held_) {
+    if (out.size() >= limit) break;
+    if (h.seq <= last) continue;
+    out.push_back({h.seq, h.alert});
   }
   return out;
 }
 
 int64_t Store::Cursor(const std::string& sink, std::string* err) const {
   std::lock_guard<std::mutex> lock(read_mu_);
+  if (reader_ == nullptr) {
+    *err = kUnavailable;
+    return 0;
+  }
   Stmt s(reader_, "SELECT seq FROM sink_cursors WHERE sink = ?1");
   if (!s.ok()) {
     *err = s.error();
@@ -123,6 +148,7 @@ int64_t Store::Cursor(const std::string& sink, std::string* err) const {
 
 std::string Store::SetCursor(const std::string& sink, int64_t seq) {
   std::lock_guard<std::mutex> lock(write_mu_);
+  if (db_ == nullptr) return kUnavailable;
   Stmt& s = Prepared(
       "INSERT INTO sink_cursors(sink, seq) VALUES(?1, ?2) "
       "ON CONFLICT(sink) DO UPDATE SET seq = MAX(seq, excluded.seq)");
@@ -133,6 +159,7 @@ std::string Store::SetCursor(const std::string& sink, int64_t seq) {
 
 std::string Store::TrimOutbox(int64_t upto_seq) {
   std::lock_guard<std::mutex> lock(write_mu_);
+  if (db_ == nullptr) return kUnavailable;
   Stmt& s = Prepared("DELETE FROM outbox WHERE seq <= ?1");
   if (!s.ok()) return s.error();
   s.Bind(1, upto_seq);
@@ -140,7 +167,12 @@ std::string Store::TrimOutbox(int64_t upto_seq) {
 }
 
 int64_t Store::OutboxEnd() const {
+  {
+    std::lock_guard<std::mutex> hlock(held_mu_);
+    if (!held_.empty()) return held_.back().seq;
+  }
   std::lock_guard<std::mutex> lock(read_mu_);
+  if (reader_ == nullptr) return 0;
   Stmt s(reader_, "SELECT COALESCE(MAX(seq), 0) FROM outbox");
   return s.ok() && s.Step() == SQLITE_ROW ? s.Int(0) : 0;
 }

@@ -15,15 +15,17 @@ namespace agentwatch::store_internal {
 // A prepared statement.
 class Stmt {
  public:
+  // A null db (a store that is not open) gives a statement that is not
+  // ok, whose error says so.
   Stmt(sqlite3* db, const char* sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr);
+    rc_ = db == nullptr ? SQLITE_CANTOPEN : sqlite3_prepare_v2(db, sql, -1, &s_, nullptr);
   }
   ~Stmt() { sqlite3_finalize(s_); }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
   bool ok() const { return rc_ == SQLITE_OK; }
-  std::string error() const { return sqlite3_errmsg(db_); }
+  std::string error() const { return db_ == nullptr ? "store not open" : sqlite3_errmsg(db_); }
   Stmt& Bind(int i, int64_t v) {
     sqlite3_bind_int64(s_, i, v);
     return *this;

@@ -9,7 +9,9 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include "common/clock.h"
 #include "store/sqlite.h"
 
 namespace agentwatch {
@@ -26,9 +28,88 @@ Store::Store(Options opts) : opts_(std::move(opts)) {}
 
 std::unique_ptr<Store> Store::Open(const Options& opts, std::string* err) {
   std::unique_ptr<Store> s(new Store(opts));
-  *err = s->Init();
+  *err = s->TryOpen();
   if (!err->empty()) return nullptr;
   return s;
+}
+
+std::unique_ptr<Store> Store::OpenOrDefer(const Options& opts, std::string* err) {
+  std::unique_ptr<Store> s(new Store(opts));
+  *err = s->TryOpen();
+  if (!err->empty()) {
+    // Ids and sequence numbers from the clock (microseconds): past any a
+    // store's earlier runs handed out, so nothing written once it opens
+    // takes the place of what it has.
+    const uint64_t base = static_cast<uint64_t>(NowUnixNs() / 1000);
+    s->max_chain_id_ = s->max_call_id_ = s->max_alert_id_ = base;
+    s->next_seq_ = static_cast<int64_t>(base);
+  }
+  return s;
+}
+
+std::string Store::TryOpen() {
+  // Lock order, everywhere: held_mu_, write_mu_, read_mu_, q_mu_, stats_mu_.
+  std::lock_guard<std::mutex> hlock(held_mu_);
+  std::lock_guard<std::mutex> wlock(write_mu_);
+  std::string e = Init();
+  if (!e.empty()) {
+    cache_.clear();
+    {
+      std::lock_guard<std::mutex> rlock(read_mu_);
+      sqlite3_close(reader_);
+      reader_ = nullptr;
+    }
+    sqlite3_close(db_);
+    db_ = nullptr;
+    std::lock_guard<std::mutex> slock(stats_mu_);
+    open_error_ = e;
+    return e;
+  }
+  // The outbox goes on past every sequence number it ever had (trimmed
+  // rows' too); alerts that came before it opened are numbered past them.
+  const int64_t last = std::max(
+      QueryInt(db_, "SELECT COALESCE(MAX(seq), 0) FROM outbox"),
+      QueryInt(db_, "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'outbox'"));
+  {
+    std::lock_guard<std::mutex> qlock(q_mu_);
+    if (next_seq_ <= last) {
+      next_seq_ = last + 1;
+      for (auto& h : held_) h.seq = next_seq_++;
+      for (auto& a : alerts_) a.held.seq = next_seq_++;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> slock(stats_mu_);
+    open_error_.clear();
+  }
+  available_ = true;
+  ++generation_;
+  return "";
+}
+
+bool Store::available() const { return available_; }
+
+uint64_t Store::generation() const { return generation_; }
+
+std::string Store::Trouble() const {
+  size_t held;
+  {
+    std::lock_guard<std::mutex> hlock(held_mu_);
+    held = held_.size();
+  }
+  std::lock_guard<std::mutex> slock(stats_mu_);
+  std::string why;
+  if (!open_error_.empty()) {
+    why = "store cannot open: " + open_error_;
+  } else if (!write_error_.empty()) {
+    why = "store cannot write alerts: " + write_error_;
+  } else if (!batch_error_.empty()) {
+    why = "store cannot write: " + batch_error_;
+  } else {
+    return "";
+  }
+  return fmt::format("{} ({} alert versions held in memory, {} shed)", why, held,
+                     counters_.alerts_shed);
 }
 
 std::string Store::Init() {
@@ -68,6 +149,7 @@ std::string Store::Init() {
   rows_chains_ = static_cast<uint64_t>(QueryInt(db_, "SELECT COUNT(*) FROM chains"));
   rows_calls_ = static_cast<uint64_t>(QueryInt(db_, "SELECT COUNT(*) FROM calls"));
   rows_effects_ = static_cast<uint64_t>(QueryInt(db_, "SELECT COUNT(*) FROM effects"));
+  std::lock_guard<std::mutex> rlock(read_mu_);
   return OpenConnection(opts_.path, SQLITE_OPEN_READONLY, &reader_);
 }
 
@@ -98,12 +180,21 @@ void Store::FillStatus(v1::StoreStatus* out) const {
   out->set_calls(rows_calls_);
   out->set_effects(rows_effects_);
   out->set_last_flush_unix_ns(last_flush_unix_ns_);
-  out->set_last_error(last_error_);
+  out->set_last_error(!open_error_.empty() ? open_error_
+                      : !write_error_.empty() ? write_error_
+                                              : last_error_);
 }
 
 Store::Counters Store::counters() const {
+  size_t held;
+  {
+    std::lock_guard<std::mutex> hlock(held_mu_);
+    held = held_.size();
+  }
   std::lock_guard<std::mutex> lock(stats_mu_);
-  return counters_;
+  Counters c = counters_;
+  c.alerts_held = held;
+  return c;
 }
 
 }  // namespace agentwatch

@@ -12,6 +12,15 @@
 // synchronous=NORMAL keeps the file consistent (a power cut may also lose
 // the last committed batches, never the file).
 //
+// Alerts do not wait for the batch: the store's thread commits each alert
+// (and its outbox version) as soon as it comes, and only then runs what
+// the caller gave to run after it (publishing it), so an alert anyone saw
+// is one the store has. When a write fails (a full disk) or the database
+// cannot be opened, alerts are held in memory (bounded: over held_max the
+// lowest severity, then the oldest, is shed and counted), served to the
+// sinks from there (OutboxAfter), and written when the store takes writes
+// again; Trouble() says why it does not meanwhile.
+//
 // Reads (API threads) use their own connection and see the last committed
 // batch. Retention (by age of the newest activity, then by size, oldest
 // chains first) runs on the store's thread.
@@ -53,6 +62,8 @@ class Store {
     uint32_t retention_interval_ms = 60000;
     size_t queue_max = 200000;  // updates waiting for the next batch
     size_t outbox_max = 100000; // alert versions waiting for sinks; 0 = no bound
+    size_t held_max = 20000;    // alert versions held in memory while writes fail
+    uint32_t retry_interval_ms = 2000;  // opening again, writing held alerts again
   };
   // An alert version in the outbox, by its commit order.
   struct OutboxEntry {
@@ -69,6 +80,11 @@ class Store {
     uint64_t chains_deleted = 0;   // by retention
     uint64_t calls_deleted = 0;
     uint64_t outbox_shed = 0;      // alert versions dropped over outbox_max
+    uint64_t alerts_committed = 0; // alert versions written with their outbox rows
+    uint64_t alerts_held = 0;      // held in memory now (not written yet)
+    uint64_t alerts_shed = 0;      // held and then shed over held_max: never written
+    uint64_t open_retries = 0;     // attempts to open a store that could not open
+    uint64_t updates_unavailable = 0;  // chain updates dropped while it could not open
   };
   // The tracker's records that changed at or after `since` (unix ns).
   struct Snapshot {
@@ -84,6 +100,11 @@ class Store {
   // schema. Chains left open by a previous run are closed. Null and *err
   // set on failure.
   static std::unique_ptr<Store> Open(const Options& opts, std::string* err);
+  // The same, but a store that cannot open now is returned all the same,
+  // not available: its thread tries again every retry interval; alerts are
+  // held in memory meanwhile, chain updates dropped and counted, reads
+  // fail. *err says why it is not open ("" when it is).
+  static std::unique_ptr<Store> OpenOrDefer(const Options& opts, std::string* err);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -96,8 +117,20 @@ class Store {
 
   // Pipeline thread; never blocks on the database.
   void Put(const v1::ChainUpdate& u);
-  // An alert, new or with a higher count (stored by id).
-  void PutAlert(const v1::Alert& a);
+  // An alert, new or with a higher count (stored by id). then (may be
+  // empty) runs on the store's thread once the alert is committed, or held
+  // in memory because it cannot be; in the order alerts came. Before Start,
+  // alerts wait for it.
+  void PutAlert(const v1::Alert& a, std::function<void()> then = nullptr);
+
+  // Whether the database is open.
+  bool available() const;
+  // "" while the store takes writes; else why it does not (it could not
+  // open, or the last write failed) and how many alerts it holds.
+  std::string Trouble() const;
+  // Bumped each time the database opens (1 after an Open that worked):
+  // cursors read before are to be read again.
+  uint64_t generation() const;
   // Commits what is queued now (on the caller's thread; tests, Stop).
   // Returns "" or the error (the batch is then lost and counted).
   std::string Flush();
@@ -170,7 +203,19 @@ class Store {
                          const Snapshot& snap);
   std::string WriteUpdate(const v1::ChainUpdate& u);
   std::string WriteChain(const v1::Chain& c);
-  std::string WriteAlerts(const std::vector<const v1::Alert*>& alerts);
+  // Alert versions with their outbox sequence numbers.
+  struct Held {
+    int64_t seq = 0;
+    v1::Alert alert;
+  };
+  std::string WriteAlerts(const std::vector<const Held*>& alerts);
+  // The alerts that came, and those held: written (or held) on the store's
+  // thread, their `then` run after.
+  void CommitAlerts(bool retry_held);
+  // Opens the connections (the store's thread when deferred); "" or why not.
+  std::string TryOpen();
+  // Held over held_max: lowest severity, then oldest, shed (held_mu_ held).
+  void ShedHeld();
   std::string ShedOutbox();
   std::string WriteSnapshot(const Snapshot& snap);
   std::string DeleteDoomed(uint64_t* chains, uint64_t* calls);
@@ -191,9 +236,14 @@ class Store {
   struct Batch {
     std::unique_ptr<google::protobuf::Arena> arena;  // owns the updates
     std::vector<const v1::ChainUpdate*> updates;
-    std::vector<const v1::Alert*> alerts;
   };
   Batch queue_;
+  struct Incoming {
+    Held held;
+    std::function<void()> then;
+  };
+  std::vector<Incoming> alerts_;  // q_mu_: come, not yet written or held
+  int64_t next_seq_ = 1;          // q_mu_: the next alert version's outbox seq
   bool stop_ = false;
   std::thread thread_;
   SnapshotFn snapshot_;
@@ -207,6 +257,16 @@ class Store {
   Counters counters_;
   int64_t last_flush_unix_ns_ = 0;
   std::string last_error_;
+  std::string open_error_;   // stats_mu_: why the database is not open ("" once it is)
+  std::string write_error_;  // stats_mu_: the last failed alert write ("" after one works)
+  std::string batch_error_;  // stats_mu_: the last failed batch ("" after one works)
+  // Alert versions not written yet, in seq order. OutboxAfter reads the
+  // database and these under held_mu_, and the store's thread writes and
+  // drops them under it, so a version is always in one or the other.
+  mutable std::mutex held_mu_;
+  std::vector<Held> held_;
+  std::atomic<bool> available_{false};
+  std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> rows_chains_{0}, rows_calls_{0}, rows_effects_{0};
 };
 

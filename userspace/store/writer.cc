@@ -1,9 +1,12 @@
-// Store: the writer. Put/PutAlert queue into the batch being gathered (the
+// Store: the writer. Put queues into the batch being gathered (the
 // pipeline thread never waits on the database); the store's thread (Loop)
 // commits a batch every flush interval: chain entries and headers, then
-// what the tracker reports changed (the snapshot), then the alerts (with
-// the outbox, in outbox.cc). Retention runs from the same thread
-// (retention.cc). The connection is in store.cc.
+// what the tracker reports changed (the snapshot). PutAlert wakes the
+// thread at once: alerts are committed with their outbox rows (outbox.cc)
+// before what runs after them, or held in memory while that fails. The
+// thread also opens a store that could not open (every retry interval).
+// Retention runs from the same thread (retention.cc). The connection is in
+// store.cc.
 #include "store/store.h"
 
 #include <algorithm>
@@ -13,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/text.h"
 #include "store/sqlite.h"
 
 namespace agentwatch {
@@ -226,22 +230,39 @@ void Store::Stop() {
 
 void Store::Loop() {
   using Clock = std::chrono::steady_clock;
+  const auto retry_every = std::chrono::milliseconds(opts_.retry_interval_ms);
   auto next_flush = Clock::now() + std::chrono::milliseconds(opts_.flush_interval_ms);
   auto next_retention = Clock::now();  // once at start, then every interval
+  auto next_retry = Clock::now() + retry_every;
   while (true) {
     bool stopping;
     {
       std::unique_lock<std::mutex> lock(q_mu_);
-      q_cv_.wait_until(lock, std::min(next_flush, next_retention), [this] { return stop_; });
+      q_cv_.wait_until(lock, std::min({next_flush, next_retention, next_retry}),
+                       [this] { return stop_ || !alerts_.empty(); });
       stopping = stop_;
     }
+    const bool retry = Clock::now() >= next_retry || stopping;
+    if (retry) {
+      next_retry = Clock::now() + retry_every;
+      if (!available_) {
+        {
+          std::lock_guard<std::mutex> slock(stats_mu_);
+          ++counters_.open_retries;
+        }
+        if (std::string e = TryOpen(); e.empty()) {
+          spdlog::info("msg=\"store open; held alerts are written now\" path={}", opts_.path);
+        }
+      }
+    }
+    CommitAlerts(retry);
     if (Clock::now() >= next_flush || stopping) {
       if (std::string e = Flush(); !e.empty())
         spdlog::error("msg=\"store write failed; batch lost\" error=\"{}\"", e);
       next_flush = Clock::now() + std::chrono::milliseconds(opts_.flush_interval_ms);
     }
     if (stopping) break;
-    if (Clock::now() >= next_retention) {
+    if (available_ && Clock::now() >= next_retention) {
       if (std::string e = EnforceRetention(NowUnixNs()); !e.empty())
         spdlog::error("msg=\"store retention failed\" error=\"{}\"", e);
       next_retention = Clock::now() + std::chrono::milliseconds(opts_.retention_interval_ms);
@@ -250,6 +271,11 @@ void Store::Loop() {
 }
 
 void Store::Put(const v1::ChainUpdate& u) {
+  if (!available_) {
+    std::lock_guard<std::mutex> slock(stats_mu_);
+    ++counters_.updates_unavailable;
+    return;
+  }
   std::lock_guard<std::mutex> lock(q_mu_);
   if (queue_.updates.size() >= opts_.queue_max) {
     std::lock_guard<std::mutex> slock(stats_mu_);
@@ -264,20 +290,95 @@ void Store::Put(const v1::ChainUpdate& u) {
   queue_.updates.push_back(m);
 }
 
-void Store::PutAlert(const v1::Alert& a) {
-  std::lock_guard<std::mutex> lock(q_mu_);
-  if (queue_.alerts.size() >= opts_.queue_max) {
-    std::lock_guard<std::mutex> slock(stats_mu_);
-    ++counters_.queue_drops;
-    return;
+void Store::PutAlert(const v1::Alert& a, std::function<void()> then) {
+  {
+    std::lock_guard<std::mutex> lock(q_mu_);
+    Incoming in;
+    in.held.seq = next_seq_++;
+    in.held.alert = a;
+    in.then = std::move(then);
+    alerts_.push_back(std::move(in));
   }
-  if (!queue_.arena) queue_.arena = std::make_unique<google::protobuf::Arena>();
-  auto* m = google::protobuf::Arena::CreateMessage<v1::Alert>(queue_.arena.get());
-  *m = a;
-  queue_.alerts.push_back(m);
+  q_cv_.notify_all();
+}
+
+void Store::CommitAlerts(bool retry_held) {
+  std::vector<Incoming> fresh;
+  {
+    std::lock_guard<std::mutex> lock(q_mu_);
+    std::swap(fresh, alerts_);
+  }
+  {
+    std::lock_guard<std::mutex> hlock(held_mu_);
+    for (auto& f : fresh) held_.push_back(f.held);
+    bool failing;
+    {
+      std::lock_guard<std::mutex> slock(stats_mu_);
+      failing = !write_error_.empty();
+    }
+    // A failing store is tried again every retry interval, not for each
+    // alert that comes meanwhile.
+    if (available_ && !held_.empty() && (!failing || retry_held)) {
+      std::vector<const Held*> all;
+      all.reserve(held_.size());
+      for (const Held& h : held_) all.push_back(&h);
+      std::string e;
+      {
+        std::lock_guard<std::mutex> wlock(write_mu_);
+        e = WriteAlerts(all);
+      }
+      std::lock_guard<std::mutex> slock(stats_mu_);
+      if (e.empty()) {
+        counters_.alerts_committed += held_.size();
+        if (failing)
+          spdlog::info("msg=\"store writes again; held alerts written\" alerts={}", held_.size());
+        write_error_.clear();
+        held_.clear();
+      } else {
+        if (!failing)
+          spdlog::error("msg=\"store cannot write alerts; holding them in memory\" error=\"{}\" "
+                        "held_max={}",
+                        e, opts_.held_max);
+        write_error_ = e;
+      }
+    }
+    ShedHeld();
+  }
+  // Committed, or held where the sinks read them: now they may be seen.
+  for (auto& f : fresh) {
+    if (f.then) f.then();
+  }
+}
+
+void Store::ShedHeld() {
+  if (opts_.held_max == 0 || held_.size() <= opts_.held_max) return;
+  const size_t over = held_.size() - opts_.held_max;
+  // The lowest severity goes first, the oldest first within it (the
+  // outbox's own policy); the rest keep their order.
+  std::vector<size_t> order(held_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return SeverityRank(held_[a].alert.severity()) < SeverityRank(held_[b].alert.severity());
+  });
+  std::vector<bool> drop(held_.size(), false);
+  for (size_t i = 0; i < over; ++i) drop[order[i]] = true;
+  std::vector<Held> kept;
+  kept.reserve(opts_.held_max);
+  for (size_t i = 0; i < held_.size(); ++i) {
+    if (!drop[i]) kept.push_back(std::move(held_[i]));
+  }
+  held_ = std::move(kept);
+  std::lock_guard<std::mutex> slock(stats_mu_);
+  counters_.alerts_shed += over;
+  spdlog::warn("msg=\"alerts held in memory over the bound; shed, lowest severity and oldest "
+               "first\" shed={} held_max={}",
+               over, opts_.held_max);
 }
 
 std::string Store::Flush() {
+  // Alerts first (their own transactions), then the batch.
+  CommitAlerts(true);
+  if (!available_) return "";
   std::lock_guard<std::mutex> wlock(write_mu_);
   Batch batch;
   {
@@ -292,18 +393,19 @@ std::string Store::Flush() {
     snapshot_(snapshot_since_ - 2000000000ll, &snap);
     snapshot_since_ = now;
   }
-  if (batch.updates.empty() && batch.alerts.empty() && snap.agents.empty() && snap.servers.empty() &&
+  if (batch.updates.empty() && snap.agents.empty() && snap.servers.empty() &&
       snap.sessions.empty() && snap.inventories.empty() && snap.baselines.empty())
     return "";
   std::string e = WriteBatch(batch.updates, snap);
-  if (e.empty() && !batch.alerts.empty()) e = WriteAlerts(batch.alerts);
   std::lock_guard<std::mutex> slock(stats_mu_);
   if (!e.empty()) {
     ++counters_.write_errors;
     counters_.updates_lost += batch.updates.size();
     last_error_ = e;
+    batch_error_ = e;
     return e;
   }
+  batch_error_.clear();
   ++counters_.batches;
   counters_.updates_written += batch.updates.size();
   last_flush_unix_ns_ = now;
