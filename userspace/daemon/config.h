@@ -56,6 +56,7 @@ struct Config {
   // Where alerts are delivered (from the store's outbox), and its bound.
   std::vector<SinkConfig> sinks;
   uint64_t outbox_max = 100000;
+  uint64_t held_max = 20000;
   uint64_t baseline_learning_ms = 24ull * 3600 * 1000;
   uint64_t baseline_min_observations = 50;
   // The gRPC API on TCP as well as the unix socket: TLS, client

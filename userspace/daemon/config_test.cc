@@ -268,6 +268,7 @@ const std::map<std::string, std::string>& Samples() {
       {"store.path", "store: {path: /srv/aw.db}"},
       {"store.max_age", "store: {max_age: 1d}"},
       {"store.outbox_max", "store: {outbox_max: 7}"},
+      {"store.held_max", "store: {held_max: 9}"},
       {"store.full_content", "store: {full_content: true}"},
       {"chains.idle_gap", "chains: {idle_gap: 30m}"},
       {"baseline.enabled", "baseline: {enabled: false}"},

@@ -597,6 +597,8 @@ void AddStoreSettings(std::vector<Setting>* t) {
                                   "retention by age (0 = no age limit)", {.unit_ms = 1000}));
   t->push_back(Uint("store.outbox_max", AW_FIELD(outbox_max),
                     "alert versions waiting for sinks (then shed)"));
+  t->push_back(Uint("store.held_max", AW_FIELD(held_max),
+                    "alert versions held in memory while the store cannot write (then shed)"));
   t->push_back(Bool("store.full_content", AW_FIELD(full_content),
                     "keep whole redacted arguments and results (up to 1 MiB each)"));
 }

@@ -47,6 +47,7 @@ Store::Options StoreOptions(const Config& cfg) {
   o.max_bytes = cfg.store_max_bytes;
   o.retention_interval_ms = cfg.store_retention_ms;
   o.outbox_max = cfg.outbox_max;
+  o.held_max = cfg.held_max;
   return o;
 }
 
