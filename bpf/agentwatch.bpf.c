@@ -30,10 +30,14 @@
  * first probe_bytes per fd and direction are captured (flagged), and the
  * daemon then watches the process or marks it AW_WATCH_NOT_MCP.
  *
- * Payload capture: read/write/readv/writev/recvfrom/recvmsg and
- * sendto/sendmsg on pipes and sockets, and SSL_read/SSL_write plaintext
- * (uprobes), up to payload_max bytes per call in AW_PAYLOAD_CHUNK records,
- * each carrying its stream offset so that a cut capture is an explicit gap.
+ * Payload capture: every syscall that moves bytes through a user buffer on a
+ * pipe or socket (read/write and their p, v, pv and pv2 forms, the recv and
+ * send families with the mmsg vectors, vmsplice), and SSL_read/SSL_write
+ * plaintext (uprobes), up to payload_max bytes per call in AW_PAYLOAD_CHUNK
+ * records, each carrying its stream offset so that a cut capture is an
+ * explicit gap. What cannot be captured (splice, tee, sendfile,
+ * copy_file_range, io_uring, process_vm_readv/writev, fds received over
+ * SCM_RIGHTS) is an AW_EV_EVADE record, and a gap in the stream it cut.
  *
  * Records are built in per-CPU scratch slots and written to the "events"
  * ring buffer; what cannot be written is counted per category in "counters".
@@ -57,6 +61,7 @@ char LICENSE[] SEC("license") = "GPL";
 #include "agentwatch/file.bpf.h"
 #include "agentwatch/net.bpf.h"
 #include "agentwatch/payload.bpf.h"
+#include "agentwatch/evade.bpf.h"
 #include "agentwatch/tls.bpf.h"
 #include "agentwatch/dispatch.bpf.h"
 #include "agentwatch/sockbytes.bpf.h"

@@ -51,6 +51,11 @@ enum aw_event_type {
 	AW_EV_NET_CLOSE = 24, /* socket bytes sent/received, at close or exit */
 	AW_EV_NET_DNS = 25,   /* UDP datagram to the DNS port */
 	AW_EV_PAYLOAD = 30,   /* bytes read/written on a pipe or socket */
+	/* A watched or probed process moved bytes (or set up a way to) that
+	 * payload capture cannot see: splice/tee/sendfile/copy_file_range on
+	 * a pipe or socket, io_uring, process_vm_readv/writev, fds received
+	 * over SCM_RIGHTS. */
+	AW_EV_EVADE = 31,
 };
 
 /* Categories for the per-CPU counters (emitted and ring buffer drops). */
@@ -102,7 +107,27 @@ enum aw_syscall {
 	AW_SC_RECVMSG,
 	AW_SC_SSL_READ,  /* TLS plaintext: SSL_read / SSL_read_ex (uprobes) */
 	AW_SC_SSL_WRITE, /* SSL_write / SSL_write_ex */
+	AW_SC_PREAD64,
+	AW_SC_PWRITE64,
+	AW_SC_PREADV,
+	AW_SC_PWRITEV,
+	AW_SC_PREADV2,
+	AW_SC_PWRITEV2,
+	AW_SC_RECVMMSG,
+	AW_SC_VMSPLICE,
+	AW_SC_SPLICE,
+	AW_SC_TEE,
+	AW_SC_SENDFILE,
+	AW_SC_COPY_FILE_RANGE,
+	AW_SC_IO_URING_SETUP,
+	AW_SC_PROCESS_VM_READV,
+	AW_SC_PROCESS_VM_WRITEV,
 };
+
+/* aw_evade_event.flags */
+#define AW_EVADE_SCM_RIGHTS 0x1 /* recvmsg: fds came in a control message */
+#define AW_EVADE_FD_STREAM 0x2  /* fd is a pipe or socket: its stream has a gap */
+#define AW_EVADE_FD2_STREAM 0x4 /* the same for fd2 */
 
 /* aw_payload_event.direction */
 #define AW_DIR_IN 0  /* into the process (read, recv) */
@@ -276,6 +301,25 @@ struct aw_payload_event {
 	__u32 file_type;
 	__u32 pad;
 	__u8 data[AW_PAYLOAD_CHUNK];
+};
+
+/*
+ * What payload capture could not see: syscall is the way (splice, tee,
+ * sendfile, copy_file_range: ret bytes moved from fd to fd2 inside the
+ * kernel; io_uring_setup: ret is the ring's fd; process_vm_readv/writev:
+ * target_pid, ret bytes; recvmsg with AW_EVADE_SCM_RIGHTS: count fds
+ * received on fd). A pipe or socket whose bytes went unseen gets a gap in
+ * its stream (its offset moves on by ret).
+ */
+struct aw_evade_event {
+	struct aw_hdr hdr;
+	__s64 ret;
+	__s32 fd;
+	__s32 fd2;
+	__u32 syscall;
+	__u32 flags;
+	__u32 target_pid;
+	__u32 count;
 };
 
 /* Per-socket byte counters for watched processes, keyed by struct sock *.

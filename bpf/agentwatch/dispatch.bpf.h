@@ -19,6 +19,7 @@
 #include "agentwatch/file.bpf.h"
 #include "agentwatch/net.bpf.h"
 #include "agentwatch/payload.bpf.h"
+#include "agentwatch/evade.bpf.h"
 
 /*
  * Every hooked syscall is reported at its exit, from its result and six
@@ -32,6 +33,13 @@
  *    syscall costs an unwatched process one program run and one lookup.
  *  - fallback (enter_* + exit_*): the enter tracepoint stashes them in the
  *    pending map, the exit tracepoint takes them back.
+ *
+ * Payload is captured from every syscall that moves bytes through a user
+ * buffer (read/write and their p, v, pv and pv2 forms, the recv and send
+ * families with the mmsg vectors, vmsplice); splice, tee, sendfile and
+ * copy_file_range move them inside the kernel, and io_uring and
+ * process_vm_readv/writev go around syscalls: those are reported as
+ * evasions (evade.bpf.h), never silently missed.
  */
 
 static __noinline int sys_exit_file(const __u64 *a, long nr, long ret,
@@ -106,6 +114,9 @@ static __noinline int sys_exit_net(const __u64 *a, long nr, long ret,
 		else if (nr == NR_sendmsg)
 			capture_msghdr(fd, (void *)ARG(2), ret, AW_DIR_OUT,
 				       AW_SC_SENDMSG, CAP_PROBE);
+		else if (nr == NR_sendmmsg)
+			capture_mmsg(fd, (struct mmsghdr *)ARG(2), ret,
+				     AW_DIR_OUT, AW_SC_SENDMMSG, CAP_PROBE);
 		return 0;
 	}
 
@@ -162,6 +173,8 @@ static __noinline int sys_exit_net(const __u64 *a, long nr, long ret,
 		if (ret > 1)
 			dns_msghdr(fd, &((struct mmsghdr *)ARG(2))[1].msg_hdr,
 				   AW_SC_SENDMMSG);
+		capture_mmsg(fd, (struct mmsghdr *)ARG(2), ret, AW_DIR_OUT,
+			     AW_SC_SENDMMSG, 0);
 		break;
 	}
 	return 0;
@@ -203,6 +216,67 @@ static __noinline int sys_exit_io(const __u64 *a, long nr, long ret,
 	case NR_recvmsg:
 		capture_msghdr(fd, (void *)ARG(2), ret, AW_DIR_IN,
 			       AW_SC_RECVMSG, probe);
+		scm_rights_check(fd, (void *)ARG(2), ret);
+		break;
+	/* The same bytes by other ways in and out. */
+	case NR_pread64:
+		capture(fd, (void *)ARG(2), 0, ret,
+			CAP_HOW(AW_SC_PREAD64, AW_DIR_IN) | probe);
+		break;
+	case NR_pwrite64:
+		capture(fd, (void *)ARG(2), 0, ret,
+			CAP_HOW(AW_SC_PWRITE64, AW_DIR_OUT) | probe);
+		break;
+	case NR_preadv:
+	case NR_preadv2:
+		if (ARG(3))
+			capture(fd, (void *)ARG(2), (__u32)ARG(3), ret,
+				CAP_HOW(nr == NR_preadv ? AW_SC_PREADV
+							: AW_SC_PREADV2,
+					AW_DIR_IN) | probe);
+		break;
+	case NR_pwritev:
+	case NR_pwritev2:
+		if (ARG(3))
+			capture(fd, (void *)ARG(2), (__u32)ARG(3), ret,
+				CAP_HOW(nr == NR_pwritev ? AW_SC_PWRITEV
+							 : AW_SC_PWRITEV2,
+					AW_DIR_OUT) | probe);
+		break;
+	case NR_recvmmsg:
+		capture_mmsg(fd, (struct mmsghdr *)ARG(2), ret, AW_DIR_IN,
+			     AW_SC_RECVMMSG, probe);
+		break;
+	case NR_vmsplice:
+		capture_vmsplice(fd, (void *)ARG(2), (__u32)ARG(3), ret, probe);
+		break;
+	/* Bytes no user buffer held, and ways around syscalls: loud. */
+	case NR_splice:
+		evade_move(AW_SC_SPLICE, fd, (int)ARG(3), ret);
+		break;
+	case NR_tee:
+		evade_move(AW_SC_TEE, fd, (int)ARG(2), ret);
+		break;
+	case NR_sendfile64:
+		evade_move(AW_SC_SENDFILE, (int)ARG(2), fd, ret);
+		break;
+	case NR_copy_file_range:
+		evade_move(AW_SC_COPY_FILE_RANGE, fd, (int)ARG(3), ret);
+		break;
+	case NR_io_uring_setup:
+		if (ret >= 0)
+			emit_evade(AW_SC_IO_URING_SETUP, ret,
+				   EVADE_FDS(ret, -1), 0, (__u32)ARG(1));
+		break;
+	case NR_process_vm_readv:
+		if (ret > 0)
+			emit_evade(AW_SC_PROCESS_VM_READV, ret,
+				   EVADE_FDS(-1, -1), 0, (__u32)ARG(1));
+		break;
+	case NR_process_vm_writev:
+		if (ret > 0)
+			emit_evade(AW_SC_PROCESS_VM_WRITEV, ret,
+				   EVADE_FDS(-1, -1), 0, (__u32)ARG(1));
 		break;
 	}
 	return 0;
@@ -280,5 +354,20 @@ SYSCALL_PROBES(readv, io, 3)
 SYSCALL_PROBES(writev, io, 3)
 SYSCALL_PROBES(recvfrom, io, 6)
 SYSCALL_PROBES(recvmsg, io, 3)
+SYSCALL_PROBES(pread64, io, 4)
+SYSCALL_PROBES(pwrite64, io, 4)
+SYSCALL_PROBES(preadv, io, 5)
+SYSCALL_PROBES(pwritev, io, 5)
+SYSCALL_PROBES(preadv2, io, 6)
+SYSCALL_PROBES(pwritev2, io, 6)
+SYSCALL_PROBES(recvmmsg, io, 5)
+SYSCALL_PROBES(vmsplice, io, 4)
+SYSCALL_PROBES(splice, io, 6)
+SYSCALL_PROBES(tee, io, 4)
+SYSCALL_PROBES(sendfile64, io, 4)
+SYSCALL_PROBES(copy_file_range, io, 6)
+SYSCALL_PROBES(io_uring_setup, io, 2)
+SYSCALL_PROBES(process_vm_readv, io, 6)
+SYSCALL_PROBES(process_vm_writev, io, 6)
 
 #endif /* __AGENTWATCH_DISPATCH_BPF_H__ */

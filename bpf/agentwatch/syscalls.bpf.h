@@ -44,6 +44,21 @@
 #define NR_writev 20
 #define NR_recvfrom 45
 #define NR_recvmsg 47
+#define NR_pread64 17
+#define NR_pwrite64 18
+#define NR_preadv 295
+#define NR_pwritev 296
+#define NR_preadv2 327
+#define NR_pwritev2 328
+#define NR_recvmmsg 299
+#define NR_vmsplice 278
+#define NR_splice 275
+#define NR_tee 276
+#define NR_sendfile64 40
+#define NR_copy_file_range 326
+#define NR_io_uring_setup 425
+#define NR_process_vm_readv 310
+#define NR_process_vm_writev 311
 #elif defined(__TARGET_ARCH_arm64)
 #define SYSCALL_ARG6(regs) BPF_CORE_READ(regs, regs[5])
 #define NR_open -2 /* not on arm64: distinct negative numbers */
@@ -69,6 +84,21 @@
 #define NR_writev 66
 #define NR_recvfrom 207
 #define NR_recvmsg 212
+#define NR_pread64 67
+#define NR_pwrite64 68
+#define NR_preadv 69
+#define NR_pwritev 70
+#define NR_preadv2 286
+#define NR_pwritev2 287
+#define NR_recvmmsg 243
+#define NR_vmsplice 75
+#define NR_splice 76
+#define NR_tee 77
+#define NR_sendfile64 71
+#define NR_copy_file_range 285
+#define NR_io_uring_setup 425
+#define NR_process_vm_readv 270
+#define NR_process_vm_writev 271
 #else
 #error "syscall numbers for this architecture are missing"
 #endif

@@ -24,6 +24,7 @@ bool IsEffect(v1::EventType t) {
     case v1::EVENT_TYPE_NET_LISTEN:
     case v1::EVENT_TYPE_NET_CLOSE:
     case v1::EVENT_TYPE_DNS_QUERY:
+    case v1::EVENT_TYPE_CAPTURE_EVADED:
       return true;
     default:
       return false;
@@ -71,6 +72,8 @@ std::string EffectSummary(const v1::Event& ev) {
       for (const auto& n : ev.dns().names()) names += (names.empty() ? "" : ",") + n;
       return fmt::format("dns {} via {}", names, SockAddrText(ev.dns().server()));
     }
+    case v1::EVENT_TYPE_CAPTURE_EVADED:
+      return EvasionText(ev.evasion());
     default:
       return "";
   }

@@ -30,6 +30,7 @@ constexpr TypeName kTypes[] = {
     {v1::EVENT_TYPE_NET_CLOSE, "close", "net"},
     {v1::EVENT_TYPE_DNS_QUERY, "dns", "net"},
     {v1::EVENT_TYPE_PAYLOAD, "payload", "payload"},
+    {v1::EVENT_TYPE_CAPTURE_EVADED, "evasion", "payload"},
     {v1::EVENT_TYPE_MCP_MESSAGE, "mcp", "mcp"},
     {v1::EVENT_TYPE_MCP_CALL, "call", "mcp"},
     {v1::EVENT_TYPE_MCP_TOOLS_CHANGED, "tools", "mcp"},
@@ -116,6 +117,8 @@ std::string Details(const v1::Event& ev) {
       if (ev.dns().malformed()) q += " (malformed: " + ev.dns().error() + ")";
       return fmt::format("{} via {}", q, SockAddrText(ev.dns().server()));
     }
+    case v1::EVENT_TYPE_CAPTURE_EVADED:
+      return EvasionText(ev.evasion());
     case v1::EVENT_TYPE_PAYLOAD: {
       const auto& p = ev.payload();
       constexpr size_t kPreview = 72;

@@ -13,7 +13,8 @@ constexpr size_t kEvidencePerStep = 10;
 
 bool IsEffect(v1::EventType t) {
   return t == v1::EVENT_TYPE_EXEC || t == v1::EVENT_TYPE_FILE_OPEN ||
-         t == v1::EVENT_TYPE_NET_CONNECT || t == v1::EVENT_TYPE_DNS_QUERY;
+         t == v1::EVENT_TYPE_NET_CONNECT || t == v1::EVENT_TYPE_DNS_QUERY ||
+         t == v1::EVENT_TYPE_CAPTURE_EVADED;
 }
 
 bool FieldMatches(const Condition& c, const std::map<std::string, std::string>& fields) {
@@ -195,6 +196,10 @@ void Engine::OnEvent(const v1::Event& ev, Attribution who, std::vector<v1::Event
   }
   std::vector<Signal> sigs;
   if (IsEffect(ev.type())) {
+    // Only watched and probed processes report an evasion: one on
+    // probation (no known server yet) is named by its own pid.
+    if (ev.type() == v1::EVENT_TYPE_CAPTURE_EVADED && who.agent == 0 && who.server == 0)
+      who.server = ev.process().pid();
     if (who.agent == 0 && who.server == 0) return;  // nobody's: not ours
     EffectSignals(ev, who, &sigs);
   } else if (ev.type() == v1::EVENT_TYPE_MCP_CALL) {

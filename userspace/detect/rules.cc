@@ -32,6 +32,7 @@ const std::map<std::string, std::vector<std::string>>& KnownSignals() {
       {"call_failed", {"tool", "status"}},
       {"novel_behavior", {"kind", "value", "score", "confident", "identity", "learned", "tool"}},
       {"volume_outlier", {"kind", "value", "score", "identity", "learned", "tool"}},
+      {"capture_evaded", {"mechanism", "detail"}},
   };
   return kSignals;
 }

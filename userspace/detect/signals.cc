@@ -12,8 +12,8 @@
 #include <fmt/format.h>
 
 #include "common/text.h"
-#include "redact/redact.h"
 #include "model/event_text.h"
+#include "redact/redact.h"
 
 namespace agentwatch {
 namespace {
@@ -227,6 +227,12 @@ void Detectors::Effect(const v1::Event& ev, std::vector<Signal>* out) const {
     return NewSignal(ev, name, std::move(description), out);
   };
   switch (ev.type()) {
+    case v1::EVENT_TYPE_CAPTURE_EVADED: {
+      Signal& s = make("capture_evaded", EvasionText(ev.evasion()));
+      s.fields["mechanism"] = ev.evasion().mechanism();
+      s.fields["detail"] = EvasionText(ev.evasion());
+      return;
+    }
     case v1::EVENT_TYPE_FILE_OPEN: {
       const auto& f = ev.file();
       if (f.result() < 0) return;

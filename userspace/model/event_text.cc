@@ -16,4 +16,16 @@ std::string SyscallResultText(int64_t result, const std::string& error) {
   return std::to_string(result);
 }
 
+std::string EvasionText(const v1::EvasionInfo& x) {
+  const std::string& m = x.mechanism();
+  if (m == "io_uring") return fmt::format("io_uring ring fd {}", x.fd());
+  if (m == "scm_rights") return fmt::format("scm_rights {} fds on fd {}", x.fds_received(), x.fd());
+  if (m == "process_vm_readv")
+    return fmt::format("process_vm_readv from pid {}: {} bytes", x.target_pid(), x.bytes());
+  if (m == "process_vm_writev")
+    return fmt::format("process_vm_writev into pid {}: {} bytes", x.target_pid(), x.bytes());
+  return fmt::format("{} fd {} -> fd {}: {} bytes unseen{}", m, x.fd(), x.fd2(), x.bytes(),
+                     x.stream_gap() ? " (stream gap)" : "");
+}
+
 }  // namespace agentwatch

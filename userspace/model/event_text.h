@@ -16,6 +16,11 @@ std::string SockAddrText(const v1::SockAddr& a);
 // A syscall result: the value, or the errno name when negative.
 std::string SyscallResultText(int64_t result, const std::string& error);
 
+// What payload capture could not see: "splice fd 0 -> fd 5: 4096 bytes
+// unseen (stream gap)", "io_uring ring fd 7", "scm_rights 2 fds on fd 3",
+// "process_vm_writev into pid 812: 64 bytes".
+std::string EvasionText(const v1::EvasionInfo& x);
+
 }  // namespace agentwatch
 
 #endif  // AGENTWATCH_MODEL_EVENT_TEXT_H_

@@ -40,6 +40,21 @@ const char* SyscallName(uint32_t sc) {
     case AW_SC_WRITEV: return "writev";
     case AW_SC_RECVFROM: return "recvfrom";
     case AW_SC_RECVMSG: return "recvmsg";
+    case AW_SC_PREAD64: return "pread64";
+    case AW_SC_PWRITE64: return "pwrite64";
+    case AW_SC_PREADV: return "preadv";
+    case AW_SC_PWRITEV: return "pwritev";
+    case AW_SC_PREADV2: return "preadv2";
+    case AW_SC_PWRITEV2: return "pwritev2";
+    case AW_SC_RECVMMSG: return "recvmmsg";
+    case AW_SC_VMSPLICE: return "vmsplice";
+    case AW_SC_SPLICE: return "splice";
+    case AW_SC_TEE: return "tee";
+    case AW_SC_SENDFILE: return "sendfile";
+    case AW_SC_COPY_FILE_RANGE: return "copy_file_range";
+    case AW_SC_IO_URING_SETUP: return "io_uring";
+    case AW_SC_PROCESS_VM_READV: return "process_vm_readv";
+    case AW_SC_PROCESS_VM_WRITEV: return "process_vm_writev";
     default: return "unknown";
   }
 }
@@ -365,6 +380,21 @@ DecodeStatus DecodePayload(std::span<const uint8_t> rec, v1::Event* ev,
   return DecodeStatus::kOk;
 }
 
+DecodeStatus DecodeEvade(std::span<const uint8_t> rec, v1::Event* ev, std::string* error) {
+  aw_evade_event e;
+  if (!Load(rec, sizeof(aw_evade_event), &e, error)) return DecodeStatus::kInvalid;
+  ev->set_type(v1::EVENT_TYPE_CAPTURE_EVADED);
+  v1::EvasionInfo* x = ev->mutable_evasion();
+  x->set_mechanism((e.flags & AW_EVADE_SCM_RIGHTS) ? "scm_rights" : SyscallName(e.syscall));
+  x->set_fd(e.fd);
+  x->set_fd2(e.fd2);
+  x->set_bytes(e.ret);
+  x->set_target_pid(e.target_pid);
+  if (e.flags & AW_EVADE_SCM_RIGHTS) x->set_fds_received(e.count);
+  x->set_stream_gap((e.flags & (AW_EVADE_FD_STREAM | AW_EVADE_FD2_STREAM)) != 0 && e.ret > 0);
+  return DecodeStatus::kOk;
+}
+
 }  // namespace
 
 DecodeStatus DecodeRecord(std::span<const uint8_t> rec, int64_t boot_to_unix,
@@ -408,6 +438,8 @@ DecodeStatus DecodeRecord(std::span<const uint8_t> rec, int64_t boot_to_unix,
       return DecodeDns(rec, ev, error);
     case AW_EV_PAYLOAD:
       return DecodePayload(rec, ev, error);
+    case AW_EV_EVADE:
+      return DecodeEvade(rec, ev, error);
     default:
       *error = fmt::format("unknown record type {}", h.type);
       return DecodeStatus::kInvalid;

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""e2e: capture that a server cannot dodge, on the real kernel.
+
+A small MCP stdio server in C++ (aw-e2e-evasive) moves its bytes with the
+syscall each case names; this script is its client (initialize, tools/list,
+one tools/call whose result carries an injected instruction). For each way
+through a user buffer (preadv2, recvmmsg and vmsplice for requests;
+pwritev2, sendmmsg and vmsplice for responses) the call must be decoded,
+answered, and its injected result must raise prompt-injection-in-content.
+For each way around payload capture (splice, tee and sendfile of the
+responses; io_uring, process_vm_writev and fds received over SCM_RIGHTS)
+the built-in capture-evaded alert must name the server and the mechanism.
+
+Exit 77 = skipped (not root), unless AGENTWATCH_REQUIRE_BPF=1.
+"""
+import argparse
+import json
+import os
+import select
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from awtest import FAILURES, check, cli_json, finish_run, skip_or_fail, start_daemon, wait_for
+
+# (mode, socket stdio, what must happen)
+DECODED = [
+    ("preadv2", False),
+    ("recvmmsg", True),
+    ("vmsplice-in", False),
+    ("pwritev2", False),
+    ("sendmmsg", True),
+    ("vmsplice", False),
+    ("preadv2,pwritev2", False),
+]
+EVADED = [
+    ("splice", "splice"),
+    ("tee", "tee"),
+    ("sendfile", "sendfile"),
+    ("io_uring", "io_uring"),
+    ("process_vm_writev", "process_vm_writev"),
+    ("scm_rights", "scm_rights"),
+]
+
+
+def tool_of(mode):
+    return "lookup_" + "".join(c if c.isalnum() else "_" for c in mode)
+
+
+class Server:
+    """The evasive server as a child with pipes (or a socketpair) for stdio."""
+
+    def __init__(self, exe, mode, sockets):
+        # A tool name of its own: alerts are folded by tool.
+        self.tool = tool_of(mode)
+        if sockets:
+            mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.proc = subprocess.Popen([exe, mode, self.tool], stdin=theirs.fileno(),
+                                         stdout=theirs.fileno())
+            theirs.close()
+            self.sock = mine
+            self.wfd = self.rfd = mine.fileno()
+        else:
+            self.sock = None
+            self.proc = subprocess.Popen([exe, mode, self.tool], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE)
+            self.wfd = self.proc.stdin.fileno()
+            self.rfd = self.proc.stdout.fileno()
+        self.buf = b""
+
+    def send(self, obj):
+        os.write(self.wfd, (json.dumps(obj) + "\n").encode())
+
+    def recv(self, timeout=10):
+        end = time.time() + timeout
+        while b"\n" not in self.buf:
+            left = end - time.time()
+            if left <= 0 or not select.select([self.rfd], [], [], left)[0]:
+                return None
+            chunk = os.read(self.rfd, 65536)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def session(self, word):
+        """The handshake and one call; the call's response or None."""
+        self.send({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                   "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                              "clientInfo": {"name": "capture-e2e", "version": "1"}}})
+        if self.recv() is None:
+            return None
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        self.send({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+        if self.recv() is None:
+            return None
+        self.send({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                   "params": {"name": self.tool, "arguments": {"word": word}}})
+        return self.recv()
+
+    def close(self):
+        if self.sock:
+            self.sock.close()
+        else:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bindir", required=True)
+    ap.add_argument("--server", required=True)
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        return skip_or_fail("needs root (BPF)")
+    tmp = os.path.realpath(tempfile.mkdtemp(prefix="aw-capture-e2e-"))
+    endpoint = f"unix://{tmp}/aw.sock"
+    cli = os.path.join(a.bindir, "agentwatch")
+    log = os.path.join(tmp, "daemon.log")
+    procs = []
+    try:
+        daemon = start_daemon(a.bindir, endpoint, log, "--state-dir", os.path.join(tmp, "state"),
+                              "--metrics-listen", "", "--log-level", "info")
+        procs.append(daemon)
+        aw = cli_json(cli, endpoint)
+        pids = {}
+        for mode, sockets in DECODED + [(m, False) for m, _ in EVADED]:
+            s = Server(a.server, mode, sockets)
+            pids[mode] = s.proc.pid
+            resp = s.session(f"word-{mode}")
+            check(resp is not None and "result" in resp,
+                  f"{mode}: the server answered the call: {resp}")
+            s.close()
+
+        def calls():
+            return aw("calls", "-n", "1000")
+        for mode, _ in DECODED:
+            pid = pids[mode]
+
+            def decoded():
+                got = [c for c in calls() if c.get("server_pid") == pid and
+                       c.get("method") == "tools/call"]
+                return got if got and got[0].get("status") == "ok" else None
+            try:
+                got = wait_for(decoded, 15, f"{mode}: the call decoded")
+            except SystemExit:
+                got = [c for c in calls() if c.get("server_pid") == pid]
+            ok = got and got[0].get("tool") == tool_of(mode) and got[0].get("status") == "ok"
+            check(ok, f"{mode}: tools/call {tool_of(mode)} decoded and answered: "
+                      f"{[(c.get('method'), c.get('tool'), c.get('status')) for c in got or []]}")
+
+        def alerts():
+            return aw("alerts", "-n", "1000")
+
+        def injected(pid):
+            return [x for x in alerts() if x.get("rule_id") == "prompt-injection-in-content"
+                    and x.get("server_pid") == pid]
+        for mode, _ in DECODED:
+            try:
+                wait_for(lambda: injected(pids[mode]), 15, f"{mode}: the injection alert")
+            except SystemExit:
+                pass
+            check(injected(pids[mode]), f"{mode}: the injected result raised "
+                                        f"prompt-injection-in-content")
+
+        def evaded(pid, mechanism):
+            return [x for x in alerts() if x.get("rule_id") == "capture-evaded"
+                    and x.get("server_pid") == pid and mechanism in x.get("summary", "")]
+        for mode, mechanism in EVADED:
+            try:
+                wait_for(lambda: evaded(pids[mode], mechanism), 15, f"{mode}: capture-evaded")
+            except SystemExit:
+                pass
+            got = evaded(pids[mode], mechanism)
+            check(got and got[0].get("severity") == "high",
+                  f"{mode}: a high capture-evaded alert names the server and {mechanism}: "
+                  f"{[(x.get('rule_id'), x.get('summary')) for x in alerts() if x.get('server_pid') == pids[mode]]}")
+        daemon.terminate()
+        daemon.wait(timeout=60)
+    finally:
+        rc = finish_run(procs, tmp, "capture e2e")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
