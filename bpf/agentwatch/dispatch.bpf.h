@@ -273,6 +273,17 @@ static __noinline int sys_exit_io(const __u64 *a, long nr, long ret,
 			emit_evade(AW_SC_PROCESS_VM_READV, ret,
 				   EVADE_FDS(-1, -1), 0, (__u32)ARG(1));
 		break;
+	/* A probed fd under a new number stays probed (discovery). */
+	case NR_dup:
+	case NR_dup2:
+	case NR_dup3:
+		if (probe)
+			probe_dup(fd, ret);
+		break;
+	case NR_fcntl:
+		if (probe && (ARG(2) == AW_F_DUPFD || ARG(2) == AW_F_DUPFD_CLOEXEC))
+			probe_dup(fd, ret);
+		break;
 	case NR_process_vm_writev:
 		if (ret > 0)
 			emit_evade(AW_SC_PROCESS_VM_WRITEV, ret,
@@ -369,5 +380,9 @@ SYSCALL_PROBES(copy_file_range, io, 6)
 SYSCALL_PROBES(io_uring_setup, io, 2)
 SYSCALL_PROBES(process_vm_readv, io, 6)
 SYSCALL_PROBES(process_vm_writev, io, 6)
+SYSCALL_PROBES(dup, io, 1)
+SYSCALL_PROBES(dup2, io, 2)
+SYSCALL_PROBES(dup3, io, 3)
+SYSCALL_PROBES(fcntl, io, 3)
 
 #endif /* __AGENTWATCH_DISPATCH_BPF_H__ */

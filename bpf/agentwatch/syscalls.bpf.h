@@ -59,6 +59,10 @@
 #define NR_io_uring_setup 425
 #define NR_process_vm_readv 310
 #define NR_process_vm_writev 311
+#define NR_dup 32
+#define NR_dup2 33
+#define NR_dup3 292
+#define NR_fcntl 72
 #elif defined(__TARGET_ARCH_arm64)
 #define SYSCALL_ARG6(regs) BPF_CORE_READ(regs, regs[5])
 #define NR_open -2 /* not on arm64: distinct negative numbers */
@@ -99,6 +103,10 @@
 #define NR_io_uring_setup 425
 #define NR_process_vm_readv 270
 #define NR_process_vm_writev 271
+#define NR_dup 23
+#define NR_dup2 -6 /* not on arm64 */
+#define NR_dup3 24
+#define NR_fcntl 25
 #else
 #error "syscall numbers for this architecture are missing"
 #endif

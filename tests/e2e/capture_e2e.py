@@ -23,7 +23,20 @@ import sys
 import tempfile
 import time
 
-from awtest import FAILURES, check, cli_json, finish_run, skip_or_fail, start_daemon, wait_for
+import urllib.request
+
+from awtest import (FAILURES, check, cli_json, finish_run, free_port, listening, skip_or_fail,
+                    start_daemon, wait_for)
+
+HTTP_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "http_mcp_server.py")
+
+
+def post(port, obj):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/mcp", data=json.dumps(obj).encode(),
+                                 headers={"Content-Type": "application/json",
+                                          "Accept": "application/json, text/event-stream"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return r.read()
 
 # (mode, socket stdio, what must happen)
 DECODED = [
@@ -34,6 +47,10 @@ DECODED = [
     ("sendmmsg", True),
     ("vmsplice", False),
     ("preadv2,pwritev2", False),
+    # Discovery: stdio pipes moved to fds 10 and 11 (dup2); a banner line on
+    # stdout and a line that is no JSON on stdin before initialize.
+    ("dup", False),
+    ("banner", False),
 ]
 EVADED = [
     ("splice", "splice"),
@@ -75,6 +92,18 @@ class Server:
 
     def recv(self, timeout=10):
         end = time.time() + timeout
+        while True:
+            while b"\n" not in self.buf:
+                left = end - time.time()
+                if left <= 0 or not select.select([self.rfd], [], [], left)[0]:
+                    return None
+                chunk = os.read(self.rfd, 65536)
+                if not chunk:
+                    return None
+                self.buf += chunk
+            line, self.buf = self.buf.split(b"\n", 1)
+            if line.startswith(b"{"):
+                return json.loads(line)
         while b"\n" not in self.buf:
             left = end - time.time()
             if left <= 0 or not select.select([self.rfd], [], [], left)[0]:
@@ -86,8 +115,10 @@ class Server:
         line, self.buf = self.buf.split(b"\n", 1)
         return json.loads(line)
 
-    def session(self, word):
+    def session(self, word, noise=False):
         """The handshake and one call; the call's response or None."""
+        if noise:
+            os.write(self.wfd, b"# a wrapper's line that is no JSON\n")
         self.send({"jsonrpc": "2.0", "id": 1, "method": "initialize",
                    "params": {"protocolVersion": "2025-06-18", "capabilities": {},
                               "clientInfo": {"name": "capture-e2e", "version": "1"}}})
@@ -134,7 +165,7 @@ def main():
         for mode, sockets in DECODED + [(m, False) for m, _ in EVADED]:
             s = Server(a.server, mode, sockets)
             pids[mode] = s.proc.pid
-            resp = s.session(f"word-{mode}")
+            resp = s.session(f"word-{mode}", noise=(mode == "banner"))
             check(resp is not None and "result" in resp,
                   f"{mode}: the server answered the call: {resp}")
             s.close()
@@ -155,6 +186,39 @@ def main():
             ok = got and got[0].get("tool") == tool_of(mode) and got[0].get("status") == "ok"
             check(ok, f"{mode}: tools/call {tool_of(mode)} decoded and answered: "
                       f"{[(c.get('method'), c.get('tool'), c.get('status')) for c in got or []]}")
+
+        # HTTP: health checks before the first MCP request. Within the
+        # budget the server is found at its first MCP request; past it (a
+        # listener judged no MCP server) a sample of later connections is
+        # still probed, so it is found among them.
+        for name, checks, tries in (("http-health", 10, 1), ("http-sampled", 40, 200)):
+            port = free_port()
+            http = subprocess.Popen([sys.executable, HTTP_SERVER, str(port), tool_of(name)])
+            procs.append(http)
+            wait_for(lambda: listening(port), 20, f"{name}: the HTTP server")
+            for _ in range(checks):
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5).read()
+            pid = http.pid
+
+            def found():
+                return [c for c in calls() if c.get("server_pid") == pid and
+                        c.get("tool") == tool_of(name) and c.get("status") == "ok"]
+            for i in range(tries):
+                post(port, {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                            "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                                       "clientInfo": {"name": "capture-e2e", "version": "1"}}})
+                post(port, {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                            "params": {"name": tool_of(name), "arguments": {}}})
+                if i % 20 == 19 and found():
+                    break
+            try:
+                wait_for(found, 15, f"{name}: the call decoded")
+            except SystemExit:
+                pass
+            check(found(), f"{name}: after {checks} health checks the HTTP server's call is "
+                           f"decoded")
+            http.terminate()
+            http.wait()
 
         def alerts():
             return aw("alerts", "-n", "1000")

@@ -10,6 +10,7 @@
 //     sendfile
 //   evasions after the handshake: io_uring process_vm_writev scm_rights
 //   dup: moves stdin/stdout to fds 10 and 11 first (dup2) and serves there
+//   banner: prints a line that is not JSON on stdout before anything else
 // Modes combine with commas ("preadv2,pwritev2"). recvmmsg/sendmmsg need
 // stdio to be sockets (the test gives it a socketpair).
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <set>
 #include <sstream>
 #include <string>
@@ -76,7 +78,10 @@ bool WriteAll(const std::string& s) {
     return sendmmsg(g_out, m, 2, 0) == 2;
   }
   if (Mode("vmsplice")) {
-    struct iovec v = {const_cast<char*>(s.data()), s.size()};
+    // The pipe refers to these pages until they are read: they are kept.
+    static std::deque<std::string> kept;
+    kept.push_back(s);
+    struct iovec v = {const_cast<char*>(kept.back().data()), kept.back().size()};
     return vmsplice(g_out, &v, 1, 0) == static_cast<ssize_t>(s.size());
   }
   if (Mode("splice") || Mode("tee")) {
@@ -221,6 +226,7 @@ int main(int argc, char** argv) {
     g_in = 10;
     g_out = 11;
   }
+  if (Mode("banner") && !WriteAll("evasive server ready (stdio)\n")) return 3;
   std::string pending;
   char buf[65536];
   while (true) {

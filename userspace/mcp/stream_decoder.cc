@@ -9,6 +9,9 @@ namespace {
 constexpr size_t kDetectBytes = 16;
 // How far a stream joined mid-way is searched for a frame start.
 constexpr size_t kMaxResyncBytes = 64 * 1024;
+// Bytes of lines that are neither JSON nor HTTP tolerated at a stream's
+// start (a banner, log lines on stdout) before it is judged not MCP.
+constexpr size_t kMaxNoiseBytes = 4096;
 // A stream that produced this many unparsable frames before any valid
 // JSON-RPC message is not an MCP stream (a JSON logger on a pipe, say).
 constexpr uint32_t kMaxFailuresBeforeFirst = 8;
@@ -53,14 +56,20 @@ StreamDecoder::Protocol Classify(std::string_view d) {
 size_t StreamDecoder::Detect(std::string_view data) {
   detect_buf_.append(data);
   std::string_view d = detect_buf_;
+  size_t limit = kMaxResyncBytes;
   if (!resync_) {
-    protocol_ = Classify(d);
-    if (protocol_ == Protocol::kDetecting && d.size() > kDetectBytes * 4)
-      protocol_ = Protocol::kNotMcp;
-    return 0;
+    Protocol p = Classify(d);
+    if (p == Protocol::kDetecting && d.size() > kDetectBytes * 4) p = Protocol::kNotMcp;
+    if (p != Protocol::kNotMcp) {
+      protocol_ = p;
+      return 0;
+    }
+    // Neither JSON nor HTTP at the start: a banner or log lines a server
+    // printed before its first message may come first (a budget of them).
+    limit = kMaxNoiseBytes;
   }
-  // Joined mid-stream: the first line start that looks like JSON or an
-  // HTTP start line decides.
+  // The first line start that looks like JSON or an HTTP start line
+  // decides (joined mid-stream, or after the noise).
   size_t at = 0;
   while (true) {
     size_t nl = d.find('\n', at);
@@ -70,10 +79,11 @@ size_t StreamDecoder::Detect(std::string_view data) {
     if (p == Protocol::kDetecting) break;  // need more bytes at this line
     if (p != Protocol::kNotMcp) {
       protocol_ = p;
+      counters_.noise_bytes += at;
       return at;
     }
   }
-  if (d.size() > kMaxResyncBytes) protocol_ = Protocol::kNotMcp;
+  if (d.size() > limit) protocol_ = Protocol::kNotMcp;
   return 0;
 }
 

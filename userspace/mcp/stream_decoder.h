@@ -55,6 +55,7 @@ class StreamDecoder {
     uint64_t messages = 0;
     uint64_t failures = 0;
     uint64_t http_requests = 0;  // whole HTTP requests or responses read
+    uint64_t noise_bytes = 0;    // skipped before the first message (a banner, log lines)
   };
 
   explicit StreamDecoder(size_t max_message = 4u << 20);

@@ -67,7 +67,12 @@ TEST(StreamDecoderTest, JoinedMidStreamResyncs) {
 TEST(StreamDecoderTest, NotMcp) {
   StreamDecoder d;
   auto r = FeedChunks(d, {{0, "hello world, this is a shell\n"}});
-  EXPECT_EQ(d.protocol(), StreamDecoder::Protocol::kNotMcp);
+  // A line of noise may come before a server's first message: undecided.
+  EXPECT_EQ(d.protocol(), StreamDecoder::Protocol::kDetecting);
+  std::string shell;
+  while (shell.size() <= 4096) shell += "$ ls -l /tmp\ntotal 0\n";
+  r = FeedChunks(d, {{29, shell}});
+  EXPECT_EQ(d.protocol(), StreamDecoder::Protocol::kNotMcp) << "4 KiB of it: not MCP";
   EXPECT_TRUE(r.msgs.empty());
   StreamDecoder j;  // JSON lines that are not JSON-RPC: given up quietly
   std::string logs;
@@ -76,6 +81,17 @@ TEST(StreamDecoderTest, NotMcp) {
   EXPECT_TRUE(r.msgs.empty());
   EXPECT_TRUE(r.failures.empty());
   EXPECT_EQ(j.protocol(), StreamDecoder::Protocol::kNotMcp);
+}
+
+// A server that prints a banner (or log lines) on stdout before its first
+// message is still decoded; the skipped bytes are counted.
+TEST(StreamDecoderTest, NoiseBeforeTheFirstMessageIsSkipped) {
+  StreamDecoder d;
+  const std::string banner = "Secure MCP Filesystem Server running on stdio\nAllowed: /tmp\n";
+  auto r = FeedChunks(d, {{0, banner + R"({"jsonrpc":"2.0","id":1,"method":"initialize"})" "\n"}});
+  ASSERT_EQ(r.msgs.size(), 1u);
+  EXPECT_EQ(r.msgs[0].msg.method, "initialize");
+  EXPECT_EQ(d.counters().noise_bytes, banner.size());
 }
 
 TEST(StreamDecoderTest, MalformedAfterValidIsReported) {

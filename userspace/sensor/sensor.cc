@@ -84,6 +84,11 @@ constexpr ProgSpec kProgs[] = {
     SYSCALL("evasion", io_uring_setup),
     SYSCALL("evasion", process_vm_readv),
     SYSCALL("evasion", process_vm_writev),
+    // Discovery follows a probed fd to its copies.
+    SYSCALL("discovery", dup),
+    SYSCALL("discovery", dup2),
+    SYSCALL("discovery", dup3),
+    SYSCALL("discovery", fcntl),
 #undef SYSCALL
     {"net.bytes", "btf_sock_send", "tp_btf", "sock_send_length", nullptr},
     {"net.bytes", "tp_sock_send", "tracepoint", "sock/sock_send_length", "btf_sock_send"},

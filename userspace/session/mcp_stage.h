@@ -49,9 +49,10 @@ class McpStage {
   // Processes that became known MCP servers since the last call.
   std::vector<uint32_t> TakeNewServers() { return std::move(new_servers_); }
   // Processes probed for discovery whose traffic is not MCP: their stdin is
-  // not JSON-RPC, or kNotMcpConnections accepted connections were not.
+  // not JSON-RPC, or kNotMcpConnections accepted connections were not (the
+  // kernel then still probes a sample of their later connections).
   std::vector<uint32_t> TakeNotMcp() { return std::move(not_mcp_); }
-  static constexpr int kNotMcpConnections = 8;
+  static constexpr int kNotMcpConnections = 32;
 
  private:
   // pid, fd, direction (0 in, 1 out), inode

@@ -43,23 +43,6 @@ std::string QueryParam(std::string_view target, std::string_view name) {
   return "";
 }
 
-// Which side of the conversation the process is: true when it is the
-// server. False for a stdio client's side, which is not tracked.
-bool TrackedSide(const McpObservation& w, const DecodedMessage& d, bool stdio,
-                 bool* server_side) {
-  if (stdio) {
-    if (!((w.fd == 0 && !w.out) || (w.fd == 1 && w.out))) return false;
-    *server_side = true;
-  } else if (d.endpoint) {
-    *server_side = w.out;
-  } else if (!d.http_method.empty()) {
-    *server_side = !w.out;  // it reads HTTP requests
-  } else {
-    *server_side = w.out;   // it writes HTTP responses
-  }
-  return true;
-}
-
 // A request that makes the process reading it an MCP server.
 bool DiscoversServer(const JsonRpcMessage& m, bool out) {
   return m.kind == JsonRpcKind::kRequest && !out && IsClientToServerMethod(m.method) &&
@@ -70,6 +53,32 @@ bool DiscoversServer(const JsonRpcMessage& m, bool out) {
 }
 
 }  // namespace
+
+// Which side of the conversation the process is: true when it is the
+// server. False for a stdio client's side, which is not tracked. A stdio
+// server reads on fd 0 and writes on fd 1, unless it moved its pipes
+// (dup2): then the fd it reads a client-to-server request on marks it, and
+// its other pipes' output is its side too.
+bool McpTracker::TrackedSide(const McpObservation& w, const DecodedMessage& d, bool stdio,
+                             bool* server_side) {
+  if (stdio) {
+    if (!((w.fd == 0 && !w.out) || (w.fd == 1 && w.out))) {
+      if (!w.out && w.fd > 2 && DiscoversServer(d.msg, false)) {
+        if (moved_stdio_.size() < opts_.max_sessions) moved_stdio_.insert(w.pid);
+      } else if (!(w.fd > 2 && moved_stdio_.count(w.pid))) {
+        return false;
+      }
+    }
+    *server_side = true;
+  } else if (d.endpoint) {
+    *server_side = w.out;
+  } else if (!d.http_method.empty()) {
+    *server_side = !w.out;  // it reads HTTP requests
+  } else {
+    *server_side = w.out;   // it writes HTTP responses
+  }
+  return true;
+}
 
 std::string McpTracker::Inbound::SessionKey() const {
   if (stdio) return fmt::format("{}/stdio", w.pid);
@@ -166,6 +175,7 @@ bool McpTracker::FindOrDiscoverServer(Inbound* in, Result* res) {
 void McpTracker::OnExit(uint32_t pid, int64_t time_unix_ns, uint64_t ktime_ns,
                         std::vector<v1::Event>* out) {
   std::lock_guard<std::mutex> lock(mu_);
+  moved_stdio_.erase(pid);
   FinishPendingOf(pid, time_unix_ns, ktime_ns, out);
   if (auto a = agents_.find(pid); a != agents_.end()) {
     a->second.set_alive(false);

@@ -175,6 +175,10 @@ class McpTracker {
   uint32_t SessionClient(const std::string& session_id, uint32_t server_pid) const;
 
  private:
+  bool TrackedSide(const McpObservation& w, const DecodedMessage& d, bool stdio,
+                   bool* server_side);
+  // Stdio servers that read their requests on another fd than 0 (dup2).
+  std::set<uint32_t> moved_stdio_;
   struct Server {
     v1::McpServer info;
   };
