@@ -102,8 +102,11 @@ class Server:
                     return None
                 self.buf += chunk
             line, self.buf = self.buf.split(b"\n", 1)
+            # A response (notifications from the server are read past).
             if line.startswith(b"{"):
-                return json.loads(line)
+                msg = json.loads(line)
+                if "id" in msg:
+                    return msg
         while b"\n" not in self.buf:
             left = end - time.time()
             if left <= 0 or not select.select([self.rfd], [], [], left)[0]:
@@ -186,6 +189,48 @@ def main():
             ok = got and got[0].get("tool") == tool_of(mode) and got[0].get("status") == "ok"
             check(ok, f"{mode}: tools/call {tool_of(mode)} decoded and answered: "
                       f"{[(c.get('method'), c.get('tool'), c.get('status')) for c in got or []]}")
+
+        # Requests the server acts on, decoded whatever their ids and bytes:
+        # an id past 64 bits and one past a double's range, invalid UTF-8 in
+        # _meta, one larger than the capture limit (payload_max); and a
+        # 20 KB notification just before a small response.
+        dec = Server(a.server, "bignote", False)
+        tool = dec.tool
+        if dec.session("first") is None:
+            check(False, "decoders: the handshake")
+        raw = [b'{"jsonrpc":"2.0","id":18446744073709551616,"method":"tools/call","params":'
+               b'{"name":"' + tool.encode() + b'","arguments":{"word":"big"}}}',
+               b'{"jsonrpc":"2.0","id":1e400,"method":"tools/call","params":'
+               b'{"name":"' + tool.encode() + b'","arguments":{"word":"huge"}}}',
+               b'{"jsonrpc":"2.0","id":41,"method":"tools/call","params":{"name":"' +
+               tool.encode() + b'","arguments":{"word":"u"},"_meta":{"x":"a\xff\xc3(b"}}}',
+               b'{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"' +
+               tool.encode() + b'","arguments":{"word":"' + b"w" * 40000 + b'"}}}']
+        for line in raw:
+            os.write(dec.wfd, line + b"\n")
+            check(dec.recv() is not None, f"decoders: answered {line[:60]}")
+        dec.close()
+        want_notes = {"18446744073709551616": "out of range", "1e400": "out of range",
+                      "41": "UTF-8", "42": "truncated"}
+
+        def decoded_all():
+            got = {c.get("request_id"): c for c in calls()
+                   if c.get("server_pid") == dec.proc.pid and c.get("tool") == tool}
+            return got if all(k in got and got[k].get("status") == "ok"
+                              for k in list(want_notes) + ["3"]) else None
+        try:
+            wait_for(decoded_all, 15, "decoders: every call")
+        except SystemExit:
+            pass
+        got = {c.get("request_id"): c for c in calls()
+               if c.get("server_pid") == dec.proc.pid and c.get("tool") == tool}
+        check(got.get("3", {}).get("status") == "ok",
+              f"decoders: a 20 KB notification before the response loses nothing: {got.get('3')}")
+        for rid, note in want_notes.items():
+            c = got.get(rid, {})
+            check(c.get("status") == "ok" and note in c.get("decode_note", ""),
+                  f"decoders: call id {rid} decoded, answered and marked '{note}': "
+                  f"{(c.get('status'), c.get('decode_note'))}")
 
         # HTTP: health checks before the first MCP request. Within the
         # budget the server is found at its first MCP request; past it (a

@@ -11,6 +11,7 @@
 //   evasions after the handshake: io_uring process_vm_writev scm_rights
 //   dup: moves stdin/stdout to fds 10 and 11 first (dup2) and serves there
 //   banner: prints a line that is not JSON on stdout before anything else
+//   bignote: writes a 20 KB notification just before each tools/call result
 // Modes combine with commas ("preadv2,pwritev2"). recvmmsg/sendmmsg need
 // stdio to be sockets (the test gives it a socketpair).
 #include <fcntl.h>
@@ -123,7 +124,8 @@ std::string IdOf(const std::string& line) {
   if (e < line.size() && line[e] == '"') {
     e = line.find('"', e + 1) + 1;
   } else {
-    while (e < line.size() && (isdigit(static_cast<unsigned char>(line[e])) || line[e] == '-')) ++e;
+    while (e < line.size() && std::strchr("0123456789-+.eE", line[e]) != nullptr && line[e] != '\0')
+      ++e;
   }
   return line.substr(b, e - b);
 }
@@ -240,6 +242,10 @@ int main(int argc, char** argv) {
       bool evade = false;
       const std::string out = Respond(line, &evade);
       if (evade) Evade();
+      if (evade && Mode("bignote") &&
+          !WriteAll(R"({"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info",)"
+                    R"("data":")" + std::string(20000, 'n') + "\"}}\n"))
+        return 3;
       if (!out.empty() && !WriteAll(out)) return 3;
     }
   }

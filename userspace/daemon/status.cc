@@ -90,7 +90,6 @@ void AddPipeline(const StatusInputs& in, v1::Status* s) {
   AddCounter(s, "mcp_tool_changes", tc.tool_changes);
   AddCounter(s, "mcp_data_flows", tc.data_flows);
   AddCounter(s, "mcp_responses_lost", tc.responses_lost);
-  AddCounter(s, "mcp_responses_lost_unpaired", tc.responses_lost_unpaired);
   const Correlator::Counters& cc = in.correlator;
   AddCounter(s, "chain_effects_attributed", cc.effects_attributed);
   AddCounter(s, "chain_effects_ambiguous", cc.effects_ambiguous);

@@ -1,5 +1,8 @@
 #include "mcp/jsonrpc.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include <fmt/format.h>
 #include <simdjson.h>
 
@@ -86,6 +89,134 @@ std::string ReadMessage(object obj, JsonRpcMessage* m) {
   return "";
 }
 
+// A number that simdjson cannot hold (an integer past 64 bits, an
+// exponent past a double's range) is parsed as a string marked with
+// kNumberMark, then given back its text.
+constexpr std::string_view kNumberMark = "\\u0001n:";
+
+bool RiskyNumber(std::string_view tok) {
+  size_t digits = 0;
+  size_t i = tok[0] == '-' ? 1 : 0;
+  while (i < tok.size() && tok[i] >= '0' && tok[i] <= '9') {
+    ++digits;
+    ++i;
+  }
+  const size_t e = tok.find_first_of("eE");
+  if (e != std::string_view::npos) {
+    int exp = 0;
+    for (size_t k = e + 1; k < tok.size(); ++k) {
+      if (tok[k] >= '0' && tok[k] <= '9') exp = std::min(exp * 10 + (tok[k] - '0'), 100000);
+    }
+    return exp + static_cast<int>(digits) > 300;
+  }
+  return tok.find('.') == std::string_view::npos ? digits > 18 : digits > 300;
+}
+
+// The length of the valid UTF-8 sequence at s[i] (2 to 4), or 0.
+size_t Utf8At(std::string_view s, size_t i) {
+  const unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t n;
+  uint32_t cp;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+    cp = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    cp = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    const unsigned char d = static_cast<unsigned char>(s[i + k]);
+    if ((d & 0xC0) != 0x80) return 0;
+    cp = cp << 6 | (d & 0x3F);
+  }
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+      (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return n;
+}
+
+// The frame with invalid UTF-8 in strings replaced and risky numbers
+// quoted (marked); what was done in *note.
+std::string Repair(std::string_view f, std::string* note) {
+  std::string out;
+  out.reserve(f.size() + 16);
+  bool in_str = false, utf8 = false, numbers = false;
+  for (size_t i = 0; i < f.size();) {
+    const char c = f[i];
+    if (in_str) {
+      if (c == '\\' && i + 1 < f.size()) {
+        out.append(f.substr(i, 2));
+        i += 2;
+      } else if (c == '"') {
+        in_str = false;
+        out.push_back(c);
+        ++i;
+      } else if (static_cast<unsigned char>(c) < 0x80) {
+        out.push_back(c);
+        ++i;
+      } else if (const size_t n = Utf8At(f, i); n > 0) {
+        out.append(f.substr(i, n));
+        i += n;
+      } else {
+        out.append("\xEF\xBF\xBD");
+        utf8 = true;
+        ++i;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_str = true;
+      out.push_back(c);
+      ++i;
+      continue;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t j = i + 1;
+      while (j < f.size() && std::strchr("0123456789.eE+-", f[j]) != nullptr && f[j] != '\0') ++j;
+      const std::string_view tok = f.substr(i, j - i);
+      if (RiskyNumber(tok)) {
+        out += '"';
+        out += kNumberMark;
+        out += tok;
+        out += '"';
+        numbers = true;
+      } else {
+        out += tok;
+      }
+      i = j;
+      continue;
+    }
+    out.push_back(c);
+    ++i;
+  }
+  if (utf8) *note = "invalid UTF-8 replaced";
+  if (numbers) *note += std::string(note->empty() ? "" : "; ") + "numbers out of range kept as text";
+  return out;
+}
+
+// Marked numbers in JSON text given back their text.
+void Unmark(std::string* json) {
+  const std::string mark = "\"" + std::string(kNumberMark);
+  for (size_t at = json->find(mark); at != std::string::npos; at = json->find(mark, at)) {
+    const size_t end = json->find('"', at + mark.size());
+    if (end == std::string::npos) break;
+    json->replace(at, end + 1 - at, json->substr(at + mark.size(), end - at - mark.size()));
+  }
+}
+
+JsonRpcParse ParseParsed(element root);
+
+bool Repairable(simdjson::error_code e) {
+  return e == simdjson::UTF8_ERROR || e == simdjson::NUMBER_ERROR ||
+         e == simdjson::NUMBER_OUT_OF_RANGE;
+}
+
 }  // namespace
 
 JsonRpcParse ParseJsonRpc(std::string_view frame, size_t max_size) {
@@ -100,11 +231,37 @@ JsonRpcParse ParseJsonRpc(std::string_view frame, size_t max_size) {
   thread_local simdjson::dom::parser parser;
   element root;
   auto err = parser.parse(frame.data(), frame.size(), true).get(root);
+  std::string note;
+  std::string repaired;
+  if (err && Repairable(err)) {
+    // A request the server can act on all the same: decoded, noted.
+    repaired = Repair(frame, &note);
+    if (!note.empty() && repaired.size() <= max_size + 64)
+      err = parser.parse(repaired.data(), repaired.size(), true).get(root);
+  }
   if (err) {
     out.status = JsonRpcStatus::kInvalidJson;
     out.error = simdjson::error_message(err);
     return out;
   }
+  if (!note.empty()) {
+    JsonRpcParse r = ParseParsed(root);
+    for (auto& m : r.messages) {
+      Unmark(&m.id);
+      Unmark(&m.params);
+      Unmark(&m.result);
+      Unmark(&m.error_data);
+      m.note = note;
+    }
+    return r;
+  }
+  return ParseParsed(root);
+}
+
+namespace {
+
+JsonRpcParse ParseParsed(element root) {
+  JsonRpcParse out;
   if (root.type() == element_type::ARRAY) {
     out.batch = true;
     simdjson::dom::array items;
@@ -147,6 +304,148 @@ JsonRpcParse ParseJsonRpc(std::string_view frame, size_t max_size) {
     out.error = why;
     return out;
   }
+  out.messages.push_back(std::move(m));
+  out.status = JsonRpcStatus::kOk;
+  return out;
+}
+
+}  // namespace
+
+namespace {
+
+// A forward reader over a JSON text that may end anywhere: each step
+// returns false at the end of what was seen.
+struct HeadReader {
+  std::string_view s;
+  size_t i = 0;
+
+  bool Ws() {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
+    return i < s.size();
+  }
+  // A string token (quotes included) in *raw; false if it was cut.
+  bool String(std::string_view* raw) {
+    if (!Ws() || s[i] != '"') return false;
+    const size_t b = i++;
+    while (i < s.size()) {
+      if (s[i] == '\\') {
+        i += 2;
+      } else if (s[i] == '"') {
+        ++i;
+        *raw = s.substr(b, i - b);
+        return true;
+      } else {
+        ++i;
+      }
+    }
+    return false;
+  }
+  // Any value, skipped; its text in *raw when whole. False if it was cut.
+  bool Value(std::string_view* raw) {
+    if (!Ws()) return false;
+    const size_t b = i;
+    if (s[i] == '"') return String(raw);
+    if (s[i] == '{' || s[i] == '[') {
+      int depth = 0;
+      while (i < s.size()) {
+        const char c = s[i];
+        if (c == '"') {
+          std::string_view ignored;
+          if (!String(&ignored)) return false;
+          continue;
+        }
+        if (c == '{' || c == '[') ++depth;
+        if (c == '}' || c == ']') {
+          if (--depth == 0) {
+            ++i;
+            *raw = s.substr(b, i - b);
+            return true;
+          }
+        }
+        ++i;
+      }
+      return false;
+    }
+    while (i < s.size() && std::strchr(",}] \t\r\n", s[i]) == nullptr) ++i;
+    if (i >= s.size()) return false;  // a number may go on past the cut
+    *raw = s.substr(b, i - b);
+    return true;
+  }
+};
+
+// The text of a JSON string token, unescaped only when it has no escapes
+// (method names and tool names rarely do); "" otherwise.
+std::string Plain(std::string_view raw) {
+  if (raw.size() < 2 || raw.find('\\') != std::string_view::npos) return "";
+  return std::string(raw.substr(1, raw.size() - 2));
+}
+
+}  // namespace
+
+JsonRpcParse ParseJsonRpcHead(std::string_view head) {
+  JsonRpcParse out;
+  HeadReader r{head};
+  if (!r.Ws() || head[r.i] != '{') {
+    out.error = "a cut frame that is not a JSON object";
+    return out;
+  }
+  ++r.i;
+  JsonRpcMessage m;
+  bool version = false, has_id = false, has_method = false, has_result = false,
+       has_error = false;
+  std::string_view name, uri;
+  while (true) {
+    std::string_view key, value;
+    if (!r.String(&key) || !r.Ws() || head[r.i] != ':') break;
+    ++r.i;
+    if (key == "\"params\"" && r.Ws() && head[r.i] == '{') {
+      // Its first members: the tool's name or the resource's uri.
+      ++r.i;
+      while (true) {
+        std::string_view k, v;
+        if (!r.String(&k) || !r.Ws() || head[r.i] != ':') break;
+        ++r.i;
+        const bool whole = r.Value(&v);
+        if (whole && k == "\"name\"") name = v;
+        if (whole && k == "\"uri\"") uri = v;
+        if (!whole || !r.Ws() || head[r.i] != ',') break;
+        ++r.i;
+      }
+      break;  // what follows params is usually past the cut
+    }
+    if (key == "\"result\"") has_result = true;
+    if (key == "\"error\"") has_error = true;
+    if (has_result || has_error) break;  // the bulk: cut in it
+    if (!r.Value(&value)) break;
+    if (key == "\"jsonrpc\"") version = value == "\"2.0\"";
+    if (key == "\"id\"") {
+      has_id = true;
+      m.id = std::string(value);
+    }
+    if (key == "\"method\"") {
+      has_method = !Plain(value).empty();
+      m.method = Plain(value);
+    }
+    if (!r.Ws() || head[r.i] != ',') break;
+    ++r.i;
+  }
+  if (has_method) {
+    m.kind = has_id ? JsonRpcKind::kRequest : JsonRpcKind::kNotification;
+    std::string params;
+    if (!name.empty()) params = "\"name\":" + std::string(name);
+    if (!uri.empty()) params += (params.empty() ? "" : ",") + ("\"uri\":" + std::string(uri));
+    if (!params.empty()) m.params = "{" + params + "}";
+  } else if (has_result || has_error) {
+    // Its id may come after the bulk (the SDKs write "result" first): ""
+    // then, for the tracker to pair as best it can.
+    m.kind = has_result ? JsonRpcKind::kResult : JsonRpcKind::kError;
+    if (has_result) m.result = "{}";
+  } else {
+    out.status = JsonRpcStatus::kInvalidJson;
+    out.error = version ? "cut before its method or id" : "a cut frame that is not JSON-RPC";
+    return out;
+  }
+  m.note = fmt::format("truncated: decoded from its first {} bytes", head.size());
   out.messages.push_back(std::move(m));
   out.status = JsonRpcStatus::kOk;
   return out;

@@ -29,6 +29,10 @@ struct JsonRpcMessage {
   int64_t error_code = 0;
   std::string error_message;
   std::string error_data;  // raw JSON or ""
+  // What was repaired or left out to decode it, "" when nothing was:
+  // "invalid UTF-8 replaced", "numbers out of range kept as text",
+  // "truncated: decoded from its first N bytes".
+  std::string note;
 };
 
 enum class JsonRpcStatus {
@@ -48,8 +52,19 @@ struct JsonRpcParse {
   uint32_t invalid_members = 0;
 };
 
-// Parses one frame. max_size bounds the work on hostile input.
+// Parses one frame. max_size bounds the work on hostile input. A frame
+// that is JSON but for invalid UTF-8 in strings (replaced with U+FFFD) or
+// numbers out of any machine range (kept as their text: an id
+// 18446744073709551616 stays that) is decoded all the same, with a note.
 JsonRpcParse ParseJsonRpc(std::string_view frame, size_t max_size = 16u << 20);
+
+// The head of a frame whose rest was not seen (the capture was cut, or it
+// is over the size limit): the top-level id, method, and params.name and
+// params.uri when they came before the cut, read without needing the end.
+// One message noted "truncated: decoded from its first N bytes" when a
+// method, a result or an error was found (a response's id is "" when it
+// was not before the cut); else the status says why not.
+JsonRpcParse ParseJsonRpcHead(std::string_view head);
 
 const char* JsonRpcStatusName(JsonRpcStatus s);
 const char* JsonRpcKindName(JsonRpcKind k);

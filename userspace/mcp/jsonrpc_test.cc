@@ -105,5 +105,63 @@ TEST(JsonRpcTest, EveryPrefixOfAMessageIsRejectedCleanly) {
   EXPECT_EQ(ParseJsonRpc(m).status, JsonRpcStatus::kOk);
 }
 
+// Requests a server acts on are decoded whatever their ids and bytes:
+// ids past 64 bits kept as their text, invalid UTF-8 replaced; each noted.
+TEST(JsonRpcTest, BigIdsAndInvalidUtf8AreDecodedWithANote) {
+  for (const std::string id : {"18446744073709551616", "1e400", "-99999999999999999999999"}) {
+    auto p = ParseJsonRpc(R"({"jsonrpc":"2.0","id":)" + id +
+                          R"(,"method":"tools/call","params":{"name":"t","arguments":{"n":)" + id +
+                          "}}}");
+    ASSERT_EQ(p.status, JsonRpcStatus::kOk) << id << ": " << p.error;
+    EXPECT_EQ(p.messages[0].id, id);
+    EXPECT_EQ(p.messages[0].params, R"({"name":"t","arguments":{"n":)" + id + "}}");
+    EXPECT_EQ(p.messages[0].note, "numbers out of range kept as text");
+    // Its response carries the same id text: they pair.
+    auto r = ParseJsonRpc(R"({"jsonrpc":"2.0","id":)" + id + R"(,"result":{}})");
+    ASSERT_EQ(r.status, JsonRpcStatus::kOk);
+    EXPECT_EQ(r.messages[0].id, id);
+  }
+  auto u = ParseJsonRpc("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\","
+                        "\"params\":{\"name\":\"t\",\"_meta\":{\"x\":\"a\xff\xc3(b\"}}}");
+  ASSERT_EQ(u.status, JsonRpcStatus::kOk) << u.error;
+  EXPECT_EQ(u.messages[0].method, "tools/call");
+  EXPECT_EQ(u.messages[0].note, "invalid UTF-8 replaced");
+  EXPECT_NE(u.messages[0].params.find("a\xEF\xBF\xBD\xEF\xBF\xBD(b"), std::string::npos)
+      << u.messages[0].params;
+  // Not JSON at all stays an error.
+  EXPECT_EQ(ParseJsonRpc("{\"jsonrpc\":\"2.0\",\xff}").status, JsonRpcStatus::kInvalidJson);
+  EXPECT_EQ(ParseJsonRpc(R"({"jsonrpc":"2.0","id":5})").status, JsonRpcStatus::kNotJsonRpc);
+}
+
+TEST(JsonRpcTest, TheHeadOfACutFrame) {
+  const std::string full =
+      R"({"jsonrpc":"2.0","id":"w-7","method":"tools/call","params":{"name":"write_file",)"
+      R"("arguments":{"path":"/tmp/a","content":")" + std::string(5000, 'x') + R"("}}})";
+  for (size_t cut : {size_t{80}, size_t{200}, size_t{3000}}) {
+    auto p = ParseJsonRpcHead(std::string_view(full).substr(0, cut));
+    ASSERT_EQ(p.status, JsonRpcStatus::kOk) << cut << ": " << p.error;
+    const auto& m = p.messages[0];
+    EXPECT_EQ(m.kind, JsonRpcKind::kRequest);
+    EXPECT_EQ(m.id, "\"w-7\"");
+    EXPECT_EQ(m.method, "tools/call");
+    EXPECT_EQ(m.params, R"({"name":"write_file"})");
+    EXPECT_EQ(m.note, "truncated: decoded from its first " + std::to_string(cut) + " bytes");
+  }
+  // A result cut in its bulk pairs by its id.
+  auto r = ParseJsonRpcHead(R"({"jsonrpc":"2.0","id":12,"result":{"content":[{"type":"text","te)");
+  ASSERT_EQ(r.status, JsonRpcStatus::kOk);
+  EXPECT_EQ(r.messages[0].kind, JsonRpcKind::kResult);
+  EXPECT_EQ(r.messages[0].id, "12");
+  // A notification: no id, nothing to pair.
+  auto n = ParseJsonRpcHead(R"({"jsonrpc":"2.0","method":"notifications/message","params":{"le)");
+  ASSERT_EQ(n.status, JsonRpcStatus::kOk);
+  EXPECT_EQ(n.messages[0].kind, JsonRpcKind::kNotification);
+  // Cut before anything to go by, or not JSON-RPC.
+  EXPECT_NE(ParseJsonRpcHead(R"({"jsonrpc":"2.0","i)").status, JsonRpcStatus::kOk);
+  EXPECT_NE(ParseJsonRpcHead("\xff\xfe binary").status, JsonRpcStatus::kOk);
+  // Members in another order: an id and a result are enough to pair.
+  EXPECT_EQ(ParseJsonRpcHead(R"({"id":3,"result":)").status, JsonRpcStatus::kOk);
+}
+
 }  // namespace
 }  // namespace agentwatch

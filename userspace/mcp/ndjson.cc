@@ -36,9 +36,12 @@ void NdjsonFramer::Feed(std::string_view data,
     }
     if (nl == std::string_view::npos) {
       if (partial_.size() + data.size() > max_line_) {
+        // Over the bound: its head is what there is of it.
         ++counters_.oversize;
-        counters_.skipped_bytes += partial_.size() + data.size();
-        partial_.clear();
+        const size_t keep = max_line_ - partial_.size();
+        partial_.append(data.substr(0, keep));
+        counters_.skipped_bytes += data.size() - keep;
+        EmitCut(out);
         state_ = State::kSkipping;
         return;
       }
@@ -48,8 +51,9 @@ void NdjsonFramer::Feed(std::string_view data,
     std::string_view head = data.substr(0, nl);
     if (partial_.size() + head.size() > max_line_) {
       ++counters_.oversize;
-      counters_.skipped_bytes += partial_.size() + head.size() + 1;
-      partial_.clear();
+      partial_.append(head.substr(0, max_line_ - partial_.size()));
+      counters_.skipped_bytes += head.size() + 1;
+      EmitCut(out);
     } else if (partial_.empty()) {
       Emit(head, out);  // the common case: no copy
     } else {
@@ -61,11 +65,23 @@ void NdjsonFramer::Feed(std::string_view data,
   }
 }
 
-void NdjsonFramer::Gap() {
+void NdjsonFramer::EmitCut(const std::function<void(const Frame&)>& out) {
+  const std::string_view line = partial_;
+  const size_t start = line.find_first_not_of(" \t");
+  if (start != std::string_view::npos && (line[start] == '{' || line[start] == '[')) {
+    ++counters_.frames;
+    ++counters_.cut_frames;
+    out(Frame{line.substr(start), true});
+  } else {
+    counters_.skipped_bytes += partial_.size();
+  }
+  partial_.clear();
+}
+
+void NdjsonFramer::Gap(const std::function<void(const Frame&)>& out) {
   if (!partial_.empty()) {
     ++counters_.gaps;
-    counters_.skipped_bytes += partial_.size();
-    partial_.clear();
+    EmitCut(out);
   }
   // Whatever follows the gap may be the middle of a line: a new frame if
   // it opens JSON, else resynchronise at the next newline.

@@ -21,6 +21,9 @@ class NdjsonFramer {
 
   struct Frame {
     std::string_view bytes;  // one line, without '\n' (and a trailing '\r')
+    // Only the line's head: the rest was not seen (a gap cut it) or is
+    // over max_line (bytes is then its first max_line bytes).
+    bool cut = false;
   };
 
   struct Counters {
@@ -29,6 +32,7 @@ class NdjsonFramer {
     uint64_t gaps = 0;         // Gap() calls that cut a line
     uint64_t skipped_bytes = 0;
     uint64_t empty_lines = 0;  // blank lines, ignored
+    uint64_t cut_frames = 0;   // heads of lines cut by a gap or over max_line
   };
 
   explicit NdjsonFramer(size_t max_line = 16u << 20) : max_line_(max_line) {}
@@ -37,9 +41,10 @@ class NdjsonFramer {
   // string_view passed to out is valid only during the call.
   void Feed(std::string_view data, const std::function<void(const Frame&)>& out);
 
-  // Bytes were lost before the next Feed: the partial line is dropped and
-  // framing resumes after the next '\n'.
-  void Gap();
+  // Bytes were lost before the next Feed: the partial line goes to out as
+  // a cut frame (when it opens JSON) and framing resumes at the next line
+  // start.
+  void Gap(const std::function<void(const Frame&)>& out);
 
   State state() const { return state_; }
   size_t buffered() const { return partial_.size(); }
@@ -47,6 +52,8 @@ class NdjsonFramer {
 
  private:
   void Emit(std::string_view line, const std::function<void(const Frame&)>& out);
+  // The partial line as a cut frame (when it opens JSON), then cleared.
+  void EmitCut(const std::function<void(const Frame&)>& out);
 
   const size_t max_line_;
   State state_ = State::kInLine;

@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   };
   const size_t c = std::min(cut, s.size());
   f.Feed(s.substr(0, c), check);
-  if (gap) f.Gap();
+  if (gap) f.Gap(check);
   f.Feed(s.substr(c), check);
   return 0;
 }

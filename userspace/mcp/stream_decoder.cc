@@ -89,8 +89,14 @@ size_t StreamDecoder::Detect(std::string_view data) {
 
 void StreamDecoder::Frame(std::string_view frame, const char* transport,
                           std::vector<DecodedMessage>* out,
-                          std::vector<DecodeFailure>* failures) {
-  JsonRpcParse p = ParseJsonRpc(frame, max_message_);
+                          std::vector<DecodeFailure>* failures, bool cut) {
+  JsonRpcParse p = cut ? ParseJsonRpcHead(frame) : ParseJsonRpc(frame, max_message_);
+  if (cut && p.status != JsonRpcStatus::kOk) {
+    // A head with nothing to go by: counted, not evidence against MCP.
+    ++counters_.failures;
+    if (speaks_jsonrpc()) failures->push_back({p.status, p.error, transport});
+    return;
+  }
   if (p.status != JsonRpcStatus::kOk) {
     ++counters_.failures;
     if (!speaks_jsonrpc()) {
@@ -200,7 +206,7 @@ void StreamDecoder::Consume(std::string_view data) {
     case Protocol::kNdjson:
       ndjson_.Feed(data, [this](const NdjsonFramer::Frame& f) {
         if (protocol_ == Protocol::kNdjson)
-          Frame(f.bytes, "stdio", out_, failures_);
+          Frame(f.bytes, "stdio", out_, failures_, f.cut);
       });
       break;
     case Protocol::kHttpRequests:
@@ -238,7 +244,10 @@ void StreamDecoder::Feed(uint64_t offset, std::string_view data,
     const uint64_t lost = offset - next_offset_;
     ++counters_.gaps;
     counters_.gap_bytes += lost;
-    if (protocol_ == Protocol::kNdjson) ndjson_.Gap();
+    if (protocol_ == Protocol::kNdjson)
+      ndjson_.Gap([this](const NdjsonFramer::Frame& f) {
+        Frame(f.bytes, "stdio", out_, failures_, f.cut);
+      });
     if (http_) http_->Gap(lost, HttpCallbacks());
     if (protocol_ == Protocol::kDetecting) {
       detect_buf_.clear();
@@ -263,6 +272,16 @@ void StreamDecoder::Feed(uint64_t offset, std::string_view data,
     return;
   }
   Consume(data);
+}
+
+void StreamDecoder::Truncated(std::vector<DecodedMessage>* out,
+                              std::vector<DecodeFailure>* failures) {
+  if (protocol_ != Protocol::kNdjson) return;
+  out_ = out;
+  failures_ = failures;
+  ndjson_.Gap([this](const NdjsonFramer::Frame& f) {
+    Frame(f.bytes, "stdio", out_, failures_, f.cut);
+  });
 }
 
 void StreamDecoder::Close(std::vector<DecodedMessage>* out,

@@ -67,6 +67,10 @@ class StreamDecoder {
   // The stream ended (fd closed, process gone).
   void Close(std::vector<DecodedMessage>* out,
              std::vector<DecodeFailure>* failures);
+  // The last chunk fed ended a write that was cut at the capture limit:
+  // the line it left open is decoded from its head now (its end will not
+  // come).
+  void Truncated(std::vector<DecodedMessage>* out, std::vector<DecodeFailure>* failures);
 
   Protocol protocol() const { return protocol_; }
   const Counters& counters() const { return counters_; }
@@ -83,7 +87,7 @@ class StreamDecoder {
   void Consume(std::string_view data);
   void Frame(std::string_view frame, const char* transport,
              std::vector<DecodedMessage>* out,
-             std::vector<DecodeFailure>* failures);
+             std::vector<DecodeFailure>* failures, bool cut = false);
   Http1Parser::Callbacks HttpCallbacks();
 
   const size_t max_message_;

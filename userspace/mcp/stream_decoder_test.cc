@@ -37,15 +37,35 @@ TEST(StreamDecoderTest, StdioSplitAtEveryPosition) {
   }
 }
 
-TEST(StreamDecoderTest, GapLosesOnlyTheCutMessage) {
+TEST(StreamDecoderTest, GapCutsOnlyTheMessageItFalls) {
   StreamDecoder d;
-  // Bytes 60..80 never arrive (cut capture): the first message is damaged,
-  // the rest decode.
+  // Bytes 60..80 never arrive (cut capture): the first message is decoded
+  // from its head (id and method, noted), the rest whole.
   auto r = FeedChunks(d, {{0, kStdio.substr(0, 60)}, {80, kStdio.substr(80)}});
-  ASSERT_EQ(r.msgs.size(), 2u);
-  EXPECT_EQ(r.msgs[0].msg.method, "notifications/initialized");
+  ASSERT_EQ(r.msgs.size(), 3u);
+  EXPECT_EQ(r.msgs[0].msg.method, "initialize");
+  EXPECT_EQ(r.msgs[0].msg.id, "0");
+  EXPECT_EQ(r.msgs[0].msg.note, "truncated: decoded from its first 60 bytes");
+  EXPECT_EQ(r.msgs[1].msg.method, "notifications/initialized");
+  EXPECT_EQ(r.msgs[1].msg.note, "");
   EXPECT_EQ(d.counters().gaps, 1u);
   EXPECT_EQ(d.counters().gap_bytes, 20u);
+}
+
+// A write cut at the capture limit: the tools/call it carried is decoded
+// from its head at once (its end will not come), with its tool.
+TEST(StreamDecoderTest, ATruncatedWriteIsDecodedFromItsHead) {
+  StreamDecoder d;
+  const size_t second = kStdio.find("{\"jsonrpc\":\"2.0\",\"id\":1");
+  auto r = FeedChunks(d, {{0, kStdio.substr(0, second + 75)}});
+  ASSERT_EQ(r.msgs.size(), 2u);
+  d.Truncated(&r.msgs, &r.failures);
+  ASSERT_EQ(r.msgs.size(), 3u);
+  EXPECT_EQ(r.msgs[2].msg.kind, JsonRpcKind::kRequest);
+  EXPECT_EQ(r.msgs[2].msg.id, "1");
+  EXPECT_EQ(r.msgs[2].msg.method, "tools/call");
+  EXPECT_EQ(r.msgs[2].msg.params, "{\"name\":\"read_file\"}");
+  EXPECT_NE(r.msgs[2].msg.note.find("truncated"), std::string::npos);
 }
 
 TEST(StreamDecoderTest, StaleAndOverlappingChunks) {

@@ -59,6 +59,7 @@ void McpStage::Emit(const v1::Event& src, const Key& key, const ProcessInfo* p,
       continue;
     }
     m->set_kind(JsonRpcKindName(d.msg.kind));
+    m->set_decode_note(d.msg.note);
     m->set_id(d.msg.id);
     m->set_method(d.msg.method);
     if (!d.msg.params.empty()) m->set_params(Redact(d.msg.params, kJsonPreview));
@@ -115,13 +116,17 @@ void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
     st.syscall_end = p->offset() + p->syscall_length();
     st.syscall_opens_object = !p->data().empty() && p->data()[0] == '{';
   }
-  if (p->truncated() && std::get<2>(key) == 1 && std::get<1>(key) == 1 &&
-      st.syscall_opens_object && st.decoder.protocol() == StreamDecoder::Protocol::kNdjson) {
-    // A whole message in one write, cut at the capture limit: its end (and
-    // with it, often, its id) was not seen.
-    std::vector<v1::Event> calls;
-    tracker_.OnLostResponse(Observation(*ev, key, proc), p->syscall_length(), &calls);
-    for (auto& c : calls) out->push_back(std::move(c));
+  // A write cut at the capture limit: the message it left open is decoded
+  // from its head now (a request with its id and tool, a response paired
+  // by its id and marked lost), not guessed at.
+  if (p->truncated()) {
+    const size_t before = msgs.size();
+    st.decoder.Truncated(&msgs, &failures);
+    // Its size: the whole write it came in, when the write began it.
+    for (size_t i = before; i < msgs.size(); ++i) {
+      if (st.syscall_opens_object)
+        msgs[i].frame_bytes = std::max<size_t>(msgs[i].frame_bytes, p->syscall_length());
+    }
   }
   if (p->direction() == "out" && p->file_type() == "socket" && !outside_.empty() &&
       !st.decoder.speaks_jsonrpc()) {

@@ -88,7 +88,6 @@ class McpTracker {
     uint64_t skipped_client_stdio = 0;  // a stdio client's side, not tracked
     uint64_t data_flows = 0;            // calls linked to earlier results
     uint64_t responses_lost = 0;        // cut at capture, paired (status "lost")
-    uint64_t responses_lost_unpaired = 0;  // cut, with several calls pending
   };
   struct Result {
     std::string session_id;    // "" when not attributed to a session
@@ -123,12 +122,6 @@ class McpTracker {
 
   Result OnMessage(const McpObservation& where, const DecodedMessage& d,
                    std::vector<v1::Event>* out);
-  // A stdio server wrote a message larger than the capture limit (its
-  // head was seen, the rest not): if exactly one call from its client is
-  // pending, that was its response, and the call ends as "lost" (its
-  // outcome unknown). Otherwise counted; the calls stay pending.
-  void OnLostResponse(const McpObservation& where, uint64_t bytes,
-                      std::vector<v1::Event>* out);
   // The process is gone: its pending calls end as unanswered, its server
   // and sessions end.
   void OnExit(uint32_t pid, int64_t time_unix_ns, uint64_t ktime_ns,
@@ -215,6 +208,9 @@ class McpTracker {
 
   // One decoded message, classified (tracker_internal.h).
   struct Inbound;
+  // The one call the stdio session of in has pending from its client, or
+  // 0 (none, or several).
+  uint64_t OnlyPending(const Inbound& in) const;
 
   // Dispatch (mcp_tracker.cc): which side, session and server a message
   // belongs to. False when it is not tracked.

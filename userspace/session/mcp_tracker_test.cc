@@ -32,7 +32,10 @@ class TrackerTest : public ::testing::Test {
                           std::string transport = "stdio", uint64_t inode = 0,
                           std::string http_method = "", std::string session = "",
                           std::string target = "") {
-    JsonRpcParse p = ParseJsonRpc(json);
+    // A text that does not end its object is the head of a cut frame.
+    JsonRpcParse p = json.size() > 0 && json.back() != '}' && json.back() != ']'
+                         ? ParseJsonRpcHead(json)
+                         : ParseJsonRpc(json);
     EXPECT_EQ(p.status, JsonRpcStatus::kOk) << json;
     McpObservation w;
     w.pid = pid;
@@ -555,40 +558,37 @@ TEST_F(TrackerTest, ResponseAfterItsSessionWasEvicted) {
   EXPECT_EQ(small.Calls(f, 0).size(), 1u);
 }
 
-// A response larger than the capture limit: its head was seen, not its id.
-TEST_F(TrackerTest, ACutResponseEndsTheOnlyPendingCallAsLost) {
+// A response larger than the capture limit: only its head was seen. It
+// ends its own call (by id) as lost, whatever else is pending or came in
+// between (a big notification first, cut too, ends nothing).
+TEST_F(TrackerTest, ACutResponseEndsItsCallAsLostByItsId) {
   Feed(100, 0, false, kInit);
   Feed(100, 1, true, kInitResult);
   Feed(100, 0, false,
        R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read","arguments":{}}})");
-  McpObservation w;
-  w.pid = 100;
-  w.fd = 1;
-  w.out = true;
-  w.ktime_ns = now_ + 5000000;
-  tracker_.OnLostResponse(w, 70000, &events_);
+  Feed(100, 0, false,
+       R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"other","arguments":{}}})");
+  Feed(100, 1, true, R"({"jsonrpc":"2.0","method":"notifications/message","params":{"data":"xxxx)");
+  EXPECT_EQ(Calls().size(), 1u) << "a cut notification ends no call";
+  Feed(100, 1, true, R"({"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"aaaa)");
   auto calls = Calls();
   ASSERT_EQ(calls.size(), 2u);
   EXPECT_EQ(calls[1].tool(), "read");
   EXPECT_EQ(calls[1].status(), "lost");
-  EXPECT_EQ(calls[1].response_bytes(), 70000u);
+  EXPECT_NE(calls[1].decode_note().find("response truncated"), std::string::npos);
   EXPECT_GT(calls[1].latency_ns(), 0u);
   EXPECT_EQ(tracker_.counters().responses_lost, 1u);
-
-  // Two pending: which one it answered is unknown; both stay pending.
+  // The other call is answered whole later.
+  Feed(100, 1, true, R"({"jsonrpc":"2.0","id":2,"result":{"content":[]}})");
+  EXPECT_EQ(Calls().back().tool(), "other");
+  EXPECT_EQ(Calls().back().status(), "ok");
+  // A request cut at the limit is still a call, with its tool, noted.
   Feed(100, 0, false,
-       R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"a","arguments":{}}})");
-  Feed(100, 0, false,
-       R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"b","arguments":{}}})");
-  tracker_.OnLostResponse(w, 70000, &events_);
-  EXPECT_EQ(Calls().size(), 2u);
-  EXPECT_EQ(tracker_.counters().responses_lost_unpaired, 1u);
+       R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"write_file","arguments":{"content":"zzzz)");
   Feed(100, 1, true, R"({"jsonrpc":"2.0","id":3,"result":{"content":[]}})");
-  EXPECT_EQ(Calls().back().tool(), "b");
-  // A process that is no stdio server: nothing happens.
-  w.pid = 555;
-  tracker_.OnLostResponse(w, 70000, &events_);
-  EXPECT_EQ(tracker_.counters().responses_lost_unpaired, 1u);
+  EXPECT_EQ(Calls().back().tool(), "write_file");
+  EXPECT_EQ(Calls().back().status(), "ok");
+  EXPECT_NE(Calls().back().decode_note().find("request truncated"), std::string::npos);
 }
 
 }  // namespace

@@ -99,6 +99,7 @@ McpTracker::Pending McpTracker::NewPending(const Inbound& in,
   }
   c.set_status("pending");
   c.set_request_bytes(in.d.frame_bytes);
+  if (!in.m.note.empty()) c.set_decode_note("request " + in.m.note);
   c.set_started_unix_ns(w.time_unix_ns);
   c.set_started_ktime_ns(w.ktime_ns);
   c.set_protocol_version(!rp.protocol_version.empty() ? rp.protocol_version
@@ -164,8 +165,9 @@ void McpTracker::OnProgress(const Inbound& in, Result* res) {
 void McpTracker::OnResponse(const Inbound& in, Result* res, std::vector<v1::Event>* out) {
   const McpObservation& w = in.w;
   const JsonRpcMessage& m = in.m;
-  // The request went the other way.
-  const uint64_t id = FindPending(in, !w.out, m.id);
+  // The request went the other way. A cut response whose id was past the
+  // cut answers the one call its session has pending, if only one is.
+  const uint64_t id = m.id.empty() ? OnlyPending(in) : FindPending(in, !w.out, m.id);
   if (id == 0) {
     ++counters_.unmatched_responses;
     return;
@@ -176,7 +178,12 @@ void McpTracker::OnResponse(const Inbound& in, Result* res, std::vector<v1::Even
   c.set_latency_ns(w.ktime_ns > c.started_ktime_ns() ? w.ktime_ns - c.started_ktime_ns() : 0);
   Session* s = ResponseSession(in, &p);
   std::string status;
-  if (m.kind == JsonRpcKind::kError) {
+  if (!m.note.empty()) c.set_decode_note("response " + m.note);
+  if (m.note.rfind("truncated", 0) == 0) {
+    // Only its head was seen: what it said is unknown.
+    ++counters_.responses_lost;
+    status = "lost";
+  } else if (m.kind == JsonRpcKind::kError) {
     status = "error";
     c.set_error_code(m.error_code);
     c.set_error_message(Redact(m.error_message, 1024));
@@ -229,28 +236,16 @@ uint64_t McpTracker::FindPending(const Inbound& in, bool request_out,
   return it == pending_index_.end() ? 0 : it->second;
 }
 
-void McpTracker::OnLostResponse(const McpObservation& w, uint64_t bytes,
-                                std::vector<v1::Event>* out) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto server = servers_.find(w.pid);
-  if (server == servers_.end() || server->second.info.transport() != "stdio") return;
-  const std::string session = fmt::format("{}/stdio", w.pid);
+uint64_t McpTracker::OnlyPending(const Inbound& in) const {
+  if (!in.stdio) return 0;
+  const std::string session = fmt::format("{}/stdio", in.w.pid);
   uint64_t only = 0;
-  int n = 0;
   for (const auto& [id, p] : pending_) {
     if (p.session != session || p.call.initiator() != "client") continue;
+    if (only != 0) return 0;  // several: which one it answered is unknown
     only = id;
-    if (++n > 1) break;
   }
-  if (n != 1) {
-    ++counters_.responses_lost_unpaired;
-    return;
-  }
-  v1::McpCall& c = pending_.at(only).call;
-  c.set_response_bytes(bytes);
-  if (w.ktime_ns > c.started_ktime_ns()) c.set_latency_ns(w.ktime_ns - c.started_ktime_ns());
-  ++counters_.responses_lost;
-  Finish(only, "lost", out, w.ktime_ns, w.time_unix_ns);
+  return only;
 }
 
 void McpTracker::Finish(uint64_t pending_id, const std::string& status,
