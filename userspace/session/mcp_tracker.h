@@ -66,6 +66,9 @@ class McpTracker {
   struct Options {
     size_t max_calls = 10000;     // finished calls kept for ListCalls
     size_t max_pending = 65536;   // requests waiting for a response
+    // Of them, at most this many of one process: a process flooding
+    // requests evicts its own oldest, never another server's.
+    size_t max_pending_per_process = 4096;
     size_t max_sessions = 4096;
     size_t max_servers = 1024;
     size_t max_history = 512;     // tool changes kept per identity
@@ -172,6 +175,8 @@ class McpTracker {
                    bool* server_side);
   // Stdio servers that read their requests on another fd than 0 (dup2).
   std::set<uint32_t> moved_stdio_;
+  // Pending requests by the process they were seen in (oldest first).
+  std::unordered_map<uint32_t, std::set<uint64_t>> pending_by_owner_;
   struct Server {
     v1::McpServer info;
   };
@@ -188,6 +193,7 @@ class McpTracker {
     bool list_continuation = false;  // tools/list with a cursor
     std::vector<uint64_t> result_fps;  // fingerprints of its result
     uint32_t agent = 0;                // client process, 0 if unknown
+    uint32_t owner = 0;                // the process it was seen in
   };
   // Fingerprints of an agent's earlier results, for data-flow links.
   struct FlowIndex {

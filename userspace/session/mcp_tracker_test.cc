@@ -531,6 +531,42 @@ TEST_F(TrackerTest, BoundsPendingRequests) {
   EXPECT_EQ(small.Calls(f, 0).size(), 4u);
 }
 
+// One process flooding requests evicts its own oldest, never another
+// server's pending call: per process, and when the whole table is full.
+TEST_F(TrackerTest, AFloodEvictsTheFloodersOwnPendingRequests) {
+  McpTracker::Options o;
+  o.max_pending = 12;
+  o.max_pending_per_process = 5;
+  McpTracker small(o);
+  auto feed = [&](uint32_t pid, int fd, bool out, const std::string& json) {
+    JsonRpcParse p = ParseJsonRpc(json);
+    DecodedMessage d;
+    d.msg = p.messages[0];
+    d.transport = "stdio";
+    McpObservation w;
+    w.pid = pid;
+    w.fd = fd;
+    w.out = out;
+    small.OnMessage(w, d, &events_);
+  };
+  auto req = [](int id) {
+    return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
+           R"(,"method":"tools/call","params":{"name":"t"}})";
+  };
+  feed(1, 0, false, req(1));  // root's server: one call pending
+  for (int i = 0; i < 100; ++i) feed(2, 0, false, req(i));  // the flooder
+  EXPECT_EQ(small.counters().pending_evicted, 95u) << "over 5 of its own";
+  // Many flooders fill the whole table: the one with the most goes first.
+  for (uint32_t pid = 3; pid < 6; ++pid) {
+    for (int i = 0; i < 4; ++i) feed(pid, 0, false, req(i));
+  }
+  feed(1, 1, true, R"({"jsonrpc":"2.0","id":1,"result":{"content":[]}})");
+  v1::CallFilter f;
+  f.set_status("ok");
+  ASSERT_EQ(small.Calls(f, 0).size(), 1u) << "root's call was answered, not evicted";
+  EXPECT_EQ(small.Calls(f, 0)[0].server_pid(), 1u);
+}
+
 // A flood of sessions evicts the session of a pending call; its response
 // still ends the call (it made the daemon abort on a missing session).
 TEST_F(TrackerTest, ResponseAfterItsSessionWasEvicted) {

@@ -42,9 +42,22 @@ bool ReadsContent(const std::string& method) {
 void McpTracker::OnRequest(const Inbound& in, Result* res, std::vector<v1::Event>* out) {
   const McpObservation& w = in.w;
   const JsonRpcMessage& m = in.m;
-  if (pending_.size() >= opts_.max_pending) {
+  // Over a bound, the oldest request of this process goes, or (the whole
+  // table full) the oldest of the process with the most: a flood evicts
+  // the flooder's own state.
+  if (auto own = pending_by_owner_.find(w.pid);
+      own != pending_by_owner_.end() && own->second.size() >= opts_.max_pending_per_process) {
     ++counters_.pending_evicted;
-    Finish(pending_.begin()->first, "unanswered", out, w.ktime_ns, w.time_unix_ns);
+    Finish(*own->second.begin(), "unanswered", out, w.ktime_ns, w.time_unix_ns);
+  } else if (pending_.size() >= opts_.max_pending) {
+    auto most = pending_by_owner_.begin();
+    for (auto it = pending_by_owner_.begin(); it != pending_by_owner_.end(); ++it) {
+      if (it->second.size() > most->second.size()) most = it;
+    }
+    ++counters_.pending_evicted;
+    Finish(most != pending_by_owner_.end() && !most->second.empty() ? *most->second.begin()
+                                                                    : pending_.begin()->first,
+           "unanswered", out, w.ktime_ns, w.time_unix_ns);
   }
   const std::string key = Key(w.pid, in.channel, w.out, m.id);
   if (auto old = pending_index_.find(key); old != pending_index_.end()) {
@@ -67,6 +80,8 @@ void McpTracker::OnRequest(const Inbound& in, Result* res, std::vector<v1::Event
   if (!rp.arguments.empty() && (m.method == "tools/call" || m.method == "prompts/get"))
     LinkFlows(p.agent, rp.arguments, &p.call);
   res->session_id = p.session;
+  p.owner = w.pid;
+  pending_by_owner_[w.pid].insert(id);
   pending_.emplace(id, std::move(p));
 }
 
@@ -290,6 +305,10 @@ void McpTracker::Finish(uint64_t pending_id, const std::string& status,
   out->push_back(std::move(e));
   calls_.push_back(std::move(c));
   while (calls_.size() > opts_.max_calls) calls_.pop_front();
+  if (auto own = pending_by_owner_.find(p.owner); own != pending_by_owner_.end()) {
+    own->second.erase(pending_id);
+    if (own->second.empty()) pending_by_owner_.erase(own);
+  }
   pending_.erase(it);
 }
 
