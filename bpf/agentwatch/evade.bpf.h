@@ -90,16 +90,18 @@ static __noinline void emit_evade(__u32 syscall, long ret, __u64 fds,
 }
 
 /* splice, tee, sendfile, copy_file_range: ret bytes from fd_in to fd_out
- * that no user buffer held. Loud when either end is a pipe or socket. */
+ * that no user buffer held. Loud when either end is a pipe or socket. tee
+ * does not consume its input (the bytes are read later, and seen): only
+ * its output is a gap. */
 static __always_inline void evade_move(__u32 syscall, int fd_in, int fd_out,
 				       long ret)
 {
-	__u64 n = ret > 0 ? ret : 0;
+	__u64 n = ret;
 	__u32 flags = 0;
 
-	if (ret < 0)
-		return;
-	if (stream_skip(fd_in, AW_DIR_IN, n))
+	if (ret <= 0)
+		return; /* nothing moved (an error, or the end of the input) */
+	if (stream_skip(fd_in, AW_DIR_IN, syscall == AW_SC_TEE ? 0 : n))
 		flags |= AW_EVADE_FD_STREAM;
 	if (stream_skip(fd_out, AW_DIR_OUT, n))
 		flags |= AW_EVADE_FD2_STREAM;

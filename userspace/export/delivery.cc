@@ -149,8 +149,12 @@ void Delivery::Run(Worker* w) {
 
 void Delivery::Trim() {
   int64_t low = INT64_MAX;
+  const uint64_t generation = store_->generation();
   for (const auto& w : workers_) {
     std::lock_guard<std::mutex> lock(w->mu);
+    // A cursor not yet read again from a store that (re)opened says
+    // nothing about what that store's sinks have passed.
+    if (w->generation != generation) return;
     low = std::min(low, w->cursor);
   }
   // The newest kDurableWindow versions stay for durable StreamAlerts

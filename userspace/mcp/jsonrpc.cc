@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <random>
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -90,9 +91,13 @@ std::string ReadMessage(object obj, JsonRpcMessage* m) {
 }
 
 // A number that simdjson cannot hold (an integer past 64 bits, an
-// exponent past a double's range) is parsed as a string marked with
-// kNumberMark, then given back its text.
-constexpr std::string_view kNumberMark = "\\u0001n:";
+// exponent past a double's range) is parsed as a string marked with a
+// marker of this parse (a random nonce: no frame can spell it in advance),
+// then given back its text.
+std::string NumberMark() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("\\u0001{:016x}:", rng());
+}
 
 bool RiskyNumber(std::string_view tok) {
   size_t digits = 0;
@@ -143,7 +148,7 @@ size_t Utf8At(std::string_view s, size_t i) {
 
 // The frame with invalid UTF-8 in strings replaced and risky numbers
 // quoted (marked); what was done in *note.
-std::string Repair(std::string_view f, std::string* note) {
+std::string Repair(std::string_view f, const std::string& mark, std::string* note) {
   std::string out;
   out.reserve(f.size() + 16);
   bool in_str = false, utf8 = false, numbers = false;
@@ -182,7 +187,7 @@ std::string Repair(std::string_view f, std::string* note) {
       const std::string_view tok = f.substr(i, j - i);
       if (RiskyNumber(tok)) {
         out += '"';
-        out += kNumberMark;
+        out += mark;
         out += tok;
         out += '"';
         numbers = true;
@@ -200,14 +205,24 @@ std::string Repair(std::string_view f, std::string* note) {
   return out;
 }
 
-// Marked numbers in JSON text given back their text.
-void Unmark(std::string* json) {
-  const std::string mark = "\"" + std::string(kNumberMark);
-  for (size_t at = json->find(mark); at != std::string::npos; at = json->find(mark, at)) {
-    const size_t end = json->find('"', at + mark.size());
+// Marked numbers in JSON text given back their text, in one pass.
+void Unmark(std::string* json, const std::string& mark) {
+  const std::string open = "\"" + mark;
+  size_t at = json->find(open);
+  if (at == std::string::npos) return;
+  std::string out;
+  out.reserve(json->size());
+  size_t from = 0;
+  while (at != std::string::npos) {
+    const size_t end = json->find('"', at + open.size());
     if (end == std::string::npos) break;
-    json->replace(at, end + 1 - at, json->substr(at + mark.size(), end - at - mark.size()));
+    out.append(*json, from, at - from);
+    out.append(*json, at + open.size(), end - at - open.size());
+    from = end + 1;
+    at = json->find(open, from);
   }
+  out.append(*json, from, std::string::npos);
+  *json = std::move(out);
 }
 
 JsonRpcParse ParseParsed(element root);
@@ -233,9 +248,11 @@ JsonRpcParse ParseJsonRpc(std::string_view frame, size_t max_size) {
   auto err = parser.parse(frame.data(), frame.size(), true).get(root);
   std::string note;
   std::string repaired;
+  std::string mark;
   if (err && Repairable(err)) {
     // A request the server can act on all the same: decoded, noted.
-    repaired = Repair(frame, &note);
+    mark = NumberMark();
+    repaired = Repair(frame, mark, &note);
     if (!note.empty() && repaired.size() <= max_size + 64)
       err = parser.parse(repaired.data(), repaired.size(), true).get(root);
   }
@@ -247,10 +264,10 @@ JsonRpcParse ParseJsonRpc(std::string_view frame, size_t max_size) {
   if (!note.empty()) {
     JsonRpcParse r = ParseParsed(root);
     for (auto& m : r.messages) {
-      Unmark(&m.id);
-      Unmark(&m.params);
-      Unmark(&m.result);
-      Unmark(&m.error_data);
+      Unmark(&m.id, mark);
+      Unmark(&m.params, mark);
+      Unmark(&m.result, mark);
+      Unmark(&m.error_data, mark);
       m.note = note;
     }
     return r;
@@ -373,11 +390,35 @@ struct HeadReader {
   }
 };
 
-// The text of a JSON string token, unescaped only when it has no escapes
-// (method names and tool names rarely do); "" otherwise.
+// The text of a JSON string token with its escapes undone (\uXXXX only
+// below U+0080: method and tool names); "" when it has another.
 std::string Plain(std::string_view raw) {
-  if (raw.size() < 2 || raw.find('\\') != std::string_view::npos) return "";
-  return std::string(raw.substr(1, raw.size() - 2));
+  if (raw.size() < 2) return "";
+  std::string out;
+  for (size_t i = 1; i + 1 < raw.size(); ++i) {
+    if (raw[i] != '\\') {
+      out.push_back(raw[i]);
+      continue;
+    }
+    ++i;  // the escape's letter; raw.back() is the closing quote
+    if (i + 1 >= raw.size()) return "";
+    const char e = raw[i];
+    if (e == '"' || e == '\\' || e == '/') {
+      out.push_back(e);
+    } else if (e == 'u' && i + 5 < raw.size()) {
+      unsigned v = 0;
+      for (size_t k = 1; k <= 4; ++k) {
+        const char h = raw[i + k];
+        v = v * 16 + (h >= '0' && h <= '9' ? h - '0' : (h | 0x20) >= 'a' && (h | 0x20) <= 'f' ? (h | 0x20) - 'a' + 10 : 99);
+      }
+      if (v >= 0x80) return "";
+      out.push_back(static_cast<char>(v));
+      i += 4;
+    } else {
+      return "";
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -401,17 +442,29 @@ JsonRpcParse ParseJsonRpcHead(std::string_view head) {
     if (key == "\"params\"" && r.Ws() && head[r.i] == '{') {
       // Its first members: the tool's name or the resource's uri.
       ++r.i;
-      while (true) {
+      bool whole_params = false;
+      while (r.Ws() && head[r.i] != '}') {
         std::string_view k, v;
         if (!r.String(&k) || !r.Ws() || head[r.i] != ':') break;
         ++r.i;
         const bool whole = r.Value(&v);
         if (whole && k == "\"name\"") name = v;
         if (whole && k == "\"uri\"") uri = v;
-        if (!whole || !r.Ws() || head[r.i] != ',') break;
-        ++r.i;
+        if (!whole || !r.Ws()) break;
+        if (head[r.i] == ',') {
+          ++r.i;
+          continue;
+        }
+        if (head[r.i] != '}') break;
       }
-      break;  // what follows params is usually past the cut
+      if (r.i < head.size() && head[r.i] == '}') {
+        ++r.i;
+        whole_params = true;
+      }
+      // Members after whole params (an id written last) are read too.
+      if (!whole_params || !r.Ws() || head[r.i] != ',') break;
+      ++r.i;
+      continue;
     }
     if (key == "\"result\"") has_result = true;
     if (key == "\"error\"") has_error = true;

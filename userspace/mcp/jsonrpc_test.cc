@@ -128,6 +128,21 @@ TEST(JsonRpcTest, BigIdsAndInvalidUtf8AreDecodedWithANote) {
   EXPECT_EQ(u.messages[0].note, "invalid UTF-8 replaced");
   EXPECT_NE(u.messages[0].params.find("a\xEF\xBF\xBD\xEF\xBF\xBD(b"), std::string::npos)
       << u.messages[0].params;
+  // A user's string that looks like a marker stays as it was.
+  auto mk = ParseJsonRpc("{\"jsonrpc\":\"2.0\",\"id\":1e999,\"method\":\"m\","
+                         "\"params\":{\"s\":\"\\u0001n:x\\\"y\",\"t\":\"\xff\"}}");
+  ASSERT_EQ(mk.status, JsonRpcStatus::kOk) << mk.error;
+  EXPECT_EQ(mk.messages[0].id, "1e999");
+  EXPECT_NE(mk.messages[0].params.find(R"("s":"\u0001n:x\"y")"), std::string::npos)
+      << mk.messages[0].params;
+  // Many out-of-range numbers: one pass, not one per number.
+  std::string many = R"({"jsonrpc":"2.0","id":1,"method":"m","params":{"a":[)";
+  for (int i = 0; i < 100000; ++i) many += "1e999,";
+  many += "1]}}";
+  auto big = ParseJsonRpc(many, 1 << 22);
+  ASSERT_EQ(big.status, JsonRpcStatus::kOk) << big.error;
+  const size_t at = many.find(R"("params":)") + 9;
+  EXPECT_EQ(big.messages[0].params, many.substr(at, many.size() - at - 1));
   // Not JSON at all stays an error.
   EXPECT_EQ(ParseJsonRpc("{\"jsonrpc\":\"2.0\",\xff}").status, JsonRpcStatus::kInvalidJson);
   EXPECT_EQ(ParseJsonRpc(R"({"jsonrpc":"2.0","id":5})").status, JsonRpcStatus::kNotJsonRpc);
@@ -159,6 +174,12 @@ TEST(JsonRpcTest, TheHeadOfACutFrame) {
   // Cut before anything to go by, or not JSON-RPC.
   EXPECT_NE(ParseJsonRpcHead(R"({"jsonrpc":"2.0","i)").status, JsonRpcStatus::kOk);
   EXPECT_NE(ParseJsonRpcHead("\xff\xfe binary").status, JsonRpcStatus::kOk);
+  // Whole params, then the id: still a request; an escaped method name.
+  auto late = ParseJsonRpcHead(R"({"jsonrpc":"2.0","method":"tools\/call","params":{"name":"t"},"id":7,"x":"aaa)");
+  ASSERT_EQ(late.status, JsonRpcStatus::kOk) << late.error;
+  EXPECT_EQ(late.messages[0].kind, JsonRpcKind::kRequest);
+  EXPECT_EQ(late.messages[0].id, "7");
+  EXPECT_EQ(late.messages[0].method, "tools/call");
   // Members in another order: an id and a result are enough to pair.
   EXPECT_EQ(ParseJsonRpcHead(R"({"id":3,"result":)").status, JsonRpcStatus::kOk);
 }

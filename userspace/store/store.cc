@@ -48,7 +48,8 @@ std::unique_ptr<Store> Store::OpenOrDefer(const Options& opts, std::string* err)
 }
 
 std::string Store::TryOpen() {
-  // Lock order, everywhere: held_mu_, write_mu_, read_mu_, q_mu_, stats_mu_.
+  // Lock order, everywhere: commit_mu_, held_mu_, write_mu_, read_mu_,
+  // q_mu_, stats_mu_.
   std::lock_guard<std::mutex> hlock(held_mu_);
   std::lock_guard<std::mutex> wlock(write_mu_);
   std::string e = Init();

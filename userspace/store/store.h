@@ -212,6 +212,9 @@ class Store {
   // The alerts that came, and those held: written (or held) on the store's
   // thread, their `then` run after.
   void CommitAlerts(bool retry_held);
+  // The batch of chain updates and tracker records (Flush without the
+  // alerts: the store's thread commits those on its own schedule).
+  std::string FlushBatch();
   // Opens the connections (the store's thread when deferred); "" or why not.
   std::string TryOpen();
   // Held over held_max: lowest severity, then oldest, shed (held_mu_ held).
@@ -265,6 +268,7 @@ class Store {
   // drops them under it, so a version is always in one or the other.
   mutable std::mutex held_mu_;
   std::vector<Held> held_;
+  std::mutex commit_mu_;  // one CommitAlerts at a time (taken before held_mu_)
   std::atomic<bool> available_{false};
   std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> rows_chains_{0}, rows_calls_{0}, rows_effects_{0};

@@ -257,7 +257,7 @@ void Store::Loop() {
     }
     CommitAlerts(retry);
     if (Clock::now() >= next_flush || stopping) {
-      if (std::string e = Flush(); !e.empty())
+      if (std::string e = FlushBatch(); !e.empty())
         spdlog::error("msg=\"store write failed; batch lost\" error=\"{}\"", e);
       next_flush = Clock::now() + std::chrono::milliseconds(opts_.flush_interval_ms);
     }
@@ -303,6 +303,9 @@ void Store::PutAlert(const v1::Alert& a, std::function<void()> then) {
 }
 
 void Store::CommitAlerts(bool retry_held) {
+  // One commit at a time (the store's thread, or Flush on a caller's), so
+  // alerts are written, and their `then` run, in the order they came.
+  std::lock_guard<std::mutex> clock(commit_mu_);
   std::vector<Incoming> fresh;
   {
     std::lock_guard<std::mutex> lock(q_mu_);
@@ -378,6 +381,10 @@ void Store::ShedHeld() {
 std::string Store::Flush() {
   // Alerts first (their own transactions), then the batch.
   CommitAlerts(true);
+  return FlushBatch();
+}
+
+std::string Store::FlushBatch() {
   if (!available_) return "";
   std::lock_guard<std::mutex> wlock(write_mu_);
   Batch batch;
