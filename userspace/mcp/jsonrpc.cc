@@ -383,8 +383,12 @@ struct HeadReader {
       }
       return false;
     }
-    while (i < s.size() && std::strchr(",}] \t\r\n", s[i]) == nullptr) ++i;
+    auto delimiter = [](char c) {
+      return c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    };
+    while (i < s.size() && !delimiter(s[i])) ++i;
     if (i >= s.size()) return false;  // a number may go on past the cut
+    if (i == b) return false;         // no value at all
     *raw = s.substr(b, i - b);
     return true;
   }
