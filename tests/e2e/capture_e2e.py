@@ -91,6 +91,8 @@ class Server:
         os.write(self.wfd, (json.dumps(obj) + "\n").encode())
 
     def recv(self, timeout=10):
+        """The next response (lines that are no JSON, and notifications,
+        are read past), or None on timeout or end of stream."""
         end = time.time() + timeout
         while True:
             while b"\n" not in self.buf:
@@ -107,16 +109,6 @@ class Server:
                 msg = json.loads(line)
                 if "id" in msg:
                     return msg
-        while b"\n" not in self.buf:
-            left = end - time.time()
-            if left <= 0 or not select.select([self.rfd], [], [], left)[0]:
-                return None
-            chunk = os.read(self.rfd, 65536)
-            if not chunk:
-                return None
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(line)
 
     def session(self, word, noise=False, pause=0):
         """The handshake and one call (pause seconds after the handshake);
