@@ -401,8 +401,13 @@ std::string Store::FlushBatch() {
     snapshot_since_ = now;
   }
   if (batch.updates.empty() && snap.agents.empty() && snap.servers.empty() &&
-      snap.sessions.empty() && snap.inventories.empty() && snap.baselines.empty())
+      snap.sessions.empty() && snap.inventories.empty() && snap.baselines.empty()) {
+    // Nothing to write: a failed batch no longer says anything about the
+    // store (the alert lane's own error stays until an alert write works).
+    std::lock_guard<std::mutex> slock(stats_mu_);
+    batch_error_.clear();
     return "";
+  }
   std::string e = WriteBatch(batch.updates, snap);
   std::lock_guard<std::mutex> slock(stats_mu_);
   if (!e.empty()) {
