@@ -34,32 +34,18 @@
 static __noinline int stream_skip(int fd, __u32 dir, __u64 bytes)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct stream_key key = {};
-	struct stream_state *st, init = {};
 	struct file *f = fd_file(task, fd);
 	umode_t mode;
-	__u64 ino;
+	__u64 offset;
 
 	if (!f)
 		return 0;
 	mode = BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;
 	if (mode != S_IFIFO && mode != S_IFSOCK)
 		return 0;
-	if (bytes == 0)
-		return 1;
-	ino = BPF_CORE_READ(f, f_inode, i_ino);
-	key.tgid = bpf_get_current_pid_tgid() >> 32;
-	key.fd = fd;
-	key.dir = dir;
-	st = bpf_map_lookup_elem(&streams, &key);
-	if (!st || st->ino != ino) {
-		init.ino = ino;
-		bpf_map_update_elem(&streams, &key, &init, BPF_ANY);
-		st = bpf_map_lookup_elem(&streams, &key);
-		if (!st)
-			return 1;
-	}
-	__sync_fetch_and_add(&st->offset, bytes);
+	if (bytes)
+		stream_reserve(fd, dir, BPF_CORE_READ(f, f_inode, i_ino), bytes,
+			       &offset);
 	return 1;
 }
 

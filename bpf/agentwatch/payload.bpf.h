@@ -45,6 +45,33 @@ struct cap_loop {
 	struct scratch_slot *sl;
 };
 
+/*
+ * Reserves bytes in the stream (tgid, fd, dir) of the file with inode ino
+ * (a new stream when the fd now names another file); the stream offset
+ * where they start in *offset, so concurrent threads get disjoint ranges.
+ * Returns 0 when the streams map had no room.
+ */
+static __always_inline int stream_reserve(int fd, __u32 dir, __u64 ino,
+					  __u64 bytes, __u64 *offset)
+{
+	struct stream_key key = {};
+	struct stream_state *st, init = {};
+
+	key.tgid = bpf_get_current_pid_tgid() >> 32;
+	key.fd = fd;
+	key.dir = dir;
+	st = bpf_map_lookup_elem(&streams, &key);
+	if (!st || st->ino != ino) {
+		init.ino = ino;
+		bpf_map_update_elem(&streams, &key, &init, BPF_ANY);
+		st = bpf_map_lookup_elem(&streams, &key);
+		if (!st)
+			return 0;
+	}
+	*offset = __sync_fetch_and_add(&st->offset, bytes);
+	return 1;
+}
+
 /* Emits one chunk, or moves to the next iovec (a bpf_loop callback). The
  * record is built in the capture's own slot and emitted from there. */
 static long cap_step(__u32 i, struct cap_loop *l)
@@ -121,8 +148,6 @@ static __noinline int capture(int fd, const void *ptr, __u32 nvec, long ret,
 			      __u32 how)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct stream_key key = {};
-	struct stream_state *st, init = {};
 	struct scratch_slot *sl;
 	struct cap_loop l;
 	struct cap_ctx *c;
@@ -156,21 +181,8 @@ static __noinline int capture(int fd, const void *ptr, __u32 nvec, long ret,
 	else
 		return 0;
 	ino = BPF_CORE_READ(f, f_inode, i_ino);
-
-	key.tgid = bpf_get_current_pid_tgid() >> 32;
-	key.fd = fd;
-	key.dir = how & 1;
-	st = bpf_map_lookup_elem(&streams, &key);
-	if (!st || st->ino != ino) {
-		/* a new stream, or the fd now names another file */
-		init.ino = ino;
-		bpf_map_update_elem(&streams, &key, &init, BPF_ANY);
-		st = bpf_map_lookup_elem(&streams, &key);
-		if (!st)
-			return 0;
-	}
-	/* Reserve the range, so concurrent threads get disjoint offsets. */
-	offset = __sync_fetch_and_add(&st->offset, (__u64)ret);
+	if (!stream_reserve(fd, how & 1, ino, (__u64)ret, &offset))
+		return 0;
 	if (budget == 0)
 		return 0; /* probe budget spent: offsets stay right for later */
 

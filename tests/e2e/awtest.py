@@ -32,6 +32,17 @@ def wait_for(fn, timeout, what):
     raise SystemExit(f"timed out waiting for {what}")
 
 
+def settle(fn, timeout):
+    """Waits up to timeout seconds for fn() to be true and returns its last
+    value either way (the check that follows says what was missing)."""
+    deadline = time.time() + timeout
+    while True:
+        v = fn()
+        if v or time.time() >= deadline:
+            return v
+        time.sleep(0.1)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

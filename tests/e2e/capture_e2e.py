@@ -25,8 +25,8 @@ import time
 
 import urllib.request
 
-from awtest import (FAILURES, check, cli_json, finish_run, free_port, listening, skip_or_fail,
-                    start_daemon, wait_for)
+from awtest import (FAILURES, check, cli_json, finish_run, free_port, listening, settle,
+                    skip_or_fail, start_daemon, wait_for)
 
 HTTP_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "http_mcp_server.py")
 
@@ -215,10 +215,7 @@ def main():
                    if c.get("server_pid") == dec.proc.pid and c.get("tool") == tool}
             return got if all(k in got and got[k].get("status") == "ok"
                               for k in list(want_notes) + ["3"]) else None
-        try:
-            wait_for(decoded_all, 15, "decoders: every call")
-        except SystemExit:
-            pass
+        settle(decoded_all, 15)
         got = {c.get("request_id"): c for c in calls()
                if c.get("server_pid") == dec.proc.pid and c.get("tool") == tool}
         check(got.get("3", {}).get("status") == "ok",
@@ -253,10 +250,7 @@ def main():
                             "params": {"name": tool_of(name), "arguments": {}}})
                 if i % 20 == 19 and found():
                     break
-            try:
-                wait_for(found, 15, f"{name}: the call decoded")
-            except SystemExit:
-                pass
+            settle(found, 15)
             check(found(), f"{name}: after {checks} health checks the HTTP server's call is "
                            f"decoded")
             http.terminate()
@@ -269,10 +263,7 @@ def main():
             return [x for x in alerts() if x.get("rule_id") == "prompt-injection-in-content"
                     and x.get("server_pid") == pid]
         for mode, _ in DECODED:
-            try:
-                wait_for(lambda: injected(pids[mode]), 15, f"{mode}: the injection alert")
-            except SystemExit:
-                pass
+            settle(lambda: injected(pids[mode]), 15)
             check(injected(pids[mode]), f"{mode}: the injected result raised "
                                         f"prompt-injection-in-content")
 
@@ -280,10 +271,7 @@ def main():
             return [x for x in alerts() if x.get("rule_id") == "capture-evaded"
                     and x.get("server_pid") == pid and mechanism in x.get("summary", "")]
         for mode, mechanism in EVADED:
-            try:
-                wait_for(lambda: evaded(pids[mode], mechanism), 15, f"{mode}: capture-evaded")
-            except SystemExit:
-                pass
+            settle(lambda: evaded(pids[mode], mechanism), 15)
             got = evaded(pids[mode], mechanism)
             check(got and got[0].get("severity") == "high",
                   f"{mode}: a high capture-evaded alert names the server and {mechanism}: "

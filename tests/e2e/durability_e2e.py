@@ -33,7 +33,7 @@ import time
 import urllib.error
 import urllib.request
 
-from awtest import FAILURES, begin, check, finish_run, free_port, start_daemon, wait_for
+from awtest import FAILURES, begin, check, finish_run, free_port, settle, start_daemon, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
@@ -134,10 +134,7 @@ def kill_nine(bindir, tmp, endpoint, rules, log, procs):
         if any(t0 >= u and t1 + 0.5 <= k for u, k in uptimes):
             counted |= set(range(start, start + n))
     check(len(counted) >= 40, f"enough commands ran while a daemon was up: {len(counted)}")
-    try:
-        wait_for(lambda: counted <= marks(sink), 60, "every counted alert in the file sink")
-    except SystemExit:
-        pass
+    settle(lambda: counted <= marks(sink), 60)
     missing = sorted(counted - marks(sink))
     check(not missing, f"kill -9 x5: every alert of a command run while the daemon was up is "
                        f"in the sink; missing {len(missing)} of {len(counted)}: {missing[:20]}")
@@ -186,23 +183,14 @@ def full_disk(bindir, tmp, endpoint, rules, log, procs):
               f"/readyz is 503 with the reason while the disk is full: {status} {why.strip()}")
         b = shells(start, 10)
         produced |= set(range(b[0], b[0] + b[1]))
-        try:
-            wait_for(lambda: produced <= marks(sink), 30, "alerts delivered while full")
-        except SystemExit:
-            pass
+        settle(lambda: produced <= marks(sink), 30)
         check(produced <= marks(sink), f"every alert reached the sink while the disk was full: "
                                        f"missing {sorted(produced - marks(sink))[:20]}")
         os.unlink(filler)
-        try:
-            wait_for(lambda: readyz(port)[0] == 200, 30, "ready again after space was freed")
-        except SystemExit:
-            pass
+        settle(lambda: readyz(port)[0] == 200, 30)
         check(readyz(port)[0] == 200, f"/readyz is 200 again: {readyz(port)}")
         db = os.path.join(state, "agentwatch.db")
-        try:
-            wait_for(lambda: produced <= stored_marks(db), 30, "every alert in the store")
-        except SystemExit:
-            pass
+        settle(lambda: produced <= stored_marks(db), 30)
         lost = sorted(produced - stored_marks(db))
         check(not lost, f"full disk: 0 alerts lost in the store: lost {len(lost)} of "
                         f"{len(produced)}: {lost[:20]}")
@@ -227,22 +215,13 @@ def unopenable(bindir, tmp, endpoint, rules, log, procs):
                                              f"{why.strip()}")
     b = shells(200000, 4)
     produced = set(range(b[0], b[0] + b[1]))
-    try:
-        wait_for(lambda: produced <= marks(sink), 30, "alerts delivered without a store")
-    except SystemExit:
-        pass
+    settle(lambda: produced <= marks(sink), 30)
     check(produced <= marks(sink), f"alerts reach the sink while the store cannot open: "
                                    f"missing {sorted(produced - marks(sink))}")
     os.rmdir(blocker)
-    try:
-        wait_for(lambda: readyz(port)[0] == 200, 30, "the store opened in the background")
-    except SystemExit:
-        pass
+    settle(lambda: readyz(port)[0] == 200, 30)
     check(readyz(port)[0] == 200, f"ready once the store opened: {readyz(port)}")
-    try:
-        wait_for(lambda: produced <= stored_marks(blocker), 30, "the held alerts in the store")
-    except SystemExit:
-        pass
+    settle(lambda: produced <= stored_marks(blocker), 30)
     check(produced <= stored_marks(blocker), "the alerts held while it could not open are stored")
     daemon.send_signal(signal.SIGTERM)
     daemon.wait(timeout=60)

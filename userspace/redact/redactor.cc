@@ -36,7 +36,7 @@ struct Redactor::Prescan {
   bool hides = false;
   std::vector<size_t> esc;
   std::vector<size_t> weak;  // \n \r \t \b \f: they only matter just before a keyword
-  std::vector<std::pair<size_t, size_t>> base64;
+  std::vector<size_t> base64;  // where runs long enough to decode start
 };
 
 struct Redactor::Near {
@@ -591,10 +591,7 @@ void Redactor::Survey(std::string_view text, bool slash, Prescan* pre) {
   // A run long enough to decode is noted where it starts; FindIn finds its
   // end.
   static_assert(kMinBase64 == 24, "Base64RunStarts finds runs of 24 bytes");
-  thread_local std::vector<size_t> starts;
-  starts.clear();
-  Base64RunStarts(text, &starts);
-  for (size_t s : starts) pre->base64.emplace_back(s, 0);
+  Base64RunStarts(text, &pre->base64);
 }
 
 bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vector<Near>* near,
@@ -739,11 +736,11 @@ void Redactor::FindIn(std::string_view text, std::vector<Finding>* out,
       out->push_back({b, e, f.front().rule, f.front().value});
     }
   };
-  for (const auto& start : pre.base64) {
-    size_t e = start.first;
+  for (const size_t start : pre.base64) {
+    size_t e = start;
     while (e < text.size() && kBase64Bytes[static_cast<unsigned char>(text[e])]) ++e;
     Base64Run run;
-    if (Base64TextRun(text, start.first, e, kMinBase64, &run)) base64_run(run, nullptr);
+    if (Base64TextRun(text, start, e, kMinBase64, &run)) base64_run(run, nullptr);
   }
   for (const auto& v : json_views) {
     for (const auto& run : FindBase64Text(v.text)) base64_run(run, &v);

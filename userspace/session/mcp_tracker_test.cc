@@ -27,6 +27,21 @@ class TrackerTest : public ::testing::Test {
         });
   }
 
+  // One stdio message into another tracker than the fixture's (one with
+  // small bounds).
+  void FeedTo(McpTracker& t, uint32_t pid, int fd, bool out, const std::string& json) {
+    JsonRpcParse p = ParseJsonRpc(json);
+    ASSERT_EQ(p.status, JsonRpcStatus::kOk) << json;
+    DecodedMessage d;
+    d.msg = p.messages[0];
+    d.transport = "stdio";
+    McpObservation w;
+    w.pid = pid;
+    w.fd = fd;
+    w.out = out;
+    t.OnMessage(w, d, &events_);
+  }
+
   // A message the process `pid` read (out=false) or wrote on fd.
   McpTracker::Result Feed(uint32_t pid, int fd, bool out, std::string_view json,
                           std::string transport = "stdio", uint64_t inode = 0,
@@ -514,17 +529,8 @@ TEST_F(TrackerTest, BoundsPendingRequests) {
   McpTracker::Options o;
   o.max_pending = 4;
   McpTracker small(o);
-  for (int i = 0; i < 10; ++i) {
-    JsonRpcParse p = ParseJsonRpc(R"({"jsonrpc":"2.0","id":)" + std::to_string(i) +
-                                  R"(,"method":"tools/list"})");
-    DecodedMessage d;
-    d.msg = p.messages[0];
-    d.transport = "stdio";
-    McpObservation w;
-    w.pid = 1;
-    w.fd = 0;
-    small.OnMessage(w, d, &events_);
-  }
+  for (int i = 0; i < 10; ++i)
+    FeedTo(small, 1, 0, false, R"({"jsonrpc":"2.0","id":)" + std::to_string(i) + R"(,"method":"tools/list"})");
   EXPECT_EQ(small.counters().pending_evicted, 6u);
   v1::CallFilter f;
   f.set_status("pending");
@@ -539,15 +545,7 @@ TEST_F(TrackerTest, AFloodEvictsTheFloodersOwnPendingRequests) {
   o.max_pending_per_process = 5;
   McpTracker small(o);
   auto feed = [&](uint32_t pid, int fd, bool out, const std::string& json) {
-    JsonRpcParse p = ParseJsonRpc(json);
-    DecodedMessage d;
-    d.msg = p.messages[0];
-    d.transport = "stdio";
-    McpObservation w;
-    w.pid = pid;
-    w.fd = fd;
-    w.out = out;
-    small.OnMessage(w, d, &events_);
+    FeedTo(small, pid, fd, out, json);
   };
   auto req = [](int id) {
     return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
@@ -574,15 +572,7 @@ TEST_F(TrackerTest, ResponseAfterItsSessionWasEvicted) {
   o.max_sessions = 2;
   McpTracker small(o);
   auto feed = [&](uint32_t pid, int fd, bool out, const std::string& json) {
-    JsonRpcParse p = ParseJsonRpc(json);
-    DecodedMessage d;
-    d.msg = p.messages[0];
-    d.transport = "stdio";
-    McpObservation w;
-    w.pid = pid;
-    w.fd = fd;
-    w.out = out;
-    small.OnMessage(w, d, &events_);
+    FeedTo(small, pid, fd, out, json);
   };
   const std::string req = R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x"}})";
   feed(1, 0, false, req);
