@@ -75,6 +75,12 @@ enum aw_counter {
 	AW_CTR_PENDING_MISS = 2 * AW_CAT_MAX, /* exit without a matching enter */
 	AW_CTR_SOCK_MAP_FULL,
 	AW_CTR_SCRATCH_BUSY, /* every scratch slot of the CPU was in use */
+	/* A watched process's payload budget (payload_rate, payload_burst)
+	 * was spent: its capture of one syscall was left out (a stream gap). */
+	AW_CTR_PAYLOAD_THROTTLED,
+	/* The ring buffer was three quarters full: a payload chunk was left
+	 * out to keep the rest for lifecycle and security records. */
+	AW_CTR_PAYLOAD_SHED,
 	AW_CTR_MAX,
 };
 
@@ -128,6 +134,9 @@ enum aw_syscall {
 #define AW_EVADE_SCM_RIGHTS 0x1 /* recvmsg: fds came in a control message */
 #define AW_EVADE_FD_STREAM 0x2  /* fd is a pipe or socket: its stream has a gap */
 #define AW_EVADE_FD2_STREAM 0x4 /* the same for fd2 */
+/* The process spent its payload budget: ret bytes on fd (and perhaps other
+ * fds) went uncaptured since its last such record, at most one a second. */
+#define AW_EVADE_BUDGET 0x8
 
 /* aw_payload_event.direction */
 #define AW_DIR_IN 0  /* into the process (read, recv) */

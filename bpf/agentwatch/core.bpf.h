@@ -169,6 +169,24 @@ static __always_inline __u64 wakeup_flags(void *rec, __u32 cat, __u32 size)
 	return BPF_RB_NO_WAKEUP;
 }
 
+/*
+ * Payload may fill three quarters of the ring buffer; the last quarter is
+ * kept for everything else (exec, exit, fork, files, connections, DNS,
+ * evasions), so a flood of payload cannot crowd out the records alerts are
+ * made of. A payload chunk left out is a gap in its stream's offsets.
+ */
+static __always_inline int payload_room(__u32 size)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 ring = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+
+	if (avail + size > ring - ring / 4) {
+		count(AW_CTR_PAYLOAD_SHED);
+		return 0;
+	}
+	return 1;
+}
+
 /* Emit a record built in scratch space (output() also releases the slot);
  * size is masked so the verifier sees it bounded by the scratch value. */
 static __always_inline void emit_record(void *rec, __u32 size, __u32 cat)
@@ -176,6 +194,8 @@ static __always_inline void emit_record(void *rec, __u32 size, __u32 cat)
 	/* A power-of-two mask bounds size for the verifier, the comparison
 	 * keeps it inside the scratch value. */
 	size &= 32767;
+	if (cat == AW_CAT_PAYLOAD && !payload_room(size))
+		return;
 	if (size <= sizeof(union scratch_rec)) {
 		((struct aw_hdr *)rec)->size = size;
 		if (bpf_ringbuf_output(&events, rec, size,

@@ -4,7 +4,8 @@
  * roles share or the daemon reads and writes (userspace/sensor/sensor.cc):
  * the "events" ring buffer, the watch state ("watched", "watch_exe",
  * "probes"), the fallback pairs' "pending" arguments, the socket byte
- * counters ("socks") and the per-CPU "counters". The order of the
+ * counters ("socks"), the payload budgets ("pay_buckets") and the per-CPU
+ * "counters". The order of the
  * definitions is the object's .rodata and .maps layout. Maps private to one
  * role are in its header: "scratch" (core), "streams" (payload),
  * "tls_pending" (tls).
@@ -27,6 +28,10 @@ const volatile __u8 discover_http = 1;
 const volatile __u32 probe_bytes = 16384;
 /* Watched payload wakes the reader once per this many unread bytes. */
 const volatile __u32 wakeup_bytes = 262144;
+/* Per-process payload budget of watched processes: a token bucket refilled
+ * at payload_rate bytes a second up to payload_burst (0 = no budget). */
+const volatile __u64 payload_rate = 4 << 20;
+const volatile __u64 payload_burst = 16 << 20;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -89,6 +94,21 @@ struct {
 	__type(key, __u64); /* struct sock * */
 	__type(value, struct aw_sock_stats);
 } socks SEC(".maps");
+
+/* The payload budget of one watched process (see payload_admit()). */
+struct pay_bucket {
+	__s64 tokens;
+	__u64 last_ns;
+	__u64 unseen;      /* bytes left out since the last report */
+	__u64 reported_ns; /* when the last AW_EVADE_BUDGET record went out */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tgid */
+	__type(value, struct pay_bucket);
+} pay_buckets SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

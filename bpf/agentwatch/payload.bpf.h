@@ -72,6 +72,85 @@ static __always_inline int stream_reserve(int fd, __u32 dir, __u64 ino,
 	return 1;
 }
 
+/* What one record costs the daemon besides its bytes. */
+#define AW_RECORD_COST 256
+
+/*
+ * A process past its payload budget is told about, at most once a second:
+ * an AW_EVADE_BUDGET record with the bytes left out since the last one (a
+ * server may flood to hide what it sends in the gaps).
+ */
+static __always_inline void report_budget(struct pay_bucket *b, __u64 now,
+					  int fd, __u32 syscall, long ret)
+{
+	struct aw_evade_event e = {};
+	__u64 unseen = __sync_fetch_and_add(&b->unseen, ret) + ret;
+	__u64 last = b->reported_ns;
+
+	if (now < last + 1000000000ULL ||
+	    __sync_val_compare_and_swap(&b->reported_ns, last, now) != last)
+		return;
+	__sync_fetch_and_add(&b->unseen, -unseen);
+	fill_hdr(&e.hdr, AW_EV_EVADE, sizeof(e));
+	e.hdr.flags |= AW_HDR_WATCHED;
+	e.ret = unseen;
+	e.fd = fd;
+	e.fd2 = -1;
+	e.syscall = syscall;
+	e.flags = AW_EVADE_BUDGET | AW_EVADE_FD_STREAM;
+	emit_record(&e, sizeof(e), AW_CAT_PROC);
+}
+
+/*
+ * Takes a capture of bytes (plus a record's cost) of a syscall that moved
+ * ret bytes on fd from the budget of the current process, a token bucket
+ * of payload_burst refilled at payload_rate bytes a second. A process that
+ * floods spends its own budget: its captures are left out (gaps in its
+ * streams, counted, reported) while other processes' payload goes on.
+ * Threads of one process race on the bucket; that costs precision only.
+ * Returns 0 when the capture is left out.
+ */
+static __always_inline int payload_admit(__u64 bytes, long ret, int fd,
+					 __u32 syscall)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 now = bpf_ktime_get_ns(), last, dt;
+	struct pay_bucket *b, init = {};
+	__s64 cost = bytes + AW_RECORD_COST;
+
+	if (!payload_rate)
+		return 1;
+	b = bpf_map_lookup_elem(&pay_buckets, &tgid);
+	if (!b) {
+		init.tokens = payload_burst;
+		init.last_ns = now;
+		bpf_map_update_elem(&pay_buckets, &tgid, &init, BPF_NOEXIST);
+		b = bpf_map_lookup_elem(&pay_buckets, &tgid);
+		if (!b)
+			return 1;
+	}
+	/* Refilled at most once a millisecond, so the refill is never
+	 * rounded down to nothing by calls close together. */
+	last = b->last_ns;
+	if (now > last + 1000000 &&
+	    __sync_val_compare_and_swap(&b->last_ns, last, now) == last) {
+		dt = now - last;
+		if (dt > 10000000000ULL) /* 10 s: the product stays in 64 bits */
+			dt = 10000000000ULL;
+		__sync_fetch_and_add(&b->tokens,
+				     (__s64)(payload_rate * dt / 1000000000ULL));
+		if (b->tokens > (__s64)payload_burst)
+			b->tokens = payload_burst;
+	}
+	if (b->tokens < cost) {
+		count(AW_CTR_PAYLOAD_THROTTLED);
+		report_budget(b, now, fd, syscall, ret);
+		return 0;
+	}
+	__sync_fetch_and_add(&b->tokens, -cost);
+	return 1;
+}
+
 /* Emits one chunk, or moves to the next iovec (a bpf_loop callback). The
  * record is built in the capture's own slot and emitted from there. */
 static long cap_step(__u32 i, struct cap_loop *l)
@@ -185,6 +264,10 @@ static __noinline int capture(int fd, const void *ptr, __u32 nvec, long ret,
 		return 0;
 	if (budget == 0)
 		return 0; /* probe budget spent: offsets stay right for later */
+	if (!(how & CAP_PROBE) &&
+	    !payload_admit(budget < payload_max ? budget : payload_max, ret,
+			   fd, (how & ~CAP_PROBE) >> 1))
+		return 0; /* the process's payload budget is spent: a gap */
 
 	sl = get_slot();
 	if (!sl)

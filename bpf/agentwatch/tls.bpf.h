@@ -59,6 +59,9 @@ static __noinline int capture_tls(__u64 ssl, const void *buf, long ret,
 			return 0;
 	}
 	offset = __sync_fetch_and_add(&st->offset, (__u64)ret);
+	if (!payload_admit((__u64)ret < payload_max ? (__u64)ret : payload_max,
+			   ret, key.fd, syscall))
+		return 0;
 	sl = get_slot();
 	if (!sl)
 		return 0;

@@ -20,6 +20,10 @@ struct Config {
   uint32_t argv_max = 1024;
   uint32_t dns_port = 53;
   uint32_t payload_max = 16384;  // 0 = no payload capture
+  // Per watched process: payload captured at this many bytes a second at
+  // most, in bursts up to payload_burst (0 = no budget).
+  uint32_t payload_rate = 4u << 20;
+  uint32_t payload_burst = 16u << 20;
   // MCP discovery without rules (see SensorOptions).
   bool discover_stdio = true;
   bool discover_http = true;

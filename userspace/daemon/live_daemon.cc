@@ -122,6 +122,7 @@ void LiveDaemon::OpenStore() {
 void LiveDaemon::MakePipeline() {
   Pipeline::Options popts = PipelineOptions(cfg_);
   popts.live_peer_lookup = true;
+  popts.sweep_proc_root = "/proc";
   Store* store = store_.get();
   Hub* hub = &hub_;
   pipeline_ = std::make_unique<Pipeline>(
@@ -334,10 +335,14 @@ StatusInputs LiveDaemon::GatherStatus() const {
   in.watched_processes = p.watched();
   in.process_table_size = p.table_size();
   in.pipeline_queue_drops = p.queue_drops();
+  in.pipeline_payload_drops = p.payload_drops();
   in.events_processed = p.processed();
   in.process_table_evictions = p.table_evictions();
   in.subscriber_drops = hub_.subscriber_drops();
   in.mcp_messages = p.mcp_messages();
+  in.stream_gaps = p.stream_gaps();
+  in.stream_gap_bytes = p.stream_gap_bytes();
+  in.processes_swept = p.swept_exits();
   in.mcp_frames_invalid = p.mcp_invalid();
   in.servers_discovered = p.servers_discovered();
   in.probes_not_mcp = p.probes_not_mcp();

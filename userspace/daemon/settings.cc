@@ -415,6 +415,11 @@ std::string CheckPayloadMax(const std::string& k, const uint32_t& v, const Confi
   return fmt::format("{}: {} must be 0 (off) or between 64 and 262144 bytes", k, v);
 }
 
+std::string CheckPayloadBurst(const std::string& k, const uint32_t& v, const Config& c) {
+  if (c.payload_rate == 0 || v >= 65536) return "";
+  return fmt::format("{}: {} is below 65536 bytes (a burst must hold the largest capture)", k, v);
+}
+
 std::string CheckPort(const std::string& k, const uint32_t& v, const Config&) {
   return v == 0 || v > 65535 ? fmt::format("{}: {} is not a port", k, v) : "";
 }
@@ -525,6 +530,14 @@ void AddSensorSettings(std::vector<Setting>* t) {
                     "bytes captured per read/write on a watched pipe or socket "
                     "(64..262144; 0 = no payload capture)",
                     CheckPayloadMax));
+  t->push_back(Uint("payload_rate", AW_FIELD(payload_rate),
+                    "payload bytes a second captured per watched process at most; a "
+                    "process past it loses its own payload (stream gaps), not others' "
+                    "(0 = no budget)"));
+  t->push_back(Uint("payload_burst", AW_FIELD(payload_burst),
+                    "payload bytes a watched process may send in a burst above "
+                    "payload_rate (at least 65536)",
+                    CheckPayloadBurst));
   t->push_back(Uint("dns_port", AW_FIELD(dns_port),
                     "UDP datagrams to this port are decoded as DNS queries",
                     CheckPort));

@@ -70,16 +70,22 @@ void AddKernel(const StatusInputs& in, v1::Status* s) {
   AddCounter(s, "kernel_syscall_exit_without_enter", k(AW_CTR_PENDING_MISS));
   AddCounter(s, "kernel_socket_map_full", k(AW_CTR_SOCK_MAP_FULL));
   AddCounter(s, "kernel_scratch_busy", k(AW_CTR_SCRATCH_BUSY));
+  AddCounter(s, "kernel_payload_throttled", k(AW_CTR_PAYLOAD_THROTTLED));
+  AddCounter(s, "kernel_payload_shed", k(AW_CTR_PAYLOAD_SHED));
   AddCounter(s, "records_received", in.records_received);
   AddCounter(s, "records_undecodable", in.records_undecodable);
 }
 
 void AddPipeline(const StatusInputs& in, v1::Status* s) {
   AddCounter(s, "pipeline_queue_drops", in.pipeline_queue_drops);
+  AddCounter(s, "pipeline_payload_drops", in.pipeline_payload_drops);
   AddCounter(s, "events_processed", in.events_processed);
   AddCounter(s, "process_table_evictions", in.process_table_evictions);
   AddCounter(s, "subscriber_drops", in.subscriber_drops);
   AddCounter(s, "mcp_messages", in.mcp_messages);
+  AddCounter(s, "mcp_stream_gaps", in.stream_gaps);
+  AddCounter(s, "mcp_stream_gap_bytes", in.stream_gap_bytes);
+  AddCounter(s, "processes_swept", in.processes_swept);
   AddCounter(s, "mcp_frames_invalid", in.mcp_frames_invalid);
   const McpTracker::Counters& tc = in.tracker;
   AddCounter(s, "mcp_calls", tc.calls);

@@ -57,11 +57,15 @@ struct StatusInputs {
   // The pipeline and its stages.
   uint64_t watched_processes = 0;
   uint64_t process_table_size = 0;
-  uint64_t pipeline_queue_drops = 0;
+  uint64_t pipeline_queue_drops = 0;    // lifecycle events: queue full
+  uint64_t pipeline_payload_drops = 0;  // payload over its share
   uint64_t events_processed = 0;
   uint64_t process_table_evictions = 0;
   uint64_t subscriber_drops = 0;
   uint64_t mcp_messages = 0;
+  uint64_t stream_gaps = 0;
+  uint64_t stream_gap_bytes = 0;
+  uint64_t processes_swept = 0;
   uint64_t mcp_frames_invalid = 0;
   uint64_t servers_discovered = 0;
   uint64_t probes_not_mcp = 0;

@@ -58,6 +58,8 @@ SensorOptions SensorOptionsFrom(const Config& cfg) {
   o.dns_port = static_cast<uint16_t>(cfg.dns_port);
   o.fallback_only = cfg.hooks == "fallback";
   o.payload_max = cfg.payload_max;
+  o.payload_rate = cfg.payload_rate;
+  o.payload_burst = cfg.payload_burst;
   o.discover_stdio = cfg.discover_stdio;
   o.discover_http = cfg.discover_http;
   o.probe_bytes = cfg.probe_bytes;

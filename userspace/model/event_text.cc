@@ -24,6 +24,9 @@ std::string EvasionText(const v1::EvasionInfo& x) {
     return fmt::format("process_vm_readv from pid {}: {} bytes", x.target_pid(), x.bytes());
   if (m == "process_vm_writev")
     return fmt::format("process_vm_writev into pid {}: {} bytes", x.target_pid(), x.bytes());
+  if (m == "payload_budget")
+    return fmt::format("payload budget spent ({} on fd {}): {} bytes unseen (stream gap)",
+                       x.syscall(), x.fd(), x.bytes());
   return fmt::format("{} fd {} -> fd {}: {} bytes unseen{}", m, x.fd(), x.fd2(), x.bytes(),
                      x.stream_gap() ? " (stream gap)" : "");
 }

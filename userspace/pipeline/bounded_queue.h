@@ -1,11 +1,16 @@
 // A bounded multi-producer queue that never blocks its producers: a push
-// into a full queue fails and is counted by the caller.
+// into a full queue fails and is counted by the caller. Items of the bulk
+// lane may fill only a share of it (by count and by weight, e.g. bytes), so
+// the rest is always there for the priority lane; both lanes stay in one
+// order.
 #ifndef AGENTWATCH_PIPELINE_BOUNDED_QUEUE_H_
 #define AGENTWATCH_PIPELINE_BOUNDED_QUEUE_H_
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
+#include <limits>
 #include <mutex>
 
 namespace agentwatch {
@@ -13,13 +18,28 @@ namespace agentwatch {
 template <typename T>
 class BoundedQueue {
  public:
-  explicit BoundedQueue(size_t capacity) : capacity_(capacity) {}
+  enum class Lane { kPriority, kBulk };
 
-  bool TryPush(T&& v) {
+  // capacity items in all; bulk items at most bulk_capacity of them,
+  // weighing bulk_weight in all.
+  explicit BoundedQueue(size_t capacity,
+                        size_t bulk_capacity = std::numeric_limits<size_t>::max(),
+                        uint64_t bulk_weight = std::numeric_limits<uint64_t>::max())
+      : capacity_(capacity), bulk_capacity_(bulk_capacity), bulk_weight_max_(bulk_weight) {}
+
+  bool TryPush(T&& v, Lane lane = Lane::kPriority, uint64_t weight = 0) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_ || q_.size() >= capacity_) return false;
-      q_.push_back(std::move(v));
+      const bool bulk = lane == Lane::kBulk;
+      if (bulk) {
+        if (bulk_count_ >= bulk_capacity_ || weight > bulk_weight_max_ - bulk_weight_)
+          return false;
+        ++bulk_count_;
+        bulk_weight_ += weight;
+      }
+      q_.push_back(Item{std::move(v), bulk ? weight : 0, bulk});
+      if (q_.size() > peak_) peak_ = q_.size();
     }
     cv_.notify_one();
     return true;
@@ -32,8 +52,19 @@ class BoundedQueue {
     if (!cv_.wait_for(lock, timeout, [&] { return !q_.empty() || closed_; }))
       return false;
     if (q_.empty()) return false;
-    *out = std::move(q_.front());
+    Item& it = q_.front();
+    *out = std::move(it.v);
+    if (it.bulk) {
+      --bulk_count_;
+      bulk_weight_ -= it.weight;
+    }
     q_.pop_front();
+    // A deque keeps the blocks it grew to; give them back once it drains
+    // (a burst's peak is not kept for good).
+    if (q_.empty() && peak_ > 4096) {
+      std::deque<Item>().swap(q_);
+      peak_ = 0;
+    }
     return true;
   }
 
@@ -55,11 +86,28 @@ class BoundedQueue {
     return q_.size();
   }
 
+  // Weight of the bulk items queued.
+  uint64_t bulk_weight() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return bulk_weight_;
+  }
+
  private:
+  struct Item {
+    T v;
+    uint64_t weight;
+    bool bulk;
+  };
+
   const size_t capacity_;
+  const size_t bulk_capacity_;
+  const uint64_t bulk_weight_max_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<T> q_;
+  std::deque<Item> q_;
+  size_t bulk_count_ = 0;
+  uint64_t bulk_weight_ = 0;
+  size_t peak_ = 0;
   bool closed_ = false;
 };
 

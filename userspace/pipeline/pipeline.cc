@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/text.h"
 #include "events.h"
+#include "proc/proc_scan.h"
 #include "proc/sockets.h"
 #include "redact/redactor.h"
 
@@ -17,12 +18,14 @@ static_assert(kWatchedByKernel == (AW_WATCH_ON | AW_WATCH_INHERIT));
 Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
     : sink_(sink),
       out_(std::move(out)),
-      q_(opts.queue_size),
+      q_(opts.queue_size, opts.queue_size - opts.queue_size / 4, opts.queue_payload_bytes),
       table_(opts.table),
       mcp_(4096, opts.tracker),
       correlator_(opts.correlator),
       engine_(opts.engine),
-      matcher_(std::make_shared<WatchMatcher>()) {
+      matcher_(std::make_shared<WatchMatcher>()),
+      sweep_root_(opts.sweep_interval_ms > 0 ? opts.sweep_proc_root : ""),
+      sweep_interval_(opts.sweep_interval_ms) {
   mcp_.tracker().SetLookups(
       [this](uint32_t pid) -> const ProcessInfo* { return table_.Find(pid); },
       [this, live = opts.live_peer_lookup](uint32_t pid, uint64_t inode,
@@ -78,7 +81,18 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
       });
 }
 
+namespace {
+
+// What a queued payload event costs in memory, roughly: its bytes and the
+// strings and message around them.
+uint64_t QueueWeight(const v1::Event& ev) {
+  return ev.payload().data().size() + ev.process().cgroup_path().size() + 512;
+}
+
+}  // namespace
+
 bool Pipeline::Push(v1::Event&& ev) {
+  using Lane = BoundedQueue<v1::Event>::Lane;
   uint64_t lost = unreported_drops_.load();
   if (lost > 0) {
     v1::Event loss;
@@ -87,24 +101,34 @@ bool Pipeline::Push(v1::Event&& ev) {
     loss.set_ktime_ns(ev.ktime_ns());
     loss.set_lost(lost);
     loss.set_lost_reason("pipeline queue full");
-    if (!q_.TryPush(std::move(loss))) {
-      ++queue_drops_;
-      ++unreported_drops_;
-      return false;
-    }
-    unreported_drops_ -= lost;
+    if (q_.TryPush(std::move(loss))) unreported_drops_ -= lost;
   }
-  if (!q_.TryPush(std::move(ev))) {
-    ++queue_drops_;
-    ++unreported_drops_;
-    return false;
+  const bool payload = ev.type() == v1::EVENT_TYPE_PAYLOAD;
+  const uint64_t weight = payload ? QueueWeight(ev) : 0;
+  if (q_.TryPush(std::move(ev), payload ? Lane::kBulk : Lane::kPriority, weight)) return true;
+  ++(payload ? payload_drops_ : queue_drops_);
+  ++unreported_drops_;
+  // Said in the log, at most every 10 s, with what was dropped since.
+  const int64_t now = NowUnixNs();
+  if (now - last_drop_log_ns_ >= 10'000'000'000) {
+    const uint64_t all = payload_drops_ + queue_drops_;
+    spdlog::warn("msg=\"pipeline queue full: events dropped\" dropped={} payload_total={} "
+                 "other_total={} queued={}",
+                 all - drops_logged_, payload_drops_.load(), queue_drops_.load(), q_.size());
+    last_drop_log_ns_ = now;
+    drops_logged_ = all;
   }
-  return true;
+  return false;
 }
 
 void Pipeline::Run() {
   v1::Event ev;
+  auto next_sweep = std::chrono::steady_clock::now() + sweep_interval_;
   while (true) {
+    if (!sweep_root_.empty() && std::chrono::steady_clock::now() >= next_sweep) {
+      Sweep();
+      next_sweep = std::chrono::steady_clock::now() + sweep_interval_;
+    }
     if (q_.Pop(&ev, std::chrono::milliseconds(100))) {
       const uint64_t ktime = ev.ktime_ns();
       Process(std::move(ev));
@@ -118,6 +142,49 @@ void Pipeline::Run() {
     }
     if (stop_ && q_.size() == 0) break;
   }
+}
+
+void Pipeline::Sweep() {
+  const std::vector<uint32_t> listed = ListPids(sweep_root_);
+  if (listed.empty()) return;  // no /proc to look at: nothing is judged gone
+  std::vector<uint32_t> missing;
+  size_t running = 0;
+  table_.ForEach([&](const ProcessInfo& p) {
+    if (p.exited || p.pid == 0) return;
+    ++running;
+    if (!std::binary_search(listed.begin(), listed.end(), p.pid)) missing.push_back(p.pid);
+  });
+  // Most of the table gone at once: this /proc is another pid namespace's
+  // (a container without the host's pids), not a sign of lost exits.
+  if (missing.size() > 16 && missing.size() * 2 > running) {
+    if (!sweep_warned_)
+      spdlog::warn("msg=\"/proc sweep off: /proc does not list the kernel's pids (run with "
+                   "the host's pid namespace)\" missing={} running={}",
+                   missing.size(), running);
+    sweep_warned_ = true;
+    sweep_suspects_.clear();
+    return;
+  }
+  std::set<uint32_t> suspects;
+  for (uint32_t pid : missing) {
+    if (!sweep_suspects_.count(pid)) {
+      suspects.insert(pid);  // its exit may still be in the queue
+      continue;
+    }
+    v1::Event ex;
+    ex.set_type(v1::EVENT_TYPE_EXIT);
+    ex.set_time_unix_ns(NowUnixNs());
+    ex.set_ktime_ns(NowBoottimeNs());
+    ex.mutable_process()->set_pid(pid);
+    ex.mutable_process()->set_tid(pid);
+    ex.mutable_exit()->set_swept(true);
+    Process(std::move(ex));
+    ++swept_exits_;
+  }
+  if (swept_exits_ > 0 && suspects.size() < missing.size())
+    spdlog::info("msg=\"processes found gone by the /proc sweep\" ended={} total={}",
+                 missing.size() - suspects.size(), swept_exits_.load());
+  sweep_suspects_ = std::move(suspects);
 }
 
 std::vector<std::pair<v1::EventType, uint64_t>> Pipeline::EventsByType() const {
@@ -322,6 +389,8 @@ void Pipeline::Handle(v1::Event& ev, std::vector<v1::Event>* derived) {
       }
       mcp_messages_ = mcp_.counters().messages;
       mcp_invalid_ = mcp_.counters().invalid;
+      stream_gaps_ = mcp_.counters().stream_gaps;
+      stream_gap_bytes_ = mcp_.counters().stream_gap_bytes;
       break;
     case v1::EVENT_TYPE_EXIT:
       mcp_.OnExit(ev, derived);

@@ -6,6 +6,7 @@
 #define AGENTWATCH_PIPELINE_PIPELINE_H_
 
 #include <array>
+#include <chrono>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -48,11 +49,22 @@ class WatchSink {
 class Pipeline {
  public:
   struct Options {
+    // Events queued between the sensor and the pipeline. Payload may take
+    // three quarters of the places and queue_payload_bytes; the rest is
+    // kept for lifecycle and security events (exec, exit, files,
+    // connections, DNS, evasions, LOSS), which payload never crowds out.
     size_t queue_size = 65536;
+    uint64_t queue_payload_bytes = 64ull << 20;
     ProcessTable::Options table;
     // Find the client of an HTTP server in /proc (live mode only; a replay
     // has no processes to look at).
     bool live_peer_lookup = false;
+    // Live only: every sweep_interval_ms, processes the table holds as
+    // running that /proc no longer lists (twice in a row: their exit may
+    // still be queued) get an exit event marked swept, which ends their
+    // servers, sessions and pending calls. 0 = no sweep (replay, tests).
+    std::string sweep_proc_root;
+    uint32_t sweep_interval_ms = 10000;
     McpTracker::Options tracker;
     Correlator::Options correlator;
     Engine::Options engine;
@@ -63,7 +75,8 @@ class Pipeline {
 
   Pipeline(Options opts, WatchSink* sink, OutputFn out);
 
-  // Producer side (sensor thread). Never blocks; false when full (counted,
+  // Producer side (sensor thread). Never blocks; false when full or when
+  // payload is over its share (counted by lane, logged at most every 10 s,
   // and the next accepted event is preceded by a LOSS event).
   bool Push(v1::Event&& ev);
 
@@ -104,15 +117,23 @@ class Pipeline {
   void SetRecorder(TraceWriter* w) { recorder_ = w; }
 
   uint64_t processed() const { return processed_; }
+  // Events other than payload dropped because the queue was full.
   uint64_t queue_drops() const { return queue_drops_; }
+  // Payload events dropped because payload had taken its share.
+  uint64_t payload_drops() const { return payload_drops_; }
   uint64_t table_size() const { return table_size_; }
   uint64_t table_evictions() const { return table_evictions_; }
   // Live watched processes, as of the last once-a-second maintenance.
   uint64_t watched() const { return watched_; }
   uint64_t mcp_messages() const { return mcp_messages_; }
   uint64_t mcp_invalid() const { return mcp_invalid_; }
+  // Holes in decoded streams and the bytes they lost.
+  uint64_t stream_gaps() const { return stream_gaps_; }
+  uint64_t stream_gap_bytes() const { return stream_gap_bytes_; }
   uint64_t servers_discovered() const { return servers_discovered_; }
   uint64_t probes_not_mcp() const { return probes_not_mcp_; }
+  // Exits the /proc sweep supplied (their kernel exit record was lost).
+  uint64_t swept_exits() const { return swept_exits_; }
   // Events published, by type (any thread).
   std::vector<std::pair<v1::EventType, uint64_t>> EventsByType() const;
   // Kernel timestamp to processed, for events taken by Run() (any thread).
@@ -132,6 +153,8 @@ class Pipeline {
   void Publish(v1::Event& ev);
   void MaybeWatch(ProcessInfo* p, const char* why);
   void RewatchAll();
+  // The /proc sweep (see Options::sweep_proc_root).
+  void Sweep();
   void OnMcpServer(ProcessInfo* p);
 
   WatchSink* sink_;
@@ -158,14 +181,24 @@ class Pipeline {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> processed_{0};
   std::atomic<uint64_t> queue_drops_{0};
+  std::atomic<uint64_t> payload_drops_{0};
+  int64_t last_drop_log_ns_ = 0;  // producer side
+  uint64_t drops_logged_ = 0;
   std::atomic<uint64_t> unreported_drops_{0};
   std::atomic<uint64_t> table_size_{0};
   std::atomic<uint64_t> table_evictions_{0};
   std::atomic<uint64_t> watched_{0};
   std::atomic<uint64_t> mcp_messages_{0};
   std::atomic<uint64_t> mcp_invalid_{0};
+  std::atomic<uint64_t> stream_gaps_{0};
+  std::atomic<uint64_t> stream_gap_bytes_{0};
   std::atomic<uint64_t> servers_discovered_{0};
   std::atomic<uint64_t> probes_not_mcp_{0};
+  std::atomic<uint64_t> swept_exits_{0};
+  std::string sweep_root_;
+  std::chrono::milliseconds sweep_interval_;
+  std::set<uint32_t> sweep_suspects_;  // not in /proc at the last sweep
+  bool sweep_warned_ = false;
   std::array<std::atomic<uint64_t>, 64> by_type_{};
   LatencyHistogram latency_;
 };

@@ -2,9 +2,11 @@
 // loss marking, and that a trace replays to the same stream.
 #include "pipeline/pipeline.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <map>
+#include <mutex>
 #include <set>
 #include <tuple>
 
@@ -273,6 +275,107 @@ TEST(PipelineTest, BytesSentOutsideAreInspectedBeforeTheyAreCut) {
   EXPECT_TRUE(rules_hit.count("sensitive-data-sent-out")) << "the content is seen leaving";
 }
 
+// A stdio server (42) with a call pending when its response stream loses
+// bytes (a process over its payload budget, a full buffer): the session
+// counts the gap, the call says it was pending across one, and the
+// pipeline's counters move.
+TEST(PipelineTest, StreamGapsAreMarkedOnTheSessionAndItsPendingCalls) {
+  std::vector<v1::Event> out;
+  Pipeline p(Pipeline::Options{}, nullptr,
+             [&](const v1::Event& ev, const std::vector<uint32_t>&) { out.push_back(ev); });
+  uint64_t t = 1000000;
+  std::map<int, uint64_t> offsets;
+  auto payload = [&](int fd, std::string data, uint64_t skip_before = 0) {
+    offsets[fd] += skip_before;
+    events::EventBuilder b = events::Payload(fd == 0 ? "in" : "out", fd, data);
+    b.Stream("pipe", 900 + fd, offsets[fd]).Watched();
+    offsets[fd] += data.size();
+    t += 1000;
+    p.Process(b.At(t, 1700000000000000000 + static_cast<int64_t>(t)).Pid(42).Tid(42));
+  };
+  p.Process(events::Snapshot("/usr/bin/node").Ppid(1).Pid(42).Tid(42).At(t, 1700000000000000000));
+  payload(0, R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"a","version":"1"}}})" "\n");
+  payload(1, R"({"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"s","version":"1"}}})" "\n");
+  payload(0, R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read","arguments":{}}})" "\n");
+  payload(1, R"({"jsonrpc":"2.0","id":1,"result":{"content":[]}})" "\n", 300);
+  payload(0, R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list","arguments":{}}})" "\n");
+  payload(1, R"({"jsonrpc":"2.0","id":2,"result":{"content":[]}})" "\n");
+  std::vector<v1::McpCall> calls;
+  for (const auto& e : out)
+    if (e.type() == v1::EVENT_TYPE_MCP_CALL) calls.push_back(e.call());
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[1].tool(), "read");
+  EXPECT_EQ(calls[1].status(), "ok") << "the response after the gap is still decoded";
+  EXPECT_NE(calls[1].decode_note().find("stream gap while pending"), std::string::npos)
+      << calls[1].decode_note();
+  EXPECT_EQ(calls[2].decode_note(), "") << "a call after the gap is whole";
+  auto sessions = p.mcp_tracker().Sessions("", true);
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0].gaps(), 1u);
+  EXPECT_EQ(sessions[0].gap_bytes(), 300u);
+  EXPECT_EQ(p.stream_gaps(), 1u);
+  EXPECT_EQ(p.stream_gap_bytes(), 300u);
+}
+
+// The kernel's exit record of a server was lost: the /proc sweep finds it
+// gone (twice in a row) and ends it with an exit marked swept, which ends
+// its pending call and its session. A process /proc still lists stays.
+TEST(PipelineTest, TheProcSweepEndsProcessesWhoseExitWasLost) {
+  char root[] = "/tmp/aw-sweep-XXXXXX";
+  ASSERT_NE(mkdtemp(root), nullptr);
+  for (const char* pid : {"1", "41"})
+    ASSERT_EQ(mkdir((std::string(root) + "/" + pid).c_str(), 0755), 0);
+  Pipeline::Options o;
+  o.sweep_proc_root = root;
+  o.sweep_interval_ms = 20;
+  std::mutex mu;
+  std::vector<v1::Event> out;
+  Pipeline p(o, nullptr, [&](const v1::Event& ev, const std::vector<uint32_t>&) {
+    std::lock_guard<std::mutex> lock(mu);
+    out.push_back(ev);
+  });
+  uint64_t t = 1000000, off0 = 0, off1 = 0;
+  auto payload = [&](int fd, std::string data) {
+    uint64_t& off = fd == 0 ? off0 : off1;
+    events::EventBuilder b = events::Payload(fd == 0 ? "in" : "out", fd, data);
+    b.Stream("pipe", 900 + fd, off).Watched();
+    off += data.size();
+    t += 1000;
+    EXPECT_TRUE(p.Push(b.At(t, 1700000000000000000 + static_cast<int64_t>(t)).Pid(42).Tid(42)));
+  };
+  p.Push(events::Snapshot("/sbin/init").Pid(1).Tid(1).At(t, 1700000000000000000));
+  p.Push(events::Snapshot("/usr/bin/agent").Ppid(1).Pid(41).Tid(41).At(t, 1700000000000000000));
+  p.Push(events::Snapshot("/usr/bin/node").Ppid(41).Pid(42).Tid(42).At(t, 1700000000000000000));
+  payload(0, R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"a","version":"1"}}})" "\n");
+  payload(1, R"({"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"s","version":"1"}}})" "\n");
+  payload(0, R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read","arguments":{}}})" "\n");
+  std::thread run([&] { p.Run(); });
+  for (int i = 0; i < 500 && p.swept_exits() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // more sweeps: no more exits
+  p.Stop();
+  run.join();
+  EXPECT_EQ(p.swept_exits(), 1u);
+  std::vector<uint32_t> exited;
+  const v1::McpCall* call = nullptr;
+  for (const auto& e : out) {
+    if (e.type() == v1::EVENT_TYPE_EXIT) {
+      exited.push_back(e.process().pid());
+      EXPECT_TRUE(e.exit().swept());
+    }
+    if (e.type() == v1::EVENT_TYPE_MCP_CALL) call = &e.call();
+  }
+  EXPECT_EQ(exited, (std::vector<uint32_t>{42}));
+  ASSERT_NE(call, nullptr) << "the pending call did not end";
+  EXPECT_EQ(call->tool(), "read");
+  EXPECT_NE(call->status(), "pending");
+  auto sessions = p.mcp_tracker().Sessions("", true);
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_TRUE(sessions[0].ended());
+  for (const char* pid : {"1", "41"}) rmdir((std::string(root) + "/" + pid).c_str());
+  rmdir(root);
+}
+
 TEST(PipelineTest, QueueOverflowIsCountedAndMarked) {
   Pipeline::Options o;
   o.queue_size = 4;
@@ -295,6 +398,54 @@ TEST(PipelineTest, QueueOverflowIsCountedAndMarked) {
   EXPECT_EQ(out[4].type(), v1::EVENT_TYPE_LOSS);
   EXPECT_EQ(out[4].lost(), 6u);
   EXPECT_EQ(out[5].process().pid(), 99u);
+}
+
+TEST(PipelineTest, PayloadTakesOnlyItsShareOfTheQueue) {
+  Pipeline::Options o;
+  o.queue_size = 12;  // payload: 9 places at most
+  std::vector<v1::Event> out;
+  Pipeline p(o, nullptr, [&](const v1::Event& ev, const std::vector<uint32_t>&) {
+    out.push_back(ev);
+  });
+  int accepted = 0;
+  for (int i = 0; i < 10; ++i)
+    accepted += p.Push(events::Payload("out", 1, "x").Pid(7).At(1000 + i, 2000 + i));
+  EXPECT_EQ(accepted, 9);
+  EXPECT_EQ(p.payload_drops(), 1u);
+  EXPECT_EQ(p.queue_drops(), 0u);
+  // The places payload cannot take are there for everything else: the
+  // LOSS mark of the dropped payload and two events.
+  EXPECT_TRUE(p.Push(events::Event(v1::EVENT_TYPE_EXIT).Pid(7)));
+  EXPECT_TRUE(p.Push(events::Event(v1::EVENT_TYPE_EXEC).Pid(8)));
+  EXPECT_FALSE(p.Push(events::Event(v1::EVENT_TYPE_EXEC).Pid(9)));
+  EXPECT_EQ(p.queue_drops(), 1u);
+  std::thread t([&] { p.Run(); });
+  while (p.processed() < 12) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(p.Push(events::Event(v1::EVENT_TYPE_EXEC).Pid(10)));
+  p.Stop();
+  t.join();
+  std::vector<uint32_t> pids;
+  uint64_t lost = 0;
+  for (const auto& e : out) {
+    if (e.type() == v1::EVENT_TYPE_LOSS) lost += e.lost();
+    if (e.type() == v1::EVENT_TYPE_EXEC || e.type() == v1::EVENT_TYPE_EXIT)
+      pids.push_back(e.process().pid());
+  }
+  EXPECT_EQ(pids, (std::vector<uint32_t>{7, 8, 10}));
+  EXPECT_EQ(lost, 2u) << "every drop is marked";
+}
+
+TEST(PipelineTest, PayloadIsBoundedByBytesInTheQueue) {
+  Pipeline::Options o;
+  o.queue_size = 64;
+  o.queue_payload_bytes = 3 * (1000 + 512);
+  Pipeline p(o, nullptr, [](const v1::Event&, const std::vector<uint32_t>&) {});
+  int accepted = 0;
+  for (int i = 0; i < 10; ++i)
+    accepted += p.Push(events::Payload("out", 1, std::string(1000, 'y')).Pid(7));
+  EXPECT_EQ(accepted, 3);
+  EXPECT_EQ(p.payload_drops(), 7u);
+  EXPECT_TRUE(p.Push(events::Event(v1::EVENT_TYPE_EXIT).Pid(7)));
 }
 
 TEST(PipelineTest, TraceReplaysToTheSameStream) {

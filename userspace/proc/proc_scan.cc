@@ -102,7 +102,7 @@ bool SnapshotProcess(const std::string& proc_root, uint32_t pid,
   return true;
 }
 
-std::vector<v1::Event> ScanProc(const std::string& proc_root) {
+std::vector<uint32_t> ListPids(const std::string& proc_root) {
   std::vector<uint32_t> pids;
   if (DIR* d = opendir(proc_root.c_str())) {
     while (dirent* ent = readdir(d)) {
@@ -113,6 +113,11 @@ std::vector<v1::Event> ScanProc(const std::string& proc_root) {
     closedir(d);
   }
   std::sort(pids.begin(), pids.end());
+  return pids;
+}
+
+std::vector<v1::Event> ScanProc(const std::string& proc_root) {
+  std::vector<uint32_t> pids = ListPids(proc_root);
   std::vector<v1::Event> out;
   out.reserve(pids.size());
   for (uint32_t pid : pids) {

@@ -15,6 +15,9 @@ namespace agentwatch {
 bool SnapshotProcess(const std::string& proc_root, uint32_t pid,
                      v1::Event* out);
 
+// Pids of every process (not threads) under proc_root, in order.
+std::vector<uint32_t> ListPids(const std::string& proc_root);
+
 // Snapshots of every process (not threads) under proc_root, in pid order.
 std::vector<v1::Event> ScanProc(const std::string& proc_root);
 

@@ -385,7 +385,10 @@ DecodeStatus DecodeEvade(std::span<const uint8_t> rec, v1::Event* ev, std::strin
   if (!Load(rec, sizeof(aw_evade_event), &e, error)) return DecodeStatus::kInvalid;
   ev->set_type(v1::EVENT_TYPE_CAPTURE_EVADED);
   v1::EvasionInfo* x = ev->mutable_evasion();
-  x->set_mechanism((e.flags & AW_EVADE_SCM_RIGHTS) ? "scm_rights" : SyscallName(e.syscall));
+  x->set_mechanism((e.flags & AW_EVADE_SCM_RIGHTS) ? "scm_rights"
+                   : (e.flags & AW_EVADE_BUDGET)   ? "payload_budget"
+                                                   : SyscallName(e.syscall));
+  if (e.flags & AW_EVADE_BUDGET) x->set_syscall(SyscallName(e.syscall));
   x->set_fd(e.fd);
   x->set_fd2(e.fd2);
   x->set_bytes(e.ret);

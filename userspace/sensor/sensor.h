@@ -27,6 +27,12 @@ struct SensorOptions {
   // Bytes captured per read/write of a watched pipe or socket; 0 disables
   // payload capture (its probes are not loaded).
   uint32_t payload_max = 16384;
+  // Each watched process's payload budget: a token bucket refilled at
+  // payload_rate bytes a second up to payload_burst; a capture costs its
+  // bytes plus 256. A process past its budget loses its own payload (stream
+  // gaps, counted), not other processes'. 0 = no budget.
+  uint32_t payload_rate = 4u << 20;
+  uint32_t payload_burst = 16u << 20;
   // Discovery (needs payload capture): probe the stdio of every exec whose
   // stdin and stdout are pipes or sockets, and accepted TCP connections,
   // capturing their first probe_bytes per fd and direction.

@@ -27,7 +27,7 @@ McpObservation McpStage::Observation(const v1::Event& src, const Key& key,
 void McpStage::Emit(const v1::Event& src, const Key& key, const ProcessInfo* p,
                     std::vector<DecodedMessage>& msgs,
                     std::vector<DecodeFailure>& failures,
-                    std::vector<v1::Event>* out) {
+                    std::vector<v1::Event>* out, Stream* st) {
   // One derived event, with what every message of this stream shares.
   auto derived = [&](const std::string& transport) {
     v1::Event e;
@@ -50,6 +50,12 @@ void McpStage::Emit(const v1::Event& src, const Key& key, const ProcessInfo* p,
     McpTracker::Result r = tracker_.OnMessage(where, d, &calls);
     if (r.new_server_pid != 0) new_servers_.push_back(r.new_server_pid);
     m->set_session_key(r.session_id);
+    if (st != nullptr && !r.session_id.empty()) {
+      st->session = r.session_id;
+      if (st->unmarked_gaps > 0)
+        tracker_.OnStreamGap(st->session, st->unmarked_gaps, st->unmarked_gap_bytes);
+      st->unmarked_gaps = st->unmarked_gap_bytes = 0;
+    }
     m->set_frame_bytes(d.frame_bytes);
     if (d.endpoint) {
       m->set_kind("endpoint");
@@ -110,7 +116,10 @@ void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
   std::vector<DecodedMessage> msgs;
   std::vector<DecodeFailure> failures;
   Stream& st = it->second;
+  const uint64_t gaps_before = st.decoder.counters().gaps;
+  const uint64_t gap_bytes_before = st.decoder.counters().gap_bytes;
   st.decoder.Feed(p->offset(), p->data(), &msgs, &failures);
+  NoteGaps(&st, gaps_before, gap_bytes_before);
   if (p->discovery() && !st.judged && p->direction() == "in") Judge(key, &st);
   if (p->offset() >= st.syscall_end) {  // the first chunk of a syscall
     st.syscall_end = p->offset() + p->syscall_length();
@@ -144,7 +153,21 @@ void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
   // What leaves the pipeline is a bounded, redacted preview, redacted on
   // the reassembled stream: as the continuation of what came just before.
   p->set_data(st.redaction.Preview(*DefaultRedactor(), p->offset(), p->data(), kPayloadPreview));
-  Emit(*ev, key, proc, msgs, failures, out);
+  Emit(*ev, key, proc, msgs, failures, out, &st);
+}
+
+void McpStage::NoteGaps(Stream* st, uint64_t gaps_before, uint64_t bytes_before) {
+  const uint64_t gaps = st->decoder.counters().gaps - gaps_before;
+  if (gaps == 0) return;
+  const uint64_t bytes = st->decoder.counters().gap_bytes - bytes_before;
+  counters_.stream_gaps += gaps;
+  counters_.stream_gap_bytes += bytes;
+  if (!st->session.empty()) {
+    tracker_.OnStreamGap(st->session, gaps, bytes);
+  } else {
+    st->unmarked_gaps += gaps;
+    st->unmarked_gap_bytes += bytes;
+  }
 }
 
 void McpStage::OnConnect(const v1::Event& ev) {

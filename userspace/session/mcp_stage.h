@@ -24,6 +24,8 @@ class McpStage {
     uint64_t messages = 0;
     uint64_t invalid = 0;
     uint64_t streams_evicted = 0;
+    uint64_t stream_gaps = 0;       // holes in decoded streams
+    uint64_t stream_gap_bytes = 0;  // bytes they lost
   };
 
   explicit McpStage(size_t max_streams = 4096, McpTracker::Options tracker = {})
@@ -68,6 +70,10 @@ class McpStage {
     // Previews are redacted as the continuation of the bytes before them,
     // so a secret split across chunks or writes is masked.
     StreamRedaction redaction;
+    // The session its messages belong to, once one was decoded, and its
+    // gaps not yet counted on a session (they came before it was known).
+    std::string session;
+    uint64_t unmarked_gaps = 0, unmarked_gap_bytes = 0;
   };
 
   void Judge(const Key& key, Stream* st);
@@ -76,7 +82,10 @@ class McpStage {
                                     const ProcessInfo* p);
   void Emit(const v1::Event& src, const Key& key, const ProcessInfo* p,
             std::vector<DecodedMessage>& msgs,
-            std::vector<DecodeFailure>& failures, std::vector<v1::Event>* out);
+            std::vector<DecodeFailure>& failures, std::vector<v1::Event>* out,
+            Stream* st = nullptr);
+  // Gaps the decoder found since before: counted, and on the session.
+  void NoteGaps(Stream* st, uint64_t gaps_before, uint64_t bytes_before);
 
   const size_t max_streams_;
   std::map<Key, Stream> streams_;

@@ -127,6 +127,9 @@ class McpTracker {
                    std::vector<v1::Event>* out);
   // The process is gone: its pending calls end as unanswered, its server
   // and sessions end.
+  // A stream of session lost bytes (a gap): counted on the session, and
+  // its calls pending now will say so when they end.
+  void OnStreamGap(const std::string& session, uint64_t gaps, uint64_t bytes);
   void OnExit(uint32_t pid, int64_t time_unix_ns, uint64_t ktime_ns,
               std::vector<v1::Event>* out);
 
@@ -194,6 +197,7 @@ class McpTracker {
     std::vector<uint64_t> result_fps;  // fingerprints of its result
     uint32_t agent = 0;                // client process, 0 if unknown
     uint32_t owner = 0;                // the process it was seen in
+    uint64_t session_gaps = 0;         // its session's gaps at the request
   };
   // Fingerprints of an agent's earlier results, for data-flow links.
   struct FlowIndex {

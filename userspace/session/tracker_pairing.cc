@@ -132,6 +132,7 @@ void McpTracker::OpenRequestSession(const Inbound& in, Pending* p) {
   v1::McpCall& c = p->call;
   Session* s = EnsureSession(p->session, in.server, in.w, in.transport, in.sid);
   s->info.set_pending(s->info.pending() + 1);
+  p->session_gaps = s->info.gaps();
   if (!p->client_name.empty()) {
     s->info.set_client_name(p->client_name);
     s->info.set_client_version(p->client_version);
@@ -288,6 +289,12 @@ void McpTracker::Finish(uint64_t pending_id, const std::string& status,
     if (si.pending() > 0) si.set_pending(si.pending() - 1);
     si.set_last_unix_ns(time_unix_ns);
     if (c.protocol_version().empty()) c.set_protocol_version(si.protocol_version());
+    if (si.gaps() > p.session_gaps) {
+      std::string note = c.decode_note();
+      c.set_decode_note((note.empty() ? "" : note + "; ") +
+                        fmt::format("stream gap while pending ({} gaps in the session)",
+                                    si.gaps() - p.session_gaps));
+    }
   }
   if (auto s = servers_.find(c.server_pid()); s != servers_.end())
     s->second.info.set_calls(s->second.info.calls() + 1);
@@ -310,6 +317,14 @@ void McpTracker::Finish(uint64_t pending_id, const std::string& status,
     if (own->second.empty()) pending_by_owner_.erase(own);
   }
   pending_.erase(it);
+}
+
+void McpTracker::OnStreamGap(const std::string& session, uint64_t gaps, uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto s = sessions_.find(session);
+  if (s == sessions_.end()) return;
+  s->second.info.set_gaps(s->second.info.gaps() + gaps);
+  s->second.info.set_gap_bytes(s->second.info.gap_bytes() + bytes);
 }
 
 void McpTracker::FinishPendingOf(uint32_t pid, int64_t time_unix_ns, uint64_t ktime_ns,
