@@ -12,10 +12,15 @@
 //   dup: moves stdin/stdout to fds 10 and 11 first (dup2) and serves there
 //   banner: prints a line that is not JSON on stdout before anything else
 //   bignote: writes a 20 KB notification just before each tools/call result
+//   flood: a tools/call of the tool "flood" is answered after
+//     $AW_FLOOD_MESSAGES (default 2000000; 0 = until stdin is closed) small
+//     notifications, one write each; other tools/calls are never answered
+//     (they stay pending)
 // Modes combine with commas ("preadv2,pwritev2"). recvmmsg/sendmmsg need
 // stdio to be sockets (the test gives it a socketpair).
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -239,6 +244,28 @@ int main(int argc, char** argv) {
     while ((nl = pending.find('\n')) != std::string::npos) {
       const std::string line = pending.substr(0, nl);
       pending.erase(0, nl + 1);
+      if (Mode("flood") && line.find("\"tools/call\"") != std::string::npos) {
+        if (line.find("\"name\":\"flood\"") == std::string::npos) continue;  // left pending
+        const char* env = getenv("AW_FLOOD_MESSAGES");
+        const long n = env != nullptr ? atol(env) : 2000000;
+        char note[128];
+        bool open = true;
+        for (long i = 0; n == 0 ? open : i < n; ++i) {
+          if (n == 0 && i % 1024 == 0) {
+            struct pollfd pfd = {g_in, POLLIN, 0};
+            if (poll(&pfd, 1, 0) == 1) {
+              const ssize_t got = read(g_in, buf, sizeof(buf));
+              if (got <= 0) open = false;
+              else pending.append(buf, static_cast<size_t>(got));
+            }
+          }
+          const int len = snprintf(note, sizeof(note),
+                                   R"({"jsonrpc":"2.0","method":"notifications/message",)"
+                                   R"("params":{"level":"info","data":"n%ld"}})" "\n",
+                                   i);
+          if (!WriteAll(std::string(note, static_cast<size_t>(len)))) return 3;
+        }
+      }
       bool evade = false;
       const std::string out = Respond(line, &evade);
       if (evade) Evade();

@@ -1,6 +1,8 @@
 #include "pipeline/pipeline.h"
 
 #include <algorithm>
+#include <sstream>
+#include <fstream>
 
 #include <spdlog/spdlog.h>
 
@@ -131,6 +133,7 @@ void Pipeline::Run() {
     }
     if (q_.Pop(&ev, std::chrono::milliseconds(100))) {
       const uint64_t ktime = ev.ktime_ns();
+      if (ktime > last_ktime_) last_ktime_ = ktime;
       Process(std::move(ev));
       // From the kernel's timestamp to the end of processing (queue wait
       // included); live events only, as a replay's times are the trace's.
@@ -144,46 +147,71 @@ void Pipeline::Run() {
   }
 }
 
+namespace {
+
+// Whether this process sees the kernel's pids: in a pid namespace of its
+// own (a container without the host's pids) /proc lists other numbers
+// than the probes report, and a sweep would end every process.
+bool SeesKernelPids(const std::string& proc_root) {
+  std::ifstream f(proc_root + "/self/status");
+  for (std::string line; std::getline(f, line);) {
+    if (line.rfind("NSpid:", 0) == 0) {
+      std::istringstream in(line.substr(6));
+      int n = 0;
+      for (std::string pid; in >> pid;) ++n;
+      return n == 1;
+    }
+  }
+  return true;  // no NSpid (old kernels): no nested namespaces to tell
+}
+
+}  // namespace
+
 void Pipeline::Sweep() {
+  if (!sweep_checked_) {
+    sweep_checked_ = true;
+    if (!SeesKernelPids(sweep_root_)) {
+      spdlog::warn("msg=\"/proc sweep off: the daemon runs in a pid namespace of its own (run "
+                   "it with the host's pids)\" proc={}",
+                   sweep_root_);
+      sweep_root_.clear();
+      return;
+    }
+  }
   const std::vector<uint32_t> listed = ListPids(sweep_root_);
   if (listed.empty()) return;  // no /proc to look at: nothing is judged gone
   std::vector<uint32_t> missing;
-  size_t running = 0;
   table_.ForEach([&](const ProcessInfo& p) {
-    if (p.exited || p.pid == 0) return;
-    ++running;
-    if (!std::binary_search(listed.begin(), listed.end(), p.pid)) missing.push_back(p.pid);
+    if (!p.exited && p.pid != 0 && !std::binary_search(listed.begin(), listed.end(), p.pid))
+      missing.push_back(p.pid);
   });
-  // Most of the table gone at once: this /proc is another pid namespace's
-  // (a container without the host's pids), not a sign of lost exits.
-  if (missing.size() > 16 && missing.size() * 2 > running) {
-    if (!sweep_warned_)
-      spdlog::warn("msg=\"/proc sweep off: /proc does not list the kernel's pids (run with "
-                   "the host's pid namespace)\" missing={} running={}",
-                   missing.size(), running);
-    sweep_warned_ = true;
-    sweep_suspects_.clear();
-    return;
-  }
-  std::set<uint32_t> suspects;
+  // Gone from /proc at one sweep and still running in the table at the
+  // next, once every event queued before the first is processed (its exit
+  // may have been among them): its exit record was lost.
+  const uint64_t now = NowBoottimeNs();
+  std::map<uint32_t, uint64_t> suspects;
+  size_t ended = 0;
   for (uint32_t pid : missing) {
-    if (!sweep_suspects_.count(pid)) {
-      suspects.insert(pid);  // its exit may still be in the queue
+    auto s = sweep_suspects_.find(pid);
+    if (s == sweep_suspects_.end() || (q_.size() > 0 && last_ktime_ < s->second)) {
+      suspects[pid] = s == sweep_suspects_.end() ? now : s->second;
       continue;
     }
     v1::Event ex;
     ex.set_type(v1::EVENT_TYPE_EXIT);
     ex.set_time_unix_ns(NowUnixNs());
-    ex.set_ktime_ns(NowBoottimeNs());
+    ex.set_ktime_ns(now);
     ex.mutable_process()->set_pid(pid);
     ex.mutable_process()->set_tid(pid);
     ex.mutable_exit()->set_swept(true);
     Process(std::move(ex));
     ++swept_exits_;
+    ++ended;
   }
-  if (swept_exits_ > 0 && suspects.size() < missing.size())
-    spdlog::info("msg=\"processes found gone by the /proc sweep\" ended={} total={}",
-                 missing.size() - suspects.size(), swept_exits_.load());
+  if (ended > 0)
+    spdlog::info("msg=\"processes found gone by the /proc sweep (exit records lost)\" ended={} "
+                 "total={}",
+                 ended, swept_exits_.load());
   sweep_suspects_ = std::move(suspects);
 }
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -197,8 +198,10 @@ class Pipeline {
   std::atomic<uint64_t> swept_exits_{0};
   std::string sweep_root_;
   std::chrono::milliseconds sweep_interval_;
-  std::set<uint32_t> sweep_suspects_;  // not in /proc at the last sweep
-  bool sweep_warned_ = false;
+  // Not in /proc at the last sweep, with the kernel time they were missed.
+  std::map<uint32_t, uint64_t> sweep_suspects_;
+  bool sweep_checked_ = false;
+  uint64_t last_ktime_ = 0;  // of the newest event Run() took
   std::array<std::atomic<uint64_t>, 64> by_type_{};
   LatencyHistogram latency_;
 };
