@@ -358,6 +358,32 @@ TEST_F(RedactorTest, MessageFieldsShareWhatWasFound) {
   EXPECT_EQ(ev.process().exe(), "/usr/bin/psql");
 }
 
+// Every string field is read, at any depth: repeated, map values and
+// keys, a oneof's message, repeated messages (a distinct token in each, so
+// no mask comes from another field's value).
+TEST_F(RedactorTest, MessageFieldsAtAnyDepthAreMasked) {
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 6; ++i) {
+    std::string t = kGhp;
+    t[10] = static_cast<char>('a' + i);
+    tokens.push_back(t);
+  }
+  v1::Event ev;
+  ev.mutable_process()->set_exe("/bin/x " + tokens[0]);
+  v1::Alert* a = ev.mutable_alert();
+  a->set_summary("read " + tokens[1]);
+  v1::Evidence* e = a->add_evidence();
+  e->set_description("and " + tokens[2]);
+  (*e->mutable_fields())["path"] = tokens[3];
+  (*e->mutable_fields())[tokens[4]] = "key";
+  a->add_evidence()->set_description(tokens[5]);
+  r_->RedactMessage(&ev);
+  const std::string all = ev.DebugString();
+  for (const std::string& t : tokens) NoWindow(all, t, 12);
+  EXPECT_EQ(ev.alert().evidence(0).fields().at("path").rfind("[REDACTED:", 0), 0u) << all;
+  EXPECT_EQ(ev.process().exe().rfind("/bin/x [REDACTED:", 0), 0u) << all;
+}
+
 TEST(RedactorCatalogue, BadRegexIsAnErrorNamingTheRule) {
   SecretCatalogue cat;
   ASSERT_EQ(ParseSecretCatalogue("rules:\n  - id: broken\n    regex: '(('\n    keywords: [x]\n",
