@@ -186,7 +186,8 @@ void Redactor::RedactMessage(google::protobuf::Message* m) const {
   std::set<std::string, std::less<>> seen;
   auto note = [&](std::string_view s) {
     if (s.size() < kMinText) return;
-    for (const auto& f : Find(s)) {  // the memo: event fields repeat (a call in its chain entry)
+    for (const auto& f :
+         Find(s, true)) {  // the memo: event fields repeat (a call in its chain entry)
       if (seen.insert(f.value).second) values.push_back(f.value);
     }
   };

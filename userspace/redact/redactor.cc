@@ -956,18 +956,14 @@ constexpr size_t kMemoSlots = 16;
 constexpr size_t kMemoMin = 256;         // shorter texts are cheaper to scan than to keep
 constexpr size_t kMemoMax = 1024 * 1024;  // longer ones are not kept
 
-// Texts this thread's redactor wrote (a preview, a field) or scanned and
-// found nothing in: a redacted text redacts to itself (the fuzz target
-// checks it), so one seen again (the same result in the call, its chain
-// entry, every chain update that carries it, the published event) has
-// nothing left to find. Kept whole and compared whole (the hash only picks
-// the bucket: no text an input could be made to collide with), the oldest
-// dropped first past kCleanBytes.
-// Short texts too: published events are mostly short fields (ids, names,
-// paths), and a look-up costs less than a scan. Each text counts its bytes
-// and kCleanEntry for its entry.
+// Short texts this thread's redactor scanned and found nothing in:
+// published events are mostly short fields that repeat (a process's exe,
+// cwd and cgroup in every event of it, ids, names), and a look-up costs
+// less than a scan. Kept whole and compared whole (the hash only picks the
+// bucket: no text an input could be made to collide with); each counts its
+// bytes and kCleanEntry, the oldest dropped first past kCleanBytes.
 constexpr size_t kCleanMin = 5;
-constexpr size_t kCleanMaxText = 64 * 1024;
+constexpr size_t kCleanMaxText = 256;
 constexpr size_t kCleanEntry = 64;
 constexpr size_t kCleanBytes = 4 * 1024 * 1024;
 
@@ -1008,14 +1004,41 @@ class CleanTexts {
 };
 thread_local CleanTexts g_clean;
 
+// The last texts this thread's redactor wrote (a preview, a field): a
+// redacted text redacts to itself (the fuzz target checks it), so one
+// seen again (the same result in the call, its chain entry, the published
+// event) has nothing left to find.
+struct Written {
+  uint64_t redactor = 0;
+  std::string text;
+};
+constexpr size_t kWrittenSlots = 16;
+constexpr size_t kWrittenMin = 32;
+thread_local std::array<Written, kWrittenSlots> g_written;
+thread_local size_t g_written_next = 0;
+
 }  // namespace
 
-void Redactor::NoteClean(std::string_view out) const { g_clean.Add(id_, out); }
+void Redactor::NoteClean(std::string_view out) const {
+  if (out.size() < kWrittenMin || out.size() > kMemoMax) return;
+  Written& w = g_written[g_written_next++ % kWrittenSlots];
+  w.redactor = id_;
+  w.text.assign(out);
+}
 
 std::vector<Redactor::Finding> Redactor::Find(std::string_view text) const {
+  return Find(text, false);
+}
+
+std::vector<Redactor::Finding> Redactor::Find(std::string_view text, bool keep_clean) const {
   thread_local std::array<Memo, kMemoSlots> memo;
   thread_local size_t next = 0;
-  if (text.size() >= kCleanMin && g_clean.Has(id_, text)) return {};
+  if (text.size() >= kWrittenMin) {
+    for (const Written& w : g_written) {
+      if (w.redactor == id_ && w.text.size() == text.size() && w.text == text) return {};
+    }
+  }
+  if (text.size() >= kCleanMin && text.size() <= kCleanMaxText && g_clean.Has(id_, text)) return {};
   const bool keep = text.size() >= kMemoMin && text.size() <= kMemoMax;
   if (keep) {
     for (const Memo& m : memo) {
@@ -1026,7 +1049,7 @@ std::vector<Redactor::Finding> Redactor::Find(std::string_view text) const {
   FindIn(text, &f);
   f = Clean(text, std::move(f));
   if (f.empty()) {
-    g_clean.Add(id_, text);
+    if (keep_clean) g_clean.Add(id_, text);
     return f;
   }
   if (keep) {

@@ -126,6 +126,9 @@ class Redactor {
               std::vector<size_t>* blocks = nullptr, const Ranges* wanted = nullptr) const;
   // Remembers a text this redactor wrote (Find returns nothing for it).
   void NoteClean(std::string_view out) const;
+  // Find; keep_clean: a short text found clean is remembered (published
+  // events' fields repeat from event to event).
+  std::vector<Finding> Find(std::string_view text, bool keep_clean) const;
   // Occurrences in text of the values known and found so far.
   void AddKnown(std::string_view text, const std::vector<std::string>& known,
                 std::vector<Finding>* out) const;
