@@ -1,12 +1,15 @@
 // The install's fingerprint key (state_dir/redaction.key).
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "common/text.h"
 #include "redact/redactor.h"
@@ -52,6 +55,61 @@ std::string LoadOrCreateRedactionKey(const std::string& state_dir, std::string* 
     return "";
   }
   return hex;
+}
+
+namespace {
+
+// HMAC-SHA256 keyed once per thread and redactor: the one-shot HMAC()
+// looks the digest up and hashes the key again for every mask.
+struct MaskMac {
+  uint64_t redactor = 0;
+  EVP_MAC* mac = nullptr;
+  EVP_MAC_CTX* ctx = nullptr;
+  ~MaskMac() { Reset(); }
+  void Reset() {
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+    ctx = nullptr;
+    mac = nullptr;
+    redactor = 0;
+  }
+  bool Init(uint64_t id, const std::string& key) {
+    Reset();
+    mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (mac != nullptr) ctx = EVP_MAC_CTX_new(mac);
+    if (ctx == nullptr) return false;
+    char digest[] = "SHA256";
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+                                 OSSL_PARAM_construct_end()};
+    if (EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) !=
+        1) {
+      Reset();
+      return false;
+    }
+    redactor = id;
+    return true;
+  }
+};
+
+}  // namespace
+
+std::string Redactor::Mask(std::string_view kind, std::string_view value) const {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  thread_local MaskMac m;
+  size_t len = 0;
+  // EVP_MAC_init without a key starts again with the key it was given.
+  const bool keyed =
+      (m.redactor == id_ || m.Init(id_, key_)) && EVP_MAC_init(m.ctx, nullptr, 0, nullptr) == 1 &&
+      EVP_MAC_update(m.ctx, reinterpret_cast<const unsigned char*>(value.data()), value.size()) ==
+          1 &&
+      EVP_MAC_final(m.ctx, md, &len, sizeof(md)) == 1 && len >= 3;
+  if (!keyed) {
+    m.Reset();
+    unsigned int n = 0;
+    HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
+         reinterpret_cast<const unsigned char*>(value.data()), value.size(), md, &n);
+  }
+  return fmt::format("{}{}:{:02x}{:02x}{:02x}]", kRedactedPrefix, kind, md[0], md[1], md[2]);
 }
 
 }  // namespace agentwatch

@@ -1,6 +1,5 @@
 #include "redact/redactor.h"
 
-#include <openssl/hmac.h>
 #include <re2/re2.h>
 
 #include <algorithm>
@@ -17,6 +16,7 @@
 #include "common/text.h"
 #include "redact/keyword_index.h"
 #include "redact/match_length.h"
+#include "redact/redactor_internal.h"
 #include "redact/views.h"
 
 namespace agentwatch {
@@ -78,8 +78,6 @@ constexpr size_t kMaxName = 128;     // longest key name looked at
 constexpr size_t kMaxFindings = 4096;
 constexpr size_t kMaxSpread = 256;   // distinct values searched for again
 constexpr int kMaxJsonDepth = 3;     // nested JSON held in strings
-// Bytes before a block rule's keyword where its match may start.
-constexpr size_t kBlockLead = 512;
 // Around a secret-like name: the rest of the name before it, and the
 // separator and value after it (a decoded view is made of that region).
 constexpr size_t kNameLead = 64;
@@ -234,24 +232,6 @@ void AddFinding(std::vector<Redactor::Finding>* out, size_t b, size_t e, std::st
   out->push_back({b, e, std::move(rule), std::string(text.substr(b, e - b))});
 }
 
-// Sorted by start; overlapping findings merged into the first's kind.
-std::vector<Redactor::Finding> Merge(std::vector<Redactor::Finding> f) {
-  std::sort(f.begin(), f.end(), [](const auto& a, const auto& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
-  });
-  std::vector<Redactor::Finding> out;
-  for (auto& x : f) {
-    if (x.end <= x.begin) continue;
-    if (!out.empty() && x.begin < out.back().end) {
-      out.back().end = std::max(out.back().end, x.end);
-      out.back().match_begin = std::min(out.back().match_begin, x.match_begin);
-      continue;
-    }
-    out.push_back(std::move(x));
-  }
-  return out;
-}
-
 // The spans of one view, mapped to the original.
 void MapBack(const DecodedView& v, std::vector<Redactor::Finding>* f) {
   for (auto& x : *f) {
@@ -285,6 +265,15 @@ constexpr std::array<bool, 256> MakeEscapeBytes() {
 // The bytes that start an escape (JSON's backslash, percent-encoding).
 constexpr std::array<bool, 256> kEscapeBytes = MakeEscapeBytes();
 
+// Whether [b, e) meets one of wanted's ranges (always without them).
+bool Reaches(const std::vector<std::pair<size_t, size_t>>* wanted, size_t b, size_t e) {
+  if (wanted == nullptr) return true;
+  for (const auto& [wb, we] : *wanted) {
+    if (b < we && e > wb) return true;
+  }
+  return false;
+}
+
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -299,6 +288,51 @@ std::shared_ptr<const Redactor> g_default;
 std::atomic<uint64_t> g_default_version{1};
 
 }  // namespace
+
+// Sorted by start; overlapping findings merged into the first's kind.
+std::vector<Redactor::Finding> MergeFindings(std::vector<Redactor::Finding> f) {
+  // Stable: of findings with the same span, the first found names the
+  // kind (a catalogue rule before a secret name, the raw text before a
+  // view), whatever else the text holds.
+  std::stable_sort(f.begin(), f.end(), [](const auto& a, const auto& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
+  });
+  std::vector<Redactor::Finding> out;
+  for (auto& x : f) {
+    if (x.end <= x.begin) continue;
+    if (!out.empty() && x.begin < out.back().end) {
+      out.back().end = std::max(out.back().end, x.end);
+      out.back().match_begin = std::min(out.back().match_begin, x.match_begin);
+      continue;
+    }
+    out.push_back(std::move(x));
+  }
+  return out;
+}
+
+// Cuts s to max_len at a UTF-8 boundary outside any mask; notes what went
+// (dropped_extra: bytes of the input already left out of s).
+std::string CutRendered(std::string s, size_t max_len, size_t dropped_extra) {
+  if (s.size() <= max_len && dropped_extra == 0) return s;
+  size_t cut = std::min(max_len, s.size());
+  while (cut > 0 && cut < s.size() && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  // A mask is kept whole or dropped whole.
+  const size_t open = s.rfind(kRedactedPrefix, cut == 0 ? 0 : cut - 1);
+  if (open != std::string::npos && open < cut) {
+    const size_t end = MaskEnd(s, open);
+    if (end > cut) cut = open;
+  }
+  const size_t dropped = s.size() - cut + dropped_extra;
+  s.resize(cut);
+  s += fmt::format("…[+{} bytes]", dropped);
+  return s;
+}
+
+// Token bytes: what a secret is made of (no space, quote or bracket).
+bool TokenByte(unsigned char c) {
+  return c > 0x20 && c != '"' && c != '\'' && c != '<' && c != '>' && c != '{' && c != '}' &&
+         c != '[' && c != ']' && c != ',' && c != ';' && c != 0x7F;
+}
 
 double Entropy(std::string_view s) {
   if (s.empty()) return 0;
@@ -437,7 +471,7 @@ bool Redactor::SecretNameUncached(std::string_view name) const {
 }
 
 void Redactor::ScanRules(std::string_view text, std::vector<RuleHit>& hits,
-                         std::vector<Finding>* out) const {
+                         std::vector<Finding>* out, const Ranges* wanted) const {
   std::sort(hits.begin(), hits.end(), [](const RuleHit& a, const RuleHit& b) {
     return a.rule != b.rule ? a.rule < b.rule : a.begin < b.begin;
   });
@@ -502,12 +536,15 @@ void Redactor::ScanRules(std::string_view text, std::vector<RuleHit>& hits,
         we = std::max(we, e);
         continue;
       }
-      if (open) run(wb, we);
+      // A match lies inside its window: one that does not meet the wanted
+      // ranges finds nothing there (the others are searched as they would
+      // be without them).
+      if (open && Reaches(wanted, wb, we)) run(wb, we);
       wb = b;
       we = e;
       open = true;
     }
-    if (open) run(wb, we);
+    if (open && Reaches(wanted, wb, we)) run(wb, we);
   }
 }
 
@@ -561,7 +598,7 @@ void Redactor::ScanNames(std::string_view text, const std::vector<size_t>& hits,
 
 // What FindIn needs besides keywords: escapes (memchr finds their rare
 // bytes) and the starts of base64 runs long enough to decode.
-void Redactor::Survey(std::string_view text, bool slash, Prescan* pre) {
+void Redactor::Survey(std::string_view text, bool slash, const Ranges* wanted, Prescan* pre) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
   for (const void* at = std::memchr(p, '\\', n); at != nullptr;) {
@@ -591,11 +628,30 @@ void Redactor::Survey(std::string_view text, bool slash, Prescan* pre) {
   // A run long enough to decode is noted where it starts; FindIn finds its
   // end.
   static_assert(kMinBase64 == 24, "Base64RunStarts finds runs of 24 bytes");
-  Base64RunStarts(text, &pre->base64);
+  if (wanted == nullptr) {
+    Base64RunStarts(text, &pre->base64);
+    return;
+  }
+  // Only the runs that can reach the wanted ranges: each range from the
+  // start of the run it begins in, to where a run starting inside it
+  // reaches decodable length.
+  std::vector<size_t> starts;
+  for (auto [b, e] : *wanted) {
+    e = std::min(e, n);
+    if (b >= e) continue;
+    size_t s = b;
+    while (s > 0 && kBase64Bytes[p[s - 1]]) --s;
+    const size_t end = std::min(n, e + kMinBase64 - 1);
+    starts.clear();
+    Base64RunStarts(text.substr(s, end - s), &starts);
+    for (size_t x : starts) pre->base64.push_back(s + x);
+  }
+  std::sort(pre->base64.begin(), pre->base64.end());
+  pre->base64.erase(std::unique(pre->base64.begin(), pre->base64.end()), pre->base64.end());
 }
 
 bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vector<Near>* near,
-                    std::vector<size_t>* blocks, Prescan* pre) const {
+                    std::vector<size_t>* blocks, Prescan* pre, Ranges* wanted) const {
   const std::vector<std::pair<size_t, size_t>> masks = MaskRanges(text);
   // Scratch kept per thread (Scan does not call itself): no allocation
   // per text.
@@ -629,14 +685,20 @@ bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vecto
   kw_hits.clear();
   keywords_->Hits(text, &kw_hits);
   for (const KeywordIndex::Hit& h : kw_hits) on_hit(h.keyword, h.end);
-  if (pre != nullptr) Survey(text, keywords_->InAlphabet('/'), pre);
-
-  if (rule_hits.empty() && name_hits.empty()) return false;
   if (blocks != nullptr) {
     for (const RuleHit& h : rule_hits) {
-      if (rules_[h.rule].block) blocks->push_back(h.begin);
+      if (!rules_[h.rule].block) continue;
+      blocks->push_back(h.begin);
+      // A stream's context asks whether a finding starts near a key
+      // block's keyword (the block ended): those findings are wanted too.
+      if (wanted != nullptr) {
+        constexpr size_t kNear = StreamRedaction::kContext;
+        wanted->emplace_back(h.begin > kNear ? h.begin - kNear : 0, h.begin + kNear + 1);
+      }
     }
   }
+  if (pre != nullptr) Survey(text, keywords_->InAlphabet('/'), wanted, pre);
+  if (rule_hits.empty() && name_hits.empty()) return false;
   if (near != nullptr) {
     // Where a decoded view could show more: around each keyword with an
     // escape close to it, the region its match could span.
@@ -649,7 +711,7 @@ bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vecto
                        span == 0 ? text.size() : std::min(text.size(), h.begin + span), h.begin});
     }
   }
-  if (!rule_hits.empty()) ScanRules(text, rule_hits, out);
+  if (!rule_hits.empty()) ScanRules(text, rule_hits, out, wanted);
   std::sort(name_hits.begin(), name_hits.end());
   ScanNames(text, name_hits, out, near);
   return true;
@@ -676,8 +738,8 @@ bool Redactor::Hides(std::string_view text) const {
   return false;
 }
 
-void Redactor::FindIn(std::string_view text, std::vector<Finding>* out,
-                      std::vector<size_t>* blocks) const {
+void Redactor::FindIn(std::string_view text, std::vector<Finding>* out, std::vector<size_t>* blocks,
+                      const Ranges* wanted_in) const {
   // Decoded views only where they can show something the text does not:
   // around a keyword found near an escape (the value may be escaped:
   // nested JSON), or the whole text when an escape hides one of a
@@ -685,12 +747,18 @@ void Redactor::FindIn(std::string_view text, std::vector<Finding>* out,
   // Scratch kept per thread (FindIn does not call itself).
   thread_local std::vector<Near> near;
   thread_local Prescan pre;
+  thread_local Ranges wanted_ranges;
   near.clear();
   pre.hides = false;
   pre.esc.clear();
   pre.weak.clear();
   pre.base64.clear();
-  Scan(text, out, &near, blocks, &pre);
+  Ranges* wanted = nullptr;
+  if (wanted_in != nullptr) {
+    wanted_ranges = *wanted_in;
+    wanted = &wanted_ranges;
+  }
+  Scan(text, out, &near, blocks, &pre, wanted);
   std::vector<std::pair<size_t, size_t>> regions;
   if (pre.hides) {
     regions.emplace_back(0, text.size());
@@ -717,7 +785,10 @@ void Redactor::FindIn(std::string_view text, std::vector<Finding>* out,
     }
   }
   std::vector<DecodedView> json_views;
-  for (const auto& [rb, re] : regions) ScanViews(text, rb, re, out, &json_views);
+  for (const auto& [rb, re] : regions) {
+    // A view's findings lie in its region.
+    if (Reaches(wanted, rb, re)) ScanViews(text, rb, re, out, &json_views);
+  }
   // Base64 runs that decode to text: a secret inside masks the whole run.
   auto base64_run = [&](const Base64Run& run, const DecodedView* via) {
     {
@@ -739,6 +810,8 @@ void Redactor::FindIn(std::string_view text, std::vector<Finding>* out,
   for (const size_t start : pre.base64) {
     size_t e = start;
     while (e < text.size() && kBase64Bytes[static_cast<unsigned char>(text[e])]) ++e;
+    // The run's finding is the run and its padding.
+    if (!Reaches(wanted, start, e + 2)) continue;
     Base64Run run;
     if (Base64TextRun(text, start, e, kMinBase64, &run)) base64_run(run, nullptr);
   }
@@ -860,78 +933,7 @@ std::vector<Redactor::Finding> Redactor::Clean(std::string_view text,
     all.push_back({0, text.size(), "many-secrets", std::string(text.substr(0, 64))});
     return all;
   }
-  return Merge(std::move(f));
-}
-
-namespace {
-
-// The findings of the last texts this thread scanned: the same text is
-// often redacted twice in a row (a result as the message's preview and as
-// the call's), and scanning is the cost. A copy of each text is kept and
-// compared whole (no hash an input could be made to collide with).
-struct Memo {
-  uint64_t redactor = 0;  // Redactor::id_ (never reused, unlike an address)
-  std::string text;
-  std::vector<Redactor::Finding> found;
-};
-constexpr size_t kMemoSlots = 16;
-constexpr size_t kMemoMin = 256;         // shorter texts are cheaper to scan than to keep
-constexpr size_t kMemoMax = 1024 * 1024;  // longer ones are not kept
-
-// The last texts this thread's redactor wrote (a preview, a field): a
-// redacted text redacts to itself (the fuzz target checks it), so one
-// seen again (the same result in the call, its chain entry, the published
-// event) has nothing left to find.
-struct CleanText {
-  uint64_t redactor = 0;
-  std::string text;
-};
-constexpr size_t kCleanSlots = 16;
-constexpr size_t kCleanMin = 32;
-thread_local std::array<CleanText, kCleanSlots> g_clean;
-thread_local size_t g_clean_next = 0;
-
-}  // namespace
-
-void Redactor::NoteClean(std::string_view out) const {
-  if (out.size() < kCleanMin || out.size() > kMemoMax) return;
-  CleanText& c = g_clean[g_clean_next++ % kCleanSlots];
-  c.redactor = id_;
-  c.text.assign(out);
-}
-
-std::vector<Redactor::Finding> Redactor::Find(std::string_view text) const {
-  thread_local std::array<Memo, kMemoSlots> memo;
-  thread_local size_t next = 0;
-  if (text.size() >= kCleanMin) {
-    for (const CleanText& c : g_clean) {
-      if (c.redactor == id_ && c.text.size() == text.size() && c.text == text) return {};
-    }
-  }
-  const bool keep = text.size() >= kMemoMin && text.size() <= kMemoMax;
-  if (keep) {
-    for (const Memo& m : memo) {
-      if (m.redactor == id_ && m.text == text) return m.found;
-    }
-  }
-  std::vector<Finding> f;
-  FindIn(text, &f);
-  f = Clean(text, std::move(f));
-  if (keep) {
-    Memo& m = memo[next++ % kMemoSlots];
-    m.redactor = id_;
-    m.text.assign(text);
-    m.found = f;
-  }
-  return f;
-}
-
-std::string Redactor::Mask(std::string_view kind, std::string_view value) const {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-       reinterpret_cast<const unsigned char*>(value.data()), value.size(), md, &len);
-  return fmt::format("{}{}:{:02x}{:02x}{:02x}]", kRedactedPrefix, kind, md[0], md[1], md[2]);
+  return MergeFindings(std::move(f));
 }
 
 std::string Redactor::Render(std::string_view text, const std::vector<Finding>& f, size_t from,
@@ -976,41 +978,13 @@ std::string Redactor::Redact(std::string_view text) const {
   return out;
 }
 
-namespace {
-
-// Cuts s to max_len at a UTF-8 boundary outside any mask; notes what went
-// (dropped_extra: bytes of the input already left out of s).
-std::string Cut(std::string s, size_t max_len, size_t dropped_extra) {
-  if (s.size() <= max_len && dropped_extra == 0) return s;
-  size_t cut = std::min(max_len, s.size());
-  while (cut > 0 && cut < s.size() && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-  // A mask is kept whole or dropped whole.
-  const size_t open = s.rfind(kRedactedPrefix, cut == 0 ? 0 : cut - 1);
-  if (open != std::string::npos && open < cut) {
-    const size_t end = MaskEnd(s, open);
-    if (end > cut) cut = open;
-  }
-  const size_t dropped = s.size() - cut + dropped_extra;
-  s.resize(cut);
-  s += fmt::format("…[+{} bytes]", dropped);
-  return s;
-}
-
-// Token bytes: what a secret is made of (no space, quote or bracket).
-bool TokenByte(unsigned char c) {
-  return c > 0x20 && c != '"' && c != '\'' && c != '<' && c != '>' && c != '{' && c != '}' &&
-         c != '[' && c != ']' && c != ',' && c != ';' && c != 0x7F;
-}
-
-}  // namespace
-
 std::string Redactor::Redact(std::string_view text, size_t max_len) const {
   // The whole text is scanned (a secret that starts before the cut and
   // ends after it is found whole), only what is kept is written.
   if (text.empty()) return std::string();
   size_t consumed = 0;
   std::string out = Render(text, Find(text), 0, max_len, &consumed);
-  out = Cut(std::move(out), max_len, text.size() - consumed);
+  out = CutRendered(std::move(out), max_len, text.size() - consumed);
   NoteClean(out);
   return out;
 }
@@ -1023,96 +997,7 @@ std::string Redactor::RedactSlice(std::string_view text, size_t begin, size_t en
   std::string_view slice = text.substr(0, end);
   size_t consumed = 0;
   std::string out = Render(slice, f, begin, max_len, &consumed);
-  return Cut(std::move(out), max_len, slice.size() - consumed);
-}
-
-std::string StreamRedaction::Preview(const Redactor& r, uint64_t offset, std::string_view data,
-                                     size_t max_len) {
-  const bool continues = offset == tail_end_ && !tail_.empty();
-  // The context and the chunk joined (the chunk alone when there is no
-  // context: no copy).
-  std::string buf;
-  if (continues) {
-    buf = std::move(tail_);
-    buf.append(data);
-  }
-  tail_.clear();
-  const std::string_view joined = continues ? std::string_view(buf) : data;
-  const size_t from = continues ? joined.size() - data.size() : 0;
-  const size_t n = joined.size();
-  std::vector<Redactor::Finding> f;
-  std::vector<size_t> blocks;
-  r.FindIn(joined, &f, &blocks);
-
-  f = r.Clean(joined, std::move(f));
-  // After bytes that were not seen (a capture gap, or a stream first seen
-  // in its middle), the run of token bytes the chunk starts with may be
-  // the rest of a secret: masked as "cut".
-  if (offset != tail_end_ && offset != 0) {
-    size_t lead = 0;
-    while (lead < n && TokenByte(static_cast<unsigned char>(joined[lead]))) ++lead;
-    const bool covered = !f.empty() && f.front().begin == 0;
-    if (lead >= kMinCutRun && !covered) {
-      f.push_back({0, lead, "cut", std::string(joined.substr(0, lead))});
-      f = Merge(std::move(f));
-    }
-  }
-  // The run of token bytes the stream ends in may be the first part of a
-  // secret that the next bytes complete: masked as "cut", and kept (with
-  // any finding that reaches the end) as the next chunk's context.
-  size_t run = n;
-  while (run > from && TokenByte(static_cast<unsigned char>(joined[run - 1]))) --run;
-  const bool covered = !f.empty() && f.back().end == n;
-  if (n - run >= kMinCutRun && !covered) {
-    f.push_back({run, n, "cut", std::string(joined.substr(run))});
-    f = Merge(std::move(f));
-  }
-  // The next context: the last kContext bytes, and before them what a
-  // secret reaching the end began with: the name before a value (kContext
-  // more), a match's whole start, a key block's header whose block has
-  // not ended.
-  auto back = [](size_t at) { return at > kContext ? at - kContext : 0; };
-  size_t keep = back(n);
-  bool open = false;
-  if (run < n) {
-    keep = std::min(keep, back(run));
-    open = true;
-  }
-  for (const auto& x : f) {
-    if (x.end >= n) {
-      keep = std::min(keep, back(x.start()));
-      open = true;
-    }
-  }
-  for (size_t h : blocks) {
-    bool closed = false;
-    for (const auto& x : f) {
-      if (x.end < n && x.start() + kContext >= h && x.start() <= h + kContext) closed = true;
-    }
-    if (!closed) {
-      keep = std::min(keep, h > kBlockLead ? h - kBlockLead : 0);
-      open = true;
-    }
-  }
-  // After a JSON message's end ('}' and line ends) nothing continues.
-  size_t last = n;
-  while (last > from && (joined[last - 1] == '\n' || joined[last - 1] == '\r')) --last;
-  if (!open && last > from && joined[last - 1] == '}') keep = n;
-  size_t consumed = 0;
-  std::string out = r.Render(joined, f, from, max_len, &consumed);
-  std::string preview = Cut(std::move(out), max_len, n - consumed);
-  r.NoteClean(preview);
-  // Kept: from keep, its head and its last bytes when long (a key block's
-  // header and where it has got to).
-  const std::string_view rest = joined.substr(keep);
-  if (rest.size() > kMaxContext) {
-    tail_.assign(rest.substr(0, kMaxContext / 16));
-    tail_.append(rest.substr(rest.size() - (kMaxContext - kMaxContext / 16)));
-  } else {
-    tail_.assign(rest);
-  }
-  tail_end_ = offset + data.size();
-  return preview;
+  return CutRendered(std::move(out), max_len, slice.size() - consumed);
 }
 
 bool Redactor::ContainsSecret(std::string_view text) const { return !Find(text).empty(); }

@@ -90,18 +90,26 @@ class Redactor {
   // *blocks (when given): where keywords of rules with no length bound
   // (key blocks) occur.
   struct Prescan;
-  // *pre (when given): filled in the same pass.
+  // Ranges of a text [begin, end): where findings are wanted. With them,
+  // a regex window, a decoded view's region or a base64 run that lies
+  // wholly outside them is not looked at (what it could find would not
+  // reach them); the findings that do reach them are the same as without.
+  using Ranges = std::vector<std::pair<size_t, size_t>>;
+  // *pre (when given): filled in the same pass. *wanted (when given): as
+  // for Ranges, with the neighbourhood of each key block's keyword added.
   bool Scan(std::string_view text, std::vector<Finding>* out, std::vector<Near>* near,
-            std::vector<size_t>* blocks = nullptr, Prescan* pre = nullptr) const;
+            std::vector<size_t>* blocks = nullptr, Prescan* pre = nullptr,
+            Ranges* wanted = nullptr) const;
   // Fills *pre (escapes, base64 runs) for Scan; slash: whether '/' is in
-  // some keyword (then \/ can hide one).
-  static void Survey(std::string_view text, bool slash, Prescan* pre);
+  // some keyword (then \/ can hide one). With wanted: only the base64
+  // runs that can reach them.
+  static void Survey(std::string_view text, bool slash, const Ranges* wanted, Prescan* pre);
   // The decoded views of text[rb, re) (nested JSON, percent-encoding)
   // scanned; the first JSON view kept in *first_json (for base64 runs).
   void ScanViews(std::string_view text, size_t rb, size_t re, std::vector<Finding>* out,
                  std::vector<DecodedView>* first_json) const;
-  void ScanRules(std::string_view text, std::vector<RuleHit>& hits,
-                 std::vector<Finding>* out) const;
+  void ScanRules(std::string_view text, std::vector<RuleHit>& hits, std::vector<Finding>* out,
+                 const Ranges* wanted) const;
   // Whether an escape in text (\uXXXX, \/, %XX) decodes to a byte some
   // keyword holds: only then can a decoded view show a keyword the text
   // does not.
@@ -111,11 +119,16 @@ class Redactor {
   bool SecretName(std::string_view name) const;
   bool SecretNameUncached(std::string_view name) const;
   // Every finding of text (raw, decoded views, base64 runs, the values
-  // found spread), not yet cleaned; *blocks as for Scan.
+  // found spread), not yet cleaned; *blocks as for Scan. With wanted:
+  // every finding that reaches those ranges (values found elsewhere are
+  // not spread into them).
   void FindIn(std::string_view text, std::vector<Finding>* out,
-              std::vector<size_t>* blocks = nullptr) const;
+              std::vector<size_t>* blocks = nullptr, const Ranges* wanted = nullptr) const;
   // Remembers a text this redactor wrote (Find returns nothing for it).
   void NoteClean(std::string_view out) const;
+  // Find; keep_clean: a short text found clean is remembered (published
+  // events' fields repeat from event to event).
+  std::vector<Finding> Find(std::string_view text, bool keep_clean) const;
   // Occurrences in text of the values known and found so far.
   void AddKnown(std::string_view text, const std::vector<std::string>& known,
                 std::vector<Finding>* out) const;
@@ -155,10 +168,28 @@ class StreamRedaction {
   static constexpr size_t kMinCutRun = 8;
 
   // The redacted preview (at most max_len bytes) of the chunk at offset.
+  // Of a long chunk only what the preview keeps and what reaches its end
+  // (the next chunk's context) is scanned: every finding that reaches
+  // those bytes is the same as in a scan of all of it.
   std::string Preview(const Redactor& r, uint64_t offset, std::string_view data, size_t max_len);
   size_t context_bytes() const { return tail_.size(); }
+  // Scans every chunk whole (the reference the tests compare with).
+  void set_scan_whole(bool whole) { scan_whole_ = whole; }
 
  private:
+  // The findings of joined (the context and a chunk from `from`) that
+  // reach wanted (all of them when null), cleaned, with the "cut" masks of
+  // a run of token bytes at a gap's start and at the end.
+  static std::vector<Redactor::Finding> Findings(const Redactor& r, std::string_view joined,
+                                                 size_t from, bool after_gap,
+                                                 const Redactor::Ranges* wanted,
+                                                 std::vector<size_t>* blocks);
+  // Where the next context starts in joined (n bytes) given its findings.
+  static size_t ContextStart(std::string_view joined, size_t from,
+                             const std::vector<Redactor::Finding>& f,
+                             const std::vector<size_t>& blocks);
+
+  bool scan_whole_ = false;
   std::string tail_;
   uint64_t tail_end_ = UINT64_MAX;
 };

@@ -1,9 +1,13 @@
 #include "redact/redactor.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdlib.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <random>
 
 #include "agentwatch/v1/agentwatch.pb.h"
 
@@ -128,6 +132,31 @@ TEST_F(RedactorTest, MasksAreKeyedAndStable) {
             std::string("[REDACTED:aws-access-key-id:123456]").size());
 }
 
+// The fingerprint is the first 3 bytes of HMAC-SHA256(install key, value),
+// whichever redactor masked last on this thread.
+TEST_F(RedactorTest, MaskFingerprintIsTheKeyedHmac) {
+  SecretCatalogue cat;
+  ASSERT_EQ(ParseSecretCatalogue(kCatalogue, "test", &cat), "");
+  std::string err;
+  auto other = Redactor::Compile(cat, "install-key-2", &err);
+  ASSERT_NE(other, nullptr);
+  auto expected = [](const std::string& key, const std::string& value) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(value.data()), value.size(), md, &len);
+    char hex[7];
+    std::snprintf(hex, sizeof(hex), "%02x%02x%02x", md[0], md[1], md[2]);
+    return "[REDACTED:k:" + std::string(hex) + "]";
+  };
+  for (const std::string& v :
+       std::vector<std::string>{"v", "", "hunter2", std::string(5000, 'x'), kGhp}) {
+    EXPECT_EQ(r_->Mask("k", v), expected("install-key-1", v));
+    EXPECT_EQ(other->Mask("k", v), expected("install-key-2", v));
+    EXPECT_EQ(r_->Mask("k", v), expected("install-key-1", v));
+  }
+}
+
 TEST_F(RedactorTest, IdempotentAndNotFooledByAFakeMask) {
   const std::string t = "token=" + kGhp + " and " + kAwsId;
   const std::string once = r_->Redact(t);
@@ -194,6 +223,95 @@ TEST_F(RedactorTest, KeyBlockLongerThanTheContextAcrossManyChunks) {
   EXPECT_NE(all.find("[REDACTED:private-key"), std::string::npos) << all.substr(0, 400);
 }
 
+std::string Base64(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < in.size(); i += 3) {
+    uint32_t v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) v |= static_cast<unsigned char>(in[i + 2]);
+    out.push_back(kAlphabet[(v >> 18) & 63]);
+    out.push_back(kAlphabet[(v >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=');
+    out.push_back(i + 2 < in.size() ? kAlphabet[v & 63] : '=');
+  }
+  return out;
+}
+
+// A long chunk's preview scans only what it shows and what reaches its
+// end: chunk by chunk, the previews and the context kept are those of a
+// scan of every byte (streams of filler, escapes and distinct secrets, cut
+// at random, some with gaps; the test catalogue and the built-in one).
+TEST_F(RedactorTest, PartialPreviewScanEqualsTheWholeScan) {
+  std::mt19937 rng(15);
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  auto random_of = [&](const std::string& alphabet, size_t len) {
+    std::string out;
+    for (size_t i = 0; i < len; ++i) out.push_back(alphabet[pick(alphabet.size())]);
+    return out;
+  };
+  const std::string alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const std::string upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  auto piece = [&]() -> std::string {
+    switch (pick(15)) {
+      case 0:
+        return "ghp_" + random_of(alnum, 36);
+      case 1:
+        return "AKIA" + random_of(upper, 16);
+      case 2:
+        return "aws_secret_access_key = " + random_of(alnum, 40);
+      case 3:
+        return "\\\"password\\\":\\\"" + random_of(alnum, 14) + "\\\"";
+      case 4:
+        return "token=" + random_of(alnum, 24) + "&x=1";
+      case 5:
+        return "-----BEGIN RSA PRIVATE KEY-----\\n" + random_of(alnum, 300) +
+               "\\n-----END RSA PRIVATE KEY-----";
+      case 6:
+        return "Mcp-Session-Id: " + random_of(alnum, 32) + "\r\n";
+      case 7:
+        return "\\u0041\\/";
+      case 8:
+        return "%41%2F";
+      case 9:
+        return "\\n";
+      case 10:
+        return "\n";
+      case 11:
+        return random_of(alnum + "+/", 40 + pick(40));
+      case 12:
+        return " " + Base64("password=" + random_of(alnum, 20 + pick(200))) + " ";
+      default:
+        return "{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(pick(100)) + ",\"text\":\"" +
+               random_of("abc def ghi jkl ", 20 + pick(200)) + "\"} ";
+    }
+  };
+  for (const Redactor* r : {r_.get(), DefaultRedactor().get()}) {
+    for (int stream = 0; stream < 60; ++stream) {
+      std::string text;
+      while (text.size() < 24 * 1024) text += piece();
+      StreamRedaction part, whole;
+      whole.set_scan_whole(true);
+      const size_t max_len = stream % 3 == 0 ? 4096 : 256;
+      uint64_t offset = 0;
+      for (size_t at = 0; at < text.size();) {
+        const size_t len =
+            std::min(text.size() - at, pick(4) == 0 ? 1 + pick(600) : 1 + pick(4096));
+        const std::string_view chunk = std::string_view(text).substr(at, len);
+        if (pick(10) == 0) offset += 7;  // a gap
+        ASSERT_EQ(part.Preview(*r, offset, chunk, max_len),
+                  whole.Preview(*r, offset, chunk, max_len))
+            << "stream " << stream << " at " << at;
+        ASSERT_EQ(part.context_bytes(), whole.context_bytes())
+            << "stream " << stream << " at " << at;
+        at += len;
+        offset += len;
+      }
+    }
+  }
+}
+
 TEST_F(RedactorTest, AStreamGapDropsTheContext) {
   StreamRedaction s;
   s.Preview(*r_, 0, "token=abc", 256);
@@ -238,6 +356,32 @@ TEST_F(RedactorTest, MessageFieldsShareWhatWasFound) {
   NoWindow(ev.exec().argv(1), "Corr3ct-Horse-Battery", 8);
   NoWindow(ev.process().comm(), "Corr3ct-Horse-Battery", 8);
   EXPECT_EQ(ev.process().exe(), "/usr/bin/psql");
+}
+
+// Every string field is read, at any depth: repeated, map values and
+// keys, a oneof's message, repeated messages (a distinct token in each, so
+// no mask comes from another field's value).
+TEST_F(RedactorTest, MessageFieldsAtAnyDepthAreMasked) {
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 6; ++i) {
+    std::string t = kGhp;
+    t[10] = static_cast<char>('a' + i);
+    tokens.push_back(t);
+  }
+  v1::Event ev;
+  ev.mutable_process()->set_exe("/bin/x " + tokens[0]);
+  v1::Alert* a = ev.mutable_alert();
+  a->set_summary("read " + tokens[1]);
+  v1::Evidence* e = a->add_evidence();
+  e->set_description("and " + tokens[2]);
+  (*e->mutable_fields())["path"] = tokens[3];
+  (*e->mutable_fields())[tokens[4]] = "key";
+  a->add_evidence()->set_description(tokens[5]);
+  r_->RedactMessage(&ev);
+  const std::string all = ev.DebugString();
+  for (const std::string& t : tokens) NoWindow(all, t, 12);
+  EXPECT_EQ(ev.alert().evidence(0).fields().at("path").rfind("[REDACTED:", 0), 0u) << all;
+  EXPECT_EQ(ev.process().exe().rfind("/bin/x [REDACTED:", 0), 0u) << all;
 }
 
 TEST(RedactorCatalogue, BadRegexIsAnErrorNamingTheRule) {
