@@ -6,12 +6,17 @@ An SDK client drives the project's test tool server (tests/e2e/
 tool_server.mjs) to run N distinct shell commands; each exec completes
 server-spawns-shell. For every alert the latency is the time it was read
 from the stream minus its last evidence's event time (both CLOCK_REALTIME
-on this host). Needs root, a build and `npm ci` in tests/.
+on this host). Two conditions in one invocation, one daemon: quiet, then
+while a neighbour floods (another stdio MCP server, tests/e2e/
+evasive_server.cc in its flood mode, writing small notifications as fast as
+it can and holding 70,000 requests unanswered). Needs root, a build and
+`npm ci` in tests/.
 
   scripts/bench-alert-latency.py [N]      (default 200)
 """
 import json
 import os
+import select
 import statistics
 import subprocess
 import sys
@@ -23,8 +28,36 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 from awtest import TESTS, start_daemon  # noqa: E402
+from flood_e2e import FLOOD_CLIENT, PENDING  # noqa: E402
 
 BIN = os.path.join(ROOT, "build", "bin")
+FLOODER = os.path.join(ROOT, "build", "tests", "aw-e2e-evasive")
+
+
+def run_shells(n, tag, got, lock):
+    calls = [{"tool": "run_command", "arguments": {"command": f"echo {tag}-{i}"}}
+             for i in range(n)]
+    subprocess.run(["node", os.path.join(TESTS, "e2e", "mcp_client.mjs"), "stdio", "node",
+                    os.path.join(TESTS, "e2e", "tool_server.mjs")],
+                   env=dict(os.environ, CALLS=json.dumps(calls)), cwd=TESTS, check=True,
+                   capture_output=True, timeout=600)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        with lock:
+            if sum(1 for k in got if k.startswith(tag + "-")) >= n:
+                break
+        time.sleep(0.1)
+    with lock:
+        return sorted(v for k, v in got.items() if k.startswith(tag + "-"))
+
+
+def report(name, lat, n):
+    if not lat:
+        print(f"{name}: no alerts arrived")
+        return
+    q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [lat[0]] * 99
+    print(f"{name}: alerts {len(lat)}/{n}; latency ms: median {statistics.median(lat):.2f}, "
+          f"p95 {q[94]:.2f}, p99 {q[98]:.2f}, max {lat[-1]:.2f} (target: within 100)")
 
 
 def main():
@@ -33,7 +66,7 @@ def main():
     endpoint = f"unix://{tmp}/aw.sock"
     daemon = start_daemon(BIN, endpoint, os.path.join(tmp, "daemon.log"), "--state-dir",
                           os.path.join(tmp, "state"), "--no-store")
-    got = {}
+    got, lock = {}, threading.Lock()
     stream = subprocess.Popen([os.path.join(BIN, "agentwatch"), "--endpoint", endpoint, "--json",
                                "alerts", "--follow"], stdout=subprocess.PIPE, text=True)
 
@@ -41,30 +74,35 @@ def main():
         for line in stream.stdout:
             now = time.time_ns()
             a = json.loads(line)
-            if a.get("rule_id") != "server-spawns-shell" or a.get("id") in got:
+            if a.get("rule_id") != "server-spawns-shell":
                 continue
-            last = max(int(e.get("time_unix_ns", 0)) for e in a.get("evidence", [{}]))
-            got[a["id"]] = (now - last) / 1e6
-    t = threading.Thread(target=read, daemon=True)
-    t.start()
+            summary = a.get("summary", "")
+            for tag in ("quiet", "flood"):
+                i = summary.find(tag + "-")
+                if i < 0:
+                    continue
+                key = summary[i:].split()[0].strip("'\"),.;:")
+                last = max(int(e.get("time_unix_ns", 0)) for e in a.get("evidence", [{}]))
+                with lock:
+                    got.setdefault(key, (now - last) / 1e6)
+    threading.Thread(target=read, daemon=True).start()
     time.sleep(0.5)
-    calls = [{"tool": "run_command", "arguments": {"command": f"echo {i}"}} for i in range(n)]
-    subprocess.run(["node", os.path.join(TESTS, "e2e", "mcp_client.mjs"), "stdio", "node",
-                    os.path.join(TESTS, "e2e", "tool_server.mjs")],
-                   env=dict(os.environ, CALLS=json.dumps(calls)), cwd=TESTS, check=True,
-                   capture_output=True, timeout=600)
-    deadline = time.time() + 10
-    while len(got) < n and time.time() < deadline:
-        time.sleep(0.1)
+    quiet = run_shells(n, "quiet", got, lock)
+    flooder = subprocess.Popen([sys.executable, "-c", FLOOD_CLIENT, FLOODER, str(PENDING)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    ready, _, _ = select.select([flooder.stdout], [], [], 120)
+    if not ready or flooder.stdout.readline().strip() != "flooding":
+        raise SystemExit("the flood did not start")
+    flood = run_shells(n, "flood", got, lock)
+    flooder.stdin.write("stop\n")
+    flooder.stdin.flush()
+    flooded = flooder.stdout.readline().strip()
+    flooder.wait()
     stream.terminate()
     daemon.terminate()
     daemon.wait()
-    lat = sorted(got.values())
-    if not lat:
-        raise SystemExit("no alerts arrived")
-    q = statistics.quantiles(lat, n=100)
-    print(f"alerts {len(lat)}/{n}; latency ms: median {statistics.median(lat):.2f}, "
-          f"p95 {q[94]:.2f}, p99 {q[98]:.2f}, max {lat[-1]:.2f} (target: within 100)")
+    report("quiet", quiet, n)
+    report(f"neighbour flooding ({flooded} notifications)", flood, n)
 
 
 if __name__ == "__main__":

@@ -343,6 +343,7 @@ StatusInputs LiveDaemon::GatherStatus() const {
   in.stream_gaps = p.stream_gaps();
   in.stream_gap_bytes = p.stream_gap_bytes();
   in.processes_swept = p.swept_exits();
+  in.streams_evicted_for_memory = p.streams_evicted_for_memory();
   in.mcp_frames_invalid = p.mcp_invalid();
   in.servers_discovered = p.servers_discovered();
   in.probes_not_mcp = p.probes_not_mcp();

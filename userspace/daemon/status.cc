@@ -86,6 +86,7 @@ void AddPipeline(const StatusInputs& in, v1::Status* s) {
   AddCounter(s, "mcp_stream_gaps", in.stream_gaps);
   AddCounter(s, "mcp_stream_gap_bytes", in.stream_gap_bytes);
   AddCounter(s, "processes_swept", in.processes_swept);
+  AddCounter(s, "mcp_streams_evicted_for_memory", in.streams_evicted_for_memory);
   AddCounter(s, "mcp_frames_invalid", in.mcp_frames_invalid);
   const McpTracker::Counters& tc = in.tracker;
   AddCounter(s, "mcp_calls", tc.calls);

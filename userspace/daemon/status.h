@@ -66,6 +66,7 @@ struct StatusInputs {
   uint64_t stream_gaps = 0;
   uint64_t stream_gap_bytes = 0;
   uint64_t processes_swept = 0;
+  uint64_t streams_evicted_for_memory = 0;
   uint64_t mcp_frames_invalid = 0;
   uint64_t servers_discovered = 0;
   uint64_t probes_not_mcp = 0;

@@ -47,6 +47,8 @@ class SseParser {
   State state() const { return state_; }
   const std::string& last_event_id() const { return last_id_; }
   const Counters& counters() const { return counters_; }
+  // Bytes held for the line and the event being read.
+  size_t buffered() const { return line_.size() + ev_.data.size(); }
 
  private:
   void Line(std::string_view line,

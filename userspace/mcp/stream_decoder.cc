@@ -139,6 +139,7 @@ Http1Parser::Callbacks StreamDecoder::HttpCallbacks() {
           mcp_headers_ = true;
         body_.clear();
         body_oversize_ = false;
+        sse_event_lost_ = false;
         const std::string* ct = h.Header("content-type");
         sse_ = ct != nullptr &&
                Lower(*ct).find("text/event-stream") != std::string::npos;
@@ -146,6 +147,7 @@ Http1Parser::Callbacks StreamDecoder::HttpCallbacks() {
       },
       [this](std::string_view b) {
         if (sse_) {
+          const uint64_t oversize = sse_parser_->counters().oversize;
           sse_parser_->Feed(b, [this](const SseEvent& e) {
             std::vector<DecodedMessage>* out = out_;
             // The legacy transport announces its POST URI in an "endpoint"
@@ -169,6 +171,9 @@ Http1Parser::Callbacks StreamDecoder::HttpCallbacks() {
             for (size_t i = before; i < out->size(); ++i)
               (*out)[i].sse_event_id = e.id;
           });
+          // Whether it was the response or a notification before it shows
+          // at the stream's end: whatever is still pending then.
+          if (sse_parser_->counters().oversize > oversize) sse_event_lost_ = true;
           return;
         }
         if (body_.size() + b.size() > max_message_) {
@@ -179,9 +184,12 @@ Http1Parser::Callbacks StreamDecoder::HttpCallbacks() {
       },
       [this](bool damaged) {
         ++counters_.http_requests;
+        if (sse_ && sse_event_lost_) LostResponse("SSE event over the limit");
+        sse_event_lost_ = false;
         if (!sse_ && !body_.empty()) {
           if (body_oversize_ || damaged) {
             ++counters_.failures;
+            LostResponse(body_oversize_ ? "HTTP body over the limit" : "HTTP body lost bytes");
             if (speaks_jsonrpc()) {
               failures_->push_back({body_oversize_ ? JsonRpcStatus::kOversize
                                                   : JsonRpcStatus::kInvalidJson,
@@ -197,8 +205,17 @@ Http1Parser::Callbacks StreamDecoder::HttpCallbacks() {
         sse_ = false;
         sse_parser_.reset();
       },
-      [this](std::string_view) { ++counters_.failures; },
+      [this](std::string_view why) {
+        ++counters_.failures;
+        LostResponse(why);
+      },
   };
+}
+
+void StreamDecoder::LostResponse(std::string_view why) {
+  if (protocol_ != Protocol::kHttpResponses) return;
+  ++counters_.responses_lost;
+  last_loss_ = std::string(why);
 }
 
 void StreamDecoder::Consume(std::string_view data) {

@@ -56,6 +56,10 @@ class StreamDecoder {
     uint64_t failures = 0;
     uint64_t http_requests = 0;  // whole HTTP requests or responses read
     uint64_t noise_bytes = 0;    // skipped before the first message (a banner, log lines)
+    // HTTP responses (or SSE events) that could not be decoded: a broken
+    // chunked body, a head over the limit, a body or event over the limit,
+    // lost bytes. Each leaves the request it answered without its answer.
+    uint64_t responses_lost = 0;
   };
 
   explicit StreamDecoder(size_t max_message = 4u << 20);
@@ -73,7 +77,14 @@ class StreamDecoder {
   void Truncated(std::vector<DecodedMessage>* out, std::vector<DecodeFailure>* failures);
 
   Protocol protocol() const { return protocol_; }
+  // Why the last response counted in responses_lost was.
+  const std::string& last_loss() const { return last_loss_; }
   const Counters& counters() const { return counters_; }
+  // Bytes held for what is not decoded yet (a partial line, body or event).
+  size_t buffered() const {
+    return detect_buf_.size() + ndjson_.buffered() + body_.size() +
+           (sse_parser_ ? sse_parser_->buffered() : 0);
+  }
   // True once a valid JSON-RPC message was seen on this stream.
   bool speaks_jsonrpc() const { return counters_.messages > 0; }
   // An HTTP message carried an MCP header (Mcp-Session-Id,
@@ -108,8 +119,12 @@ class StreamDecoder {
   std::unique_ptr<SseParser> sse_parser_;
   std::string body_;
   bool body_oversize_ = false;
+  bool sse_event_lost_ = false;  // an event of this SSE response was over the limit
   Counters counters_;
   bool mcp_headers_ = false;
+  std::string last_loss_;
+  // A response of this stream was lost (see Counters::responses_lost).
+  void LostResponse(std::string_view why);
 };
 
 }  // namespace agentwatch

@@ -419,6 +419,7 @@ void Pipeline::Handle(v1::Event& ev, std::vector<v1::Event>* derived) {
       mcp_invalid_ = mcp_.counters().invalid;
       stream_gaps_ = mcp_.counters().stream_gaps;
       stream_gap_bytes_ = mcp_.counters().stream_gap_bytes;
+      streams_evicted_for_memory_ = mcp_.counters().streams_evicted_for_memory;
       break;
     case v1::EVENT_TYPE_EXIT:
       mcp_.OnExit(ev, derived);

@@ -131,6 +131,8 @@ class Pipeline {
   // Holes in decoded streams and the bytes they lost.
   uint64_t stream_gaps() const { return stream_gaps_; }
   uint64_t stream_gap_bytes() const { return stream_gap_bytes_; }
+  // Streams whose undecoded bytes were dropped to keep the decoders' bound.
+  uint64_t streams_evicted_for_memory() const { return streams_evicted_for_memory_; }
   uint64_t servers_discovered() const { return servers_discovered_; }
   uint64_t probes_not_mcp() const { return probes_not_mcp_; }
   // Exits the /proc sweep supplied (their kernel exit record was lost).
@@ -193,6 +195,7 @@ class Pipeline {
   std::atomic<uint64_t> mcp_invalid_{0};
   std::atomic<uint64_t> stream_gaps_{0};
   std::atomic<uint64_t> stream_gap_bytes_{0};
+  std::atomic<uint64_t> streams_evicted_for_memory_{0};
   std::atomic<uint64_t> servers_discovered_{0};
   std::atomic<uint64_t> probes_not_mcp_{0};
   std::atomic<uint64_t> swept_exits_{0};

@@ -104,8 +104,7 @@ void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
   auto it = streams_.find(key);
   if (it == streams_.end()) {
     while (streams_.size() >= max_streams_ && !lru_.empty()) {
-      streams_.erase(lru_.back());
-      lru_.pop_back();
+      Erase(streams_.find(lru_.back()));
       ++counters_.streams_evicted;
     }
     lru_.push_front(key);
@@ -116,6 +115,7 @@ void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
   std::vector<DecodedMessage> msgs;
   std::vector<DecodeFailure> failures;
   Stream& st = it->second;
+  const uint64_t lost_before = st.decoder.counters().responses_lost;
   const uint64_t gaps_before = st.decoder.counters().gaps;
   const uint64_t gap_bytes_before = st.decoder.counters().gap_bytes;
   st.decoder.Feed(p->offset(), p->data(), &msgs, &failures);
@@ -137,6 +137,7 @@ void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
         msgs[i].frame_bytes = std::max<size_t>(msgs[i].frame_bytes, p->syscall_length());
     }
   }
+  Account(&st);
   if (p->direction() == "out" && p->file_type() == "socket" && !outside_.empty() &&
       !st.decoder.speaks_jsonrpc()) {
     // Bytes to a host outside, whole as captured, before they are cut.
@@ -154,6 +155,37 @@ void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
   // the reassembled stream: as the continuation of what came just before.
   p->set_data(st.redaction.Preview(*DefaultRedactor(), p->offset(), p->data(), kPayloadPreview));
   Emit(*ev, key, proc, msgs, failures, out, &st);
+  // Responses that could not be decoded end the calls they answered.
+  const McpObservation where = Observation(*ev, key, proc);
+  for (uint64_t n = st.decoder.counters().responses_lost - lost_before; n > 0; --n)
+    tracker_.OnResponseLost(where, st.decoder.last_loss(), out);
+}
+
+std::map<McpStage::Key, McpStage::Stream>::iterator McpStage::Erase(
+    std::map<Key, Stream>::iterator it) {
+  buffered_ -= it->second.buffered;
+  lru_.erase(it->second.lru);
+  return streams_.erase(it);
+}
+
+void McpStage::Account(Stream* st) {
+  const size_t now = st->decoder.buffered();
+  buffered_ += now;
+  buffered_ -= st->buffered;
+  st->buffered = now;
+  // The stream holding most goes first (a flood's own, not an idle
+  // neighbour's); not the one just fed, which the caller goes on with.
+  while (buffered_ > max_buffered_) {
+    auto victim = streams_.end();
+    for (auto it = streams_.begin(); it != streams_.end(); ++it) {
+      if (&it->second != st &&
+          (victim == streams_.end() || it->second.buffered > victim->second.buffered))
+        victim = it;
+    }
+    if (victim == streams_.end() || victim->second.buffered == 0) break;
+    Erase(victim);
+    ++counters_.streams_evicted_for_memory;
+  }
 }
 
 void McpStage::NoteGaps(Stream* st, uint64_t gaps_before, uint64_t bytes_before) {
@@ -216,8 +248,7 @@ void McpStage::OnExit(const v1::Event& ev, std::vector<v1::Event>* out) {
     std::vector<DecodeFailure> failures;
     it->second.decoder.Close(&msgs, &failures);
     Emit(ev, it->first, nullptr, msgs, failures, out);
-    lru_.erase(it->second.lru);
-    it = streams_.erase(it);
+    it = Erase(it);
   }
   tracker_.OnExit(pid, ev.time_unix_ns(), ev.ktime_ns(), out);
 }

@@ -24,12 +24,16 @@ class McpStage {
     uint64_t messages = 0;
     uint64_t invalid = 0;
     uint64_t streams_evicted = 0;
+    // Streams dropped because all decoders together held over
+    // max_buffered bytes (the one holding most goes first).
+    uint64_t streams_evicted_for_memory = 0;
     uint64_t stream_gaps = 0;       // holes in decoded streams
     uint64_t stream_gap_bytes = 0;  // bytes they lost
   };
 
-  explicit McpStage(size_t max_streams = 4096, McpTracker::Options tracker = {})
-      : max_streams_(max_streams), tracker_(tracker) {}
+  explicit McpStage(size_t max_streams = 4096, McpTracker::Options tracker = {},
+                    size_t max_buffered = kMaxBuffered)
+      : max_streams_(max_streams), max_buffered_(max_buffered), tracker_(tracker) {}
 
   // Decodes a PAYLOAD event; appends any MCP_MESSAGE events (and the
   // MCP_CALL / MCP_TOOLS_CHANGED events they complete) to out, and replaces
@@ -55,6 +59,8 @@ class McpStage {
   // kernel then still probes a sample of their later connections).
   std::vector<uint32_t> TakeNotMcp() { return std::move(not_mcp_); }
   static constexpr int kNotMcpConnections = 32;
+  // What all stream decoders together may hold undecoded, by default.
+  static constexpr size_t kMaxBuffered = 64u << 20;
 
  private:
   // pid, fd, direction (0 in, 1 out), inode
@@ -74,9 +80,15 @@ class McpStage {
     // gaps not yet counted on a session (they came before it was known).
     std::string session;
     uint64_t unmarked_gaps = 0, unmarked_gap_bytes = 0;
+    size_t buffered = 0;  // the decoder's, as of its last feed
   };
 
   void Judge(const Key& key, Stream* st);
+  // Drops a stream and what its decoder held.
+  std::map<Key, Stream>::iterator Erase(std::map<Key, Stream>::iterator it);
+  // After a feed: the held bytes of st counted, and while all decoders
+  // hold over max_buffered, the other stream holding most dropped.
+  void Account(Stream* st);
   // Where a stream's messages were seen, for the tracker.
   static McpObservation Observation(const v1::Event& src, const Key& key,
                                     const ProcessInfo* p);
@@ -88,8 +100,10 @@ class McpStage {
   void NoteGaps(Stream* st, uint64_t gaps_before, uint64_t bytes_before);
 
   const size_t max_streams_;
+  const size_t max_buffered_;
   std::map<Key, Stream> streams_;
   std::list<Key> lru_;  // front = most recently used
+  size_t buffered_ = 0;  // the sum of the streams' buffered
   Counters counters_;
   McpTracker tracker_;
   std::vector<uint32_t> new_servers_;

@@ -127,6 +127,12 @@ class McpTracker {
                    std::vector<v1::Event>* out);
   // The process is gone: its pending calls end as unanswered, its server
   // and sessions end.
+  // A response on the connection of w (an HTTP response or SSE stream,
+  // server or client side) could not be decoded: the oldest call pending
+  // on that connection ends `lost`, with why in its decode_note, instead
+  // of staying pending for good.
+  void OnResponseLost(const McpObservation& w, const std::string& why,
+                      std::vector<v1::Event>* out);
   // A stream of session lost bytes (a gap): counted on the session, and
   // its calls pending now will say so when they end.
   void OnStreamGap(const std::string& session, uint64_t gaps, uint64_t bytes);

@@ -319,6 +319,29 @@ void McpTracker::Finish(uint64_t pending_id, const std::string& status,
   pending_.erase(it);
 }
 
+void McpTracker::OnResponseLost(const McpObservation& w, const std::string& why,
+                                std::vector<v1::Event>* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Responses go out on the connection the request came in on (server
+  // side), or come in where it went out (client side); HTTP/1.1 answers
+  // in order, so the oldest request there is the one answered.
+  const std::string prefix = Key(w.pid, "sock:" + std::to_string(w.inode), !w.out, "");
+  uint64_t oldest = 0;
+  for (auto it = pending_index_.lower_bound(prefix);
+       it != pending_index_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    if (oldest == 0 || it->second < oldest) oldest = it->second;
+  }
+  if (oldest == 0) return;
+  auto p = pending_.find(oldest);
+  if (p == pending_.end()) return;
+  v1::McpCall& c = p->second.call;
+  std::string note = c.decode_note();
+  c.set_decode_note((note.empty() ? "" : note + "; ") + "response undecodable: " + why);
+  if (w.ktime_ns > c.started_ktime_ns()) c.set_latency_ns(w.ktime_ns - c.started_ktime_ns());
+  ++counters_.responses_lost;
+  Finish(oldest, "lost", out, w.ktime_ns, w.time_unix_ns);
+}
+
 void McpTracker::OnStreamGap(const std::string& session, uint64_t gaps, uint64_t bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   auto s = sessions_.find(session);
