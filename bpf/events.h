@@ -146,6 +146,12 @@ enum aw_syscall {
 #define AW_PAYLOAD_TRUNCATED 0x1 /* last chunk: capture stopped at the cap */
 #define AW_PAYLOAD_FAULT 0x2     /* user memory unreadable: len is 0 */
 #define AW_PAYLOAD_PROBE 0x4     /* captured for discovery (not watched) */
+/* A write or read longer than payload_max: its head is captured, then its
+ * last AW_TAIL_BYTES (where a long message ends, and SDKs put the id). The
+ * head's last chunk says a tail follows; the tail's chunks say they are. */
+#define AW_PAYLOAD_TAIL_FOLLOWS 0x8
+#define AW_PAYLOAD_TAIL 0x10
+#define AW_TAIL_BYTES 1024
 
 /* aw_payload_event.file_type */
 #define AW_FT_PIPE 1

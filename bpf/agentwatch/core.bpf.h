@@ -65,6 +65,7 @@ struct cap_ctx {
 	__u8 dir;
 	__u8 truncated;
 	__u8 probe;
+	__u8 tail;         /* a tail follows this head (0, 1), or this is it (2) */
 };
 
 struct scratch_slot {

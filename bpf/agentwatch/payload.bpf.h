@@ -5,7 +5,9 @@
  * AW_PAYLOAD_CHUNK records emitted by a bpf_loop over chunks and iovecs
  * whose state lives in the claimed scratch slot. Each chunk carries its
  * stream offset, reserved atomically per (tgid, fd, direction) in
- * "streams", so a cut capture is an explicit gap.
+ * "streams", so a cut capture is an explicit gap. A watched write longer
+ * than payload_max from one buffer is captured as its head and its last
+ * AW_TAIL_BYTES.
  */
 #ifndef __AGENTWATCH_PAYLOAD_BPF_H__
 #define __AGENTWATCH_PAYLOAD_BPF_H__
@@ -208,6 +210,10 @@ static long cap_step(__u32 i, struct cap_loop *l)
 	e->len = n;
 	if (c->budget == 0 && c->truncated)
 		e->flags |= AW_PAYLOAD_TRUNCATED;
+	if (c->budget == 0 && c->tail == 1)
+		e->flags |= AW_PAYLOAD_TAIL_FOLLOWS;
+	if (c->tail == 2)
+		e->flags |= AW_PAYLOAD_TAIL;
 	emit_record(e, offsetof(struct aw_payload_event, data) + n,
 		    AW_CAT_PAYLOAD);
 	return 0;
@@ -284,6 +290,12 @@ static __noinline int capture(int fd, const void *ptr, __u32 nvec, long ret,
 	c->orig_len = ret;
 	c->budget = budget < payload_max ? budget : payload_max;
 	c->truncated = c->budget < (__u64)ret;
+	/* A long write from one buffer, watched: its head, then its end. */
+	if (c->truncated && !nvec && !c->probe && budget == (__u64)ret &&
+	    payload_max >= 4 * AW_TAIL_BYTES) {
+		c->budget -= AW_TAIL_BYTES;
+		c->tail = 1;
+	}
 	if (nvec) {
 		c->iov = ptr;
 		c->iov_cnt = nvec;
@@ -294,6 +306,15 @@ static __noinline int capture(int fd, const void *ptr, __u32 nvec, long ret,
 	l.sl = sl;
 	/* chunks plus one step per iovec */
 	bpf_loop(AW_PAYLOAD_MAX_STEPS, cap_step, &l, 0);
+	if (c->tail == 1) {
+		c->buf = (const __u8 *)ptr + ret - AW_TAIL_BYTES;
+		c->buf_left = AW_TAIL_BYTES;
+		c->budget = AW_TAIL_BYTES;
+		c->offset = offset + ret - AW_TAIL_BYTES;
+		c->truncated = 0;
+		c->tail = 2;
+		bpf_loop(AW_PAYLOAD_MAX_STEPS, cap_step, &l, 0);
+	}
 	put_scratch(&sl->rec);
 	return 0;
 }

@@ -1,6 +1,7 @@
 #include "mcp/jsonrpc.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <random>
 
@@ -426,6 +427,58 @@ std::string Plain(std::string_view raw) {
 }
 
 }  // namespace
+
+namespace {
+
+bool IsJsonWs(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+void TrimWsBack(std::string_view* t) {
+  while (!t->empty() && IsJsonWs(t->back())) t->remove_suffix(1);
+}
+
+}  // namespace
+
+std::string JsonRpcIdFromTail(std::string_view tail) {
+  std::string_view t = tail.substr(0, tail.find('\n'));
+  TrimWsBack(&t);
+  if (t.empty() || t.back() != '}') return "";
+  t.remove_suffix(1);
+  TrimWsBack(&t);
+  if (t.empty()) return "";
+  size_t start;
+  if (t.back() == '"') {
+    // A string: back to its opening quote (one not escaped).
+    size_t j = t.size() - 1;
+    while (true) {
+      if (j == 0) return "";
+      j = t.rfind('"', j - 1);
+      if (j == std::string_view::npos) return "";
+      size_t slashes = 0;
+      while (j > slashes && t[j - 1 - slashes] == '\\') ++slashes;
+      if (slashes % 2 == 0) break;
+    }
+    start = j;
+  } else {
+    start = t.size();
+    while (start > 0 && (std::isdigit(static_cast<unsigned char>(t[start - 1])) ||
+                         t[start - 1] == '-' || t[start - 1] == '+' || t[start - 1] == '.' ||
+                         t[start - 1] == 'e' || t[start - 1] == 'E'))
+      --start;
+    if (start == t.size()) return "";
+  }
+  const std::string_view value = t.substr(start);
+  t = t.substr(0, start);
+  TrimWsBack(&t);
+  if (t.empty() || t.back() != ':') return "";
+  t.remove_suffix(1);
+  TrimWsBack(&t);
+  constexpr std::string_view kId = "\"id\"";
+  if (t.size() < kId.size() || t.substr(t.size() - kId.size()) != kId) return "";
+  t.remove_suffix(kId.size());
+  TrimWsBack(&t);
+  if (t.empty() || (t.back() != ',' && t.back() != '{')) return "";
+  return std::string(value);
+}
 
 JsonRpcParse ParseJsonRpcHead(std::string_view head) {
   JsonRpcParse out;

@@ -66,6 +66,13 @@ JsonRpcParse ParseJsonRpc(std::string_view frame, size_t max_size = 16u << 20);
 // was not before the cut); else the status says why not.
 JsonRpcParse ParseJsonRpcHead(std::string_view head);
 
+// The id of a JSON-RPC object read from its last bytes (the tail of a long
+// write, up to its first newline): `"id":VALUE}` as the object's last
+// member, after `,` or `{`, VALUE a number or a string (its JSON text, as
+// ids are kept). "" when the end does not read so (a nested object's id,
+// one inside a string, or no id last).
+std::string JsonRpcIdFromTail(std::string_view tail);
+
 const char* JsonRpcStatusName(JsonRpcStatus s);
 const char* JsonRpcKindName(JsonRpcKind k);
 

@@ -184,5 +184,23 @@ TEST(JsonRpcTest, TheHeadOfACutFrame) {
   EXPECT_EQ(ParseJsonRpcHead(R"({"id":3,"result":)").status, JsonRpcStatus::kOk);
 }
 
+// The end of a long write: the id an SDK writes after the result.
+TEST(JsonRpcTest, TheIdFromTheTailOfACutFrame) {
+  EXPECT_EQ(JsonRpcIdFromTail(R"(aaaa"}]},"jsonrpc":"2.0","id":42})" "\n"), "42");
+  EXPECT_EQ(JsonRpcIdFromTail(R"(x"}]} , "id" : "req-7" } )"), R"("req-7")");
+  EXPECT_EQ(JsonRpcIdFromTail(R"(,"id":"a\"b"})"), R"("a\"b")");
+  EXPECT_EQ(JsonRpcIdFromTail(R"({"id":1e400})"), "1e400");
+  EXPECT_EQ(JsonRpcIdFromTail(R"(]},"id":-3}{"next":1})" "\n" R"({"jsonrpc":"2.0","id":9})"),
+            "")
+      << "only the cut frame's own end, up to the first newline";
+  EXPECT_EQ(JsonRpcIdFromTail(R"(aa"}],"meta":{"id":5}}})"), "") << "a nested object's id";
+  EXPECT_EQ(JsonRpcIdFromTail(R"("text":"a,\"id\":5}"}})"), "") << "an id inside a string";
+  EXPECT_EQ(JsonRpcIdFromTail(R"(aaaa"}]},"jsonrpc":"2.0"})"), "") << "no id last";
+  EXPECT_EQ(JsonRpcIdFromTail(R"(xid":5})"), "") << "a key that only ends in id";
+  EXPECT_EQ(JsonRpcIdFromTail(""), "");
+  EXPECT_EQ(JsonRpcIdFromTail("}"), "");
+  EXPECT_EQ(JsonRpcIdFromTail(R"("id":"})"), "");
+}
+
 }  // namespace
 }  // namespace agentwatch

@@ -377,6 +377,8 @@ DecodeStatus DecodePayload(std::span<const uint8_t> rec, v1::Event* ev,
   p->set_truncated((e.flags & AW_PAYLOAD_TRUNCATED) != 0);
   p->set_fault((e.flags & AW_PAYLOAD_FAULT) != 0);
   p->set_discovery((e.flags & AW_PAYLOAD_PROBE) != 0);
+  p->set_tail_follows((e.flags & AW_PAYLOAD_TAIL_FOLLOWS) != 0);
+  p->set_tail((e.flags & AW_PAYLOAD_TAIL) != 0);
   return DecodeStatus::kOk;
 }
 

@@ -2,7 +2,8 @@
 // its own budget (its captures are left out, as gaps in its stream) while
 // another watched process's payload is captured whole; and payload never
 // takes the last quarter of the ring buffer, so the exit of a process is
-// seen even while nobody reads and payload has filled the ring.
+// seen even while nobody reads and payload has filled the ring. And a write
+// longer than payload_max is captured as its head and its last bytes.
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -225,6 +226,57 @@ TEST_F(SensorFairnessTest, PayloadLeavesTheLastQuarterOfTheRingToLifecycleRecord
       payload += e.payload().data().size();
   EXPECT_GT(payload, 0u);
   EXPECT_LE(payload, opts.ringbuf_bytes - opts.ringbuf_bytes / 4);
+}
+
+TEST_F(SensorFairnessTest, ALongWriteIsCapturedAsItsHeadAndItsTail) {
+  SensorOptions opts;
+  if (!Start(opts)) GTEST_SKIP() << "BPF unavailable";
+  StartPolling();
+  constexpr size_t kLen = 100000;
+  int go[2];
+  ASSERT_EQ(pipe2(go, O_CLOEXEC), 0);
+  const pid_t child = fork();
+  if (child == 0) {
+    char c;
+    if (read(go[0], &c, 1) != 1) _exit(90);
+    int pp[2];
+    if (pipe2(pp, O_NONBLOCK) != 0) _exit(91);
+    if (fcntl(pp[1], F_SETPIPE_SZ, 1 << 20) < 0) _exit(92);
+    static char buf[kLen];
+    memset(buf, 'h', sizeof(buf));
+    memcpy(buf + sizeof(buf) - 8, "THE-END\n", 8);
+    if (write(pp[1], buf, sizeof(buf)) != static_cast<ssize_t>(sizeof(buf))) _exit(93);
+    _exit(0);
+  }
+  ASSERT_TRUE(sensor_.Watch(child, AW_WATCH_ON));
+  ASSERT_EQ(write(go[1], "g", 1), 1);
+  int st = 0;
+  ASSERT_EQ(waitpid(child, &st, 0), child);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  ASSERT_TRUE(WaitExit(child));
+  uint64_t head = 0, tail = 0, tail_offset = 0;
+  bool announced = false;
+  std::string tail_bytes;
+  for (const auto& e : Snapshot()) {
+    if (e.type() != v1::EVENT_TYPE_PAYLOAD || e.process().pid() != static_cast<uint32_t>(child) ||
+        e.payload().direction() != "out")
+      continue;  // (its read of the go byte)
+    const v1::PayloadInfo& p = e.payload();
+    EXPECT_EQ(p.syscall_length(), kLen);
+    if (p.tail()) {
+      if (tail == 0) tail_offset = p.offset();
+      tail += p.data().size();
+      tail_bytes += p.data();
+    } else {
+      head += p.data().size();
+      if (p.tail_follows()) announced = p.truncated();
+    }
+  }
+  EXPECT_EQ(head, opts.payload_max - AW_TAIL_BYTES);
+  EXPECT_TRUE(announced) << "the head's last chunk says it is cut and a tail follows";
+  EXPECT_EQ(tail, static_cast<uint64_t>(AW_TAIL_BYTES));
+  EXPECT_EQ(tail_offset, kLen - AW_TAIL_BYTES) << "the tail sits at its stream offset";
+  EXPECT_EQ(tail_bytes.substr(tail_bytes.size() - 8), "THE-END\n");
 }
 
 }  // namespace

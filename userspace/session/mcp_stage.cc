@@ -1,6 +1,7 @@
 #include "session/mcp_stage.h"
 
 #include "detect/signals.h"
+#include "mcp/jsonrpc.h"
 #include "redact/redact.h"
 
 namespace agentwatch {
@@ -115,6 +116,12 @@ void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
   std::vector<DecodedMessage> msgs;
   std::vector<DecodeFailure> failures;
   Stream& st = it->second;
+  // The cut write before this chunk: decoded now, with the id its tail
+  // ends with when this is the tail (else without).
+  if (st.cut_pending) {
+    const bool tail = p->tail() && p->offset() + p->data().size() == st.syscall_end;
+    DecodeCut(&st, tail ? JsonRpcIdFromTail(p->data()) : "", &msgs, &failures);
+  }
   const uint64_t lost_before = st.decoder.counters().responses_lost;
   const uint64_t gaps_before = st.decoder.counters().gaps;
   const uint64_t gap_bytes_before = st.decoder.counters().gap_bytes;
@@ -129,13 +136,11 @@ void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
   // from its head now (a request with its id and tool, a response paired
   // by its id and marked lost), not guessed at.
   if (p->truncated()) {
-    const size_t before = msgs.size();
-    st.decoder.Truncated(&msgs, &failures);
-    // Its size: the whole write it came in, when the write began it.
-    for (size_t i = before; i < msgs.size(); ++i) {
-      if (st.syscall_opens_object)
-        msgs[i].frame_bytes = std::max<size_t>(msgs[i].frame_bytes, p->syscall_length());
-    }
+    st.cut_length = p->syscall_length();
+    st.cut_pending = true;
+    // Its tail comes next (the kernel captures the end of a long write
+    // from one buffer): the message waits for it.
+    if (!p->tail_follows()) DecodeCut(&st, "", &msgs, &failures);
   }
   Account(&st);
   if (p->direction() == "out" && p->file_type() == "socket" && !outside_.empty() &&
@@ -185,6 +190,24 @@ void McpStage::Account(Stream* st) {
     if (victim == streams_.end() || victim->second.buffered == 0) break;
     Erase(victim);
     ++counters_.streams_evicted_for_memory;
+  }
+}
+
+void McpStage::DecodeCut(Stream* st, const std::string& id, std::vector<DecodedMessage>* msgs,
+                         std::vector<DecodeFailure>* failures) {
+  st->cut_pending = false;
+  const size_t before = msgs->size();
+  st->decoder.Truncated(msgs, failures);
+  for (size_t i = before; i < msgs->size(); ++i) {
+    DecodedMessage& d = (*msgs)[i];
+    // Its size: the whole write it came in, when the write began it.
+    if (st->syscall_opens_object)
+      d.frame_bytes = std::max<size_t>(d.frame_bytes, st->cut_length);
+    const bool response = d.msg.kind == JsonRpcKind::kResult || d.msg.kind == JsonRpcKind::kError;
+    if (response && d.msg.id.empty() && !id.empty()) {
+      d.msg.id = id;
+      d.msg.note += "; id read from the write's last bytes";
+    }
   }
 }
 
@@ -246,6 +269,7 @@ void McpStage::OnExit(const v1::Event& ev, std::vector<v1::Event>* out) {
   while (it != streams_.end() && std::get<0>(it->first) == pid) {
     std::vector<DecodedMessage> msgs;
     std::vector<DecodeFailure> failures;
+    if (it->second.cut_pending) DecodeCut(&it->second, "", &msgs, &failures);
     it->second.decoder.Close(&msgs, &failures);
     Emit(ev, it->first, nullptr, msgs, failures, out);
     it = Erase(it);

@@ -81,6 +81,10 @@ class McpStage {
     std::string session;
     uint64_t unmarked_gaps = 0, unmarked_gap_bytes = 0;
     size_t buffered = 0;  // the decoder's, as of its last feed
+    // A write cut at the capture limit whose tail was announced: its
+    // message waits for the id the tail ends with.
+    bool cut_pending = false;
+    uint64_t cut_length = 0;  // the whole write's
   };
 
   void Judge(const Key& key, Stream* st);
@@ -96,6 +100,10 @@ class McpStage {
             std::vector<DecodedMessage>& msgs,
             std::vector<DecodeFailure>& failures, std::vector<v1::Event>* out,
             Stream* st = nullptr);
+  // The message a cut write left open, decoded from its head now; id (from
+  // the write's tail) given to a response whose head had none.
+  void DecodeCut(Stream* st, const std::string& id, std::vector<DecodedMessage>* msgs,
+                 std::vector<DecodeFailure>* failures);
   // Gaps the decoder found since before: counted, and on the session.
   void NoteGaps(Stream* st, uint64_t gaps_before, uint64_t bytes_before);
 

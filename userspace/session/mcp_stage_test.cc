@@ -3,6 +3,7 @@
 // neighbour's.
 #include "session/mcp_stage.h"
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -41,6 +42,64 @@ TEST(McpStageTest, UndecodedBytesAreBoundedAndTheBiggestHolderGoesFirst) {
   EXPECT_TRUE(ping) << "the idle neighbour's held line was dropped instead of the flood's";
 }
 
+
+// A stdio response longer than the capture limit, written result first (as
+// the SDKs do): its head has no id, its tail (captured by the kernel after
+// the head) ends with it. The call it answers ends `lost`, paired by that
+// id, while another call stays pending.
+TEST(McpStageTest, ACutResponseIsPairedByTheIdAtItsTail) {
+  McpStage stage;
+  std::vector<v1::Event> out;
+  uint64_t in = 0, off = 0;
+  auto send = [&](bool is_out, const std::string& data, uint64_t at, uint64_t length,
+                  bool truncated, bool tail_follows, bool tail) {
+    events::EventBuilder b = events::Payload(is_out ? "out" : "in", is_out ? 1 : 0, data);
+    b.Stream("pipe", is_out ? 601 : 600, at).Pid(12).Watched().At(1000 + at, 2000 + at);
+    if (truncated) b.Truncated(length);
+    v1::Event e = b;
+    e.mutable_payload()->set_syscall_length(length);
+    e.mutable_payload()->set_tail_follows(tail_follows);
+    e.mutable_payload()->set_tail(tail);
+    stage.OnPayload(&e, nullptr, &out);
+  };
+  auto line = [&](bool is_out, const std::string& json) {
+    uint64_t& o = is_out ? off : in;
+    send(is_out, json + "\n", o, json.size() + 1, false, false, false);
+    o += json.size() + 1;
+  };
+  line(false, R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"a","version":"1"}}})");
+  line(true, R"({"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"s","version":"1"}},"jsonrpc":"2.0","id":0})");
+  line(false, R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow","arguments":{}}})");
+  line(false, R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"read","arguments":{}}})");
+  // 100,000 bytes written at once: 15,360 of head, then the last 1,024.
+  const std::string end = R"("}]},"jsonrpc":"2.0","id":2})" "\n";
+  const uint64_t length = 100000;
+  send(true, R"({"result":{"content":[{"type":"text","text":")" + std::string(15000, 'a'), off,
+       length, true, true, false);
+  EXPECT_TRUE(std::none_of(out.begin(), out.end(), [](const v1::Event& e) {
+    return e.type() == v1::EVENT_TYPE_MCP_CALL && e.call().request_id() == "2";
+  })) << "the cut response waits for its tail";
+  send(true, std::string(1024 - end.size(), 'a') + end, off + length - 1024, length, false, false,
+       true);
+  off += length;
+  std::vector<v1::McpCall> calls;
+  for (const auto& e : out)
+    if (e.type() == v1::EVENT_TYPE_MCP_CALL) calls.push_back(e.call());
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[1].tool(), "read");
+  EXPECT_EQ(calls[1].status(), "lost");
+  EXPECT_NE(calls[1].decode_note().find("id read from the write's last bytes"), std::string::npos)
+      << calls[1].decode_note();
+  EXPECT_EQ(calls[1].response_bytes(), length);
+  // The other call is still pending, and answered whole later.
+  line(true, R"({"result":{"content":[]},"jsonrpc":"2.0","id":1})");
+  calls.clear();
+  for (const auto& e : out)
+    if (e.type() == v1::EVENT_TYPE_MCP_CALL) calls.push_back(e.call());
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[2].tool(), "slow");
+  EXPECT_EQ(calls[2].status(), "ok");
+}
 
 // An HTTP server's responses that cannot be decoded end the calls they
 // answered as `lost` (noted), instead of leaving them pending for good.
