@@ -171,8 +171,8 @@ static __always_inline __u64 wakeup_flags(void *rec, __u32 cat, __u32 size)
 }
 
 /*
- * Payload may fill three quarters of the ring buffer; the last quarter is
- * kept for everything else (exec, exit, fork, files, connections, DNS,
+ * Watched payload may fill three quarters of the ring buffer; the last
+ * quarter is kept for everything else (exec, exit, fork, files, connections, DNS,
  * evasions), so a flood of payload cannot crowd out the records alerts are
  * made of. A payload chunk left out is a gap in its stream's offsets.
  */
@@ -195,7 +195,11 @@ static __always_inline void emit_record(void *rec, __u32 size, __u32 cat)
 	/* A power-of-two mask bounds size for the verifier, the comparison
 	 * keeps it inside the scratch value. */
 	size &= 32767;
-	if (cat == AW_CAT_PAYLOAD && !payload_room(size))
+	/* Discovery's payload is bounded already (probe_bytes per fd) and
+	 * what a server is judged by: never shed. */
+	if (cat == AW_CAT_PAYLOAD &&
+	    !(((struct aw_payload_event *)rec)->flags & AW_PAYLOAD_PROBE) &&
+	    !payload_room(size))
 		return;
 	if (size <= sizeof(union scratch_rec)) {
 		((struct aw_hdr *)rec)->size = size;

@@ -106,7 +106,7 @@ struct pay_bucket {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
-	__type(key, __u32); /* tgid */
+	__type(key, __u64); /* tgid, or AW_UID_BUCKET | uid */
 	__type(value, struct pay_bucket);
 } pay_buckets SEC(".maps");
 

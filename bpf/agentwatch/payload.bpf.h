@@ -103,53 +103,74 @@ static __always_inline void report_budget(struct pay_bucket *b, __u64 now,
 	emit_record(&e, sizeof(e), AW_CAT_PROC);
 }
 
-/*
- * Takes a capture of bytes (plus a record's cost) of a syscall that moved
- * ret bytes on fd from the budget of the current process, a token bucket
- * of payload_burst refilled at payload_rate bytes a second. A process that
- * floods spends its own budget: its captures are left out (gaps in its
- * streams, counted, reported) while other processes' payload goes on.
- * Threads of one process race on the bucket; that costs precision only.
- * Returns 0 when the capture is left out.
- */
-static __always_inline int payload_admit(__u64 bytes, long ret, int fd,
-					 __u32 syscall)
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u64 now = bpf_ktime_get_ns(), last, dt;
-	struct pay_bucket *b, init = {};
-	__s64 cost = bytes + AW_RECORD_COST;
+/* The bucket of a user's watched processes together: a flooder that forks
+ * (each child a process of its own) is held by it; AW_UID_FACTOR times the
+ * process budget. */
+#define AW_UID_BUCKET (1ULL << 32)
+#define AW_UID_FACTOR 4
 
-	if (!payload_rate)
-		return 1;
-	b = bpf_map_lookup_elem(&pay_buckets, &tgid);
+/* The bucket under key, refilled for the time since its last refill (at
+ * most once a millisecond, so calls close together do not round the
+ * refill down to nothing); NULL when the map has no room. */
+static __always_inline struct pay_bucket *bucket(__u64 key, __u64 rate,
+						 __u64 burst, __u64 now)
+{
+	struct pay_bucket *b, init = {};
+	__u64 last, dt;
+
+	b = bpf_map_lookup_elem(&pay_buckets, &key);
 	if (!b) {
-		init.tokens = payload_burst;
+		init.tokens = burst;
 		init.last_ns = now;
-		bpf_map_update_elem(&pay_buckets, &tgid, &init, BPF_NOEXIST);
-		b = bpf_map_lookup_elem(&pay_buckets, &tgid);
-		if (!b)
-			return 1;
+		bpf_map_update_elem(&pay_buckets, &key, &init, BPF_NOEXIST);
+		return bpf_map_lookup_elem(&pay_buckets, &key);
 	}
-	/* Refilled at most once a millisecond, so the refill is never
-	 * rounded down to nothing by calls close together. */
 	last = b->last_ns;
 	if (now > last + 1000000 &&
 	    __sync_val_compare_and_swap(&b->last_ns, last, now) == last) {
 		dt = now - last;
-		if (dt > 10000000000ULL) /* 10 s: the product stays in 64 bits */
-			dt = 10000000000ULL;
-		__sync_fetch_and_add(&b->tokens,
-				     (__s64)(payload_rate * dt / 1000000000ULL));
-		if (b->tokens > (__s64)payload_burst)
-			b->tokens = payload_burst;
+		if (dt > 4000000000ULL) /* 4 s: the product stays in 64 bits */
+			dt = 4000000000ULL;
+		__sync_fetch_and_add(&b->tokens, (__s64)(rate * dt / 1000000000ULL));
+		if (b->tokens > (__s64)burst)
+			b->tokens = burst;
 	}
-	if (b->tokens < cost) {
+	return b;
+}
+
+/*
+ * Takes a capture of bytes (plus a record's cost) of a syscall that moved
+ * ret bytes on fd from the budget of the current process and of its user:
+ * token buckets of payload_burst (the user's: AW_UID_FACTOR times that)
+ * refilled at payload_rate bytes a second. A process that floods, or a
+ * user whose processes do, spends its own budget: its captures are left
+ * out (gaps in its streams, counted, reported) while other processes'
+ * payload goes on. Threads of one process race on the buckets; that costs
+ * precision only. Returns 0 when the capture is left out.
+ */
+static __always_inline int payload_admit(__u64 bytes, long ret, int fd,
+					 __u32 syscall)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct pay_bucket *b, *u;
+	__s64 cost = bytes + AW_RECORD_COST;
+
+	if (!payload_rate)
+		return 1;
+	b = bucket(bpf_get_current_pid_tgid() >> 32, payload_rate,
+		   payload_burst, now);
+	u = bucket(AW_UID_BUCKET | (__u32)bpf_get_current_uid_gid(),
+		   payload_rate * AW_UID_FACTOR, payload_burst * AW_UID_FACTOR,
+		   now);
+	if (!b || !u)
+		return 1;
+	if (b->tokens < cost || u->tokens < cost) {
 		count(AW_CTR_PAYLOAD_THROTTLED);
 		report_budget(b, now, fd, syscall, ret);
 		return 0;
 	}
 	__sync_fetch_and_add(&b->tokens, -cost);
+	__sync_fetch_and_add(&u->tokens, -cost);
 	return 1;
 }
 

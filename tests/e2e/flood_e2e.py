@@ -87,6 +87,7 @@ def make_user():
     if shutil.which("useradd") is None:
         return None
     name = f"awflood{os.getpid() % 100000}"
+    subprocess.run(["userdel", name], capture_output=True)  # a stale one from a killed run
     subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
                     name], check=True, capture_output=True)
     return pwd.getpwnam(name)
@@ -201,6 +202,7 @@ def main():
                     for c in aw("status")[0].get("counters", [])}
         check(counters.get("kernel_payload_throttled", 0) > 0,
               f"the kernel held the flooder to its budget: {counters}")
+        check(counters.get("mcp_stream_gaps", 0) > 0, f"the gaps are counted: {counters}")
         rss = peak_rss_kb(daemon.pid)
         print(f"daemon peak RSS {rss // 1024} MB; counters: "
               f"throttled={counters.get('kernel_payload_throttled')} "

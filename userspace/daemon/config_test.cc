@@ -472,7 +472,12 @@ TEST(SettingsTest, ValidationErrorsKeepTheirTexts) {
       {"discovery: {probe_bytes: 100}", "discovery.probe_bytes: 100 must be between 256 and 65536"},
       {"payload_max: 10", "payload_max: 10 must be 0 (off) or between 64 and 262144 bytes"},
       {"payload_burst: 4096",
-       "payload_burst: 4096 is below 65536 bytes (a burst must hold the largest capture)"},
+       "payload_burst: 4096 is below 65536 bytes (a burst must hold the largest capture, "
+       "payload_max + 256)"},
+      {"{payload_max: 262144, payload_burst: 262144}",
+       "payload_burst: 262144 is below 262400 bytes (a burst must hold the largest capture, "
+       "payload_max + 256)"},
+      {"payload_rate: 2000000000", "payload_rate: 2000000000 is over 1073741824 bytes a second"},
       {"dns_port: 70000", "dns_port: 70000 is not a port"},
       {"queue_size: 8", "queue_size: 8 must be at least 16"},
       {"process_table_max: 8", "process_table_max: 8 must be at least 128"},

@@ -122,7 +122,7 @@ void LiveDaemon::OpenStore() {
 void LiveDaemon::MakePipeline() {
   Pipeline::Options popts = PipelineOptions(cfg_);
   popts.live_peer_lookup = true;
-  popts.sweep_proc_root = "/proc";
+  popts.sweep = true;
   Store* store = store_.get();
   Hub* hub = &hub_;
   pipeline_ = std::make_unique<Pipeline>(

@@ -415,9 +415,17 @@ std::string CheckPayloadMax(const std::string& k, const uint32_t& v, const Confi
   return fmt::format("{}: {} must be 0 (off) or between 64 and 262144 bytes", k, v);
 }
 
+std::string CheckPayloadRate(const std::string& k, const uint32_t& v, const Config&) {
+  if (v <= (1u << 30)) return "";
+  return fmt::format("{}: {} is over 1073741824 bytes a second", k, v);
+}
+
 std::string CheckPayloadBurst(const std::string& k, const uint32_t& v, const Config& c) {
-  if (c.payload_rate == 0 || v >= 65536) return "";
-  return fmt::format("{}: {} is below 65536 bytes (a burst must hold the largest capture)", k, v);
+  const uint64_t least = std::max<uint64_t>(65536, uint64_t{c.payload_max} + 256);
+  if (c.payload_rate == 0 || v >= least) return "";
+  return fmt::format("{}: {} is below {} bytes (a burst must hold the largest capture, "
+                     "payload_max + 256)",
+                     k, v, least);
 }
 
 std::string CheckPort(const std::string& k, const uint32_t& v, const Config&) {
@@ -533,10 +541,12 @@ void AddSensorSettings(std::vector<Setting>* t) {
   t->push_back(Uint("payload_rate", AW_FIELD(payload_rate),
                     "payload bytes a second captured per watched process at most; a "
                     "process past it loses its own payload (stream gaps), not others' "
-                    "(0 = no budget)"));
+                    "(0 = no budget; at most 1073741824); a user's watched processes "
+                    "together get four times it",
+                    CheckPayloadRate));
   t->push_back(Uint("payload_burst", AW_FIELD(payload_burst),
                     "payload bytes a watched process may send in a burst above "
-                    "payload_rate (at least 65536)",
+                    "payload_rate (at least 65536 and payload_max + 256)",
                     CheckPayloadBurst));
   t->push_back(Uint("dns_port", AW_FIELD(dns_port),
                     "UDP datagrams to this port are decoded as DNS queries",

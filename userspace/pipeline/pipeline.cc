@@ -1,15 +1,17 @@
 #include "pipeline/pipeline.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <sstream>
-#include <fstream>
+#include <cerrno>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
 #include "common/text.h"
 #include "events.h"
-#include "proc/proc_scan.h"
 #include "proc/sockets.h"
 #include "redact/redactor.h"
 
@@ -26,7 +28,8 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
       correlator_(opts.correlator),
       engine_(opts.engine),
       matcher_(std::make_shared<WatchMatcher>()),
-      sweep_root_(opts.sweep_interval_ms > 0 ? opts.sweep_proc_root : ""),
+      sweep_(opts.sweep && opts.sweep_interval_ms > 0),
+      sweep_alive_(opts.sweep_alive),
       sweep_interval_(opts.sweep_interval_ms) {
   mcp_.tracker().SetLookups(
       [this](uint32_t pid) -> const ProcessInfo* { return table_.Find(pid); },
@@ -111,7 +114,7 @@ bool Pipeline::Push(v1::Event&& ev) {
   ++(payload ? payload_drops_ : queue_drops_);
   ++unreported_drops_;
   // Said in the log, at most every 10 s, with what was dropped since.
-  const int64_t now = NowUnixNs();
+  const int64_t now = static_cast<int64_t>(NowBoottimeNs());  // monotonic
   if (now - last_drop_log_ns_ >= 10'000'000'000) {
     const uint64_t all = payload_drops_ + queue_drops_;
     spdlog::warn("msg=\"pipeline queue full: events dropped\" dropped={} payload_total={} "
@@ -127,7 +130,7 @@ void Pipeline::Run() {
   v1::Event ev;
   auto next_sweep = std::chrono::steady_clock::now() + sweep_interval_;
   while (true) {
-    if (!sweep_root_.empty() && std::chrono::steady_clock::now() >= next_sweep) {
+    if (sweep_ && std::chrono::steady_clock::now() >= next_sweep) {
       Sweep();
       next_sweep = std::chrono::steady_clock::now() + sweep_interval_;
     }
@@ -149,43 +152,38 @@ void Pipeline::Run() {
 
 namespace {
 
-// Whether this process sees the kernel's pids: in a pid namespace of its
-// own (a container without the host's pids) /proc lists other numbers
+// The initial pid namespace's inode (PROC_PID_INIT_INO): a daemon in
+// another one (a container without the host's pids) sees other numbers
 // than the probes report, and a sweep would end every process.
-bool SeesKernelPids(const std::string& proc_root) {
-  std::ifstream f(proc_root + "/self/status");
-  for (std::string line; std::getline(f, line);) {
-    if (line.rfind("NSpid:", 0) == 0) {
-      std::istringstream in(line.substr(6));
-      int n = 0;
-      for (std::string pid; in >> pid;) ++n;
-      return n == 1;
-    }
-  }
-  return true;  // no NSpid (old kernels): no nested namespaces to tell
+bool InHostPidNamespace() {
+  char link[64] = {};
+  const ssize_t n = readlink("/proc/self/ns/pid", link, sizeof(link) - 1);
+  return n > 0 && std::string_view(link, static_cast<size_t>(n)) == "pid:[4026531836]";
+}
+
+// A pid or tid is there unless the kernel says no such process (EPERM,
+// another user's process the daemon may not signal, is there).
+bool KillZeroAlive(uint32_t pid) {
+  return kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
 }
 
 }  // namespace
 
 void Pipeline::Sweep() {
-  if (!sweep_checked_) {
-    sweep_checked_ = true;
-    if (!SeesKernelPids(sweep_root_)) {
-      spdlog::warn("msg=\"/proc sweep off: the daemon runs in a pid namespace of its own (run "
-                   "it with the host's pids)\" proc={}",
-                   sweep_root_);
-      sweep_root_.clear();
+  if (!sweep_alive_) {
+    if (!InHostPidNamespace()) {
+      spdlog::warn("msg=\"lost-exit sweep off: the daemon runs in a pid namespace of its own "
+                   "(run it with the host's pids)\"");
+      sweep_ = false;
       return;
     }
+    sweep_alive_ = KillZeroAlive;
   }
-  const std::vector<uint32_t> listed = ListPids(sweep_root_);
-  if (listed.empty()) return;  // no /proc to look at: nothing is judged gone
   std::vector<uint32_t> missing;
   table_.ForEach([&](const ProcessInfo& p) {
-    if (!p.exited && p.pid != 0 && !std::binary_search(listed.begin(), listed.end(), p.pid))
-      missing.push_back(p.pid);
+    if (!p.exited && p.pid != 0 && !sweep_alive_(p.pid)) missing.push_back(p.pid);
   });
-  // Gone from /proc at one sweep and still running in the table at the
+  // Gone at one sweep and still running in the table at the
   // next, once every event queued before the first is processed (its exit
   // may have been among them): its exit record was lost.
   const uint64_t now = NowBoottimeNs();
@@ -209,7 +207,7 @@ void Pipeline::Sweep() {
     ++ended;
   }
   if (ended > 0)
-    spdlog::info("msg=\"processes found gone by the /proc sweep (exit records lost)\" ended={} "
+    spdlog::info("msg=\"processes found gone by the sweep (exit records lost)\" ended={} "
                  "total={}",
                  ended, swept_exits_.load());
   sweep_suspects_ = std::move(suspects);

@@ -61,10 +61,14 @@ class Pipeline {
     // has no processes to look at).
     bool live_peer_lookup = false;
     // Live only: every sweep_interval_ms, processes the table holds as
-    // running that /proc no longer lists (twice in a row: their exit may
-    // still be queued) get an exit event marked swept, which ends their
-    // servers, sessions and pending calls. 0 = no sweep (replay, tests).
-    std::string sweep_proc_root;
+    // running that are gone (missed at two sweeps in a row, once the queue
+    // has passed the first miss: their exit may still be queued) get an
+    // exit event marked swept, which ends their servers, sessions and
+    // pending calls. Whether a pid (or tid) is there: sweep_alive, by
+    // default kill(pid, 0) when the daemon is in the host's pid namespace
+    // (elsewhere the sweep is off). false = no sweep (replay, tests).
+    bool sweep = false;
+    std::function<bool(uint32_t)> sweep_alive;
     uint32_t sweep_interval_ms = 10000;
     McpTracker::Options tracker;
     Correlator::Options correlator;
@@ -156,7 +160,7 @@ class Pipeline {
   void Publish(v1::Event& ev);
   void MaybeWatch(ProcessInfo* p, const char* why);
   void RewatchAll();
-  // The /proc sweep (see Options::sweep_proc_root).
+  // The sweep for lost exits (see Options::sweep).
   void Sweep();
   void OnMcpServer(ProcessInfo* p);
 
@@ -199,11 +203,11 @@ class Pipeline {
   std::atomic<uint64_t> servers_discovered_{0};
   std::atomic<uint64_t> probes_not_mcp_{0};
   std::atomic<uint64_t> swept_exits_{0};
-  std::string sweep_root_;
+  bool sweep_;
+  std::function<bool(uint32_t)> sweep_alive_;
   std::chrono::milliseconds sweep_interval_;
-  // Not in /proc at the last sweep, with the kernel time they were missed.
+  // Gone at the last sweep, with the kernel time they were missed.
   std::map<uint32_t, uint64_t> sweep_suspects_;
-  bool sweep_checked_ = false;
   uint64_t last_ktime_ = 0;  // of the newest event Run() took
   std::array<std::atomic<uint64_t>, 64> by_type_{};
   LatencyHistogram latency_;

@@ -178,11 +178,23 @@ void McpStage::Account(Stream* st) {
   buffered_ += now;
   buffered_ -= st->buffered;
   st->buffered = now;
-  // The stream holding most goes first (a flood's own, not an idle
-  // neighbour's); not the one just fed, which the caller goes on with.
+  // From the process holding most in all (a flood's, not a neighbour's
+  // one big response), its biggest stream goes first; not the one just
+  // fed, which the caller goes on with.
   while (buffered_ > max_buffered_) {
+    std::map<uint32_t, size_t> by_pid;
+    for (const auto& [k, s] : streams_) by_pid[std::get<0>(k)] += s.buffered;
+    uint32_t pid = 0;
+    size_t most = 0;
+    for (const auto& [p, n] : by_pid) {
+      if (n > most) {
+        most = n;
+        pid = p;
+      }
+    }
     auto victim = streams_.end();
-    for (auto it = streams_.begin(); it != streams_.end(); ++it) {
+    for (auto it = streams_.lower_bound(Key{pid, INT32_MIN, 0, 0});
+         it != streams_.end() && std::get<0>(it->first) == pid; ++it) {
       if (&it->second != st &&
           (victim == streams_.end() || it->second.buffered > victim->second.buffered))
         victim = it;

@@ -25,7 +25,7 @@ class McpStage {
     uint64_t invalid = 0;
     uint64_t streams_evicted = 0;
     // Streams dropped because all decoders together held over
-    // max_buffered bytes (the one holding most goes first).
+    // max_buffered bytes (the biggest of the process holding most goes first).
     uint64_t streams_evicted_for_memory = 0;
     uint64_t stream_gaps = 0;       // holes in decoded streams
     uint64_t stream_gap_bytes = 0;  // bytes they lost
@@ -91,7 +91,8 @@ class McpStage {
   // Drops a stream and what its decoder held.
   std::map<Key, Stream>::iterator Erase(std::map<Key, Stream>::iterator it);
   // After a feed: the held bytes of st counted, and while all decoders
-  // hold over max_buffered, the other stream holding most dropped.
+  // hold over max_buffered, the biggest other stream of the process holding
+  // most dropped.
   void Account(Stream* st);
   // Where a stream's messages were seen, for the tracker.
   static McpObservation Observation(const v1::Event& src, const Key& key,
