@@ -170,7 +170,7 @@ def main():
               f"every shell of root's server is alerted under the flood: {len(got)}/{SHELLS}, "
               f"missing {sorted(set(range(SHELLS)) - got)[:10]}")
 
-        runs = [c for c in aw("calls", "-n", "100000") if c.get("tool") == "run_command"]
+        runs = aw("calls", "--tool", "run_command", "-n", "1000")
         statuses = {}
         for c in runs:
             statuses[c.get("status")] = statuses.get(c.get("status"), 0) + 1

@@ -473,10 +473,10 @@ TEST(SettingsTest, ValidationErrorsKeepTheirTexts) {
       {"payload_max: 10", "payload_max: 10 must be 0 (off) or between 64 and 262144 bytes"},
       {"payload_burst: 4096",
        "payload_burst: 4096 is below 65536 bytes (a burst must hold the largest capture, "
-       "payload_max + 256)"},
+       "payload_max + 1024)"},
       {"{payload_max: 262144, payload_burst: 262144}",
-       "payload_burst: 262144 is below 262400 bytes (a burst must hold the largest capture, "
-       "payload_max + 256)"},
+       "payload_burst: 262144 is below 263168 bytes (a burst must hold the largest capture, "
+       "payload_max + 1024)"},
       {"payload_rate: 2000000000", "payload_rate: 2000000000 is over 1073741824 bytes a second"},
       {"dns_port: 70000", "dns_port: 70000 is not a port"},
       {"queue_size: 8", "queue_size: 8 must be at least 16"},

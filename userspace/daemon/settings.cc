@@ -421,10 +421,10 @@ std::string CheckPayloadRate(const std::string& k, const uint32_t& v, const Conf
 }
 
 std::string CheckPayloadBurst(const std::string& k, const uint32_t& v, const Config& c) {
-  const uint64_t least = std::max<uint64_t>(65536, uint64_t{c.payload_max} + 256);
+  const uint64_t least = std::max<uint64_t>(65536, uint64_t{c.payload_max} + 1024);
   if (c.payload_rate == 0 || v >= least) return "";
   return fmt::format("{}: {} is below {} bytes (a burst must hold the largest capture, "
-                     "payload_max + 256)",
+                     "payload_max + 1024)",
                      k, v, least);
 }
 
@@ -546,7 +546,7 @@ void AddSensorSettings(std::vector<Setting>* t) {
                     CheckPayloadRate));
   t->push_back(Uint("payload_burst", AW_FIELD(payload_burst),
                     "payload bytes a watched process may send in a burst above "
-                    "payload_rate (at least 65536 and payload_max + 256)",
+                    "payload_rate (at least 65536 and payload_max + 1024)",
                     CheckPayloadBurst));
   t->push_back(Uint("dns_port", AW_FIELD(dns_port),
                     "UDP datagrams to this port are decoded as DNS queries",

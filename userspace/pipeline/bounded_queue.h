@@ -1,8 +1,9 @@
 // A bounded multi-producer queue that never blocks its producers: a push
 // into a full queue fails and is counted by the caller. Items of the bulk
 // lane may fill only a share of it (by count and by weight, e.g. bytes), so
-// the rest is always there for the priority lane; both lanes stay in one
-// order.
+// the rest is always there for the priority lane, and one owner's bulk items
+// at most a quarter of that share, so one flooding owner cannot fill it for
+// the others; both lanes stay in one order.
 #ifndef AGENTWATCH_PIPELINE_BOUNDED_QUEUE_H_
 #define AGENTWATCH_PIPELINE_BOUNDED_QUEUE_H_
 
@@ -12,6 +13,7 @@
 #include <deque>
 #include <limits>
 #include <mutex>
+#include <unordered_map>
 
 namespace agentwatch {
 
@@ -27,7 +29,7 @@ class BoundedQueue {
                         uint64_t bulk_weight = std::numeric_limits<uint64_t>::max())
       : capacity_(capacity), bulk_capacity_(bulk_capacity), bulk_weight_max_(bulk_weight) {}
 
-  bool TryPush(T&& v, Lane lane = Lane::kPriority, uint64_t weight = 0) {
+  bool TryPush(T&& v, Lane lane = Lane::kPriority, uint64_t weight = 0, uint32_t owner = 0) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_ || q_.size() >= capacity_) return false;
@@ -35,10 +37,13 @@ class BoundedQueue {
       if (bulk) {
         if (bulk_count_ >= bulk_capacity_ || weight > bulk_weight_max_ - bulk_weight_)
           return false;
+        size_t& mine = by_owner_[owner];
+        if (mine >= bulk_capacity_ / 4 + 1) return false;
+        ++mine;
         ++bulk_count_;
         bulk_weight_ += weight;
       }
-      q_.push_back(Item{std::move(v), bulk ? weight : 0, bulk});
+      q_.push_back(Item{std::move(v), bulk ? weight : 0, owner, bulk});
       if (q_.size() > peak_) peak_ = q_.size();
     }
     cv_.notify_one();
@@ -57,6 +62,8 @@ class BoundedQueue {
     if (it.bulk) {
       --bulk_count_;
       bulk_weight_ -= it.weight;
+      auto o = by_owner_.find(it.owner);
+      if (o != by_owner_.end() && --o->second == 0) by_owner_.erase(o);
     }
     q_.pop_front();
     // A deque keeps the blocks it grew to; give them back once it drains
@@ -96,6 +103,7 @@ class BoundedQueue {
   struct Item {
     T v;
     uint64_t weight;
+    uint32_t owner;
     bool bulk;
   };
 
@@ -107,6 +115,7 @@ class BoundedQueue {
   std::deque<Item> q_;
   size_t bulk_count_ = 0;
   uint64_t bulk_weight_ = 0;
+  std::unordered_map<uint32_t, size_t> by_owner_;  // bulk items queued per owner
   size_t peak_ = 0;
   bool closed_ = false;
 };

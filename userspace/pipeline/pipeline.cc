@@ -110,7 +110,9 @@ bool Pipeline::Push(v1::Event&& ev) {
   }
   const bool payload = ev.type() == v1::EVENT_TYPE_PAYLOAD;
   const uint64_t weight = payload ? QueueWeight(ev) : 0;
-  if (q_.TryPush(std::move(ev), payload ? Lane::kBulk : Lane::kPriority, weight)) return true;
+  const uint32_t owner = ev.process().pid();
+  if (q_.TryPush(std::move(ev), payload ? Lane::kBulk : Lane::kPriority, weight, owner))
+    return true;
   ++(payload ? payload_drops_ : queue_drops_);
   ++unreported_drops_;
   // Said in the log, at most every 10 s, with what was dropped since.

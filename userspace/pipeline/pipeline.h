@@ -51,9 +51,10 @@ class Pipeline {
  public:
   struct Options {
     // Events queued between the sensor and the pipeline. Payload may take
-    // three quarters of the places and queue_payload_bytes; the rest is
-    // kept for lifecycle and security events (exec, exit, files,
-    // connections, DNS, evasions, LOSS), which payload never crowds out.
+    // three quarters of the places and queue_payload_bytes, one process's
+    // a quarter of that; the rest is kept for lifecycle and security
+    // events (exec, exit, files, connections, DNS, evasions, LOSS), which
+    // payload never crowds out.
     size_t queue_size = 65536;
     uint64_t queue_payload_bytes = 64ull << 20;
     ProcessTable::Options table;

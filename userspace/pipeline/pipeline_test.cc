@@ -404,7 +404,7 @@ TEST(PipelineTest, PayloadTakesOnlyItsShareOfTheQueue) {
   });
   int accepted = 0;
   for (int i = 0; i < 10; ++i)
-    accepted += p.Push(events::Payload("out", 1, "x").Pid(7).At(1000 + i, 2000 + i));
+    accepted += p.Push(events::Payload("out", 1, "x").Pid(100 + i).At(1000 + i, 2000 + i));
   EXPECT_EQ(accepted, 9);
   EXPECT_EQ(p.payload_drops(), 1u);
   EXPECT_EQ(p.queue_drops(), 0u);
@@ -429,6 +429,19 @@ TEST(PipelineTest, PayloadTakesOnlyItsShareOfTheQueue) {
   }
   EXPECT_EQ(pids, (std::vector<uint32_t>{7, 8, 10}));
   EXPECT_EQ(lost, 2u) << "every drop is marked";
+}
+
+TEST(PipelineTest, OneProcessTakesAtMostAQuarterOfThePayloadShare) {
+  Pipeline::Options o;
+  o.queue_size = 64;  // payload: 48 places, 13 of one process
+  Pipeline p(o, nullptr, [](const v1::Event&, const std::vector<uint32_t>&) {});
+  int flooder = 0;
+  for (int i = 0; i < 40; ++i) flooder += p.Push(events::Payload("out", 1, "f").Pid(7));
+  EXPECT_EQ(flooder, 13);
+  int other = 0;
+  for (int i = 0; i < 10; ++i) other += p.Push(events::Payload("out", 1, "q").Pid(8));
+  EXPECT_EQ(other, 10) << "another process's payload still gets in";
+  EXPECT_EQ(p.payload_drops(), 27u);
 }
 
 TEST(PipelineTest, PayloadIsBoundedByBytesInTheQueue) {

@@ -29,7 +29,7 @@ struct SensorOptions {
   uint32_t payload_max = 16384;
   // Each watched process's payload budget: a token bucket refilled at
   // payload_rate bytes a second up to payload_burst; a capture costs its
-  // bytes plus 256. A process past its budget loses its own payload (stream
+  // bytes plus 1024. A process past its budget loses its own payload (stream
   // gaps, counted), not other processes'. 0 = no budget.
   uint32_t payload_rate = 4u << 20;
   uint32_t payload_burst = 16u << 20;
