@@ -64,8 +64,14 @@ def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     tmp = tempfile.mkdtemp(prefix="aw-latency-")
     endpoint = f"unix://{tmp}/aw.sock"
+    # N alerts a condition: the rule's limit of new alerts a minute per
+    # server (60) is lifted, this measures latency, not the limit.
+    rules = os.path.join(tmp, "rules.d")
+    os.makedirs(rules)
+    with open(os.path.join(rules, "10-bench.yaml"), "w") as f:
+        f.write("rules:\n  - id: server-spawns-shell\n    max_per_minute: 0\n")
     daemon = start_daemon(BIN, endpoint, os.path.join(tmp, "daemon.log"), "--state-dir",
-                          os.path.join(tmp, "state"), "--no-store")
+                          os.path.join(tmp, "state"), "--no-store", "--rules-dir", rules)
     got, lock = {}, threading.Lock()
     stream = subprocess.Popen([os.path.join(BIN, "agentwatch"), "--endpoint", endpoint, "--json",
                                "alerts", "--follow"], stdout=subprocess.PIPE, text=True)

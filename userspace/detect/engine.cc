@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "common/text.h"
 
@@ -421,7 +422,7 @@ void Engine::Raise(size_t rule_index, const std::string& scope, Partial&& p, int
   // One alert per rule, scope, chain and key within the rule's window.
   const std::string fold_key = fmt::format("{}|{}|{}|{}", r.id, scope, p.who.chain, key);
   if (FoldRepeat(r, fold_key, now, out)) return;
-  if (RateLimited(r, now)) return;
+  if (RateLimited(r, scope, now)) return;
   v1::Alert a = NewAlert(r, key, p, final_sig, now);
   a.set_summary(Summary(r, final_sig, last));
   folded_[fold_key] = {a.id(), now};
@@ -449,12 +450,23 @@ bool Engine::FoldRepeat(const Rule& r, const std::string& fold_key, int64_t now,
   return true;
 }
 
-bool Engine::RateLimited(const Rule& r, int64_t now) {
+bool Engine::RateLimited(const Rule& r, const std::string& scope, int64_t now) {
   if (r.max_per_minute == 0) return false;
-  RateWindow& w = rate_[r.id];
-  if (now - w.start_unix_ns >= 60ll * 1000000000) w = {now, 0};
+  constexpr int64_t kMinute = 60ll * 1000000000;
+  // Per rule and scope (a server, an agent): one noisy server cannot
+  // use up another's alerts. Windows of a minute ago go when there are many.
+  if (rate_.size() >= 4096) {
+    for (auto it = rate_.begin(); it != rate_.end();)
+      it = now - it->second.start_unix_ns >= kMinute ? rate_.erase(it) : std::next(it);
+  }
+  RateWindow& w = rate_[r.id + "|" + scope];
+  if (now - w.start_unix_ns >= kMinute) w = {now, 0};
   if (w.count >= r.max_per_minute) {
     ++counters_.alerts_rate_limited;
+    if (w.count++ == r.max_per_minute)
+      spdlog::warn("msg=\"alerts rate-limited: more are dropped this minute\" rule={} scope={} "
+                   "max_per_minute={}",
+                   r.id, scope, r.max_per_minute);
     return true;
   }
   ++w.count;

@@ -139,7 +139,7 @@ class Engine {
   // it repeats; a new alert over the rule's rate is dropped; the alert.
   bool FoldRepeat(const Rule& r, const std::string& fold_key, int64_t now,
                   std::vector<v1::Event>* out);
-  bool RateLimited(const Rule& r, int64_t now);
+  bool RateLimited(const Rule& r, const std::string& scope, int64_t now);
   v1::Alert NewAlert(const Rule& r, const std::string& key, const Partial& p,
                      const Signal& final_sig, int64_t now);
   void Sweep(int64_t now);
@@ -164,7 +164,7 @@ class Engine {
     int64_t start_unix_ns = 0;
     uint32_t count = 0;
   };
-  std::map<std::string, RateWindow> rate_;  // rule id -> this minute's alerts
+  std::map<std::string, RateWindow> rate_;  // rule id|scope -> this minute's alerts
   uint64_t next_alert_ = 1;
   int64_t next_sweep_ = 0;
   Counters counters_;

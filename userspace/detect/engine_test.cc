@@ -23,7 +23,9 @@ class EngineTest : public ::testing::Test {
   void Load(const RuleSet& set) {
     ASSERT_EQ(engine_.SetRules(set), "");
     Engine::Lookups l;
-    l.server_name = [](uint32_t pid) { return pid == 20 ? std::string("files") : ""; };
+    l.server_name = [](uint32_t pid) {
+      return pid == 20 ? std::string("files") : pid == 30 ? std::string("other") : "";
+    };
     l.inventory = [this](const std::string& id, v1::McpToolInventory* inv) {
       if (id != "ident" && id != "other") return false;
       *inv = inventory_;
@@ -41,7 +43,7 @@ class EngineTest : public ::testing::Test {
   void Feed(const v1::Event& e, std::vector<uint32_t> lineage) {
     Attribution a;
     for (uint32_t pid : lineage) {
-      if (pid == 20) a.server = 20;
+      if ((pid == 20 || pid == 30) && a.server == 0) a.server = pid;
       if (pid == 10) a.agent = 10;
     }
     if (e.type() == v1::EVENT_TYPE_MCP_CALL) a.agent = 10;
@@ -259,9 +261,13 @@ TEST_F(EngineTest, RateLimitPerRule) {
   for (const char* cmd : {"a", "b", "c", "d"}) Exec(21, "/bin/sh", {"sh", "-c", cmd}, {21, 20, 10, 1});
   EXPECT_EQ(Alerts().size(), 2u);
   EXPECT_EQ(engine_.counters().alerts_rate_limited, 2u);
+  // Another server's shell in the same minute: its own window.
+  Exec(31, "/bin/sh", {"sh", "-c", "x"}, {31, 30, 10, 1});
+  ASSERT_EQ(Alerts().size(), 3u) << "one noisy server used up another's alerts";
+  EXPECT_EQ(Alerts().back().server_name(), "other");
   now_ += 61 * kSec;  // the next minute
   Exec(21, "/bin/sh", {"sh", "-c", "e"}, {21, 20, 10, 1});
-  EXPECT_EQ(Alerts().size(), 3u);
+  EXPECT_EQ(Alerts().size(), 4u);
   // A repeat of a raised alert is folded, not limited.
   Exec(21, "/bin/sh", {"sh", "-c", "e"}, {21, 20, 10, 1});
   EXPECT_EQ(engine_.counters().alerts_folded, 1u);
