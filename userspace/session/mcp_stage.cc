@@ -200,6 +200,11 @@ void McpStage::Account(Stream* st) {
         victim = it;
     }
     if (victim == streams_.end() || victim->second.buffered == 0) break;
+    // What it held is lost: a gap on its session.
+    if (!victim->second.session.empty())
+      tracker_.OnStreamGap(victim->second.session, 1, victim->second.buffered);
+    counters_.stream_gaps += 1;
+    counters_.stream_gap_bytes += victim->second.buffered;
     Erase(victim);
     ++counters_.streams_evicted_for_memory;
   }
