@@ -172,9 +172,10 @@ static __always_inline __u64 wakeup_flags(void *rec, __u32 cat, __u32 size)
 
 /*
  * Watched payload may fill three quarters of the ring buffer; the last
- * quarter is kept for everything else (exec, exit, fork, files, connections, DNS,
- * evasions), so a flood of payload cannot crowd out the records alerts are
- * made of. A payload chunk left out is a gap in its stream's offsets.
+ * quarter is kept for everything else (exec, exit, fork, files,
+ * connections, DNS, evasions), so a flood of payload cannot crowd out the
+ * records alerts are made of. A payload chunk left out is a gap in its
+ * stream's offsets.
  */
 static __always_inline int payload_room(__u32 size)
 {

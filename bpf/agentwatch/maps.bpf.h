@@ -5,8 +5,8 @@
  * the "events" ring buffer, the watch state ("watched", "watch_exe",
  * "probes"), the fallback pairs' "pending" arguments, the socket byte
  * counters ("socks"), the payload budgets ("pay_buckets") and the per-CPU
- * "counters". The order of the
- * definitions is the object's .rodata and .maps layout. Maps private to one
+ * "counters". The order of the definitions is the object's .rodata and
+ * .maps layout. Maps private to one
  * role are in its header: "scratch" (core), "streams" (payload),
  * "tls_pending" (tls).
  */
@@ -28,8 +28,9 @@ const volatile __u8 discover_http = 1;
 const volatile __u32 probe_bytes = 16384;
 /* Watched payload wakes the reader once per this many unread bytes. */
 const volatile __u32 wakeup_bytes = 262144;
-/* Per-process payload budget of watched processes: a token bucket refilled
- * at payload_rate bytes a second up to payload_burst (0 = no budget). */
+/* Payload budget of each watched process: a token bucket refilled at
+ * payload_rate bytes a second up to payload_burst (0 = no budget); each
+ * user's watched processes together get AW_UID_FACTOR times that. */
 const volatile __u64 payload_rate = 4 << 20;
 const volatile __u64 payload_burst = 16 << 20;
 
@@ -95,7 +96,7 @@ struct {
 	__type(value, struct aw_sock_stats);
 } socks SEC(".maps");
 
-/* The payload budget of one watched process (see payload_admit()). */
+/* The payload budget of one watched process or user (payload_admit()). */
 struct pay_bucket {
 	__s64 tokens;
 	__u64 last_ns;
