@@ -7,7 +7,7 @@ tool_server.mjs) to run N distinct shell commands; each exec completes
 server-spawns-shell. For every alert the latency is the time it was read
 from the stream minus its last evidence's event time (both CLOCK_REALTIME
 on this host). Two conditions in one invocation, one daemon: quiet, then
-while a neighbour floods (another stdio MCP server, tests/e2e/
+while a neighbour (user nobody) floods (another stdio MCP server, tests/e2e/
 evasive_server.cc in its flood mode, writing small notifications as fast as
 it can and holding 70,000 requests unanswered). Needs root, a build and
 `npm ci` in tests/.
@@ -94,8 +94,15 @@ def main():
     threading.Thread(target=read, daemon=True).start()
     time.sleep(0.5)
     quiet = run_shells(n, "quiet", got, lock)
-    flooder = subprocess.Popen([sys.executable, "-c", FLOOD_CLIENT, FLOODER, str(PENDING)],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    # The neighbour is another user (nobody), with the system's python.
+    def as_nobody():
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+    python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    flooder = subprocess.Popen([python, "-c", FLOOD_CLIENT, FLOODER, str(PENDING)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                               preexec_fn=as_nobody, cwd="/")
     ready, _, _ = select.select([flooder.stdout], [], [], 120)
     if not ready or flooder.stdout.readline().strip() != "flooding":
         raise SystemExit("the flood did not start")
