@@ -38,8 +38,9 @@ struct {
 static __noinline int capture_tls(__u64 ssl, const void *buf, long ret,
 				  __u32 dir, __u32 syscall)
 {
-	struct stream_key key = {};
-	struct stream_state *st, init = {};
+	/* A stream per SSL object: a negative fd made from its address (no
+	 * file fd names it), the object itself as the "inode". */
+	int fd = -(__s32)((ssl >> 4) & 0x3fffffff) - 1;
 	struct scratch_slot *sl;
 	struct cap_loop l;
 	struct cap_ctx *c;
@@ -47,27 +48,17 @@ static __noinline int capture_tls(__u64 ssl, const void *buf, long ret,
 
 	if (ret <= 0 || !ssl)
 		return 0;
-	key.tgid = bpf_get_current_pid_tgid() >> 32;
-	key.fd = -(__s32)((ssl >> 4) & 0x3fffffff) - 1;
-	key.dir = dir;
-	st = bpf_map_lookup_elem(&streams, &key);
-	if (!st || st->ino != ssl) {
-		init.ino = ssl;
-		bpf_map_update_elem(&streams, &key, &init, BPF_ANY);
-		st = bpf_map_lookup_elem(&streams, &key);
-		if (!st)
-			return 0;
-	}
-	offset = __sync_fetch_and_add(&st->offset, (__u64)ret);
+	if (!stream_reserve(fd, dir, ssl, (__u64)ret, &offset))
+		return 0;
 	if (!payload_admit((__u64)ret < payload_max ? (__u64)ret : payload_max,
-			   ret, key.fd, syscall))
+			   ret, fd, syscall))
 		return 0;
 	sl = get_slot();
 	if (!sl)
 		return 0;
 	c = &sl->cap;
 	__builtin_memset(c, 0, sizeof(*c));
-	c->fd = key.fd;
+	c->fd = fd;
 	c->dir = dir;
 	c->syscall = syscall;
 	c->file_type = AW_FT_TLS;

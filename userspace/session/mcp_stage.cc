@@ -161,9 +161,10 @@ void McpStage::OnPayload(v1::Event* ev, const ProcessInfo* proc,
   p->set_data(st.redaction.Preview(*DefaultRedactor(), p->offset(), p->data(), kPayloadPreview));
   Emit(*ev, key, proc, msgs, failures, out, &st);
   // Responses that could not be decoded end the calls they answered.
-  const McpObservation where = Observation(*ev, key, proc);
-  for (uint64_t n = st.decoder.counters().responses_lost - lost_before; n > 0; --n)
-    tracker_.OnResponseLost(where, st.decoder.last_loss(), out);
+  if (uint64_t n = st.decoder.counters().responses_lost - lost_before; n > 0) {
+    const McpObservation where = Observation(*ev, key, proc);
+    for (; n > 0; --n) tracker_.OnResponseLost(where, st.decoder.last_loss(), out);
+  }
 }
 
 std::map<McpStage::Key, McpStage::Stream>::iterator McpStage::Erase(
