@@ -19,7 +19,23 @@ for t in "${targets[@]}"; do
   seeds=()
   [ -d "$here/tests/fuzz-seeds/$t" ] && seeds=("$here/tests/fuzz-seeds/$t")
   echo "fuzz: $t for ${secs}s"
+  log="$out/$t.log"
+  rc=0
   (cd "$out" && "./fuzz/$t" -max_total_time="$secs" -max_len=20000 \
-    -print_final_stats=1 "corpus/$t" "${seeds[@]}" 2>&1 | tail -n 4)
+    -print_final_stats=1 "corpus/$t" "${seeds[@]}" >"$log" 2>&1) || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    # The report (stack, the failing input's name and bytes) is what a
+    # CI reader needs; the final stats alone say nothing.
+    echo "fuzz: $t failed (exit $rc); its report:"
+    grep -v -E '^#[0-9]+' "$log" | grep -v -E '^"' | tail -n 80
+    for crash in "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-*; do
+      [ -f "$crash" ] || continue
+      echo "fuzz: input $(basename "$crash") as base64:"
+      head -c 4096 "$crash" | base64 -w 0
+      echo
+    done
+    exit "$rc"
+  fi
+  tail -n 4 "$log"
 done
 echo "fuzz: ${#targets[@]} targets ran ${secs}s each without a crash"

@@ -257,14 +257,6 @@ std::vector<std::pair<size_t, size_t>> MaskRanges(std::string_view text) {
 }
 
 
-constexpr std::array<bool, 256> MakeEscapeBytes() {
-  std::array<bool, 256> is{};
-  is['\\'] = is['%'] = true;
-  return is;
-}
-// The bytes that start an escape (JSON's backslash, percent-encoding).
-constexpr std::array<bool, 256> kEscapeBytes = MakeEscapeBytes();
-
 // Whether [b, e) meets one of wanted's ranges (always without them).
 bool Reaches(const std::vector<std::pair<size_t, size_t>>* wanted, size_t b, size_t e) {
   if (wanted == nullptr) return true;
@@ -927,6 +919,20 @@ std::vector<Redactor::Finding> Redactor::Clean(std::string_view text,
                              return x.begin >= it->first && x.end <= it->second;
                            }),
             f.end());
+    // One that reaches into a mask swallows it whole: a mask cut in two
+    // would leave its inside (which may spell a value found elsewhere) as
+    // bare text.
+    for (Finding& x : f) {
+      // Past the last mask that starts before x ends.
+      auto it = std::upper_bound(masks.begin(), masks.end(), x.end,
+                                 [](size_t v, const auto& m) { return v <= m.first; });
+      while (it != masks.begin()) {
+        --it;
+        if (it->second <= x.begin) break;
+        x.begin = std::min(x.begin, it->first);
+        x.end = std::max(x.end, it->second);
+      }
+    }
   }
   if (f.size() > kMaxFindings) {
     std::vector<Finding> all;

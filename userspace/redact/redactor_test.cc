@@ -168,6 +168,20 @@ TEST_F(RedactorTest, IdempotentAndNotFooledByAFakeMask) {
   NoWindow(out, kGhp);
 }
 
+TEST_F(RedactorTest, AValueThatRunsIntoAMaskSwallowsIt) {
+  // A secret-named value that ends inside a mask the text already held:
+  // the new mask covers the old one whole, so no piece of the old one
+  // (which may spell a value found elsewhere) is left bare.
+  const std::string old_mask = "[REDACTED:secret-name:123abc]";
+  const std::string t = "password=hunter2hunter2" + old_mask + " and more";
+  const std::string out = r_->Redact(t);
+  EXPECT_EQ(out.find("123abc"), std::string::npos) << out;
+  EXPECT_EQ(out.find("]]"), std::string::npos) << out;
+  ASSERT_EQ(out.rfind("password=[REDACTED:secret-name:", 0), 0u) << out;
+  EXPECT_EQ(out.substr(out.size() - 9), " and more") << out;
+  EXPECT_EQ(r_->Redact(out), out);
+}
+
 TEST_F(RedactorTest, NamesThatHoldNoSecretAndPlaceholders) {
   EXPECT_EQ(r_->Redact(R"({"max_tokens": 4096, "input_tokens": 12})"),
             R"({"max_tokens": 4096, "input_tokens": 12})");
