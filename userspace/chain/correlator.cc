@@ -31,10 +31,6 @@ bool IsEffect(v1::EventType t) {
   }
 }
 
-std::string Key(const std::string& id, uint64_t start_ktime) {
-  return id + "@" + std::to_string(start_ktime);
-}
-
 }  // namespace
 
 std::string EffectSummary(const v1::Event& ev) {
@@ -125,16 +121,12 @@ void Correlator::OnRequest(const v1::Event& ev) {
   // entries expire.)
   Server& s = servers_[ev.process().pid()];
   if (s.inflight.size() >= opts_.max_inflight_per_server) {
-    auto oldest = s.inflight.begin();
-    for (auto it = s.inflight.begin(); it != s.inflight.end(); ++it) {
-      if (it->second.start_ktime < oldest->second.start_ktime) oldest = it;
-    }
-    s.inflight.erase(oldest);
+    s.inflight.erase(s.inflight.begin());  // the oldest
     ++counters_.inflight_expired;
   }
   InFlight f;
   f.start_ktime = ev.ktime_ns();
-  s.inflight.emplace(Key(ev.mcp().id(), ev.ktime_ns()), std::move(f));
+  s.inflight.emplace(InFlightKey(ev.ktime_ns(), ev.mcp().id()), std::move(f));
 }
 
 void Correlator::OnCall(const v1::Event& ev) {
@@ -143,7 +135,7 @@ void Correlator::OnCall(const v1::Event& ev) {
   InFlight f;
   auto s = from_client ? servers_.find(c.server_pid()) : servers_.end();
   if (s != servers_.end()) {
-    auto it = s->second.inflight.find(Key(c.request_id(), c.started_ktime_ns()));
+    auto it = s->second.inflight.find(InFlightKey(c.started_ktime_ns(), c.request_id()));
     if (it != s->second.inflight.end()) {
       f = std::move(it->second);
       s->second.inflight.erase(it);
@@ -228,7 +220,8 @@ void Correlator::OnEffect(const v1::Event& ev, const Owner& owner) {
   const uint32_t agent = owner.agent;  // when started by an agent itself
   if (owner.server != 0) {
     for (auto& [k, f] : servers_.at(owner.server).inflight) {
-      if (f.start_ktime <= ev.ktime_ns()) cands.push_back(&f);
+      if (f.start_ktime > ev.ktime_ns()) break;  // the rest started after it
+      cands.push_back(&f);
     }
     if (cands.empty()) {
       ++counters_.effects_background;
@@ -344,14 +337,11 @@ void Correlator::Expire(uint64_t ktime) {
   // The server entries stay until exit: they tell a server's background
   // activity from its agent's.
   for (auto& [pid, s] : servers_) {
-    for (auto it = s.inflight.begin(); it != s.inflight.end();) {
-      if (ktime > it->second.start_ktime &&
-          ktime - it->second.start_ktime > opts_.inflight_max_age_ns) {
-        ++counters_.inflight_expired;
-        it = s.inflight.erase(it);
-      } else {
-        ++it;
-      }
+    while (!s.inflight.empty()) {  // oldest first
+      const uint64_t start = s.inflight.begin()->second.start_ktime;
+      if (ktime <= start || ktime - start <= opts_.inflight_max_age_ns) break;
+      ++counters_.inflight_expired;
+      s.inflight.erase(s.inflight.begin());
     }
   }
 }

@@ -96,8 +96,12 @@ class Correlator {
     uint64_t start_ktime = 0;
     std::vector<v1::ChainEffect> effects;
   };
+  // A request in flight: when it was read, then its JSON-RPC id.
+  using InFlightKey = std::pair<uint64_t, std::string>;
   struct Server {
-    std::map<std::string, InFlight> inflight;  // by "id@start_ktime"
+    // Oldest first: eviction, expiry and the calls an effect may belong to
+    // (those started before it) never walk the whole table.
+    std::map<InFlightKey, InFlight> inflight;
   };
 
   void OnRequest(const v1::Event& ev);
