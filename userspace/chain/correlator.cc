@@ -124,9 +124,7 @@ void Correlator::OnRequest(const v1::Event& ev) {
     s.inflight.erase(s.inflight.begin());  // the oldest
     ++counters_.inflight_expired;
   }
-  InFlight f;
-  f.start_ktime = ev.ktime_ns();
-  s.inflight.emplace(InFlightKey(ev.ktime_ns(), ev.mcp().id()), std::move(f));
+  s.inflight.emplace(InFlightKey(ev.ktime_ns(), ev.mcp().id()), InFlight());
 }
 
 void Correlator::OnCall(const v1::Event& ev) {
@@ -220,7 +218,7 @@ void Correlator::OnEffect(const v1::Event& ev, const Owner& owner) {
   const uint32_t agent = owner.agent;  // when started by an agent itself
   if (owner.server != 0) {
     for (auto& [k, f] : servers_.at(owner.server).inflight) {
-      if (f.start_ktime > ev.ktime_ns()) break;  // the rest started after it
+      if (k.first > ev.ktime_ns()) break;  // the rest started after it
       cands.push_back(&f);
     }
     if (cands.empty()) {
@@ -338,7 +336,7 @@ void Correlator::Expire(uint64_t ktime) {
   // activity from its agent's.
   for (auto& [pid, s] : servers_) {
     while (!s.inflight.empty()) {  // oldest first
-      const uint64_t start = s.inflight.begin()->second.start_ktime;
+      const uint64_t start = s.inflight.begin()->first.first;
       if (ktime <= start || ktime - start <= opts_.inflight_max_age_ns) break;
       ++counters_.inflight_expired;
       s.inflight.erase(s.inflight.begin());

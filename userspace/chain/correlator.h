@@ -93,7 +93,6 @@ class Correlator {
     uint32_t agent = 0;
   };
   struct InFlight {
-    uint64_t start_ktime = 0;
     std::vector<v1::ChainEffect> effects;
   };
   // A request in flight: when it was read, then its JSON-RPC id.

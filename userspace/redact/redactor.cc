@@ -68,6 +68,15 @@ size_t MaskEnd(std::string_view text, size_t at) {
   return i < text.size() && text[i] == ']' ? i + 1 : 0;
 }
 
+std::vector<std::pair<size_t, size_t>> MaskRanges(std::string_view text) {
+  std::vector<std::pair<size_t, size_t>> masks;
+  for (size_t at = text.find(kRedactedPrefix); at != std::string_view::npos;
+       at = text.find(kRedactedPrefix, at + 1)) {
+    if (const size_t end = MaskEnd(text, at); end != 0) masks.emplace_back(at, end);
+  }
+  return masks;
+}
+
 namespace {
 
 constexpr size_t kMaxValue = 16384;  // longest secret-named value taken
@@ -242,20 +251,6 @@ void MapBack(const DecodedView& v, std::vector<Redactor::Finding>* f) {
     x.end = e;
   }
 }
-
-
-
-
-// The well-formed masks in text, in order.
-std::vector<std::pair<size_t, size_t>> MaskRanges(std::string_view text) {
-  std::vector<std::pair<size_t, size_t>> masks;
-  for (size_t at = text.find(kRedactedPrefix); at != std::string_view::npos;
-       at = text.find(kRedactedPrefix, at + 1)) {
-    if (const size_t end = MaskEnd(text, at); end != 0) masks.emplace_back(at, end);
-  }
-  return masks;
-}
-
 
 // Whether [b, e) meets one of wanted's ranges (always without them).
 bool Reaches(const std::vector<std::pair<size_t, size_t>>* wanted, size_t b, size_t e) {

@@ -198,6 +198,9 @@ class StreamRedaction {
 // text[at], or 0 (a bare prefix is no mask).
 size_t MaskEnd(std::string_view text, size_t at);
 
+// The well-formed masks in text, as [begin, end) in order.
+std::vector<std::pair<size_t, size_t>> MaskRanges(std::string_view text);
+
 // Compiles the catalogue to check it (regexes, capture groups): "" or the
 // error naming the file and rule.
 std::string CheckSecretCatalogue(const SecretCatalogue& catalogue);

@@ -41,6 +41,11 @@ class RedactorTest : public ::testing::Test {
     r_ = Redactor::Compile(cat, "install-key-1", &err);
     ASSERT_EQ(err, "");
     ASSERT_NE(r_, nullptr) << err;
+    // The same catalogue and key in a second redactor: r_ remembers what
+    // it just wrote and hands it back unscanned, fresh_ scans it (for
+    // idempotency checks that can fail).
+    fresh_ = Redactor::Compile(cat, "install-key-1", &err);
+    ASSERT_NE(fresh_, nullptr) << err;
   }
   // No window of `len` bytes of secret survives in text.
   static void NoWindow(const std::string& text, const std::string& secret, size_t len = 12) {
@@ -49,6 +54,7 @@ class RedactorTest : public ::testing::Test {
           << "window '" << secret.substr(i, len) << "' of the secret in: " << text;
   }
   std::shared_ptr<const Redactor> r_;
+  std::shared_ptr<const Redactor> fresh_;
 };
 
 const std::string kAwsId = "AKIAZ7QPLM3XW9RT4BNE";
@@ -160,7 +166,7 @@ TEST_F(RedactorTest, MaskFingerprintIsTheKeyedHmac) {
 TEST_F(RedactorTest, IdempotentAndNotFooledByAFakeMask) {
   const std::string t = "token=" + kGhp + " and " + kAwsId;
   const std::string once = r_->Redact(t);
-  EXPECT_EQ(r_->Redact(once), once);
+  EXPECT_EQ(fresh_->Redact(once), once);
   // A bare mask prefix written by the server hides nothing after it.
   const std::string fake = "[REDACTED:" + kAwsId + " [REDACTED:x:zzzzzz] " + kGhp;
   const std::string out = r_->Redact(fake);
@@ -179,7 +185,7 @@ TEST_F(RedactorTest, AValueThatRunsIntoAMaskSwallowsIt) {
   EXPECT_EQ(out.find("]]"), std::string::npos) << out;
   ASSERT_EQ(out.rfind("password=[REDACTED:secret-name:", 0), 0u) << out;
   EXPECT_EQ(out.substr(out.size() - 9), " and more") << out;
-  EXPECT_EQ(r_->Redact(out), out);
+  EXPECT_EQ(fresh_->Redact(out), out);
 }
 
 TEST_F(RedactorTest, NamesThatHoldNoSecretAndPlaceholders) {
