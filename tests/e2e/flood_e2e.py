@@ -170,12 +170,19 @@ def main():
               f"every shell of root's server is alerted under the flood: {len(got)}/{SHELLS}, "
               f"missing {sorted(set(range(SHELLS)) - got)[:10]}")
 
-        runs = aw("calls", "--tool", "run_command", "-n", "1000")
-        statuses = {}
-        for c in runs:
-            statuses[c.get("status")] = statuses.get(c.get("status"), 0) + 1
-        check(statuses.get("ok", 0) == SHELLS,
-              f"every one of root's calls is decoded and answered: {statuses}")
+        def statuses():
+            by = {}
+            for c in aw("calls", "--tool", "run_command", "-n", "1000"):
+                by[c.get("status")] = by.get(c.get("status"), 0) + 1
+            return by
+        got = settle(lambda: statuses() if statuses().get("ok", 0) == SHELLS else None, 30) \
+            or statuses()
+        if got.get("ok", 0) != SHELLS:
+            counters = {c["name"]: int(c.get("value", 0))
+                        for c in aw("status")[0].get("counters", [])}
+            print("counters:", {k: v for k, v in counters.items() if v})
+        check(got.get("ok", 0) == SHELLS,
+              f"every one of root's calls is decoded and answered: {got}")
 
         flood_pid = None
         for s in aw("servers", "--all"):

@@ -1,18 +1,31 @@
 // A bounded multi-producer queue that never blocks its producers: a push
 // into a full queue fails and is counted by the caller. Items of the bulk
 // lane may fill only a share of it (by count and by weight, e.g. bytes), so
-// the rest is always there for the priority lane, and one owner's bulk items
-// at most a quarter of that share, so one flooding owner cannot fill it for
-// the others; both lanes stay in one order.
+// the rest is always there for the priority lane, and one owner's bulk
+// items at most a quarter of that share (by count and by weight), so one
+// flooding owner cannot fill it for the others.
+//
+// Items belong to flows (the pipeline's: one per user and cgroup). Each
+// flow is one FIFO of both lanes. The consumer says what each item cost it
+// (Charge, e.g. the nanoseconds it took), and Pop serves the flow that has
+// been charged least since it had items (start-time fair queuing): a flow
+// of expensive items gets no more of the consumer than one of cheap ones,
+// and a flow's backlog delays that flow only. A flow that comes back after
+// its queue drained starts level with the flow being served, so it waits
+// for at most the item in hand. Order across flows is not kept: only
+// within one.
 #ifndef AGENTWATCH_PIPELINE_BOUNDED_QUEUE_H_
 #define AGENTWATCH_PIPELINE_BOUNDED_QUEUE_H_
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <limits>
 #include <mutex>
+#include <set>
+#include <tuple>
 #include <unordered_map>
 
 namespace agentwatch {
@@ -29,48 +42,91 @@ class BoundedQueue {
                         uint64_t bulk_weight = std::numeric_limits<uint64_t>::max())
       : capacity_(capacity), bulk_capacity_(bulk_capacity), bulk_weight_max_(bulk_weight) {}
 
-  bool TryPush(T&& v, Lane lane = Lane::kPriority, uint64_t weight = 0, uint32_t owner = 0) {
+  // With mark: v is queued after *mark (a priority item), both or neither.
+  bool TryPush(T&& v, Lane lane = Lane::kPriority, uint64_t weight = 0, uint32_t owner = 0,
+               uint64_t flow = 0, T* mark = nullptr) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (closed_ || q_.size() >= capacity_) return false;
+      if (closed_ || size_ + (mark != nullptr ? 1 : 0) >= capacity_) return false;
       const bool bulk = lane == Lane::kBulk;
       if (bulk) {
         if (bulk_count_ >= bulk_capacity_ || weight > bulk_weight_max_ - bulk_weight_)
           return false;
-        size_t& mine = by_owner_[owner];
-        if (mine >= bulk_capacity_ / 4 + 1) return false;
-        ++mine;
+        const uint64_t share = bulk_weight_max_ / 4;
+        Share& mine = by_owner_[owner];
+        // (An owner's first item always fits its share.)
+        if (mine.count >= bulk_capacity_ / 4 + 1 ||
+            (mine.count > 0 && weight > share - std::min(mine.weight, share)))
+          return false;
+        ++mine.count;
+        mine.weight += weight;
         ++bulk_count_;
         bulk_weight_ += weight;
       }
-      q_.push_back(Item{std::move(v), bulk ? weight : 0, owner, bulk});
-      if (q_.size() > peak_) peak_ = q_.size();
+      auto [it, fresh] = flows_.try_emplace(flow);
+      Flow& f = it->second;
+      if (fresh) f.start = vtime_;
+      if (f.items.empty() && !(serving_ && serving_flow_ == flow)) Ready(flow, f);
+      if (mark != nullptr) {
+        f.items.push_back(Item{std::move(*mark), 0, ++pushed_, 0, false});
+        ++size_;
+      }
+      f.items.push_back(Item{std::move(v), bulk ? weight : 0, ++pushed_, owner, bulk});
+      ++size_;
     }
     cv_.notify_one();
     return true;
   }
 
   // Waits up to timeout for an item; false on timeout or when closed and
-  // drained.
+  // drained. One consumer.
   bool Pop(T* out, std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, timeout, [&] { return !q_.empty() || closed_; }))
-      return false;
-    if (q_.empty()) return false;
-    Item& it = q_.front();
+    Settle();
+    if (!cv_.wait_for(lock, timeout, [&] { return size_ > 0 || closed_; })) return false;
+    if (size_ == 0) return false;
+    const auto [start, order, flow] = *ready_.begin();
+    ready_.erase(ready_.begin());
+    vtime_ = start;
+    auto f = flows_.find(flow);
+    Item& it = f->second.items.front();
     *out = std::move(it.v);
     if (it.bulk) {
       --bulk_count_;
       bulk_weight_ -= it.weight;
       auto o = by_owner_.find(it.owner);
-      if (o != by_owner_.end() && --o->second == 0) by_owner_.erase(o);
+      if (o != by_owner_.end()) {
+        o->second.weight -= it.weight;
+        if (--o->second.count == 0) by_owner_.erase(o);
+      }
     }
-    q_.pop_front();
-    // A deque keeps the blocks it grew to; give them back once it drains
-    // (a burst's peak is not kept for good).
-    if (q_.empty() && peak_ > 4096) {
-      std::deque<Item>().swap(q_);
-      peak_ = 0;
+    f->second.items.pop_front();
+    --size_;
+    serving_ = true;
+    serving_flow_ = flow;
+    return true;
+  }
+
+  // What the item the last Pop returned cost the consumer, charged to its
+  // flow.
+  void Charge(uint64_t cost) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!serving_) return;
+    auto f = flows_.find(serving_flow_);
+    if (f != flows_.end()) f->second.start += cost;
+  }
+
+  // The number of the last item pushed (1, 2, ...; 0 before any).
+  uint64_t pushed() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return pushed_;
+  }
+
+  // Whether every item pushed up to number n has been taken.
+  bool TakenThrough(uint64_t n) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, f] : flows_) {
+      if (!f.items.empty() && f.items.front().n <= n) return false;
     }
     return true;
   }
@@ -90,7 +146,7 @@ class BoundedQueue {
 
   size_t size() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return q_.size();
+    return size_;
   }
 
   // Weight of the bulk items queued.
@@ -103,20 +159,53 @@ class BoundedQueue {
   struct Item {
     T v;
     uint64_t weight;
+    uint64_t n;  // push number
     uint32_t owner;
     bool bulk;
   };
+
+  struct Flow {
+    std::deque<Item> items;
+    uint64_t start = 0;  // cost charged, on the queue's virtual clock
+  };
+
+  void Ready(uint64_t id, const Flow& f) { ready_.insert({f.start, ++order_, id}); }
+
+  // The flow served last goes back in line, or (drained) away: a burst's
+  // peak is not kept.
+  void Settle() {
+    if (!serving_) return;
+    serving_ = false;
+    auto f = flows_.find(serving_flow_);
+    if (f == flows_.end()) return;
+    if (f->second.items.empty()) {
+      flows_.erase(f);
+    } else {
+      Ready(serving_flow_, f->second);
+    }
+  }
 
   const size_t capacity_;
   const size_t bulk_capacity_;
   const uint64_t bulk_weight_max_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Item> q_;
+  std::unordered_map<uint64_t, Flow> flows_;  // with items, or in service
+  // Flows with items, not in service: (start, order, flow), least first.
+  std::set<std::tuple<uint64_t, uint64_t, uint64_t>> ready_;
+  uint64_t order_ = 0;
+  uint64_t vtime_ = 0;  // start of the flow served last
+  bool serving_ = false;
+  uint64_t serving_flow_ = 0;
+  size_t size_ = 0;
+  uint64_t pushed_ = 0;
   size_t bulk_count_ = 0;
   uint64_t bulk_weight_ = 0;
-  std::unordered_map<uint32_t, size_t> by_owner_;  // bulk items queued per owner
-  size_t peak_ = 0;
+  struct Share {
+    size_t count = 0;
+    uint64_t weight = 0;
+  };
+  std::unordered_map<uint32_t, Share> by_owner_;  // bulk items queued per owner
   bool closed_ = false;
 };
 

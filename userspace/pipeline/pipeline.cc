@@ -94,11 +94,27 @@ uint64_t QueueWeight(const v1::Event& ev) {
   return ev.payload().data().size() + ev.process().cgroup_path().size() + 512;
 }
 
+// The queue's flow of an event: its user and cgroup (a pod, a service, a
+// login session). A neighbour's flood queues behind itself, not in front
+// of everyone; a server and what it runs stay in one order (same user and
+// cgroup), as do an agent and the servers it starts.
+uint64_t FlowOf(const v1::Event& ev) {
+  return (ev.process().cgroup_id() * 0x9E3779B97F4A7C15ull) ^ ev.process().uid();
+}
+
 }  // namespace
 
 bool Pipeline::Push(v1::Event&& ev) {
   using Lane = BoundedQueue<v1::Event>::Lane;
-  uint64_t lost = unreported_drops_.load();
+  const uint64_t flow = FlowOf(ev);
+  const bool payload = ev.type() == v1::EVENT_TYPE_PAYLOAD;
+  const uint64_t weight = payload ? QueueWeight(ev) : 0;
+  const uint32_t owner = ev.process().pid();
+  const Lane lane = payload ? Lane::kBulk : Lane::kPriority;
+  // What was dropped is marked before the next event that gets in (one
+  // mark for a run of drops, not one per drop: a flood that is refused
+  // must not fill the queue with its marks).
+  const uint64_t lost = unreported_drops_.load();
   if (lost > 0) {
     v1::Event loss;
     loss.set_type(v1::EVENT_TYPE_LOSS);
@@ -106,13 +122,13 @@ bool Pipeline::Push(v1::Event&& ev) {
     loss.set_ktime_ns(ev.ktime_ns());
     loss.set_lost(lost);
     loss.set_lost_reason("pipeline queue full");
-    if (q_.TryPush(std::move(loss))) unreported_drops_ -= lost;
-  }
-  const bool payload = ev.type() == v1::EVENT_TYPE_PAYLOAD;
-  const uint64_t weight = payload ? QueueWeight(ev) : 0;
-  const uint32_t owner = ev.process().pid();
-  if (q_.TryPush(std::move(ev), payload ? Lane::kBulk : Lane::kPriority, weight, owner))
+    if (q_.TryPush(std::move(ev), lane, weight, owner, flow, &loss)) {
+      unreported_drops_ -= lost;
+      return true;
+    }
+  } else if (q_.TryPush(std::move(ev), lane, weight, owner, flow)) {
     return true;
+  }
   ++(payload ? payload_drops_ : queue_drops_);
   ++unreported_drops_;
   // Said in the log, at most every 10 s, with what was dropped since.
@@ -138,8 +154,13 @@ void Pipeline::Run() {
     }
     if (q_.Pop(&ev, std::chrono::milliseconds(100))) {
       const uint64_t ktime = ev.ktime_ns();
-      if (ktime > last_ktime_) last_ktime_ = ktime;
+      const auto began = std::chrono::steady_clock::now();
       Process(std::move(ev));
+      // Its flow pays what it cost (the queue serves the flow that paid
+      // least): a neighbour's expensive events slow the neighbour.
+      q_.Charge(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now() - began)
+                    .count());
       // From the kernel's timestamp to the end of processing (queue wait
       // included); live events only, as a replay's times are the trace's.
       if (ktime != 0) {
@@ -187,14 +208,15 @@ void Pipeline::Sweep() {
   });
   // Gone at one sweep and still running in the table at the
   // next, once every event queued before the first is processed (its exit
-  // may have been among them): its exit record was lost.
+  // may have been among them, in any flow): its exit record was lost.
   const uint64_t now = NowBoottimeNs();
+  const uint64_t queued = q_.pushed();
   std::map<uint32_t, uint64_t> suspects;
   size_t ended = 0;
   for (uint32_t pid : missing) {
     auto s = sweep_suspects_.find(pid);
-    if (s == sweep_suspects_.end() || (q_.size() > 0 && last_ktime_ < s->second)) {
-      suspects[pid] = s == sweep_suspects_.end() ? now : s->second;
+    if (s == sweep_suspects_.end() || !q_.TakenThrough(s->second)) {
+      suspects[pid] = s == sweep_suspects_.end() ? queued : s->second;
       continue;
     }
     v1::Event ex;

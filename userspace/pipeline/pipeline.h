@@ -207,9 +207,8 @@ class Pipeline {
   bool sweep_;
   std::function<bool(uint32_t)> sweep_alive_;
   std::chrono::milliseconds sweep_interval_;
-  // Gone at the last sweep, with the kernel time they were missed.
+  // Gone at the last sweep, with the number of the last event queued then.
   std::map<uint32_t, uint64_t> sweep_suspects_;
-  uint64_t last_ktime_ = 0;  // of the newest event Run() took
   std::array<std::atomic<uint64_t>, 64> by_type_{};
   LatencyHistogram latency_;
 };

@@ -451,10 +451,52 @@ TEST(PipelineTest, PayloadIsBoundedByBytesInTheQueue) {
   Pipeline p(o, nullptr, [](const v1::Event&, const std::vector<uint32_t>&) {});
   int accepted = 0;
   for (int i = 0; i < 10; ++i)
-    accepted += p.Push(events::Payload("out", 1, std::string(1000, 'y')).Pid(7));
+    accepted += p.Push(events::Payload("out", 1, std::string(1000, 'y')).Pid(7 + i));
   EXPECT_EQ(accepted, 3);
   EXPECT_EQ(p.payload_drops(), 7u);
+  // One process's bytes: a quarter of the bound (its first item always).
+  EXPECT_FALSE(p.Push(events::Payload("out", 1, std::string(10, 'y')).Pid(7)));
   EXPECT_TRUE(p.Push(events::Event(v1::EVENT_TYPE_EXIT).Pid(7)));
+}
+
+TEST(PipelineTest, ANeighboursBacklogDelaysOnlyItsOwnFlow) {
+  Pipeline::Options o;
+  o.queue_size = 4096;
+  std::vector<v1::Event> out;
+  Pipeline p(o, nullptr, [&](const v1::Event& ev, const std::vector<uint32_t>&) {
+    out.push_back(ev);
+  });
+  // Another user's process queues 100 payload events, then an exec of its
+  // own; root's server in another cgroup then queues a read and an exec.
+  for (int i = 0; i < 100; ++i)
+    ASSERT_TRUE(p.Push(events::Payload("out", 1, "n").Pid(7).Uid(65534).Cgroup(5)));
+  ASSERT_TRUE(p.Push(events::Event(v1::EVENT_TYPE_EXEC).Pid(70).Ppid(7).Uid(65534).Cgroup(5)));
+  ASSERT_TRUE(p.Push(events::Payload("in", 1, "r").Pid(8).Uid(0).Cgroup(9)));
+  ASSERT_TRUE(p.Push(events::Event(v1::EVENT_TYPE_EXEC).Pid(80).Ppid(8).Uid(0).Cgroup(9)));
+  // The same user in another cgroup (a second pod of one uid) is a flow
+  // of its own too.
+  ASSERT_TRUE(p.Push(events::Event(v1::EVENT_TYPE_EXEC).Pid(90).Uid(65534).Cgroup(6)));
+  std::thread t([&] { p.Run(); });
+  while (p.processed() < 104) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  p.Stop();
+  t.join();
+  auto at = [&](uint32_t pid, v1::EventType type) {
+    for (size_t i = 0; i < out.size(); ++i)
+      if (out[i].process().pid() == pid && out[i].type() == type) return i;
+    return out.size();
+  };
+  ASSERT_EQ(out.size(), 104u);
+  // The three flows start level: each one's first event comes out in the
+  // first round, not behind the neighbour's backlog. (How the rest
+  // interleave depends on what each event cost: bounded_queue_test.)
+  EXPECT_EQ(at(8, v1::EVENT_TYPE_PAYLOAD), 1u);
+  EXPECT_EQ(at(90, v1::EVENT_TYPE_EXEC), 2u);
+  EXPECT_LT(at(8, v1::EVENT_TYPE_PAYLOAD), at(80, v1::EVENT_TYPE_EXEC));
+  // The neighbour's own exec still comes after all of its payload.
+  size_t flood = 0;
+  for (size_t i = 0; i < at(70, v1::EVENT_TYPE_EXEC); ++i)
+    flood += out[i].process().pid() == 7;
+  EXPECT_EQ(flood, 100u);
 }
 
 TEST(PipelineTest, TraceReplaysToTheSameStream) {

@@ -264,9 +264,10 @@ std::vector<v1::McpCall> McpTracker::Calls(const v1::CallFilter& f,
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<v1::McpCall> out;
   if (limit == 0) limit = 1000;
-  for (auto it = calls_.rbegin(); it != calls_.rend() && out.size() < limit; ++it) {
-    if (MatchesLocked(f, *it)) out.push_back(*it);
-  }
+  calls_.ForEachNewest([&](const v1::McpCall& c) {
+    if (MatchesLocked(f, c)) out.push_back(c);
+    return out.size() < limit;
+  });
   // Requests still waiting, when asked for (or not filtered by status).
   if (f.status().empty() || f.status() == "pending") {
     for (const auto& [id, p] : pending_) {

@@ -38,6 +38,7 @@
 #include "mcp/mcp_json.h"
 #include "mcp/stream_decoder.h"
 #include "proc/process_table.h"
+#include "session/call_history.h"
 
 namespace agentwatch {
 
@@ -64,7 +65,9 @@ std::string ServerPackage(const std::vector<std::string>& argv,
 class McpTracker {
  public:
   struct Options {
-    size_t max_calls = 10000;     // finished calls kept for ListCalls
+    // Finished calls kept for ListCalls; when full, the user and server
+    // with the most lose their oldest (session/call_history.h).
+    size_t max_calls = 10000;
     size_t max_pending = 65536;   // requests waiting for a response
     // Of them, at most this many of one process: a process flooding
     // requests evicts its own oldest, never another server's.
@@ -103,7 +106,7 @@ class McpTracker {
       std::function<uint32_t(uint32_t server_pid, uint64_t inode, bool stdio)>;
 
   McpTracker() : McpTracker(Options{}) {}
-  explicit McpTracker(Options opts) : opts_(opts) {}
+  explicit McpTracker(Options opts) : opts_(opts), calls_(opts.max_calls) {}
 
   // Used on the pipeline thread while handling a message: to describe
   // servers and their clients. Either may be unset.
@@ -203,6 +206,7 @@ class McpTracker {
     std::vector<uint64_t> result_fps;  // fingerprints of its result
     uint32_t agent = 0;                // client process, 0 if unknown
     uint32_t owner = 0;                // the process it was seen in
+    uint32_t owner_uid = 0;            // and its user
     uint64_t session_gaps = 0;         // its session's gaps at the request
   };
   // Fingerprints of an agent's earlier results, for data-flow links.
@@ -308,7 +312,7 @@ class McpTracker {
   std::set<uint32_t> legacy_sse_;  // announced an endpoint (HTTP+SSE)
   std::map<uint32_t, FlowIndex> flows_;  // by agent (client pid)
   std::map<uint32_t, v1::McpAgent> agents_;  // by client pid
-  std::deque<v1::McpCall> calls_;  // finished, oldest first
+  CallHistory calls_;  // finished
   uint64_t next_pending_ = 1;
   uint64_t next_call_ = 1;
   Counters counters_;

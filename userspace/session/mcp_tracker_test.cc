@@ -565,6 +565,30 @@ TEST_F(TrackerTest, AFloodEvictsTheFloodersOwnPendingRequests) {
   EXPECT_EQ(small.Calls(f, 0)[0].server_pid(), 1u);
 }
 
+// The calls a flooder's evictions finish do not push another server's
+// finished calls out of the history either.
+TEST_F(TrackerTest, AFloodOfFinishedCallsKeepsAnotherServersCalls) {
+  McpTracker::Options o;
+  o.max_calls = 10;
+  o.max_pending_per_process = 2;
+  McpTracker small(o);
+  auto req = [](int id) {
+    return R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
+           R"(,"method":"tools/call","params":{"name":"t"}})";
+  };
+  for (int i = 0; i < 3; ++i) {
+    FeedTo(small, 1, 0, false, req(i));
+    FeedTo(small, 1, 1, true, R"({"jsonrpc":"2.0","id":)" + std::to_string(i) +
+                                  R"(,"result":{"content":[]}})");
+  }
+  for (int i = 0; i < 1000; ++i) FeedTo(small, 2, 0, false, req(i));
+  v1::CallFilter f;
+  f.set_status("ok");
+  EXPECT_EQ(small.Calls(f, 0).size(), 3u);
+  f.set_status("unanswered");
+  EXPECT_EQ(small.Calls(f, 0).size(), 7u) << "the flooder has the rest";
+}
+
 // A flood of sessions evicts the session of a pending call; its response
 // still ends the call (it made the daemon abort on a missing session).
 TEST_F(TrackerTest, ResponseAfterItsSessionWasEvicted) {

@@ -81,6 +81,7 @@ void McpTracker::OnRequest(const Inbound& in, Result* res, std::vector<v1::Event
     LinkFlows(p.agent, rp.arguments, &p.call);
   res->session_id = p.session;
   p.owner = w.pid;
+  p.owner_uid = w.process != nullptr ? w.process->uid : 0;
   pending_by_owner_[w.pid].insert(id);
   pending_.emplace(id, std::move(p));
 }
@@ -310,8 +311,7 @@ void McpTracker::Finish(uint64_t pending_id, const std::string& status,
   e.mutable_process()->set_pid(c.server_pid());
   *e.mutable_call() = c;
   out->push_back(std::move(e));
-  calls_.push_back(std::move(c));
-  while (calls_.size() > opts_.max_calls) calls_.pop_front();
+  calls_.Add(p.owner_uid, p.owner, std::move(c));
   if (auto own = pending_by_owner_.find(p.owner); own != pending_by_owner_.end()) {
     own->second.erase(pending_id);
     if (own->second.empty()) pending_by_owner_.erase(own);

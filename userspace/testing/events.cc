@@ -59,6 +59,16 @@ EventBuilder& EventBuilder::Ppid(uint32_t ppid) {
   return *this;
 }
 
+EventBuilder& EventBuilder::Uid(uint32_t uid) {
+  e_.mutable_process()->set_uid(uid);
+  return *this;
+}
+
+EventBuilder& EventBuilder::Cgroup(uint64_t cgroup_id) {
+  e_.mutable_process()->set_cgroup_id(cgroup_id);
+  return *this;
+}
+
 EventBuilder& EventBuilder::Comm(std::string comm) {
   e_.mutable_process()->set_comm(std::move(comm));
   return *this;

@@ -41,6 +41,8 @@ class EventBuilder {
   EventBuilder& Pid(uint32_t pid);
   EventBuilder& Tid(uint32_t tid);
   EventBuilder& Ppid(uint32_t ppid);
+  EventBuilder& Uid(uint32_t uid);
+  EventBuilder& Cgroup(uint64_t cgroup_id);
   EventBuilder& Comm(std::string comm);
   EventBuilder& Exe(std::string exe);
   EventBuilder& Watched(bool watched = true);
