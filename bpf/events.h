@@ -81,6 +81,9 @@ enum aw_counter {
 	/* The ring buffer was three quarters full: a payload chunk was left
 	 * out to keep the rest for lifecycle and security records. */
 	AW_CTR_PAYLOAD_SHED,
+	/* A watched process's record budget (record_rate, record_burst) was
+	 * spent: one of its file, connection or DNS records was left out. */
+	AW_CTR_RECORDS_THROTTLED,
 	AW_CTR_MAX,
 };
 
@@ -137,6 +140,10 @@ enum aw_syscall {
 /* The process spent its payload budget: ret bytes on fd (and perhaps other
  * fds) went uncaptured since its last such record, at most one a second. */
 #define AW_EVADE_BUDGET 0x8
+/* The process spent its record budget: ret file, connection and DNS
+ * records of it were left out since its last such record (one a second at
+ * most). */
+#define AW_EVADE_RECORDS 0x10
 
 /* aw_payload_event.direction */
 #define AW_DIR_IN 0  /* into the process (read, recv) */

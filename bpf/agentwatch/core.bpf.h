@@ -189,6 +189,104 @@ static __always_inline int payload_room(__u32 size)
 	return 1;
 }
 
+/* The bucket of a user's watched processes together: a flooder that forks
+ * (each child a process of its own) is held by it; AW_UID_FACTOR times the
+ * process budget. */
+#define AW_UID_BUCKET (1ULL << 32)
+#define AW_UID_FACTOR 4
+
+/* The bucket under key, refilled for the time since its last refill (at
+ * most once a millisecond, so calls close together do not round the
+ * refill down to nothing); NULL when the map has no room. */
+static __always_inline struct pay_bucket *bucket(__u64 key, __u64 rate,
+						 __u64 burst, __u64 now)
+{
+	struct pay_bucket *b, init = {};
+	__u64 last, dt;
+
+	b = bpf_map_lookup_elem(&pay_buckets, &key);
+	if (!b) {
+		init.tokens = burst;
+		init.last_ns = now;
+		bpf_map_update_elem(&pay_buckets, &key, &init, BPF_NOEXIST);
+		return bpf_map_lookup_elem(&pay_buckets, &key);
+	}
+	last = b->last_ns;
+	if (now > last + 1000000 &&
+	    __sync_val_compare_and_swap(&b->last_ns, last, now) == last) {
+		dt = now - last;
+		if (dt > 4000000000ULL) /* 4 s: the product stays in 64 bits */
+			dt = 4000000000ULL;
+		__sync_fetch_and_add(&b->tokens, (__s64)(rate * dt / 1000000000ULL));
+		if (b->tokens > (__s64)burst)
+			b->tokens = burst;
+	}
+	return b;
+}
+
+/* Record budgets are buckets of their own (keys | AW_REC_BUCKET). */
+#define AW_REC_BUCKET (1ULL << 33)
+
+/*
+ * A process past its record budget is told about, at most once a second:
+ * an AW_EVADE_RECORDS record with the records left out since the last one
+ * (a server may flood file opens to crowd out what it does next).
+ */
+static __always_inline void report_records(struct pay_bucket *b, __u64 now)
+{
+	struct aw_evade_event e = {};
+	__u64 unseen = __sync_fetch_and_add(&b->unseen, 1) + 1;
+	__u64 last = b->reported_ns;
+
+	if (now < last + 1000000000ULL ||
+	    __sync_val_compare_and_swap(&b->reported_ns, last, now) != last)
+		return;
+	__sync_fetch_and_add(&b->unseen, -unseen);
+	fill_hdr(&e.hdr, AW_EV_EVADE, sizeof(e));
+	e.hdr.flags |= AW_HDR_WATCHED;
+	e.ret = unseen;
+	e.fd = -1;
+	e.fd2 = -1;
+	e.flags = AW_EVADE_RECORDS;
+	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
+		count(AW_CTR_DROPPED + AW_CAT_PROC);
+	else
+		count(AW_CTR_EMITTED + AW_CAT_PROC);
+}
+
+/*
+ * Takes one file, connection or DNS record of the current process from its
+ * record budget and its user's: a watched process that floods such records
+ * loses its own (counted, reported) instead of filling the ring's last
+ * quarter, where everyone's exec and exit records go. Process records
+ * (exec, fork, exit, evasions) are never budgeted. Returns 0 when the
+ * record is left out.
+ */
+static __noinline int record_admit(__u32 cat)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct pay_bucket *b, *u;
+
+	if (!record_rate || cat == AW_CAT_PROC || cat == AW_CAT_PAYLOAD)
+		return 1;
+	b = bucket(AW_REC_BUCKET | (bpf_get_current_pid_tgid() >> 32),
+		   record_rate, record_burst, now);
+	u = bucket(AW_REC_BUCKET | AW_UID_BUCKET |
+			   (__u32)bpf_get_current_uid_gid(),
+		   record_rate * AW_UID_FACTOR, record_burst * AW_UID_FACTOR,
+		   now);
+	if (!b || !u)
+		return 1;
+	if (b->tokens < 1 || u->tokens < 1) {
+		count(AW_CTR_RECORDS_THROTTLED);
+		report_records(b, now);
+		return 0;
+	}
+	__sync_fetch_and_add(&b->tokens, -1);
+	__sync_fetch_and_add(&u->tokens, -1);
+	return 1;
+}
+
 /* Emit a record built in scratch space (output() also releases the slot);
  * size is masked so the verifier sees it bounded by the scratch value. */
 static __always_inline void emit_record(void *rec, __u32 size, __u32 cat)
@@ -201,6 +299,8 @@ static __always_inline void emit_record(void *rec, __u32 size, __u32 cat)
 	if (cat == AW_CAT_PAYLOAD &&
 	    !(((struct aw_payload_event *)rec)->flags & AW_PAYLOAD_PROBE) &&
 	    !payload_room(size))
+		return;
+	if (!record_admit(cat))
 		return;
 	if (size <= sizeof(union scratch_rec)) {
 		((struct aw_hdr *)rec)->size = size;

@@ -33,6 +33,11 @@ const volatile __u32 wakeup_bytes = 262144;
  * user's watched processes together get AW_UID_FACTOR times that. */
 const volatile __u64 payload_rate = 4 << 20;
 const volatile __u64 payload_burst = 16 << 20;
+/* Record budget of each watched process: file, connection and DNS records
+ * a second, in bursts up to record_burst (0 = no budget); a user's watched
+ * processes together get AW_UID_FACTOR times that. */
+const volatile __u64 record_rate = 20000;
+const volatile __u64 record_burst = 40000;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -96,18 +101,19 @@ struct {
 	__type(value, struct aw_sock_stats);
 } socks SEC(".maps");
 
-/* The payload budget of one watched process or user (payload_admit()). */
+/* The payload or record budget of one watched process or user
+ * (payload_admit(), record_admit()). */
 struct pay_bucket {
 	__s64 tokens;
 	__u64 last_ns;
-	__u64 unseen;      /* bytes left out since the last report */
+	__u64 unseen;      /* bytes (records) left out since the last report */
 	__u64 reported_ns; /* when the last AW_EVADE_BUDGET record went out */
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
-	__type(key, __u64); /* tgid, or AW_UID_BUCKET | uid */
+	__type(key, __u64); /* tgid, or AW_UID_BUCKET | uid; | AW_REC_BUCKET */
 	__type(value, struct pay_bucket);
 } pay_buckets SEC(".maps");
 

@@ -105,41 +105,6 @@ static __always_inline void report_budget(struct pay_bucket *b, __u64 now,
 	emit_record(&e, sizeof(e), AW_CAT_PROC);
 }
 
-/* The bucket of a user's watched processes together: a flooder that forks
- * (each child a process of its own) is held by it; AW_UID_FACTOR times the
- * process budget. */
-#define AW_UID_BUCKET (1ULL << 32)
-#define AW_UID_FACTOR 4
-
-/* The bucket under key, refilled for the time since its last refill (at
- * most once a millisecond, so calls close together do not round the
- * refill down to nothing); NULL when the map has no room. */
-static __always_inline struct pay_bucket *bucket(__u64 key, __u64 rate,
-						 __u64 burst, __u64 now)
-{
-	struct pay_bucket *b, init = {};
-	__u64 last, dt;
-
-	b = bpf_map_lookup_elem(&pay_buckets, &key);
-	if (!b) {
-		init.tokens = burst;
-		init.last_ns = now;
-		bpf_map_update_elem(&pay_buckets, &key, &init, BPF_NOEXIST);
-		return bpf_map_lookup_elem(&pay_buckets, &key);
-	}
-	last = b->last_ns;
-	if (now > last + 1000000 &&
-	    __sync_val_compare_and_swap(&b->last_ns, last, now) == last) {
-		dt = now - last;
-		if (dt > 4000000000ULL) /* 4 s: the product stays in 64 bits */
-			dt = 4000000000ULL;
-		__sync_fetch_and_add(&b->tokens, (__s64)(rate * dt / 1000000000ULL));
-		if (b->tokens > (__s64)burst)
-			b->tokens = burst;
-	}
-	return b;
-}
-
 /*
  * Takes a capture of bytes (plus a record's cost) of a syscall that moved
  * ret bytes on fd from the budget of the current process and of its user:

@@ -8,8 +8,9 @@ through a user buffer (preadv2, recvmmsg and vmsplice for requests;
 pwritev2, sendmmsg and vmsplice for responses) the call must be decoded,
 answered, and its injected result must raise prompt-injection-in-content.
 For each way around payload capture (splice, tee and sendfile of the
-responses; io_uring, process_vm_writev and fds received over SCM_RIGHTS)
-the built-in capture-evaded alert must name the server and the mechanism.
+responses; io_uring, process_vm_writev and fds received over SCM_RIGHTS;
+a flood of file opens past the server's record budget) the built-in
+capture-evaded alert must name the server and the mechanism.
 
 Exit 77 = skipped (not root), unless AGENTWATCH_REQUIRE_BPF=1.
 """
@@ -59,6 +60,8 @@ EVADED = [
     ("io_uring", "io_uring"),
     ("process_vm_writev", "process_vm_writev"),
     ("scm_rights", "scm_rights"),
+    # Past its record budget (record_rate): file records crowd the ring.
+    ("openflood", "record budget"),
 ]
 
 

@@ -9,6 +9,7 @@
 //   write modes (responses out): pwritev2 sendmmsg vmsplice splice tee
 //     sendfile
 //   evasions after the handshake: io_uring process_vm_writev scm_rights
+//     openflood (opens /dev/null 300,000 times, past its record budget)
 //   dup: moves stdin/stdout to fds 10 and 11 first (dup2) and serves there
 //   banner: prints a line that is not JSON on stdout before anything else
 //   bignote: writes a 20 KB notification just before each tools/call result
@@ -136,6 +137,12 @@ std::string IdOf(const std::string& line) {
 }
 
 void Evade() {
+  if (Mode("openflood")) {
+    for (int i = 0; i < 300000; ++i) {
+      const int fd = open("/dev/null", O_RDONLY);
+      if (fd >= 0) close(fd);
+    }
+  }
   if (Mode("io_uring")) {
     struct io_uring_params p = {};
     const long fd = syscall(__NR_io_uring_setup, 4, &p);

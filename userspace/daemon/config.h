@@ -24,6 +24,10 @@ struct Config {
   // most, in bursts up to payload_burst (0 = no budget).
   uint32_t payload_rate = 4u << 20;
   uint32_t payload_burst = 16u << 20;
+  // Per watched process: file, connection and DNS records a second at
+  // most, in bursts up to record_burst (0 = no budget).
+  uint32_t record_rate = 20000;
+  uint32_t record_burst = 40000;
   // MCP discovery without rules (see SensorOptions).
   bool discover_stdio = true;
   bool discover_http = true;

@@ -250,6 +250,8 @@ const std::map<std::string, std::string>& Samples() {
       {"payload_max", "payload_max: 0"},
       {"payload_rate", "payload_rate: 0"},
       {"payload_burst", "payload_burst: 65536"},
+      {"record_rate", "record_rate: 0"},
+      {"record_burst", "record_burst: 1000"},
       {"dns_port", "dns_port: 5353"},
       {"queue_size", "queue_size: 16"},
       {"process_table_max", "process_table_max: 128"},
@@ -478,6 +480,8 @@ TEST(SettingsTest, ValidationErrorsKeepTheirTexts) {
        "payload_burst: 262144 is below 263168 bytes (a burst must hold the largest capture, "
        "payload_max + 1024)"},
       {"payload_rate: 2000000000", "payload_rate: 2000000000 is over 1073741824 bytes a second"},
+      {"record_rate: 20000000", "record_rate: 20000000 is over 10000000 records a second"},
+      {"record_burst: 10", "record_burst: 10 must be between 1000 and 100000000 records"},
       {"dns_port: 70000", "dns_port: 70000 is not a port"},
       {"queue_size: 8", "queue_size: 8 must be at least 16"},
       {"process_table_max: 8", "process_table_max: 8 must be at least 128"},

@@ -428,6 +428,16 @@ std::string CheckPayloadBurst(const std::string& k, const uint32_t& v, const Con
                      k, v, least);
 }
 
+std::string CheckRecordRate(const std::string& k, const uint32_t& v, const Config&) {
+  if (v <= 10'000'000) return "";
+  return fmt::format("{}: {} is over 10000000 records a second", k, v);
+}
+
+std::string CheckRecordBurst(const std::string& k, const uint32_t& v, const Config& c) {
+  if (c.record_rate == 0 || (v >= 1000 && v <= 100'000'000)) return "";
+  return fmt::format("{}: {} must be between 1000 and 100000000 records", k, v);
+}
+
 std::string CheckPort(const std::string& k, const uint32_t& v, const Config&) {
   return v == 0 || v > 65535 ? fmt::format("{}: {} is not a port", k, v) : "";
 }
@@ -548,6 +558,17 @@ void AddSensorSettings(std::vector<Setting>* t) {
                     "payload bytes a watched process may send in a burst above "
                     "payload_rate (at least 65536 and payload_max + 1024)",
                     CheckPayloadBurst));
+  t->push_back(Uint("record_rate", AW_FIELD(record_rate),
+                    "file, connection and DNS records a second kept per watched process at "
+                    "most; a process past it loses its own records (counted, and a "
+                    "capture-evaded alert), not the room kept for others' exec and exit "
+                    "(0 = no budget; at most 10000000); a user's watched processes together "
+                    "get four times it",
+                    CheckRecordRate));
+  t->push_back(Uint("record_burst", AW_FIELD(record_burst),
+                    "records a watched process may have in a burst above record_rate "
+                    "(1000..100000000)",
+                    CheckRecordBurst));
   t->push_back(Uint("dns_port", AW_FIELD(dns_port),
                     "UDP datagrams to this port are decoded as DNS queries",
                     CheckPort));

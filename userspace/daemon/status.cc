@@ -72,6 +72,7 @@ void AddKernel(const StatusInputs& in, v1::Status* s) {
   AddCounter(s, "kernel_scratch_busy", k(AW_CTR_SCRATCH_BUSY));
   AddCounter(s, "kernel_payload_throttled", k(AW_CTR_PAYLOAD_THROTTLED));
   AddCounter(s, "kernel_payload_shed", k(AW_CTR_PAYLOAD_SHED));
+  AddCounter(s, "kernel_records_throttled", k(AW_CTR_RECORDS_THROTTLED));
   AddCounter(s, "records_received", in.records_received);
   AddCounter(s, "records_undecodable", in.records_undecodable);
 }

@@ -60,6 +60,8 @@ SensorOptions SensorOptionsFrom(const Config& cfg) {
   o.payload_max = cfg.payload_max;
   o.payload_rate = cfg.payload_rate;
   o.payload_burst = cfg.payload_burst;
+  o.record_rate = cfg.record_rate;
+  o.record_burst = cfg.record_burst;
   o.discover_stdio = cfg.discover_stdio;
   o.discover_http = cfg.discover_http;
   o.probe_bytes = cfg.probe_bytes;

@@ -27,6 +27,9 @@ std::string EvasionText(const v1::EvasionInfo& x) {
   if (m == "payload_budget")
     return fmt::format("payload budget spent ({} on fd {}): {} bytes unseen (stream gap)",
                        x.syscall(), x.fd(), x.bytes());
+  if (m == "record_budget")
+    return fmt::format("record budget spent: {} file, connection or DNS records unseen",
+                       x.bytes());
   return fmt::format("{} fd {} -> fd {}: {} bytes unseen{}", m, x.fd(), x.fd2(), x.bytes(),
                      x.stream_gap() ? " (stream gap)" : "");
 }

@@ -67,6 +67,7 @@ constexpr DropSource kDrops[] = {
     {"pipeline_payload_drops", "pipeline_queue", "payload_share_full"},
     {"kernel_payload_throttled", "kernel", "process_payload_budget"},
     {"kernel_payload_shed", "ringbuf", "kept_for_lifecycle"},
+    {"kernel_records_throttled", "kernel", "process_record_budget"},
     {"store_queue_drops", "store_queue", "queue_full"},
     {"subscriber_drops", "subscriber", "client_too_slow"},
     {"records_undecodable", "decode", "undecodable"},

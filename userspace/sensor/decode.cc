@@ -389,6 +389,7 @@ DecodeStatus DecodeEvade(std::span<const uint8_t> rec, v1::Event* ev, std::strin
   v1::EvasionInfo* x = ev->mutable_evasion();
   x->set_mechanism((e.flags & AW_EVADE_SCM_RIGHTS) ? "scm_rights"
                    : (e.flags & AW_EVADE_BUDGET)   ? "payload_budget"
+                   : (e.flags & AW_EVADE_RECORDS)  ? "record_budget"
                                                    : SyscallName(e.syscall));
   if (e.flags & AW_EVADE_BUDGET) x->set_syscall(SyscallName(e.syscall));
   x->set_fd(e.fd);

@@ -175,6 +175,36 @@ TEST(DecodeTest, Dns) {
   EXPECT_FALSE(ev.dns().malformed());
 }
 
+// Evasion records name their mechanism: a syscall, or a budget spent.
+TEST(DecodeTest, EvasionMechanisms) {
+  auto decode = [](uint32_t flags, uint32_t syscall, int64_t ret) {
+    aw_evade_event e{};
+    Hdr(&e.hdr, AW_EV_EVADE, sizeof(e));
+    e.ret = ret;
+    e.fd = 1;
+    e.fd2 = -1;
+    e.syscall = syscall;
+    e.flags = flags;
+    const uint8_t* p = reinterpret_cast<const uint8_t*>(&e);
+    v1::Event ev;
+    std::string err;
+    EXPECT_EQ(DecodeRecord(std::vector<uint8_t>(p, p + sizeof(e)), 0, &ev, &err),
+              DecodeStatus::kOk)
+        << err;
+    EXPECT_EQ(ev.type(), v1::EVENT_TYPE_CAPTURE_EVADED);
+    return ev.evasion();
+  };
+  v1::EvasionInfo x = decode(0, AW_SC_TEE, 4096);
+  EXPECT_EQ(x.mechanism(), "tee");
+  x = decode(AW_EVADE_BUDGET | AW_EVADE_FD_STREAM, 0, 1 << 20);
+  EXPECT_EQ(x.mechanism(), "payload_budget");
+  EXPECT_TRUE(x.stream_gap());
+  x = decode(AW_EVADE_RECORDS, 0, 12345);
+  EXPECT_EQ(x.mechanism(), "record_budget");
+  EXPECT_EQ(x.bytes(), 12345);
+  EXPECT_FALSE(x.stream_gap()) << "records left out are no stream's gap";
+}
+
 TEST(DecodeTest, BadRecordsAreRejectedNotCrashed) {
   v1::Event ev;
   std::string err;

@@ -315,6 +315,8 @@ bool Sensor::OpenAndConfigure(const SensorOptions& opts, std::string* error) {
   skel_->rodata->payload_max = opts.payload_max;
   skel_->rodata->payload_rate = opts.payload_rate;
   skel_->rodata->payload_burst = opts.payload_burst;
+  skel_->rodata->record_rate = opts.record_rate;
+  skel_->rodata->record_burst = opts.record_burst;
   skel_->rodata->discover_stdio = opts.discover_stdio && opts.payload_max > 0;
   skel_->rodata->discover_http = opts.discover_http && opts.payload_max > 0;
   skel_->rodata->probe_bytes = opts.probe_bytes;

@@ -33,6 +33,13 @@ struct SensorOptions {
   // gaps, counted), not other processes'. 0 = no budget.
   uint32_t payload_rate = 4u << 20;
   uint32_t payload_burst = 16u << 20;
+  // Each watched process's file, connection and DNS records: a token bucket
+  // refilled at record_rate records a second up to record_burst. A process
+  // past it loses its own records (counted, reported as a capture-evaded
+  // record), not the ring's room for everyone's exec and exit. 0 = no
+  // budget. A user's watched processes together get four times both.
+  uint32_t record_rate = 20000;
+  uint32_t record_burst = 40000;
   // Discovery (needs payload capture): probe the stdio of every exec whose
   // stdin and stdout are pipes or sockets, and accepted TCP connections,
   // capturing their first probe_bytes per fd and direction.

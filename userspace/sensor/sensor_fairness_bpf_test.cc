@@ -2,7 +2,8 @@
 // its own budget (its captures are left out, as gaps in its stream) while
 // another watched process's payload is captured whole; and payload never
 // takes the last quarter of the ring buffer, so the exit of a process is
-// seen even while nobody reads and payload has filled the ring. And a write
+// seen even while nobody reads and payload has filled the ring. A process
+// that floods file records spends its own record budget. And a write
 // longer than payload_max is captured as its head and its last bytes.
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -61,6 +62,34 @@ bool RequireBpf() {
     const int len = snprintf(line, sizeof(line), "quiet-%03d\n", i);
     if (write(pp[1], line, len) != len) _exit(92);
     if (read(pp[0], line, sizeof(line)) != len) _exit(93);
+    usleep(1000);
+  }
+  _exit(0);
+}
+
+// Opens path n times as uid (0: as it is), as fast as it can.
+[[noreturn]] void OpenFlood(int go_fd, int n, const char* path, uid_t uid) {
+  char c;
+  if (read(go_fd, &c, 1) != 1) _exit(90);
+  if (uid != 0 && (setgid(uid) != 0 || setuid(uid) != 0)) _exit(94);
+  for (int i = 0; i < n; ++i) {
+    const int fd = open(path, O_RDONLY);
+    if (fd < 0) _exit(91);
+    close(fd);
+  }
+  _exit(0);
+}
+
+// Opens dir/quiet-000 .. dir/quiet-(n-1), 1 ms apart.
+[[noreturn]] void QuietOpens(int go_fd, int n, const std::string& dir) {
+  char c;
+  if (read(go_fd, &c, 1) != 1) _exit(90);
+  for (int i = 0; i < n; ++i) {
+    char path[512];
+    snprintf(path, sizeof(path), "%s/quiet-%03d", dir.c_str(), i);
+    const int fd = open(path, O_RDONLY);
+    if (fd < 0) _exit(91);
+    close(fd);
     usleep(1000);
   }
   _exit(0);
@@ -229,6 +258,73 @@ TEST_F(SensorFairnessTest, PayloadLeavesTheLastQuarterOfTheRingToLifecycleRecord
       payload += e.payload().data().size();
   EXPECT_GT(payload, 0u);
   EXPECT_LE(payload, opts.ringbuf_bytes - opts.ringbuf_bytes / 4);
+}
+
+// The flooder runs as another user, opening /dev/null 300,000 times.
+TEST_F(SensorFairnessTest, AFloodOfFileRecordsSpendsOnlyItsOwnRecordBudget) {
+  SensorOptions opts;
+  opts.record_rate = 5000;
+  opts.record_burst = 5000;
+  if (!Start(opts)) GTEST_SKIP() << "BPF unavailable";
+  StartPolling();
+  const uint64_t throttled_before = Counter(AW_CTR_RECORDS_THROTTLED);
+  char tmpl[] = "/tmp/aw-records-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  constexpr int kQuiet = 50;
+  for (int i = 0; i < kQuiet; ++i) {
+    char path[512];
+    snprintf(path, sizeof(path), "%s/quiet-%03d", dir.c_str(), i);
+    const int fd = open(path, O_CREAT | O_WRONLY, 0644);
+    ASSERT_GE(fd, 0);
+    close(fd);
+  }
+  constexpr int kOpens = 300000;
+  int go_f[2], go_q[2];
+  ASSERT_EQ(pipe2(go_f, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(go_q, O_CLOEXEC), 0);
+  const pid_t flooder = fork();
+  if (flooder == 0) OpenFlood(go_f[0], kOpens, "/dev/null", 65534);
+  const pid_t quiet = fork();
+  if (quiet == 0) QuietOpens(go_q[0], kQuiet, dir);
+  ASSERT_TRUE(sensor_.Watch(flooder, AW_WATCH_ON));
+  ASSERT_TRUE(sensor_.Watch(quiet, AW_WATCH_ON));
+  ASSERT_EQ(write(go_f[1], "g", 1), 1);
+  ASSERT_EQ(write(go_q[1], "g", 1), 1);
+  int st = 0;
+  ASSERT_EQ(waitpid(flooder, &st, 0), flooder);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  ASSERT_EQ(waitpid(quiet, &st, 0), quiet);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  EXPECT_TRUE(WaitExit(flooder)) << "the flooder's exit was lost to its own flood";
+  EXPECT_TRUE(WaitExit(quiet));
+
+  uint64_t flood_opens = 0, reported = 0;
+  std::set<std::string> quiet_paths;
+  for (const auto& e : Snapshot()) {
+    const bool theirs = e.process().pid() == static_cast<uint32_t>(flooder);
+    if (e.type() == v1::EVENT_TYPE_CAPTURE_EVADED && theirs) {
+      EXPECT_EQ(e.evasion().mechanism(), "record_budget");
+      reported += e.evasion().bytes();
+    }
+    if (!e.has_file()) continue;
+    if (theirs && e.file().path() == "/dev/null") ++flood_opens;
+    if (e.process().pid() == static_cast<uint32_t>(quiet)) quiet_paths.insert(e.file().path());
+  }
+  for (int i = 0; i < kQuiet; ++i) {
+    char path[512];
+    snprintf(path, sizeof(path), "%s/quiet-%03d", dir.c_str(), i);
+    EXPECT_EQ(quiet_paths.count(path), 1u) << "the quiet process's open of " << path << " was lost";
+    unlink(path);
+  }
+  rmdir(dir.c_str());
+  EXPECT_GT(flood_opens, 0u);
+  EXPECT_LT(flood_opens, static_cast<uint64_t>(kOpens / 2)) << "not held to its record budget";
+  EXPECT_GT(Counter(AW_CTR_RECORDS_THROTTLED), throttled_before);
+  // Said, with the records left out (at most once a second, so the last
+  // second's may be unreported).
+  EXPECT_GT(reported, 0u) << "no record_budget evasion record";
+  EXPECT_LE(reported, static_cast<uint64_t>(kOpens) - flood_opens);
 }
 
 TEST_F(SensorFairnessTest, ALongWriteIsCapturedAsItsHeadAndItsTail) {
