@@ -8,7 +8,9 @@
 # Reports per-mode medians and the ratios against "none". Needs root and a
 # build (build/bin, build/tests). A benchmark: it prints, it never fails on
 # timing. Usage: sudo scripts/bench-overhead.sh [ROUNDS] [ITERATIONS]
-# AGENTWATCHD_ARGS adds daemon flags (e.g. "--payload-max 0").
+# AGENTWATCHD_ARGS adds daemon flags (e.g. "--payload-max 0");
+# AGENTWATCHD_CONFIG names a config file (default none: e.g. one with
+# "record_rate: 0" measures every open recorded, past the record budget).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rounds="${1:-5}"
@@ -22,7 +24,7 @@ echo "0123456789abcdef" > "$tmp/file"
 sock="$tmp/aw.sock"
 
 start_daemon() {
-  "$bin/agentwatchd" --config /dev/null --no-builtin-rules \
+  "$bin/agentwatchd" --config "${AGENTWATCHD_CONFIG:-/dev/null}" --no-builtin-rules \
     --endpoint "unix://$sock" --state-dir "$tmp/state" --log-level warn \
     ${AGENTWATCHD_ARGS:-} "$@" 2>>"$tmp/daemon.log" &
   dpid=$!

@@ -259,15 +259,17 @@ static __always_inline void report_records(struct pay_bucket *b, __u64 now)
  * record budget and its user's: a watched process that floods such records
  * loses its own (counted, reported) instead of filling the ring's last
  * quarter, where everyone's exec and exit records go. Process records
- * (exec, fork, exit, evasions) are never budgeted. Returns 0 when the
- * record is left out.
+ * (exec, fork, exit, evasions) are never budgeted, nor records made
+ * outside their process's context (not_owner: the current task is not the
+ * one to charge). Returns 0 when the record is left out.
  */
-static __noinline int record_admit(__u32 cat)
+static __noinline int record_admit(__u32 cat, __u32 not_owner)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct pay_bucket *b, *u;
 
-	if (!record_rate || cat == AW_CAT_PROC || cat == AW_CAT_PAYLOAD)
+	if (!record_rate || cat == AW_CAT_PROC || cat == AW_CAT_PAYLOAD ||
+	    not_owner)
 		return 1;
 	b = bucket(AW_REC_BUCKET | (bpf_get_current_pid_tgid() >> 32),
 		   record_rate, record_burst, now);
@@ -300,7 +302,7 @@ static __always_inline void emit_record(void *rec, __u32 size, __u32 cat)
 	    !(((struct aw_payload_event *)rec)->flags & AW_PAYLOAD_PROBE) &&
 	    !payload_room(size))
 		return;
-	if (!record_admit(cat))
+	if (!record_admit(cat, ((struct aw_hdr *)rec)->flags & AW_HDR_NOT_OWNER))
 		return;
 	if (size <= sizeof(union scratch_rec)) {
 		((struct aw_hdr *)rec)->size = size;

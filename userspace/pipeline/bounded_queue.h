@@ -11,9 +11,13 @@
 // been charged least since it had items (start-time fair queuing): a flow
 // of expensive items gets no more of the consumer than one of cheap ones,
 // and a flow's backlog delays that flow only. A flow that comes back after
-// its queue drained starts level with the flow being served, so it waits
-// for at most the item in hand. Order across flows is not kept: only
-// within one.
+// its queue drained starts where its charges had brought it, or level with
+// the flow being served if that is later, so it waits for at most the item
+// in hand and cannot jump the line by draining. Order across flows is not
+// kept, only within one, unless an item says so: an item pushed with a
+// barrier (a flow and a push number) waits until that flow's items up to
+// that number are taken (a process whose events move to another flow, as
+// after setuid, keeps its order).
 #ifndef AGENTWATCH_PIPELINE_BOUNDED_QUEUE_H_
 #define AGENTWATCH_PIPELINE_BOUNDED_QUEUE_H_
 
@@ -42,9 +46,15 @@ class BoundedQueue {
                         uint64_t bulk_weight = std::numeric_limits<uint64_t>::max())
       : capacity_(capacity), bulk_capacity_(bulk_capacity), bulk_weight_max_(bulk_weight) {}
 
+  // An item that waits for the items of flow up to push number n.
+  struct Barrier {
+    uint64_t flow = 0;
+    uint64_t n = 0;  // 0: none
+  };
+
   // With mark: v is queued after *mark (a priority item), both or neither.
   bool TryPush(T&& v, Lane lane = Lane::kPriority, uint64_t weight = 0, uint32_t owner = 0,
-               uint64_t flow = 0, T* mark = nullptr) {
+               uint64_t flow = 0, T* mark = nullptr, Barrier after = {}) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_ || size_ + (mark != nullptr ? 1 : 0) >= capacity_) return false;
@@ -65,13 +75,19 @@ class BoundedQueue {
       }
       auto [it, fresh] = flows_.try_emplace(flow);
       Flow& f = it->second;
-      if (fresh) f.start = vtime_;
+      if (fresh) {
+        f.start = vtime_;
+        if (auto old = finished_.find(flow); old != finished_.end()) {
+          f.start = std::max(vtime_, old->second);
+          finished_.erase(old);
+        }
+      }
       if (f.items.empty() && !(serving_ && serving_flow_ == flow)) Ready(flow, f);
       if (mark != nullptr) {
-        f.items.push_back(Item{std::move(*mark), 0, ++pushed_, 0, false});
+        f.items.push_back(Item{std::move(*mark), 0, ++pushed_, 0, false, after});
         ++size_;
       }
-      f.items.push_back(Item{std::move(v), bulk ? weight : 0, ++pushed_, owner, bulk});
+      f.items.push_back(Item{std::move(v), bulk ? weight : 0, ++pushed_, owner, bulk, after});
       ++size_;
     }
     cv_.notify_one();
@@ -85,9 +101,15 @@ class BoundedQueue {
     Settle();
     if (!cv_.wait_for(lock, timeout, [&] { return size_ > 0 || closed_; })) return false;
     if (size_ == 0) return false;
-    const auto [start, order, flow] = *ready_.begin();
-    ready_.erase(ready_.begin());
-    vtime_ = start;
+    // The least charged flow whose next item is not held by a barrier
+    // (the oldest item of all never is: a barrier names older items).
+    auto pick = ready_.begin();
+    while (pick != ready_.end() && Held(flows_.find(std::get<2>(*pick))->second.items.front()))
+      ++pick;
+    if (pick == ready_.end()) return false;  // not reached: see above
+    const auto [start, order, flow] = *pick;
+    ready_.erase(pick);
+    vtime_ = std::max(vtime_, start);
     auto f = flows_.find(flow);
     Item& it = f->second.items.front();
     *out = std::move(it.v);
@@ -162,6 +184,7 @@ class BoundedQueue {
     uint64_t n;  // push number
     uint32_t owner;
     bool bulk;
+    Barrier after;
   };
 
   struct Flow {
@@ -171,6 +194,13 @@ class BoundedQueue {
 
   void Ready(uint64_t id, const Flow& f) { ready_.insert({f.start, ++order_, id}); }
 
+  // Whether an item still waits for its barrier's flow.
+  bool Held(const Item& it) const {
+    if (it.after.n == 0) return false;
+    auto f = flows_.find(it.after.flow);
+    return f != flows_.end() && !f->second.items.empty() && f->second.items.front().n <= it.after.n;
+  }
+
   // The flow served last goes back in line, or (drained) away: a burst's
   // peak is not kept.
   void Settle() {
@@ -179,6 +209,14 @@ class BoundedQueue {
     auto f = flows_.find(serving_flow_);
     if (f == flows_.end()) return;
     if (f->second.items.empty()) {
+      // Its charges are remembered while they are ahead of the clock.
+      if (f->second.start > vtime_) {
+        if (finished_.size() >= kMaxFinished) {
+          std::erase_if(finished_, [&](const auto& kv) { return kv.second <= vtime_; });
+          if (finished_.size() >= kMaxFinished) finished_.clear();
+        }
+        finished_[serving_flow_] = f->second.start;
+      }
       flows_.erase(f);
     } else {
       Ready(serving_flow_, f->second);
@@ -194,7 +232,11 @@ class BoundedQueue {
   // Flows with items, not in service: (start, order, flow), least first.
   std::set<std::tuple<uint64_t, uint64_t, uint64_t>> ready_;
   uint64_t order_ = 0;
-  uint64_t vtime_ = 0;  // start of the flow served last
+  uint64_t vtime_ = 0;  // the latest start of a flow served
+  // Drained flows' starts ahead of vtime_ (a flow cannot shed its charges
+  // by draining), at most kMaxFinished.
+  static constexpr size_t kMaxFinished = 4096;
+  std::unordered_map<uint64_t, uint64_t> finished_;
   bool serving_ = false;
   uint64_t serving_flow_ = 0;
   size_t size_ = 0;

@@ -73,6 +73,40 @@ TEST(BoundedQueueTest, AFlowThatComesBackWaitsForTheItemInHandOnly) {
   EXPECT_EQ(v, "f50");
 }
 
+// Two flows that each drain after every item (one arrives while the other
+// is served) cannot shed their charges by draining and keep a third, busy
+// flow waiting: the three are served in turn.
+TEST(BoundedQueueTest, ADrainedFlowKeepsItsCharges) {
+  Queue q(1000);
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(q.TryPush("c", Lane::kPriority, 0, 0, 3));
+  ASSERT_TRUE(q.TryPush("a", Lane::kPriority, 0, 0, 1));
+  std::string v;
+  int served_c = 0;
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(q.Pop(&v, kNoWait));
+    if (v == "a") ASSERT_TRUE(q.TryPush("b", Lane::kPriority, 0, 0, 2));
+    if (v == "b") ASSERT_TRUE(q.TryPush("a", Lane::kPriority, 0, 0, 1));
+    served_c += v == "c";
+    q.Charge(10);
+  }
+  EXPECT_GE(served_c, 95) << "the busy flow was starved";
+}
+
+TEST(BoundedQueueTest, ABarrierHoldsAnItemBehindAnotherFlowsItems) {
+  Queue q(1000);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(q.TryPush("a" + std::to_string(i), Lane::kPriority, 0, 0, 1));
+  // A process whose events move from flow 1 to flow 2 (setuid): its next
+  // event waits for what flow 1 had queued, however cheap flow 2 is.
+  ASSERT_TRUE(q.TryPush("moved", Lane::kPriority, 0, 0, 2, nullptr, Queue::Barrier{1, q.pushed()}));
+  ASSERT_TRUE(q.TryPush("moved2", Lane::kPriority, 0, 0, 2));
+  ASSERT_TRUE(q.TryPush("a5", Lane::kPriority, 0, 0, 1));
+  auto out = Drain(q, [](const std::string& v) -> uint64_t { return v[0] == 'a' ? 1000 : 1; });
+  ASSERT_EQ(out.size(), 8u);
+  EXPECT_GT(At(out, "moved"), At(out, "a4"));
+  EXPECT_LT(At(out, "moved"), At(out, "moved2"));
+  EXPECT_LT(At(out, "moved"), At(out, "a5")) << "held for the items before it only";
+}
+
 TEST(BoundedQueueTest, OrderWithinAFlowIsKeptAcrossTurns) {
   Queue q(1000);
   for (int i = 0; i < 20; ++i) {

@@ -97,16 +97,55 @@ uint64_t QueueWeight(const v1::Event& ev) {
 // The queue's flow of an event: its user and cgroup (a pod, a service, a
 // login session). A neighbour's flood queues behind itself, not in front
 // of everyone; a server and what it runs stay in one order (same user and
-// cgroup), as do an agent and the servers it starts.
+// cgroup), as do an agent and the servers it starts. A process whose user
+// or cgroup changes (setuid, sudo, a move to another cgroup) keeps its
+// order: FlowFor() holds its first event in the new flow behind what the
+// old flow had queued.
 uint64_t FlowOf(const v1::Event& ev) {
   return (ev.process().cgroup_id() * 0x9E3779B97F4A7C15ull) ^ ev.process().uid();
 }
 
 }  // namespace
 
-bool Pipeline::Push(v1::Event&& ev) {
-  using Lane = BoundedQueue<v1::Event>::Lane;
+// The flow of each process's events: the flow of its last event (a child
+// starts in its parent's, where its fork went). When an event's own flow
+// differs, it goes there behind a barrier: the old flow's items queued so
+// far are taken first.
+uint64_t Pipeline::FlowFor(const v1::Event& ev, Queue::Barrier* after) {
   const uint64_t flow = FlowOf(ev);
+  const uint32_t pid = ev.process().pid();
+  if (pid == 0) return flow;
+  std::lock_guard<std::mutex> lock(flows_mu_);
+  if (pid_flows_.size() >= kMaxPidFlows) pid_flows_.clear();  // forget, never grow
+  // A record made outside its process (no user or cgroup: a socket closed
+  // in softirq) goes with the process.
+  if (ev.process().cgroup_id() == 0) {
+    auto known = pid_flows_.find(pid);
+    return known != pid_flows_.end() ? known->second : flow;
+  }
+  auto [it, fresh] = pid_flows_.try_emplace(pid, flow);
+  if (!fresh && it->second != flow) *after = {it->second, q_.pushed()};
+  return flow;
+}
+
+void Pipeline::Pushed(uint32_t pid, v1::EventType type, uint32_t child, uint64_t flow) {
+  if (pid == 0) return;
+  std::lock_guard<std::mutex> lock(flows_mu_);
+  if (type == v1::EVENT_TYPE_EXIT) {
+    pid_flows_.erase(pid);
+    return;
+  }
+  pid_flows_[pid] = flow;
+  if (type == v1::EVENT_TYPE_FORK && child != 0 && child != pid) pid_flows_[child] = flow;
+}
+
+bool Pipeline::Push(v1::Event&& ev) {
+  using Lane = Queue::Lane;
+  Queue::Barrier after;
+  const uint64_t flow = FlowFor(ev, &after);
+  const uint32_t pid = ev.process().pid();
+  const v1::EventType type = ev.type();
+  const uint32_t child = type == v1::EVENT_TYPE_FORK ? ev.fork().child_pid() : 0;
   const bool payload = ev.type() == v1::EVENT_TYPE_PAYLOAD;
   const uint64_t weight = payload ? QueueWeight(ev) : 0;
   const uint32_t owner = ev.process().pid();
@@ -122,11 +161,13 @@ bool Pipeline::Push(v1::Event&& ev) {
     loss.set_ktime_ns(ev.ktime_ns());
     loss.set_lost(lost);
     loss.set_lost_reason("pipeline queue full");
-    if (q_.TryPush(std::move(ev), lane, weight, owner, flow, &loss)) {
+    if (q_.TryPush(std::move(ev), lane, weight, owner, flow, &loss, after)) {
       unreported_drops_ -= lost;
+      Pushed(pid, type, child, flow);
       return true;
     }
-  } else if (q_.TryPush(std::move(ev), lane, weight, owner, flow)) {
+  } else if (q_.TryPush(std::move(ev), lane, weight, owner, flow, nullptr, after)) {
+    Pushed(pid, type, child, flow);
     return true;
   }
   ++(payload ? payload_drops_ : queue_drops_);

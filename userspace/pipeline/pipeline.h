@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 
 #include "agentwatch/v1/agentwatch.pb.h"
 #include "chain/correlator.h"
@@ -167,7 +168,14 @@ class Pipeline {
 
   WatchSink* sink_;
   OutputFn out_;
-  BoundedQueue<v1::Event> q_;
+  using Queue = BoundedQueue<v1::Event>;
+  uint64_t FlowFor(const v1::Event& ev, Queue::Barrier* after);
+  void Pushed(uint32_t pid, v1::EventType type, uint32_t child, uint64_t flow);
+  Queue q_;
+  // The flow of each process's last event queued (Push's side).
+  static constexpr size_t kMaxPidFlows = 1 << 17;
+  std::mutex flows_mu_;
+  std::unordered_map<uint32_t, uint64_t> pid_flows_;
   ProcessTable table_;
   McpStage mcp_;
   Correlator correlator_;

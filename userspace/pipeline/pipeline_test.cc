@@ -477,7 +477,8 @@ TEST(PipelineTest, ANeighboursBacklogDelaysOnlyItsOwnFlow) {
   // of its own too.
   ASSERT_TRUE(p.Push(events::Event(v1::EVENT_TYPE_EXEC).Pid(90).Uid(65534).Cgroup(6)));
   std::thread t([&] { p.Run(); });
-  while (p.processed() < 104) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int i = 0; i < 5000 && p.processed() < 104; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   p.Stop();
   t.join();
   auto at = [&](uint32_t pid, v1::EventType type) {
@@ -497,6 +498,38 @@ TEST(PipelineTest, ANeighboursBacklogDelaysOnlyItsOwnFlow) {
   for (size_t i = 0; i < at(70, v1::EVENT_TYPE_EXEC); ++i)
     flood += out[i].process().pid() == 7;
   EXPECT_EQ(flood, 100u);
+}
+
+// A server with a backlog forks a child that runs as root (sudo, a setuid
+// binary): the child's events move to root's flow, yet its exec is not
+// taken before the fork that made it.
+TEST(PipelineTest, AProcessThatChangesUserKeepsItsOrder) {
+  Pipeline::Options o;
+  o.queue_size = 4096;
+  std::vector<v1::Event> out;
+  Pipeline p(o, nullptr, [&](const v1::Event& ev, const std::vector<uint32_t>&) {
+    out.push_back(ev);
+  });
+  for (int i = 0; i < 50; ++i)
+    ASSERT_TRUE(p.Push(events::Payload("out", 1, "n").Pid(7).Uid(65534).Cgroup(5)));
+  v1::Event fork = events::Event(v1::EVENT_TYPE_FORK).Pid(7).Uid(65534).Cgroup(5);
+  fork.mutable_fork()->set_child_pid(70);
+  ASSERT_TRUE(p.Push(std::move(fork)));
+  ASSERT_TRUE(p.Push(events::Event(v1::EVENT_TYPE_EXEC).Pid(70).Ppid(7).Uid(0).Cgroup(5)));
+  ASSERT_TRUE(p.Push(events::Event(v1::EVENT_TYPE_EXIT).Pid(70).Uid(0).Cgroup(5)));
+  std::thread t([&] { p.Run(); });
+  for (int i = 0; i < 5000 && p.processed() < 53; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  p.Stop();
+  t.join();
+  auto at = [&](uint32_t pid, v1::EventType type) {
+    for (size_t i = 0; i < out.size(); ++i)
+      if (out[i].process().pid() == pid && out[i].type() == type) return i;
+    return out.size();
+  };
+  ASSERT_EQ(out.size(), 53u);
+  EXPECT_LT(at(7, v1::EVENT_TYPE_FORK), at(70, v1::EVENT_TYPE_EXEC));
+  EXPECT_LT(at(70, v1::EVENT_TYPE_EXEC), at(70, v1::EVENT_TYPE_EXIT));
 }
 
 TEST(PipelineTest, TraceReplaysToTheSameStream) {

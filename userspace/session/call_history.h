@@ -2,8 +2,9 @@
 // it is full, the oldest call of the user with the most calls goes, and of
 // that user's processes (a call belongs to the process it was seen in, the
 // server or its client), the one with the most. A neighbour's flood of
-// calls evicts its own history, never a quiet server's few calls (max-min
-// fair: a process keeps its calls while it has no more than the others).
+// calls evicts its own history, never a quiet server's few calls: a user
+// keeps its calls while it has no more than the others, and within a user
+// a process while it has no more than the user's other processes.
 #ifndef AGENTWATCH_SESSION_CALL_HISTORY_H_
 #define AGENTWATCH_SESSION_CALL_HISTORY_H_
 
