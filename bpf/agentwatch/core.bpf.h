@@ -189,11 +189,23 @@ static __always_inline int payload_room(__u32 size)
 	return 1;
 }
 
-/* The bucket of a user's watched processes together: a flooder that forks
- * (each child a process of its own) is held by it; AW_UID_FACTOR times the
- * process budget. */
-#define AW_UID_BUCKET (1ULL << 32)
+/* The bucket of a user's watched processes in one cgroup (a pod, a
+ * service, a login session) together: a flooder that forks (each child a
+ * process of its own, in its cgroup) is held by it, and one pod's flood
+ * does not spend another's when both run as one uid (root, in most pods);
+ * AW_UID_FACTOR times the process budget. Keys: a process's is its tgid, a
+ * group's a hash of cgroup and uid with AW_GROUP_BUCKET set; a record
+ * budget's key is the payload budget's with AW_REC_BUCKET flipped. */
+#define AW_GROUP_BUCKET (1ULL << 63)
+#define AW_REC_BUCKET (1ULL << 32)
 #define AW_UID_FACTOR 4
+
+static __always_inline __u64 group_key(void)
+{
+	return (bpf_get_current_cgroup_id() * 0x9E3779B97F4A7C15ULL ^
+		(__u32)bpf_get_current_uid_gid()) |
+	       AW_GROUP_BUCKET;
+}
 
 /* The bucket under key, refilled for the time since its last refill (at
  * most once a millisecond, so calls close together do not round the
@@ -224,9 +236,6 @@ static __always_inline struct pay_bucket *bucket(__u64 key, __u64 rate,
 	return b;
 }
 
-/* Record budgets are buckets of their own (keys | AW_REC_BUCKET). */
-#define AW_REC_BUCKET (1ULL << 33)
-
 /*
  * A process past its record budget is told about, at most once a second:
  * an AW_EVADE_RECORDS record with the records left out since the last one
@@ -256,7 +265,7 @@ static __always_inline void report_records(struct pay_bucket *b, __u64 now)
 
 /*
  * Takes one file, connection or DNS record of the current process from its
- * record budget and its user's: a watched process that floods such records
+ * record budget and its group's: a watched process that floods such records
  * loses its own (counted, reported) instead of filling the ring's last
  * quarter, where everyone's exec and exit records go. Process records
  * (exec, fork, exit, evasions) are never budgeted, nor records made
@@ -271,12 +280,10 @@ static __noinline int record_admit(__u32 cat, __u32 not_owner)
 	if (!record_rate || cat == AW_CAT_PROC || cat == AW_CAT_PAYLOAD ||
 	    not_owner)
 		return 1;
-	b = bucket(AW_REC_BUCKET | (bpf_get_current_pid_tgid() >> 32),
+	b = bucket(AW_REC_BUCKET ^ (bpf_get_current_pid_tgid() >> 32),
 		   record_rate, record_burst, now);
-	u = bucket(AW_REC_BUCKET | AW_UID_BUCKET |
-			   (__u32)bpf_get_current_uid_gid(),
-		   record_rate * AW_UID_FACTOR, record_burst * AW_UID_FACTOR,
-		   now);
+	u = bucket(AW_REC_BUCKET ^ group_key(), record_rate * AW_UID_FACTOR,
+		   record_burst * AW_UID_FACTOR, now);
 	if (!b || !u)
 		return 1;
 	if (b->tokens < 1 || u->tokens < 1) {

@@ -30,12 +30,13 @@ const volatile __u32 probe_bytes = 16384;
 const volatile __u32 wakeup_bytes = 262144;
 /* Payload budget of each watched process: a token bucket refilled at
  * payload_rate bytes a second up to payload_burst (0 = no budget); each
- * user's watched processes together get AW_UID_FACTOR times that. */
+ * user's watched processes in one cgroup together get AW_UID_FACTOR times
+ * that. */
 const volatile __u64 payload_rate = 4 << 20;
 const volatile __u64 payload_burst = 16 << 20;
 /* Record budget of each watched process: file, connection and DNS records
  * a second, in bursts up to record_burst (0 = no budget); a user's watched
- * processes together get AW_UID_FACTOR times that. */
+ * processes in one cgroup together get AW_UID_FACTOR times that. */
 const volatile __u64 record_rate = 20000;
 const volatile __u64 record_burst = 40000;
 
@@ -113,7 +114,7 @@ struct pay_bucket {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
-	__type(key, __u64); /* tgid, or AW_UID_BUCKET | uid; | AW_REC_BUCKET */
+	__type(key, __u64); /* tgid, or a group_key(); ^ AW_REC_BUCKET */
 	__type(value, struct pay_bucket);
 } pay_buckets SEC(".maps");
 

@@ -126,9 +126,8 @@ static __always_inline int payload_admit(__u64 bytes, long ret, int fd,
 		return 1;
 	b = bucket(bpf_get_current_pid_tgid() >> 32, payload_rate,
 		   payload_burst, now);
-	u = bucket(AW_UID_BUCKET | (__u32)bpf_get_current_uid_gid(),
-		   payload_rate * AW_UID_FACTOR, payload_burst * AW_UID_FACTOR,
-		   now);
+	u = bucket(group_key(), payload_rate * AW_UID_FACTOR,
+		   payload_burst * AW_UID_FACTOR, now);
 	if (!b || !u)
 		return 1;
 	if (b->tokens < cost || u->tokens < cost) {

@@ -482,6 +482,11 @@ TEST(SettingsTest, ValidationErrorsKeepTheirTexts) {
       {"payload_rate: 2000000000", "payload_rate: 2000000000 is over 1073741824 bytes a second"},
       {"record_rate: 20000000", "record_rate: 20000000 is over 10000000 records a second"},
       {"record_burst: 10", "record_burst: 10 must be between 1000 and 100000000 records"},
+      {"{record_rate: 5000000, record_burst: 2000}",
+       "record_burst: 2000 is below record_rate / 1000 (5000): the rate could not be reached"},
+      {"{payload_rate: 1000000000, payload_burst: 65536}",
+       "payload_burst: 65536 is below payload_rate / 1000 (1000000): the rate could not be "
+       "reached (the kernel refills at most once a millisecond)"},
       {"dns_port: 70000", "dns_port: 70000 is not a port"},
       {"queue_size: 8", "queue_size: 8 must be at least 16"},
       {"process_table_max: 8", "process_table_max: 8 must be at least 128"},

@@ -422,7 +422,12 @@ std::string CheckPayloadRate(const std::string& k, const uint32_t& v, const Conf
 
 std::string CheckPayloadBurst(const std::string& k, const uint32_t& v, const Config& c) {
   const uint64_t least = std::max<uint64_t>(65536, uint64_t{c.payload_max} + 1024);
-  if (c.payload_rate == 0 || v >= least) return "";
+  if (c.payload_rate == 0) return "";
+  if (v >= least && v < c.payload_rate / 1000)
+    return fmt::format("{}: {} is below payload_rate / 1000 ({}): the rate could not be reached "
+                       "(the kernel refills at most once a millisecond)",
+                       k, v, c.payload_rate / 1000);
+  if (v >= least) return "";
   return fmt::format("{}: {} is below {} bytes (a burst must hold the largest capture, "
                      "payload_max + 1024)",
                      k, v, least);
@@ -433,9 +438,16 @@ std::string CheckRecordRate(const std::string& k, const uint32_t& v, const Confi
   return fmt::format("{}: {} is over 10000000 records a second", k, v);
 }
 
+// The kernel refills a bucket at most once a millisecond, up to its burst:
+// a burst under a millisecond's worth of the rate would cap the rate.
 std::string CheckRecordBurst(const std::string& k, const uint32_t& v, const Config& c) {
-  if (c.record_rate == 0 || (v >= 1000 && v <= 100'000'000)) return "";
-  return fmt::format("{}: {} must be between 1000 and 100000000 records", k, v);
+  if (c.record_rate == 0) return "";
+  if (v < 1000 || v > 100'000'000)
+    return fmt::format("{}: {} must be between 1000 and 100000000 records", k, v);
+  if (v < c.record_rate / 1000)
+    return fmt::format("{}: {} is below record_rate / 1000 ({}): the rate could not be reached",
+                       k, v, c.record_rate / 1000);
+  return "";
 }
 
 std::string CheckPort(const std::string& k, const uint32_t& v, const Config&) {
@@ -552,7 +564,7 @@ void AddSensorSettings(std::vector<Setting>* t) {
                     "payload bytes a second captured per watched process at most; a "
                     "process past it loses its own payload (stream gaps), not others' "
                     "(0 = no budget; at most 1073741824); a user's watched processes "
-                    "together get four times it",
+                    "in one cgroup together get four times it",
                     CheckPayloadRate));
   t->push_back(Uint("payload_burst", AW_FIELD(payload_burst),
                     "payload bytes a watched process may send in a burst above "
@@ -562,8 +574,8 @@ void AddSensorSettings(std::vector<Setting>* t) {
                     "file, connection and DNS records a second kept per watched process at "
                     "most; a process past it loses its own records (counted, and a "
                     "capture-evaded alert), not the room kept for others' exec and exit "
-                    "(0 = no budget; at most 10000000); a user's watched processes together "
-                    "get four times it",
+                    "(0 = no budget; at most 10000000); a user's watched processes in one "
+                    "cgroup together get four times it",
                     CheckRecordRate));
   t->push_back(Uint("record_burst", AW_FIELD(record_burst),
                     "records a watched process may have in a burst above record_rate "

@@ -153,7 +153,9 @@ bool Pipeline::Push(v1::Event&& ev) {
   // What was dropped is marked before the next event that gets in (one
   // mark for a run of drops, not one per drop: a flood that is refused
   // must not fill the queue with its marks).
-  const uint64_t lost = unreported_drops_.load();
+  // (Taken whole, given back if the mark does not get in: producers on
+  // two threads cannot both report one drop.)
+  const uint64_t lost = unreported_drops_.exchange(0);
   if (lost > 0) {
     v1::Event loss;
     loss.set_type(v1::EVENT_TYPE_LOSS);
@@ -162,10 +164,10 @@ bool Pipeline::Push(v1::Event&& ev) {
     loss.set_lost(lost);
     loss.set_lost_reason("pipeline queue full");
     if (q_.TryPush(std::move(ev), lane, weight, owner, flow, &loss, after)) {
-      unreported_drops_ -= lost;
       Pushed(pid, type, child, flow);
       return true;
     }
+    unreported_drops_ += lost;
   } else if (q_.TryPush(std::move(ev), lane, weight, owner, flow, nullptr, after)) {
     Pushed(pid, type, child, flow);
     return true;

@@ -37,7 +37,8 @@ struct SensorOptions {
   // refilled at record_rate records a second up to record_burst. A process
   // past it loses its own records (counted, reported as a capture-evaded
   // record), not the ring's room for everyone's exec and exit. 0 = no
-  // budget. A user's watched processes together get four times both.
+  // budget. A user's watched processes in one cgroup together get four
+  // times both.
   uint32_t record_rate = 20000;
   uint32_t record_burst = 40000;
   // Discovery (needs payload capture): probe the stdio of every exec whose

@@ -20,20 +20,18 @@ void CallHistory::Resize(uint32_t uid, uint32_t pid, size_t from, size_t to) {
 
 void CallHistory::Add(uint32_t uid, uint32_t pid, v1::McpCall call) {
   if (max_ == 0) return;
-  auto [it, fresh] = procs_.try_emplace(pid);
-  Proc& s = it->second;
-  if (fresh) s.uid = uid;  // a pid's calls stay with the user first seen
+  Proc& s = procs_[{uid, pid}];
   const size_t n = s.calls.size();
   s.calls.push_back(Entry{++seq_, std::move(call)});
   ++size_;
-  Resize(s.uid, pid, n, n + 1);
+  Resize(uid, pid, n, n + 1);
   while (size_ > max_) EvictOne();
 }
 
 void CallHistory::EvictOne() {
   const uint32_t uid = users_by_size_.rbegin()->second;
   const uint32_t pid = users_.at(uid).procs.rbegin()->second;
-  auto it = procs_.find(pid);
+  auto it = procs_.find({uid, pid});
   const size_t n = it->second.calls.size();
   it->second.calls.pop_front();
   --size_;
@@ -45,7 +43,7 @@ void CallHistory::ForEachNewest(const std::function<bool(const v1::McpCall&)>& f
   // Merge the processes' histories by the order they were added.
   using Cursor = std::pair<uint64_t, std::pair<const std::deque<Entry>*, size_t>>;
   std::priority_queue<Cursor> heads;
-  for (const auto& [pid, s] : procs_) {
+  for (const auto& [key, s] : procs_) {
     if (!s.calls.empty()) heads.push({s.calls.back().seq, {&s.calls, s.calls.size() - 1}});
   }
   while (!heads.empty()) {
@@ -58,8 +56,9 @@ void CallHistory::ForEachNewest(const std::function<bool(const v1::McpCall&)>& f
 }
 
 size_t CallHistory::CallsOf(uint32_t pid) const {
-  auto it = procs_.find(pid);
-  return it == procs_.end() ? 0 : it->second.calls.size();
+  size_t n = 0;
+  for (const auto& [key, s] : procs_) n += key.second == pid ? s.calls.size() : 0;
+  return n;
 }
 
 }  // namespace agentwatch

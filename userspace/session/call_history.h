@@ -24,7 +24,8 @@ class CallHistory {
  public:
   explicit CallHistory(size_t max_calls) : max_(max_calls) {}
 
-  // A finished call seen in process pid, run by uid.
+  // A finished call seen in process pid, run by uid (a pid reused by
+  // another user is another process).
   void Add(uint32_t uid, uint32_t pid, v1::McpCall call);
 
   // The calls, newest first (in the order they were added) until fn
@@ -32,7 +33,7 @@ class CallHistory {
   void ForEachNewest(const std::function<bool(const v1::McpCall&)>& fn) const;
 
   size_t size() const { return size_; }
-  // Calls kept of one process.
+  // Calls kept of one process (of any user).
   size_t CallsOf(uint32_t pid) const;
 
  private:
@@ -41,7 +42,6 @@ class CallHistory {
     v1::McpCall call;
   };
   struct Proc {
-    uint32_t uid = 0;
     std::deque<Entry> calls;  // oldest first
   };
   struct User {
@@ -54,7 +54,7 @@ class CallHistory {
   const size_t max_;
   size_t size_ = 0;
   uint64_t seq_ = 0;
-  std::map<uint32_t, Proc> procs_;                       // by pid
+  std::map<std::pair<uint32_t, uint32_t>, Proc> procs_;  // by (uid, pid)
   std::map<uint32_t, User> users_;                       // by uid
   std::set<std::pair<size_t, uint32_t>> users_by_size_;  // (calls, uid)
 };

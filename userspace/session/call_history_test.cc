@@ -77,6 +77,21 @@ TEST(CallHistoryTest, TwoBusyServersEndWithEqualShares) {
   EXPECT_EQ(Newest(h, 3), (std::vector<uint64_t>{1999, 1998, 1997}));
 }
 
+TEST(CallHistoryTest, APidReusedByAnotherUserIsAnotherProcess) {
+  CallHistory h(10);
+  for (uint64_t i = 1; i <= 5; ++i) h.Add(0, 7, Call(i, 7));
+  // Pid 7 ends; a process of user 1000 gets pid 7 and floods: it is
+  // weighed as user 1000's, and root's 5 calls stay.
+  for (uint64_t i = 0; i < 100; ++i) h.Add(1000, 7, Call(100 + i, 7));
+  EXPECT_EQ(h.size(), 10u);
+  size_t roots = 0;
+  h.ForEachNewest([&](const v1::McpCall& c) {
+    roots += c.call_id() <= 5;
+    return true;
+  });
+  EXPECT_EQ(roots, 5u);
+}
+
 TEST(CallHistoryTest, ZeroKeepsNothing) {
   CallHistory h(0);
   h.Add(0, 1, Call(1, 1));

@@ -81,7 +81,8 @@ void McpTracker::OnRequest(const Inbound& in, Result* res, std::vector<v1::Event
     LinkFlows(p.agent, rp.arguments, &p.call);
   res->session_id = p.session;
   p.owner = w.pid;
-  p.owner_uid = w.process != nullptr ? w.process->uid : 0;
+  // (A process not in the table is nobody's: not root's.)
+  p.owner_uid = w.process != nullptr ? w.process->uid : UINT32_MAX;
   pending_by_owner_[w.pid].insert(id);
   pending_.emplace(id, std::move(p));
 }
