@@ -334,6 +334,18 @@ bool Http1Parser::FeedChunkDataCrlf(std::string_view* data, const Callbacks& cb)
 
 void Http1Parser::Gap(uint64_t n, const Callbacks& cb) {
   ++counters_.gaps;
+  // A response whose head the gap took, or (at a boundary) one that fell
+  // in the gap whole or in part, is said lost: its call must not wait for
+  // it. (A lost request has no id to say; the gap is counted.)
+  if (dir_ == Direction::kResponses && n > 0) {
+    if (state_ == State::kHeaders || (state_ == State::kStartLine && !line_.empty())) {
+      ++counters_.errors;
+      if (cb.on_error) cb.on_error("HTTP response head lost in a stream gap");
+    } else if (state_ == State::kStartLine) {
+      ++counters_.errors;
+      if (cb.on_error) cb.on_error("HTTP response lost in a stream gap");
+    }
+  }
   if (state_ == State::kBody && n < remaining_) {
     remaining_ -= n;
     damaged_ = true;

@@ -156,6 +156,36 @@ TEST(Http1Test, GapInHeadersResyncsAtNextRequest) {
   EXPECT_GT(p.counters().resync_skipped, 0u);
 }
 
+// Of responses, a gap that takes a head, or falls between two, is said: a
+// call must not wait for a response that went into it.
+TEST(Http1Test, AResponseLostInAGapIsSaid) {
+  {
+    Http1Parser p(Http1Parser::Direction::kResponses);
+    Log log;
+    p.Feed("HTTP/1.1 200 OK\r\nContent-Ty", log.cb());
+    p.Gap(500, log.cb());
+    p.Feed("HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n", log.cb());
+    EXPECT_EQ(log.items, (std::vector<std::string>{"error HTTP response head lost in a stream gap",
+                                                   "head 202", "body ", "end"}));
+  }
+  {
+    Http1Parser p(Http1Parser::Direction::kResponses);
+    Log log;
+    p.Feed("HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n", log.cb());
+    p.Gap(300, log.cb());
+    EXPECT_EQ(log.items, (std::vector<std::string>{"head 202", "body ", "end",
+                                                   "error HTTP response lost in a stream gap"}));
+  }
+  {
+    // Inside a body it is the body's loss (ended damaged), not a second one.
+    Http1Parser p(Http1Parser::Direction::kResponses);
+    Log log;
+    p.Feed("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01", log.cb());
+    p.Gap(3, log.cb());
+    EXPECT_EQ(log.items, (std::vector<std::string>{"head 200"}));
+  }
+}
+
 TEST(Http1Test, MalformedInputIsReportedAndResynced) {
   struct Case {
     const char* in;
