@@ -304,6 +304,8 @@ class McpTracker {
   mutable std::mutex mu_;
   std::map<uint32_t, Server> servers_;          // by pid
   std::map<std::string, Session> sessions_;     // by session id
+  // With every session open: the least recent of the process with the most.
+  std::map<std::string, Session>::iterator BusiestOldestSession();
   ContentScanner content_scanner_;
   std::map<std::string, ToolBook> inventories_;  // by server identity
   std::map<uint64_t, Pending> pending_;         // by pending id (FIFO order)

@@ -608,6 +608,35 @@ TEST_F(TrackerTest, ResponseAfterItsSessionWasEvicted) {
   EXPECT_EQ(small.Calls(f, 0).size(), 1u);
 }
 
+// With every session open, a flood of sessions evicts the flooder's own
+// oldest, not another process's session.
+TEST_F(TrackerTest, AFloodOfSessionsEvictsTheFloodersOwn) {
+  McpTracker::Options o;
+  o.max_sessions = 4;
+  McpTracker small(o);
+  const std::string req = R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x"}})";
+  FeedTo(small, 1, 0, false, req);
+  // One HTTP server process, 50 sessions (a client minting session ids).
+  for (int i = 0; i < 50; ++i) {
+    DecodedMessage d;
+    d.msg = ParseJsonRpc(req).messages[0];
+    d.transport = "http";
+    d.http_method = "POST";
+    d.http_target = "/mcp";
+    d.http_session_id = "sid-" + std::to_string(i);
+    McpObservation w;
+    w.pid = 9;
+    w.fd = 5;
+    w.inode = 900 + i;
+    small.OnMessage(w, d, &events_);
+  }
+  EXPECT_GE(small.counters().sessions_evicted, 1u);
+  bool roots = false;
+  for (const auto& s : small.Sessions("", true))
+    roots = roots || s.server_pid() == 1 || s.client_pid() == 1;
+  EXPECT_TRUE(roots) << "root's session was evicted by the flood";
+}
+
 // A response larger than the capture limit: only its head was seen. It
 // ends its own call (by id) as lost, whatever else is pending or came in
 // between (a big notification first, cut too, ends nothing).

@@ -130,6 +130,30 @@ McpTracker::Server* McpTracker::EnsureServer(const McpObservation& w,
   return &servers_.emplace(w.pid, std::move(s)).first->second;
 }
 
+std::map<std::string, McpTracker::Session>::iterator McpTracker::BusiestOldestSession() {
+  auto owner = [](const Session& s) {
+    return s.info.server_pid() != 0 ? s.info.server_pid() : s.info.client_pid();
+  };
+  std::unordered_map<uint32_t, size_t> per;
+  uint32_t most = 0;
+  size_t most_n = 0;
+  for (const auto& [k, s] : sessions_) {
+    const size_t n = ++per[owner(s)];
+    if (n > most_n) {
+      most_n = n;
+      most = owner(s);
+    }
+  }
+  auto victim = sessions_.end();
+  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+    if (owner(it->second) != most) continue;
+    if (victim == sessions_.end() ||
+        it->second.info.last_unix_ns() < victim->second.info.last_unix_ns())
+      victim = it;
+  }
+  return victim;
+}
+
 void McpTracker::DescribeServer(const McpObservation& w, const ProcessInfo* p,
                                 Server* s) const {
   v1::McpServer& i = s->info;
@@ -169,11 +193,12 @@ McpTracker::Session* McpTracker::EnsureSession(const std::string& key, Server* s
   }
   if (it != sessions_.end()) sessions_.erase(it);  // its pid was reused
   if (sessions_.size() >= opts_.max_sessions) {
-    // The longest-ended session, else the first.
+    // The longest-ended session, else the least recent of the process
+    // with the most (a flood of sessions evicts the flooder's own).
     auto victim = OldestEnded(
         sessions_, [](const Session& s) { return s.info.ended(); },
         [](const Session& s) { return s.info.last_unix_ns(); });
-    if (victim == sessions_.end()) victim = sessions_.begin();
+    if (victim == sessions_.end()) victim = BusiestOldestSession();
     sessions_.erase(victim);
     ++counters_.sessions_evicted;
   }
