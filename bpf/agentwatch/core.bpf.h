@@ -55,6 +55,7 @@ struct cap_ctx {
 	__u32 iov_idx;
 	__u32 iov_cnt;
 	__u64 budget;            /* bytes still to capture */
+	__u64 skip;              /* bytes to pass over first (an iovec tail) */
 	__u64 offset;            /* stream offset of the next byte */
 	__u64 orig_len;
 	__u64 ino;
@@ -193,17 +194,20 @@ static __always_inline int payload_room(__u32 size)
  * service, a login session) together: a flooder that forks (each child a
  * process of its own, in its cgroup) is held by it, and one pod's flood
  * does not spend another's when both run as one uid (root, in most pods);
- * AW_UID_FACTOR times the process budget. Keys: a process's is its tgid, a
- * group's a hash of cgroup and uid with AW_GROUP_BUCKET set; a record
- * budget's key is the payload budget's with AW_REC_BUCKET flipped. */
+ * AW_UID_FACTOR times the process budget. Keys: a process's payload
+ * budget is its tgid, its record budget tgid | AW_REC_BUCKET; a group's a
+ * 62-bit hash of cgroup and uid with AW_GROUP_BUCKET set, and for records
+ * AW_GROUP_REC_BUCKET too: the four kinds never meet. */
 #define AW_GROUP_BUCKET (1ULL << 63)
+#define AW_GROUP_REC_BUCKET (1ULL << 62)
 #define AW_REC_BUCKET (1ULL << 32)
 #define AW_UID_FACTOR 4
 
 static __always_inline __u64 group_key(void)
 {
-	return (bpf_get_current_cgroup_id() * 0x9E3779B97F4A7C15ULL ^
-		(__u32)bpf_get_current_uid_gid()) |
+	return ((bpf_get_current_cgroup_id() * 0x9E3779B97F4A7C15ULL ^
+		 (__u32)bpf_get_current_uid_gid()) &
+		(AW_GROUP_REC_BUCKET - 1)) |
 	       AW_GROUP_BUCKET;
 }
 
@@ -280,9 +284,9 @@ static __noinline int record_admit(__u32 cat, __u32 not_owner)
 	if (!record_rate || cat == AW_CAT_PROC || cat == AW_CAT_PAYLOAD ||
 	    not_owner)
 		return 1;
-	b = bucket(AW_REC_BUCKET ^ (bpf_get_current_pid_tgid() >> 32),
+	b = bucket(AW_REC_BUCKET | (bpf_get_current_pid_tgid() >> 32),
 		   record_rate, record_burst, now);
-	u = bucket(AW_REC_BUCKET ^ group_key(), record_rate * AW_UID_FACTOR,
+	u = bucket(AW_GROUP_REC_BUCKET | group_key(), record_rate * AW_UID_FACTOR,
 		   record_burst * AW_UID_FACTOR, now);
 	if (!b || !u)
 		return 1;

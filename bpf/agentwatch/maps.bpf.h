@@ -114,7 +114,7 @@ struct pay_bucket {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
-	__type(key, __u64); /* tgid, or a group_key(); ^ AW_REC_BUCKET */
+	__type(key, __u64); /* tgid or a group_key(), | a record bit */
 	__type(value, struct pay_bucket);
 } pay_buckets SEC(".maps");
 

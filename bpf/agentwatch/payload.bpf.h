@@ -163,6 +163,13 @@ static long cap_step(__u32 i, struct cap_loop *l)
 		c->buf_left = v.iov_len;
 		return 0;
 	}
+	if (c->skip) { /* to the tail of an iovec write: one step a buffer */
+		n = c->buf_left < c->skip ? c->buf_left : c->skip;
+		c->buf += n;
+		c->buf_left -= n;
+		c->skip -= n;
+		return 0;
+	}
 	n = c->buf_left;
 	if (n > c->budget)
 		n = c->budget;
@@ -277,8 +284,9 @@ static __noinline int capture(int fd, const void *ptr, __u32 nvec, long ret,
 	c->orig_len = ret;
 	c->budget = budget < payload_max ? budget : payload_max;
 	c->truncated = c->budget < (__u64)ret;
-	/* A long write from one buffer, watched: its head, then its end. */
-	if (c->truncated && !nvec && !c->probe && budget == (__u64)ret &&
+	/* A long write, watched: its head, then its end (from one buffer, or
+	 * the last bytes of the iovecs: ids and ends of messages are there). */
+	if (c->truncated && !c->probe && budget == (__u64)ret &&
 	    payload_max >= 4 * AW_TAIL_BYTES) {
 		c->budget -= AW_TAIL_BYTES;
 		c->tail = 1;
@@ -294,8 +302,17 @@ static __noinline int capture(int fd, const void *ptr, __u32 nvec, long ret,
 	/* chunks plus one step per iovec */
 	bpf_loop(AW_PAYLOAD_MAX_STEPS, cap_step, &l, 0);
 	if (c->tail == 1) {
-		c->buf = (const __u8 *)ptr + ret - AW_TAIL_BYTES;
-		c->buf_left = AW_TAIL_BYTES;
+		if (nvec) {
+			/* From the first iovec again, past all but the tail
+			 * (too many iovecs for the steps left: no tail, and
+			 * the head decodes without it). */
+			c->iov_idx = 0;
+			c->buf_left = 0;
+			c->skip = ret - AW_TAIL_BYTES;
+		} else {
+			c->buf = (const __u8 *)ptr + ret - AW_TAIL_BYTES;
+			c->buf_left = AW_TAIL_BYTES;
+		}
 		c->budget = AW_TAIL_BYTES;
 		c->offset = offset + ret - AW_TAIL_BYTES;
 		c->truncated = 0;

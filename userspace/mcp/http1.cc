@@ -334,17 +334,14 @@ bool Http1Parser::FeedChunkDataCrlf(std::string_view* data, const Callbacks& cb)
 
 void Http1Parser::Gap(uint64_t n, const Callbacks& cb) {
   ++counters_.gaps;
-  // A response whose head the gap took, or (at a boundary) one that fell
-  // in the gap whole or in part, is said lost: its call must not wait for
-  // it. (A lost request has no id to say; the gap is counted.)
-  if (dir_ == Direction::kResponses && n > 0) {
-    if (state_ == State::kHeaders || (state_ == State::kStartLine && !line_.empty())) {
-      ++counters_.errors;
-      if (cb.on_error) cb.on_error("HTTP response head lost in a stream gap");
-    } else if (state_ == State::kStartLine) {
-      ++counters_.errors;
-      if (cb.on_error) cb.on_error("HTTP response lost in a stream gap");
-    }
+  // A 200 response whose headers the gap took is said lost: its call must
+  // not wait for it. (Not a gap between responses, nor a 202 or 1xx: what
+  // fell in it may have answered no call, and the call's own answer may
+  // still come. A lost request has no id to say; the gap is counted.)
+  if (dir_ == Direction::kResponses && n > 0 && state_ == State::kHeaders &&
+      head_.status == 200) {
+    ++counters_.errors;
+    if (cb.on_error) cb.on_error("HTTP response head lost in a stream gap");
   }
   if (state_ == State::kBody && n < remaining_) {
     remaining_ -= n;

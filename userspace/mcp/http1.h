@@ -70,8 +70,8 @@ class Http1Parser {
   void Feed(std::string_view data, const Callbacks& cb);
   // n bytes were lost before the next Feed. A gap inside a Content-Length
   // body only shortens it (the message ends damaged); anywhere else the
-  // parser looks for the next start line. Of responses, one whose head was
-  // lost, or a gap between two, is an error ("lost in a stream gap").
+  // parser looks for the next start line. A 200 response whose headers
+  // were lost is an error ("lost in a stream gap").
   void Gap(uint64_t n, const Callbacks& cb);
   // The connection closed: ends a body that runs until close.
   void Close(const Callbacks& cb);

@@ -156,8 +156,9 @@ TEST(Http1Test, GapInHeadersResyncsAtNextRequest) {
   EXPECT_GT(p.counters().resync_skipped, 0u);
 }
 
-// Of responses, a gap that takes a head, or falls between two, is said: a
-// call must not wait for a response that went into it.
+// A gap that takes the headers of a 200 response is said: the call must
+// not wait for a response that went into it. A gap between responses, or
+// in a 202's or 1xx's headers, is not (it may have answered no call).
 TEST(Http1Test, AResponseLostInAGapIsSaid) {
   {
     Http1Parser p(Http1Parser::Direction::kResponses);
@@ -168,13 +169,13 @@ TEST(Http1Test, AResponseLostInAGapIsSaid) {
     EXPECT_EQ(log.items, (std::vector<std::string>{"error HTTP response head lost in a stream gap",
                                                    "head 202", "body ", "end"}));
   }
-  {
+  for (const char* before : {"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n",
+                             "HTTP/1.1 202 Accepted\r\nContent-Ty", "HTTP/1.1 100 Continue\r\n"}) {
     Http1Parser p(Http1Parser::Direction::kResponses);
     Log log;
-    p.Feed("HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n", log.cb());
+    p.Feed(before, log.cb());
     p.Gap(300, log.cb());
-    EXPECT_EQ(log.items, (std::vector<std::string>{"head 202", "body ", "end",
-                                                   "error HTTP response lost in a stream gap"}));
+    for (const auto& item : log.items) EXPECT_EQ(item.find("error"), std::string::npos) << before;
   }
   {
     // Inside a body it is the body's loss (ended damaged), not a second one.

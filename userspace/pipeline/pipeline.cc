@@ -145,7 +145,11 @@ bool Pipeline::Push(v1::Event&& ev) {
   const uint64_t flow = FlowFor(ev, &after);
   const uint32_t pid = ev.process().pid();
   const v1::EventType type = ev.type();
-  const uint32_t child = type == v1::EVENT_TYPE_FORK ? ev.fork().child_pid() : 0;
+  // (A thread is no process of its own; a record made outside its process
+  // says nothing of its flow.)
+  const uint32_t child =
+      type == v1::EVENT_TYPE_FORK && !ev.fork().thread() ? ev.fork().child_pid() : 0;
+  const bool owned = ev.process().cgroup_id() != 0;
   const bool payload = ev.type() == v1::EVENT_TYPE_PAYLOAD;
   const uint64_t weight = payload ? QueueWeight(ev) : 0;
   const uint32_t owner = ev.process().pid();
@@ -164,12 +168,12 @@ bool Pipeline::Push(v1::Event&& ev) {
     loss.set_lost(lost);
     loss.set_lost_reason("pipeline queue full");
     if (q_.TryPush(std::move(ev), lane, weight, owner, flow, &loss, after)) {
-      Pushed(pid, type, child, flow);
+      if (owned) Pushed(pid, type, child, flow);
       return true;
     }
     unreported_drops_ += lost;
   } else if (q_.TryPush(std::move(ev), lane, weight, owner, flow, nullptr, after)) {
-    Pushed(pid, type, child, flow);
+    if (owned) Pushed(pid, type, child, flow);
     return true;
   }
   ++(payload ? payload_drops_ : queue_drops_);

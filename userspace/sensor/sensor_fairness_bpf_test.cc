@@ -6,6 +6,7 @@
 // that floods file records spends its own record budget. And a write
 // longer than payload_max is captured as its head and its last bytes.
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -148,6 +149,8 @@ class SensorFairnessTest : public ::testing::Test {
   }
 
   uint64_t Counter(int idx) { return sensor_.KernelCounters()[idx]; }
+
+  void LongWrite(const SensorOptions& opts, bool vec);
 
   Sensor sensor_;
   int64_t offset_ = BootToUnixOffsetNs();
@@ -327,10 +330,19 @@ TEST_F(SensorFairnessTest, AFloodOfFileRecordsSpendsOnlyItsOwnRecordBudget) {
   EXPECT_LE(reported, static_cast<uint64_t>(kOpens) - flood_opens);
 }
 
+// A write from one buffer, and the same bytes written with writev in three
+// iovecs (the tail spans the last two).
 TEST_F(SensorFairnessTest, ALongWriteIsCapturedAsItsHeadAndItsTail) {
   SensorOptions opts;
   if (!Start(opts)) GTEST_SKIP() << "BPF unavailable";
   StartPolling();
+  for (bool vec : {false, true}) {
+    SCOPED_TRACE(vec ? "writev" : "write");
+    LongWrite(opts, vec);
+  }
+}
+
+void SensorFairnessTest::LongWrite(const SensorOptions& opts, bool vec) {
   constexpr size_t kLen = 100000;
   int go[2];
   ASSERT_EQ(pipe2(go, O_CLOEXEC), 0);
@@ -344,7 +356,12 @@ TEST_F(SensorFairnessTest, ALongWriteIsCapturedAsItsHeadAndItsTail) {
     static char buf[kLen];
     memset(buf, 'h', sizeof(buf));
     memcpy(buf + sizeof(buf) - 8, "THE-END\n", 8);
-    if (write(pp[1], buf, sizeof(buf)) != static_cast<ssize_t>(sizeof(buf))) _exit(93);
+    if (vec) {
+      struct iovec v[3] = {{buf, 60000}, {buf + 60000, 39500}, {buf + 99500, 500}};
+      if (writev(pp[1], v, 3) != static_cast<ssize_t>(sizeof(buf))) _exit(94);
+    } else if (write(pp[1], buf, sizeof(buf)) != static_cast<ssize_t>(sizeof(buf))) {
+      _exit(93);
+    }
     _exit(0);
   }
   ASSERT_TRUE(sensor_.Watch(child, AW_WATCH_ON));

@@ -304,7 +304,8 @@ class McpTracker {
   mutable std::mutex mu_;
   std::map<uint32_t, Server> servers_;          // by pid
   std::map<std::string, Session> sessions_;     // by session id
-  // With every session open: the least recent of the process with the most.
+  // With every session open: of the server and client with the most, the
+  // least recent session with no call pending (else the least recent).
   std::map<std::string, Session>::iterator BusiestOldestSession();
   ContentScanner content_scanner_;
   std::map<std::string, ToolBook> inventories_;  // by server identity

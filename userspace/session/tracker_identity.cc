@@ -131,11 +131,13 @@ McpTracker::Server* McpTracker::EnsureServer(const McpObservation& w,
 }
 
 std::map<std::string, McpTracker::Session>::iterator McpTracker::BusiestOldestSession() {
+  // Whose: the server and its client (one client minting session ids on a
+  // shared HTTP server evicts its own, not the other clients').
   auto owner = [](const Session& s) {
-    return s.info.server_pid() != 0 ? s.info.server_pid() : s.info.client_pid();
+    return (uint64_t{s.info.server_pid()} << 32) | s.info.client_pid();
   };
-  std::unordered_map<uint32_t, size_t> per;
-  uint32_t most = 0;
+  std::unordered_map<uint64_t, size_t> per;
+  uint64_t most = 0;
   size_t most_n = 0;
   for (const auto& [k, s] : sessions_) {
     const size_t n = ++per[owner(s)];
@@ -144,14 +146,19 @@ std::map<std::string, McpTracker::Session>::iterator McpTracker::BusiestOldestSe
       most = owner(s);
     }
   }
+  // Of its sessions, the least recent with no call pending, else the least
+  // recent.
   auto victim = sessions_.end();
+  auto idle = sessions_.end();
   for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
     if (owner(it->second) != most) continue;
-    if (victim == sessions_.end() ||
-        it->second.info.last_unix_ns() < victim->second.info.last_unix_ns())
-      victim = it;
+    const int64_t last = it->second.info.last_unix_ns();
+    if (victim == sessions_.end() || last < victim->second.info.last_unix_ns()) victim = it;
+    if (it->second.info.pending() == 0 &&
+        (idle == sessions_.end() || last < idle->second.info.last_unix_ns()))
+      idle = it;
   }
-  return victim;
+  return idle != sessions_.end() ? idle : victim;
 }
 
 void McpTracker::DescribeServer(const McpObservation& w, const ProcessInfo* p,
@@ -193,8 +200,8 @@ McpTracker::Session* McpTracker::EnsureSession(const std::string& key, Server* s
   }
   if (it != sessions_.end()) sessions_.erase(it);  // its pid was reused
   if (sessions_.size() >= opts_.max_sessions) {
-    // The longest-ended session, else the least recent of the process
-    // with the most (a flood of sessions evicts the flooder's own).
+    // The longest-ended session, else one of the server and client with
+    // the most (a flood of sessions evicts the flooder's own).
     auto victim = OldestEnded(
         sessions_, [](const Session& s) { return s.info.ended(); },
         [](const Session& s) { return s.info.last_unix_ns(); });
