@@ -241,14 +241,18 @@ static __always_inline struct pay_bucket *bucket(__u64 key, __u64 rate,
 }
 
 /*
- * A process past its record budget is told about, at most once a second:
- * an AW_EVADE_RECORDS record with the records left out since the last one
- * (a server may flood file opens to crowd out what it does next).
+ * A process past a budget is told about, at most once a second: an evasion
+ * record (flags: which budget) with what was left out since the last one,
+ * n more now (a server may flood to hide what it does in the gaps). It is
+ * written to the ring directly: emit_record() is where records are
+ * budgeted.
  */
-static __always_inline void report_records(struct pay_bucket *b, __u64 now)
+static __always_inline void report_spent(struct pay_bucket *b, __u64 now,
+					 __u64 n, int fd, __u32 syscall,
+					 __u32 flags)
 {
 	struct aw_evade_event e = {};
-	__u64 unseen = __sync_fetch_and_add(&b->unseen, 1) + 1;
+	__u64 unseen = __sync_fetch_and_add(&b->unseen, n) + n;
 	__u64 last = b->reported_ns;
 
 	if (now < last + 1000000000ULL ||
@@ -258,9 +262,10 @@ static __always_inline void report_records(struct pay_bucket *b, __u64 now)
 	fill_hdr(&e.hdr, AW_EV_EVADE, sizeof(e));
 	e.hdr.flags |= AW_HDR_WATCHED;
 	e.ret = unseen;
-	e.fd = -1;
+	e.fd = fd;
 	e.fd2 = -1;
-	e.flags = AW_EVADE_RECORDS;
+	e.syscall = syscall;
+	e.flags = flags;
 	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
 		count(AW_CTR_DROPPED + AW_CAT_PROC);
 	else
@@ -292,7 +297,7 @@ static __noinline int record_admit(__u32 cat, __u32 not_owner)
 		return 1;
 	if (b->tokens < 1 || u->tokens < 1) {
 		count(AW_CTR_RECORDS_THROTTLED);
-		report_records(b, now);
+		report_spent(b, now, 1, -1, 0, AW_EVADE_RECORDS);
 		return 0;
 	}
 	__sync_fetch_and_add(&b->tokens, -1);

@@ -80,32 +80,6 @@ static __always_inline int stream_reserve(int fd, __u32 dir, __u64 ino,
 #define AW_RECORD_COST 1024
 
 /*
- * A process past its payload budget is told about, at most once a second:
- * an AW_EVADE_BUDGET record with the bytes left out since the last one (a
- * server may flood to hide what it sends in the gaps).
- */
-static __always_inline void report_budget(struct pay_bucket *b, __u64 now,
-					  int fd, __u32 syscall, long ret)
-{
-	struct aw_evade_event e = {};
-	__u64 unseen = __sync_fetch_and_add(&b->unseen, ret) + ret;
-	__u64 last = b->reported_ns;
-
-	if (now < last + 1000000000ULL ||
-	    __sync_val_compare_and_swap(&b->reported_ns, last, now) != last)
-		return;
-	__sync_fetch_and_add(&b->unseen, -unseen);
-	fill_hdr(&e.hdr, AW_EV_EVADE, sizeof(e));
-	e.hdr.flags |= AW_HDR_WATCHED;
-	e.ret = unseen;
-	e.fd = fd;
-	e.fd2 = -1;
-	e.syscall = syscall;
-	e.flags = AW_EVADE_BUDGET | AW_EVADE_FD_STREAM;
-	emit_record(&e, sizeof(e), AW_CAT_PROC);
-}
-
-/*
  * Takes a capture of bytes (plus a record's cost) of a syscall that moved
  * ret bytes on fd from the budget of the current process and of its user:
  * token buckets of payload_burst (the user's: AW_UID_FACTOR times that)
@@ -132,7 +106,9 @@ static __always_inline int payload_admit(__u64 bytes, long ret, int fd,
 		return 1;
 	if (b->tokens < cost || u->tokens < cost) {
 		count(AW_CTR_PAYLOAD_THROTTLED);
-		report_budget(b, now, fd, syscall, ret);
+		/* an AW_EVADE_BUDGET record with the bytes left out */
+		report_spent(b, now, ret, fd, syscall,
+			     AW_EVADE_BUDGET | AW_EVADE_FD_STREAM);
 		return 0;
 	}
 	__sync_fetch_and_add(&b->tokens, -cost);

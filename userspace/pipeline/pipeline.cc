@@ -156,9 +156,9 @@ bool Pipeline::Push(v1::Event&& ev) {
   const Lane lane = payload ? Lane::kBulk : Lane::kPriority;
   // What was dropped is marked before the next event that gets in (one
   // mark for a run of drops, not one per drop: a flood that is refused
-  // must not fill the queue with its marks).
-  // (Taken whole, given back if the mark does not get in: producers on
-  // two threads cannot both report one drop.)
+  // must not fill the queue with its marks). The count is taken whole and
+  // given back if the mark does not get in, so producers on two threads
+  // cannot both report one drop.
   const uint64_t lost = unreported_drops_.exchange(0);
   if (lost > 0) {
     v1::Event loss;

@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include <re2/re2.h>
@@ -36,6 +38,28 @@ class FakeSink : public WatchSink {
   std::vector<std::string> exes;
   std::vector<std::pair<uint32_t, uint32_t>> calls;
 };
+
+// Waits (up to 5 s) until p has processed n events.
+void WaitProcessed(const Pipeline& p, uint64_t n) {
+  for (int i = 0; i < 5000 && p.processed() < n; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+// Runs p on a thread of its own until it has processed n events (or 5 s
+// passed), then stops it.
+void RunThrough(Pipeline& p, uint64_t n) {
+  std::thread t([&] { p.Run(); });
+  WaitProcessed(p, n);
+  p.Stop();
+  t.join();
+}
+
+// Where the first event of pid of type is in out; out.size() if none.
+size_t IndexOf(const std::vector<v1::Event>& out, uint32_t pid, v1::EventType type) {
+  for (size_t i = 0; i < out.size(); ++i)
+    if (out[i].process().pid() == pid && out[i].type() == type) return i;
+  return out.size();
+}
 
 std::vector<v1::Event> Workload() {
   std::vector<v1::Event> evs;
@@ -385,7 +409,7 @@ TEST(PipelineTest, QueueOverflowIsCountedAndMarked) {
   EXPECT_EQ(accepted, 4);
   EXPECT_EQ(p.queue_drops(), 6u);
   std::thread t([&] { p.Run(); });
-  while (p.processed() < 4) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  WaitProcessed(p, 4);
   EXPECT_TRUE(p.Push(events::Event(v1::EVENT_TYPE_EXEC).Pid(99)));
   p.Stop();
   t.join();
@@ -415,8 +439,7 @@ TEST(PipelineTest, PayloadTakesOnlyItsShareOfTheQueue) {
   EXPECT_FALSE(p.Push(events::Event(v1::EVENT_TYPE_EXEC).Pid(9)));
   EXPECT_EQ(p.queue_drops(), 1u);
   std::thread t([&] { p.Run(); });
-  for (int i = 0; i < 5000 && p.processed() < 12; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  WaitProcessed(p, 12);
   EXPECT_TRUE(p.Push(events::Event(v1::EVENT_TYPE_EXEC).Pid(10)));
   p.Stop();
   t.join();
@@ -476,16 +499,8 @@ TEST(PipelineTest, ANeighboursBacklogDelaysOnlyItsOwnFlow) {
   // The same user in another cgroup (a second pod of one uid) is a flow
   // of its own too.
   ASSERT_TRUE(p.Push(events::Event(v1::EVENT_TYPE_EXEC).Pid(90).Uid(65534).Cgroup(6)));
-  std::thread t([&] { p.Run(); });
-  for (int i = 0; i < 5000 && p.processed() < 104; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  p.Stop();
-  t.join();
-  auto at = [&](uint32_t pid, v1::EventType type) {
-    for (size_t i = 0; i < out.size(); ++i)
-      if (out[i].process().pid() == pid && out[i].type() == type) return i;
-    return out.size();
-  };
+  RunThrough(p, 104);
+  auto at = [&](uint32_t pid, v1::EventType type) { return IndexOf(out, pid, type); };
   ASSERT_EQ(out.size(), 104u);
   // The three flows start level: each one's first event comes out in the
   // first round, not behind the neighbour's backlog. (How the rest
@@ -517,16 +532,8 @@ TEST(PipelineTest, AProcessThatChangesUserKeepsItsOrder) {
   ASSERT_TRUE(p.Push(std::move(fork)));
   ASSERT_TRUE(p.Push(events::Event(v1::EVENT_TYPE_EXEC).Pid(70).Ppid(7).Uid(0).Cgroup(5)));
   ASSERT_TRUE(p.Push(events::Event(v1::EVENT_TYPE_EXIT).Pid(70).Uid(0).Cgroup(5)));
-  std::thread t([&] { p.Run(); });
-  for (int i = 0; i < 5000 && p.processed() < 53; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  p.Stop();
-  t.join();
-  auto at = [&](uint32_t pid, v1::EventType type) {
-    for (size_t i = 0; i < out.size(); ++i)
-      if (out[i].process().pid() == pid && out[i].type() == type) return i;
-    return out.size();
-  };
+  RunThrough(p, 53);
+  auto at = [&](uint32_t pid, v1::EventType type) { return IndexOf(out, pid, type); };
   ASSERT_EQ(out.size(), 53u);
   EXPECT_LT(at(7, v1::EVENT_TYPE_FORK), at(70, v1::EVENT_TYPE_EXEC));
   EXPECT_LT(at(70, v1::EVENT_TYPE_EXEC), at(70, v1::EVENT_TYPE_EXIT));

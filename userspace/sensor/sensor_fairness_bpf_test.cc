@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -150,6 +151,29 @@ class SensorFairnessTest : public ::testing::Test {
 
   uint64_t Counter(int idx) { return sensor_.KernelCounters()[idx]; }
 
+  // Forks a flooder and a quiet process (each runs its function, which
+  // waits for a go byte on the fd it is given and exits), watches both,
+  // lets them go together and waits until both have exited 0.
+  void FloodBesideQuiet(const std::function<void(int)>& flood,
+                        const std::function<void(int)>& quiet, pid_t* flooder, pid_t* quieter) {
+    int go_f[2], go_q[2];
+    ASSERT_EQ(pipe2(go_f, O_CLOEXEC), 0);
+    ASSERT_EQ(pipe2(go_q, O_CLOEXEC), 0);
+    *flooder = fork();
+    if (*flooder == 0) flood(go_f[0]);
+    *quieter = fork();
+    if (*quieter == 0) quiet(go_q[0]);
+    ASSERT_TRUE(sensor_.Watch(*flooder, AW_WATCH_ON));
+    ASSERT_TRUE(sensor_.Watch(*quieter, AW_WATCH_ON));
+    ASSERT_EQ(write(go_f[1], "g", 1), 1);
+    ASSERT_EQ(write(go_q[1], "g", 1), 1);
+    int st = 0;
+    ASSERT_EQ(waitpid(*flooder, &st, 0), *flooder);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+    ASSERT_EQ(waitpid(*quieter, &st, 0), *quieter);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  }
+
   void LongWrite(const SensorOptions& opts, bool vec);
 
   Sensor sensor_;
@@ -173,22 +197,10 @@ TEST_F(SensorFairnessTest, AFloodingProcessSpendsOnlyItsOwnPayloadBudget) {
   constexpr int kBlocks = 2000;
   constexpr size_t kBlock = 4096;
   constexpr int kLines = 50;
-  int go_f[2], go_q[2];
-  ASSERT_EQ(pipe2(go_f, O_CLOEXEC), 0);
-  ASSERT_EQ(pipe2(go_q, O_CLOEXEC), 0);
-  const pid_t flooder = fork();
-  if (flooder == 0) Flood(go_f[0], kBlocks, kBlock, 200, 65534);  // another user; >= 0.4 s
-  const pid_t quiet = fork();
-  if (quiet == 0) Quiet(go_q[0], kLines);
-  ASSERT_TRUE(sensor_.Watch(flooder, AW_WATCH_ON));
-  ASSERT_TRUE(sensor_.Watch(quiet, AW_WATCH_ON));
-  ASSERT_EQ(write(go_f[1], "g", 1), 1);
-  ASSERT_EQ(write(go_q[1], "g", 1), 1);
-  int st = 0;
-  ASSERT_EQ(waitpid(flooder, &st, 0), flooder);
-  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
-  ASSERT_EQ(waitpid(quiet, &st, 0), quiet);
-  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  pid_t flooder = 0, quiet = 0;
+  FloodBesideQuiet([&](int go) { Flood(go, kBlocks, kBlock, 200, 65534); },  // another user; >= 0.4 s
+                   [&](int go) { Quiet(go, kLines); }, &flooder, &quiet);
+  ASSERT_FALSE(HasFatalFailure());
   ASSERT_TRUE(WaitExit(flooder));
   ASSERT_TRUE(WaitExit(quiet));
 
@@ -283,22 +295,10 @@ TEST_F(SensorFairnessTest, AFloodOfFileRecordsSpendsOnlyItsOwnRecordBudget) {
     close(fd);
   }
   constexpr int kOpens = 300000;
-  int go_f[2], go_q[2];
-  ASSERT_EQ(pipe2(go_f, O_CLOEXEC), 0);
-  ASSERT_EQ(pipe2(go_q, O_CLOEXEC), 0);
-  const pid_t flooder = fork();
-  if (flooder == 0) OpenFlood(go_f[0], kOpens, "/dev/null", 65534);
-  const pid_t quiet = fork();
-  if (quiet == 0) QuietOpens(go_q[0], kQuiet, dir);
-  ASSERT_TRUE(sensor_.Watch(flooder, AW_WATCH_ON));
-  ASSERT_TRUE(sensor_.Watch(quiet, AW_WATCH_ON));
-  ASSERT_EQ(write(go_f[1], "g", 1), 1);
-  ASSERT_EQ(write(go_q[1], "g", 1), 1);
-  int st = 0;
-  ASSERT_EQ(waitpid(flooder, &st, 0), flooder);
-  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
-  ASSERT_EQ(waitpid(quiet, &st, 0), quiet);
-  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  pid_t flooder = 0, quiet = 0;
+  FloodBesideQuiet([&](int go) { OpenFlood(go, kOpens, "/dev/null", 65534); },
+                   [&](int go) { QuietOpens(go, kQuiet, dir); }, &flooder, &quiet);
+  ASSERT_FALSE(HasFatalFailure());
   EXPECT_TRUE(WaitExit(flooder)) << "the flooder's exit was lost to its own flood";
   EXPECT_TRUE(WaitExit(quiet));
 
