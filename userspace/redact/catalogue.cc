@@ -80,6 +80,30 @@ std::string ParseRule(const YAML::Node& r, const std::string& where, SecretRule*
   return "";
 }
 
+}  // namespace
+
+bool KeywordExactCase(const SecretRule& r, const std::string& keyword) {
+  auto lower = [](std::string t) {
+    for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return t;
+  };
+  auto count = [](const std::string& hay, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
+    return n;
+  };
+  if (keyword.empty()) return false;
+  if (std::any_of(keyword.begin(), keyword.end(), [](unsigned char c) { return c >= 'A' && c <= 'Z'; }))
+    return true;
+  if (r.regex.find("(?i") != std::string::npos) return false;
+  // Spelt in the regex, and never in another case ([Gg]hp_ or XOXB would
+  // let another case match).
+  const size_t verbatim = count(r.regex, keyword);
+  return verbatim > 0 && count(lower(r.regex), lower(keyword)) == verbatim;
+}
+
+namespace {
+
 std::string ParseEntropy(const YAML::Node& n, SecretCatalogue* out) {
   if (!n.IsMap()) return "entropy: expected a mapping";
   for (const auto& kv : n) {

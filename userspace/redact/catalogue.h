@@ -17,8 +17,9 @@ struct SecretRule {
   std::string provider;
   std::string description;
   std::string regex;  // RE2; capture group 1 is the secret (else the whole match)
-  // Each occurs in every match; the longest is the prefilter (matched
-  // case-insensitively unless it has an upper-case letter).
+  // Each occurs in every match. The longest is the prefilter; the regex
+  // runs only on a window where the others occur too. Each is matched
+  // case-insensitively, or in its written case (KeywordExactCase).
   std::vector<std::string> keywords;
   double entropy = 0;  // minimum bits per character of the secret (0: none)
   // How far a match reaches around any of its keywords, in bytes: the
@@ -39,6 +40,12 @@ struct SecretCatalogue {
   size_t entropy_min_length = 20;
   double entropy_min = 3.5;
 };
+
+// Whether rule r's keyword is matched in its written case only: it has an
+// upper-case letter (AKIA, SG.), or the regex has no (?i) and spells it in
+// that one case (ghp_ in \b(ghp_[A-Za-z0-9]{36})\b; not xoxb in
+// (?:xoxb|XOXB)-...), so a text with it in another case cannot match.
+bool KeywordExactCase(const SecretRule& r, const std::string& keyword);
 
 // The built-in catalogue's text.
 const char* BuiltinSecretsYaml();

@@ -40,7 +40,8 @@ struct KeywordIndex::Database {
 
 KeywordIndex::~KeywordIndex() = default;
 
-KeywordIndex::KeywordIndex(const std::vector<std::string>& keywords) {
+KeywordIndex::KeywordIndex(const std::vector<std::string>& keywords,
+                           const std::vector<bool>& exact) {
   // The trie, with -1 (as UINT32_MAX) for missing edges.
   constexpr uint32_t kNone = UINT32_MAX;
   std::vector<uint32_t> trie(256, kNone);
@@ -49,7 +50,8 @@ KeywordIndex::KeywordIndex(const std::vector<std::string>& keywords) {
     lengths_.push_back(static_cast<uint32_t>(keywords[k].size()));
     const bool upper = std::any_of(keywords[k].begin(), keywords[k].end(),
                                    [](unsigned char c) { return c >= 'A' && c <= 'Z'; });
-    exact_.push_back(upper ? keywords[k] : std::string());
+    const bool written = upper || (k < exact.size() && exact[k]);
+    exact_.push_back(written ? keywords[k] : std::string());
     if (keywords[k].empty()) continue;
     uint32_t s = 0;
     for (unsigned char c : keywords[k]) {

@@ -23,8 +23,10 @@ class KeywordIndex {
  public:
   // Keyword i is reported as i; duplicates are allowed (each reported).
   // A keyword with an upper-case letter (AC, SK, EAA: formats whose
-  // prefix has a fixed case) matches in exactly that case.
-  explicit KeywordIndex(const std::vector<std::string>& keywords);
+  // prefix has a fixed case), or with exact[i] set, matches in exactly
+  // the case written.
+  explicit KeywordIndex(const std::vector<std::string>& keywords,
+                        const std::vector<bool>& exact = {});
   ~KeywordIndex();
   KeywordIndex(const KeywordIndex&) = delete;
   KeywordIndex& operator=(const KeywordIndex&) = delete;

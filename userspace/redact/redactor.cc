@@ -27,11 +27,17 @@ struct Redactor::Rule {
   double entropy = 0;
   size_t span = SecretRule::kDefaultSpan;
   bool block = false;
+  // The rule's other keywords (their numbers in the keyword index): the
+  // regex runs only on a window that holds them all.
+  std::vector<uint32_t> also;
 };
 
 // What the first pass over a text finds besides keywords: whether an
 // escape could hide one, the escapes that change its shape near one, and
 // the runs of base64 bytes long enough to decode.
+// keyword_rule_ of a rule's other keyword (not the one it is tried at).
+constexpr int kAlsoKeyword = -2;
+
 struct Redactor::Prescan {
   bool hides = false;
   std::vector<size_t> esc;
@@ -253,6 +259,19 @@ void MapBack(const DecodedView& v, std::vector<Redactor::Finding>* f) {
 }
 
 // Whether [b, e) meets one of wanted's ranges (always without them).
+// Whether text[wb, we) holds each of the keywords also (hits: where the
+// rules' other keywords occur, as (keyword, begin), sorted).
+bool HoldsAll(const std::vector<std::pair<uint32_t, uint32_t>>& hits,
+              const std::vector<uint32_t>& also, const KeywordIndex& index, size_t wb, size_t we) {
+  for (const uint32_t k : also) {
+    // The first occurrence at or after wb ends first (one keyword, one length).
+    const auto it = std::lower_bound(hits.begin(), hits.end(),
+                                     std::pair<uint32_t, uint32_t>(k, static_cast<uint32_t>(wb)));
+    if (it == hits.end() || it->first != k || it->second + index.length(k) > we) return false;
+  }
+  return true;
+}
+
 bool Reaches(const std::vector<std::pair<size_t, size_t>>* wanted, size_t b, size_t e) {
   if (wanted == nullptr) return true;
   for (const auto& [wb, we] : *wanted) {
@@ -351,6 +370,7 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
   r->entropy_min_length_ = cat.entropy_min_length;
   r->entropy_min_ = cat.entropy_min;
   std::vector<std::string> keywords;
+  std::vector<bool> exact;  // per keyword: matched in its written case
   RE2::Options o;
   o.set_log_errors(false);
   o.set_max_mem(8 << 20);
@@ -383,7 +403,15 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
       if (k.size() > kw->size()) kw = &k;
     }
     keywords.push_back(*kw);
+    exact.push_back(KeywordExactCase(sr, *kw));
     r->keyword_rule_.push_back(static_cast<int>(r->rules_.size()));
+    for (const auto& k : sr.keywords) {
+      if (&k == kw || k.empty()) continue;
+      rule.also.push_back(static_cast<uint32_t>(keywords.size()));
+      keywords.push_back(k);
+      exact.push_back(KeywordExactCase(sr, k));
+      r->keyword_rule_.push_back(kAlsoKeyword);
+    }
     r->rules_.push_back(std::move(rule));
   }
   std::set<std::string> literals;
@@ -392,6 +420,7 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
   }
   for (const auto& l : literals) {
     keywords.push_back(l);
+    exact.push_back(false);
     r->keyword_rule_.push_back(-1);
     // Names are matched normalised: a literal with _ also finds - and .
     if (l.find('_') != std::string::npos) {
@@ -399,6 +428,7 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
         std::string v = l;
         std::replace(v.begin(), v.end(), '_', sep);
         keywords.push_back(v);
+        exact.push_back(false);
         r->keyword_rule_.push_back(-1);
       }
     }
@@ -411,7 +441,7 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
     return nullptr;
   }
   // (A keyword with an upper-case letter matches in that case only.)
-  r->keywords_ = std::make_unique<KeywordIndex>(keywords);
+  r->keywords_ = std::make_unique<KeywordIndex>(keywords, exact);
   // Short keywords of letters, digits, _ . - (sk_, hf_, eyJ) of rules whose
   // regex starts at a word boundary begin a token: only there do they count.
   for (size_t i = 0; i < keywords.size(); ++i) {
@@ -458,6 +488,7 @@ bool Redactor::SecretNameUncached(std::string_view name) const {
 }
 
 void Redactor::ScanRules(std::string_view text, std::vector<RuleHit>& hits,
+                         const std::vector<std::pair<uint32_t, uint32_t>>& also_hits,
                          std::vector<Finding>* out, const Ranges* wanted) const {
   std::sort(hits.begin(), hits.end(), [](const RuleHit& a, const RuleHit& b) {
     return a.rule != b.rule ? a.rule < b.rule : a.begin < b.begin;
@@ -526,12 +557,14 @@ void Redactor::ScanRules(std::string_view text, std::vector<RuleHit>& hits,
       // A match lies inside its window: one that does not meet the wanted
       // ranges finds nothing there (the others are searched as they would
       // be without them).
-      if (open && Reaches(wanted, wb, we)) run(wb, we);
+      if (open && Reaches(wanted, wb, we) && HoldsAll(also_hits, r.also, *keywords_, wb, we))
+        run(wb, we);
       wb = b;
       we = e;
       open = true;
     }
-    if (open && Reaches(wanted, wb, we)) run(wb, we);
+    if (open && Reaches(wanted, wb, we) && HoldsAll(also_hits, r.also, *keywords_, wb, we))
+      run(wb, we);
   }
 }
 
@@ -644,8 +677,10 @@ bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vecto
   // per text.
   thread_local std::vector<RuleHit> rule_hits;
   thread_local std::vector<size_t> name_hits;
+  thread_local std::vector<std::pair<uint32_t, uint32_t>> also_hits;
   rule_hits.clear();
   name_hits.clear();
+  also_hits.clear();
   size_t mi = 0;
   auto on_hit = [&](uint32_t k, size_t end) {
     const size_t len = keywords_->length(k);
@@ -661,7 +696,9 @@ bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vecto
     while (mi < masks.size() && masks[mi].second < end) ++mi;
     if (mi < masks.size() && begin >= masks[mi].first) return;
     const int r = keyword_rule_[k];
-    if (r >= 0) {
+    if (r == kAlsoKeyword) {
+      also_hits.emplace_back(k, static_cast<uint32_t>(begin));
+    } else if (r >= 0) {
       rule_hits.push_back({static_cast<uint32_t>(r), static_cast<uint32_t>(begin),
                            static_cast<uint32_t>(end)});
     } else {
@@ -685,6 +722,15 @@ bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vecto
     }
   }
   if (pre != nullptr) Survey(text, keywords_->InAlphabet('/'), wanted, pre);
+  // A rule whose other keywords are not in the text has no match in it:
+  // its hits go (the key blocks' headers are noted above, for a stream
+  // whose next bytes may complete them). Escapes that could hide a
+  // keyword make every view scanned (pre->hides) whatever the hits.
+  std::sort(also_hits.begin(), also_hits.end());
+  std::erase_if(rule_hits, [&](const RuleHit& h) {
+    const Rule& r = rules_[h.rule];
+    return !r.also.empty() && !HoldsAll(also_hits, r.also, *keywords_, 0, text.size());
+  });
   if (rule_hits.empty() && name_hits.empty()) return false;
   if (near != nullptr) {
     // Where a decoded view could show more: around each keyword with an
@@ -698,7 +744,7 @@ bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vecto
                        span == 0 ? text.size() : std::min(text.size(), h.begin + span), h.begin});
     }
   }
-  if (!rule_hits.empty()) ScanRules(text, rule_hits, out, wanted);
+  if (!rule_hits.empty()) ScanRules(text, rule_hits, also_hits, out, wanted);
   std::sort(name_hits.begin(), name_hits.end());
   ScanNames(text, name_hits, out, near);
   return true;

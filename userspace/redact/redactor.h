@@ -108,8 +108,11 @@ class Redactor {
   // scanned; the first JSON view kept in *first_json (for base64 runs).
   void ScanViews(std::string_view text, size_t rb, size_t re, std::vector<Finding>* out,
                  std::vector<DecodedView>* first_json) const;
-  void ScanRules(std::string_view text, std::vector<RuleHit>& hits, std::vector<Finding>* out,
-                 const Ranges* wanted) const;
+  // also_hits: where the rules' other keywords occur, as (keyword,
+  // begin), sorted.
+  void ScanRules(std::string_view text, std::vector<RuleHit>& hits,
+                 const std::vector<std::pair<uint32_t, uint32_t>>& also_hits,
+                 std::vector<Finding>* out, const Ranges* wanted) const;
   // Whether an escape in text (\uXXXX, \/, %XX) decodes to a byte some
   // keyword holds: only then can a decoded view show a keyword the text
   // does not.
@@ -146,7 +149,9 @@ class Redactor {
   size_t entropy_min_length_ = 20;
   double entropy_min_ = 3.5;
   std::unique_ptr<KeywordIndex> keywords_;
-  std::vector<int> keyword_rule_;  // keyword -> rule index, -1 for a name literal
+  // keyword -> rule index, -1 for a name literal, -2 for a rule's other
+  // keyword (Rule::also)
+  std::vector<int> keyword_rule_;
   std::vector<bool> word_prefix_;  // keyword -> counts only at a word start when short
   std::string key_;
   uint64_t id_ = 0;  // unique per compiled redactor (the scan memo's key)

@@ -20,8 +20,8 @@ rules:
     regex: '\b(ghp_[A-Za-z0-9]{36})\b'
     keywords: [ghp_]
   - id: aws-access-key-id
-    regex: '\b((?:AKIA|ASIA)[0-9A-Z]{16})\b'
-    keywords: [akia, asia]
+    regex: '\b(AKIA[0-9A-Z]{16})\b'
+    keywords: [AKIA]
   - id: aws-secret-access-key
     regex: '(?i)aws_secret_access_key\s*[=:]\s*["'']?([A-Za-z0-9/+=]{40})'
     keywords: [aws_secret_access_key]
