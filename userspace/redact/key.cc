@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <string>
@@ -93,7 +94,42 @@ struct MaskMac {
 
 }  // namespace
 
+namespace {
+
+// The last masks this thread wrote: the same value comes back in message
+// after message (an HTTP session's Mcp-Session-Id, a token an agent sends
+// with every call), and a look-up costs less than an HMAC. Kept whole and
+// compared whole; short values only.
+struct RecentMask {
+  uint64_t redactor = 0;
+  std::string kind, value, mask;
+};
+constexpr size_t kRecentMasks = 16;
+constexpr size_t kRecentMaskMax = 256;
+thread_local std::array<RecentMask, kRecentMasks> g_recent_masks;
+thread_local size_t g_recent_next = 0;
+
+}  // namespace
+
 std::string Redactor::Mask(std::string_view kind, std::string_view value) const {
+  const bool keep = value.size() <= kRecentMaskMax;
+  if (keep) {
+    for (const RecentMask& r : g_recent_masks) {
+      if (r.redactor == id_ && r.value == value && r.kind == kind) return r.mask;
+    }
+  }
+  std::string mask = MaskUncached(kind, value);
+  if (keep) {
+    RecentMask& r = g_recent_masks[g_recent_next++ % kRecentMasks];
+    r.redactor = id_;
+    r.kind.assign(kind);
+    r.value.assign(value);
+    r.mask = mask;
+  }
+  return mask;
+}
+
+std::string Redactor::MaskUncached(std::string_view kind, std::string_view value) const {
   unsigned char md[EVP_MAX_MD_SIZE];
   thread_local MaskMac m;
   size_t len = 0;

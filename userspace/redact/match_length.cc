@@ -1,8 +1,11 @@
 #include "redact/match_length.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <string>
 
 namespace agentwatch {
 namespace {
@@ -168,6 +171,41 @@ class MatchLength {
 size_t MaxMatchLength(std::string_view re) {
   MatchLength m(re);
   return m.Run();
+}
+
+size_t FollowingClass(std::string_view rx, std::string_view keyword, std::bitset<256>* out) {
+  if (rx.starts_with("\\b")) rx.remove_prefix(2);
+  if (rx.starts_with("(") && !rx.starts_with("(?")) rx.remove_prefix(1);
+  if (!rx.starts_with(keyword)) return 0;
+  rx.remove_prefix(keyword.size());
+  if (!rx.starts_with("[") || rx.starts_with("[^")) return 0;
+  const size_t close = rx.find(']', 2);
+  if (close == std::string_view::npos) return 0;
+  const std::string cls(rx.substr(0, close + 1));
+  rx.remove_prefix(close + 1);
+  size_t n = 0;
+  if (rx.starts_with("+")) {
+    n = 1;
+  } else if (rx.starts_with("{")) {
+    size_t i = 1;
+    while (i < rx.size() && std::isdigit(static_cast<unsigned char>(rx[i]))) n = n * 10 + (rx[i++] - '0');
+    if (i == 1 || i >= rx.size() || (rx[i] != '}' && rx[i] != ',')) return 0;
+  }
+  if (n == 0) return 0;
+  RE2::Options o;
+  o.set_encoding(RE2::Options::EncodingLatin1);
+  o.set_log_errors(false);
+  const RE2 re(cls, o);
+  if (!re.ok()) return 0;
+  for (int c = 0; c < 256; ++c) {
+    const char b = static_cast<char>(c);
+    (*out)[static_cast<size_t>(c)] = RE2::FullMatch(re2::StringPiece(&b, 1), re);
+  }
+  // An escape (\uXXXX, %XX) may stand for a byte of the class, and a byte
+  // past ASCII may begin a character of it (the rules run on UTF-8).
+  (*out)['\\'] = (*out)['%'] = true;
+  for (size_t c = 0x80; c < 256; ++c) (*out)[c] = true;
+  return std::min<size_t>(n, 8);
 }
 
 }  // namespace agentwatch

@@ -5,6 +5,7 @@
 #ifndef AGENTWATCH_REDACT_MATCH_LENGTH_H_
 #define AGENTWATCH_REDACT_MATCH_LENGTH_H_
 
+#include <bitset>
 #include <cstddef>
 #include <string_view>
 
@@ -16,6 +17,15 @@ namespace agentwatch {
 // anchors and \b 0; a group its longest alternative; a repetition its
 // upper bound times its item.
 size_t MaxMatchLength(std::string_view re);
+
+// For a regex that starts (after \b and an opening parenthesis) with
+// keyword as written and then a character class repeated {n,...} or +
+// (\b(ghp_[A-Za-z0-9]{36})\b): the bytes that can follow the keyword in
+// *follow and n (at most 8), else 0. Every match starts at that keyword,
+// so a keyword not followed by such bytes begins none. Backslash and %
+// (an escape may stand for a byte of the class) and bytes past ASCII (a
+// UTF-8 character may be in it) always count as such bytes.
+size_t FollowingClass(std::string_view re, std::string_view keyword, std::bitset<256>* follow);
 
 }  // namespace agentwatch
 

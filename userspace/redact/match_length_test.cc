@@ -35,5 +35,29 @@ TEST(MaxMatchLength, UnboundedOrUnknownIsUnbounded) {
   EXPECT_EQ(MaxMatchLength("\\Qa"), SIZE_MAX);
 }
 
+TEST(FollowingClass, TheClassAfterALeadingKeyword) {
+  std::bitset<256> f;
+  ASSERT_EQ(FollowingClass("\\b(ghp_[A-Za-z0-9]{36})\\b", "ghp_", &f), 8u);  // at most 8
+  EXPECT_TRUE(f['a'] && f['Z'] && f['0']);
+  EXPECT_FALSE(f['"'] || f['-'] || f[' '] || f['_']);
+  // An escape may stand for a byte of the class; UTF-8 may be in it.
+  EXPECT_TRUE(f['\\'] && f['%'] && f[0xC3]);
+  EXPECT_EQ(FollowingClass("(dapi[0-9a-f]{3,40})", "dapi", &f), 3u);
+  EXPECT_TRUE(f['c'] && !f['g']);
+  EXPECT_EQ(FollowingClass("xoxb-[0-9-]+", "xoxb-", &f), 1u);
+}
+
+TEST(FollowingClass, NothingWhereTheKeywordDoesNotLeadOrNoClassFollows) {
+  std::bitset<256> f;
+  EXPECT_EQ(FollowingClass("(?i:ghp_)[a-z]{36}", "ghp_", &f), 0u);   // flags first
+  EXPECT_EQ(FollowingClass("x?ghp_[a-z]{36}", "ghp_", &f), 0u);      // not where it starts
+  EXPECT_EQ(FollowingClass("(?:ghp|gho)_[a-z]{36}", "ghp", &f), 0u);  // an alternative
+  EXPECT_EQ(FollowingClass("ghp_[^a]{36}", "ghp_", &f), 0u);          // a negated class
+  EXPECT_EQ(FollowingClass("ghp_[a-z]*", "ghp_", &f), 0u);            // may be empty
+  EXPECT_EQ(FollowingClass("ghp_[a-z]{0,4}", "ghp_", &f), 0u);
+  EXPECT_EQ(FollowingClass("ghp_\\w{36}", "ghp_", &f), 0u);          // not a bracket class
+  EXPECT_EQ(FollowingClass("ghp_[[:alpha:]]{36}", "ghp_", &f), 0u);   // not read: no check
+}
+
 }  // namespace
 }  // namespace agentwatch

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bitset>
 #include <cmath>
 #include <cstring>
 #include <mutex>
@@ -30,6 +31,11 @@ struct Redactor::Rule {
   // The rule's other keywords (their numbers in the keyword index): the
   // regex runs only on a window that holds them all.
   std::vector<uint32_t> also;
+  // A regex that starts with its keyword and then a character class
+  // repeated at least `follow_min` times (\b(ghp_[A-Za-z0-9]{36})): the
+  // bytes of that class; a keyword not followed by them starts no match.
+  size_t follow_min = 0;
+  std::bitset<256> follow;
 };
 
 // What the first pass over a text finds besides keywords: whether an
@@ -258,7 +264,6 @@ void MapBack(const DecodedView& v, std::vector<Redactor::Finding>* f) {
   }
 }
 
-// Whether [b, e) meets one of wanted's ranges (always without them).
 // Whether text[wb, we) holds each of the keywords also (hits: where the
 // rules' other keywords occur, as (keyword, begin), sorted).
 bool HoldsAll(const std::vector<std::pair<uint32_t, uint32_t>>& hits,
@@ -272,6 +277,7 @@ bool HoldsAll(const std::vector<std::pair<uint32_t, uint32_t>>& hits,
   return true;
 }
 
+// Whether [b, e) meets one of wanted's ranges (always without them).
 bool Reaches(const std::vector<std::pair<size_t, size_t>>* wanted, size_t b, size_t e) {
   if (wanted == nullptr) return true;
   for (const auto& [wb, we] : *wanted) {
@@ -402,6 +408,7 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
     for (const auto& k : sr.keywords) {
       if (k.size() > kw->size()) kw = &k;
     }
+    if (KeywordExactCase(sr, *kw)) rule.follow_min = FollowingClass(sr.regex, *kw, &rule.follow);
     keywords.push_back(*kw);
     exact.push_back(KeywordExactCase(sr, *kw));
     r->keyword_rule_.push_back(static_cast<int>(r->rules_.size()));
@@ -699,6 +706,12 @@ bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vecto
     if (r == kAlsoKeyword) {
       also_hits.emplace_back(k, static_cast<uint32_t>(begin));
     } else if (r >= 0) {
+      // Where the regex starts with the keyword: the bytes after it (those
+      // there are: a stream's next bytes may follow) must fit.
+      const Rule& rule = rules_[static_cast<size_t>(r)];
+      for (size_t i = end; i < end + rule.follow_min && i < text.size(); ++i) {
+        if (!rule.follow[static_cast<unsigned char>(text[i])]) return;
+      }
       rule_hits.push_back({static_cast<uint32_t>(r), static_cast<uint32_t>(begin),
                            static_cast<uint32_t>(end)});
     } else {

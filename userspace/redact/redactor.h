@@ -141,6 +141,8 @@ class Redactor {
   // limit bytes are written; *consumed: where in text it stopped.
   std::string Render(std::string_view text, const std::vector<Finding>& f, size_t from,
                      size_t limit, size_t* consumed) const;
+  // Mask without the thread's cache of the masks it just wrote.
+  std::string MaskUncached(std::string_view kind, std::string_view value) const;
   friend class StreamRedaction;
 
   std::vector<Rule> rules_;

@@ -225,6 +225,62 @@ TEST_F(RedactorTest, SecretSplitAcrossTwoWrites) {
   EXPECT_EQ(out.substr(out.find(']') + 1), "\nmore");
 }
 
+TEST_F(RedactorTest, ATokenWhoseBodyComesInTheNextWrite) {
+  // The prefix ends the first write: nothing after it to check yet.
+  StreamRedaction s;
+  const std::string first = "{\"token\":\"ghp_";
+  s.Preview(*r_, 0, first, 256);
+  const std::string out = s.Preview(*r_, first.size(), kGhp.substr(4) + "\"}\n", 256);
+  NoWindow(out, kGhp.substr(4), 10);
+  EXPECT_NE(out.find("[REDACTED:github-pat-classic:"), std::string::npos) << out;
+}
+
+TEST_F(RedactorTest, AnEscapeRightAfterThePrefixHidesNothing) {
+  // ghp_ then \u0051 (Q): the byte after the prefix is no token byte in
+  // the text, but the decoded view holds the token.
+  const std::string raw = "{\"t\":\"ghp_\\u0051" + kGhp.substr(5) + "\"}";
+  const std::string out = r_->Redact(raw);
+  NoWindow(out, kGhp.substr(5), 12);
+  EXPECT_NE(out.find("[REDACTED:github-pat-classic:"), std::string::npos) << out;
+}
+
+TEST(RedactorKeywords, ARuleRunsWhereAllItsKeywordsAre) {
+  SecretCatalogue cat;
+  ASSERT_EQ(ParseSecretCatalogue(R"(
+rules:
+  - id: acme-secret
+    regex: '(?i:acme_?secret)\s*=\s*([A-Za-z0-9]{24})'
+    keywords: [acme, secret]
+)",
+                                 "test", &cat),
+            "");
+  std::string err;
+  const auto r = Redactor::Compile(cat, "k", &err);
+  ASSERT_NE(r, nullptr) << err;
+  const std::string v = "Zq8Vz3kLmN0pR7sT1uW4xY6z";
+  EXPECT_NE(r->Redact("ACME_SECRET = " + v).find("[REDACTED:acme-secret:"), std::string::npos);
+  EXPECT_EQ(r->Redact("acme_public = " + v), "acme_public = " + v);
+  // The second keyword only in a decoded view (s as \u0073) still counts.
+  const std::string out = r->Redact("{\"cfg\":\"acme_\\u0073ecret = " + v + "\"}");
+  EXPECT_EQ(out.find(v), std::string::npos) << out;
+}
+
+TEST(RedactorKeywords, CaseOfAKeyword) {
+  SecretRule rule;
+  rule.regex = "\\b(ghp_[A-Za-z0-9]{36})\\b";
+  EXPECT_TRUE(KeywordExactCase(rule, "ghp_"));
+  rule.regex = "(?i)\\b(ghp_[A-Za-z0-9]{36})\\b";
+  EXPECT_FALSE(KeywordExactCase(rule, "ghp_"));
+  EXPECT_TRUE(KeywordExactCase(rule, "GHP_"));  // an upper-case letter: as written
+  rule.regex = "\\b((?:xoxb|XOXB)-[0-9]{10})";
+  EXPECT_FALSE(KeywordExactCase(rule, "xoxb"));
+  rule.regex = "\\b(ghp_[a-z]{36}|GHP_[A-Z]{36})";
+  EXPECT_FALSE(KeywordExactCase(rule, "ghp_"));
+  rule.regex = "\\b([Gg]hp_[A-Za-z0-9]{36})";
+  EXPECT_FALSE(KeywordExactCase(rule, "ghp_"));  // not spelt: [Gg]
+  EXPECT_TRUE(KeywordExactCase(rule, "hp_"));    // in one case only
+}
+
 TEST_F(RedactorTest, KeyBlockLongerThanTheContextAcrossManyChunks) {
   // A PEM key cut into small chunks: every chunk after the BEGIN line is
   // the key's body, masked though its start is far behind.

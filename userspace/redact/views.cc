@@ -219,8 +219,16 @@ bool Base64TextRun(std::string_view text, size_t i, size_t j, size_t min_len, Ba
   // The base64 of a text has both cases (a word or an identifier run
   // together is not decoded).
   if (!upper || !lower) return false;
-  std::string d;
-  d.reserve((j - i) * 3 / 4);
+  // Decoded into a buffer of the thread's; bytes that no text holds (C0
+  // controls but white space, DEL, bytes never in UTF-8) past the 5 %
+  // MostlyText allows end it early: most runs (identifiers, paths) are
+  // rejected within their first bytes.
+  const size_t total = (j - i) * 6 / 8;
+  if (total < 12) return false;
+  const size_t allowed = total * 5 / 100;
+  thread_local std::string d;
+  d.resize(total);
+  size_t len = 0, hopeless = 0;
   uint32_t acc = 0;
   int bits = 0;
   for (size_t k = i; k < j; ++k) {
@@ -228,11 +236,16 @@ bool Base64TextRun(std::string_view text, size_t i, size_t j, size_t min_len, Ba
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      d.push_back(static_cast<char>((acc >> bits) & 0xFF));
+      const unsigned char c = static_cast<unsigned char>((acc >> bits) & 0xFF);
+      d[len++] = static_cast<char>(c);
+      const bool never = (c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7F ||
+                         c == 0xC0 || c == 0xC1 || c >= 0xF5;
+      if (never && ++hopeless > allowed) return false;
     }
   }
-  if (!MostlyText(d)) return false;
-  *out = {i, end, std::move(d)};
+  const std::string_view decoded(d.data(), len);
+  if (!MostlyText(decoded)) return false;
+  *out = {i, end, std::string(decoded)};
   return true;
 }
 
