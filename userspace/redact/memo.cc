@@ -17,9 +17,9 @@ namespace agentwatch {
 
 namespace {
 
-// The findings of the last texts this thread scanned: the same text is
-// often redacted twice in a row (a result as the message's preview and as
-// the call's), and scanning is the cost. A copy of each text is kept and
+// The findings (none, for most) of the last texts this thread scanned: the
+// same text is often redacted twice in a row (a result as the message's
+// preview and as the call's), and scanning is the cost. A copy of each text is kept and
 // compared whole (no hash an input could be made to collide with).
 struct Memo {
   uint64_t redactor = 0;  // Redactor::id_ (never reused, unlike an address)
@@ -122,10 +122,9 @@ std::vector<Redactor::Finding> Redactor::Find(std::string_view text, bool keep_c
   std::vector<Finding> f;
   FindIn(text, &f);
   f = Clean(text, std::move(f));
-  if (f.empty()) {
-    if (keep_clean) g_clean.Add(id_, text);
-    return f;
-  }
+  if (f.empty() && keep_clean) g_clean.Add(id_, text);
+  // Clean texts too: a result is redacted for the call and for the
+  // message, each cut to its own length, so both scan it whole.
   if (keep) {
     Memo& m = memo[next++ % kMemoSlots];
     m.redactor = id_;

@@ -31,6 +31,10 @@ struct Redactor::Rule {
   // The rule's other keywords (their numbers in the keyword index): the
   // regex runs only on a window that holds them all.
   std::vector<uint32_t> also;
+  // Its other keywords of one byte (a literal database is slowed down by
+  // them): looked for in the window itself. Both cases of a letter that is
+  // not matched in its case.
+  std::vector<std::pair<char, char>> also_bytes;
   // A regex that starts with its keyword and then a character class
   // repeated at least `follow_min` times (\b(ghp_[A-Za-z0-9]{36})): the
   // bytes of that class; a keyword not followed by them starts no match.
@@ -265,9 +269,16 @@ void MapBack(const DecodedView& v, std::vector<Redactor::Finding>* f) {
 }
 
 // Whether text[wb, we) holds each of the keywords also (hits: where the
-// rules' other keywords occur, as (keyword, begin), sorted).
-bool HoldsAll(const std::vector<std::pair<uint32_t, uint32_t>>& hits,
-              const std::vector<uint32_t>& also, const KeywordIndex& index, size_t wb, size_t we) {
+// rules' other keywords occur, as (keyword, begin), sorted) and each of
+// the bytes (either of a pair).
+bool HoldsAll(std::string_view text, const std::vector<std::pair<uint32_t, uint32_t>>& hits,
+              const std::vector<uint32_t>& also, const std::vector<std::pair<char, char>>& bytes,
+              const KeywordIndex& index, size_t wb, size_t we) {
+  const std::string_view window = text.substr(wb, we - wb);
+  for (const auto& [a, b] : bytes) {
+    if (window.find(a) == std::string_view::npos && (a == b || window.find(b) == std::string_view::npos))
+      return false;
+  }
   for (const uint32_t k : also) {
     // The first occurrence at or after wb ends first (one keyword, one length).
     const auto it = std::lower_bound(hits.begin(), hits.end(),
@@ -414,6 +425,14 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
     r->keyword_rule_.push_back(static_cast<int>(r->rules_.size()));
     for (const auto& k : sr.keywords) {
       if (&k == kw || k.empty()) continue;
+      if (k.size() == 1) {
+        const char c = k[0];
+        const bool exact_case = KeywordExactCase(sr, k);
+        rule.also_bytes.emplace_back(
+            exact_case ? c : static_cast<char>(std::tolower(static_cast<unsigned char>(c))),
+            exact_case ? c : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+        continue;
+      }
       rule.also.push_back(static_cast<uint32_t>(keywords.size()));
       keywords.push_back(k);
       exact.push_back(KeywordExactCase(sr, k));
@@ -564,13 +583,13 @@ void Redactor::ScanRules(std::string_view text, std::vector<RuleHit>& hits,
       // A match lies inside its window: one that does not meet the wanted
       // ranges finds nothing there (the others are searched as they would
       // be without them).
-      if (open && Reaches(wanted, wb, we) && HoldsAll(also_hits, r.also, *keywords_, wb, we))
+      if (open && Reaches(wanted, wb, we) && HoldsAll(text, also_hits, r.also, r.also_bytes, *keywords_, wb, we))
         run(wb, we);
       wb = b;
       we = e;
       open = true;
     }
-    if (open && Reaches(wanted, wb, we) && HoldsAll(also_hits, r.also, *keywords_, wb, we))
+    if (open && Reaches(wanted, wb, we) && HoldsAll(text, also_hits, r.also, r.also_bytes, *keywords_, wb, we))
       run(wb, we);
   }
 }
@@ -742,7 +761,8 @@ bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vecto
   std::sort(also_hits.begin(), also_hits.end());
   std::erase_if(rule_hits, [&](const RuleHit& h) {
     const Rule& r = rules_[h.rule];
-    return !r.also.empty() && !HoldsAll(also_hits, r.also, *keywords_, 0, text.size());
+    return (!r.also.empty() || !r.also_bytes.empty()) &&
+           !HoldsAll(text, also_hits, r.also, r.also_bytes, *keywords_, 0, text.size());
   });
   if (rule_hits.empty() && name_hits.empty()) return false;
   if (near != nullptr) {

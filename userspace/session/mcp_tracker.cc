@@ -82,10 +82,16 @@ bool McpTracker::TrackedSide(const McpObservation& w, const DecodedMessage& d, b
 
 std::string McpTracker::Inbound::SessionKey() const {
   if (stdio) return fmt::format("{}/stdio", w.pid);
-  if (!sid.empty())
-    return fmt::format("{}/{}", w.pid,
-                       sid.size() <= 16 ? sid
-                                        : sid.substr(0, 8) + "~" + Sha256Hex(sid).substr(0, 6));
+  if (!sid.empty() && sid.size() <= 16) return fmt::format("{}/{}", w.pid, sid);
+  if (!sid.empty()) {
+    // A session's messages all carry its id: the last one's hash is kept.
+    thread_local std::string last_sid, last_hash;
+    if (sid != last_sid) {
+      last_hash = Sha256Hex(sid).substr(0, 6);
+      last_sid = sid;
+    }
+    return fmt::format("{}/{}~{}", w.pid, sid.substr(0, 8), last_hash);
+  }
   return server_side ? fmt::format("{}/http", w.pid)
                      : fmt::format("{}/c{}", w.pid, w.inode);
 }
