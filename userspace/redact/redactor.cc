@@ -45,6 +45,9 @@ struct Redactor::Rule {
 // What the first pass over a text finds besides keywords: whether an
 // escape could hide one, the escapes that change its shape near one, and
 // the runs of base64 bytes long enough to decode.
+// How often a redacted text is redacted again for what its masks moved.
+constexpr int kSettleRounds = 4;
+
 // keyword_rule_ of a rule's other keyword (not the one it is tried at).
 constexpr int kAlsoKeyword = -2;
 
@@ -623,9 +626,12 @@ void Redactor::ScanNames(std::string_view text, const std::vector<size_t>& hits,
       done = std::max(done, ve);
       continue;
     }
-    // No name=value shape: a long random value close after the name.
+    // No name=value shape: a long random value close after the name. A
+    // mask there is that value, masked already: the search ends at it (a
+    // second pass reads what the first read, not the run after the mask).
     const size_t limit = std::min(text.size(), e + 48);
     for (size_t i = e; i < limit;) {
+      if (text[i] == '[' && MaskEnd(text, i) != 0) break;
       size_t j = i;
       while (j < text.size() && j - i <= kMaxValue &&
              (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '+' ||
@@ -637,7 +643,7 @@ void Redactor::ScanNames(std::string_view text, const std::vector<size_t>& hits,
         AddFinding(out, i, j, "high-entropy", text);
         break;
       }
-      i = j + 1;
+      i = j > i && j < text.size() && text[j] == '[' ? j : j + 1;  // a mask may start at j
     }
   }
 }
@@ -1051,9 +1057,25 @@ std::string Redactor::Render(std::string_view text, const std::vector<Finding>& 
   return out;
 }
 
+std::string Redactor::Settle(std::string out) const {
+  // A mask moves what follows it and is itself text a second pass reads
+  // (a long value looked for after a name now starts after the mask): what
+  // was written is redacted again until nothing more is found, so that a
+  // redacted text redacts to itself. Clean texts (most) never come here.
+  for (int round = 0; round < kSettleRounds; ++round) {
+    std::vector<Finding> more = Find(out);
+    if (more.empty()) break;
+    out = Render(out, more, 0, SIZE_MAX, nullptr);
+  }
+  return out;
+}
+
 std::string Redactor::Redact(std::string_view text) const {
   if (text.empty()) return std::string();
-  std::string out = Render(text, Find(text), 0, SIZE_MAX, nullptr);
+  std::vector<Finding> f = Find(text);
+  const bool found = !f.empty();
+  std::string out = Render(text, f, 0, SIZE_MAX, nullptr);
+  if (found) out = Settle(std::move(out));
   NoteClean(out);
   return out;
 }
@@ -1063,7 +1085,10 @@ std::string Redactor::Redact(std::string_view text, size_t max_len) const {
   // ends after it is found whole), only what is kept is written.
   if (text.empty()) return std::string();
   size_t consumed = 0;
-  std::string out = Render(text, Find(text), 0, max_len, &consumed);
+  std::vector<Finding> f = Find(text);
+  const bool found = !f.empty();
+  std::string out = Render(text, f, 0, max_len, &consumed);
+  if (found) out = Settle(std::move(out));
   out = CutRendered(std::move(out), max_len, text.size() - consumed);
   NoteClean(out);
   return out;

@@ -141,6 +141,9 @@ class Redactor {
   // limit bytes are written; *consumed: where in text it stopped.
   std::string Render(std::string_view text, const std::vector<Finding>& f, size_t from,
                      size_t limit, size_t* consumed) const;
+  // out (a text just rendered with masks) redacted again until no more is
+  // found in it.
+  std::string Settle(std::string out) const;
   // Mask without the thread's cache of the masks it just wrote.
   std::string MaskUncached(std::string_view kind, std::string_view value) const;
   friend class StreamRedaction;

@@ -174,6 +174,25 @@ TEST_F(RedactorTest, IdempotentAndNotFooledByAFakeMask) {
   NoWindow(out, kGhp);
 }
 
+TEST(RedactorBuiltin, IdempotentOnFuzzFindings) {
+  // Inputs the fuzz target found where a second pass masked more.
+  SecretCatalogue cat;
+  ASSERT_EQ(ParseSecretCatalogue(BuiltinSecretsYaml(), "builtin", &cat), "");
+  std::string err;
+  const auto r = Redactor::Compile(cat, "k", &err);
+  const auto fresh = Redactor::Compile(cat, "k", &err);
+  ASSERT_NE(fresh, nullptr) << err;
+  const std::string found[] = {
+      std::string("dsnsn\xf6" "f9]nds-EREDsdsnAset_coCTsn3\\srmaDsndsnSREDsdsnA28ef5\\\\\\\xff" "n-"),
+      // A bare [ after a secret name (no mask) before a long value.
+      "dsn [ [x Zq8Vz3kLmN0pR7sT1uW4xY6zA9bC2dE5",
+  };
+  for (const std::string& in : found) {
+    const std::string once = r->Redact(in);
+    EXPECT_EQ(fresh->Redact(once), once) << in;
+  }
+}
+
 TEST_F(RedactorTest, AValueThatRunsIntoAMaskSwallowsIt) {
   // A secret-named value that ends inside a mask the text already held:
   // the new mask covers the old one whole, so no piece of the old one
