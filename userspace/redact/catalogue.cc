@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "common/text.h"
+#include "redact/match_length.h"
 
 namespace agentwatch {
 namespace {
@@ -95,7 +96,14 @@ bool KeywordExactCase(const SecretRule& r, const std::string& keyword) {
   if (keyword.empty()) return false;
   if (std::any_of(keyword.begin(), keyword.end(), [](unsigned char c) { return c >= 'A' && c <= 'Z'; }))
     return true;
-  if (r.regex.find("(?i") != std::string::npos) return false;
+  // A flag group with i ((?i), (?si:...)) matches letters in any case; an
+  // alternative may spell the keyword otherwise ((?:xoxb|[Xx]OXB)).
+  for (size_t at = r.regex.find("(?"); at != std::string::npos; at = r.regex.find("(?", at + 2)) {
+    for (size_t i = at + 2; i < r.regex.size() && std::isalpha(static_cast<unsigned char>(r.regex[i])); ++i) {
+      if (r.regex[i] == 'i') return false;
+    }
+  }
+  if (OutsideClassesHas(r.regex, '|')) return false;
   // Spelt in the regex, and never in another case ([Gg]hp_ or XOXB would
   // let another case match).
   const size_t verbatim = count(r.regex, keyword);

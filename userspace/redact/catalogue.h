@@ -42,9 +42,10 @@ struct SecretCatalogue {
 };
 
 // Whether rule r's keyword is matched in its written case only: it has an
-// upper-case letter (AKIA, SG.), or the regex has no (?i) and spells it in
-// that one case (ghp_ in \b(ghp_[A-Za-z0-9]{36})\b; not xoxb in
-// (?:xoxb|XOXB)-...), so a text with it in another case cannot match.
+// upper-case letter (AKIA, SG.), or the regex has no i flag and no
+// alternative and spells it in that one case (ghp_ in
+// \b(ghp_[A-Za-z0-9]{36})\b; not xoxb in (?:xoxb|XOXB)-...), so a text
+// with it in another case cannot match.
 bool KeywordExactCase(const SecretRule& r, const std::string& keyword);
 
 // The built-in catalogue's text.

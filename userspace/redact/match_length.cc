@@ -1,11 +1,13 @@
 #include "redact/match_length.h"
 
+#include <re2/filtered_re2.h>
 #include <re2/re2.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace agentwatch {
 namespace {
@@ -173,7 +175,49 @@ size_t MaxMatchLength(std::string_view re) {
   return m.Run();
 }
 
+bool OutsideClassesHas(std::string_view rx, char c) {
+  bool in_class = false;
+  for (size_t i = 0; i < rx.size(); ++i) {
+    if (rx[i] == '\\') {
+      ++i;
+    } else if (in_class) {
+      in_class = rx[i] != ']';
+    } else if (rx[i] == '[') {
+      in_class = true;
+      if (i + 1 < rx.size() && rx[i + 1] == ']') ++i;  // []...] holds ]
+    } else if (rx[i] == c) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool RequiredLiteral(std::string_view re, std::string_view keyword) {
+  re2::FilteredRE2 f(1);
+  RE2::Options o;
+  o.set_log_errors(false);
+  int id = 0;
+  if (keyword.empty() || f.Add(re2::StringPiece(re.data(), re.size()), o, &id) != RE2::NoError)
+    return false;
+  std::vector<std::string> atoms;  // lower case
+  f.Compile(&atoms);
+  if (atoms.empty()) return false;  // no literal the prefilter could ask for
+  std::string k(keyword);
+  for (char& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // Every atom set that lets the regex through holds one with the keyword
+  // in it: with all the others found, it is still ruled out.
+  std::vector<int> without;
+  for (size_t i = 0; i < atoms.size(); ++i) {
+    if (atoms[i].find(k) == std::string::npos) without.push_back(static_cast<int>(i));
+  }
+  std::vector<int> passing;
+  f.AllPotentials(without, &passing);
+  return passing.empty();
+}
+
 size_t FollowingClass(std::string_view rx, std::string_view keyword, std::bitset<256>* out) {
+  // An alternative may start otherwise (zq_[0-9]{8}|zq_live[a-z]{6}).
+  if (OutsideClassesHas(rx, '|')) return 0;
   if (rx.starts_with("\\b")) rx.remove_prefix(2);
   if (rx.starts_with("(") && !rx.starts_with("(?")) rx.remove_prefix(1);
   if (!rx.starts_with(keyword)) return 0;

@@ -27,6 +27,13 @@ size_t MaxMatchLength(std::string_view re);
 // UTF-8 character may be in it) always count as such bytes.
 size_t FollowingClass(std::string_view re, std::string_view keyword, std::bitset<256>* follow);
 
+// Whether every match of the regex holds keyword (ASCII case-insensitive),
+// by RE2's prefilter (its required literals); false when it cannot tell.
+bool RequiredLiteral(std::string_view re, std::string_view keyword);
+
+// Whether c occurs in the regex outside character classes and escapes.
+bool OutsideClassesHas(std::string_view re, char c);
+
 }  // namespace agentwatch
 
 #endif  // AGENTWATCH_REDACT_MATCH_LENGTH_H_

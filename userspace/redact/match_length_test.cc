@@ -57,6 +57,16 @@ TEST(FollowingClass, NothingWhereTheKeywordDoesNotLeadOrNoClassFollows) {
   EXPECT_EQ(FollowingClass("ghp_[a-z]{0,4}", "ghp_", &f), 0u);
   EXPECT_EQ(FollowingClass("ghp_\\w{36}", "ghp_", &f), 0u);          // not a bracket class
   EXPECT_EQ(FollowingClass("ghp_[[:alpha:]]{36}", "ghp_", &f), 0u);   // not read: no check
+  EXPECT_EQ(FollowingClass("zq_[0-9]{8}|zq_live[a-z]{6}", "zq_", &f), 0u);  // an alternative
+  EXPECT_EQ(FollowingClass("zq_[0-9|]{8}", "zq_", &f), 8u);  // | in a class is no alternative
+}
+
+TEST(RequiredLiteral, WhatEveryMatchHolds) {
+  EXPECT_TRUE(RequiredLiteral("(?i:aws_?session_?token|session_?token)=([A-Z]{10})", "token"));
+  EXPECT_TRUE(RequiredLiteral("[a-z]+://[^:]+:([^@]+)@", "@"));
+  EXPECT_FALSE(RequiredLiteral("\\b((?:AKIA|ASIA)[0-9A-Z]{16})", "asia"));
+  EXPECT_FALSE(RequiredLiteral("zq_[0-9]{8}|zq_live[a-z]{6}", "live"));
+  EXPECT_FALSE(RequiredLiteral("[a-z]{8}", "abc"));  // no literal to tell by
 }
 
 }  // namespace

@@ -417,7 +417,8 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
       return nullptr;
     }
     // Every keyword occurs in every match (the catalogue's contract), so
-    // the longest one alone decides whether the rule is tried and where.
+    // the longest one decides whether the rule is tried and where, and the
+    // others must be near it.
     const std::string* kw = &sr.keywords.front();
     for (const auto& k : sr.keywords) {
       if (k.size() > kw->size()) kw = &k;
@@ -428,6 +429,16 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
     r->keyword_rule_.push_back(static_cast<int>(r->rules_.size()));
     for (const auto& k : sr.keywords) {
       if (&k == kw || k.empty()) continue;
+      // Only one that every match holds (RE2's prefilter tells) is
+      // required; a listed alternative (akia, asia for AKIA|ASIA) tries
+      // the rule where it occurs too, as the longest does.
+      if (!RequiredLiteral(sr.regex, k)) {
+        keywords.push_back(k);
+        exact.push_back(KeywordExactCase(sr, k));
+        r->keyword_rule_.push_back(static_cast<int>(r->rules_.size()));
+        rule.follow_min = 0;  // the class read was after the longest only
+        continue;
+      }
       if (k.size() == 1) {
         const char c = k[0];
         const bool exact_case = KeywordExactCase(sr, k);
@@ -622,16 +633,19 @@ void Redactor::ScanNames(std::string_view text, const std::vector<size_t>& hits,
     const bool whole_line = norm == "cookie" || norm == "set_cookie";
     size_t vb = 0, ve = 0;
     if (ValueAfter(text, e, whole_line, &vb, &ve)) {
+      // A value that stops at an escape (\u00e9, \") may go on in the
+      // decoded view, however far it is from the name.
+      if (near != nullptr && ve + 1 < text.size() && text[ve] == '\\') {
+        near->push_back({ve, ve + 2, b > kNameLead ? b - kNameLead : 0,
+                         std::min(text.size(), ve + kNameReach), b});
+      }
       if (!Placeholder(text.substr(vb, ve - vb))) AddFinding(out, vb, ve, "secret-name", text);
       done = std::max(done, ve);
       continue;
     }
-    // No name=value shape: a long random value close after the name. A
-    // mask there is that value, masked already: the search ends at it (a
-    // second pass reads what the first read, not the run after the mask).
+    // No name=value shape: a long random value close after the name.
     const size_t limit = std::min(text.size(), e + 48);
     for (size_t i = e; i < limit;) {
-      if (text[i] == '[' && MaskEnd(text, i) != 0) break;
       size_t j = i;
       while (j < text.size() && j - i <= kMaxValue &&
              (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '+' ||
@@ -643,7 +657,7 @@ void Redactor::ScanNames(std::string_view text, const std::vector<size_t>& hits,
         AddFinding(out, i, j, "high-entropy", text);
         break;
       }
-      i = j > i && j < text.size() && text[j] == '[' ? j : j + 1;  // a mask may start at j
+      i = j + 1;
     }
   }
 }

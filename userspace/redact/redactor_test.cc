@@ -255,8 +255,7 @@ TEST_F(RedactorTest, ATokenWhoseBodyComesInTheNextWrite) {
 }
 
 TEST_F(RedactorTest, AnEscapeRightAfterThePrefixHidesNothing) {
-  // ghp_ then \u0051 (Q): the byte after the prefix is no token byte in
-  // the text, but the decoded view holds the token.
+  // ghp_ then \u0051 (Q): the token is whole in the decoded view only.
   const std::string raw = "{\"t\":\"ghp_\\u0051" + kGhp.substr(5) + "\"}";
   const std::string out = r_->Redact(raw);
   NoWindow(out, kGhp.substr(5), 12);
@@ -282,6 +281,44 @@ rules:
   // The second keyword only in a decoded view (s as \u0073) still counts.
   const std::string out = r->Redact("{\"cfg\":\"acme_\\u0073ecret = " + v + "\"}");
   EXPECT_EQ(out.find(v), std::string::npos) << out;
+}
+
+TEST(RedactorKeywords, WhatThePrefilterMustNotDrop) {
+  // Rules a user could write: alternatives listed as keywords, an
+  // alternative after the prefix, an i flag among others, a mask before a
+  // value after a name, and a value that goes on after an escape.
+  SecretCatalogue cat;
+  ASSERT_EQ(ParseSecretCatalogue(R"(
+rules:
+  - id: aws-key
+    regex: '\b((?:AKIA|ASIA)[0-9A-Z]{16})\b'
+    keywords: [akia, asia]
+  - id: zq-token
+    regex: '\b(zqtok_[0-9]{8}|zqtok_live[a-z]{6})\b'
+    keywords: [zqtok_]
+  - id: my-token
+    regex: '(?si)\b(mytok_[a-z0-9]{10})'
+    keywords: [mytok_]
+secret_names: ["*secret*", "*token*", "*apikey*"]
+)",
+                                 "test", &cat),
+            "");
+  std::string err;
+  const auto r = Redactor::Compile(cat, "k", &err);
+  ASSERT_NE(r, nullptr) << err;
+  const std::string texts[][2] = {
+      {"key ASIAZ7QPLM3XW9RT4BNE", "ASIAZ7QPLM3XW9RT4BNE"},
+      {"t=zqtok_liveabcdef", "zqtok_liveabcdef"},
+      {"t=MYTOK_abcdefghij", "MYTOK_abcdefghij"},
+      {"secret [REDACTED:github-pat-classic:0a1b2c] Xk9mP2qR7sT4vW8yZ1bC3dF6", "Xk9mP2qR7sT4vW8yZ1bC3dF6"},
+      {"token [REDACTED:high-entropy:0a1b2c] Xk9mP2qR7sT4vW8yZ1bC3dF6", "Xk9mP2qR7sT4vW8yZ1bC3dF6"},
+      {"APIKEY=xe3474d97c6c70297cdf690f08891b0ef14bd8824d26db-v4UhhMFvJfadp9Dx\\u00e9Session",
+       "Session"},
+  };
+  for (const auto& [text, secret] : texts) {
+    const std::string out = r->Redact(text);
+    EXPECT_EQ(out.find(secret), std::string::npos) << text << " -> " << out;
+  }
 }
 
 TEST(RedactorKeywords, CaseOfAKeyword) {

@@ -220,7 +220,7 @@ bool Base64TextRun(std::string_view text, size_t i, size_t j, size_t min_len, Ba
   // together is not decoded).
   if (!upper || !lower) return false;
   // Decoded into a buffer of the thread's; bytes that no text holds (C0
-  // controls but white space, DEL, bytes never in UTF-8) past the 5 %
+  // controls but white space, DEL, 0xC0 and 0xC1) past the 5 %
   // MostlyText allows end it early: most runs (identifiers, paths) are
   // rejected within their first bytes.
   const size_t total = (j - i) * 6 / 8;
@@ -239,7 +239,7 @@ bool Base64TextRun(std::string_view text, size_t i, size_t j, size_t min_len, Ba
       const unsigned char c = static_cast<unsigned char>((acc >> bits) & 0xFF);
       d[len++] = static_cast<char>(c);
       const bool never = (c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7F ||
-                         c == 0xC0 || c == 0xC1 || c >= 0xF5;
+                         c == 0xC0 || c == 0xC1;  // (MostlyText reads 0xF5.. as leads)
       if (never && ++hopeless > allowed) return false;
     }
   }
