@@ -262,19 +262,26 @@ TEST_F(RedactorTest, AnEscapeRightAfterThePrefixHidesNothing) {
   EXPECT_NE(out.find("[REDACTED:github-pat-classic:"), std::string::npos) << out;
 }
 
-TEST(RedactorKeywords, ARuleRunsWhereAllItsKeywordsAre) {
+// A redactor of a catalogue written in the test (null, and a failure,
+// when it does not parse or compile).
+std::shared_ptr<const Redactor> CompileCatalogue(const char* yaml) {
   SecretCatalogue cat;
-  ASSERT_EQ(ParseSecretCatalogue(R"(
+  const std::string parsed = ParseSecretCatalogue(yaml, "test", &cat);
+  EXPECT_EQ(parsed, "");
+  std::string err;
+  auto r = Redactor::Compile(cat, "k", &err);
+  EXPECT_NE(r, nullptr) << err;
+  return parsed.empty() ? r : nullptr;
+}
+
+TEST(RedactorKeywords, ARuleRunsWhereAllItsKeywordsAre) {
+  const auto r = CompileCatalogue(R"(
 rules:
   - id: acme-secret
     regex: '(?i:acme_?secret)\s*=\s*([A-Za-z0-9]{24})'
     keywords: [acme, secret]
-)",
-                                 "test", &cat),
-            "");
-  std::string err;
-  const auto r = Redactor::Compile(cat, "k", &err);
-  ASSERT_NE(r, nullptr) << err;
+)");
+  ASSERT_NE(r, nullptr);
   const std::string v = "Zq8Vz3kLmN0pR7sT1uW4xY6z";
   EXPECT_NE(r->Redact("ACME_SECRET = " + v).find("[REDACTED:acme-secret:"), std::string::npos);
   EXPECT_EQ(r->Redact("acme_public = " + v), "acme_public = " + v);
@@ -287,8 +294,7 @@ TEST(RedactorKeywords, WhatThePrefilterMustNotDrop) {
   // Rules a user could write: alternatives listed as keywords, an
   // alternative after the prefix, an i flag among others, a mask before a
   // value after a name, and a value that goes on after an escape.
-  SecretCatalogue cat;
-  ASSERT_EQ(ParseSecretCatalogue(R"(
+  const auto r = CompileCatalogue(R"(
 rules:
   - id: aws-key
     regex: '\b((?:AKIA|ASIA)[0-9A-Z]{16})\b'
@@ -300,12 +306,8 @@ rules:
     regex: '(?si)\b(mytok_[a-z0-9]{10})'
     keywords: [mytok_]
 secret_names: ["*secret*", "*token*", "*apikey*"]
-)",
-                                 "test", &cat),
-            "");
-  std::string err;
-  const auto r = Redactor::Compile(cat, "k", &err);
-  ASSERT_NE(r, nullptr) << err;
+)");
+  ASSERT_NE(r, nullptr);
   const std::string texts[][2] = {
       {"key ASIAZ7QPLM3XW9RT4BNE", "ASIAZ7QPLM3XW9RT4BNE"},
       {"t=zqtok_liveabcdef", "zqtok_liveabcdef"},
