@@ -94,12 +94,13 @@ bool KeywordExactCase(const SecretRule& r, const std::string& keyword) {
     return n;
   };
   if (keyword.empty()) return false;
-  if (std::any_of(keyword.begin(), keyword.end(), [](unsigned char c) { return c >= 'A' && c <= 'Z'; }))
-    return true;
+  const auto upper = [](unsigned char c) { return c >= 'A' && c <= 'Z'; };
+  if (std::any_of(keyword.begin(), keyword.end(), upper)) return true;
   // A flag group with i ((?i), (?si:...)) matches letters in any case; an
   // alternative may spell the keyword otherwise ((?:xoxb|[Xx]OXB)).
   for (size_t at = r.regex.find("(?"); at != std::string::npos; at = r.regex.find("(?", at + 2)) {
-    for (size_t i = at + 2; i < r.regex.size() && std::isalpha(static_cast<unsigned char>(r.regex[i])); ++i) {
+    for (size_t i = at + 2;
+         i < r.regex.size() && std::isalpha(static_cast<unsigned char>(r.regex[i])); ++i) {
       if (r.regex[i] == 'i') return false;
     }
   }

@@ -232,7 +232,8 @@ size_t FollowingClass(std::string_view rx, std::string_view keyword, std::bitset
     n = 1;
   } else if (rx.starts_with("{")) {
     size_t i = 1;
-    while (i < rx.size() && std::isdigit(static_cast<unsigned char>(rx[i]))) n = n * 10 + (rx[i++] - '0');
+    while (i < rx.size() && std::isdigit(static_cast<unsigned char>(rx[i])))
+      n = n * 10 + static_cast<size_t>(rx[i++] - '0');
     if (i == 1 || i >= rx.size() || (rx[i] != '}' && rx[i] != ',')) return 0;
   }
   if (n == 0) return 0;

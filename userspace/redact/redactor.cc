@@ -42,15 +42,15 @@ struct Redactor::Rule {
   std::bitset<256> follow;
 };
 
-// What the first pass over a text finds besides keywords: whether an
-// escape could hide one, the escapes that change its shape near one, and
-// the runs of base64 bytes long enough to decode.
 // How often a redacted text is redacted again for what its masks moved.
 constexpr int kSettleRounds = 4;
 
 // keyword_rule_ of a rule's other keyword (not the one it is tried at).
 constexpr int kAlsoKeyword = -2;
 
+// What the first pass over a text finds besides keywords: whether an
+// escape could hide one, the escapes that change its shape near one, and
+// the runs of base64 bytes long enough to decode.
 struct Redactor::Prescan {
   bool hides = false;
   std::vector<size_t> esc;
@@ -279,8 +279,9 @@ bool HoldsAll(std::string_view text, const std::vector<std::pair<uint32_t, uint3
               const KeywordIndex& index, size_t wb, size_t we) {
   const std::string_view window = text.substr(wb, we - wb);
   for (const auto& [a, b] : bytes) {
-    if (window.find(a) == std::string_view::npos && (a == b || window.find(b) == std::string_view::npos))
-      return false;
+    const bool found = window.find(a) != std::string_view::npos ||
+                       (a != b && window.find(b) != std::string_view::npos);
+    if (!found) return false;
   }
   for (const uint32_t k : also) {
     // The first occurrence at or after wb ends first (one keyword, one length).
@@ -585,6 +586,10 @@ void Redactor::ScanRules(std::string_view text, std::vector<RuleHit>& hits,
         pos = next;
       }
     };
+    // The rule's other keywords in the window (a match holds them all).
+    auto holds = [&](size_t b, size_t e) {
+      return HoldsAll(text, also_hits, r.also, r.also_bytes, *keywords_, b, e);
+    };
     size_t wb = 0, we = 0;
     bool open = false;
     for (; i < hits.size() && hits[i].rule == ri; ++i) {
@@ -597,14 +602,12 @@ void Redactor::ScanRules(std::string_view text, std::vector<RuleHit>& hits,
       // A match lies inside its window: one that does not meet the wanted
       // ranges finds nothing there (the others are searched as they would
       // be without them).
-      if (open && Reaches(wanted, wb, we) && HoldsAll(text, also_hits, r.also, r.also_bytes, *keywords_, wb, we))
-        run(wb, we);
+      if (open && Reaches(wanted, wb, we) && holds(wb, we)) run(wb, we);
       wb = b;
       we = e;
       open = true;
     }
-    if (open && Reaches(wanted, wb, we) && HoldsAll(text, also_hits, r.also, r.also_bytes, *keywords_, wb, we))
-      run(wb, we);
+    if (open && Reaches(wanted, wb, we) && holds(wb, we)) run(wb, we);
   }
 }
 
