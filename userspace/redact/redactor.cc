@@ -424,9 +424,10 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
     for (const auto& k : sr.keywords) {
       if (k.size() > kw->size()) kw = &k;
     }
-    if (KeywordExactCase(sr, *kw)) rule.follow_min = FollowingClass(sr.regex, *kw, &rule.follow);
+    const bool kw_exact = KeywordExactCase(sr, *kw);
+    if (kw_exact) rule.follow_min = FollowingClass(sr.regex, *kw, &rule.follow);
     keywords.push_back(*kw);
-    exact.push_back(KeywordExactCase(sr, *kw));
+    exact.push_back(kw_exact);
     r->keyword_rule_.push_back(static_cast<int>(r->rules_.size()));
     for (const auto& k : sr.keywords) {
       if (&k == kw || k.empty()) continue;
