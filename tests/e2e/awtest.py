@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -60,20 +61,34 @@ def listening(port):
         return False
 
 
+def failing():
+    """True when a check failed or the run is being cut short by an
+    exception (a wait_for that timed out): called from a finally block, it
+    sees the exception on its way out."""
+    return bool(FAILURES) or sys.exc_info()[1] is not None
+
+
 def finish_run(procs, tmp, name):
-    """Stops what a run started, shows the daemon's log when a check failed,
-    removes the run's directory; returns the exit code."""
+    """Stops what a run started, shows the daemon's log when a check failed
+    or a wait timed out, removes the run's directory; returns the exit
+    code."""
+    failed = failing()
     for p in procs:
         if p.poll() is None:
             p.kill()
             p.wait()
     log = os.path.join(tmp, "daemon.log")
-    if FAILURES and os.path.exists(log):
+    if failed and os.path.exists(log):
         with open(log) as f:
             print(f.read()[-4000:])
     shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{len(FAILURES)} failures" if FAILURES else f"{name}: all checks passed")
-    return 1 if FAILURES else 0
+    if FAILURES:
+        print(f"{len(FAILURES)} failures")
+    elif failed:
+        print(f"{name}: cut short: {sys.exc_info()[1]}")
+    else:
+        print(f"{name}: all checks passed")
+    return 1 if failed else 0
 
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -137,7 +137,8 @@ def main():
             e = rows(http_port, "SELECT summary FROM agentwatch.effects")
             return (a, c, e) if ({x["rule_id"] for x in a} >= {"sensitive-read-then-egress",
                                                                "server-spawns-shell"} and
-                                 {x["tool"] for x in c} >= {"read_text_file", "fetch_url"} and
+                                 {x["tool"] for x in c} >= {"read_text_file", "fetch_url",
+                                                            "run_command"} and
                                  any(creds in x["summary"] for x in e)) else None
         try:
             wait_for(landed, 30, "the rows in ClickHouse")

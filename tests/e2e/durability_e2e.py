@@ -33,7 +33,7 @@ import time
 import urllib.error
 import urllib.request
 
-from awtest import FAILURES, begin, check, finish_run, free_port, settle, start_daemon, wait_for
+from awtest import begin, check, failing, finish_run, free_port, settle, start_daemon, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
@@ -241,7 +241,7 @@ def main():
         full_disk(bindir, tmp, endpoint, rules, log, procs)
         unopenable(bindir, tmp, endpoint, rules, log, procs)
     finally:
-        if FAILURES and os.path.exists(log):
+        if failing() and os.path.exists(log):
             with open(log) as f:
                 print("--- daemon log (store and sink lines)\n" +
                       "".join(l for l in f if "store" in l or "sink" in l)[-4000:])

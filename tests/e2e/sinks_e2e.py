@@ -36,8 +36,8 @@ import subprocess
 import threading
 import time
 
-from awtest import (FAILURES, TESTS, begin, check, finish_run, free_port, make_certs, need_program,
-                    start_daemon, wait_for)
+from awtest import (TESTS, begin, check, failing, finish_run, free_port, make_certs, need_program,
+                    settle, start_daemon, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT = os.path.join(HERE, "mcp_client.mjs")
@@ -251,9 +251,13 @@ def main():
 
         # Delivered and well formed.
         shells(3, 0)
-        wait_for(lambda: len(messages(f"{tmp}/tcp.log")) >= 3 and
-                 len(messages(f"{tmp}/tls.log")) >= 3 and
-                 len(messages(f"{tmp}/alerts.jsonl")) >= 3, 30, "the first alerts")
+        inputs = ("tcp.log", "tls.log", "alerts.jsonl")
+        if not settle(lambda: all(len(messages(f"{tmp}/{n}")) >= 3 for n in inputs), 30):
+            raise SystemExit("timed out waiting for the first 3 alerts: " + ", ".join(
+                f"{n} {len(messages(f'{tmp}/{n}'))}" for n in inputs) +
+                "; alerts the daemon holds: " + subprocess.run(
+                    [cli, "--endpoint", endpoint, "alerts"], capture_output=True,
+                    text=True).stdout[-1500:])
         first = messages(f"{tmp}/tcp.log")[0]
         m = RFC5424.match(first)
         check(m is not None, f"RFC 5424 over TCP: {first[:300]}")
@@ -351,7 +355,7 @@ def main():
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=30)
     finally:
-        if FAILURES:
+        if failing():
             for name in ("rsyslog.err",):
                 path = os.path.join(tmp, name)
                 if os.path.exists(path):
