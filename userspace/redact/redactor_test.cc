@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <random>
 
@@ -242,6 +243,29 @@ TEST_F(RedactorTest, SecretSplitAcrossTwoWrites) {
   const std::string out = s.Preview(*r_, first.size(), second, 256);
   NoWindow(out, kAwsSecret.substr(17), 10);
   EXPECT_EQ(out.substr(out.find(']') + 1), "\nmore");
+}
+
+TEST_F(RedactorTest, WhiteSpaceWrittenAloneKeepsTheContext) {
+  // A name, then line ends and spaces written one by one (as a chunked
+  // body's "\r\n" is), then the value: masked in the value's chunk.
+  StreamRedaction s;
+  std::string first = "header\naws_secret_access_key =";
+  uint64_t at = 0;
+  s.Preview(*r_, at, first, 256);
+  at += first.size();
+  for (const char* ws : {" ", "\r\n", "  "}) {
+    EXPECT_EQ(s.Preview(*r_, at, ws, 256), ws);
+    at += std::strlen(ws);
+  }
+  const std::string out = s.Preview(*r_, at, kAwsSecret + "\nmore", 256);
+  NoWindow(out, kAwsSecret, 10);
+  EXPECT_NE(out.find("[REDACTED:"), std::string::npos) << out;
+  // A flood of white space does not grow the context without bound.
+  for (int i = 0; i < 10000; ++i) {
+    s.Preview(*r_, at, "\r\n", 256);
+    at += 2;
+  }
+  EXPECT_LE(s.context_bytes(), 2 * StreamRedaction::kContext);
 }
 
 TEST_F(RedactorTest, ATokenWhoseBodyComesInTheNextWrite) {

@@ -87,6 +87,19 @@ size_t StreamRedaction::ContextStart(std::string_view joined, size_t from,
 std::string StreamRedaction::Preview(const Redactor& r, uint64_t offset, std::string_view data,
                                      size_t max_len) {
   const bool continues = offset == tail_end_ && !tail_.empty();
+  // White space alone that continues the stream (a chunked body's "\r\n",
+  // a line end written on its own): no secret is white space only, and
+  // one that spans it is masked when its other bytes come, with it in the
+  // context. Shown as it is; the context keeps it whole, to twice its
+  // usual length (then the scan below cuts it again).
+  if (continues && !data.empty() && data.size() <= max_len &&
+      tail_.size() + data.size() <= 2 * kContext &&
+      std::all_of(data.begin(), data.end(),
+                  [](char c) { return c == '\n' || c == '\r' || c == ' ' || c == '\t'; })) {
+    tail_.append(data);
+    tail_end_ = offset + data.size();
+    return std::string(data);
+  }
   // The context and the chunk joined (the chunk alone when there is no
   // context: no copy).
   std::string buf;

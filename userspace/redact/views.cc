@@ -273,6 +273,12 @@ uint64_t Base64Mask(const unsigned char* p, size_t base, size_t n) {
     }
     return m;
   }
+  if (base < n) {
+    // The last bytes, padded with zeros (no base64 byte): the same tests.
+    unsigned char last[64] = {};
+    std::memcpy(last, p + base, n - base);
+    return Base64Mask(last, 0, 64);
+  }
 #endif
   const size_t end = std::min(n, base + 64);
   for (size_t i = base; i < end; ++i) m |= static_cast<uint64_t>(kBase64Bytes[p[i]]) << (i - base);
