@@ -16,12 +16,15 @@
 // REPEAT=n repeats them n times and prints per-call latencies instead of
 // results (benchmark mode).
 //
+// SERVER_ENV (stdio): a JSON object of variables the server is started
+// with, besides the SDK's default environment.
+//
 // THEN_STDIO="command args..." with THEN_CALLS: afterwards the same process
 // connects to a second server over stdio and makes those calls, with
 // "{{previous}}" in an argument string replaced by the text of the last
 // result from the first server (data moving from one server to another).
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { ListRootsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
@@ -29,7 +32,11 @@ import { ListRootsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 const [mode, target, ...rest] = process.argv.slice(2);
 let transport;
 if (mode === "stdio") {
-  transport = new StdioClientTransport({ command: target, args: rest, stderr: "inherit" });
+  // SERVER_ENV='{"NAME": "value"}': the server's environment on top of the
+  // SDK's default (as an agent's MCP configuration "env" block gives it).
+  const env = process.env.SERVER_ENV
+    ? { ...getDefaultEnvironment(), ...JSON.parse(process.env.SERVER_ENV) } : undefined;
+  transport = new StdioClientTransport({ command: target, args: rest, stderr: "inherit", env });
 } else if (mode === "http") {
   transport = new StreamableHTTPClientTransport(new URL(target));
 } else if (mode === "sse") {

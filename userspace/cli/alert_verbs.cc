@@ -119,6 +119,41 @@ int RunAlerts(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json
   return 0;
 }
 
+int RunPosture(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
+               const std::vector<std::string>& args) {
+  po::options_description desc(
+      "agentwatch posture [options]: the long-lived credentials MCP servers and their agents "
+      "hold (in their environment, on their command line, literally in the agents' MCP "
+      "configuration files), one line each, found when a server is discovered: the "
+      "variable or key, the credential's kind and its keyed fingerprint, never the value. "
+      "A fingerprint marked * replaced another under the same name (rotated). Each is also a "
+      "static-credential alert.\n\nOptions");
+  // clang-format off
+  desc.add_options()
+    ("help,h", "show this help")
+    ("since", po::value<std::string>(), "only findings seen in this last span (30m, 1h, 7d)")
+    ("limit,n", po::value<uint32_t>()->default_value(1000), "most recent findings");
+  // clang-format on
+  po::variables_map vm;
+  if (int r = ParseArgs("posture", desc, args, &vm)) return r < 0 ? 0 : r;
+  int64_t since = 0;
+  if (!SinceOption(vm, "posture", &since)) return 2;
+  v1::ListAlertsRequest req;
+  req.add_rule_ids("static-credential");
+  req.set_limit(vm["limit"].as<uint32_t>());
+  req.set_since_unix_ns(since);
+  v1::ListAlertsResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status s = stub.ListAlerts(Deadline(&ctx), req, &resp);
+  if (!s.ok()) return Fail(s, endpoint);
+  if (json) {
+    for (const auto& a : resp.alerts()) std::cout << PostureJson(a) << "\n";
+  } else {
+    std::cout << FormatPosture({resp.alerts().begin(), resp.alerts().end()});
+  }
+  return 0;
+}
+
 // Alerts of several nodes, newest first, in one table.
 int RunMergedAlerts(std::vector<Node>& nodes, bool json, bool /*help*/,
                     const std::vector<std::string>& args) {

@@ -31,6 +31,7 @@ constexpr TypeName kTypes[] = {
     {v1::EVENT_TYPE_DNS_QUERY, "dns", "net"},
     {v1::EVENT_TYPE_PAYLOAD, "payload", "payload"},
     {v1::EVENT_TYPE_CAPTURE_EVADED, "evasion", "payload"},
+    {v1::EVENT_TYPE_POSTURE, "posture", "process"},
     {v1::EVENT_TYPE_MCP_MESSAGE, "mcp", "mcp"},
     {v1::EVENT_TYPE_MCP_CALL, "call", "mcp"},
     {v1::EVENT_TYPE_MCP_TOOLS_CHANGED, "tools", "mcp"},
@@ -119,6 +120,14 @@ std::string Details(const v1::Event& ev) {
     }
     case v1::EVENT_TYPE_CAPTURE_EVADED:
       return EvasionText(ev.evasion());
+    case v1::EVENT_TYPE_POSTURE: {
+      const auto& c = ev.posture();
+      return fmt::format("{} {} {} ({}, fingerprint {}{})", c.subject(), c.source(), c.name(),
+                         c.kind(), c.fingerprint(),
+                         c.previous_fingerprint().empty()
+                             ? ""
+                             : ", rotated from " + c.previous_fingerprint());
+    }
     case v1::EVENT_TYPE_PAYLOAD: {
       const auto& p = ev.payload();
       constexpr size_t kPreview = 72;
@@ -462,6 +471,55 @@ std::string FormatAlerts(const std::vector<v1::Alert>& alerts) {
                        a.chain_id() == 0 ? std::string("-") : std::to_string(a.chain_id()),
                        a.count(), a.summary());
   }
+  return out;
+}
+
+namespace {
+
+// The posture finding an alert stands for: its first evidence's fields.
+std::string PostureField(const v1::Alert& a, const char* key) {
+  if (a.evidence().empty()) return "";
+  const auto& f = a.evidence(0).fields();
+  auto it = f.find(key);
+  return it == f.end() ? "" : it->second;
+}
+
+}  // namespace
+
+std::string FormatPosture(const std::vector<v1::Alert>& alerts) {
+  std::string out = fmt::format("{:<7} {:>7} {:<16} {:<36} {:<28} {:<11} {:<15} {}\n", "SUBJECT",
+                                "PID", "PROCESS", "NAME", "KIND", "FINGERPRINT", "LAST SEEN",
+                                "SOURCE");
+  for (const auto& a : alerts) {
+    const std::string prev = PostureField(a, "previous_fingerprint");
+    const uint32_t pid = a.evidence().empty() ? 0 : a.evidence(0).pid();
+    out += fmt::format("{:<7} {:>7} {:<16} {:<36} {:<28} {:<11} {:<15} {}\n",
+                       PostureField(a, "subject"), pid, PostureField(a, "comm").substr(0, 16),
+                       PostureField(a, "name").substr(0, 36), PostureField(a, "kind").substr(0, 28),
+                       PostureField(a, "fingerprint") + (prev.empty() ? "" : "*"),
+                       FormatClock(a.last_unix_ns()), PostureField(a, "source"));
+  }
+  bool rotated = false;
+  for (const auto& a : alerts) rotated = rotated || !PostureField(a, "previous_fingerprint").empty();
+  if (rotated) out += "* rotated: the same name held another credential before\n";
+  return out;
+}
+
+std::string PostureJson(const v1::Alert& a) {
+  std::string out = "{";
+  auto field = [&](const char* k, const std::string& v) {
+    if (out.size() > 1) out += ',';
+    out += JsonString(k) + ":" + JsonString(v);
+  };
+  for (const char* k : {"subject", "name", "kind", "fingerprint", "previous_fingerprint", "source",
+                        "detail", "comm"})
+    field(k, PostureField(a, k));
+  out += fmt::format(",\"pid\":{},\"rotated\":{},\"alert_id\":{},\"first_unix_ns\":{},"
+                     "\"last_unix_ns\":{},\"severity\":{},\"node\":{}}}",
+                     a.evidence().empty() ? 0 : a.evidence(0).pid(),
+                     PostureField(a, "previous_fingerprint").empty() ? "false" : "true", a.id(),
+                     a.time_unix_ns(), a.last_unix_ns(), JsonString(a.severity()),
+                     JsonString(a.node()));
   return out;
 }
 

@@ -35,6 +35,11 @@ std::string FormatChainTree(const v1::Chain& c);
 std::string FormatAlerts(const std::vector<v1::Alert>& alerts);
 std::string FormatAlert(const v1::Alert& a);
 std::string FormatAlertLine(const v1::Alert& a);
+// Static credentials (the static-credential alerts) as a table, and one
+// of them as a JSON object: where, what kind, its fingerprint, never the
+// value.
+std::string FormatPosture(const std::vector<v1::Alert>& alerts);
+std::string PostureJson(const v1::Alert& a);
 std::string FormatRules(const std::vector<v1::Rule>& rules);
 // Learned baselines: one line each; with detail, the profile's values.
 std::string FormatBaselines(const std::vector<v1::Baseline>& list, bool detail);

@@ -25,6 +25,9 @@ const char kUsage[] =
     "                         they are raised (--durable: from the store,\n"
     "                         resuming across daemon restarts)\n"
     "  alert ID               one alert with its evidence and chain\n"
+    "  posture                static credentials MCP servers and agents hold\n"
+    "                         (environment, argv, MCP configuration files):\n"
+    "                         names, kinds and fingerprints, never values\n"
     "  rules                  the detection rules in force; --lint FILE checks\n"
     "                         a rule file, --reload makes the daemon re-read\n"
     "  baseline [SERVER]      learned per-server baselines; --export prints\n"
@@ -57,6 +60,7 @@ constexpr Verb kVerbs[] = {
     {.name = "chain", .run = RunChain},
     {.name = "alerts", .run = RunAlerts, .merged = RunMergedAlerts},
     {.name = "alert", .run = RunAlert},
+    {.name = "posture", .run = RunPosture},
     {.name = "rules", .run = RunRules, .first_node_arg = "--lint"},
     {.name = "baseline", .run = RunBaseline},
     {.name = "probes", .run = RunProbes},

@@ -54,6 +54,10 @@ const Verb* FindVerb(std::string_view name);
 int Dispatch(const std::string& cmd, std::vector<Node>& nodes, bool json, bool help,
              const std::vector<std::string>& args);
 
+// alert_verbs.cc: static credentials servers and agents hold.
+int RunPosture(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
+               const std::vector<std::string>& args);
+
 // status_verbs.cc: what the daemon runs and whether it serves.
 int RunStatus(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
               const std::vector<std::string>& args);

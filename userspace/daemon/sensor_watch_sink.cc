@@ -1,10 +1,19 @@
 #include "daemon/sensor_watch_sink.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include "common/clock.h"
+#include "detect/posture.h"
 #include "proc/process_files.h"
+#include "redact/redactor.h"
 
 namespace agentwatch {
 
@@ -33,6 +42,128 @@ void SensorWatchSink::CheckTls(uint32_t pid, bool at_exec) {
     s_->NoteUnhookableTls(root + path, lib, pid,
                           "no uprobes for this TLS library: its plaintext is not captured");
   }
+}
+
+namespace {
+
+// A regular file's bytes, at most max (a FIFO, a device or a symlink in
+// the last component is not read): false when it cannot be read.
+bool ReadRegularFile(const std::string& path, size_t max, std::string* out) {
+  const int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) <= max;
+  out->clear();
+  char buf[16384];
+  while (ok) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0) ok = false;
+    if (n <= 0) break;
+    out->append(buf, static_cast<size_t>(n));
+    if (out->size() > max) ok = false;
+  }
+  close(fd);
+  return ok;
+}
+
+// /proc/PID/environ or cmdline (not regular files to fstat: read as is).
+bool ReadProcText(const std::string& path, size_t max, std::string* out) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  out->clear();
+  char buf[16384];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    out->append(buf, static_cast<size_t>(n));
+    if (out->size() > max) break;
+  }
+  close(fd);
+  return true;
+}
+
+std::vector<std::string> SplitNul(const std::string& s) {
+  std::vector<std::string> out;
+  size_t b = 0;
+  while (b < s.size()) {
+    size_t e = s.find('\0', b);
+    if (e == std::string::npos) e = s.size();
+    out.push_back(s.substr(b, e - b));
+    b = e + 1;
+  }
+  return out;
+}
+
+std::string EnvValue(const std::string& environ, std::string_view name) {
+  for (const std::string& kv : SplitNul(environ)) {
+    if (kv.size() > name.size() && kv.compare(0, name.size(), name) == 0 && kv[name.size()] == '=')
+      return kv.substr(name.size() + 1);
+  }
+  return "";
+}
+
+}  // namespace
+
+std::vector<v1::Event> SensorWatchSink::Posture(uint32_t pid, uint32_t agent_pid) {
+  constexpr size_t kMaxEnviron = 1 << 20;
+  constexpr size_t kMaxConfig = 1 << 20;
+  std::vector<v1::Event> out;
+  const auto r = DefaultRedactor();
+  auto emit = [&](uint32_t who, const char* subject, std::vector<PostureFinding> found) {
+    for (PostureFinding& f : found) {
+      v1::Event e;
+      e.set_type(v1::EVENT_TYPE_POSTURE);
+      e.set_time_unix_ns(NowUnixNs());
+      e.set_ktime_ns(NowBoottimeNs());
+      e.mutable_process()->set_pid(who);
+      e.mutable_process()->set_tid(who);
+      v1::PostureInfo* c = e.mutable_posture();
+      c->set_subject(subject);
+      c->set_source(std::move(f.source));
+      c->set_name(std::move(f.name));
+      c->set_kind(std::move(f.kind));
+      c->set_fingerprint(std::move(f.fingerprint));
+      c->set_detail(std::move(f.detail));
+      out.push_back(std::move(e));
+    }
+  };
+  auto process = [&](uint32_t who, const char* subject, std::string* environ) {
+    const std::string dir = fmt::format("{}/{}", proc_root_, who);
+    if (ReadProcText(dir + "/environ", kMaxEnviron, environ)) {
+      emit(who, subject, ScanEnvironment(*r, *environ));
+    } else {
+      spdlog::debug("msg=\"posture: environment not readable\" pid={} error=\"{}\"", who,
+                    std::strerror(errno));
+    }
+    std::string cmdline;
+    if (ReadProcText(dir + "/cmdline", kMaxEnviron, &cmdline))
+      emit(who, subject, ScanArguments(*r, SplitNul(cmdline)));
+  };
+  std::string environ;
+  process(pid, "server", &environ);
+  if (agent_pid == 0) return out;
+  process(agent_pid, "agent", &environ);
+  // The agent's MCP configuration files, as the agent sees them (its
+  // mount namespace, through /proc/PID/root): under its HOME and in its
+  // working directory.
+  std::vector<std::string> paths = McpConfigPathsInHome(EnvValue(environ, "HOME"));
+  std::error_code ec;
+  const std::filesystem::path cwd =
+      std::filesystem::read_symlink(fmt::format("{}/{}/cwd", proc_root_, agent_pid), ec);
+  if (!ec) {
+    for (std::string& p : McpConfigPathsInProject(cwd.string())) paths.push_back(std::move(p));
+  }
+  const std::string root = fmt::format("{}/{}/root", proc_root_, agent_pid);
+  for (const std::string& path : paths) {
+    std::string text;
+    if (!ReadRegularFile(root + path, kMaxConfig, &text)) continue;
+    std::string error;
+    emit(agent_pid, "agent", ScanMcpConfig(*r, path, text, &error));
+    if (!error.empty())
+      spdlog::warn("msg=\"posture: MCP configuration is not valid JSON\" path={} error=\"{}\"",
+                   path, error);
+  }
+  return out;
 }
 
 void HookHostTls(Sensor* sensor) {

@@ -25,6 +25,7 @@ class SensorWatchSink : public WatchSink {
   }
   bool ProbeRunning(uint32_t pid) override;
   void CheckTls(uint32_t pid, bool at_exec) override;
+  std::vector<v1::Event> Posture(uint32_t pid, uint32_t agent_pid) override;
 
  private:
   Sensor* s_;

@@ -209,6 +209,16 @@ void Engine::OnEvent(const v1::Event& ev, Attribution who, std::vector<v1::Event
   } else if (ev.type() == v1::EVENT_TYPE_PAYLOAD) {
     if (!ev.payload().has_remote() || (who.agent == 0 && who.server == 0)) return;
     OutboundSignals(ev, who, &sigs);
+  } else if (ev.type() == v1::EVENT_TYPE_POSTURE) {
+    // A credential the server or the agent itself holds: the process the
+    // event names is the subject.
+    if (ev.posture().subject() == "agent") {
+      who.agent = ev.process().pid();
+      who.agent_exe = ev.process().exe();
+    } else {
+      who.server = ev.process().pid();
+    }
+    detectors_->Effect(ev, &sigs);
   } else if (ev.type() == v1::EVENT_TYPE_MCP_TOOLS_CHANGED) {
     const v1::McpToolChange& ch = ev.tool_change();
     who.server = ch.server_pid() != 0 ? ch.server_pid() : ev.process().pid();
@@ -563,12 +573,17 @@ std::vector<v1::Alert> Engine::Alerts(const v1::ListAlertsRequest& req) const {
   std::lock_guard<std::mutex> lock(mu_);
   const size_t limit = req.limit() == 0 ? 100 : req.limit();
   const int min = req.min_severity().empty() ? 0 : SeverityRank(req.min_severity());
+  const bool by_rule = std::any_of(req.rule_ids().begin(), req.rule_ids().end(),
+                                   [](const std::string& r) { return !r.empty(); });
   std::vector<v1::Alert> out;
   for (auto it = alerts_.rbegin(); it != alerts_.rend() && out.size() < limit; ++it) {
     if (it->last_unix_ns() < req.since_unix_ns()) continue;
     if (SeverityRank(it->severity()) < min) continue;
     if (req.agent_pid() != 0 && it->agent_pid() != req.agent_pid()) continue;
     if (req.chain_id() != 0 && it->chain_id() != req.chain_id()) continue;
+    if (by_rule && std::find(req.rule_ids().begin(), req.rule_ids().end(), it->rule_id()) ==
+                       req.rule_ids().end())
+      continue;
     out.push_back(*it);
   }
   return out;

@@ -33,6 +33,8 @@ const std::map<std::string, std::vector<std::string>>& KnownSignals() {
       {"novel_behavior", {"kind", "value", "score", "confident", "identity", "learned", "tool"}},
       {"volume_outlier", {"kind", "value", "score", "identity", "learned", "tool"}},
       {"capture_evaded", {"mechanism", "detail"}},
+      {"static_credential", {"subject", "source", "name", "kind", "fingerprint",
+                             "previous_fingerprint", "rotated", "detail", "finding"}},
   };
   return kSignals;
 }

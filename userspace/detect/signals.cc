@@ -233,6 +233,28 @@ void Detectors::Effect(const v1::Event& ev, std::vector<Signal>* out) const {
       s.fields["detail"] = EvasionText(ev.evasion());
       return;
     }
+    case v1::EVENT_TYPE_POSTURE: {
+      const auto& c = ev.posture();
+      Signal& s = make("static_credential",
+                       fmt::format("{} {} holds {} ({}, fingerprint {}){}", c.subject(), c.source(),
+                                   c.name(), c.kind(), c.fingerprint(),
+                                   c.previous_fingerprint().empty()
+                                       ? ""
+                                       : " rotated from " + c.previous_fingerprint()));
+      s.fields["subject"] = c.subject();
+      s.fields["source"] = c.source();
+      s.fields["name"] = c.name();
+      s.fields["kind"] = c.kind();
+      s.fields["fingerprint"] = c.fingerprint();
+      s.fields["previous_fingerprint"] = c.previous_fingerprint();
+      s.fields["rotated"] = c.previous_fingerprint().empty() ? "false" : "true";
+      s.fields["detail"] = c.detail();
+      // One alert per credential where it is (the same value under the
+      // same name in the same place).
+      s.fields["finding"] = fmt::format("{}|{}|{}|{}|{}", ev.process().exe(), c.subject(),
+                                        c.source(), c.name(), c.fingerprint());
+      return;
+    }
     case v1::EVENT_TYPE_FILE_OPEN: {
       const auto& f = ev.file();
       if (f.result() < 0) return;

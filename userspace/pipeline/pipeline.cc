@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <string_view>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
@@ -343,10 +344,54 @@ void Pipeline::MaybeWatch(ProcessInfo* p, const char* why) {
                p->exe, rule, why);
 }
 
-void Pipeline::OnMcpServer(ProcessInfo* p) {
+void Pipeline::PostureOf(const ProcessInfo& p, std::vector<v1::Event>* derived) {
+  if (sink_ == nullptr || p.exited) return;
+  // Bounded: a host that starts servers forever forgets the oldest.
+  constexpr size_t kMaxSeen = 4096;
+  if (posture_seen_.size() >= kMaxSeen) posture_seen_.clear();
+  if (posture_fingerprints_.size() >= kMaxSeen) posture_fingerprints_.clear();
+  if (!posture_seen_.insert(ProcessInstanceId(p.pid, p.start_ns)).second) return;
+  // The agent: the nearest ancestor that is no launcher (a shell, npx,
+  // uvx, env, sudo) between it and the server.
+  auto launcher = [](const ProcessInfo& a) {
+    const std::string_view base = std::string_view(a.exe).substr(a.exe.rfind('/') + 1);
+    static const char* kLaunchers[] = {"sh", "bash", "dash", "zsh", "env", "sudo", "npx", "npm",
+                                       "uv", "uvx", "pipx", "timeout", "tini", "dumb-init"};
+    for (const char* l : kLaunchers)
+      if (base == l) return true;
+    // node running npm's own scripts (npx, npm exec)
+    return a.argv.size() > 1 && (a.argv[1].find("/npm/bin/") != std::string::npos ||
+                                 a.argv[1].find("npx-cli") != std::string::npos ||
+                                 a.argv[1].find("npm-cli") != std::string::npos);
+  };
+  uint32_t agent = 0;
+  const ProcessInfo* up = p.ppid > 1 ? table_.Find(p.ppid) : nullptr;
+  for (int depth = 0; up != nullptr && depth < 6; ++depth) {
+    if (!launcher(*up)) break;
+    up = up->ppid > 1 ? table_.Find(up->ppid) : nullptr;
+  }
+  if (up != nullptr && !up->exited && up->pid > 1 &&
+      posture_seen_.insert(ProcessInstanceId(up->pid, up->start_ns)).second)
+    agent = up->pid;
+  for (v1::Event& e : sink_->Posture(p.pid, agent)) {
+    const ProcessInfo* who = table_.Find(e.process().pid());
+    const v1::PostureInfo& c = e.posture();
+    const std::string key = fmt::format("{}|{}|{}|{}", who != nullptr ? who->exe : "", c.subject(),
+                                        c.source(), c.name());
+    std::string& last = posture_fingerprints_[key];
+    if (!last.empty() && last != c.fingerprint())
+      e.mutable_posture()->set_previous_fingerprint(last);
+    last = c.fingerprint();
+    ++posture_findings_;
+    derived->push_back(std::move(e));
+  }
+}
+
+void Pipeline::OnMcpServer(ProcessInfo* p, std::vector<v1::Event>* derived) {
   if (p == nullptr) return;
   ++servers_discovered_;
   spdlog::info("msg=\"MCP server discovered\" pid={} exe={}", p->pid, p->exe);
+  PostureOf(*p, derived);
   // A server found by its traffic stays watched, with its children.
   if ((p->watch_flags & kWatchedByKernel) == kWatchedByKernel || p->exited)
     return;
@@ -476,7 +521,7 @@ void Pipeline::Handle(v1::Event& ev, std::vector<v1::Event>* derived) {
   switch (ev.type()) {
     case v1::EVENT_TYPE_PAYLOAD:
       mcp_.OnPayload(&ev, p, derived);
-      for (uint32_t pid : mcp_.TakeNewServers()) OnMcpServer(table_.Find(pid));
+      for (uint32_t pid : mcp_.TakeNewServers()) OnMcpServer(table_.Find(pid), derived);
       for (uint32_t pid : mcp_.TakeNotMcp()) {
         // Probed and found not to speak MCP: stop probing it.
         ProcessInfo* np = table_.Find(pid);

@@ -46,6 +46,11 @@ class WatchSink {
   // A watched process exec'd or opened its first connection: hook the TLS
   // libraries it uses (live only).
   virtual void CheckTls(uint32_t pid, bool at_exec) {}
+  // A server was discovered: the static credentials it (subject "server")
+  // and its agent (agent_pid, 0 for none) hold, as EVENT_TYPE_POSTURE
+  // events naming the process (live only: read from /proc and the
+  // agent's MCP configuration files).
+  virtual std::vector<v1::Event> Posture(uint32_t pid, uint32_t agent_pid) { return {}; }
 };
 
 class Pipeline {
@@ -140,6 +145,7 @@ class Pipeline {
   // Streams whose undecoded bytes were dropped to keep the decoders' bound.
   uint64_t streams_evicted_for_memory() const { return streams_evicted_for_memory_; }
   uint64_t servers_discovered() const { return servers_discovered_; }
+  uint64_t posture_findings() const { return posture_findings_; }
   uint64_t probes_not_mcp() const { return probes_not_mcp_; }
   // Exits the /proc sweep supplied (their kernel exit record was lost).
   uint64_t swept_exits() const { return swept_exits_; }
@@ -164,7 +170,10 @@ class Pipeline {
   void RewatchAll();
   // The sweep for lost exits (see Options::sweep).
   void Sweep();
-  void OnMcpServer(ProcessInfo* p);
+  void OnMcpServer(ProcessInfo* p, std::vector<v1::Event>* derived);
+  // The posture events of a server just discovered and of its agent
+  // (each process instance once), with a rotated credential marked.
+  void PostureOf(const ProcessInfo& p, std::vector<v1::Event>* derived);
 
   WatchSink* sink_;
   OutputFn out_;
@@ -188,6 +197,10 @@ class Pipeline {
 
   std::set<uint32_t> tls_checked_;
   std::set<std::string> known_servers_;  // watched pids whose libraries were seen
+  // Posture: the process instances looked at, and the fingerprint each
+  // credential (exe, subject, source, name) had when last seen.
+  std::set<std::string> posture_seen_;
+  std::map<std::string, std::string> posture_fingerprints_;
   std::mutex rules_mu_;
   std::shared_ptr<WatchMatcher> pending_matcher_;  // set by SetWatchRules
   std::shared_ptr<WatchMatcher> matcher_;
@@ -210,6 +223,7 @@ class Pipeline {
   std::atomic<uint64_t> stream_gap_bytes_{0};
   std::atomic<uint64_t> streams_evicted_for_memory_{0};
   std::atomic<uint64_t> servers_discovered_{0};
+  std::atomic<uint64_t> posture_findings_{0};
   std::atomic<uint64_t> probes_not_mcp_{0};
   std::atomic<uint64_t> swept_exits_{0};
   bool sweep_;

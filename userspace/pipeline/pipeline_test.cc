@@ -243,6 +243,86 @@ TEST(PipelineTest, CallsBecomeChainUpdatesWithTheirEffects) {
   EXPECT_EQ(p.correlator().Chains(41, 0, 0).size(), 1u);
 }
 
+// Posture findings as the live sink reads them from /proc: a token in the
+// server's environment whose value changes with each server instance.
+class PostureSink : public FakeSink {
+ public:
+  std::vector<v1::Event> Posture(uint32_t pid, uint32_t agent_pid) override {
+    asked.emplace_back(pid, agent_pid);
+    std::vector<v1::Event> out;
+    auto finding = [&](uint32_t who, const char* subject, const char* name, std::string fp) {
+      v1::Event e;
+      e.set_type(v1::EVENT_TYPE_POSTURE);
+      e.set_time_unix_ns(1700000000000000000);
+      e.mutable_process()->set_pid(who);
+      e.mutable_process()->set_tid(who);
+      v1::PostureInfo* c = e.mutable_posture();
+      c->set_subject(subject);
+      c->set_source("environ");
+      c->set_name(name);
+      c->set_kind("github-pat-classic");
+      c->set_fingerprint(std::move(fp));
+      out.push_back(std::move(e));
+    };
+    finding(pid, "server", "GITHUB_TOKEN", asked.size() == 1 ? "aaaaaa" : "bbbbbb");
+    if (agent_pid != 0) finding(agent_pid, "agent", "OPENAI_API_KEY", "cccccc");
+    return out;
+  }
+  std::vector<std::pair<uint32_t, uint32_t>> asked;
+};
+
+TEST(PipelineTest, ADiscoveredServerAndItsAgentAreAskedForStaticCredentials) {
+  std::vector<v1::Event> out;
+  PostureSink sink;
+  Pipeline p(Pipeline::Options{}, &sink,
+             [&](const v1::Event& ev, const std::vector<uint32_t>&) { out.push_back(ev); });
+  RuleSet rules;
+  ASSERT_EQ(LoadRules("", &rules), "");
+  ASSERT_EQ(p.SetDetectionRules(rules), "");
+  uint64_t t = 1000000;
+  auto stamp = [&](events::EventBuilder b, uint32_t pid) -> v1::Event {
+    t += 1000;
+    return b.At(t, 1700000000000000000 + static_cast<int64_t>(t)).Pid(pid).Tid(pid);
+  };
+  std::map<std::pair<uint32_t, int>, uint64_t> offsets;
+  auto initialize = [&](uint32_t pid) {
+    events::EventBuilder b = events::Payload(
+        "in", 0,
+        R"({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"a","version":"1"}}})" "\n");
+    b.Stream("pipe", 900 + pid, offsets[{pid, 0}]).Watched();
+    p.Process(stamp(b, pid));
+  };
+  p.Process(stamp(events::Snapshot("/sbin/init"), 1));
+  p.Process(stamp(events::Snapshot("/usr/bin/agent").Ppid(1), 41));
+  p.Process(stamp(events::Snapshot("/bin/sh").Ppid(41), 45));  // a launcher, skipped
+  p.Process(stamp(events::Snapshot("/usr/bin/node").Ppid(45), 42));
+  p.Process(stamp(events::Snapshot("/usr/bin/node").Ppid(41), 43));
+  initialize(42);
+  initialize(42);  // the same instance: asked once
+  initialize(43);  // another server of the same agent: the agent is not asked again
+  ASSERT_EQ(sink.asked.size(), 2u);
+  EXPECT_EQ(sink.asked[0], std::make_pair(42u, 41u));
+  EXPECT_EQ(sink.asked[1], std::make_pair(43u, 0u));
+  std::vector<v1::Event> posture, alerts;
+  for (const auto& e : out) {
+    if (e.type() == v1::EVENT_TYPE_POSTURE) posture.push_back(e);
+    if (e.type() == v1::EVENT_TYPE_ALERT && e.alert().rule_id() == "static-credential")
+      alerts.push_back(e);
+  }
+  ASSERT_EQ(posture.size(), 3u);
+  EXPECT_EQ(posture[0].process().exe(), "/usr/bin/node") << "annotated from the table";
+  EXPECT_EQ(posture[0].posture().previous_fingerprint(), "");
+  // The same exe's GITHUB_TOKEN with another value: rotated.
+  EXPECT_EQ(posture[2].process().pid(), 43u);
+  EXPECT_EQ(posture[2].posture().previous_fingerprint(), "aaaaaa");
+  ASSERT_EQ(alerts.size(), 3u);
+  EXPECT_EQ(alerts[0].alert().severity(), "medium");
+  EXPECT_NE(alerts[0].alert().summary().find("GITHUB_TOKEN"), std::string::npos)
+      << alerts[0].alert().summary() << "\n" << alerts[0].DebugString();
+  EXPECT_EQ(alerts[1].alert().agent_pid(), 41u);
+  EXPECT_EQ(p.posture_findings(), 3u);
+}
+
 TEST(PipelineTest, BytesSentOutsideAreInspectedBeforeTheyAreCut) {
   std::vector<v1::Event> out;
   Pipeline p(Pipeline::Options{}, nullptr,

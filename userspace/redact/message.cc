@@ -184,7 +184,22 @@ void Redactor::RedactMessage(google::protobuf::Message* m) const {
   // when that cannot be read.
   std::vector<std::string> values;
   std::set<std::string, std::less<>> seen;
+  // The string before when it is a flag (argv's "--api-key" before its
+  // value), copied: a reflection walk's strings may share one buffer.
+  std::string prev;
   auto note = [&](std::string_view s) {
+    if (!prev.empty() && !s.empty()) {
+      std::vector<Finding> after;
+      FindAfterFlag(prev, s, &after);
+      for (const auto& f : after) {
+        if (seen.insert(f.value).second) values.push_back(f.value);
+      }
+    }
+    if (s.size() >= 2 && s.size() <= 64 && s[0] == '-') {
+      prev.assign(s);
+    } else {
+      prev.clear();
+    }
     if (s.size() < kMinText) return;
     for (const auto& f :
          Find(s, true)) {  // the memo: event fields repeat (a call in its chain entry)
@@ -196,6 +211,7 @@ void Redactor::RedactMessage(google::protobuf::Message* m) const {
   if (!m->SerializeToString(&wire) || !ForEachWireString(wire, m->GetDescriptor(), note, 0)) {
     values.clear();
     seen.clear();
+    prev.clear();
     ForEachStringRead(*m, [&](const std::string& s) { note(s); });
   }
   if (values.empty()) return;
@@ -212,12 +228,34 @@ void Redactor::RedactMessage(google::protobuf::Message* m) const {
   });
 }
 
+void Redactor::FindAfterFlag(std::string_view flag, std::string_view value,
+                             std::vector<Finding>* out) const {
+  constexpr size_t kMaxFlag = 64;
+  if (flag.size() < 2 || flag.size() > kMaxFlag || flag[0] != '-' || value.empty() ||
+      value[0] == '-' || flag.find_first_of("= \t\n") != std::string_view::npos)
+    return;
+  const size_t name = flag.find_first_not_of('-');
+  if (name == std::string_view::npos) return;
+  std::string joined(flag.substr(name));
+  joined += '=';
+  const size_t at = joined.size();
+  joined.append(value);
+  for (Finding& f : Find(joined)) {
+    if (f.begin < at) continue;
+    f.begin -= at;
+    f.end -= at;
+    if (f.match_begin != SIZE_MAX) f.match_begin = f.match_begin >= at ? f.match_begin - at : 0;
+    out->push_back(std::move(f));
+  }
+}
+
 std::vector<std::string> Redactor::RedactAll(std::vector<std::string> texts) const {
   std::vector<std::vector<Finding>> found(texts.size());
   std::vector<std::string> values;
   std::set<std::string, std::less<>> seen;
   for (size_t i = 0; i < texts.size(); ++i) {
     FindIn(texts[i], &found[i]);
+    if (i > 0) FindAfterFlag(texts[i - 1], texts[i], &found[i]);
     for (const auto& f : found[i]) {
       if (seen.insert(f.value).second) values.push_back(f.value);
     }

@@ -132,6 +132,11 @@ class Redactor {
   // Find; keep_clean: a short text found clean is remembered (published
   // events' fields repeat from event to event).
   std::vector<Finding> Find(std::string_view text, bool keep_clean) const;
+  // A command line's "--name VALUE" (two elements of argv): the findings of
+  // value read as flag=value (the flag's name says what the value is), in
+  // value's coordinates; nothing when flag is no flag.
+  void FindAfterFlag(std::string_view flag, std::string_view value,
+                     std::vector<Finding>* out) const;
   // Occurrences in text of the values known and found so far.
   void AddKnown(std::string_view text, const std::vector<std::string>& known,
                 std::vector<Finding>* out) const;

@@ -516,6 +516,25 @@ TEST_F(RedactorTest, MessageFieldsShareWhatWasFound) {
   EXPECT_EQ(ev.process().exe(), "/usr/bin/psql");
 }
 
+TEST_F(RedactorTest, AFlagsValueInTheNextArgumentIsMasked) {
+  // "--api-key VALUE": the value alone is no known format; the flag before
+  // it says what it is.
+  const std::string key = "k3Jd8Xq2Lm7Vp9Rt4Wz6Ys1Nb5Hc0Fg3Ae8Ku";
+  v1::Event ev;
+  for (const char* a : {"node", "server.js", "--api-key", key.c_str(), "--root", "/srv/data"})
+    ev.mutable_exec()->add_argv(a);
+  r_->RedactMessage(&ev);
+  ASSERT_EQ(ev.exec().argv_size(), 6);
+  NoWindow(ev.exec().argv(3), key, 8);
+  EXPECT_EQ(ev.exec().argv(2), "--api-key");
+  EXPECT_EQ(ev.exec().argv(5), "/srv/data") << "a flag with no secret name keeps its value";
+  const std::vector<std::string> all =
+      r_->RedactAll({"node", "--token", key, "--verbose", "/srv/data", "--secret", "-x"});
+  NoWindow(all[2], key, 8);
+  EXPECT_EQ(all[4], "/srv/data");
+  EXPECT_EQ(all[6], "-x") << "a flag after a flag is no value";
+}
+
 // Every string field is read, at any depth: repeated, map values and
 // keys, a oneof's message, repeated messages (a distinct token in each, so
 // no mask comes from another field's value).

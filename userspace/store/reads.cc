@@ -156,9 +156,17 @@ std::vector<v1::McpAgent> Store::Agents(size_t limit, std::string* err) const {
 std::vector<v1::Alert> Store::Alerts(const v1::ListAlertsRequest& req, std::string* err) const {
   std::lock_guard<std::mutex> lock(read_mu_);
   std::vector<v1::Alert> out;
+  // The rules asked for, each between unit separators ("" = all).
+  std::string rules;
+  for (const std::string& r : req.rule_ids()) {
+    if (r.empty()) continue;
+    if (rules.empty()) rules = "\x1f";
+    rules += r + "\x1f";
+  }
   Stmt s(reader_,
          "SELECT record FROM alerts WHERE last_ns >= ?1 AND severity >= ?2 AND "
-         "(?3 = 0 OR agent_pid = ?3) AND (?4 = 0 OR chain_id = ?4) ORDER BY id DESC LIMIT ?5");
+         "(?3 = 0 OR agent_pid = ?3) AND (?4 = 0 OR chain_id = ?4) AND "
+         "(?6 = '' OR instr(?6, char(31) || rule_id || char(31)) > 0) ORDER BY id DESC LIMIT ?5");
   if (!s.ok()) {
     *err = s.error();
     return out;
@@ -168,7 +176,8 @@ std::vector<v1::Alert> Store::Alerts(const v1::ListAlertsRequest& req, std::stri
                    std::max(0, SeverityRank(req.min_severity()))))
       .Bind(3, static_cast<int64_t>(req.agent_pid()))
       .Bind(4, static_cast<int64_t>(req.chain_id()))
-      .Bind(5, static_cast<int64_t>(req.limit() == 0 ? 100 : req.limit()));
+      .Bind(5, static_cast<int64_t>(req.limit() == 0 ? 100 : req.limit()))
+      .Bind(6, rules);
   while (s.Step() == SQLITE_ROW) {
     v1::Alert a;
     if (Parse(s.Blob(0), &a)) out.push_back(std::move(a));
