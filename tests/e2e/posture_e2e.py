@@ -128,8 +128,9 @@ def main():
         temp = [f for f in found.values() if f["name"] == "AWS_ACCESS_KEY_ID"]
         check(len(temp) == 1, f"only the long-lived AWS key is listed, not the temporary one: {temp}")
 
-        # Rotated: the same server, another token under the same name.
-        run_agent(tmp, home, project, {"GITHUB_TOKEN": GITHUB_ROTATED})
+        # Rotated: the same server (its command line), another token under
+        # the same name.
+        run_agent(tmp, home, project, {"GITHUB_TOKEN": GITHUB_ROTATED}, ["--api-key", API_KEY])
 
         def rotated():
             return [f for f in aw("posture") if f["name"] == "GITHUB_TOKEN" and f["rotated"]]

@@ -494,10 +494,11 @@ std::string FormatPosture(const std::vector<v1::Alert>& alerts) {
     const std::string prev = PostureField(a, "previous_fingerprint");
     const uint32_t pid = a.evidence().empty() ? 0 : a.evidence(0).pid();
     out += fmt::format("{:<7} {:>7} {:<16} {:<36} {:<28} {:<11} {:<15} {}\n",
-                       PostureField(a, "subject"), pid, PostureField(a, "comm").substr(0, 16),
-                       PostureField(a, "name").substr(0, 36), PostureField(a, "kind").substr(0, 28),
+                       Printable(PostureField(a, "subject")), pid,
+                       Printable(PostureField(a, "comm")).substr(0, 16),
+                       Printable(PostureField(a, "name")), Printable(PostureField(a, "kind")).substr(0, 28),
                        PostureField(a, "fingerprint") + (prev.empty() ? "" : "*"),
-                       FormatClock(a.last_unix_ns()), PostureField(a, "source"));
+                       FormatClock(a.last_unix_ns()), Printable(PostureField(a, "source")));
   }
   bool rotated = false;
   for (const auto& a : alerts) rotated = rotated || !PostureField(a, "previous_fingerprint").empty();

@@ -1,9 +1,12 @@
 #include "daemon/sensor_watch_sink.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -11,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/text.h"
 #include "detect/posture.h"
 #include "proc/process_files.h"
 #include "redact/redactor.h"
@@ -46,13 +50,20 @@ void SensorWatchSink::CheckTls(uint32_t pid, bool at_exec) {
 
 namespace {
 
-// A regular file's bytes, at most max (a FIFO, a device or a symlink in
-// the last component is not read): false when it cannot be read.
-bool ReadRegularFile(const std::string& path, size_t max, std::string* out) {
-  const int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+// path resolved as if root_fd were "/" (openat2 RESOLVE_IN_ROOT: absolute
+// symlinks and .. stay inside), a regular file owned by uid of at most max
+// bytes: false when it is not, or cannot be read.
+bool ReadFileInRoot(int root_fd, const std::string& path, uid_t uid, size_t max,
+                    std::string* out) {
+  struct open_how how {};
+  how.flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  const std::string rel = path.substr(path.find_first_not_of('/'));
+  const int fd = static_cast<int>(syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof(how)));
   if (fd < 0) return false;
   struct stat st {};
-  bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) <= max;
+  bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == uid &&
+            static_cast<uint64_t>(st.st_size) <= max;
   out->clear();
   char buf[16384];
   while (ok) {
@@ -128,6 +139,7 @@ std::vector<v1::Event> SensorWatchSink::Posture(uint32_t pid, uint32_t agent_pid
     }
   };
   auto process = [&](uint32_t who, const char* subject, std::string* environ) {
+    environ->clear();
     const std::string dir = fmt::format("{}/{}", proc_root_, who);
     if (ReadProcText(dir + "/environ", kMaxEnviron, environ)) {
       emit(who, subject, ScanEnvironment(*r, *environ));
@@ -153,16 +165,26 @@ std::vector<v1::Event> SensorWatchSink::Posture(uint32_t pid, uint32_t agent_pid
   if (!ec) {
     for (std::string& p : McpConfigPathsInProject(cwd.string())) paths.push_back(std::move(p));
   }
+  std::sort(paths.begin(), paths.end());
+  paths.erase(std::unique(paths.begin(), paths.end()), paths.end());  // cwd = HOME
+  // Resolved inside the agent's root (no way out through an absolute
+  // symlink or ..), and only files the agent's own user owns: the daemon
+  // reads as root, the paths are the agent's to choose (HOME).
+  struct stat agent_st {};
   const std::string root = fmt::format("{}/{}/root", proc_root_, agent_pid);
+  if (stat(fmt::format("{}/{}", proc_root_, agent_pid).c_str(), &agent_st) != 0) return out;
+  const int root_fd = open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) return out;
   for (const std::string& path : paths) {
     std::string text;
-    if (!ReadRegularFile(root + path, kMaxConfig, &text)) continue;
+    if (!ReadFileInRoot(root_fd, path, agent_st.st_uid, kMaxConfig, &text)) continue;
     std::string error;
     emit(agent_pid, "agent", ScanMcpConfig(*r, path, text, &error));
     if (!error.empty())
-      spdlog::warn("msg=\"posture: MCP configuration is not valid JSON\" path={} error=\"{}\"",
-                   path, error);
+      spdlog::warn("msg=\"posture: MCP configuration is not valid JSON\" path=\"{}\" error=\"{}\"",
+                   Printable(path), error);
   }
+  close(root_fd);
   return out;
 }
 

@@ -218,6 +218,8 @@ void Engine::OnEvent(const v1::Event& ev, Attribution who, std::vector<v1::Event
     } else {
       who.server = ev.process().pid();
     }
+    // One alert per credential, not per agent session that saw it.
+    who.chain = 0;
     detectors_->Effect(ev, &sigs);
   } else if (ev.type() == v1::EVENT_TYPE_MCP_TOOLS_CHANGED) {
     const v1::McpToolChange& ch = ev.tool_change();

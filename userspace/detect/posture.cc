@@ -40,12 +40,46 @@ bool BestFinding(const Redactor& r, std::string_view text, size_t value_begin,
   return found;
 }
 
+// A variable, flag or key name as it is when it is one (identifier
+// characters, at most 128), else fallback: a name is shown as written, so
+// it must not be able to carry a value (an argument "-----BEGIN ... KEY"
+// is no flag, a JSON key can hold anything).
+std::string SafeName(std::string_view s, std::string fallback) {
+  constexpr size_t kMaxName = 128;
+  if (s.empty() || s.size() > kMaxName) return fallback;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        std::string_view("_.-:@/+").find(c) == std::string_view::npos)
+      return fallback;
+  }
+  return std::string(s);
+}
+
 // A secret-named value that is no credential: a path, a word, a flag.
 bool LooksLikeCredential(const Redactor::Finding& f) {
   if (f.rule != "secret-name" && f.rule != "high-entropy") return true;
   const std::string_view v = f.value;
   if (v.size() < 8) return false;
   if (v.front() == '/' || v.front() == '~' || v.front() == '.') return false;
+  // An endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI, *_TOKEN_URL): where a
+  // short-lived credential comes from, not one.
+  if (v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0 || v.rfind("unix:", 0) == 0)
+    return false;
+  // The name of another variable (bearer_token_env_var = "GITHUB_TOKEN")
+  // or a region (us-east-1).
+  if (v.find('_') != std::string_view::npos &&
+      std::all_of(v.begin(), v.end(), [](char c) {
+        return std::isupper(static_cast<unsigned char>(c)) ||
+               std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+      }))
+    return false;
+  if (v.size() <= 16 && std::count(v.begin(), v.end(), '-') == 2 &&
+      std::isdigit(static_cast<unsigned char>(v.back())) &&
+      std::all_of(v.begin(), v.end(), [](char c) {
+        return std::islower(static_cast<unsigned char>(c)) ||
+               std::isdigit(static_cast<unsigned char>(c)) || c == '-';
+      }))
+    return false;
   if (std::any_of(v.begin(), v.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); }))
     return false;
   static const char* kWords[] = {"true", "false", "none", "null", "changeme", "required", "optional"};
@@ -60,7 +94,9 @@ PostureFinding Make(const Redactor& r, std::string source, std::string name,
                     const Redactor::Finding& f, std::string detail) {
   PostureFinding p;
   p.source = std::move(source);
-  p.name = std::move(name);
+  // A name holds no value by construction (SafeName), and what a
+  // catalogue format inside it would show is masked as well.
+  p.name = r.Redact(name);
   p.kind = f.rule;
   p.fingerprint = MaskFingerprint(r.Mask(f.rule, f.value));
   p.detail = std::move(detail);
@@ -106,8 +142,8 @@ void ScanServerConfig(const Redactor& r, const std::string& path, const std::str
     for (auto [k, v] : m) {
       std::string_view s;
       if (v.get(s) != simdjson::SUCCESS) continue;
-      ScanNamedValue(r, path, fmt::format("{}.{}.{}", prefix, field, k), k, header ? ": " : "=",
-                     s, out);
+      ScanNamedValue(r, path, fmt::format("{}.{}.{}", prefix, field, SafeName(k, "(key)")), k,
+                     header ? ": " : "=", s, out);
     }
   }
   simdjson::dom::array args;
@@ -115,7 +151,8 @@ void ScanServerConfig(const Redactor& r, const std::string& path, const std::str
     std::vector<std::string> argv = {""};
     for (auto a : args) {
       std::string_view s;
-      argv.emplace_back(a.get(s) == simdjson::SUCCESS ? Literal(s) : std::string());
+      const bool text = a.get(s) == simdjson::SUCCESS && !IsSecretReference(s);
+      argv.emplace_back(text ? Literal(s) : std::string());
     }
     for (PostureFinding& f : ScanArguments(r, argv)) {
       f.source = path;
@@ -144,21 +181,11 @@ void ScanLines(const Redactor& r, std::string_view path, std::string_view text,
     ++line;
     const std::string literal = Literal(text.substr(b, e - b));
     Redactor::Finding f;
-    if (BestFinding(r, literal, 0, &f) && LooksLikeCredential(f)) {
-      // The key the value follows (TOML key = "value", YAML key: value).
-      std::string key;
-      size_t k = std::min(f.begin, literal.size());
-      while (k > 0 && !std::isalnum(static_cast<unsigned char>(literal[k - 1]))) --k;
-      size_t ks = k;
-      while (ks > 0 && (std::isalnum(static_cast<unsigned char>(literal[ks - 1])) ||
-                        literal[ks - 1] == '_' || literal[ks - 1] == '-'))
-        --ks;
-      key = literal.substr(ks, k - ks);
-      out->push_back(Make(r, std::string(path),
-                          key.empty() ? fmt::format("line {}", line)
-                                      : fmt::format("line {} {}", line, key),
-                          f, "a literal credential in an MCP configuration"));
-    }
+    // Named by its line only: the bytes around a value may be another
+    // value (a URL's user before its password).
+    if (BestFinding(r, literal, 0, &f) && LooksLikeCredential(f))
+      out->push_back(Make(r, std::string(path), fmt::format("line {}", line), f,
+                          "a literal credential in an MCP configuration"));
     b = e + 1;
   }
 }
@@ -217,7 +244,8 @@ std::vector<PostureFinding> ScanEnvironment(const Redactor& r, std::string_view 
                          "session token"
                        : "a long-lived AWS access key (AKIA) in the environment, no session token";
     }
-    out.push_back(Make(r, "environ", name, f, detail));
+    out.push_back(Make(r, "environ", SafeName(name, "(a variable with an unusual name)"), f,
+                       detail));
   }
   return out;
 }
@@ -230,11 +258,19 @@ std::vector<PostureFinding> ScanArguments(const Redactor& r, const std::vector<s
     std::string name = fmt::format("argv[{}]", i);
     std::string text = a;
     size_t value_begin = 0;
-    if (a.size() > 1 && a[0] == '-') {
-      const size_t eq = a.find('=');
-      std::string flag = a.substr(a.find_first_not_of('-'), eq == std::string::npos
-                                                                 ? std::string::npos
-                                                                 : eq - a.find_first_not_of('-'));
+    const size_t dashes = a.find_first_not_of('-');
+    const size_t eq = a.find('=');
+    // A flag: one or two dashes, then a name (not "-----BEGIN ...").
+    // A single dash takes a one-letter flag (-p, -e); "-pS3cret" is a
+    // value attached to it, not a name.
+    const size_t name_len = (eq == std::string::npos ? a.size() : eq) - dashes;
+    const bool flag_shaped =
+        a.size() > 1 && a[0] == '-' && dashes != std::string::npos && dashes <= 2 &&
+        (dashes == 2 || name_len <= 1) &&
+        SafeName(a.substr(dashes, eq == std::string::npos ? std::string::npos : eq - dashes), "")
+                .size() > 0;
+    if (flag_shaped) {
+      std::string flag = a.substr(dashes, eq == std::string::npos ? std::string::npos : eq - dashes);
       if (eq != std::string::npos) {
         name = flag;
         value_begin = eq + 1;
@@ -258,9 +294,52 @@ std::vector<PostureFinding> ScanArguments(const Redactor& r, const std::vector<s
   return out;
 }
 
+namespace {
+
+// JSON with comments and trailing commas (VS Code's JSONC) as JSON:
+// comments become spaces, a comma before a closing bracket goes.
+std::string Jsonc(std::string_view t) {
+  std::string out;
+  out.reserve(t.size());
+  bool str = false;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const char c = t[i];
+    if (str) {
+      out += c;
+      if (c == '\\' && i + 1 < t.size()) {
+        out += t[++i];
+      } else if (c == '"') {
+        str = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      str = true;
+    } else if (c == '/' && i + 1 < t.size() && t[i + 1] == '/') {
+      while (i < t.size() && t[i] != '\n') ++i;
+      out += '\n';
+      continue;
+    } else if (c == '/' && i + 1 < t.size() && t[i + 1] == '*') {
+      const size_t e = t.find("*/", i + 2);
+      i = e == std::string_view::npos ? t.size() : e + 1;
+      out += ' ';
+      continue;
+    } else if (c == ']' || c == '}') {
+      size_t k = out.size();
+      while (k > 0 && std::isspace(static_cast<unsigned char>(out[k - 1]))) --k;
+      if (k > 0 && out[k - 1] == ',') out[k - 1] = ' ';
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<PostureFinding> ScanMcpConfig(const Redactor& r, std::string_view path,
                                           std::string_view text, std::string* error) {
   std::vector<PostureFinding> out;
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // a UTF-8 BOM
   const size_t first = text.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return out;
   if (text[first] != '{') {
@@ -269,7 +348,7 @@ std::vector<PostureFinding> ScanMcpConfig(const Redactor& r, std::string_view pa
   }
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  const simdjson::padded_string padded(text);
+  const simdjson::padded_string padded(Jsonc(text));
   if (auto err = parser.parse(padded).get(doc); err != simdjson::SUCCESS) {
     if (error != nullptr) *error = simdjson::error_message(err);
     ScanLines(r, path, text, &out);
@@ -282,7 +361,8 @@ std::vector<PostureFinding> ScanMcpConfig(const Redactor& r, std::string_view pa
     for (auto [name, v] : m) {
       simdjson::dom::object server;
       if (v.get(server) != simdjson::SUCCESS) continue;
-      ScanServerConfig(r, p, fmt::format("{}.{}", prefix, name), server, &out);
+      ScanServerConfig(r, p, fmt::format("{}.{}", prefix, SafeName(name, "(server)")), server,
+                       &out);
     }
   };
   simdjson::dom::object root;
@@ -298,7 +378,8 @@ std::vector<PostureFinding> ScanMcpConfig(const Redactor& r, std::string_view pa
     for (auto [dir, v] : projects) {
       simdjson::dom::object proj;
       if (v.get(proj) == simdjson::SUCCESS)
-        servers(proj, "mcpServers", fmt::format("projects.{}.mcpServers", dir));
+        servers(proj, "mcpServers",
+                fmt::format("projects.{}.mcpServers", SafeName(dir, "(project)")));
     }
   }
   return out;

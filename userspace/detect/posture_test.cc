@@ -100,6 +100,26 @@ TEST(PostureTest, CredentialsOnTheCommandLine) {
   NoValue(f, kAwsSecret);
 }
 
+TEST(PostureTest, ANameNeverCarriesAValue) {
+  // An argument that starts with dashes but is no flag (a PEM block), an
+  // environment variable and a JSON key whose names hold a secret.
+  const auto r = DefaultRedactor();
+  const std::string pem = "-----BEGIN RSA PRIVATE KEY-----\n" + std::string(64, 'A') + "\n" + kAwsSecret +
+                          "\n-----END RSA PRIVATE KEY-----";
+  const auto a = ScanArguments(*r, {"node", "server.js", pem});
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].name, "argv[2]");
+  NoValue(a, kAwsSecret);
+  NoValue(a, pem.substr(5));
+  const auto e = ScanEnvironment(*r, Environ({"X " + kGhp + "=" + kGhp}));
+  ASSERT_EQ(e.size(), 1u);
+  NoValue(e, kGhp);
+  const auto c = ScanMcpConfig(
+      *r, "mcp.json", R"({"mcpServers": {")" + kGhp + R"(": {"env": {"K )" + kGhp + R"(": ")" + kGhp + R"("}}}})");
+  ASSERT_EQ(c.size(), 1u);
+  NoValue(c, kGhp);
+}
+
 TEST(PostureTest, LiteralTokensInMcpConfigurationsNotReferences) {
   const auto r = DefaultRedactor();
   const std::string cfg = R"({
@@ -153,6 +173,32 @@ TEST(PostureTest, MalformedConfigurationIsAnErrorAndItsLinesAreStillScanned) {
   EXPECT_FALSE(err.empty());
   EXPECT_EQ(f.size(), 1u);
   EXPECT_TRUE(ScanMcpConfig(*r, "mcp.json", std::string("\0\xff\xfe{", 4)).empty());
+}
+
+TEST(PostureTest, WhatIsNoCredential) {
+  const auto r = DefaultRedactor();
+  // Endpoints of short-lived credentials, another variable's name, a
+  // region: secret-looking names, no secret.
+  EXPECT_TRUE(ScanEnvironment(*r, Environ({"AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.23/v1/credentials",
+                                           "ACTIONS_ID_TOKEN_REQUEST_URL=https://token.actions.example/x",
+                                           "TOKEN_VAR=GITHUB_TOKEN", "AWS_SECRETS_MANAGER_REGION=us-east-1"}))
+                  .empty());
+  // "--" ends the options; "-" alone is stdin.
+  EXPECT_TRUE(ScanArguments(*r, {"uv", "run", "--", "-", "server.py"}).empty());
+  // A value attached to a one-dash flag is not shown as its name.
+  const auto a = ScanArguments(*r, {"mysql", "-p" + kAwsSecret});
+  for (const auto& f : a) EXPECT_EQ(f.name, "argv[1]");
+}
+
+TEST(PostureTest, VsCodeSettingsAreJsonWithComments) {
+  const auto r = DefaultRedactor();
+  std::string err;
+  const auto f = ScanMcpConfig(*r, "settings.json",
+                               "\xEF\xBB\xBF{\n  // my servers\n  \"mcp\": {\"servers\": {\"gh\": {\"env\": {"
+                               "\"GH_TOKEN\": \"" + kGhp + "\", /* old */ }},},},\n}\n", &err);
+  EXPECT_TRUE(err.empty()) << err;
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].name, "mcp.servers.gh.env.GH_TOKEN");
 }
 
 TEST(PostureTest, References) {

@@ -350,7 +350,7 @@ void Pipeline::PostureOf(const ProcessInfo& p, std::vector<v1::Event>* derived) 
   constexpr size_t kMaxSeen = 4096;
   if (posture_seen_.size() >= kMaxSeen) posture_seen_.clear();
   if (posture_fingerprints_.size() >= kMaxSeen) posture_fingerprints_.clear();
-  if (!posture_seen_.insert(ProcessInstanceId(p.pid, p.start_ns)).second) return;
+  if (!posture_seen_.insert(ProcessInstanceId(p.pid, p.start_ns) + "/server").second) return;
   // The agent: the nearest ancestor that is no launcher (a shell, npx,
   // uvx, env, sudo) between it and the server.
   auto launcher = [](const ProcessInfo& a) {
@@ -359,10 +359,15 @@ void Pipeline::PostureOf(const ProcessInfo& p, std::vector<v1::Event>* derived) 
                                        "uv", "uvx", "pipx", "timeout", "tini", "dumb-init"};
     for (const char* l : kLaunchers)
       if (base == l) return true;
-    // node running npm's own scripts (npx, npm exec)
-    return a.argv.size() > 1 && (a.argv[1].find("/npm/bin/") != std::string::npos ||
-                                 a.argv[1].find("npx-cli") != std::string::npos ||
-                                 a.argv[1].find("npm-cli") != std::string::npos);
+    // An interpreter running a launcher's script (node npx, python pipx:
+    // argv[1] is the script's path when it ran through its shebang).
+    if (a.argv.size() < 2) return false;
+    const std::string_view script = std::string_view(a.argv[1]).substr(a.argv[1].rfind('/') + 1);
+    for (const char* l : kLaunchers)
+      if (script == l) return true;
+    for (const char* l : {"bunx", "pnpm", "yarn", "npx-cli.js", "npm-cli.js"})
+      if (script == l) return true;
+    return a.argv[1].find("/npm/bin/") != std::string::npos;
   };
   uint32_t agent = 0;
   const ProcessInfo* up = p.ppid > 1 ? table_.Find(p.ppid) : nullptr;
@@ -371,17 +376,28 @@ void Pipeline::PostureOf(const ProcessInfo& p, std::vector<v1::Event>* derived) 
     up = up->ppid > 1 ? table_.Find(up->ppid) : nullptr;
   }
   if (up != nullptr && !up->exited && up->pid > 1 &&
-      posture_seen_.insert(ProcessInstanceId(up->pid, up->start_ns)).second)
+      posture_seen_.insert(ProcessInstanceId(up->pid, up->start_ns) + "/agent").second)
     agent = up->pid;
+  // Rotated: the same program (its executable and command line) held
+  // another credential under the same name when it was last seen; names
+  // repeated within one scan (docker -e, -e) are not compared.
+  std::set<std::string> this_scan;
   for (v1::Event& e : sink_->Posture(p.pid, agent)) {
     const ProcessInfo* who = table_.Find(e.process().pid());
     const v1::PostureInfo& c = e.posture();
-    const std::string key = fmt::format("{}|{}|{}|{}", who != nullptr ? who->exe : "", c.subject(),
-                                        c.source(), c.name());
-    std::string& last = posture_fingerprints_[key];
-    if (!last.empty() && last != c.fingerprint())
-      e.mutable_posture()->set_previous_fingerprint(last);
-    last = c.fingerprint();
+    std::string program;
+    if (who != nullptr) {
+      program = who->exe;
+      for (const std::string& a : who->argv) program += '\0' + a;
+    }
+    const std::string key = fmt::format("{:016x}|{}|{}|{}", std::hash<std::string>{}(program),
+                                        c.subject(), c.source(), c.name());
+    if (this_scan.insert(key).second) {
+      std::string& last = posture_fingerprints_[key];
+      if (!last.empty() && last != c.fingerprint())
+        e.mutable_posture()->set_previous_fingerprint(last);
+      last = c.fingerprint();
+    }
     ++posture_findings_;
     derived->push_back(std::move(e));
   }

@@ -216,7 +216,9 @@ void Redactor::RedactMessage(google::protobuf::Message* m) const {
   }
   if (values.empty()) return;
   ForEachString(m, [&](std::string* s) {
-    if (s->size() < kMinText) return false;
+    // A short string is masked only when it is a value found (a flag's
+    // short argument).
+    if (s->size() < kMinText && !seen.count(*s)) return false;
     std::vector<Finding> f = Find(*s);
     AddKnown(*s, values, &f);
     if (f.empty()) return false;

@@ -199,12 +199,15 @@ class StreamRedaction {
                                                  size_t from, bool after_gap,
                                                  const Redactor::Ranges* wanted,
                                                  std::vector<size_t>* blocks);
-  // Where the next context starts in joined (n bytes) given its findings.
+  // Where the next context starts in joined (n bytes) given its findings;
+  // *open: whether a secret found goes on past its end (a finding or a key
+  // block reaching it).
   static size_t ContextStart(std::string_view joined, size_t from,
                              const std::vector<Redactor::Finding>& f,
-                             const std::vector<size_t>& blocks);
+                             const std::vector<size_t>& blocks, bool* open);
 
   bool scan_whole_ = false;
+  bool tail_open_ = false;  // ContextStart's *open for tail_
   std::string tail_;
   uint64_t tail_end_ = UINT64_MAX;
 };

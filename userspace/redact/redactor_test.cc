@@ -266,6 +266,13 @@ TEST_F(RedactorTest, WhiteSpaceWrittenAloneKeepsTheContext) {
     at += 2;
   }
   EXPECT_LE(s.context_bytes(), 2 * StreamRedaction::kContext);
+  // Inside a key block the context holds, white space goes the scan's way
+  // (the block's lines are masked, their breaks with them).
+  StreamRedaction k;
+  const std::string head = "-----BEGIN RSA PRIVATE KEY-----\n" + std::string(64, 'Q');
+  k.Preview(*r_, 0, head, 256);
+  const std::string nl = k.Preview(*r_, head.size(), "\n", 256);
+  EXPECT_NE(nl, "\n") << "a line break inside an open key block is not shown as it is";
 }
 
 TEST_F(RedactorTest, ATokenWhoseBodyComesInTheNextWrite) {

@@ -46,7 +46,7 @@ std::vector<Redactor::Finding> StreamRedaction::Findings(const Redactor& r, std:
 
 size_t StreamRedaction::ContextStart(std::string_view joined, size_t from,
                                      const std::vector<Redactor::Finding>& f,
-                                     const std::vector<size_t>& blocks) {
+                                     const std::vector<size_t>& blocks, bool* open_out) {
   // The last kContext bytes, and before them what a secret reaching the
   // end began with: the run of token bytes the stream ends in, the name
   // before a value (kContext more), a match's whole start, a key block's
@@ -61,10 +61,11 @@ size_t StreamRedaction::ContextStart(std::string_view joined, size_t from,
     keep = std::min(keep, back(run));
     open = true;
   }
+  bool secret = false;  // a finding or a key block reaches the end
   for (const auto& x : f) {
     if (x.end >= n) {
       keep = std::min(keep, back(x.start()));
-      open = true;
+      open = secret = true;
     }
   }
   for (size_t h : blocks) {
@@ -74,13 +75,14 @@ size_t StreamRedaction::ContextStart(std::string_view joined, size_t from,
     }
     if (!closed) {
       keep = std::min(keep, h > kBlockLead ? h - kBlockLead : 0);
-      open = true;
+      open = secret = true;
     }
   }
   // After a JSON message's end ('}' and line ends) nothing continues.
   size_t last = n;
   while (last > from && (joined[last - 1] == '\n' || joined[last - 1] == '\r')) --last;
   if (!open && last > from && joined[last - 1] == '}') keep = n;
+  *open_out = secret;
   return keep;
 }
 
@@ -92,7 +94,9 @@ std::string StreamRedaction::Preview(const Redactor& r, uint64_t offset, std::st
   // one that spans it is masked when its other bytes come, with it in the
   // context. Shown as it is; the context keeps it whole, to twice its
   // usual length (then the scan below cuts it again).
-  if (continues && !data.empty() && data.size() <= max_len &&
+  // Not inside a secret the context holds the start of (the words of a
+  // quoted password, a key block's lines): there its shape would show.
+  if (continues && !tail_open_ && !data.empty() && data.size() <= max_len &&
       tail_.size() + data.size() <= 2 * kContext &&
       std::all_of(data.begin(), data.end(),
                   [](char c) { return c == '\n' || c == '\r' || c == ' ' || c == '\t'; })) {
@@ -134,7 +138,7 @@ std::string StreamRedaction::Preview(const Redactor& r, uint64_t offset, std::st
   r.NoteClean(preview);
   // Kept: from the context's start, its head and its last bytes when long
   // (a key block's header and where it has got to).
-  const std::string_view rest = joined.substr(ContextStart(joined, from, f, blocks));
+  const std::string_view rest = joined.substr(ContextStart(joined, from, f, blocks, &tail_open_));
   if (rest.size() > kMaxContext) {
     tail_.assign(rest.substr(0, kMaxContext / 16));
     tail_.append(rest.substr(rest.size() - (kMaxContext - kMaxContext / 16)));
