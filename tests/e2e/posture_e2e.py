@@ -24,6 +24,7 @@ import glob
 import json
 import os
 import subprocess
+import time
 
 from awtest import (MODULES, TESTS, begin, check, cli_json, finish_run, settle, start_daemon,
                     write_file)
@@ -53,17 +54,22 @@ def leaks(text):
                    for i in range(len(s) - 11) if s[i:i + 12] in text})
 
 
-def run_agent(tmp, home, project, server_env, args=()):
+def run_agent(tmp, home, project, server_env, args=(), until=None, timeout=60):
     """The agent: starts server-memory with server_env, lists its tools and
-    stays 3 s (the daemon reads /proc while both run)."""
+    keeps the session open (the daemon reads /proc while both run) until
+    until() is true or timeout seconds passed; returns the agent's pid."""
+    release = os.path.join(tmp, f"release-{time.monotonic_ns()}")
     env = dict(os.environ, HOME=home, OPENAI_API_KEY=OPENAI,
                SERVER_ENV=json.dumps(dict(server_env,
                                           MEMORY_FILE_PATH=os.path.join(tmp, "memory.jsonl"))),
-               CALLS=json.dumps([{"sleep": 3}]))
-    r = subprocess.run(["node", CLIENT, "stdio", "node", MEMORY] + list(args), env=env,
-                       cwd=project, capture_output=True, text=True, timeout=60)
-    check(r.returncode == 0, f"the agent ran: {r.stderr[-400:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])["pid"] if r.stdout.strip() else 0
+               CALLS=json.dumps([{"waitFile": release}]))
+    p = subprocess.Popen(["node", CLIENT, "stdio", "node", MEMORY] + list(args), env=env,
+                         cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    settle(lambda: p.poll() is not None or (until is not None and until()), timeout)
+    write_file(release, "")
+    out, err = p.communicate(timeout=60)
+    check(p.returncode == 0, f"the agent ran: {err[-400:]}")
+    return json.loads(out.strip().splitlines()[-1])["pid"] if out.strip() else 0
 
 
 def main():
@@ -89,14 +95,6 @@ def main():
     try:
         daemon = start_daemon(bindir, endpoint, log, "--state-dir", state, "--log-level", "info")
         procs.append(daemon)
-        agent = run_agent(tmp, home, project,
-                          {"GITHUB_TOKEN": GITHUB, "AWS_ACCESS_KEY_ID": AWS_ID,
-                           "AWS_SECRET_ACCESS_KEY": AWS_SECRET},
-                          ["--api-key", API_KEY])
-        # A second server with temporary AWS credentials only.
-        run_agent(tmp, home, project, {"AWS_ACCESS_KEY_ID": AWS_TEMP_ID,
-                                       "AWS_SECRET_ACCESS_KEY": AWS_TEMP_SECRET,
-                                       "AWS_SESSION_TOKEN": AWS_SESSION})
 
         def by_name():
             return {(f["subject"], f["name"]): f for f in aw("posture")}
@@ -105,7 +103,17 @@ def main():
                 ("server", "AWS_SECRET_ACCESS_KEY"), ("server", "api-key"),
                 ("agent", "OPENAI_API_KEY"),
                 ("agent", "mcpServers.github.env.GITHUB_PERSONAL_ACCESS_TOKEN")}
-        found = settle(lambda: (lambda f: f if want <= set(f) else None)(by_name()), 20) or by_name()
+        agent = run_agent(tmp, home, project,
+                          {"GITHUB_TOKEN": GITHUB, "AWS_ACCESS_KEY_ID": AWS_ID,
+                           "AWS_SECRET_ACCESS_KEY": AWS_SECRET},
+                          ["--api-key", API_KEY], until=lambda: want <= set(by_name()))
+        # A second server with temporary AWS credentials only: held until
+        # the daemon has discovered it (two servers known).
+        run_agent(tmp, home, project, {"AWS_ACCESS_KEY_ID": AWS_TEMP_ID,
+                                       "AWS_SECRET_ACCESS_KEY": AWS_TEMP_SECRET,
+                                       "AWS_SESSION_TOKEN": AWS_SESSION},
+                  until=lambda: len(aw("servers", "--all")) >= 2, timeout=30)
+        found = by_name()
         check(want <= set(found), f"posture lists every static credential: missing "
                                   f"{sorted(want - set(found))}, got {sorted(found)}")
         gh = found.get(("server", "GITHUB_TOKEN"), {})
@@ -130,11 +138,11 @@ def main():
 
         # Rotated: the same server (its command line), another token under
         # the same name.
-        run_agent(tmp, home, project, {"GITHUB_TOKEN": GITHUB_ROTATED}, ["--api-key", API_KEY])
-
         def rotated():
             return [f for f in aw("posture") if f["name"] == "GITHUB_TOKEN" and f["rotated"]]
-        rot = settle(rotated, 20)
+        run_agent(tmp, home, project, {"GITHUB_TOKEN": GITHUB_ROTATED}, ["--api-key", API_KEY],
+                  until=rotated)
+        rot = rotated()
         check(rot and rot[0]["previous_fingerprint"] == gh.get("fingerprint") and
               rot[0]["fingerprint"] != gh.get("fingerprint"),
               f"the rotated token names the fingerprint it replaced: {rot}")
