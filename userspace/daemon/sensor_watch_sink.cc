@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/text.h"
 #include "detect/posture.h"
+#include "proc/proc_scan.h"
 #include "proc/process_files.h"
 #include "redact/redactor.h"
 
@@ -58,7 +59,9 @@ bool ReadFileInRoot(int root_fd, const std::string& path, uid_t uid, size_t max,
   struct open_how how {};
   how.flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  const std::string rel = path.substr(path.find_first_not_of('/'));
+  const size_t first = path.find_first_not_of('/');
+  if (first == std::string::npos) return false;
+  const std::string rel = path.substr(first);
   const int fd = static_cast<int>(syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof(how)));
   if (fd < 0) return false;
   struct stat st {};
@@ -113,9 +116,25 @@ std::string EnvValue(const std::string& environ, std::string_view name) {
   return "";
 }
 
+// Whether pid is still the process that started at start_ns (CLOCK_BOOTTIME;
+// 0: not known, taken as yes): /proc/PID/stat's start time, in clock ticks.
+bool SameInstance(const std::string& proc_root, uint32_t pid, uint64_t start_ns) {
+  if (start_ns == 0) return true;
+  std::string stat, comm;
+  uint32_t ppid = 0;
+  uint64_t ticks = 0;
+  if (!ReadProcText(fmt::format("{}/{}/stat", proc_root, pid), 4096, &stat) ||
+      !ParseProcStat(stat, &comm, &ppid, &ticks))
+    return false;
+  static const uint64_t ns_per_tick = 1000000000ull / static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
+  const uint64_t want = start_ns / ns_per_tick;
+  return ticks + 1 >= want && ticks <= want + 1;
+}
+
 }  // namespace
 
-std::vector<v1::Event> SensorWatchSink::Posture(uint32_t pid, uint32_t agent_pid) {
+std::vector<v1::Event> SensorWatchSink::Posture(uint32_t pid, uint64_t start_ns,
+                                                uint32_t agent_pid, uint64_t agent_start_ns) {
   constexpr size_t kMaxEnviron = 1 << 20;
   constexpr size_t kMaxConfig = 1 << 20;
   std::vector<v1::Event> out;
@@ -138,23 +157,33 @@ std::vector<v1::Event> SensorWatchSink::Posture(uint32_t pid, uint32_t agent_pid
       out.push_back(std::move(e));
     }
   };
-  auto process = [&](uint32_t who, const char* subject, std::string* environ) {
+  // false when who is no longer the process discovered (its pid reused):
+  // what was read of it is dropped.
+  auto process = [&](uint32_t who, uint64_t started, const char* subject, std::string* environ) {
     environ->clear();
+    if (!SameInstance(proc_root_, who, started)) return false;
     const std::string dir = fmt::format("{}/{}", proc_root_, who);
+    std::vector<PostureFinding> found;
     if (ReadProcText(dir + "/environ", kMaxEnviron, environ)) {
-      emit(who, subject, ScanEnvironment(*r, *environ));
+      found = ScanEnvironment(*r, *environ);
     } else {
       spdlog::debug("msg=\"posture: environment not readable\" pid={} error=\"{}\"", who,
                     std::strerror(errno));
     }
     std::string cmdline;
-    if (ReadProcText(dir + "/cmdline", kMaxEnviron, &cmdline))
-      emit(who, subject, ScanArguments(*r, SplitNul(cmdline)));
+    if (ReadProcText(dir + "/cmdline", kMaxEnviron, &cmdline)) {
+      for (PostureFinding& f : ScanArguments(*r, SplitNul(cmdline))) found.push_back(std::move(f));
+    }
+    if (!SameInstance(proc_root_, who, started)) {
+      environ->clear();
+      return false;
+    }
+    emit(who, subject, std::move(found));
+    return true;
   };
   std::string environ;
-  process(pid, "server", &environ);
-  if (agent_pid == 0) return out;
-  process(agent_pid, "agent", &environ);
+  process(pid, start_ns, "server", &environ);
+  if (agent_pid == 0 || !process(agent_pid, agent_start_ns, "agent", &environ)) return out;
   // The agent's MCP configuration files, as the agent sees them (its
   // mount namespace, through /proc/PID/root): under its HOME and in its
   // working directory.

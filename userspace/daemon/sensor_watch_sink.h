@@ -25,7 +25,8 @@ class SensorWatchSink : public WatchSink {
   }
   bool ProbeRunning(uint32_t pid) override;
   void CheckTls(uint32_t pid, bool at_exec) override;
-  std::vector<v1::Event> Posture(uint32_t pid, uint32_t agent_pid) override;
+  std::vector<v1::Event> Posture(uint32_t pid, uint64_t start_ns, uint32_t agent_pid,
+                                 uint64_t agent_start_ns) override;
 
  private:
   Sensor* s_;

@@ -370,19 +370,22 @@ void Pipeline::PostureOf(const ProcessInfo& p, std::vector<v1::Event>* derived) 
     return a.argv[1].find("/npm/bin/") != std::string::npos;
   };
   uint32_t agent = 0;
+  uint64_t agent_start = 0;
   const ProcessInfo* up = p.ppid > 1 ? table_.Find(p.ppid) : nullptr;
   for (int depth = 0; up != nullptr && depth < 6; ++depth) {
     if (!launcher(*up)) break;
     up = up->ppid > 1 ? table_.Find(up->ppid) : nullptr;
   }
   if (up != nullptr && !up->exited && up->pid > 1 &&
-      posture_seen_.insert(ProcessInstanceId(up->pid, up->start_ns) + "/agent").second)
+      posture_seen_.insert(ProcessInstanceId(up->pid, up->start_ns) + "/agent").second) {
     agent = up->pid;
+    agent_start = up->start_ns;
+  }
   // Rotated: the same program (its executable and command line) held
   // another credential under the same name when it was last seen; names
   // repeated within one scan (docker -e, -e) are not compared.
   std::set<std::string> this_scan;
-  for (v1::Event& e : sink_->Posture(p.pid, agent)) {
+  for (v1::Event& e : sink_->Posture(p.pid, p.start_ns, agent, agent_start)) {
     const ProcessInfo* who = table_.Find(e.process().pid());
     const v1::PostureInfo& c = e.posture();
     std::string program;

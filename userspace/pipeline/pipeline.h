@@ -49,8 +49,12 @@ class WatchSink {
   // A server was discovered: the static credentials it (subject "server")
   // and its agent (agent_pid, 0 for none) hold, as EVENT_TYPE_POSTURE
   // events naming the process (live only: read from /proc and the
-  // agent's MCP configuration files).
-  virtual std::vector<v1::Event> Posture(uint32_t pid, uint32_t agent_pid) { return {}; }
+  // agent's MCP configuration files). start_ns: each one's start time
+  // (CLOCK_BOOTTIME, 0 unknown), so that a pid reused since is not read.
+  virtual std::vector<v1::Event> Posture(uint32_t pid, uint64_t start_ns, uint32_t agent_pid,
+                                         uint64_t agent_start_ns) {
+    return {};
+  }
 };
 
 class Pipeline {

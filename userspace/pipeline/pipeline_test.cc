@@ -247,7 +247,7 @@ TEST(PipelineTest, CallsBecomeChainUpdatesWithTheirEffects) {
 // server's environment whose value changes with each server instance.
 class PostureSink : public FakeSink {
  public:
-  std::vector<v1::Event> Posture(uint32_t pid, uint32_t agent_pid) override {
+  std::vector<v1::Event> Posture(uint32_t pid, uint64_t, uint32_t agent_pid, uint64_t) override {
     asked.emplace_back(pid, agent_pid);
     std::vector<v1::Event> out;
     auto finding = [&](uint32_t who, const char* subject, const char* name, std::string fp) {
