@@ -96,18 +96,6 @@ bool ReadProcText(const std::string& path, size_t max, std::string* out) {
   return true;
 }
 
-std::vector<std::string> SplitNul(const std::string& s) {
-  std::vector<std::string> out;
-  size_t b = 0;
-  while (b < s.size()) {
-    size_t e = s.find('\0', b);
-    if (e == std::string::npos) e = s.size();
-    out.push_back(s.substr(b, e - b));
-    b = e + 1;
-  }
-  return out;
-}
-
 std::string EnvValue(const std::string& environ, std::string_view name) {
   for (const std::string& kv : SplitNul(environ)) {
     if (kv.size() > name.size() && kv.compare(0, name.size(), name) == 0 && kv[name.size()] == '=')
