@@ -1,13 +1,16 @@
 // Fuzzes what detection reads from outside: local rule files (over the
 // built-in pack), and captured text through the detectors (markers,
-// invisible Unicode, encoded runs, DNS labels) and the redactor. The first
-// byte picks which.
+// invisible Unicode, encoded runs, DNS labels), the redactor and the
+// posture scanners (an environment, a command line, an MCP configuration
+// file). The first byte picks which.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "common/text.h"
 #include "detect/engine.h"
+#include "detect/posture.h"
 #include "detect/rules.h"
 #include "detect/signals.h"
 #include "redact/redact.h"
@@ -57,5 +60,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string r = agentwatch::Redact(text, 256);
   // Bounded: the preview plus the "…[+N bytes]" note.
   if (r.size() > 256 + 32) __builtin_trap();
+  // Posture: a finding's name is identifier characters, a mask or a
+  // placeholder of the scanner's own (never raw bytes of the input that
+  // could be a value), its fingerprint 6 hex digits.
+  const auto redactor = agentwatch::DefaultRedactor();
+  std::vector<agentwatch::PostureFinding> found = agentwatch::ScanMcpConfig(*redactor, "f", text);
+  for (auto& f : agentwatch::ScanEnvironment(*redactor, text)) found.push_back(std::move(f));
+  for (auto& f : agentwatch::ScanArguments(*redactor, agentwatch::SplitNul(text)))
+    found.push_back(std::move(f));
+  for (const auto& f : found) {
+    for (char c : f.name) {
+      if (c == '\n' || c == '\r' || c == '"' || c == '\\' || c == '\0') __builtin_trap();
+    }
+    if (f.fingerprint.size() != 6 ||
+        f.fingerprint.find_first_not_of("0123456789abcdef") != std::string::npos)
+      __builtin_trap();
+  }
   return 0;
 }
