@@ -51,48 +51,54 @@ void SensorWatchSink::CheckTls(uint32_t pid, bool at_exec) {
 
 namespace {
 
-// path resolved as if root_fd were "/" (openat2 RESOLVE_IN_ROOT: absolute
-// symlinks and .. stay inside), a regular file owned by uid of at most max
-// bytes: false when it is not, or cannot be read.
-bool ReadFileInRoot(int root_fd, const std::string& path, uid_t uid, size_t max,
-                    std::string* out) {
-  struct open_how how {};
-  how.flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  const size_t first = path.find_first_not_of('/');
-  if (first == std::string::npos) return false;
-  const std::string rel = path.substr(first);
-  const int fd = static_cast<int>(syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof(how)));
-  if (fd < 0) return false;
-  struct stat st {};
-  bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == uid &&
-            static_cast<uint64_t>(st.st_size) <= max;
+// fd's bytes into *out, at most max (false beyond, or on a read error);
+// closes fd.
+bool ReadAll(int fd, size_t max, std::string* out) {
   out->clear();
   char buf[16384];
-  while (ok) {
+  bool ok = true;
+  for (;;) {
     const ssize_t n = read(fd, buf, sizeof(buf));
     if (n < 0) ok = false;
     if (n <= 0) break;
     out->append(buf, static_cast<size_t>(n));
-    if (out->size() > max) ok = false;
+    if (out->size() > max) {
+      ok = false;
+      break;
+    }
   }
   close(fd);
   return ok;
 }
 
-// /proc/PID/environ or cmdline (not regular files to fstat: read as is).
+// path resolved as if root_fd were "/" (openat2 RESOLVE_IN_ROOT: absolute
+// symlinks and .. stay inside), a regular file owned by uid of at most max
+// bytes: false when it is not, or cannot be read.
+bool ReadFileInRoot(int root_fd, const std::string& path, uid_t uid, size_t max,
+                    std::string* out) {
+  const size_t first = path.find_first_not_of('/');
+  if (first == std::string::npos) return false;
+  struct open_how how {};
+  how.flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  const int fd =
+      static_cast<int>(syscall(SYS_openat2, root_fd, path.c_str() + first, &how, sizeof(how)));
+  if (fd < 0) return false;
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != uid ||
+      static_cast<uint64_t>(st.st_size) > max) {
+    close(fd);
+    return false;
+  }
+  return ReadAll(fd, max, out);
+}
+
+// /proc/PID/environ or cmdline (no size to fstat: read up to max, the
+// rest left out).
 bool ReadProcText(const std::string& path, size_t max, std::string* out) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  out->clear();
-  char buf[16384];
-  for (;;) {
-    const ssize_t n = read(fd, buf, sizeof(buf));
-    if (n <= 0) break;
-    out->append(buf, static_cast<size_t>(n));
-    if (out->size() > max) break;
-  }
-  close(fd);
+  ReadAll(fd, max, out);
   return true;
 }
 

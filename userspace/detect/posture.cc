@@ -10,6 +10,11 @@
 namespace agentwatch {
 namespace {
 
+// A finding by a secret's name or randomness, not by a provider's format.
+bool Generic(const Redactor::Finding& f) {
+  return f.rule == "secret-name" || f.rule == "high-entropy";
+}
+
 // A finding of r in text[value_begin, ...) (the value after a name):
 // the most specific one (a provider format before a secret-named key or
 // a long random value).
@@ -19,7 +24,7 @@ bool BestFinding(const Redactor& r, std::string_view text, size_t value_begin,
   // cover (AWS_ACCESS_KEY_ID=AKIA...: both the same bytes).
   if (value_begin > 0) {
     for (Redactor::Finding& f : r.Find(text.substr(value_begin))) {
-      if (f.rule == "secret-name" || f.rule == "high-entropy" || f.value.empty()) continue;
+      if (Generic(f) || f.value.empty()) continue;
       *out = std::move(f);
       out->begin += value_begin;
       out->end += value_begin;
@@ -29,10 +34,7 @@ bool BestFinding(const Redactor& r, std::string_view text, size_t value_begin,
   bool found = false;
   for (Redactor::Finding& f : r.Find(text)) {
     if (f.end <= value_begin || f.value.empty()) continue;
-    const bool generic = f.rule == "secret-name" || f.rule == "high-entropy";
-    const bool best_generic =
-        found && (out->rule == "secret-name" || out->rule == "high-entropy");
-    if (!found || (best_generic && !generic)) {
+    if (!found || (Generic(*out) && !Generic(f))) {
       *out = std::move(f);
       found = true;
     }
@@ -57,7 +59,7 @@ std::string SafeName(std::string_view s, std::string fallback) {
 
 // A secret-named value that is no credential: a path, a word, a flag.
 bool LooksLikeCredential(const Redactor::Finding& f) {
-  if (f.rule != "secret-name" && f.rule != "high-entropy") return true;
+  if (!Generic(f)) return true;
   const std::string_view v = f.value;
   if (v.size() < 8) return false;
   if (v.front() == '/' || v.front() == '~' || v.front() == '.') return false;

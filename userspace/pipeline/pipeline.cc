@@ -385,15 +385,19 @@ void Pipeline::PostureOf(const ProcessInfo& p, std::vector<v1::Event>* derived) 
   // another credential under the same name when it was last seen; names
   // repeated within one scan (docker -e, -e) are not compared.
   std::set<std::string> this_scan;
-  for (v1::Event& e : sink_->Posture(p.pid, p.start_ns, agent, agent_start)) {
-    const ProcessInfo* who = table_.Find(e.process().pid());
-    const v1::PostureInfo& c = e.posture();
-    std::string program;
-    if (who != nullptr) {
-      program = who->exe;
-      for (const std::string& a : who->argv) program += '\0' + a;
+  std::map<uint32_t, size_t> program;  // pid -> hash of its exe and argv
+  auto program_of = [&](uint32_t pid) {
+    auto [it, added] = program.emplace(pid, 0);
+    if (const ProcessInfo* who = added ? table_.Find(pid) : nullptr; who != nullptr) {
+      std::string text = who->exe;
+      for (const std::string& a : who->argv) text += '\0' + a;
+      it->second = std::hash<std::string>{}(text);
     }
-    const std::string key = fmt::format("{:016x}|{}|{}|{}", std::hash<std::string>{}(program),
+    return it->second;
+  };
+  for (v1::Event& e : sink_->Posture(p.pid, p.start_ns, agent, agent_start)) {
+    const v1::PostureInfo& c = e.posture();
+    const std::string key = fmt::format("{:016x}|{}|{}|{}", program_of(e.process().pid()),
                                         c.subject(), c.source(), c.name());
     if (this_scan.insert(key).second) {
       std::string& last = posture_fingerprints_[key];
