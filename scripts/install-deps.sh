@@ -15,7 +15,7 @@ mode="${1:-all}"
 RUNTIME_PKGS=(
   libbpf1 libelf1 zlib1g libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623
   libspdlog1.10 libfmt9 libboost-program-options1.74.0 libyaml-cpp0.7
-  libsqlite3-0 libsimdjson14 libre2-9 libvectorscan5 libssl3 libcurl4 ca-certificates
+  libsqlite3-0 libsimdjson14 libre2-9 libicu72 libvectorscan5 libssl3 libcurl4 ca-certificates
 )
 
 BUILD_PKGS=(
@@ -29,7 +29,7 @@ BUILD_PKGS=(
   libprotobuf-dev libabsl-dev
   # userspace libraries
   libspdlog-dev libfmt-dev libboost-program-options-dev libyaml-cpp-dev
-  libsqlite3-dev libsimdjson-dev libre2-dev libvectorscan-dev libssl-dev libcurl4-openssl-dev
+  libsqlite3-dev libsimdjson-dev libre2-dev libicu-dev libvectorscan-dev libssl-dev libcurl4-openssl-dev
 )
 
 TEST_PKGS=(

@@ -152,7 +152,7 @@ std::string Engine::Lint(const std::string& yaml, const std::string& name, RuleS
 
 std::string Engine::SetRules(const RuleSet& rules) {
   Detectors d;
-  if (std::string e = d.Compile(rules.lists); !e.empty()) return e;
+  if (std::string e = d.Compile(rules.lists, rules.text); !e.empty()) return e;
   RuleSet resolved;
   if (std::string e = ResolveRules(rules, &resolved); !e.empty()) return e;
   std::lock_guard<std::mutex> lock(mu_);

@@ -6,6 +6,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include "common/text.h"
@@ -24,10 +25,10 @@ const std::map<std::string, std::vector<std::string>>& KnownSignals() {
       {"encoded_blob", {"where", "excerpt", "tool", "target", "exe", "outbound"}},
       {"data_flow", {"tool", "from_tool", "from_server", "cross", "outbound", "where", "target"}},
       {"secret_sent", {"target"}},
-      {"injection_in_result", {"tool", "reason", "excerpt"}},
+      {"injection_in_result", {"tool", "reason", "excerpt", "features", "score", "channel"}},
       {"tool_shadowed", {"tool", "other_server"}},
       {"out_of_scope", {"path", "roots"}},
-      {"tool_poisoned", {"tool", "reason", "excerpt"}},
+      {"tool_poisoned", {"tool", "reason", "excerpt", "field", "features", "score", "channel"}},
       {"tool_changed", {"tool", "change", "used"}},
       {"call_failed", {"tool", "status"}},
       {"novel_behavior", {"kind", "value", "score", "confident", "identity", "learned", "tool"}},
@@ -37,6 +38,13 @@ const std::map<std::string, std::vector<std::string>>& KnownSignals() {
                              "previous_fingerprint", "rotated", "detail", "finding"}},
   };
   return kSignals;
+}
+
+const std::vector<std::string>& TextChannelFeatures() {
+  static const std::vector<std::string> kChannels = {
+      "tag_characters", "variation_selectors", "zero_width_in_words", "bidi_controls",
+      "terminal_escapes", "mixed_script", "hidden_channel"};
+  return kChannels;
 }
 
 
@@ -255,6 +263,102 @@ Suppression ReadSuppression(const YAML::Node& n, const std::string& source) {
   return s;
 }
 
+double Weight(const YAML::Node& n, const std::string& what) {
+  try {
+    const double w = n.as<double>();
+    if (!(w >= 0 && w <= 100)) throw Error(n, what + ": a weight is a number from 0 to 100");
+    return w;
+  } catch (const YAML::Exception&) {
+    throw Error(n, what + ": a weight is a number from 0 to 100");
+  }
+}
+
+void ApplyTextScoring(const YAML::Node& n, TextScoring* t) {
+  if (!n.IsMap()) throw Error(n, "text_scoring: expected a map (thresholds, window, features)");
+  for (const auto& kv : n) {
+    const std::string key = Scalar(kv.first, "text_scoring key");
+    if (key == "thresholds") {
+      if (!kv.second.IsMap()) throw Error(kv.second, "text_scoring: thresholds: expected {definition: N, result: N}");
+      for (const auto& th : kv.second) {
+        const std::string kind = Scalar(th.first, "threshold");
+        const double v = Weight(th.second, "text_scoring: thresholds: " + kind);
+        if (v <= 0) throw Error(th.second, "text_scoring: thresholds: " + kind + ": must be above 0");
+        if (kind == "definition") {
+          t->definition_threshold = v;
+        } else if (kind == "result") {
+          t->result_threshold = v;
+        } else {
+          throw Error(th.first, "text_scoring: thresholds: unknown kind '" + kind + "' (definition, result)");
+        }
+      }
+    } else if (key == "window") {
+      int w = 0;
+      try {
+        w = kv.second.as<int>();
+      } catch (const YAML::Exception&) {
+      }
+      if (w < 1 || w > 8) throw Error(kv.second, "text_scoring: window: sentences, 1 to 8");
+      t->window = static_cast<uint32_t>(w);
+    } else if (key == "features") {
+      if (!kv.second.IsMap()) throw Error(kv.second, "text_scoring: features: expected a map of name: {weight, patterns}");
+      for (const auto& f : kv.second) {
+        const std::string name = Scalar(f.first, "feature name");
+        const std::string what = "text_scoring: feature " + name;
+        if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
+          throw Error(f.first, what + ": a name is lower case letters, digits and _");
+        if (!f.second.IsMap()) throw Error(f.second, what + ": expected {weight, patterns, description}");
+        auto it = std::find_if(t->features.begin(), t->features.end(),
+                               [&](const TextFeature& x) { return x.name == name; });
+        if (it == t->features.end()) {
+          t->features.push_back(TextFeature{name, "", 0, 0, {}});
+          it = t->features.end() - 1;
+        }
+        for (const auto& fk : f.second) {
+          const std::string k = Scalar(fk.first, what + " key");
+          if (k == "weight") {
+            if (fk.second.IsMap()) {
+              for (const auto& w : fk.second) {
+                const std::string kind = Scalar(w.first, what + ": weight kind");
+                if (kind == "definition") {
+                  it->definition_weight = Weight(w.second, what);
+                } else if (kind == "result") {
+                  it->result_weight = Weight(w.second, what);
+                } else {
+                  throw Error(w.first, what + ": weight: unknown kind '" + kind + "' (definition, result)");
+                }
+              }
+            } else {
+              it->definition_weight = it->result_weight = Weight(fk.second, what);
+            }
+          } else if (k == "patterns") {
+            if (fk.second.IsMap()) {
+              if (!fk.second["append"] || fk.second.size() != 1)
+                throw Error(fk.second, what + ": patterns: expected a list or {append: [...]}");
+              auto more = Strings(fk.second["append"], what + ": patterns");
+              it->patterns.insert(it->patterns.end(), more.begin(), more.end());
+            } else {
+              it->patterns = Strings(fk.second, what + ": patterns");
+            }
+          } else if (k == "description") {
+            it->description = Scalar(fk.second, what + ": description");
+          } else {
+            throw Error(fk.first, what + ": unknown key '" + k + "' (weight, patterns, description)");
+          }
+        }
+        const auto& channels = TextChannelFeatures();
+        const bool channel = std::find(channels.begin(), channels.end(), name) != channels.end();
+        if (channel && !it->patterns.empty())
+          throw Error(f.second, what + ": a channel feature has no patterns");
+        if (!channel && it->patterns.empty())
+          throw Error(f.second, what + ": needs patterns (or is one of the channel features: " +
+                                    fmt::format("{}", fmt::join(channels, ", ")) + ")");
+      }
+    } else {
+      throw Error(kv.first, "text_scoring: unknown key '" + key + "' (thresholds, window, features)");
+    }
+  }
+}
+
 void Apply(const YAML::Node& root, const std::string& source, RuleSet* set) {
   if (root.IsNull()) return;
   if (!root.IsMap()) throw Error(root, "expected a map with lists: and rules:");
@@ -294,6 +398,8 @@ void Apply(const YAML::Node& root, const std::string& source, RuleSet* set) {
           set->rules.push_back(std::move(r));
         }
       }
+    } else if (key == "text_scoring") {
+      ApplyTextScoring(kv.second, &set->text);
     } else if (key == "macros") {
       if (!kv.second.IsMap()) throw Error(kv.second, "macros: expected a map of name: {field: values}");
       for (const auto& m : kv.second) {
@@ -315,7 +421,8 @@ void Apply(const YAML::Node& root, const std::string& source, RuleSet* set) {
       }
     } else {
       throw Error(kv.first,
-                  "unknown top-level key '" + key + "' (lists, macros, rules, suppress)");
+                  "unknown top-level key '" + key +
+                      "' (lists, macros, rules, suppress, text_scoring)");
     }
   }
 }

@@ -64,7 +64,34 @@ struct Suppression {
   std::string source;
 };
 
+// One feature of the scored text detector (detect/text_score.h): RE2
+// patterns over normalised, lower-case text (any match in a sentence fires
+// it), or none for a channel feature that normalisation finds (hidden
+// characters, hidden markup), and its weight in a tool definition's field
+// and in content an agent reads.
+struct TextFeature {
+  std::string name;
+  std::string description;
+  double definition_weight = 0;
+  double result_weight = 0;
+  std::vector<std::string> patterns;
+};
+
+// `text_scoring:`: a text is flagged when the weights of the distinct
+// features in `window` consecutive sentences (plus its channel features)
+// reach the threshold of its kind.
+struct TextScoring {
+  double definition_threshold = 4;
+  double result_threshold = 4;
+  uint32_t window = 2;
+  std::vector<TextFeature> features;  // in load order
+};
+
+// Channel features: fired by what normalisation finds, not by patterns.
+const std::vector<std::string>& TextChannelFeatures();
+
 struct RuleSet {
+  TextScoring text;
   std::vector<Rule> rules;  // in load order
   std::vector<Suppression> suppressions;
   // Named condition sets (`macros:`), used as {macro: name} in conditions.

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/text.h"
 #include "model/event_text.h"
@@ -17,36 +18,6 @@
 
 namespace agentwatch {
 namespace {
-
-// Decodes one UTF-8 code point at s[i]; 0 and advances 1 on a bad byte.
-uint32_t NextCodePoint(std::string_view s, size_t* i) {
-  const auto c = static_cast<unsigned char>(s[*i]);
-  int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-  if (len == 0 || *i + len > s.size()) {
-    ++*i;
-    return 0;
-  }
-  uint32_t cp = len == 1 ? c : c & (0xFF >> (len + 1));
-  for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[*i + k]) & 0x3F);
-  *i += len;
-  return cp;
-}
-
-// Characters a reader does not see but a model reads.
-bool Invisible(uint32_t cp) {
-  return (cp >= 0x200B && cp <= 0x200F) ||  // zero-width, LRM/RLM
-         (cp >= 0x202A && cp <= 0x202E) ||  // bidi embeddings, overrides
-         (cp >= 0x2060 && cp <= 0x2064) ||  // word joiner, invisible operators
-         (cp >= 0x2066 && cp <= 0x2069) ||  // bidi isolates
-         cp == 0xFEFF || cp == 0x00AD || cp == 0x180E ||
-         (cp >= 0xE0000 && cp <= 0xE007F);  // tag characters
-}
-
-std::string Excerpt(std::string_view text, size_t at, size_t len) {
-  const size_t from = at > 40 ? at - 40 : 0;
-  std::string out = Printable(text.substr(from, std::min<size_t>(len + 80, 200)));
-  return (from > 0 ? "…" : "") + out + (from + len + 80 < text.size() ? "…" : "");
-}
 
 // A signal of a kernel event's process, appended to out.
 Signal& NewSignal(const v1::Event& ev, const char* name, std::string description,
@@ -92,7 +63,8 @@ Detectors::~Detectors() = default;
 Detectors::Detectors(Detectors&&) noexcept = default;
 Detectors& Detectors::operator=(Detectors&&) noexcept = default;
 
-std::string Detectors::Compile(const std::map<std::string, std::vector<std::string>>& lists) {
+std::string Detectors::Compile(const std::map<std::string, std::vector<std::string>>& lists,
+                               const TextScoring& text) {
   auto list = [&](const char* name) -> const std::vector<std::string>& {
     static const std::vector<std::string> kEmpty;
     auto it = lists.find(name);
@@ -114,17 +86,8 @@ std::string Detectors::Compile(const std::map<std::string, std::vector<std::stri
   std::unique_ptr<RE2::Set> paths, not_paths;
   if (std::string e = glob_set("sensitive_paths", &paths); !e.empty()) return e;
   if (std::string e = glob_set("sensitive_paths_except", &not_paths); !e.empty()) return e;
-  RE2::Options mo;
-  mo.set_log_errors(false);
-  mo.set_case_sensitive(false);
-  auto markers = std::make_unique<RE2::Set>(mo, RE2::UNANCHORED);
-  std::vector<std::unique_ptr<RE2>> marker_res;
-  for (const auto& m : list("poisoning_markers")) {
-    std::string err;
-    if (markers->Add(m, &err) < 0) return fmt::format("list poisoning_markers: '{}': {}", m, err);
-    marker_res.push_back(std::make_unique<RE2>("(" + m + ")", mo));
-  }
-  if (!markers->Compile()) return "list poisoning_markers: does not compile";
+  TextScorer scorer;
+  if (std::string e = scorer.Compile(text); !e.empty()) return e;
   std::vector<Cidr> allow;
   for (const auto& c : list("egress_allow")) {
     Cidr cidr;
@@ -154,8 +117,7 @@ std::string Detectors::Compile(const std::map<std::string, std::vector<std::stri
   }
   sensitive_ = std::move(paths);
   not_sensitive_ = std::move(not_paths);
-  markers_ = std::move(markers);
-  marker_res_ = std::move(marker_res);
+  text_ = std::move(scorer);
   egress_allow_ = std::move(allow);
   const auto& sh = list("shells");
   shells_ = {sh.begin(), sh.end()};
@@ -408,10 +370,16 @@ void Detectors::Call(const v1::Event& ev, std::vector<Signal>* out) const {
     Signal& s = make("injection_in_result");
     s.fields["reason"] = c.content_flag();
     s.fields["excerpt"] = c.content_excerpt();
-  } else if (content && !c.result().empty() && ScanText(c.result(), &reason, &excerpt)) {
-    Signal& s = make("injection_in_result");
-    s.fields["reason"] = reason;
-    s.fields["excerpt"] = excerpt;
+  } else if (content && !c.result().empty()) {
+    const TextScorer::Verdict v = ScoreContent(c.result());
+    if (v.flagged) {
+      Signal& s = make("injection_in_result");
+      s.fields["reason"] = v.Reason();
+      s.fields["excerpt"] = v.excerpt;
+      s.fields["features"] = fmt::format("{}", fmt::join(v.features, ","));
+      s.fields["score"] = fmt::format("{:.1f}", v.score);
+      s.fields["channel"] = v.channel;
+    }
   }
   if (c.status() == "error" || c.status() == "tool_error")
     make("call_failed").fields["status"] = c.status();
@@ -583,52 +551,35 @@ bool Detectors::EncodedLabel(std::string_view name, std::string* label) {
   return false;
 }
 
+TextScorer::Verdict Detectors::ScoreContent(std::string_view text) const {
+  return text_.Score(text, TextScorer::Kind::kResult);
+}
+
 bool Detectors::ScanText(const std::string& text, std::string* reason,
                          std::string* excerpt) const {
-  if (text.empty()) return false;
-  std::vector<int> m;
-  if (markers_ && markers_->Match(text, &m) && !m.empty()) {
-    *reason = "instructions to the model";
-    re2::StringPiece hit;
-    const RE2& re = *marker_res_[*std::min_element(m.begin(), m.end())];
-    if (RE2::PartialMatch(text, re, &hit)) {
-      *excerpt = Excerpt(text, static_cast<size_t>(hit.data() - text.data()), hit.size());
-    } else {
-      *excerpt = Excerpt(text, 0, 0);
-    }
-    return true;
-  }
-  for (size_t i = 0; i < text.size();) {
-    const size_t at = i;
-    if (text[i] == '\x1b') {
-      *reason = "a terminal escape sequence";
-      *excerpt = Excerpt(text, at, 1);
-      return true;
-    }
-    const uint32_t cp = NextCodePoint(text, &i);
-    if (Invisible(cp)) {
-      *reason = fmt::format("invisible Unicode (U+{:04X})", cp);
-      *excerpt = Excerpt(text, at, i - at);
-      return true;
-    }
-  }
-  return false;
+  const TextScorer::Verdict v = ScoreContent(text);
+  if (!v.flagged) return false;
+  *reason = v.Reason();
+  *excerpt = v.excerpt;
+  return true;
 }
 
 void Detectors::Tool(const v1::McpTool& t, std::vector<Signal>* out) const {
-  std::string reason, excerpt;
-  for (const std::string* text : {&t.description(), &t.title(), &t.input_schema(),
-                                  &t.output_schema(), &t.annotations()}) {
-    if (ScanText(*text, &reason, &excerpt)) break;
-  }
-  if (reason.empty()) return;
+  std::vector<TextField> fields;
+  ToolFields(t, &fields);
+  const TextScorer::Verdict v = text_.ScoreFields(fields);
+  if (!v.flagged) return;
   Signal& s = out->emplace_back();
   s.name = "tool_poisoned";
-  s.description = fmt::format("tool {}: {}", t.name(), reason);
+  s.description = fmt::format("tool {}: {}", t.name(), v.Reason());
   s.time_unix_ns = t.last_seen_unix_ns();
   s.fields["tool"] = t.name();
-  s.fields["reason"] = reason;
-  s.fields["excerpt"] = excerpt;
+  s.fields["reason"] = v.Reason();
+  s.fields["excerpt"] = v.excerpt;
+  s.fields["field"] = v.field;
+  s.fields["features"] = fmt::format("{}", fmt::join(v.features, ","));
+  s.fields["score"] = fmt::format("{:.1f}", v.score);
+  s.fields["channel"] = v.channel;
 }
 
 }  // namespace agentwatch

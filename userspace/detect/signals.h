@@ -17,6 +17,8 @@
 #include <re2/set.h>
 
 #include "agentwatch/v1/agentwatch.pb.h"
+#include "detect/rules.h"
+#include "detect/text_score.h"
 
 namespace agentwatch {
 
@@ -39,9 +41,11 @@ class Detectors {
 
   // Builds the matchers from the lists (sensitive_paths, shells,
   // interpreters, inline_code_flags, network_tools, egress_allow,
-  // dns_allow, poisoning_markers). Returns "" or the error (naming the
-  // list and entry).
-  std::string Compile(const std::map<std::string, std::vector<std::string>>& lists);
+  // dns_allow, ...) and the text detector from text (the rule pack's
+  // text_scoring; none when empty). Returns "" or the error (naming the
+  // list and entry, or the feature and pattern).
+  std::string Compile(const std::map<std::string, std::vector<std::string>>& lists,
+                      const TextScoring& text = {});
 
   // A kernel effect (exec, file open, connect, DNS query).
   void Effect(const v1::Event& ev, std::vector<Signal>* out) const;
@@ -52,11 +56,12 @@ class Detectors {
   void Outbound(const v1::Event& ev, std::vector<Signal>* out) const;
   // A finished call: secrets in its arguments, failure.
   void Call(const v1::Event& ev, std::vector<Signal>* out) const;
-  // A tool definition as listed: hidden instructions, invisible Unicode,
-  // terminal escapes.
+  // A tool definition as listed, every text field of it scored
+  // (detect/text_score.h): tool_poisoned with the field and the features.
   void Tool(const v1::McpTool& tool, std::vector<Signal>* out) const;
-  // Text addressed to the model, invisible Unicode or terminal escapes in
-  // text: the reason and an excerpt, or false.
+  // Content an agent read, scored: the verdict; ScanText: flagged, with
+  // the reason (field, features, score) and a redacted excerpt.
+  TextScorer::Verdict ScoreContent(std::string_view text) const;
   bool ScanText(const std::string& text, std::string* reason, std::string* excerpt) const;
   // A long base64 or hex run, or a long high-entropy DNS label: an excerpt.
   static bool EncodedBlob(std::string_view text, size_t min_len, std::string* excerpt);
@@ -94,8 +99,7 @@ class Detectors {
   };
   std::unique_ptr<RE2::Set> sensitive_;
   std::unique_ptr<RE2::Set> not_sensitive_;
-  std::unique_ptr<RE2::Set> markers_;
-  std::vector<std::unique_ptr<RE2>> marker_res_;  // the same, one by one
+  TextScorer text_;
   std::set<std::string> shells_, network_tools_, inline_flags_;
   std::vector<std::string> interpreters_;  // globs
   std::vector<Cidr> egress_allow_;

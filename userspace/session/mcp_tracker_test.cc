@@ -497,7 +497,7 @@ TEST_F(TrackerTest, WholeResultsAreScannedAsText) {
   RuleSet set;
   ASSERT_EQ(LoadRules("", &set), "");
   auto d = std::make_shared<Detectors>();
-  ASSERT_EQ(d->Compile(set.lists), "");
+  ASSERT_EQ(d->Compile(set.lists, set.text), "");
   tracker_.SetContentScanner([d](const std::string& t, std::string* r, std::string* e) {
     return d->ScanText(t, r, e);
   });
@@ -519,7 +519,7 @@ TEST_F(TrackerTest, WholeResultsAreScannedAsText) {
   auto calls = Calls();
   ASSERT_EQ(calls.size(), 3u);
   EXPECT_LT(calls[0].result().size(), 1100u) << "the preview is cut";
-  EXPECT_EQ(calls[0].content_flag(), "instructions to the model");
+  EXPECT_EQ(calls[0].content_flag().rfind("instructions to the model (score ", 0), 0u);
   EXPECT_NE(calls[0].content_excerpt().find("gnore all previous"), std::string::npos);
   EXPECT_NE(calls[1].content_flag(), "");
   EXPECT_EQ(calls[2].content_flag(), "") << calls[2].content_excerpt();
