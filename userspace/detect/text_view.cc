@@ -343,6 +343,19 @@ void HexTexts(std::string_view in, std::vector<std::string>* out) {
   }
 }
 
+// The text backwards (by code point), when bidi controls show it
+// reversed or it says to reverse it.
+void ReversedText(std::string_view in, bool bidi, std::vector<std::string>* out) {
+  static const RE2 re("(?i)\\brevers");
+  if (!bidi && !RE2::PartialMatch(in, re)) return;
+  std::vector<uint32_t> cps;
+  for (size_t i = 0; i < in.size();) cps.push_back(Next(in, &i));
+  std::string t;
+  t.reserve(in.size());
+  for (auto it = cps.rbegin(); it != cps.rend(); ++it) Put(*it, &t);
+  out->push_back(std::move(t));
+}
+
 // ROT13 of the whole text, when it says it holds some.
 void Rot13Text(std::string_view in, std::vector<std::string>* out) {
   static const RE2 re("(?i)\\brot[ -]?13\\b");
@@ -651,10 +664,11 @@ void View(std::string_view raw, int depth, TextView* v) {
   }
   std::string tags, selectors;
   const std::string visible = StripInvisible(DecodeEntities(raw), v, &tags, &selectors);
-  std::vector<std::string> decoded, hex, rot13;
+  std::vector<std::string> decoded, hex, rot13, reversed;
   Base64Texts(visible, &decoded);
   HexTexts(visible, &hex);
   Rot13Text(visible, &rot13);
+  ReversedText(visible, v->bidi_controls > 0, &reversed);
   std::string folded = FoldLookalikes(Fold(visible), v);
   const size_t first_hidden = v->segments.size();
   TakeMarkup(&folded, v);
@@ -676,6 +690,7 @@ void View(std::string_view raw, int depth, TextView* v) {
   for (const std::string& d : decoded) add_hidden(d, "base64");
   for (const std::string& d : hex) add_hidden(d, "hex");
   for (const std::string& d : rot13) add_hidden(d, "rot13");
+  for (const std::string& d : reversed) add_hidden(d, "reversed");
 }
 
 }  // namespace

@@ -30,7 +30,8 @@ struct TextSegment {
   // "" for what a reader sees; else the hidden channel it came from:
   // tag-characters, variation-selectors, html-comment, hidden-element,
   // link-title, image-alt, base64, hex, rot13 (the whole text, when it
-  // says it holds ROT13).
+  // says it holds ROT13), reversed (the whole text backwards, when bidi
+  // controls are in it or it says to reverse).
   std::string channel;
 };
 
