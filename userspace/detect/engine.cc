@@ -305,10 +305,20 @@ void Engine::NewToolSignals(const v1::Event& ev, const std::string& identity,
                             std::vector<Signal>* sigs) {
   const v1::McpCall& c = ev.call();
   auto& seen = scanned_tools_[identity];
+  // Who offers which tool, host-wide (the first server to list a name owns
+  // it; bounded).
+  for (const auto& t : inv.tools()) {
+    if (tool_owner_.size() >= 65536) break;
+    tool_owner_.emplace(t.name(), identity);
+  }
+  auto other_tool = [&](std::string_view name) {
+    auto it = tool_owner_.find(std::string(name));
+    return it != tool_owner_.end() && it->second != identity;
+  };
   for (const auto& t : inv.tools()) {
     if (!seen.insert(t.hash()).second) continue;
     std::vector<Signal> ts;
-    detectors_->Tool(t, &ts);
+    detectors_->Tool(t, &ts, other_tool);
     for (auto& s : ts) {
       s.seq = ev.seq();
       s.call_id = c.call_id();
@@ -643,6 +653,21 @@ bool Engine::ScanContent(const std::string& text, std::string* reason,
     d = detectors_;
   }
   return d != nullptr && d->ScanText(text, reason, excerpt);
+}
+
+bool Engine::ScanDefinitions(const std::string& method, const std::string& result,
+                             std::string* reason, std::string* excerpt) const {
+  std::shared_ptr<const Detectors> d;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    d = detectors_;
+  }
+  std::string item;
+  TextScorer::Verdict v;
+  if (d == nullptr || !d->ScanDefinitionList(method, result, &item, &v)) return false;
+  *reason = fmt::format("{}: {}", item, v.Reason());
+  *excerpt = v.excerpt;
+  return true;
 }
 
 bool Engine::IsEgress(const v1::SockAddr& remote) const {

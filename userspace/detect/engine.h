@@ -86,6 +86,10 @@ class Engine {
   // Any thread, no engine lock held while scanning: text addressed to the
   // model, invisible Unicode or terminal escapes (the rules' markers).
   bool ScanContent(const std::string& text, std::string* reason, std::string* excerpt) const;
+  // A prompts/resources/templates listing (Detectors::ScanDefinitionList):
+  // reason "prompt NAME: instructions to the model ...".
+  bool ScanDefinitions(const std::string& method, const std::string& result,
+                       std::string* reason, std::string* excerpt) const;
   // Any thread: the destination is outside the allow-lists (egress).
   bool IsEgress(const v1::SockAddr& remote) const;
 
@@ -158,7 +162,8 @@ class Engine {
   std::deque<v1::Alert> alerts_;          // oldest first
   std::map<std::string, std::set<std::string>> used_tools_;    // identity -> tools
   std::map<std::string, std::set<std::string>> scanned_tools_; // identity -> hashes
-  std::map<uint32_t, std::map<std::string, std::string>> agent_tools_;  // agent -> tool -> identity
+  std::map<uint32_t, std::map<std::string, std::string>> agent_tools_;
+  std::map<std::string, std::string> tool_owner_;  // tool name -> identity  // agent -> tool -> identity
   std::map<std::string, uint64_t> suppression_hits_;
   struct RateWindow {
     int64_t start_unix_ns = 0;

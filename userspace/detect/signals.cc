@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <simdjson.h>
 
 #include "common/text.h"
 #include "model/event_text.h"
@@ -361,6 +362,19 @@ void Detectors::Call(const v1::Event& ev, std::vector<Signal>* out) const {
                                 f.from_call_id(), f.from_tool());
     break;  // one per call: the rules ask whether data moved, not how often
   }
+  // Prompts, resources and templates as listed (the tracker scored the
+  // whole list; content_flag is "prompt NAME: reason").
+  if ((c.method() == "prompts/list" || c.method() == "resources/list" ||
+       c.method() == "resources/templates/list") &&
+      !c.content_flag().empty()) {
+    const std::string& flag = c.content_flag();
+    const size_t colon = flag.find(": ");
+    Signal& s = make("tool_poisoned");
+    s.fields["tool"] = colon == std::string::npos ? c.method() : flag.substr(0, colon);
+    s.fields["reason"] = colon == std::string::npos ? flag : flag.substr(colon + 2);
+    s.fields["excerpt"] = c.content_excerpt();
+    s.description = fmt::format("{}: {}", s.fields["tool"], s.fields["reason"]);
+  }
   std::string reason, excerpt;
   // Content the agent reads (tool definitions are looked at as tools).
   const bool content = c.method() == "tools/call" || c.method() == "resources/read" ||
@@ -555,6 +569,41 @@ TextScorer::Verdict Detectors::ScoreContent(std::string_view text) const {
   return text_.Score(text, TextScorer::Kind::kResult);
 }
 
+bool Detectors::ScanDefinitionList(std::string_view method, std::string_view result,
+                                   std::string* item, TextScorer::Verdict* verdict) const {
+  const char* key = method == "prompts/list"             ? "prompts"
+                    : method == "resources/list"           ? "resources"
+                    : method == "resources/templates/list" ? "resourceTemplates"
+                                                           : nullptr;
+  const char* kind = method == "prompts/list"             ? "prompt"
+                     : method == "resources/list"           ? "resource"
+                                                            : "resource template";
+  if (key == nullptr) return false;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::dom::array items;
+  if (parser.parse(result.data(), result.size()).get(root) != simdjson::SUCCESS ||
+      root[key].get_array().get(items) != simdjson::SUCCESS)
+    return false;
+  size_t n = 0;
+  for (simdjson::dom::element it : items) {
+    if (++n > 4096) break;
+    std::vector<TextField> fields;
+    DefinitionFields(simdjson::minify(it), "", &fields);
+    TextScorer::Verdict v = text_.ScoreFields(fields);
+    if (!v.flagged) continue;
+    std::string_view name;
+    if (it["name"].get_string().get(name) != simdjson::SUCCESS &&
+        it["uri"].get_string().get(name) != simdjson::SUCCESS &&
+        it["uriTemplate"].get_string().get(name) != simdjson::SUCCESS)
+      name = "?";
+    *item = fmt::format("{} {}", kind, Printable(name.substr(0, 128)));
+    *verdict = std::move(v);
+    return true;
+  }
+  return false;
+}
+
 bool Detectors::ScanText(const std::string& text, std::string* reason,
                          std::string* excerpt) const {
   const TextScorer::Verdict v = ScoreContent(text);
@@ -564,10 +613,42 @@ bool Detectors::ScanText(const std::string& text, std::string* reason,
   return true;
 }
 
-void Detectors::Tool(const v1::McpTool& t, std::vector<Signal>* out) const {
+void Detectors::Tool(const v1::McpTool& t, std::vector<Signal>* out,
+                     const std::function<bool(std::string_view)>& other_tool) const {
   std::vector<TextField> fields;
   ToolFields(t, &fields);
-  const TextScorer::Verdict v = text_.ScoreFields(fields);
+  TextScorer::Verdict v = text_.ScoreFields(fields);
+  if (other_tool) {
+    // Identifiers with a separator (send_email, create-issue, gh.merge)
+    // that name another server's tool: shadowing by name.
+    bool found = false;
+    for (const TextField& f : fields) {
+      const std::string& s = f.text;
+      for (size_t i = 0; i < s.size() && !found;) {
+        auto ident = [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.';
+        };
+        if (!ident(s[i])) {
+          ++i;
+          continue;
+        }
+        size_t end = i;
+        while (end < s.size() && ident(s[end])) ++end;
+        std::string_view tok(s.data() + i, end - i);
+        while (!tok.empty() && (tok.back() == '.' || tok.back() == '-')) tok.remove_suffix(1);
+        i = end;
+        if (tok.size() < 4 || tok.find_first_of("_-.") == std::string_view::npos ||
+            tok == t.name())
+          continue;
+        if (other_tool(tok)) {
+          found = true;
+          if (v.field.empty()) v.field = f.path;
+        }
+      }
+      if (found) break;
+    }
+    if (found) text_.AddFeature("other_server_tool", TextScorer::Kind::kDefinition, &v);
+  }
   if (!v.flagged) return;
   Signal& s = out->emplace_back();
   s.name = "tool_poisoned";

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -58,10 +59,18 @@ class Detectors {
   void Call(const v1::Event& ev, std::vector<Signal>* out) const;
   // A tool definition as listed, every text field of it scored
   // (detect/text_score.h): tool_poisoned with the field and the features.
-  void Tool(const v1::McpTool& tool, std::vector<Signal>* out) const;
+  // other_tool (may be empty): whether a name is a tool of another server
+  // (names of such tools in the text are the other_server_tool feature).
+  void Tool(const v1::McpTool& tool, std::vector<Signal>* out,
+            const std::function<bool(std::string_view)>& other_tool = {}) const;
   // Content an agent read, scored: the verdict; ScanText: flagged, with
   // the reason (field, features, score) and a redacted excerpt.
   TextScorer::Verdict ScoreContent(std::string_view text) const;
+  // A prompts/list, resources/list or resources/templates/list result
+  // (JSON): every item's fields scored as a definition; true with the
+  // first flagged item ("prompt NAME", "resource URI") and its verdict.
+  bool ScanDefinitionList(std::string_view method, std::string_view result, std::string* item,
+                          TextScorer::Verdict* verdict) const;
   bool ScanText(const std::string& text, std::string* reason, std::string* excerpt) const;
   // A long base64 or hex run, or a long high-entropy DNS label: an excerpt.
   static bool EncodedBlob(std::string_view text, size_t min_len, std::string* excerpt);

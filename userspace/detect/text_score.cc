@@ -162,7 +162,9 @@ TextScorer::Verdict TextScorer::Score(std::string_view text, Kind kind) const {
                              view.mixed_script_words};
   for (size_t ch = 0; ch < std::size(counts); ++ch)
     if (counts[ch] > 0) base += channel_weight(ch, &base_names);
-  const size_t hidden_ch = TextChannelFeatures().size() - 1;  // hidden_channel
+  const auto& channels = TextChannelFeatures();
+  const size_t hidden_ch = static_cast<size_t>(
+      std::find(channels.begin(), channels.end(), "hidden_channel") - channels.begin());
 
   double best = 0;
   uint64_t best_mask = 0;
@@ -225,6 +227,21 @@ TextScorer::Verdict TextScorer::Score(std::string_view text, Kind kind) const {
   v.excerpt = Redact(Printable(best_excerpt), 512);
   v.flagged = v.score >= (def ? sc.definition_threshold : sc.result_threshold);
   return v;
+}
+
+void TextScorer::AddFeature(const std::string& name, Kind kind, Verdict* v) const {
+  if (!c_) return;
+  const TextScoring& sc = c_->scoring;
+  for (const TextFeature& f : sc.features) {
+    if (f.name != name) continue;
+    const double w = kind == Kind::kDefinition ? f.definition_weight : f.result_weight;
+    if (w <= 0) return;
+    v->score += w;
+    v->features.insert(v->features.begin(), name);
+    v->flagged =
+        v->score >= (kind == Kind::kDefinition ? sc.definition_threshold : sc.result_threshold);
+    return;
+  }
 }
 
 TextScorer::Verdict TextScorer::ScoreFields(const std::vector<TextField>& fields) const {

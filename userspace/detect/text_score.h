@@ -70,6 +70,10 @@ class TextScorer {
   Verdict Score(std::string_view text, Kind kind) const;
   // A definition: its best-scoring field.
   Verdict ScoreFields(const std::vector<TextField>& fields) const;
+  // Adds a channel feature found outside the text (other_server_tool: the
+  // engine saw the name of another server's tool in it) to v, and judges
+  // it again.
+  void AddFeature(const std::string& name, Kind kind, Verdict* v) const;
 
  private:
   struct Compiled;

@@ -85,6 +85,10 @@ Pipeline::Pipeline(Options opts, WatchSink* sink, OutputFn out)
       [this](const std::string& text, std::string* reason, std::string* excerpt) {
         return engine_.ScanContent(text, reason, excerpt);
       });
+  mcp_.tracker().SetDefinitionScanner([this](const std::string& method, const std::string& result,
+                                             std::string* reason, std::string* excerpt) {
+    return engine_.ScanDefinitions(method, result, reason, excerpt);
+  });
 }
 
 namespace {

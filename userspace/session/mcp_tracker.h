@@ -121,6 +121,12 @@ class McpTracker {
   using ContentScanner =
       std::function<bool(const std::string& text, std::string* reason, std::string* excerpt)>;
   void SetContentScanner(ContentScanner scan) { content_scanner_ = std::move(scan); }
+  // Looks at a whole prompts/list, resources/list or resources/templates/list
+  // result (JSON): true with the poisoned item ("prompt NAME: reason") and
+  // an excerpt. Pipeline thread.
+  using DefinitionScanner = std::function<bool(const std::string& method, const std::string& result,
+                                               std::string* reason, std::string* excerpt)>;
+  void SetDefinitionScanner(DefinitionScanner scan) { definition_scanner_ = std::move(scan); }
   void SetLookups(ProcessFn process, ClientFn client) {
     process_fn_ = std::move(process);
     client_fn_ = std::move(client);
@@ -308,6 +314,7 @@ class McpTracker {
   // least recent session with no call pending (else the least recent).
   std::map<std::string, Session>::iterator BusiestOldestSession();
   ContentScanner content_scanner_;
+  DefinitionScanner definition_scanner_;
   std::map<std::string, ToolBook> inventories_;  // by server identity
   std::map<uint64_t, Pending> pending_;         // by pending id (FIFO order)
   std::map<std::string, uint64_t> pending_index_;  // pairing key -> pending id

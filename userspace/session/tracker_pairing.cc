@@ -37,6 +37,11 @@ bool ReadsContent(const std::string& method) {
   return method == "tools/call" || method == "resources/read" || method == "prompts/get";
 }
 
+bool ListsDefinitions(const std::string& method) {
+  return method == "prompts/list" || method == "resources/list" ||
+         method == "resources/templates/list";
+}
+
 }  // namespace
 
 void McpTracker::OnRequest(const Inbound& in, Result* res, std::vector<v1::Event>* out) {
@@ -242,6 +247,15 @@ std::string McpTracker::OnResult(const Inbound& in, Pending* p, Session* s,
   c.set_result_summary(r.summary);
   c.set_result(Redact(in.m.result, opts_.result_max));
   if (ReadsContent(c.method())) NoteResultContent(in.m.result, r.is_error, p);
+  if (ListsDefinitions(c.method()) && !r.is_error && definition_scanner_) {
+    // Descriptions of prompts, resources and templates, scanned whole (the
+    // stored result is a preview).
+    std::string reason, excerpt;
+    if (definition_scanner_(c.method(), in.m.result, &reason, &excerpt)) {
+      c.set_content_flag(Redact(reason, 1024));
+      c.set_content_excerpt(Redact(excerpt, 512));
+    }
+  }
   ApplyResult(p, s, r, in.w, out);
   return r.is_error ? "tool_error" : "ok";
 }
