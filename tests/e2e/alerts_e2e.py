@@ -86,6 +86,7 @@ def main():
                          {"tool": "run_command", "arguments": {"command": f"cat {creds}"}},
                          {"tool": "note", "arguments": {"text": "hello"}},
                          {"list": True},
+                         {"listPrompts": True},
                      ])),
             capture_output=True, text=True, timeout=60, cwd=TESTS)
         check(attack.returncode == 0, f"attacking agent: {attack.stderr[-500:]}")
@@ -99,8 +100,10 @@ def main():
                 "tool-changed-after-use", "server-out-of-scope"}
 
         def have():
-            got = {x["rule_id"] for x in aw("alerts")}
-            return got if want <= got else None
+            now = aw("alerts")
+            got = {x["rule_id"] for x in now}
+            poisonings = sum(x["rule_id"] == "tool-description-poisoning" for x in now)
+            return got if want <= got and poisonings >= 2 else None
         try:
             wait_for(have, 30, "the alerts")
         except SystemExit:
@@ -130,9 +133,12 @@ def main():
         check(scope.get("evidence", [{}])[0].get("fields", {}).get("path") == creds and
               scope.get("evidence", [{}])[0].get("fields", {}).get("roots") == project,
               f"the out-of-scope alert names the file and the root: {scope}")
-        poison = by_rule.get("tool-description-poisoning", {})
-        check(poison.get("evidence", [{}])[0].get("fields", {}).get("tool") == "add",
-              f"the poisoning alert names the tool: {poison}")
+        poisoned = {x.get("evidence", [{}])[0].get("fields", {}).get("tool"): x for x in alerts
+                    if x["rule_id"] == "tool-description-poisoning"}
+        check("add" in poisoned, f"the poisoning alert names the tool: {sorted(poisoned)}")
+        prompt = poisoned.get("prompt summarize", {})
+        check("arguments.description" in prompt.get("summary", ""),
+              f"a poisoned prompt's argument is an alert that names the field: {prompt}")
         if exfil.get("id"):
             one = aw("alert", str(exfil["id"]))
             check(one and one[0].get("id") == exfil["id"], "alert ID --json gives it back")

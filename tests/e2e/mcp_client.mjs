@@ -12,7 +12,8 @@
 // ("progress" asks for progress notifications; "cancelAfterMs" cancels the
 // call after that long). A {"waitFile": path} step pauses until that file
 // exists (the session stays open meanwhile); {"sleep": s} pauses s seconds;
-// {"list": true} lists the tools again (after a server announced a change).
+// {"list": true} lists the tools again (after a server announced a change);
+// {"listPrompts": true} lists the prompts.
 // REPEAT=n repeats them n times and prints per-call latencies instead of
 // results (benchmark mode).
 //
@@ -95,6 +96,10 @@ if (repeat > 0) {
       report.relisted = (await client.listTools()).tools.map((t) => t.name);
       continue;
     }
+    if (c.listPrompts) {
+      report.prompts = (await client.listPrompts()).prompts.map((p) => p.name);
+      continue;
+    }
     if (c.sleep) {
       await new Promise((r) => setTimeout(r, c.sleep * 1000));
       continue;
@@ -137,6 +142,10 @@ if (process.env.THEN_STDIO) {
   for (const c of JSON.parse(process.env.THEN_CALLS || "[]")) {
     if (c.list) {
       await second.listTools();
+      continue;
+    }
+    if (c.listPrompts) {
+      await second.listPrompts();
       continue;
     }
     const a = fill(c.arguments);

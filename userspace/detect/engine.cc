@@ -145,7 +145,7 @@ std::string Engine::Lint(const std::string& yaml, const std::string& name, RuleS
   if (e.empty()) e = ApplyRulesYaml(yaml, name, set);
   if (e.empty()) {
     Detectors d;
-    e = d.Compile(set->lists);
+    e = d.Compile(set->lists, set->text);
   }
   return e;
 }

@@ -19,6 +19,7 @@
 
 #include "detect/rules.h"
 #include "detect/text_score.h"
+#include "mcp/mcp_json.h"
 
 namespace po = boost::program_options;
 using agentwatch::TextScorer;
@@ -31,7 +32,8 @@ struct Item {
   std::string def;   // definitions (JSON)
 };
 
-bool ReadItems(const std::string& path, std::vector<Item>* out, std::string* err) {
+bool ReadItems(const std::string& path, const std::string& label, bool defs,
+               std::vector<Item>* out, std::string* err) {
   std::ifstream in(path);
   if (!in) {
     *err = "cannot open " + path;
@@ -62,8 +64,16 @@ bool ReadItems(const std::string& path, std::vector<Item>* out, std::string* err
     it.text = str("text");
     simdjson::dom::element def;
     if (e["def"].get(def) == simdjson::SUCCESS) it.def = simdjson::minify(def);
-    if (it.label != "attack" && it.label != "benign") {
-      *err = fmt::format("{}:{}: label must be attack or benign", path, n);
+    if (it.label != label) {
+      *err = fmt::format("{}:{}: label '{}' in the {} file", path, n, it.label, label);
+      return false;
+    }
+    if (it.split != "tune" && it.split != "test") {
+      *err = fmt::format("{}:{}: split must be tune or test", path, n);
+      return false;
+    }
+    if (defs ? it.def.empty() : it.text.empty()) {
+      *err = fmt::format("{}:{}: no {}", path, n, defs ? "def" : "text");
       return false;
     }
     out->push_back(std::move(it));
@@ -126,7 +136,7 @@ int main(int argc, char** argv) {
     std::vector<Item> items;
     for (const char* label : {"attack", "benign"}) {
       std::string err;
-      if (!ReadItems(fmt::format("{}/{}_{}.jsonl", dir, label, set), &items, &err)) {
+      if (!ReadItems(fmt::format("{}/{}_{}.jsonl", dir, label, set), label, defs, &items, &err)) {
         std::cerr << "aw-eval-text: " << err << "\n";
         return 2;
       }
@@ -135,8 +145,26 @@ int main(int argc, char** argv) {
       if (split != "all" && it.split != split) continue;
       TextScorer::Verdict v;
       if (defs) {
+        // As the daemon sees them: a tool from its inventory (canonical
+        // JSON, the description and schemas cut to their bounds), the other
+        // kinds as items of their listing.
         std::vector<agentwatch::TextField> fields;
-        agentwatch::DefinitionFields(it.def, "", &fields);
+        if (it.kind == "tool") {
+          const agentwatch::McpResultInfo r =
+              agentwatch::ReadResult("tools/list", "{\"tools\":[" + it.def + "]}");
+          if (r.tools.size() == 1) {
+            agentwatch::v1::McpTool t;
+            t.set_name(r.tools[0].name);
+            t.set_title(r.tools[0].title);
+            t.set_description(r.tools[0].description.substr(0, 4096));
+            t.set_input_schema(r.tools[0].input_schema.substr(0, 16384));
+            t.set_output_schema(r.tools[0].output_schema.substr(0, 16384));
+            t.set_annotations(r.tools[0].annotations.substr(0, 16384));
+            agentwatch::ToolFields(t, &fields);
+          }
+        } else {
+          agentwatch::DefinitionFields(it.def, "", &fields);
+        }
         v = scorer.ScoreFields(fields);
       } else {
         v = scorer.Score(it.text, TextScorer::Kind::kResult);

@@ -1,6 +1,7 @@
 #include "detect/text_score.h"
 
 #include <algorithm>
+#include <cctype>
 #include <bit>
 #include <cstdint>
 
@@ -39,29 +40,95 @@ bool IdentifierKey(std::string_view k) {
   return false;
 }
 
-void Walk(simdjson::dom::element e, const std::string& path, bool identifier,
-          std::vector<TextField>* out) {
-  if (out->size() >= 4096) return;
+// Words in s (runs of non-space).
+size_t WordCount(std::string_view s) {
+  size_t n = 0;
+  bool in = false;
+  for (char c : s) {
+    const bool sp = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    n += !sp && !in;
+    in = !sp;
+  }
+  return n;
+}
+
+// An identifier's value: one token of at most 64 bytes (a sentence under
+// `format` or `type` is text all the same).
+bool LooksLikeIdentifier(std::string_view s) {
+  return s.size() <= 64 && s.find_first_of(" \t\n") == std::string_view::npos;
+}
+
+constexpr size_t kMaxFieldBytes = 512u << 10;  // of one definition
+constexpr size_t kMaxFields = 65536;
+
+void Walk(simdjson::dom::element e, const std::string& path, bool identifier, int depth,
+          size_t* bytes, std::vector<TextField>* out) {
+  if (out->size() >= kMaxFields || *bytes >= kMaxFieldBytes || depth > 64) return;
   switch (e.type()) {
     case simdjson::dom::element_type::STRING: {
       std::string_view s;
-      if (!identifier && e.get_string().get(s) == simdjson::SUCCESS && !s.empty())
+      if (e.get_string().get(s) == simdjson::SUCCESS && !s.empty() &&
+          !(identifier && LooksLikeIdentifier(s))) {
+        *bytes += s.size();
         out->push_back({path, std::string(s)});
+      }
       break;
     }
     case simdjson::dom::element_type::ARRAY:
-      for (simdjson::dom::element c : e.get_array()) Walk(c, path, identifier, out);
+      for (simdjson::dom::element c : e.get_array()) Walk(c, path, identifier, depth + 1, bytes, out);
       break;
     case simdjson::dom::element_type::OBJECT:
       for (auto kv : e.get_object()) {
         const std::string_view k = kv.key;
-        std::string sub = path.empty() ? std::string(k) : fmt::format("{}.{}", path, k);
-        Walk(kv.value, sub, IdentifierKey(k), out);
+        // Paths name where a text sits, cut so a long key costs nothing.
+        const std::string_view shown = k.substr(0, 64);
+        std::string sub = path.size() > 256 ? path
+                          : path.empty()     ? std::string(shown)
+                                             : fmt::format("{}.{}", path, shown);
+        // A property name that is a sentence is text too.
+        if (WordCount(k) >= 3 && *bytes < kMaxFieldBytes) {
+          *bytes += k.size();
+          out->push_back({sub + " (name)", std::string(k)});
+        }
+        Walk(kv.value, sub, IdentifierKey(k), depth + 1, bytes, out);
       }
       break;
     default:
       break;
   }
+}
+
+// Opaque tokens (16+ characters mixing letters and digits) in normalised
+// text, masked: case folding hides them from the case-sensitive
+// credential formats, so an excerpt shows words, not tokens.
+std::string MaskTokens(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  auto tok = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '+' ||
+           c == '/' || c == '=';
+  };
+  while (i < s.size()) {
+    if (!tok(s[i])) {
+      out.push_back(s[i++]);
+      continue;
+    }
+    size_t end = i;
+    bool digit = false, alpha = false;
+    while (end < s.size() && tok(s[end])) {
+      digit |= std::isdigit(static_cast<unsigned char>(s[end])) != 0;
+      alpha |= std::isalpha(static_cast<unsigned char>(s[end])) != 0;
+      ++end;
+    }
+    if (end - i >= 16 && digit && alpha) {
+      out += "[REDACTED:token]";
+    } else {
+      out.append(s.substr(i, end - i));
+    }
+    i = end;
+  }
+  return out;
 }
 
 bool IsChannel(const std::string& name) {
@@ -77,10 +144,11 @@ void DefinitionFields(std::string_view json, std::string_view prefix,
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.parse(json.data(), json.size()).get(root) != simdjson::SUCCESS) {
-    out->push_back({std::string(prefix), std::string(json)});
+    out->push_back({std::string(prefix), std::string(json.substr(0, kMaxFieldBytes))});
     return;
   }
-  Walk(root, std::string(prefix), false, out);
+  size_t bytes = 0;
+  Walk(root, std::string(prefix), false, 0, &bytes, out);
 }
 
 void ToolFields(const v1::McpTool& t, std::vector<TextField>* out) {
@@ -139,6 +207,20 @@ std::string TextScorer::Compile(const TextScoring& scoring) {
 }
 
 TextScorer::Verdict TextScorer::Score(std::string_view text, Kind kind) const {
+  // A long text is read at its start and its end (padding in between does
+  // not push an instruction out of sight), each bounded so that scoring
+  // stays cheap.
+  if (text.size() > kHead + kTail) {
+    Verdict head = ScoreBounded(text.substr(0, kHead), kind);
+    Verdict tail = ScoreBounded(text.substr(text.size() - kTail), kind);
+    Verdict& best = tail.score > head.score ? tail : head;
+    best.features.push_back("truncated");
+    return std::move(best);
+  }
+  return ScoreBounded(text, kind);
+}
+
+TextScorer::Verdict TextScorer::ScoreBounded(std::string_view text, Kind kind) const {
   Verdict v;
   if (!c_ || text.empty()) return v;
   const TextScoring& sc = c_->scoring;
@@ -173,8 +255,6 @@ TextScorer::Verdict TextScorer::Score(std::string_view text, Kind kind) const {
   std::vector<int> hits;
   for (const TextSegment& seg : view.segments) {
     if (!c_->set || seg.text.empty()) continue;
-    hits.clear();
-    if (!c_->set->Match(seg.text, &hits) || hits.empty()) continue;
     const std::vector<std::string_view> sentences = SplitSentences(seg.text);
     std::vector<uint64_t> masks(sentences.size(), 0);
     for (size_t s = 0; s < sentences.size(); ++s) {
@@ -224,7 +304,7 @@ TextScorer::Verdict TextScorer::Score(std::string_view text, Kind kind) const {
     best_excerpt = seg->text.substr(0, 160);
   }
   if (best_excerpt.size() > 240) best_excerpt = best_excerpt.substr(0, 240) + "…";
-  v.excerpt = Redact(Printable(best_excerpt), 512);
+  v.excerpt = Redact(MaskTokens(Printable(best_excerpt)), 512);
   v.flagged = v.score >= (def ? sc.definition_threshold : sc.result_threshold);
   return v;
 }

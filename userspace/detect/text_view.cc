@@ -147,6 +147,19 @@ std::string StripInvisible(std::string_view in, TextView* v, std::string* tags,
       continue;
     }
     end_run();
+    if (cp >= 0xE0000 && cp <= 0xE007F && prev == 0x1F3F4) {
+      // A subdivision flag (U+1F3F4, tags, U+E007F): an emoji, not text.
+      size_t j = i;
+      while (j < in.size()) {
+        size_t k = j;
+        const uint32_t t = Next(in, &k);
+        if (t < 0xE0000 || t > 0xE007F) break;
+        j = k;
+        if (t == 0xE007F) break;
+      }
+      i = j;
+      continue;
+    }
     if (cp >= 0xE0000 && cp <= 0xE007F) {
       ++v->tag_chars;
       if (cp >= 0xE0020 && cp <= 0xE007E) tags->push_back(static_cast<char>(cp - 0xE0000));
@@ -164,21 +177,33 @@ std::string StripInvisible(std::string_view in, TextView* v, std::string* tags,
     }
     if (cp == 0x200E || cp == 0x200F) continue;
     if (cp == 0x1B) {
-      ++v->escapes;
-      // A CSI or OSC sequence goes with it.
+      // A CSI or OSC sequence goes with it. Colours (SGR) are what test
+      // runners print; concealed text (SGR 8), cursor moves and OSC are not.
       if (i < in.size() && in[i] == '[') {
-        ++i;
+        const size_t from = ++i;
         while (i < in.size() && !(in[i] >= 0x40 && in[i] <= 0x7E)) ++i;
+        const std::string_view params = in.substr(from, i - from);
+        const bool sgr = i < in.size() && in[i] == 'm';
+        bool conceal = false;
+        for (size_t k = 0; k < params.size(); ++k) {
+          if (params[k] == '8' && (k == 0 || params[k - 1] == ';') &&
+              (k + 1 == params.size() || params[k + 1] == ';'))
+            conceal = true;
+        }
+        if (!sgr || conceal) ++v->escapes;
         if (i < in.size()) ++i;
       } else if (i < in.size() && in[i] == ']') {
+        ++v->escapes;
         while (i < in.size() && in[i] != '\a' && in[i] != 0x1B) ++i;
         if (i < in.size()) ++i;
+      } else {
+        ++v->escapes;
       }
       out.push_back(' ');
       continue;
     }
     if (cp < 0x20 && cp != '\n' && cp != '\t' && cp != '\r') {
-      ++v->escapes;
+      // Form feeds, vertical tabs, backspaces: layout of extracted text.
       out.push_back(' ');
       continue;
     }
@@ -186,6 +211,81 @@ std::string StripInvisible(std::string_view in, TextView* v, std::string* tags,
     prev = cp;
   }
   end_run();
+  return out;
+}
+
+bool CombiningMark(uint32_t cp) {
+  return (cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x1AB0 && cp <= 0x1AFF) ||
+         (cp >= 0x1DC0 && cp <= 0x1DFF) || (cp >= 0x20D0 && cp <= 0x20FF) ||
+         (cp >= 0xFE20 && cp <= 0xFE2F);
+}
+
+// Latin small capitals as the letters they show.
+uint32_t SmallCapital(uint32_t cp) {
+  switch (cp) {
+    case 0x1D00: return 'a';
+    case 0x0299: return 'b';
+    case 0x1D04: return 'c';
+    case 0x1D05: return 'd';
+    case 0x1D07: return 'e';
+    case 0xA730: return 'f';
+    case 0x0262: return 'g';
+    case 0x029C: return 'h';
+    case 0x026A: return 'i';
+    case 0x1D0A: return 'j';
+    case 0x1D0B: return 'k';
+    case 0x029F: return 'l';
+    case 0x1D0D: return 'm';
+    case 0x0274: return 'n';
+    case 0x1D0F: return 'o';
+    case 0x1D18: return 'p';
+    case 0x0280: return 'r';
+    case 0xA731: return 's';
+    case 0x1D1B: return 't';
+    case 0x1D1C: return 'u';
+    case 0x1D20: return 'v';
+    case 0x1D21: return 'w';
+    case 0x028F: return 'y';
+    case 0x1D22: return 'z';
+    default: return 0;
+  }
+}
+
+// Diacritics and overlays on Latin letters dropped (ïgnörë, i̶g̶n̶o̶r̶e̶),
+// small capitals read as letters, and emphasis marks inside a word
+// (ig**nore**) removed. in is NFKC-folded; marks are split off by NFD.
+std::string Plain(const std::string& in) {
+  bool any = false;
+  for (unsigned char c : in) any |= c >= 0x80 || c == '*' || c == '~';
+  if (!any) return in;
+  std::string d = in;
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* nfd = icu::Normalizer2::getNFDInstance(status);
+  if (U_SUCCESS(status) && nfd != nullptr) {
+    std::string out;
+    icu::StringByteSink<std::string> sink(&out);
+    nfd->normalizeUTF8(0, icu::StringPiece(in.data(), static_cast<int32_t>(in.size())), sink,
+                       nullptr, status);
+    if (U_SUCCESS(status)) d = std::move(out);
+  }
+  std::string out;
+  out.reserve(d.size());
+  uint32_t prev = 0;
+  for (size_t i = 0; i < d.size();) {
+    uint32_t cp = Next(d, &i);
+    if (CombiningMark(cp) && prev < 0x80 && std::isalpha(static_cast<int>(prev)) != 0) continue;
+    if (const uint32_t l = SmallCapital(cp)) cp = l;
+    if ((cp == '*' || cp == '~') && prev < 0x80 && std::isalpha(static_cast<int>(prev)) != 0) {
+      size_t j = i;
+      while (j < d.size() && (d[j] == '*' || d[j] == '~')) ++j;
+      if (j < d.size() && std::isalpha(static_cast<unsigned char>(d[j])) != 0) {
+        i = j;
+        continue;
+      }
+    }
+    Put(cp, &out);
+    prev = cp;
+  }
   return out;
 }
 
@@ -287,8 +387,8 @@ int Base64Value(char c) {
 // Text that base64 runs of 24 or more characters decode to (runs that do
 // not decode to prose are ignored).
 void Base64Texts(std::string_view in, std::vector<std::string>* out) {
-  size_t i = 0;
-  while (i < in.size() && out->size() < 16) {
+  size_t i = 0, total = 0;
+  while (i < in.size() && total < (256u << 10)) {
     if (!Base64Char(in[i])) {
       ++i;
       continue;
@@ -313,15 +413,17 @@ void Base64Texts(std::string_view in, std::vector<std::string>* out) {
         spaces += b == ' ';
       }
     }
-    if (text.size() >= 12 && printable * 10 >= text.size() * 9 && spaces >= 2)
+    if (text.size() >= 12 && printable * 10 >= text.size() * 9 && spaces >= 2) {
+      total += text.size();
       out->push_back(std::move(text));
+    }
   }
 }
 
 // Text that runs of 24 or more hex digits decode to.
 void HexTexts(std::string_view in, std::vector<std::string>* out) {
-  size_t i = 0;
-  while (i < in.size() && out->size() < 16) {
+  size_t i = 0, total = 0;
+  while (i < in.size() && total < (256u << 10)) {
     if (std::isxdigit(static_cast<unsigned char>(in[i])) == 0) {
       ++i;
       continue;
@@ -339,7 +441,10 @@ void HexTexts(std::string_view in, std::vector<std::string>* out) {
       printable += (b >= 0x20 && b < 0x7F) || b == '\n' || b == '\t';
       spaces += b == ' ';
     }
-    if (printable * 10 >= text.size() * 9 && spaces >= 2) out->push_back(std::move(text));
+    if (printable * 10 >= text.size() * 9 && spaces >= 2) {
+      total += text.size();
+      out->push_back(std::move(text));
+    }
   }
 }
 
@@ -383,6 +488,16 @@ bool IsHtmlTagName(std::string_view name) {
   return false;
 }
 
+bool IsInlineTag(std::string_view name) {
+  static constexpr std::string_view kInline[] = {"a", "abbr", "b", "cite", "code", "del", "em",
+                                                 "font", "i", "ins", "kbd", "mark", "q", "s",
+                                                 "samp", "small", "span", "strong", "sub", "sup",
+                                                 "u", "var", "time"};
+  for (std::string_view t : kInline)
+    if (t == name) return true;
+  return false;
+}
+
 // An HTML tag at s[i] ('<' or '</' then a name): its name, or "".
 std::string_view TagName(std::string_view s, size_t i, bool* closing) {
   size_t k = i + 1;
@@ -417,7 +532,9 @@ void TakeMarkup(std::string* text, TextView* v) {
     if (content.find_first_not_of(" \t\r\n") == std::string_view::npos) return;
     v->segments.push_back({std::string(content), channel});
   };
-  static const RE2 attr("(?:alt|title|aria-label)\\s*=\\s*\"([^\"]{8,})\"");
+  static const RE2 attr(
+      "(?:alt|title|aria-label|value|placeholder|content|label|data-[a-z0-9-]+)\\s*=\\s*"
+      "(?:\"([^\"]{8,})\"|'([^']{8,})')");
   size_t i = 0;
   while (i < in.size()) {
     const char c = in[i];
@@ -426,8 +543,7 @@ void TakeMarkup(std::string* text, TextView* v) {
       if (end == std::string::npos) end = in.size();
       hidden(std::string_view(in).substr(i + 4, end - i - 4), "html-comment");
       i = std::min(in.size(), end + 3);
-      out.push_back(' ');
-      continue;
+      continue;  // no space: ign<!-- -->ore reads as one word
     }
     bool closing = false;
     const std::string_view name = c == '<' ? TagName(in, i, &closing) : std::string_view();
@@ -438,29 +554,36 @@ void TakeMarkup(std::string* text, TextView* v) {
         break;
       }
       const std::string_view tag = std::string_view(in).substr(i, close - i + 1);
-      re2::StringPiece a;
+      re2::StringPiece a, b;
       re2::StringPiece rest(tag.data(), tag.size());
-      while (RE2::FindAndConsume(&rest, attr, &a)) hidden({a.data(), a.size()}, "image-alt");
+      while (RE2::FindAndConsume(&rest, attr, &a, &b)) {
+        hidden(a.empty() ? std::string_view(b.data(), b.size()) : std::string_view(a.data(), a.size()),
+               "image-alt");
+      }
       size_t next = close + 1;
       if (!closing && (name == "style" || name == "script" || RE2::PartialMatch(tag, HiddenStyle()))) {
         // The element's content, to its closing tag (nesting not followed).
+        // Looked for within 64 KiB (many unclosed tags cost no more).
         const std::string end_tag = "</" + std::string(name);
-        size_t end = in.find(end_tag, next);
-        if (end == std::string::npos) end = in.size();
+        const size_t span = std::min<size_t>(in.size() - next, 64u << 10);
+        size_t end = std::string_view(in).substr(next, span).find(end_tag);
+        end = end == std::string_view::npos ? next + span : next + end;
         if (name != "style") hidden(std::string_view(in).substr(next, end - next), "hidden-element");
         const size_t end_close = in.find('>', end);
         next = end_close == std::string::npos ? in.size() : end_close + 1;
       }
-      out.push_back(' ');
+      // Inline elements join what is around them (ign<b></b>ore); blocks
+      // separate.
+      if (!IsInlineTag(name)) out.push_back(' ');
       i = next;
       continue;
     }
     if (c == ']' && i + 1 < in.size() && in[i + 1] == '(') {
-      // [text](url "title"): the title.
-      const size_t end = in.find(')', i + 2);
-      if (end != std::string::npos && end - i < 1024 &&
-          in.find('\n', i + 2) > end) {
-        const std::string_view inside = std::string_view(in).substr(i + 2, end - i - 2);
+      // [text](url "title"): the title (looked for within 1 KiB).
+      const std::string_view ahead = std::string_view(in).substr(i + 2, 1024);
+      const size_t close = ahead.find(')');
+      if (close != std::string_view::npos && ahead.substr(0, close).find('\n') == std::string_view::npos) {
+        const std::string_view inside = ahead.substr(0, close);
         const size_t q = inside.find_first_of("\"'");
         if (q != std::string_view::npos && q > 0) {
           const size_t q2 = inside.find(inside[q], q + 1);
@@ -469,9 +592,10 @@ void TakeMarkup(std::string* text, TextView* v) {
       }
     }
     if (c == '!' && i + 1 < in.size() && in[i + 1] == '[') {
-      const size_t end = in.find("](", i + 2);
-      if (end != std::string::npos && end - i < 512 && in.find('\n', i + 2) > end)
-        hidden(std::string_view(in).substr(i + 2, end - i - 2), "image-alt");
+      const std::string_view ahead = std::string_view(in).substr(i + 2, 512);
+      const size_t end = ahead.find("](");
+      if (end != std::string_view::npos && ahead.substr(0, end).find('\n') == std::string_view::npos)
+        hidden(ahead.substr(0, end), "image-alt");
     }
     out.push_back(c);
     ++i;
@@ -583,20 +707,31 @@ std::string Prose(std::string_view text, TextView* v) {
   }
   v->listing = nonempty >= 2 && listing * 2 >= nonempty;
   v->code = !v->listing && nonempty >= 4 && code * 5 >= nonempty * 2;
+  // A fence that is never closed opens nothing (the rest is not code).
+  size_t fences = 0;
+  for (std::string_view l : lines) {
+    const std::string_view t = Trim(l);
+    fences += t.substr(0, 3) == "```" || t.substr(0, 3) == "~~~";
+  }
   std::string out;
   out.reserve(text.size());
   bool fence = false, block = false;
+  size_t fence_seen = 0;
   for (std::string_view l : lines) {
     const std::string_view t = Trim(l);
     if (t.substr(0, 3) == "```" || t.substr(0, 3) == "~~~") {
-      fence = !fence;
+      if (++fence_seen <= fences - fences % 2) fence = !fence;
       out.push_back('\n');
       continue;
     }
     if (fence || v->code) {
+      // Code is left out, but its comments and any line that is not code
+      // (prose between the statements) are read.
       const std::string_view c = CodeComment(l, &block);
       if (!c.empty() && Words(c) >= 3) {
         out.append(c);
+      } else if (!CodeLine(l) && Words(l) >= 3) {
+        out.append(l);
       }
       out.push_back('\n');
       continue;
@@ -629,27 +764,43 @@ bool JsonStrings(std::string_view text, std::vector<std::string>* out) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.parse(t.data(), t.size()).get(root) != simdjson::SUCCESS) return false;
+  // Depth first, in document order (children pushed in reverse), the first
+  // strings kept up to a bound on their bytes; keys that are sentences
+  // count as text too.
   std::vector<simdjson::dom::element> stack{root};
-  while (!stack.empty() && out->size() < 100000) {
+  size_t bytes = 0;
+  auto keep = [&](std::string_view s) {
+    bytes += s.size();
+    out->emplace_back(s);
+  };
+  while (!stack.empty() && bytes < kTextViewMaxBytes && out->size() < 200000) {
     const simdjson::dom::element e = stack.back();
     stack.pop_back();
     switch (e.type()) {
       case simdjson::dom::element_type::STRING: {
         std::string_view s;
-        if (e.get_string().get(s) == simdjson::SUCCESS) out->emplace_back(s);
+        if (e.get_string().get(s) == simdjson::SUCCESS) keep(s);
         break;
       }
-      case simdjson::dom::element_type::ARRAY:
+      case simdjson::dom::element_type::ARRAY: {
+        const size_t at = stack.size();
         for (simdjson::dom::element c : e.get_array()) stack.push_back(c);
+        std::reverse(stack.begin() + static_cast<std::ptrdiff_t>(at), stack.end());
         break;
-      case simdjson::dom::element_type::OBJECT:
-        for (auto kv : e.get_object()) stack.push_back(kv.value);
+      }
+      case simdjson::dom::element_type::OBJECT: {
+        const size_t at = stack.size();
+        for (auto kv : e.get_object()) {
+          if (Words(kv.key) >= 3) keep(kv.key);
+          stack.push_back(kv.value);
+        }
+        std::reverse(stack.begin() + static_cast<std::ptrdiff_t>(at), stack.end());
         break;
+      }
       default:
         break;
     }
   }
-  std::reverse(out->begin(), out->end());
   return true;
 }
 
@@ -669,7 +820,7 @@ void View(std::string_view raw, int depth, TextView* v) {
   HexTexts(visible, &hex);
   Rot13Text(visible, &rot13);
   ReversedText(visible, v->bidi_controls > 0, &reversed);
-  std::string folded = FoldLookalikes(Fold(visible), v);
+  std::string folded = FoldLookalikes(Plain(Fold(visible)), v);
   const size_t first_hidden = v->segments.size();
   TakeMarkup(&folded, v);
   TextView inner;  // structure of this text alone
@@ -682,7 +833,7 @@ void View(std::string_view raw, int depth, TextView* v) {
     TextView sub;
     std::string sub_tags, sub_selectors;
     std::string t =
-        FoldLookalikes(Fold(StripInvisible(s, &sub, &sub_tags, &sub_selectors)), &sub);
+        FoldLookalikes(Plain(Fold(StripInvisible(s, &sub, &sub_tags, &sub_selectors))), &sub);
     v->segments.push_back({std::move(t), channel});
   };
   if (!tags.empty()) add_hidden(tags, "tag-characters");
@@ -719,9 +870,27 @@ std::vector<std::string_view> SplitSentences(std::string_view text) {
     }
     if (!s.empty()) out.push_back(s);
   };
+  // A line break ends a sentence at a blank line, after a stop or a colon,
+  // or before a list item, a heading or a quote; otherwise it is a wrapped
+  // line and the sentence goes on.
+  auto ends_here = [&](size_t nl) {
+    size_t p = nl;
+    while (p > start && (text[p - 1] == ' ' || text[p - 1] == '\t' || text[p - 1] == '\r')) --p;
+    if (p == start) return true;
+    const char last = text[p - 1];
+    if (last == '.' || last == '!' || last == '?' || last == ':' || last == ';') return true;
+    size_t q = nl + 1;
+    while (q < text.size() && (text[q] == ' ' || text[q] == '\t')) ++q;
+    if (q >= text.size() || text[q] == '\n') return true;
+    const char next = text[q];
+    return next == '-' || next == '*' || next == '#' || next == '>' || next == '|' ||
+           next == '+' || std::isdigit(static_cast<unsigned char>(next)) != 0 ||
+           static_cast<unsigned char>(next) >= 0x80;
+  };
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (c == '\n') {
+      if (!ends_here(i)) continue;
       cut(i);
       start = i + 1;
     } else if ((c == '.' || c == '!' || c == '?') && i + 1 < text.size() &&
