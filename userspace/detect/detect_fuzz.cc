@@ -13,6 +13,7 @@
 #include "detect/posture.h"
 #include "detect/rules.h"
 #include "detect/signals.h"
+#include "detect/text_view.h"
 #include "redact/redact.h"
 
 namespace {
@@ -55,6 +56,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   std::string reason, excerpt, label;
   Compiled().ScanText(text, &reason, &excerpt);
+  // The text detector's other inputs: the text as a definition object and
+  // as a prompts/resources listing; and the normalised view itself, whose
+  // segments are bounded by what it read.
+  {
+    std::vector<agentwatch::TextField> fields;
+    agentwatch::DefinitionFields(text, "f", &fields);
+    agentwatch::v1::McpTool t;
+    t.set_description(text);
+    t.set_input_schema(text);
+    std::vector<agentwatch::Signal> sigs;
+    Compiled().Tool(t, &sigs, [](std::string_view n) { return n.size() % 2 == 0; });
+    std::string item;
+    agentwatch::TextScorer::Verdict v;
+    Compiled().ScanDefinitionList("prompts/list", text, &item, &v);
+    const agentwatch::TextView view = agentwatch::ViewText(text);
+    size_t total = 0;
+    for (const auto& seg : view.segments) total += seg.text.size();
+    // Every segment comes from the input (decoded runs are shorter than
+    // their text; folding grows a byte by at most a small factor).
+    if (total > 64 * (text.size() + 16)) __builtin_trap();
+  }
   agentwatch::Detectors::EncodedBlob(text, 48, &excerpt);
   agentwatch::Detectors::EncodedLabel(text, &label);
   const std::string r = agentwatch::Redact(text, 256);

@@ -83,8 +83,8 @@ class Engine {
   // alert (after exceptions and suppressions), since start.
   std::map<std::pair<std::string, std::string>, uint64_t> RuleMatches() const;
 
-  // Any thread, no engine lock held while scanning: text addressed to the
-  // model, invisible Unicode or terminal escapes (the rules' markers).
+  // Any thread, no engine lock held while scanning: content an agent read,
+  // scored by the text detector (the rules' text_scoring).
   bool ScanContent(const std::string& text, std::string* reason, std::string* excerpt) const;
   // A prompts/resources/templates listing (Detectors::ScanDefinitionList):
   // reason "prompt NAME: instructions to the model ...".
