@@ -31,6 +31,13 @@ std::vector<std::string> SplitNul(std::string_view s);
 // bytes as \xNN.
 std::string Printable(std::string_view s);
 
+// Appends code point cp as UTF-8 (cp below U+110000).
+void AppendUtf8(uint32_t cp, std::string* out);
+
+// The value of a base64 character of either alphabet (standard or URL), or
+// -1.
+int Base64Value(unsigned char c);
+
 // The last component of a path ("node" for "/usr/bin/node").
 std::string Basename(std::string_view path);
 

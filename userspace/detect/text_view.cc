@@ -12,6 +12,8 @@
 #include <re2/re2.h>
 #include <simdjson.h>
 
+#include "common/text.h"
+
 namespace agentwatch {
 namespace {
 
@@ -37,21 +39,7 @@ uint32_t Next(std::string_view s, size_t* i) {
 }
 
 void Put(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x110000) {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
+  if (cp < 0x110000) AppendUtf8(cp, out);
 }
 
 bool AsciiAlnum(uint32_t cp) { return cp < 0x80 && std::isalnum(static_cast<int>(cp)) != 0; }
@@ -375,14 +363,6 @@ bool Base64Char(char c) {
          c == '_';
 }
 
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+' || c == '-') return 62;
-  if (c == '/' || c == '_') return 63;
-  return -1;
-}
 
 // Text that base64 runs of 24 or more characters decode to (runs that do
 // not decode to prose are ignored).
@@ -403,7 +383,7 @@ void Base64Texts(std::string_view in, std::vector<std::string>* out) {
     int bits = 0;
     size_t printable = 0, spaces = 0;
     for (char c : run) {
-      acc = (acc << 6) | static_cast<uint32_t>(Base64Value(c));
+      acc = (acc << 6) | static_cast<uint32_t>(Base64Value(static_cast<unsigned char>(c)));
       bits += 6;
       if (bits >= 8) {
         bits -= 8;

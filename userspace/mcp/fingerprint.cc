@@ -5,6 +5,8 @@
 
 #include <simdjson.h>
 
+#include "common/text.h"
+
 namespace agentwatch {
 namespace {
 
@@ -42,26 +44,18 @@ void Strings(simdjson::dom::element e, int depth, std::string* out) {
   }
 }
 
-int B64(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+' || c == '-') return 62;
-  if (c == '/' || c == '_') return 63;
-  return -1;
-}
 
 // Decodes runs of 24+ base64 characters (standard or URL alphabet).
 void DecodeBase64Runs(std::string_view s, std::string* out) {
   size_t i = 0;
   while (i < s.size()) {
     size_t j = i;
-    while (j < s.size() && B64(static_cast<unsigned char>(s[j])) >= 0) ++j;
+    while (j < s.size() && Base64Value(static_cast<unsigned char>(s[j])) >= 0) ++j;
     if (j - i >= 24) {
       uint32_t acc = 0;
       int bits = 0;
       for (size_t k = i; k < j; ++k) {
-        acc = (acc << 6) | static_cast<uint32_t>(B64(static_cast<unsigned char>(s[k])));
+        acc = (acc << 6) | static_cast<uint32_t>(Base64Value(static_cast<unsigned char>(s[k])));
         bits += 6;
         if (bits >= 8) {
           bits -= 8;

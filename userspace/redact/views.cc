@@ -7,6 +7,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "common/text.h"
+
 namespace agentwatch {
 namespace {
 
@@ -27,24 +29,6 @@ int32_t Hex4(std::string_view text, size_t i) {
     v = v * 16 + h;
   }
   return v;
-}
-
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 void Emit(DecodedView* v, std::string_view bytes, size_t b, size_t e) {
@@ -115,15 +99,6 @@ size_t DecodeEscape(std::string_view text, size_t i, std::string* bytes) {
 }
 
 inline bool IsBase64Char(unsigned char c) { return kBase64Bytes[c]; }
-
-int Base64Value(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+' || c == '-') return 62;
-  if (c == '/' || c == '_') return 63;
-  return -1;
-}
 
 // The length of the UTF-8 sequence at d[i] (2-4), or 0 when it is not one.
 size_t Utf8Sequence(std::string_view d, size_t i) {
