@@ -1,6 +1,7 @@
 #include "detect/engine.h"
 
 #include <algorithm>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -311,7 +312,11 @@ void Engine::NewToolSignals(const v1::Event& ev, const std::string& identity,
     if (tool_owner_.size() >= 65536) break;
     tool_owner_.emplace(t.name(), identity);
   }
+  // A name this server offers too is its own sibling, not another's.
+  std::set<std::string, std::less<>> own;
+  for (const auto& t : inv.tools()) own.insert(t.name());
   auto other_tool = [&](std::string_view name) {
+    if (own.count(name) != 0) return false;
     auto it = tool_owner_.find(std::string(name));
     return it != tool_owner_.end() && it->second != identity;
   };
