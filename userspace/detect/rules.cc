@@ -263,6 +263,17 @@ Suppression ReadSuppression(const YAML::Node& n, const std::string& source) {
   return s;
 }
 
+// A sequence replaces *dst; {append: [...]} extends it.
+void ReplaceOrAppend(const YAML::Node& n, const std::string& what, std::vector<std::string>* dst) {
+  if (n.IsMap()) {
+    if (!n["append"] || n.size() != 1) throw Error(n, what + ": expected a list or {append: [...]}");
+    auto more = Strings(n["append"], what);
+    dst->insert(dst->end(), more.begin(), more.end());
+  } else {
+    *dst = Strings(n, what);
+  }
+}
+
 double Weight(const YAML::Node& n, const std::string& what) {
   try {
     const double w = n.as<double>();
@@ -331,14 +342,7 @@ void ApplyTextScoring(const YAML::Node& n, TextScoring* t) {
               it->definition_weight = it->result_weight = Weight(fk.second, what);
             }
           } else if (k == "patterns") {
-            if (fk.second.IsMap()) {
-              if (!fk.second["append"] || fk.second.size() != 1)
-                throw Error(fk.second, what + ": patterns: expected a list or {append: [...]}");
-              auto more = Strings(fk.second["append"], what + ": patterns");
-              it->patterns.insert(it->patterns.end(), more.begin(), more.end());
-            } else {
-              it->patterns = Strings(fk.second, what + ": patterns");
-            }
+            ReplaceOrAppend(fk.second, what + ": patterns", &it->patterns);
           } else if (k == "description") {
             it->description = Scalar(fk.second, what + ": description");
           } else {
@@ -368,15 +372,7 @@ void Apply(const YAML::Node& root, const std::string& source, RuleSet* set) {
       if (!kv.second.IsMap()) throw Error(kv.second, "lists: expected a map");
       for (const auto& l : kv.second) {
         const std::string name = Scalar(l.first, "list name");
-        if (l.second.IsMap()) {
-          if (!l.second["append"] || l.second.size() != 1)
-            throw Error(l.second, "list " + name + ": expected a list or {append: [...]}");
-          auto more = Strings(l.second["append"], "list " + name);
-          auto& dst = set->lists[name];
-          dst.insert(dst.end(), more.begin(), more.end());
-        } else {
-          set->lists[name] = Strings(l.second, "list " + name);
-        }
+        ReplaceOrAppend(l.second, "list " + name, &set->lists[name]);
       }
     } else if (key == "rules") {
       if (!kv.second.IsSequence()) throw Error(kv.second, "rules: expected a list");

@@ -244,9 +244,11 @@ TextScorer::Verdict TextScorer::ScoreBounded(std::string_view text, Kind kind) c
                              view.mixed_script_words};
   for (size_t ch = 0; ch < std::size(counts); ++ch)
     if (counts[ch] > 0) base += channel_weight(ch, &base_names);
+  // The bonus of a window in hidden text: looked up once, not per window.
   const auto& channels = TextChannelFeatures();
-  const size_t hidden_ch = static_cast<size_t>(
-      std::find(channels.begin(), channels.end(), "hidden_channel") - channels.begin());
+  const int hidden_i = c_->channel_index[static_cast<size_t>(
+      std::find(channels.begin(), channels.end(), "hidden_channel") - channels.begin())];
+  const double hidden_w = hidden_i < 0 ? 0 : weight(static_cast<size_t>(hidden_i));
 
   double best = 0;
   uint64_t best_mask = 0;
@@ -271,9 +273,8 @@ TextScorer::Verdict TextScorer::ScoreBounded(std::string_view text, Kind kind) c
         mask |= masks[k];
         double score = 0;
         for (uint64_t m = mask; m != 0; m &= m - 1) score += weight(std::countr_zero(m));
-        std::vector<std::string> unused;
-        const bool bonus = !seg.channel.empty() && channel_weight(hidden_ch, &unused) > 0;
-        if (bonus) score += channel_weight(hidden_ch, &unused);
+        const bool bonus = !seg.channel.empty() && hidden_w > 0;
+        if (bonus) score += hidden_w;
         if (score > best) {
           best = score;
           best_mask = mask;
