@@ -165,6 +165,58 @@ void Correlator::OnCall(const v1::Event& ev) {
     // Counted and handed on (the store keeps it), not held in memory.
     counters_.effects_dropped += entry.effects_size();
     Emit(*chain, &entry);
+  } else {
+    *chain->add_entries() = std::move(entry);
+    Emit(*chain, &chain->entries(chain->entries_size() - 1));
+  }
+  for (const auto& f : c.written_by()) NoteCrossAgentRead(f, c, agent, *chain);
+}
+
+v1::Chain* Correlator::WriterChain(const v1::DataFlow& f) {
+  // The writer's chain that holds the writing call; else its open chain,
+  // else its latest (calls end in order, so newer chains hold newer calls).
+  v1::Chain* latest = nullptr;
+  for (auto it = chains_.rbegin(); it != chains_.rend(); ++it) {
+    if (it->agent_pid() != f.from_agent_pid()) continue;
+    // A pid reused by another process is another agent (ids end in "-0"
+    // when the start time was not known).
+    const std::string& id = it->agent_id();
+    if (id != f.from_agent_id() && !id.ends_with("-0") && !f.from_agent_id().ends_with("-0"))
+      continue;
+    if (latest == nullptr) latest = &*it;
+    for (const auto& e : it->entries()) {
+      if (e.has_call() && e.call().call_id() == f.from_call_id()) return &*it;
+    }
+    if (it->entries_size() > 0 && it->entries(0).has_call() &&
+        it->entries(0).call().call_id() < f.from_call_id())
+      break;  // older chains hold older calls
+  }
+  return latest;
+}
+
+void Correlator::NoteCrossAgentRead(const v1::DataFlow& f, const v1::McpCall& c,
+                                    uint32_t reader, const v1::Chain& reader_chain) {
+  if (f.from_agent_pid() == 0 || f.from_agent_pid() == reader) return;
+  v1::Chain* chain = WriterChain(f);
+  if (chain == nullptr) {
+    ++counters_.cross_agent_unchained;
+    return;
+  }
+  v1::ChainEntry entry;
+  v1::CrossAgentRead* r = entry.mutable_read_by_agent();
+  r->set_from_call_id(f.from_call_id());
+  r->set_from_tool(f.from_tool());
+  r->set_call_id(c.call_id());
+  r->set_tool(c.tool().empty() ? c.method() : c.tool());
+  r->set_server_id(c.server_id());
+  r->set_agent_pid(reader);
+  r->set_agent_id(reader_chain.agent_id());
+  r->set_shared_fingerprints(f.shared_fingerprints());
+  r->set_time_unix_ns(c.started_unix_ns() + static_cast<int64_t>(c.latency_ns()));
+  r->set_content_flag(Redact(c.content_flag(), 1024));
+  ++counters_.cross_agent_reads;
+  if (chain->entries_size() >= static_cast<int>(opts_.max_entries_per_chain)) {
+    Emit(*chain, &entry);  // handed on (the store keeps it), not held
     return;
   }
   *chain->add_entries() = std::move(entry);

@@ -48,6 +48,8 @@ class Correlator {
     uint64_t inflight_expired = 0;     // by age or count
     uint64_t unchained_calls = 0;      // calls with no known agent
     uint64_t chains = 0;
+    uint64_t cross_agent_reads = 0;      // put in the writer's chain
+    uint64_t cross_agent_unchained = 0;  // the writer's chain is gone
   };
   // The agent (client process) of a session, 0 if unknown.
   using AgentFn = std::function<uint32_t(const std::string& session_id,
@@ -106,6 +108,11 @@ class Correlator {
   void OnRequest(const v1::Event& ev);
   void OnCall(const v1::Event& ev);
   void OnEffect(const v1::Event& ev, const Owner& owner);
+  // The writer's side of a cross-agent flow (c.written_by), added to the
+  // writer's chain that holds the writing call.
+  void NoteCrossAgentRead(const v1::DataFlow& f, const v1::McpCall& c, uint32_t reader,
+                          const v1::Chain& reader_chain);
+  v1::Chain* WriterChain(const v1::DataFlow& f);
   void OnExit(uint32_t pid, int64_t time_unix_ns);
   Owner OwnerOf(const std::vector<uint32_t>& lineage, uint32_t pid) const;
   Attribution AttributionOf(const v1::Event& ev, const Owner& owner) const;

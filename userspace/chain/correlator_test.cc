@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/clock.h"
 #include "testing/events.h"
 
 namespace agentwatch {
@@ -221,6 +222,64 @@ TEST_F(CorrelatorTest, CallsWithoutAnAgentAreHandedOnOutsideChains) {
   EXPECT_EQ(updates_[0].entry().effects_size(), 1);
   EXPECT_EQ(c_->counters().unchained_calls, 1u);
   EXPECT_EQ(c_->counters().effects_dropped, 0u);
+}
+
+TEST_F(CorrelatorTest, ACrossAgentReadGoesIntoTheWritersChainToo) {
+  // Agent 10 (server 20) wrote a note; agent 30 (server 40) reads it back
+  // after agent 10 has exited: its chain has ended and still gets the entry.
+  c_->SetLookups(
+      [](const std::string&, uint32_t server) { return server == 20 ? 10u : 30u; },
+      [](uint32_t pid, std::string* exe, uint64_t* start) {
+        *exe = pid == 10 ? "/usr/bin/agent" : "/usr/bin/other-agent";
+        *start = pid * 1000000ull;
+        return true;
+      });
+  auto call = [&](uint32_t server, uint64_t call_id, const std::string& tool, uint64_t t) {
+    events::EventBuilder b = events::ToolCall(tool);
+    b.RequestId(std::to_string(call_id)).Initiator("client").ServerPid(server);
+    b.Session(std::to_string(server) + "/stdio").Started(t, t + 1000).Latency(10).Status("ok");
+    v1::Event e = Stamp(b, server, t + 10);
+    e.mutable_call()->set_call_id(call_id);
+    return e;
+  };
+  c_->OnEvent(call(20, 7, "create_entities", 100), {20, 10, 1}, &updates_);
+  c_->OnEvent(call(20, 8, "add_observations", 200), {20, 10, 1}, &updates_);
+  c_->OnEvent(Stamp(events::Exit(), 10, 300), {10, 1}, &updates_);
+  v1::Event read = call(40, 9, "read_graph", 400);
+  read.mutable_call()->set_content_flag("instructions to the model (score 7.0)");
+  v1::DataFlow* f = read.mutable_call()->add_written_by();
+  f->set_from_call_id(7);
+  f->set_from_tool("create_entities");
+  f->set_from_agent_pid(10);
+  f->set_from_agent_id(ProcessInstanceId(10, 10000000));
+  f->set_shared_fingerprints(5);
+  // A writer that is another process with the same pid: no entry.
+  v1::DataFlow* reused = read.mutable_call()->add_written_by();
+  *reused = *f;
+  reused->set_from_agent_id(ProcessInstanceId(10, 999000000));
+  updates_.clear();
+  c_->OnEvent(read, {40, 30, 1}, &updates_);
+
+  ASSERT_EQ(updates_.size(), 2u);
+  EXPECT_EQ(updates_[0].entry().call().tool(), "read_graph");
+  const v1::ChainUpdate& w = updates_[1];
+  EXPECT_EQ(w.chain().agent_pid(), 10u);
+  EXPECT_FALSE(w.chain().open());
+  ASSERT_TRUE(w.entry().has_read_by_agent()) << w.ShortDebugString();
+  const v1::CrossAgentRead& r = w.entry().read_by_agent();
+  EXPECT_EQ(r.from_call_id(), 7u);
+  EXPECT_EQ(r.from_tool(), "create_entities");
+  EXPECT_EQ(r.call_id(), 9u);
+  EXPECT_EQ(r.tool(), "read_graph");
+  EXPECT_EQ(r.agent_pid(), 30u);
+  EXPECT_EQ(r.agent_id(), updates_[0].chain().agent_id());
+  EXPECT_EQ(r.shared_fingerprints(), 5u);
+  EXPECT_EQ(r.content_flag(), "instructions to the model (score 7.0)");
+  v1::Chain writer;
+  ASSERT_TRUE(c_->Chain(w.chain().id(), &writer));
+  ASSERT_EQ(writer.entries_size(), 3);
+  EXPECT_TRUE(writer.entries(2).has_read_by_agent());
+  EXPECT_EQ(c_->counters().cross_agent_reads, 1u);
 }
 
 TEST_F(CorrelatorTest, InFlightCallsPerServerAreBounded) {

@@ -181,6 +181,15 @@ google::protobuf::util::JsonPrintOptions JsonOpts() {
   return o;
 }
 
+// The writer's side of a cross-agent flow, one line.
+std::string CrossAgentReadText(const v1::CrossAgentRead& r) {
+  return fmt::format("=> call {} {} was read by agent {} (pid {}) in call {} {} on {} "
+                     "({} fingerprints){}",
+                     r.from_call_id(), r.from_tool(), r.agent_id(), r.agent_pid(), r.call_id(),
+                     r.tool(), r.server_id(), r.shared_fingerprints(),
+                     r.content_flag().empty() ? "" : "; it carried " + r.content_flag());
+}
+
 }  // namespace
 
 std::string FormatChainUpdate(const v1::ChainUpdate& u) {
@@ -194,6 +203,7 @@ std::string FormatChainUpdate(const v1::ChainUpdate& u) {
   }
   if (u.entry().has_agent_effect())
     return fmt::format("{} + (agent) {}", head, u.entry().agent_effect().summary());
+  if (u.entry().has_read_by_agent()) return head + " + " + CrossAgentReadText(u.entry().read_by_agent());
   return fmt::format("{} ended: {} calls, {} effects", head, u.chain().calls(),
                      u.chain().effects());
 }
@@ -337,6 +347,9 @@ std::string FormatCallLine(const v1::McpCall& c) {
   if (c.initiator() == "server") details = "[server->client] " + details;
   for (const auto& f : c.flows())
     details += fmt::format(" <= data from call {} ({})", f.from_call_id(), f.from_tool());
+  for (const auto& f : c.written_by())
+    details += fmt::format(" <= written by agent {} (call {} {})", f.from_agent_id(),
+                           f.from_call_id(), f.from_tool());
   return fmt::format("{:<12} {:<18} {:<16} {:<24} {:<10} {:>9}  {}",
                      FormatClock(c.started_unix_ns()), c.session_id(),
                      c.method(), c.tool().substr(0, 24), c.status(),
@@ -620,6 +633,11 @@ std::string FormatChainTree(const v1::Chain& c) {
                          effect(e.agent_effect()), e.agent_effect().pid());
       continue;
     }
+    if (e.has_read_by_agent()) {
+      out += fmt::format("{}{} {}\n", branch, FormatClock(e.read_by_agent().time_unix_ns()),
+                         CrossAgentReadText(e.read_by_agent()));
+      continue;
+    }
     const v1::McpCall& call = e.call();
     std::string what = call.method();
     if (!call.tool().empty()) what += " " + call.tool();
@@ -628,9 +646,17 @@ std::string FormatChainTree(const v1::Chain& c) {
                        call.arguments().substr(0, 100), call.status(),
                        Millis(call.latency_ns()));
     for (const auto& f : call.flows()) {
-      out += fmt::format("{}<= data from call {} {} ({}, {} fingerprints)\n", cont,
+      out += fmt::format("{}<= data from call {} {} ({}, {} fingerprints){}\n", cont,
                          f.from_call_id(), f.from_tool(), f.from_session_id(),
-                         f.shared_fingerprints());
+                         f.shared_fingerprints(),
+                         f.written_by_agent_id().empty()
+                             ? ""
+                             : ", written by agent " + f.written_by_agent_id());
+    }
+    for (const auto& f : call.written_by()) {
+      out += fmt::format("{}<= written by agent {} (pid {}) in call {} {} ({} fingerprints)\n",
+                         cont, f.from_agent_id(), f.from_agent_pid(), f.from_call_id(),
+                         f.from_tool(), f.shared_fingerprints());
     }
     for (int j = 0; j < e.effects_size(); ++j) {
       out += fmt::format("{}{}{}\n", cont, j + 1 == e.effects_size() ? "└─ " : "├─ ",
@@ -662,12 +688,22 @@ std::string FormatChainDot(const v1::Chain& c) {
       "digraph chain_{} {{\n  rankdir=LR;\n  node [fontname=\"monospace\", fontsize=10];\n"
       "  agent [shape=house, label=\"agent {} (pid {})\"];\n",
       c.id(), DotEscape(c.agent_exe()), c.agent_pid());
-  int n = 0;
+  int n = 0;  // effects
+  int m = 0;  // other agents
   for (const auto& e : c.entries()) {
     if (e.has_agent_effect()) {
       out += fmt::format("  e{} [shape=ellipse, label=\"{}\"];\n  agent -> e{};\n", n,
                          DotEscape(e.agent_effect().summary()), n);
       ++n;
+      continue;
+    }
+    if (e.has_read_by_agent()) {
+      const v1::CrossAgentRead& r = e.read_by_agent();
+      out += fmt::format(
+          "  r{} [shape=house, label=\"agent {}\\n{} (call {})\"];\n"
+          "  c{} -> r{} [style=dashed, color=red, label=\"read by\"];\n",
+          m, DotEscape(r.agent_id()), DotEscape(r.tool()), r.call_id(), r.from_call_id(), m);
+      ++m;
       continue;
     }
     const v1::McpCall& call = e.call();
@@ -678,6 +714,14 @@ std::string FormatChainDot(const v1::Chain& c) {
     for (const auto& f : call.flows()) {
       out += fmt::format("  c{} -> c{} [style=dashed, color=red, label=\"data\"];\n",
                          f.from_call_id(), call.call_id());
+    }
+    for (const auto& f : call.written_by()) {
+      out += fmt::format(
+          "  w{} [shape=house, label=\"agent {}\\n{} (call {})\"];\n"
+          "  w{} -> c{} [style=dashed, color=red, label=\"written by\"];\n",
+          m, DotEscape(f.from_agent_id()), DotEscape(f.from_tool()), f.from_call_id(), m,
+          call.call_id());
+      ++m;
     }
     for (const auto& x : e.effects()) {
       out += fmt::format("  e{} [shape=ellipse, label=\"{}\"];\n  c{} -> e{}", n,

@@ -71,8 +71,20 @@ TEST(FormatChain, DotAndTree) {
   v1::DataFlow* f = send->mutable_call()->add_flows();
   f->set_from_call_id(1);
   f->set_from_tool("read_file");
+  v1::DataFlow* w = send->mutable_call()->add_written_by();
+  w->set_from_call_id(61);
+  w->set_from_tool("create_entities");
+  w->set_from_agent_id("4242-17");
+  w->set_from_agent_pid(4242);
   v1::ChainEntry* git = c.add_entries();
   git->mutable_agent_effect()->set_summary("exec /usr/bin/git [git status]");
+  v1::CrossAgentRead* r = c.add_entries()->mutable_read_by_agent();
+  r->set_from_call_id(1);
+  r->set_from_tool("read_file");
+  r->set_call_id(90);
+  r->set_tool("read_graph");
+  r->set_agent_id("5151-3");
+  r->set_content_flag("instructions to the model");
 
   const std::string dot = FormatChainDot(c);
   EXPECT_EQ(dot.rfind("digraph chain_7 {", 0), 0u);
@@ -86,6 +98,14 @@ TEST(FormatChain, DotAndTree) {
   EXPECT_NE(tree.find("[1 of 2 calls in flight]"), std::string::npos) << tree;
   EXPECT_NE(tree.find("<= data from call 1 read_file"), std::string::npos) << tree;
   EXPECT_NE(tree.find("(agent) exec /usr/bin/git"), std::string::npos) << tree;
+  EXPECT_NE(tree.find("<= written by agent 4242-17 (pid 4242) in call 61 create_entities"),
+            std::string::npos)
+      << tree;
+  EXPECT_NE(tree.find("=> call 1 read_file was read by agent 5151-3"), std::string::npos)
+      << tree;
+  EXPECT_NE(tree.find("it carried instructions to the model"), std::string::npos) << tree;
+  EXPECT_NE(dot.find("label=\"written by\""), std::string::npos) << dot;
+  EXPECT_NE(dot.find("c1 -> r"), std::string::npos) << dot;
 }
 
 TEST(FormatAlerts, NodeAndPodColumnsOnlyWhenTheyTellSomething) {

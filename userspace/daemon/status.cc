@@ -97,6 +97,7 @@ void AddPipeline(const StatusInputs& in, v1::Status* s) {
   AddCounter(s, "mcp_sessions_evicted", tc.sessions_evicted);
   AddCounter(s, "mcp_tool_changes", tc.tool_changes);
   AddCounter(s, "mcp_data_flows", tc.data_flows);
+  AddCounter(s, "mcp_cross_agent_flows", tc.cross_agent_flows);
   AddCounter(s, "mcp_responses_lost", tc.responses_lost);
   const Correlator::Counters& cc = in.correlator;
   AddCounter(s, "chain_effects_attributed", cc.effects_attributed);
@@ -106,6 +107,8 @@ void AddPipeline(const StatusInputs& in, v1::Status* s) {
   AddCounter(s, "chain_effects_dropped", cc.effects_dropped);
   AddCounter(s, "chains", cc.chains);
   AddCounter(s, "chain_calls_unchained", cc.unchained_calls);
+  AddCounter(s, "chain_cross_agent_reads", cc.cross_agent_reads);
+  AddCounter(s, "chain_cross_agent_unchained", cc.cross_agent_unchained);
   AddCounter(s, "chain_inflight_expired", cc.inflight_expired);
   const Engine::Counters& ec = in.engine;
   AddCounter(s, "detect_signals", ec.signals);

@@ -1,5 +1,6 @@
 #include "detect/engine.h"
 
+#include <map>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -322,6 +323,51 @@ TEST_F(EngineTest, RunawayLoopsNeedTheCount) {
   EXPECT_TRUE(engine_.Alerts(req).empty());
   req.set_min_severity("low");
   EXPECT_EQ(engine_.Alerts(req).size(), 1u);
+}
+
+TEST_F(EngineTest, CrossAgentContentWithInstructionsAndSentOut) {
+  // Agent 10 reads, from its memory server (20), what agent 77 wrote there.
+  auto read = [&](const std::string& flag) {
+    events::EventBuilder b = events::ToolCall("read_graph").Status("ok").Initiator("client");
+    b.ServerPid(20).ServerId("20-1");
+    v1::Event e = Stamp(b, 20);
+    e.mutable_call()->set_content_flag(flag);
+    v1::DataFlow* w = e.mutable_call()->add_written_by();
+    w->set_from_call_id(4);
+    w->set_from_tool("create_entities");
+    w->set_from_agent_pid(77);
+    w->set_from_agent_id("77-12");
+    return e;
+  };
+  Feed(read(""), {20, 10, 1});
+  EXPECT_TRUE(Alerts().empty()) << "a clean cross-agent read is a flow, not an alert";
+  Feed(read("instructions to the model (score 6.0)"), {20, 10, 1});
+  auto a = Alerts();
+  ASSERT_EQ(a.size(), 2u);  // the injection itself, and who planted it
+  std::map<std::string, v1::Alert> by;
+  for (const auto& x : a) by[x.rule_id()] = x;
+  ASSERT_TRUE(by.count("cross-agent-instructions"));
+  EXPECT_TRUE(by.count("prompt-injection-in-content"));
+  EXPECT_EQ(by["cross-agent-instructions"].severity(), "high");
+  EXPECT_NE(by["cross-agent-instructions"].summary().find("what agent 77-12 wrote with "
+                                                          "create_entities (call 4)"),
+            std::string::npos)
+      << by["cross-agent-instructions"].summary();
+
+  // It then passes that result to another server's outbound tool.
+  events::EventBuilder post = events::ToolCall("fetch_url").Status("ok").Initiator("client");
+  post.ServerPid(30).ServerId("30-1").Flow("read_graph", "20-1");
+  v1::Event e = Stamp(post, 30);
+  e.mutable_call()->mutable_flows(0)->set_written_by_agent_id("77-12");
+  Feed(e, {30, 10, 1});
+  bool sent = false;
+  for (const auto& x : Alerts()) {
+    if (x.rule_id() != "cross-agent-content-sent-out") continue;
+    sent = true;
+    EXPECT_NE(x.summary().find("what agent 77-12 had written"), std::string::npos)
+        << x.summary();
+  }
+  EXPECT_TRUE(sent);
 }
 
 TEST_F(EngineTest, DataMovingOutAndShadowedTools) {

@@ -298,6 +298,18 @@ void Detectors::Effect(const v1::Event& ev, std::vector<Signal>* out) const {
   }
 }
 
+namespace {
+
+// The flow a signal reports: the first one another agent wrote, else the
+// first (null when none).
+const v1::DataFlow* FirstFlow(const google::protobuf::RepeatedPtrField<v1::DataFlow>& flows) {
+  for (const auto& f : flows)
+    if (!f.written_by_agent_id().empty()) return &f;
+  return flows.empty() ? nullptr : &flows[0];
+}
+
+}  // namespace
+
 void Detectors::Outbound(const v1::Event& ev, std::vector<Signal>* out) const {
   const v1::PayloadInfo& p = ev.payload();
   if (!p.has_remote() || !IsEgress(p.remote())) return;
@@ -315,16 +327,18 @@ void Detectors::Outbound(const v1::Event& ev, std::vector<Signal>* out) const {
     s.fields["excerpt"] = p.encoded_excerpt();
     s.fields["outbound"] = "true";
   }
-  for (const auto& f : p.flows()) {
+  // One: whether data moved, not how often (one another agent wrote, if any).
+  if (const v1::DataFlow* f = FirstFlow(p.flows()); f != nullptr) {
     Signal& s = make("data_flow", fmt::format("{} <= data from call {} ({})", what,
-                                              f.from_call_id(), f.from_tool()));
-    s.fields["from_tool"] = f.from_tool();
-    s.fields["from_server"] = f.from_server_id();
+                                              f->from_call_id(), f->from_tool()));
+    s.fields["from_tool"] = f->from_tool();
+    s.fields["from_server"] = f->from_server_id();
     s.fields["outbound"] = "true";
     s.fields["where"] = "network";
     s.fields["tool"] = "a connection to " + target;
+    s.fields["cross_agent"] = f->written_by_agent_id().empty() ? "false" : "true";
+    s.fields["written_by"] = f->written_by_agent_id();
     s.call_id = 0;
-    break;  // one: whether data moved, not how often
   }
 }
 
@@ -352,15 +366,20 @@ void Detectors::Call(const v1::Event& ev, std::vector<Signal>* out) const {
     s.fields["excerpt"] = blob;
     s.fields["outbound"] = outbound ? "true" : "false";
   }
-  for (const auto& f : c.flows()) {
+  // One per call: the rules ask whether data moved, not how often (one
+  // another agent wrote, if any).
+  if (const v1::DataFlow* f = FirstFlow(c.flows()); f != nullptr) {
     Signal& s = make("data_flow");
-    s.fields["from_tool"] = f.from_tool();
-    s.fields["from_server"] = f.from_server_id();
-    s.fields["cross"] = f.from_server_id() != c.server_id() ? "true" : "false";
+    s.fields["from_tool"] = f->from_tool();
+    s.fields["from_server"] = f->from_server_id();
+    s.fields["cross"] = f->from_server_id() != c.server_id() ? "true" : "false";
     s.fields["outbound"] = outbound ? "true" : "false";
+    s.fields["cross_agent"] = f->written_by_agent_id().empty() ? "false" : "true";
+    s.fields["written_by"] = f->written_by_agent_id();
     s.description = fmt::format("{} {} <= data from call {} ({})", c.method(), c.tool(),
-                                f.from_call_id(), f.from_tool());
-    break;  // one per call: the rules ask whether data moved, not how often
+                                f->from_call_id(), f->from_tool());
+    if (!f->written_by_agent_id().empty())
+      s.description += ", written by agent " + f->written_by_agent_id();
   }
   // Prompts, resources and templates as listed (the tracker scored the
   // whole list; content_flag is "prompt NAME: reason").
@@ -379,21 +398,35 @@ void Detectors::Call(const v1::Event& ev, std::vector<Signal>* out) const {
   // Content the agent reads (tool definitions are looked at as tools).
   const bool content = c.method() == "tools/call" || c.method() == "resources/read" ||
                        c.method() == "prompts/get";
+  std::string injected;  // why the content is addressed to the model
   if (content && !c.content_flag().empty()) {
     // Found by the tracker in the whole result's text.
     Signal& s = make("injection_in_result");
-    s.fields["reason"] = c.content_flag();
+    s.fields["reason"] = injected = c.content_flag();
     s.fields["excerpt"] = c.content_excerpt();
   } else if (content && !c.result().empty()) {
     const TextScorer::Verdict v = ScoreContent(c.result());
     if (v.flagged) {
       Signal& s = make("injection_in_result");
-      s.fields["reason"] = v.Reason();
+      s.fields["reason"] = injected = v.Reason();
       s.fields["excerpt"] = v.excerpt;
       s.fields["features"] = fmt::format("{}", fmt::join(v.features, ","));
       s.fields["score"] = fmt::format("{:.1f}", v.score);
       s.fields["channel"] = v.channel;
     }
+  }
+  // Content another agent wrote into a shared server, returned to this one.
+  if (content && c.written_by_size() > 0) {
+    const v1::DataFlow& w = c.written_by(0);
+    Signal& s = make("cross_agent_content");
+    s.fields["from_agent"] = w.from_agent_id();
+    s.fields["from_tool"] = w.from_tool();
+    s.fields["from_call"] = std::to_string(w.from_call_id());
+    s.fields["from_server"] = w.from_server_id();
+    s.fields["injected"] = injected.empty() ? "false" : "true";
+    s.fields["reason"] = injected;
+    s.description = fmt::format("{} {} <= content agent {} wrote in call {} ({})", c.method(),
+                                c.tool(), w.from_agent_id(), w.from_call_id(), w.from_tool());
   }
   if (c.status() == "error" || c.status() == "tool_error")
     make("call_failed").fields["status"] = c.status();

@@ -77,6 +77,10 @@ class McpTracker {
     size_t max_history = 512;     // tool changes kept per identity
     size_t max_flow_fingerprints = 200000;  // per agent
     size_t max_flow_agents = 256;
+    // What agents wrote, for cross-agent flows: per server identity, and
+    // how many identities.
+    size_t max_written_fingerprints = 200000;
+    size_t max_written_servers = 256;
     size_t max_agents = 1024;
     std::string hostname;  // for agent records; "" = this host's name
     size_t min_shared_fingerprints = 2;     // for a data-flow link
@@ -93,6 +97,7 @@ class McpTracker {
     uint64_t tool_changes = 0;
     uint64_t skipped_client_stdio = 0;  // a stdio client's side, not tracked
     uint64_t data_flows = 0;            // calls linked to earlier results
+    uint64_t cross_agent_flows = 0;     // results carrying what another agent wrote
     uint64_t responses_lost = 0;        // cut at capture, paired (status "lost")
   };
   struct Result {
@@ -210,16 +215,22 @@ class McpTracker {
     std::vector<std::string> keys;  // every index entry pointing here
     bool list_continuation = false;  // tools/list with a cursor
     std::vector<uint64_t> result_fps;  // fingerprints of its result
+    std::vector<uint64_t> argument_fps;  // of its arguments (tools/call)
     uint32_t agent = 0;                // client process, 0 if unknown
     uint32_t owner = 0;                // the process it was seen in
     uint32_t owner_uid = 0;            // and its user
     uint64_t session_gaps = 0;         // its session's gaps at the request
   };
-  // Fingerprints of an agent's earlier results, for data-flow links.
+  // Fingerprints of an agent's earlier results, for data-flow links; or of
+  // what agents wrote to servers of one identity, for cross-agent flows.
   struct FlowIndex {
     struct Source {
       uint64_t call_id;
       std::string tool, server_id, session_id;
+      uint32_t agent_pid = 0;  // the writer (cross-agent index)
+      std::string agent_id;
+      // The result carried content this (other) agent wrote.
+      std::string written_by_agent_id;
     };
     std::unordered_map<uint64_t, uint32_t> by_fp;  // fingerprint -> source
     std::deque<std::pair<uint64_t, uint32_t>> order;  // oldest first
@@ -295,12 +306,23 @@ class McpTracker {
   // Data flows (tracker_flows.cc): result fingerprints carried into later
   // calls.
   void NoteResultContent(const std::string& result, bool is_error, Pending* p);
-  void LinkFlows(uint32_t agent, const std::string& arguments, v1::McpCall* c);
-  // The results in these indexes a substantial piece of which is in text,
-  // as data-flow links (at most 8, the most shared first).
-  void AddFlows(const std::vector<const FlowIndex*>& indexes, std::string_view text,
-                google::protobuf::RepeatedPtrField<v1::DataFlow>* out);
+  void LinkFlows(uint32_t agent, const std::string& arguments, Pending* p);
+  // The sources in these indexes that share enough of fps, as data-flow
+  // links (at most 8, the most shared first); with skip_agent, not that
+  // agent's own (cross-agent index). Returns how many were added.
+  int AddFlows(const std::vector<const FlowIndex*>& indexes, const std::vector<uint64_t>& fps,
+               google::protobuf::RepeatedPtrField<v1::DataFlow>* out, uint32_t skip_agent = 0);
   void IndexResult(uint32_t agent, const Pending& p, const v1::McpCall& c);
+  // Cross-agent flows: what an agent's successful tools/call wrote to a
+  // server (by the server's identity), and another agent's result that
+  // returns it (into c.written_by).
+  void IndexWrite(uint32_t agent, const Pending& p, const v1::McpCall& c);
+  void LinkWrittenBy(uint32_t agent, const Pending& p, v1::McpCall* c);
+  // Adds a source with these fingerprints to idx, oldest ones dropped past
+  // max_fps.
+  static void AddSource(FlowIndex* idx, FlowIndex::Source src,
+                        const std::vector<uint64_t>& fps, size_t max_fps);
+  std::string AgentIdOf(uint32_t pid) const;
 
   bool MatchesLocked(const v1::CallFilter& f, const v1::McpCall& c) const;
 
@@ -321,6 +343,7 @@ class McpTracker {
   std::map<std::tuple<uint32_t, uint64_t>, std::string> socket_session_;
   std::set<uint32_t> legacy_sse_;  // announced an endpoint (HTTP+SSE)
   std::map<uint32_t, FlowIndex> flows_;  // by agent (client pid)
+  std::map<std::string, FlowIndex> written_;  // by server identity
   std::map<uint32_t, v1::McpAgent> agents_;  // by client pid
   CallHistory calls_;  // finished
   uint64_t next_pending_ = 1;

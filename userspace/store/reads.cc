@@ -6,6 +6,9 @@
 #include "store/store.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -110,9 +113,36 @@ bool Store::Chain(uint64_t id, v1::Chain* out, std::string* err) const {
   }
   calls.Bind(1, static_cast<int64_t>(id));
   agent.Bind(1, static_cast<int64_t>(id));
-  // Merge the chain's calls and its agent's own effects by ord.
+  // What other agents read of what this one wrote (few): by ord.
+  std::vector<std::pair<int64_t, v1::CrossAgentRead>> reads;
+  {
+    Stmt x(reader_,
+           "SELECT ord, record FROM cross_agent_reads WHERE chain_id = ?1 ORDER BY ord");
+    if (!x.ok()) {
+      *err = x.error();
+      return false;
+    }
+    x.Bind(1, static_cast<int64_t>(id));
+    while (x.Step() == SQLITE_ROW) {
+      auto& [ord, r] = reads.emplace_back(x.Int(0), v1::CrossAgentRead());
+      if (!Parse(x.Blob(1), &r)) {
+        *err = fmt::format("chain {}: a cross-agent read does not parse", id);
+        return false;
+      }
+    }
+  }
+  size_t next_read = 0;
+  // Merge the chain's calls, its agent's own effects and the cross-agent
+  // reads by ord.
   int rc_call = calls.Step(), rc_agent = agent.Step();
-  while (rc_call == SQLITE_ROW || rc_agent == SQLITE_ROW) {
+  while (rc_call == SQLITE_ROW || rc_agent == SQLITE_ROW || next_read < reads.size()) {
+    int64_t first = INT64_MAX;
+    if (rc_call == SQLITE_ROW) first = calls.Int(0);
+    if (rc_agent == SQLITE_ROW) first = std::min(first, agent.Int(0));
+    if (next_read < reads.size() && reads[next_read].first < first) {
+      *out->add_entries()->mutable_read_by_agent() = std::move(reads[next_read++].second);
+      continue;
+    }
     const bool take_call =
         rc_call == SQLITE_ROW && (rc_agent != SQLITE_ROW || calls.Int(0) < agent.Int(0));
     v1::ChainEntry* e = out->add_entries();

@@ -82,6 +82,7 @@ std::string Store::DeleteDoomed(uint64_t* chains, uint64_t* calls) {
       "(SELECT id FROM temp.doomed_chains)",
       "DELETE FROM effects WHERE call_id IN (SELECT id FROM temp.doomed_calls)",
       "DELETE FROM data_flows WHERE to_call IN (SELECT id FROM temp.doomed_calls)",
+      "DELETE FROM cross_agent_reads WHERE chain_id IN (SELECT id FROM temp.doomed_chains)",
       "DELETE FROM calls WHERE call_id IN (SELECT id FROM temp.doomed_calls)",
       "DELETE FROM chains WHERE id IN (SELECT id FROM temp.doomed_chains)",
       "DELETE FROM alerts WHERE chain_id IN (SELECT id FROM temp.doomed_chains)",

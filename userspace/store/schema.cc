@@ -165,6 +165,18 @@ CREATE TABLE sink_cursors(
     R"sql(
 ALTER TABLE chains ADD COLUMN kubernetes BLOB;
 )sql",
+    // 6: the writer's side of cross-agent flows (record: the CrossAgentRead
+    // as protobuf); ord orders them with the chain's calls and agent
+    // effects.
+    R"sql(
+CREATE TABLE cross_agent_reads(
+  id INTEGER PRIMARY KEY,
+  chain_id INTEGER NOT NULL,
+  ord INTEGER NOT NULL,
+  time_ns INTEGER NOT NULL,
+  record BLOB NOT NULL);
+CREATE INDEX cross_agent_reads_chain ON cross_agent_reads(chain_id, ord);
+)sql",
 };
 constexpr uint32_t kMigrationCount = sizeof(kMigrations) / sizeof(kMigrations[0]);
 static_assert(kMigrationCount == Store::kSchemaVersion);

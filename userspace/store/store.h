@@ -52,7 +52,7 @@ class Stmt;
 
 class Store {
  public:
-  static constexpr uint32_t kSchemaVersion = 5;
+  static constexpr uint32_t kSchemaVersion = 6;
 
   struct Options {
     std::string path;

@@ -122,6 +122,16 @@ TEST_F(StoreTest, ChainRoundTripInOrder) {
   h.mutable_agent_kubernetes()->set_pod_name("agent-0");
   *end.mutable_chain() = h;
   s->Put(end);
+  // After the chain ended, another agent read what call 42 wrote.
+  v1::ChainUpdate read;
+  *read.mutable_chain() = h;
+  v1::CrossAgentRead* r = read.mutable_entry()->mutable_read_by_agent();
+  r->set_from_call_id(42);
+  r->set_from_tool("write_file");
+  r->set_call_id(97);
+  r->set_agent_id("12-9");
+  r->set_time_unix_ns(900);
+  s->Put(read);
   ASSERT_EQ(s->Flush(), "");
 
   v1::Chain got;
@@ -132,7 +142,7 @@ TEST_F(StoreTest, ChainRoundTripInOrder) {
   EXPECT_FALSE(got.open());
   EXPECT_EQ(got.end_unix_ns(), 400);
   EXPECT_EQ(got.agent_kubernetes().pod_name(), "agent-0");
-  ASSERT_EQ(got.entries_size(), 3);
+  ASSERT_EQ(got.entries_size(), 4);
   EXPECT_EQ(got.entries(0).call().tool(), "read_text_file");
   ASSERT_EQ(got.entries(0).effects_size(), 2);
   EXPECT_EQ(got.entries(0).effects(0).summary(), "open /etc/hosts O_RDONLY = 3");
@@ -142,6 +152,9 @@ TEST_F(StoreTest, ChainRoundTripInOrder) {
   EXPECT_EQ(got.entries(2).call().tool(), "write_file");
   ASSERT_EQ(got.entries(2).call().flows_size(), 1);
   EXPECT_EQ(got.entries(2).call().flows(0).from_call_id(), 41u);
+  ASSERT_TRUE(got.entries(3).has_read_by_agent());
+  EXPECT_EQ(got.entries(3).read_by_agent().from_call_id(), 42u);
+  EXPECT_EQ(got.entries(3).read_by_agent().agent_id(), "12-9");
   EXPECT_EQ(s->QueryText("SELECT shared FROM data_flows WHERE to_call = 42 AND from_call = 41",
                          &err),
             "5");
@@ -362,6 +375,7 @@ TEST_F(StoreTest, AlertsAndTheMigrationThatAddedThem) {
     ASSERT_EQ(sqlite3_exec(db,
                            "DROP TABLE alerts; DROP TABLE baselines; DROP TABLE outbox; "
                            "DROP TABLE sink_cursors; ALTER TABLE chains DROP COLUMN kubernetes; "
+                           "DROP TABLE cross_agent_reads; "
                            "PRAGMA user_version = 1",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
@@ -421,6 +435,10 @@ TEST_F(StoreTest, RetentionByAgeDropsWholeChains) {
   *own.mutable_chain() = Header(1, 10 * kSec, 20 * kSec);
   *own.mutable_entry()->mutable_agent_effect() = Effect(4, "exec git");
   s->Put(own);
+  v1::ChainUpdate read;
+  *read.mutable_chain() = Header(1, 10 * kSec, 20 * kSec);
+  read.mutable_entry()->mutable_read_by_agent()->set_from_call_id(1);
+  s->Put(read);
   s->Put(CallUpdate(Header(2, 850 * kSec, 950 * kSec), 2, "new", {Effect(2, "y")}));
   v1::ChainUpdate loose = CallUpdate(v1::Chain(), 3, "loose", {Effect(3, "z")});
   loose.mutable_entry()->mutable_call()->set_started_unix_ns(5 * kSec);
@@ -433,6 +451,7 @@ TEST_F(StoreTest, RetentionByAgeDropsWholeChains) {
   EXPECT_TRUE(s->Chain(2, &got, &err));
   EXPECT_EQ(s->QueryText("SELECT group_concat(call_id) FROM calls", &err), "2");
   EXPECT_EQ(s->QueryText("SELECT group_concat(seq) FROM effects", &err), "2");
+  EXPECT_EQ(s->QueryText("SELECT COUNT(*) FROM cross_agent_reads", &err), "0");
   EXPECT_EQ(s->counters().chains_deleted, 1u);
   EXPECT_EQ(s->counters().calls_deleted, 2u);
 }

@@ -34,6 +34,8 @@ constexpr char kPutChain[] =
 constexpr char kPutEffect[] =
     "INSERT INTO effects(chain_id, call_id, ord, seq, ktime_ns, time_ns, pid, comm, "
     "type, summary, confidence, candidates) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)";
+constexpr char kPutCrossAgentRead[] =
+    "INSERT INTO cross_agent_reads(chain_id, ord, time_ns, record) VALUES(?1,?2,?3,?4)";
 constexpr char kPutCall[] =
     "INSERT OR REPLACE INTO calls(call_id, chain_id, ord, session_id, server_id, "
     "server_identity, method, tool, status, started_ns, latency_ns, record) "
@@ -463,7 +465,8 @@ std::string Store::WriteChain(const v1::Chain& c) {
   return s.Run();
 }
 
-// An agent effect, or a call with its effects and data-flow links.
+// An agent effect, a cross-agent read, or a call with its effects and
+// data-flow links.
 std::string Store::WriteUpdate(const v1::ChainUpdate& u) {
   if (!u.has_entry()) return "";
   const uint64_t chain_id = u.chain().id();
@@ -474,6 +477,17 @@ std::string Store::WriteUpdate(const v1::ChainUpdate& u) {
     std::string e = PutEffect(eff, chain_id, u.entry().agent_effect(), 0, ord);
     if (e.empty()) ++rows_effects_;
     return e;
+  }
+  if (u.entry().has_read_by_agent()) {
+    const v1::CrossAgentRead& r = u.entry().read_by_agent();
+    Stmt& x = Prepared(kPutCrossAgentRead);
+    if (!x.ok()) return x.error();
+    const std::string record = r.SerializeAsString();
+    x.Bind(1, static_cast<int64_t>(chain_id))
+        .Bind(2, static_cast<int64_t>(ord))
+        .Bind(3, r.time_unix_ns())
+        .BindBlob(4, record);
+    return x.Run();
   }
   if (!u.entry().has_call()) return "";
   const v1::McpCall& call = u.entry().call();
