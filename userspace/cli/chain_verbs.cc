@@ -96,7 +96,9 @@ int RunChain(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
   desc.add_options()("help,h", "show this help")(
       "id", po::value<uint64_t>(), "chain id (see `agentwatch chains`)")(
       "format", po::value<std::string>()->default_value("tree"),
-      "tree, json or dot (Graphviz: render with `dot -Tsvg`)");
+      "tree, json or dot (Graphviz: render with `dot -Tsvg`)")(
+      "all", "tree: every effect (by default a call's dynamic-loader and locale opens "
+             "are one line with their count)");
   po::positional_options_description pos;
   pos.add("id", 1);
   po::variables_map vm;
@@ -117,7 +119,7 @@ int RunChain(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
   } else if (format == "dot") {
     std::cout << FormatChainDot(c);
   } else if (format == "tree") {
-    std::cout << FormatChainTree(c);
+    std::cout << FormatChainTree(c, vm.count("all") > 0);
   } else {
     std::cerr << "agentwatch chain: unknown --format '" << format << "'\n";
     return 2;

@@ -1,5 +1,8 @@
 #include "cli/format.h"
 
+#include <string_view>
+#include <vector>
+
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 
@@ -611,7 +614,41 @@ std::string FormatBaselines(const std::vector<v1::Baseline>& list, bool detail) 
   return out;
 }
 
-std::string FormatChainTree(const v1::Chain& c) {
+bool IsLoaderNoise(const v1::ChainEffect& e) {
+  if (e.type() != v1::EVENT_TYPE_FILE_OPEN) return false;
+  // "open PATH FLAGS = RESULT" (EffectSummary).
+  const std::string& s = e.summary();
+  const size_t flags = s.rfind(" O_");
+  if (s.rfind("open /", 0) != 0 || flags == std::string::npos) return false;
+  const std::string_view path = std::string_view(s).substr(5, flags - 5);
+  const std::string_view rest = std::string_view(s).substr(flags + 1);
+  const std::string_view mode = rest.substr(0, rest.find(' '));
+  // Anything that may write is never noise (a library dropped in place).
+  for (const char* w : {"O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND"})
+    if (mode.find(w) != std::string_view::npos) return false;
+  static const char* const kExact[] = {"/etc/ld.so.cache", "/etc/ld.so.preload",
+                                       "/etc/locale.alias", "/etc/localtime"};
+  for (const char* x : kExact)
+    if (path == x) return true;
+  static const char* const kUnder[] = {"/usr/lib/locale/", "/usr/share/locale/",
+                                       "/usr/share/zoneinfo/", "/usr/share/i18n/",
+                                       "/usr/lib/x86_64-linux-gnu/gconv/",
+                                       "/usr/lib/aarch64-linux-gnu/gconv/",
+                                       "/usr/lib64/gconv/"};
+  for (const char* u : kUnder)
+    if (path.rfind(u, 0) == 0) return true;
+  // A shared library: NAME.so or NAME.so.N... under a library directory.
+  const std::string_view base = path.substr(path.rfind('/') + 1);
+  const size_t so = base.find(".so");
+  const bool library = so != std::string_view::npos && so > 0 &&
+                       (so + 3 == base.size() || base[so + 3] == '.');
+  if (!library) return false;
+  for (const char* dir : {"/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/", "/usr/local/lib/"})
+    if (path.rfind(dir, 0) == 0) return true;
+  return false;
+}
+
+std::string FormatChainTree(const v1::Chain& c, bool all_effects) {
   std::string out = fmt::format("chain {}  agent {} (pid {})  {}–{}{}\n", c.id(),
                                 c.agent_exe().empty() ? "?" : c.agent_exe(),
                                 c.agent_pid(), FormatClock(c.start_unix_ns()),
@@ -622,8 +659,24 @@ std::string FormatChainTree(const v1::Chain& c) {
       s += fmt::format("  [1 of {} calls in flight]", e.candidates());
     return s;
   };
+  auto noise = [](size_t n) {
+    return fmt::format("{} dynamic-loader and locale open{} (--all shows {})", n,
+                       n == 1 ? "" : "s", n == 1 ? "it" : "them");
+  };
   for (int i = 0; i < c.entries_size(); ++i) {
     const v1::ChainEntry& e = c.entries(i);
+    if (e.has_agent_effect() && !all_effects && IsLoaderNoise(e.agent_effect())) {
+      // The agent's consecutive loader opens, as one line.
+      int j = i;
+      while (j + 1 < c.entries_size() && c.entries(j + 1).has_agent_effect() &&
+             IsLoaderNoise(c.entries(j + 1).agent_effect()))
+        ++j;
+      out += fmt::format("{}{} (agent) {}\n", j + 1 == c.entries_size() ? "└─ " : "├─ ",
+                         FormatClock(e.agent_effect().time_unix_ns()),
+                         noise(static_cast<size_t>(j - i + 1)));
+      i = j;
+      continue;
+    }
     const bool last = i + 1 == c.entries_size();
     const char* branch = last ? "└─ " : "├─ ";
     const char* cont = last ? "   " : "│  ";
@@ -658,9 +711,22 @@ std::string FormatChainTree(const v1::Chain& c) {
                          cont, f.from_agent_id(), f.from_agent_pid(), f.from_call_id(),
                          f.from_tool(), f.shared_fingerprints());
     }
-    for (int j = 0; j < e.effects_size(); ++j) {
-      out += fmt::format("{}{}{}\n", cont, j + 1 == e.effects_size() ? "└─ " : "├─ ",
-                         effect(e.effects(j)));
+    // The call's effects; its loader opens as one line where the first was.
+    std::vector<std::string> lines;
+    size_t quiet = 0, quiet_at = 0;
+    for (const auto& x : e.effects()) {
+      if (!all_effects && IsLoaderNoise(x)) {
+        if (quiet++ == 0) {
+          quiet_at = lines.size();
+          lines.emplace_back();
+        }
+        continue;
+      }
+      lines.push_back(effect(x));
+    }
+    if (quiet > 0) lines[quiet_at] = noise(quiet);
+    for (size_t j = 0; j < lines.size(); ++j) {
+      out += fmt::format("{}{}{}\n", cont, j + 1 == lines.size() ? "└─ " : "├─ ", lines[j]);
     }
   }
   return out;

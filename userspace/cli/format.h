@@ -30,7 +30,13 @@ std::string FormatSessions(const std::vector<v1::McpSession>& sessions);
 std::string FormatInventory(const v1::McpToolInventory& inv, bool history);
 std::string FormatAgents(const std::vector<v1::McpAgent>& agents);
 std::string FormatChains(const std::vector<v1::Chain>& chains);
-std::string FormatChainTree(const v1::Chain& c);
+// all_effects false: a call's (or the agent's consecutive) dynamic-loader
+// and locale opens are one line with their count.
+std::string FormatChainTree(const v1::Chain& c, bool all_effects = false);
+// A read-only open (or a failed one) of a shared library, the loader's
+// cache, or locale, gconv and time-zone data: what every process does as
+// it starts, not what a tool did.
+bool IsLoaderNoise(const v1::ChainEffect& e);
 // Alerts: a table, one in full (with its evidence), one line as it comes.
 std::string FormatAlerts(const std::vector<v1::Alert>& alerts);
 std::string FormatAlert(const v1::Alert& a);

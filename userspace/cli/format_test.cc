@@ -108,6 +108,62 @@ TEST(FormatChain, DotAndTree) {
   EXPECT_NE(dot.find("c1 -> r"), std::string::npos) << dot;
 }
 
+TEST(FormatChain, LoaderAndLocaleOpensAreOneLineUnlessAll) {
+  auto open = [](const std::string& summary) {
+    v1::ChainEffect e;
+    e.set_type(v1::EVENT_TYPE_FILE_OPEN);
+    e.set_summary(summary);
+    return e;
+  };
+  EXPECT_TRUE(IsLoaderNoise(open("open /etc/ld.so.cache O_RDONLY|O_CLOEXEC = 3")));
+  EXPECT_TRUE(IsLoaderNoise(open("open /lib/x86_64-linux-gnu/libc.so.6 O_RDONLY|O_CLOEXEC = 3")));
+  EXPECT_TRUE(IsLoaderNoise(open("open /usr/lib/x86_64-linux-gnu/libz.so.1.2.13 O_RDONLY = 3")));
+  EXPECT_TRUE(IsLoaderNoise(
+      open("open /usr/lib/x86_64-linux-gnu/glibc-hwcaps/x86-64-v3/libm.so.6 O_RDONLY|O_CLOEXEC "
+           "= -2 ENOENT")));
+  EXPECT_TRUE(IsLoaderNoise(open("open /usr/lib/locale/locale-archive O_RDONLY|O_CLOEXEC = 3")));
+  EXPECT_FALSE(IsLoaderNoise(open("open /usr/lib/x86_64-linux-gnu/libpam.so.0 O_WRONLY|O_TRUNC = 3")))
+      << "a library written is never noise";
+  EXPECT_FALSE(IsLoaderNoise(open("open /home/u/build/libfoo.so O_RDONLY = 3")))
+      << "only library directories";
+  EXPECT_FALSE(IsLoaderNoise(open("open /usr/lib/node_modules/x/index.so-notes O_RDONLY = 3")));
+  EXPECT_FALSE(IsLoaderNoise(open("open /home/u/.ssh/id_ed25519 O_RDONLY = 4")));
+  v1::ChainEffect exec = open("exec /usr/lib/libc.so.6 []");
+  exec.set_type(v1::EVENT_TYPE_EXEC);
+  EXPECT_FALSE(IsLoaderNoise(exec));
+
+  v1::Chain c;
+  c.set_id(3);
+  v1::ChainEntry* call = c.add_entries();
+  call->mutable_call()->set_method("tools/call");
+  call->mutable_call()->set_tool("run_command");
+  for (const char* s : {"exec /bin/sh [sh -c cat ~/.ssh/id_ed25519]",
+                        "open /etc/ld.so.cache O_RDONLY|O_CLOEXEC = 3",
+                        "open /lib/x86_64-linux-gnu/libc.so.6 O_RDONLY|O_CLOEXEC = 3",
+                        "open /home/u/.ssh/id_ed25519 O_RDONLY = 3",
+                        "open /usr/lib/locale/locale-archive O_RDONLY|O_CLOEXEC = 3"}) {
+    *call->add_effects() = open(s);
+    if (std::string(s).rfind("exec", 0) == 0)
+      call->mutable_effects(call->effects_size() - 1)->set_type(v1::EVENT_TYPE_EXEC);
+  }
+  for (const char* s : {"open /etc/ld.so.cache O_RDONLY|O_CLOEXEC = 3",
+                        "open /lib/x86_64-linux-gnu/libpcre2-8.so.0 O_RDONLY|O_CLOEXEC = 3"})
+    *c.add_entries()->mutable_agent_effect() = open(s);
+  const std::string tree = FormatChainTree(c);
+  EXPECT_NE(tree.find("├─ 3 dynamic-loader and locale opens (--all shows them)\n"),
+            std::string::npos)
+      << tree;
+  EXPECT_NE(tree.find("id_ed25519 O_RDONLY = 3"), std::string::npos) << tree;
+  EXPECT_EQ(tree.find("libc.so.6"), std::string::npos) << tree;
+  EXPECT_NE(tree.find("(agent) 2 dynamic-loader and locale opens"), std::string::npos) << tree;
+  // The collapsed line sits where the first loader open was.
+  EXPECT_LT(tree.find("dynamic-loader"), tree.find("id_ed25519 O_RDONLY"));
+  const std::string all = FormatChainTree(c, true);
+  EXPECT_NE(all.find("libc.so.6"), std::string::npos) << all;
+  EXPECT_NE(all.find("libpcre2-8.so.0"), std::string::npos) << all;
+  EXPECT_EQ(all.find("dynamic-loader"), std::string::npos) << all;
+}
+
 TEST(FormatAlerts, NodeAndPodColumnsOnlyWhenTheyTellSomething) {
   v1::Alert a;
   a.set_id(1);
