@@ -18,7 +18,8 @@ await runPlan(async ({ mode, command, args, url, roots }) => {
   });
   let tools = null;
   return {
-    info: { server: client.serverInfo ?? null },
+    info: { server: client.serverInfo ?? null,
+            protocolVersion: client.initializeResult?.protocolVersion ?? null },
     listTools: async () => {
       tools = await client.tools();
       return Object.keys(tools);

@@ -30,8 +30,9 @@ await runPlan(async ({ mode, command, args, url, roots }) => {
       if (!tools || !tools[tool]) await load();
       try {
         const out = await tools[tool].invoke(a);
-        const text = typeof out === "string" ? out
-          : Array.isArray(out) ? out.filter((b) => b.type === "text").map((b) => b.text).join("") : String(out);
+        // A string, a standard content block, or an array of them.
+        const blocks = typeof out === "string" ? [{ type: "text", text: out }] : [out].flat();
+        const text = blocks.filter((b) => b?.type === "text").map((b) => b.text).join("");
         return { isError: false, text };
       } catch (e) {
         // An MCP result with isError comes back as a thrown ToolException.

@@ -12,8 +12,9 @@
 //               {listPrompts: true} | {sleep: s}
 //   ROOTS       JSON array of directories declared as MCP roots
 //   THEN_STDIO  "command args..." with THEN_CALLS: then the same process
-//               drives a second stdio server, "{{previous}}" in an
-//               argument replaced by the first server's last result text
+//               drives a second stdio server
+// "{{previous}}" in an argument string is replaced by the text of the last
+// result (in THEN_CALLS: the first server's last result).
 // It prints a JSON report (what was called, with what outcome) on stdout.
 export async function runPlan(connect) {
   const [mode, target, ...rest] = process.argv.slice(2);
@@ -26,6 +27,10 @@ export async function runPlan(connect) {
     ? { mode, command: target, args: rest, roots } : { mode, url: target, roots });
   const report = { pid: process.pid, ...first.info, tools: await first.listTools(), calls: [] };
   let lastText = "";
+  const fill = (v) => typeof v === "string" ? v.replaceAll("{{previous}}", lastText)
+    : Array.isArray(v) ? v.map(fill)
+    : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fill(x)]))
+    : v;
   for (const c of JSON.parse(process.env.CALLS || "[]")) {
     if (c.list) { report.relisted = await first.listTools(); continue; }
     if (c.listPrompts) { report.prompts = await first.listPrompts(); continue; }
@@ -33,22 +38,18 @@ export async function runPlan(connect) {
     let isError = false;
     let error = null;
     try {
-      const r = await first.callTool(c.tool, c.arguments ?? {});
+      const r = await first.callTool(c.tool, fill(c.arguments ?? {}));
       isError = r.isError;
       if (r.text !== undefined) lastText = r.text;
     } catch (e) {
       error = String(e.message || e);
     }
-    report.calls.push({ tool: c.tool, arguments: c.arguments, isError, error });
+    report.calls.push({ tool: c.tool, arguments: fill(c.arguments ?? {}), isError, error });
   }
   if (process.env.THEN_STDIO) {
     const [command, ...args] = process.env.THEN_STDIO.split(" ");
     const second = await connect({ mode: "stdio", command, args });
     await second.listTools();  // as agents do, before calling
-    const fill = (v) => typeof v === "string" ? v.replaceAll("{{previous}}", lastText)
-      : Array.isArray(v) ? v.map(fill)
-      : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fill(x)]))
-      : v;
     report.then = [];
     for (const c of JSON.parse(process.env.THEN_CALLS || "[]")) {
       if (c.list) { await second.listTools(); continue; }
