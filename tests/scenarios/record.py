@@ -8,8 +8,10 @@ an @modelcontextprotocol/sdk client, unless the scenario's `stack: {client:
 tool servers built on MCP server frameworks (SERVERS, HTTP_SERVERS).
 
 Needs root, a build (build/bin, build/tests/aw-trace-scrub) and `npm ci`
-in tests/. Snapshot records of host processes that take no part in a
-scenario lose their command lines (aw-trace-scrub) before a trace is kept. It creates, and
+in tests/. Before a trace is kept (aw-trace-scrub --tree), events of
+processes that record.py did not start (other work on the host that the
+daemon watched) are dropped, and snapshot records of host processes that
+take no part in a scenario lose their command lines. It creates, and
 removes afterwards:
   - a network namespace "aw-outside" joined to the host by a veth pair
     (198.18.0.1 here; 198.18.0.2 and .3 there, RFC 2544 benchmark space)
@@ -215,7 +217,8 @@ def record(sc, tmp):
         if os.path.exists(MEMORY_FILE):
             os.remove(MEMORY_FILE)
     # Host processes' command lines stay on the host.
-    subprocess.run([os.path.join(ROOT, "build", "tests", "aw-trace-scrub"), raw, out], check=True)
+    subprocess.run([os.path.join(ROOT, "build", "tests", "aw-trace-scrub"), "--tree",
+                    str(os.getpid()), raw, out], check=True)
     os.chmod(out, 0o644)
     print(f"{sc['name']}: {os.path.getsize(out)} bytes", flush=True)
 
@@ -223,9 +226,15 @@ def record(sc, tmp):
 def main():
     if os.geteuid() != 0:
         raise SystemExit("record.py needs root (the daemon loads BPF programs)")
+    if len(sys.argv) > 1:
+        # The names leave the command line: one like "benign-fastmcp-http"
+        # matches a built-in watch rule (an argument containing "fastmcp"),
+        # and record.py, with all it starts, would be watched as a server.
+        os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)],
+                  dict(os.environ, AW_RECORD_NAMES=" ".join(sys.argv[1:])))
     with open(os.path.join(HERE, "scenarios.yaml")) as f:
         scenarios = yaml.safe_load(f)["scenarios"]
-    names = set(sys.argv[1:])
+    names = set(os.environ.pop("AW_RECORD_NAMES", "").split())
     procs = []
     tmp = tempfile.mkdtemp(prefix="aw-record-")
     try:
