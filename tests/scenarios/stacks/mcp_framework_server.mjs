@@ -2,6 +2,7 @@
 // @modelcontextprotocol/sdk's server), over stdio, or Streamable HTTP with
 // --http PORT (its "http-stream" transport, 127.0.0.1, endpoint /mcp).
 //   node mcp_framework_server.mjs [--poison] [--http PORT] [DIR...]
+// (No note tool: mcp-framework has no call to redefine a tool at run time.)
 // mcp-framework takes zod 3 schemas, checked with instanceof against the
 // zod it imports itself: the zod 3 installed beside it (as a project built
 // with it has), loaded as the same ES module, not the zod 4 of tests/.
