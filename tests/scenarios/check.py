@@ -2,7 +2,9 @@
 """Replays the labelled scenarios (scenarios.yaml, traces/*.awtrace) through
 agentwatchd --replay (the whole pipeline, offline, deterministic) and
 reports, per detection family, the recall of the intended rules, and the
-false positives on benign traces.
+false positives on benign traces; then the same per stack: per MCP server
+framework and per client library (a scenario's `stack: {server, client}`,
+the official SDK v1, "sdk", where it names none).
 
   check.py --bindir build/bin [--check] [--json] [NAME...]
 
@@ -21,6 +23,7 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+DEFAULT_STACK = {"server": "sdk", "client": "sdk"}
 
 
 def replay(bindir, sc, tmp):
@@ -65,6 +68,7 @@ def main():
             alerts = replay(args.bindir, sc, tmp)
             got = {a["rule_id"] for a in alerts}
             res = {"name": sc["name"], "kind": sc["kind"], "family": sc.get("family"),
+                   "stack": {**DEFAULT_STACK, **(sc.get("stack") or {})},
                    "expect": sc.get("expect", []),
                    "alerts": sorted({(a["rule_id"], a["severity"]) for a in alerts})}
             if sc["kind"] == "attack":
@@ -109,6 +113,25 @@ def main():
         n, caught, rules, hit = by_family[fam]
         print(f"{fam:<8} {n:>9} {caught:>7} {hit:>6}/{rules:<3} {100.0 * hit / rules:5.1f}%",
               file=out)
+    for side, title in (("server", "SERVER FRAMEWORK"), ("client", "CLIENT LIBRARY")):
+        by_stack = collections.defaultdict(lambda: [0, 0, 0, 0, 0, 0])
+        # attacks, caught, rules, hit, benign, clean
+        for r in results:
+            f = by_stack[r["stack"][side]]
+            if r["kind"] == "attack":
+                f[0] += 1
+                f[1] += not r["missed"]
+                f[2] += len(r["expect"])
+                f[3] += len(r["expect"]) - len(r["missed"])
+            else:
+                f[4] += 1
+                f[5] += not r["false_positives"]
+        print(f"\n{title:<16} {'ATTACKS':>7} {'CAUGHT':>7} {'RULE RECALL':>12} {'BENIGN':>7} "
+              f"{'CLEAN':>6}", file=out)
+        for name in sorted(by_stack):
+            a, caught, rules, hit, b, clean = by_stack[name]
+            recall = f"{hit:>6}/{rules:<3} {100.0 * hit / rules:5.1f}%" if rules else f"{'-':>12}"
+            print(f"{name:<16} {a:>7} {caught:>7} {recall:>12} {b:>7} {clean:>6}", file=out)
     attacks = [r for r in results if r["kind"] == "attack"]
     benign = [r for r in results if r["kind"] == "benign"]
     rules = sum(len(r["expect"]) for r in attacks)

@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """Records the labelled scenarios of scenarios.yaml as trace files
 (traces/NAME.awtrace): agentwatchd --record watches the real kernel while
-the scenario's agent (tests/e2e/mcp_client.mjs, an @modelcontextprotocol/sdk
-client) drives real MCP servers. check.py replays them.
+the scenario's agent drives real MCP servers. check.py replays them. The
+agent is a client library's own client (CLIENTS: tests/e2e/mcp_client.mjs,
+an @modelcontextprotocol/sdk client, unless the scenario's `stack: {client:
+...}` names another one under stacks/), the servers are npm packages or
+tool servers built on MCP server frameworks (SERVERS, HTTP_SERVERS).
 
 Needs root, a build (build/bin, build/tests/aw-trace-scrub) and `npm ci`
-in tests/. Snapshot records of host processes that take no part in a
-scenario lose their command lines (aw-trace-scrub) before a trace is kept. It creates, and
+in tests/. Before a trace is kept (aw-trace-scrub --tree), events of
+processes that record.py did not start (other work on the host that the
+daemon watched) are dropped, and snapshot records of host processes that
+take no part in a scenario lose their command lines. It creates, and
 removes afterwards:
   - a network namespace "aw-outside" joined to the host by a veth pair
     (198.18.0.1 here; 198.18.0.2 and .3 there, RFC 2544 benchmark space)
@@ -36,6 +41,7 @@ from awtest import MODULES, free_port, listening  # noqa: E402
 BIN = os.path.join(ROOT, "build", "bin")
 CLIENT = os.path.join(TESTS, "e2e", "mcp_client.mjs")
 TOOL_SERVER = os.path.join(TESTS, "e2e", "tool_server.mjs")
+STACKS = os.path.join(HERE, "stacks")
 HOME = "/home/awscen"
 PROJECT = HOME + "/project"
 NETNS = "aw-outside"
@@ -48,6 +54,33 @@ SERVERS = {
     "everything": ["node", os.path.join(MODULES, "server-everything", "dist", "index.js"),
                    "stdio"],
     "tools": ["node", TOOL_SERVER],
+    # Tool servers (stacks/tools.mjs) built on MCP server frameworks.
+    "fastmcp": ["node", os.path.join(STACKS, "fastmcp_server.mjs")],
+    "tmcp": ["node", os.path.join(STACKS, "tmcp_server.mjs")],
+    "mcp-framework": ["node", os.path.join(STACKS, "mcp_framework_server.mjs")],
+    "sdk2": ["node", os.path.join(STACKS, "sdk2_server.mjs")],
+}
+
+# Servers on Streamable HTTP (127.0.0.1:{port}/mcp), started for the step
+# and stopped after it: the command ({port} filled in) and its environment.
+HTTP_SERVERS = {
+    "everything-http": (["node", os.path.join(MODULES, "server-everything", "dist", "index.js"),
+                         "streamableHttp"], {"PORT": "{port}"}),
+    "fastmcp-http": (SERVERS["fastmcp"] + ["--http", "{port}"], {}),
+    "tmcp-http": (SERVERS["tmcp"] + ["--http", "{port}"], {}),
+    "mcp-framework-http": (SERVERS["mcp-framework"] + ["--http", "{port}"], {}),
+    "sdk2-http": (SERVERS["sdk2"] + ["--http", "{port}"], {}),
+}
+
+# The scenario's agent: the client library named by `stack: {client: ...}`.
+# Each takes the same command line and call plan (CALLS, ROOTS, THEN_STDIO,
+# THEN_CALLS) as mcp_client.mjs.
+CLIENTS = {
+    "sdk": CLIENT,
+    "sdk2": os.path.join(STACKS, "sdk2_client.mjs"),
+    "ai-sdk": os.path.join(STACKS, "ai_sdk_client.mjs"),
+    "langchain": os.path.join(STACKS, "langchain_client.mjs"),
+    "mastra": os.path.join(STACKS, "mastra_client.mjs"),
 }
 
 
@@ -121,25 +154,27 @@ def netns_down():
     sh("ip", "netns", "del", NETNS, check=False)
 
 
-def run_client(step, tmp):
+def run_client(step, tmp, client_lib="sdk"):
     env = dict(os.environ, CALLS=json.dumps(fill(step.get("calls", []), tmp)))
     if "roots" in step:
         env["ROOTS"] = json.dumps(fill(step["roots"], tmp))
     server = fill(step["client"], tmp)
+    client = CLIENTS[client_lib]
     extra = []
-    if server[0] == "everything-http":
+    if server[0] in HTTP_SERVERS:
         port = free_port()
+        argv, senv = HTTP_SERVERS[server[0]]
         extra.append(subprocess.Popen(
-            ["node", os.path.join(MODULES, "server-everything", "dist", "index.js"),
-             "streamableHttp"], env=dict(os.environ, PORT=str(port)), cwd=TESTS,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            [a.replace("{port}", str(port)) for a in argv] + server[1:],
+            env=dict(os.environ, **{k: v.replace("{port}", str(port)) for k, v in senv.items()}),
+            cwd=TESTS, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         for _ in range(100):
             if listening(port):
                 break
             time.sleep(0.1)
-        cmd = ["node", CLIENT, "http", f"http://127.0.0.1:{port}/mcp"]
+        cmd = ["node", client, "http", f"http://127.0.0.1:{port}/mcp"]
     else:
-        cmd = ["node", CLIENT, "stdio"] + SERVERS[server[0]] + server[1:]
+        cmd = ["node", client, "stdio"] + SERVERS[server[0]] + server[1:]
     if "then" in step:
         then = fill(step["then"], tmp)
         env["THEN_STDIO"] = " ".join(SERVERS[then[0]] + then[1:])
@@ -172,7 +207,7 @@ def record(sc, tmp):
             time.sleep(0.1)
         for step in sc["run"]:
             if "client" in step:
-                run_client(step, tmp)
+                run_client(step, tmp, (sc.get("stack") or {}).get("client", "sdk"))
             elif "shell" in step:
                 sh("sh", "-c", fill(step["shell"], tmp))
         time.sleep(1.5)  # the last events reach the recorder
@@ -182,7 +217,8 @@ def record(sc, tmp):
         if os.path.exists(MEMORY_FILE):
             os.remove(MEMORY_FILE)
     # Host processes' command lines stay on the host.
-    subprocess.run([os.path.join(ROOT, "build", "tests", "aw-trace-scrub"), raw, out], check=True)
+    subprocess.run([os.path.join(ROOT, "build", "tests", "aw-trace-scrub"), "--tree",
+                    str(os.getpid()), raw, out], check=True)
     os.chmod(out, 0o644)
     print(f"{sc['name']}: {os.path.getsize(out)} bytes", flush=True)
 
@@ -190,9 +226,15 @@ def record(sc, tmp):
 def main():
     if os.geteuid() != 0:
         raise SystemExit("record.py needs root (the daemon loads BPF programs)")
+    if len(sys.argv) > 1:
+        # The names leave the command line: one like "benign-fastmcp-http"
+        # matches a built-in watch rule (an argument containing "fastmcp"),
+        # and record.py, with all it starts, would be watched as a server.
+        os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)],
+                  dict(os.environ, AW_RECORD_NAMES=" ".join(sys.argv[1:])))
     with open(os.path.join(HERE, "scenarios.yaml")) as f:
         scenarios = yaml.safe_load(f)["scenarios"]
-    names = set(sys.argv[1:])
+    names = set(os.environ.pop("AW_RECORD_NAMES", "").split())
     procs = []
     tmp = tempfile.mkdtemp(prefix="aw-record-")
     try:
