@@ -127,6 +127,9 @@ def main():
         out, err = writer.communicate(timeout=60)
         check(writer.returncode == 0, f"writer agent: {err[-500:]}")
         time.sleep(2)
+        graphs = [c for c in aw("calls", "--limit", "100") if c.get("tool") == "read_graph"]
+        check(len(graphs) == 2 and sum(bool(c.get("written_by")) for c in graphs) == 1,
+              f"the writer's own read is seen, without written_by: {graphs}")
         again = [x for x in aw("alerts") if x["rule_id"] == "cross-agent-instructions"]
         check(len(again) == 1 and again[0].get("count", 1) == 1,
               f"the writer reading its own note is no cross-agent flow: {again}")

@@ -173,9 +173,9 @@ void Correlator::OnCall(const v1::Event& ev) {
 }
 
 v1::Chain* Correlator::WriterChain(const v1::DataFlow& f) {
-  // The writer's chain that holds the writing call; else its open chain,
-  // else its latest (calls end in order, so newer chains hold newer calls).
-  v1::Chain* latest = nullptr;
+  // An agent's chains follow each other and its calls end (get their ids)
+  // in order: the writing call is in the newest of its chains that began
+  // with an earlier call. None when that chain is no longer in memory.
   for (auto it = chains_.rbegin(); it != chains_.rend(); ++it) {
     if (it->agent_pid() != f.from_agent_pid()) continue;
     // A pid reused by another process is another agent (ids end in "-0"
@@ -183,20 +183,27 @@ v1::Chain* Correlator::WriterChain(const v1::DataFlow& f) {
     const std::string& id = it->agent_id();
     if (id != f.from_agent_id() && !id.ends_with("-0") && !f.from_agent_id().ends_with("-0"))
       continue;
-    if (latest == nullptr) latest = &*it;
     for (const auto& e : it->entries()) {
-      if (e.has_call() && e.call().call_id() == f.from_call_id()) return &*it;
+      if (!e.has_call()) continue;
+      if (e.call().call_id() <= f.from_call_id()) return &*it;
+      break;  // began after the call: an older chain has it
     }
-    if (it->entries_size() > 0 && it->entries(0).has_call() &&
-        it->entries(0).call().call_id() < f.from_call_id())
-      break;  // older chains hold older calls
   }
-  return latest;
+  return nullptr;
 }
 
 void Correlator::NoteCrossAgentRead(const v1::DataFlow& f, const v1::McpCall& c,
                                     uint32_t reader, const v1::Chain& reader_chain) {
   if (f.from_agent_pid() == 0 || f.from_agent_pid() == reader) return;
+  // Once per writing call and reading agent (an agent polling the shared
+  // server reads the same note again and again).
+  const auto key = std::make_pair(f.from_call_id(), reader_chain.agent_id());
+  if (!reads_seen_.insert(key).second) return;
+  reads_order_.push_back(key);
+  if (reads_order_.size() > 4096) {
+    reads_seen_.erase(reads_order_.front());
+    reads_order_.pop_front();
+  }
   v1::Chain* chain = WriterChain(f);
   if (chain == nullptr) {
     ++counters_.cross_agent_unchained;
@@ -213,7 +220,8 @@ void Correlator::NoteCrossAgentRead(const v1::DataFlow& f, const v1::McpCall& c,
   r->set_agent_id(reader_chain.agent_id());
   r->set_shared_fingerprints(f.shared_fingerprints());
   r->set_time_unix_ns(c.started_unix_ns() + static_cast<int64_t>(c.latency_ns()));
-  r->set_content_flag(Redact(c.content_flag(), 1024));
+  // The verdict, when the flagged text is the writer's.
+  if (f.flagged()) r->set_content_flag(Redact(c.content_flag(), 1024));
   ++counters_.cross_agent_reads;
   if (chain->entries_size() >= static_cast<int>(opts_.max_entries_per_chain)) {
     Emit(*chain, &entry);  // handed on (the store keeps it), not held

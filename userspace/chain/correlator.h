@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -135,6 +136,9 @@ class Correlator {
   uint64_t next_expire_ = 0;
   Counters counters_;
   std::vector<v1::ChainUpdate>* updates_ = nullptr;  // during OnEvent
+  // Cross-agent reads already noted: (writing call, reading agent id).
+  std::set<std::pair<uint64_t, std::string>> reads_seen_;
+  std::deque<std::pair<uint64_t, std::string>> reads_order_;
 };
 
 }  // namespace agentwatch

@@ -247,15 +247,18 @@ TEST_F(CorrelatorTest, ACrossAgentReadGoesIntoTheWritersChainToo) {
   c_->OnEvent(Stamp(events::Exit(), 10, 300), {10, 1}, &updates_);
   v1::Event read = call(40, 9, "read_graph", 400);
   read.mutable_call()->set_content_flag("instructions to the model (score 7.0)");
+  read.mutable_call()->set_call_id(9);
   v1::DataFlow* f = read.mutable_call()->add_written_by();
   f->set_from_call_id(7);
   f->set_from_tool("create_entities");
   f->set_from_agent_pid(10);
   f->set_from_agent_id(ProcessInstanceId(10, 10000000));
   f->set_shared_fingerprints(5);
+  f->set_flagged(true);
   // A writer that is another process with the same pid: no entry.
   v1::DataFlow* reused = read.mutable_call()->add_written_by();
   *reused = *f;
+  reused->set_from_call_id(8);
   reused->set_from_agent_id(ProcessInstanceId(10, 999000000));
   updates_.clear();
   c_->OnEvent(read, {40, 30, 1}, &updates_);
@@ -272,13 +275,21 @@ TEST_F(CorrelatorTest, ACrossAgentReadGoesIntoTheWritersChainToo) {
   EXPECT_EQ(r.call_id(), 9u);
   EXPECT_EQ(r.tool(), "read_graph");
   EXPECT_EQ(r.agent_pid(), 30u);
-  EXPECT_EQ(r.agent_id(), updates_[0].chain().agent_id());
+  EXPECT_EQ(r.agent_id(), ProcessInstanceId(30, 30000000));
   EXPECT_EQ(r.shared_fingerprints(), 5u);
   EXPECT_EQ(r.content_flag(), "instructions to the model (score 7.0)");
   v1::Chain writer;
   ASSERT_TRUE(c_->Chain(w.chain().id(), &writer));
   ASSERT_EQ(writer.entries_size(), 3);
   EXPECT_TRUE(writer.entries(2).has_read_by_agent());
+  EXPECT_EQ(c_->counters().cross_agent_reads, 1u);
+  EXPECT_EQ(c_->counters().cross_agent_unchained, 1u);
+  // Read again: noted once.
+  updates_.clear();
+  read.mutable_call()->set_call_id(10);
+  read.mutable_call()->mutable_written_by()->RemoveLast();
+  c_->OnEvent(read, {40, 30, 1}, &updates_);
+  EXPECT_EQ(updates_.size(), 1u);
   EXPECT_EQ(c_->counters().cross_agent_reads, 1u);
 }
 

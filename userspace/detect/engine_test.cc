@@ -327,7 +327,7 @@ TEST_F(EngineTest, RunawayLoopsNeedTheCount) {
 
 TEST_F(EngineTest, CrossAgentContentWithInstructionsAndSentOut) {
   // Agent 10 reads, from its memory server (20), what agent 77 wrote there.
-  auto read = [&](const std::string& flag) {
+  auto read = [&](const std::string& flag, bool theirs = true) {
     events::EventBuilder b = events::ToolCall("read_graph").Status("ok").Initiator("client");
     b.ServerPid(20).ServerId("20-1");
     v1::Event e = Stamp(b, 20);
@@ -337,15 +337,23 @@ TEST_F(EngineTest, CrossAgentContentWithInstructionsAndSentOut) {
     w->set_from_tool("create_entities");
     w->set_from_agent_pid(77);
     w->set_from_agent_id("77-12");
+    w->set_flagged(!flag.empty() && theirs);
     return e;
   };
   Feed(read(""), {20, 10, 1});
   EXPECT_TRUE(Alerts().empty()) << "a clean cross-agent read is a flow, not an alert";
+  Feed(read("instructions to the model (score 6.0)", false), {20, 10, 1});
+  for (const auto& x : Alerts())
+    EXPECT_NE(x.rule_id(), "cross-agent-instructions") << "the flagged text is not 77's";
   Feed(read("instructions to the model (score 6.0)"), {20, 10, 1});
-  auto a = Alerts();
-  ASSERT_EQ(a.size(), 2u);  // the injection itself, and who planted it
+  // The injection itself, and who planted it (once).
   std::map<std::string, v1::Alert> by;
-  for (const auto& x : a) by[x.rule_id()] = x;
+  int planted = 0;
+  for (const auto& x : Alerts()) {
+    by[x.rule_id()] = x;
+    planted += x.rule_id() == "cross-agent-instructions";
+  }
+  EXPECT_EQ(planted, 1);
   ASSERT_TRUE(by.count("cross-agent-instructions"));
   EXPECT_TRUE(by.count("prompt-injection-in-content"));
   EXPECT_EQ(by["cross-agent-instructions"].severity(), "high");
@@ -355,19 +363,24 @@ TEST_F(EngineTest, CrossAgentContentWithInstructionsAndSentOut) {
       << by["cross-agent-instructions"].summary();
 
   // It then passes that result to another server's outbound tool.
+  // It then passes that result, with a result of its own server, to that
+  // server's outbound tool: both the cross-server and the cross-agent flow.
   events::EventBuilder post = events::ToolCall("fetch_url").Status("ok").Initiator("client");
-  post.ServerPid(30).ServerId("30-1").Flow("read_graph", "20-1");
+  post.ServerPid(30).ServerId("30-1").Flow("search", "30-1").Flow("read_graph", "20-1");
   v1::Event e = Stamp(post, 30);
-  e.mutable_call()->mutable_flows(0)->set_written_by_agent_id("77-12");
+  e.mutable_call()->mutable_flows(1)->set_written_by_agent_id("77-12");
   Feed(e, {30, 10, 1});
-  bool sent = false;
+  std::set<std::string> rules;
   for (const auto& x : Alerts()) {
+    rules.insert(x.rule_id());
     if (x.rule_id() != "cross-agent-content-sent-out") continue;
-    sent = true;
-    EXPECT_NE(x.summary().find("what agent 77-12 had written"), std::string::npos)
+    EXPECT_NE(x.summary().find("the result of read_graph, which carried what agent 77-12 "
+                               "had written"),
+              std::string::npos)
         << x.summary();
   }
-  EXPECT_TRUE(sent);
+  EXPECT_TRUE(rules.count("cross-agent-content-sent-out"));
+  EXPECT_TRUE(rules.count("cross-server-toxic-flow")) << "any flow from another server counts";
 }
 
 TEST_F(EngineTest, DataMovingOutAndShadowedTools) {

@@ -24,7 +24,7 @@ const std::map<std::string, std::vector<std::string>>& KnownSignals() {
       {"secret_argument", {"tool", "outbound"}},
       {"encoded_blob", {"where", "excerpt", "tool", "target", "exe", "outbound"}},
       {"data_flow", {"tool", "from_tool", "from_server", "cross", "outbound", "where", "target",
-                     "cross_agent", "written_by"}},
+                     "cross_agent", "written_by", "written_from_tool"}},
       {"cross_agent_content", {"tool", "from_agent", "from_tool", "from_call", "from_server",
                                "injected", "reason"}},
       {"secret_sent", {"target"}},

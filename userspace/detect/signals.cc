@@ -300,12 +300,25 @@ void Detectors::Effect(const v1::Event& ev, std::vector<Signal>* out) const {
 
 namespace {
 
-// The flow a signal reports: the first one another agent wrote, else the
-// first (null when none).
-const v1::DataFlow* FirstFlow(const google::protobuf::RepeatedPtrField<v1::DataFlow>& flows) {
-  for (const auto& f : flows)
-    if (!f.written_by_agent_id().empty()) return &f;
-  return flows.empty() ? nullptr : &flows[0];
+// The flows of a call or of bytes sent out, as a data_flow signal's
+// fields: the first flow's source, whether any came from another server
+// than `server` (empty: not asked), and whether any carried content
+// another agent wrote (its writer and the call it came back in).
+void FlowFields(const google::protobuf::RepeatedPtrField<v1::DataFlow>& flows,
+                const std::string& server, Signal* s) {
+  const v1::DataFlow& first = flows[0];
+  s->fields["from_tool"] = first.from_tool();
+  s->fields["from_server"] = first.from_server_id();
+  bool cross = false;
+  const v1::DataFlow* written = nullptr;
+  for (const auto& f : flows) {
+    cross = cross || f.from_server_id() != server;
+    if (written == nullptr && !f.written_by_agent_id().empty()) written = &f;
+  }
+  if (!server.empty()) s->fields["cross"] = cross ? "true" : "false";
+  s->fields["cross_agent"] = written != nullptr ? "true" : "false";
+  s->fields["written_by"] = written != nullptr ? written->written_by_agent_id() : "";
+  s->fields["written_from_tool"] = written != nullptr ? written->from_tool() : "";
 }
 
 }  // namespace
@@ -327,17 +340,15 @@ void Detectors::Outbound(const v1::Event& ev, std::vector<Signal>* out) const {
     s.fields["excerpt"] = p.encoded_excerpt();
     s.fields["outbound"] = "true";
   }
-  // One: whether data moved, not how often (one another agent wrote, if any).
-  if (const v1::DataFlow* f = FirstFlow(p.flows()); f != nullptr) {
+  // One: whether data moved, not how often.
+  if (!p.flows().empty()) {
+    const v1::DataFlow& f = p.flows(0);
     Signal& s = make("data_flow", fmt::format("{} <= data from call {} ({})", what,
-                                              f->from_call_id(), f->from_tool()));
-    s.fields["from_tool"] = f->from_tool();
-    s.fields["from_server"] = f->from_server_id();
+                                              f.from_call_id(), f.from_tool()));
+    FlowFields(p.flows(), "", &s);  // cross: the engine knows the server
     s.fields["outbound"] = "true";
     s.fields["where"] = "network";
     s.fields["tool"] = "a connection to " + target;
-    s.fields["cross_agent"] = f->written_by_agent_id().empty() ? "false" : "true";
-    s.fields["written_by"] = f->written_by_agent_id();
     s.call_id = 0;
   }
 }
@@ -366,20 +377,16 @@ void Detectors::Call(const v1::Event& ev, std::vector<Signal>* out) const {
     s.fields["excerpt"] = blob;
     s.fields["outbound"] = outbound ? "true" : "false";
   }
-  // One per call: the rules ask whether data moved, not how often (one
-  // another agent wrote, if any).
-  if (const v1::DataFlow* f = FirstFlow(c.flows()); f != nullptr) {
+  // One per call: the rules ask whether data moved, not how often.
+  if (!c.flows().empty()) {
+    const v1::DataFlow& f = c.flows(0);
     Signal& s = make("data_flow");
-    s.fields["from_tool"] = f->from_tool();
-    s.fields["from_server"] = f->from_server_id();
-    s.fields["cross"] = f->from_server_id() != c.server_id() ? "true" : "false";
+    FlowFields(c.flows(), c.server_id(), &s);
     s.fields["outbound"] = outbound ? "true" : "false";
-    s.fields["cross_agent"] = f->written_by_agent_id().empty() ? "false" : "true";
-    s.fields["written_by"] = f->written_by_agent_id();
     s.description = fmt::format("{} {} <= data from call {} ({})", c.method(), c.tool(),
-                                f->from_call_id(), f->from_tool());
-    if (!f->written_by_agent_id().empty())
-      s.description += ", written by agent " + f->written_by_agent_id();
+                                f.from_call_id(), f.from_tool());
+    if (!s.fields["written_by"].empty())
+      s.description += ", with what agent " + s.fields["written_by"] + " wrote";
   }
   // Prompts, resources and templates as listed (the tracker scored the
   // whole list; content_flag is "prompt NAME: reason").
@@ -415,18 +422,26 @@ void Detectors::Call(const v1::Event& ev, std::vector<Signal>* out) const {
       s.fields["channel"] = v.channel;
     }
   }
-  // Content another agent wrote into a shared server, returned to this one.
+  // Content another agent wrote into a shared server, returned to this
+  // one: the writer of the flagged text, if it is one of them.
   if (content && c.written_by_size() > 0) {
-    const v1::DataFlow& w = c.written_by(0);
+    const v1::DataFlow* w = &c.written_by(0);
+    for (const auto& f : c.written_by())
+      if (f.flagged()) {
+        w = &f;
+        break;
+      }
+    const bool theirs = !injected.empty() && w->flagged();
     Signal& s = make("cross_agent_content");
-    s.fields["from_agent"] = w.from_agent_id();
-    s.fields["from_tool"] = w.from_tool();
-    s.fields["from_call"] = std::to_string(w.from_call_id());
-    s.fields["from_server"] = w.from_server_id();
-    s.fields["injected"] = injected.empty() ? "false" : "true";
-    s.fields["reason"] = injected;
+    s.fields["from_agent"] = w->from_agent_id();
+    s.fields["from_tool"] = w->from_tool();
+    s.fields["from_call"] = std::to_string(w->from_call_id());
+    s.fields["from_server"] = w->from_server_id();
+    s.fields["injected"] = theirs ? "true" : "false";
+    s.fields["reason"] = theirs ? injected : "";
     s.description = fmt::format("{} {} <= content agent {} wrote in call {} ({})", c.method(),
-                                c.tool(), w.from_agent_id(), w.from_call_id(), w.from_tool());
+                                c.tool(), w->from_agent_id(), w->from_call_id(),
+                                w->from_tool());
   }
   if (c.status() == "error" || c.status() == "tool_error")
     make("call_failed").fields["status"] = c.status();

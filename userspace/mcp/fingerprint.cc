@@ -11,10 +11,30 @@ namespace agentwatch {
 namespace {
 
 // Lowercase letters and digits pass; every run of anything else becomes
-// one space (so formatting, quoting and escaping do not matter).
+// one space (so formatting, quoting and escaping do not matter). A JSON
+// escape left in text (JSON held in a string, as server-memory returns its
+// graph) is a separator too: "a\nb" reads as "a b" on both sides of a flow.
 void Normalize(std::string_view in, std::string* out) {
   bool sep = !out->empty() && out->back() == ' ';
-  for (unsigned char c : in) {
+  for (size_t i = 0; i < in.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(in[i]);
+    if (c == '\\' && i + 1 < in.size()) {
+      const char e = in[i + 1];
+      if (e == 'u' && i + 5 < in.size() && std::isxdigit(static_cast<unsigned char>(in[i + 2])) &&
+          std::isxdigit(static_cast<unsigned char>(in[i + 3])) &&
+          std::isxdigit(static_cast<unsigned char>(in[i + 4])) &&
+          std::isxdigit(static_cast<unsigned char>(in[i + 5]))) {
+        i += 5;
+      } else if (e == 'n' || e == 't' || e == 'r' || e == 'b' || e == 'f' || e == '"' ||
+                 e == '\\' || e == '/') {
+        ++i;
+      }
+      if (!sep) {
+        out->push_back(' ');
+        sep = true;
+      }
+      continue;
+    }
     if (std::isalnum(c) || c >= 0x80) {
       out->push_back(static_cast<char>(std::tolower(c)));
       sep = false;

@@ -18,6 +18,16 @@ TEST(Fingerprint, NormalizationIgnoresFormattingCaseAndQuoting) {
   EXPECT_EQ(FingerprintText("not json: Hello World"), "not json hello world ");
 }
 
+TEST(Fingerprint, JsonEscapesLeftInTextAreSeparators) {
+  // A note written with short lines, read back inside JSON held in a
+  // string (server-memory's read_graph): the same fingerprints.
+  const std::string written = "buy milk\nsend keys\nto evil.example\ncall bob\nat nine\nok";
+  const std::string returned = R"({"observations":["buy milk\nsend keys\nto evil.example\ncall bob\nat nine\nok"]})";
+  EXPECT_EQ(NormalizedText(written), NormalizedText(returned.substr(18, returned.size() - 21)));
+  EXPECT_EQ(NormalizedText("caf\\u00e9 \\t x"), NormalizedText("caf  x"));
+  EXPECT_EQ(NormalizedText("a\\qb"), "a qb ") << "not an escape: only the backslash goes";
+}
+
 TEST(Fingerprint, ArgumentCarryingAnEarlierResultIsLinked) {
   // Pasted into a message, reformatted.
   EXPECT_GE(Shared(kSecretFile,

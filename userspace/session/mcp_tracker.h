@@ -77,10 +77,11 @@ class McpTracker {
     size_t max_history = 512;     // tool changes kept per identity
     size_t max_flow_fingerprints = 200000;  // per agent
     size_t max_flow_agents = 256;
-    // What agents wrote, for cross-agent flows: per server identity, and
-    // how many identities.
-    size_t max_written_fingerprints = 200000;
-    size_t max_written_servers = 256;
+    // What agents wrote, for cross-agent flows: per shared server (its
+    // SharedDataKey), and how many; a sample of each call's arguments.
+    size_t max_written_fingerprints = 100000;
+    size_t max_written_servers = 64;
+    size_t max_written_per_call = 512;
     size_t max_agents = 1024;
     std::string hostname;  // for agent records; "" = this host's name
     size_t min_shared_fingerprints = 2;     // for a data-flow link
@@ -215,7 +216,9 @@ class McpTracker {
     std::vector<std::string> keys;  // every index entry pointing here
     bool list_continuation = false;  // tools/list with a cursor
     std::vector<uint64_t> result_fps;  // fingerprints of its result
-    std::vector<uint64_t> argument_fps;  // of its arguments (tools/call)
+    std::vector<uint64_t> argument_fps;  // of its arguments (tools/call; a sample)
+    // Of result_fps, those another agent wrote (written_by).
+    std::vector<uint64_t> cross_fps;
     uint32_t agent = 0;                // client process, 0 if unknown
     uint32_t owner = 0;                // the process it was seen in
     uint32_t owner_uid = 0;            // and its user
@@ -225,14 +228,22 @@ class McpTracker {
   // what agents wrote to servers of one identity, for cross-agent flows.
   struct FlowIndex {
     struct Source {
-      uint64_t call_id;
+      uint64_t call_id = 0;
       std::string tool, server_id, session_id;
+      std::string data_key;    // SharedDataKey of its server
       uint32_t agent_pid = 0;  // the writer (cross-agent index)
       std::string agent_id;
       // The result carried content this (other) agent wrote.
       std::string written_by_agent_id;
     };
-    std::unordered_map<uint64_t, uint32_t> by_fp;  // fingerprint -> source
+    struct Entry {
+      uint32_t source = 0;
+      // kCross: content another agent wrote (a result's cross_fps);
+      // kSeveral: written by more than one agent (cross-agent index).
+      uint8_t flags = 0;
+    };
+    static constexpr uint8_t kCross = 1, kSeveral = 2;
+    std::unordered_map<uint64_t, Entry> by_fp;  // fingerprint -> latest source
     std::deque<std::pair<uint64_t, uint32_t>> order;  // oldest first
     std::map<uint32_t, Source> sources;
     uint32_t next_source = 0;
@@ -317,12 +328,19 @@ class McpTracker {
   // server (by the server's identity), and another agent's result that
   // returns it (into c.written_by).
   void IndexWrite(uint32_t agent, const Pending& p, const v1::McpCall& c);
-  void LinkWrittenBy(uint32_t agent, const Pending& p, v1::McpCall* c);
+  void LinkWrittenBy(uint32_t agent, Pending* p, v1::McpCall* c);
   // Adds a source with these fingerprints to idx, oldest ones dropped past
-  // max_fps.
+  // max_fps; those in cross (sorted) are marked kCross, and one another
+  // agent than src's wrote before kSeveral.
   static void AddSource(FlowIndex* idx, FlowIndex::Source src,
-                        const std::vector<uint64_t>& fps, size_t max_fps);
+                        const std::vector<uint64_t>& fps, size_t max_fps,
+                        const std::vector<uint64_t>& cross = {});
   std::string AgentIdOf(uint32_t pid) const;
+  // What identifies the data behind a server, for cross-agent flows: its
+  // identity, command line and container (two server-memory processes on
+  // one file share it; two filesystem servers on other roots, or two
+  // containers of one image with other arguments, do not).
+  std::string SharedDataKey(const v1::McpCall& c) const;
 
   bool MatchesLocked(const v1::CallFilter& f, const v1::McpCall& c) const;
 
@@ -343,7 +361,7 @@ class McpTracker {
   std::map<std::tuple<uint32_t, uint64_t>, std::string> socket_session_;
   std::set<uint32_t> legacy_sse_;  // announced an endpoint (HTTP+SSE)
   std::map<uint32_t, FlowIndex> flows_;  // by agent (client pid)
-  std::map<std::string, FlowIndex> written_;  // by server identity
+  std::map<std::string, FlowIndex> written_;  // by SharedDataKey
   std::map<uint32_t, v1::McpAgent> agents_;  // by client pid
   CallHistory calls_;  // finished
   uint64_t next_pending_ = 1;

@@ -294,11 +294,12 @@ void McpTracker::Finish(uint64_t pending_id, const std::string& status,
   c.set_status(status);
   c.set_call_id(next_call_++);
   const uint32_t agent = p.agent != 0 ? p.agent : AgentOf(p.session, c.server_pid());
-  if (!p.result_fps.empty()) {
-    LinkWrittenBy(agent, p, &c);  // before its own write is indexed
-    IndexResult(agent, p, c);
-  }
+  // Its result against what others wrote, then what it wrote (before its
+  // own result: a server echoing the arguments is no quote), then its
+  // result for its own later calls.
+  if (!p.result_fps.empty()) LinkWrittenBy(agent, &p, &c);
   if (status == "ok" && c.method() == "tools/call") IndexWrite(agent, p, c);
+  if (!p.result_fps.empty()) IndexResult(agent, p, c);
   if (status == "cancelled" && c.latency_ns() == 0 && ktime_ns > c.started_ktime_ns())
     c.set_latency_ns(ktime_ns - c.started_ktime_ns());
   if (auto s = sessions_.find(p.session); s != sessions_.end()) {

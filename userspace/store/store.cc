@@ -145,7 +145,8 @@ std::string Store::Init() {
       static_cast<uint64_t>(QueryInt(db_, "SELECT COALESCE(MAX(id), 0) FROM alerts"));
   next_ord_ = static_cast<uint64_t>(QueryInt(
                   db_, "SELECT MAX(COALESCE((SELECT MAX(ord) FROM calls), 0), "
-                       "COALESCE((SELECT MAX(ord) FROM effects WHERE call_id = 0), 0))")) +
+                       "COALESCE((SELECT MAX(ord) FROM effects WHERE call_id = 0), 0), "
+                       "COALESCE((SELECT MAX(ord) FROM cross_agent_reads), 0))")) +
               1;
   rows_chains_ = static_cast<uint64_t>(QueryInt(db_, "SELECT COUNT(*) FROM chains"));
   rows_calls_ = static_cast<uint64_t>(QueryInt(db_, "SELECT COUNT(*) FROM calls"));

@@ -201,6 +201,8 @@ class Store {
   std::string Migrate();
   std::string WriteBatch(const std::vector<const v1::ChainUpdate*>& batch,
                          const Snapshot& snap);
+  // The writer's side of a cross-agent flow, into a chain the store has.
+  std::string WriteCrossAgentRead(const v1::ChainUpdate& u, uint64_t ord);
   std::string WriteUpdate(const v1::ChainUpdate& u);
   std::string WriteChain(const v1::Chain& c);
   // Alert versions with their outbox sequence numbers.

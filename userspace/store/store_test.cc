@@ -132,6 +132,7 @@ TEST_F(StoreTest, ChainRoundTripInOrder) {
   r->set_agent_id("12-9");
   r->set_time_unix_ns(900);
   s->Put(read);
+  s->Put(CallUpdate(h, 43, "list_directory", {}));
   ASSERT_EQ(s->Flush(), "");
 
   v1::Chain got;
@@ -142,7 +143,7 @@ TEST_F(StoreTest, ChainRoundTripInOrder) {
   EXPECT_FALSE(got.open());
   EXPECT_EQ(got.end_unix_ns(), 400);
   EXPECT_EQ(got.agent_kubernetes().pod_name(), "agent-0");
-  ASSERT_EQ(got.entries_size(), 4);
+  ASSERT_EQ(got.entries_size(), 5);
   EXPECT_EQ(got.entries(0).call().tool(), "read_text_file");
   ASSERT_EQ(got.entries(0).effects_size(), 2);
   EXPECT_EQ(got.entries(0).effects(0).summary(), "open /etc/hosts O_RDONLY = 3");
@@ -155,6 +156,7 @@ TEST_F(StoreTest, ChainRoundTripInOrder) {
   ASSERT_TRUE(got.entries(3).has_read_by_agent());
   EXPECT_EQ(got.entries(3).read_by_agent().from_call_id(), 42u);
   EXPECT_EQ(got.entries(3).read_by_agent().agent_id(), "12-9");
+  EXPECT_EQ(got.entries(4).call().tool(), "list_directory") << "in the order they came";
   EXPECT_EQ(s->QueryText("SELECT shared FROM data_flows WHERE to_call = 42 AND from_call = 41",
                          &err),
             "5");
@@ -453,6 +455,11 @@ TEST_F(StoreTest, RetentionByAgeDropsWholeChains) {
   EXPECT_EQ(s->QueryText("SELECT group_concat(seq) FROM effects", &err), "2");
   EXPECT_EQ(s->QueryText("SELECT COUNT(*) FROM cross_agent_reads", &err), "0");
   EXPECT_EQ(s->counters().chains_deleted, 1u);
+  // A later read of what the deleted chain wrote brings nothing back.
+  s->Put(read);
+  ASSERT_EQ(s->Flush(), "");
+  EXPECT_FALSE(s->Chain(1, &got, &err));
+  EXPECT_EQ(s->QueryText("SELECT COUNT(*) FROM cross_agent_reads", &err), "0");
   EXPECT_EQ(s->counters().calls_deleted, 2u);
 }
 

@@ -35,7 +35,8 @@ constexpr char kPutEffect[] =
     "INSERT INTO effects(chain_id, call_id, ord, seq, ktime_ns, time_ns, pid, comm, "
     "type, summary, confidence, candidates) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)";
 constexpr char kPutCrossAgentRead[] =
-    "INSERT INTO cross_agent_reads(chain_id, ord, time_ns, record) VALUES(?1,?2,?3,?4)";
+    "INSERT INTO cross_agent_reads(chain_id, ord, time_ns, record) "
+    "SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM chains WHERE id = ?1)";
 constexpr char kPutCall[] =
     "INSERT OR REPLACE INTO calls(call_id, chain_id, ord, session_id, server_id, "
     "server_identity, method, tool, status, started_ns, latency_ns, record) "
@@ -431,13 +432,24 @@ std::string Store::WriteBatch(const std::vector<const v1::ChainUpdate*>& batch,
   const uint64_t ord_before = next_ord_;
   std::string e = InTransaction(db_, [&] {
     // Entries in order; each chain's header once, as of its last update.
+    // A cross-agent read goes to a chain that may have ended long ago (or
+    // been deleted by retention): after the headers, only into a chain
+    // the store has, and its header is not written again.
     std::map<uint64_t, const v1::Chain*> headers;
+    std::vector<std::pair<const v1::ChainUpdate*, uint64_t>> reads;
     for (const v1::ChainUpdate* u : batch) {
+      if (u->entry().has_read_by_agent()) {
+        reads.emplace_back(u, next_ord_++);
+        continue;
+      }
       if (u->chain().id() != 0) headers[u->chain().id()] = &u->chain();
       if (std::string err = WriteUpdate(*u); !err.empty()) return err;
     }
     for (const auto& [id, h] : headers) {
       if (std::string err = WriteChain(*h); !err.empty()) return err;
+    }
+    for (const auto& [u, ord] : reads) {
+      if (std::string err = WriteCrossAgentRead(*u, ord); !err.empty()) return err;
     }
     return WriteSnapshot(snap);
   });
@@ -465,8 +477,7 @@ std::string Store::WriteChain(const v1::Chain& c) {
   return s.Run();
 }
 
-// An agent effect, a cross-agent read, or a call with its effects and
-// data-flow links.
+// An agent effect, or a call with its effects and data-flow links.
 std::string Store::WriteUpdate(const v1::ChainUpdate& u) {
   if (!u.has_entry()) return "";
   const uint64_t chain_id = u.chain().id();
@@ -477,17 +488,6 @@ std::string Store::WriteUpdate(const v1::ChainUpdate& u) {
     std::string e = PutEffect(eff, chain_id, u.entry().agent_effect(), 0, ord);
     if (e.empty()) ++rows_effects_;
     return e;
-  }
-  if (u.entry().has_read_by_agent()) {
-    const v1::CrossAgentRead& r = u.entry().read_by_agent();
-    Stmt& x = Prepared(kPutCrossAgentRead);
-    if (!x.ok()) return x.error();
-    const std::string record = r.SerializeAsString();
-    x.Bind(1, static_cast<int64_t>(chain_id))
-        .Bind(2, static_cast<int64_t>(ord))
-        .Bind(3, r.time_unix_ns())
-        .BindBlob(4, record);
-    return x.Run();
   }
   if (!u.entry().has_call()) return "";
   const v1::McpCall& call = u.entry().call();
@@ -505,6 +505,18 @@ std::string Store::WriteUpdate(const v1::ChainUpdate& u) {
   Stmt& f = Prepared(kPutFlow);
   if (!f.ok()) return f.error();
   return PutFlows(f, call);
+}
+
+std::string Store::WriteCrossAgentRead(const v1::ChainUpdate& u, uint64_t ord) {
+  const v1::CrossAgentRead& r = u.entry().read_by_agent();
+  Stmt& x = Prepared(kPutCrossAgentRead);
+  if (!x.ok()) return x.error();
+  const std::string record = r.SerializeAsString();
+  x.Bind(1, static_cast<int64_t>(u.chain().id()))
+      .Bind(2, static_cast<int64_t>(ord))
+      .Bind(3, r.time_unix_ns())
+      .BindBlob(4, record);
+  return x.Run();
 }
 
 // The tracker's and the engine's records, each kind prepared only when
