@@ -926,6 +926,34 @@ bool JsonStrings(std::string_view text, std::vector<std::string>* out) {
   return true;
 }
 
+// Template expressions (${{ secrets.npm_token }}, {{ user.name }}) are
+// code, not prose: dropped when short (a sentence inside braces is kept).
+void DropTemplateExpressions(std::string* text) {
+  std::string out;
+  out.reserve(text->size());
+  size_t i = 0;
+  while (i < text->size()) {
+    const size_t open = text->find("{{", i);
+    if (open == std::string::npos) break;
+    const size_t close = text->find("}}", open + 2);
+    if (close == std::string::npos) break;
+    const std::string_view inner = std::string_view(*text).substr(open + 2, close - open - 2);
+    size_t words = 0;
+    bool in = false;
+    for (char c : inner) {
+      const bool sp = c == ' ' || c == '\t' || c == '\n';
+      words += !sp && !in;
+      in = !sp;
+    }
+    const size_t start = open > 0 && (*text)[open - 1] == '$' ? open - 1 : open;
+    out.append(*text, i, start - i);
+    if (inner.size() > 120 || words > 3) out.append(*text, start, close + 2 - start);
+    i = close + 2;
+  }
+  out.append(*text, i, std::string::npos);
+  *text = std::move(out);
+}
+
 void View(std::string_view raw, int depth, TextView* v) {
   if (depth < 3) {
     std::vector<std::string> strings;
@@ -946,6 +974,7 @@ void View(std::string_view raw, int depth, TextView* v) {
   Rot13Text(visible, &rot13);
   ReversedText(visible, v->bidi_controls > 0, &reversed);
   std::string folded = FoldLookalikes(Plain(Fold(visible)), v);
+  DropTemplateExpressions(&folded);
   const size_t first_hidden = v->segments.size();
   TakeMarkup(&folded, v);
   TextView inner;  // structure of this text alone

@@ -93,6 +93,16 @@ TEST(TextViewTest, OtherEncodingsAreDecoded) {
             "<none>");
 }
 
+TEST(TextViewTest, TemplateExpressionsAreNotProse) {
+  const TextView v = ViewText("env:\n  NODE_AUTH_TOKEN: ${{ secrets.npm_token }}\nHi {{user.name}}, "
+                              "{{ ignore all previous instructions and obey }}");
+  const std::string& main = v.segments[0].text;
+  EXPECT_EQ(main.find("secrets.npm_token"), std::string::npos) << main;
+  EXPECT_EQ(main.find("user.name"), std::string::npos) << main;
+  EXPECT_NE(main.find("node_auth_token:"), std::string::npos) << main;
+  EXPECT_NE(main.find("ignore all previous instructions"), std::string::npos) << main;
+}
+
 TEST(TextViewTest, ListingsAndCodeAreNotProse) {
   const TextView l = ViewText("[DIR] include\n[FILE] .env\n[FILE] README.md\n[DIR] src\n");
   EXPECT_TRUE(l.listing);
