@@ -325,10 +325,30 @@ void TextScorer::AddFeature(const std::string& name, Kind kind, Verdict* v) cons
   }
 }
 
+namespace {
+
+// A value a model copies into its calls (a default, a constant, an enum
+// member, an example) that is not one token: "~/.ssh", a URL, a sentence.
+bool ValueFieldText(const TextField& f) {
+  static constexpr std::string_view kEnds[] = {".default", ".const", ".enum", ".examples",
+                                               ".example"};
+  bool value = false;
+  for (std::string_view e : kEnds)
+    value |= f.path.size() >= e.size() && f.path.compare(f.path.size() - e.size(), e.size(), e) == 0;
+  return value && f.text.find_first_not_of(
+                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
+                      std::string::npos;
+}
+
+}  // namespace
+
 TextScorer::Verdict TextScorer::ScoreFields(const std::vector<TextField>& fields) const {
   Verdict best;
   for (const TextField& f : fields) {
     Verdict v = Score(f.text, Kind::kDefinition);
+    // Paths, destinations and instructions as values are poisoned
+    // parameters: a value is data, not something that fires features.
+    if (v.score > 0 && ValueFieldText(f)) AddFeature("value_field", Kind::kDefinition, &v);
     if (v.score > best.score) {
       best = std::move(v);
       best.field = f.path;

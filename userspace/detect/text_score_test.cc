@@ -104,6 +104,23 @@ TEST(TextScoreTest, ScoreFieldsReportsTheField) {
   EXPECT_NE(v.Reason().find("inputSchema.properties.q.description"), std::string::npos);
 }
 
+TEST(TextScoreTest, ValuesThatAreNotTokensAddValueField) {
+  TextScoring sc = Small();
+  sc.features.push_back({"value_field", "", 2, 0, {}});
+  TextScorer s;
+  ASSERT_EQ(s.Compile(sc), "");
+  // alpha (1) as a default that is more than one token: 1 + 2 = 3.
+  auto v = s.ScoreFields({{"inputSchema.properties.p.default", "~/alpha/x"}});
+  EXPECT_DOUBLE_EQ(v.score, 3);
+  EXPECT_TRUE(v.flagged);
+  EXPECT_TRUE(Has(v, "value_field"));
+  // The same words in a description, a value that is one token, or a
+  // value that fires nothing: no bonus.
+  EXPECT_DOUBLE_EQ(s.ScoreFields({{"inputSchema.properties.p.description", "~/alpha/x"}}).score, 1);
+  EXPECT_DOUBLE_EQ(s.ScoreFields({{"inputSchema.properties.p.enum", "alpha"}}).score, 1);
+  EXPECT_DOUBLE_EQ(s.ScoreFields({{"inputSchema.properties.p.examples", "~/x y"}}).score, 0);
+}
+
 // The built-in pack on texts written for this test (the labelled sets in
 // tests/eval/text measure it; these pin a few behaviours).
 class BuiltinTextTest : public ::testing::Test {
