@@ -199,6 +199,13 @@ TEST_F(BuiltinTextTest, GuidanceThatForbidsOrDescribesIsQuiet) {
   EXPECT_FALSE(Definition("Send a message to a Slack channel. The bot must be a member of the "
                           "channel."));
   EXPECT_FALSE(Definition("Get documentation. The user doesn't know about files and directories."));
+  // What READMEs, security policies and CLI docs say.
+  EXPECT_FALSE(Result("To report bugs, follow the instructions at:\n  https://example.com/issues"));
+  EXPECT_FALSE(Result("**Do not disclose it as a public issue.** Email security@example.com so "
+                      "we can fix it before public exposure."));
+  EXPECT_FALSE(Result("-f, --force   replace file without asking if you are sure, use this flag "
+                      "with caution."));
+  EXPECT_FALSE(Result("To reset your password, go to <https://example.com/forgot>."));
 }
 
 }  // namespace
