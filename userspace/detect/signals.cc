@@ -411,7 +411,9 @@ void Detectors::Call(const v1::Event& ev, std::vector<Signal>* out) const {
     Signal& s = make("injection_in_result");
     s.fields["reason"] = injected = c.content_flag();
     s.fields["excerpt"] = c.content_excerpt();
-  } else if (content && !c.result().empty()) {
+  } else if (content && !c.content_scanned() && !c.result().empty()) {
+    // (Only when nothing looked at the whole result: a call built without
+    // the tracker's scanner.)
     const TextScorer::Verdict v = ScoreContent(c.result());
     if (v.flagged) {
       Signal& s = make("injection_in_result");

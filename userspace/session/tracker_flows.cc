@@ -41,6 +41,7 @@ void McpTracker::NoteResultContent(const std::string& result, bool is_error, Pen
   const std::string text = JsonStringValues(result);
   // Scanned whole for text addressed to the model.
   std::string reason, excerpt;
+  c.set_content_scanned(static_cast<bool>(content_scanner_));
   if (content_scanner_ && content_scanner_(text, &reason, &excerpt)) {
     c.set_content_flag(reason);
     c.set_content_excerpt(Redact(excerpt, 512));
