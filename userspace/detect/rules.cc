@@ -46,7 +46,7 @@ const std::map<std::string, std::vector<std::string>>& KnownSignals() {
 const std::vector<std::string>& TextChannelFeatures() {
   static const std::vector<std::string> kChannels = {
       "tag_characters", "variation_selectors", "zero_width_in_words", "bidi_controls",
-      "terminal_escapes", "mixed_script", "hidden_channel", "other_server_tool", "value_field"};
+      "terminal_escapes", "mixed_script", "hidden_channel", "other_server_tool"};
   return kChannels;
 }
 

@@ -181,10 +181,7 @@ std::string TextScorer::Compile(const TextScoring& scoring) {
   RE2::Options o;
   o.set_case_sensitive(false);
   o.set_log_errors(false);
-  // The DFA of the whole set: with less, varied adversarial text rebuilds
-  // it over and over (8 ms per KiB at 64 MiB, 2.4 at 128; the cache grows
-  // only with the states visited, about 35 MiB more on such text).
-  o.set_max_mem(128 << 20);
+  o.set_max_mem(64 << 20);
   c->set = std::make_unique<RE2::Set>(o, RE2::UNANCHORED);
   c->channel_index.assign(TextChannelFeatures().size(), -1);
   for (size_t i = 0; i < scoring.features.size(); ++i) {
@@ -328,30 +325,10 @@ void TextScorer::AddFeature(const std::string& name, Kind kind, Verdict* v) cons
   }
 }
 
-namespace {
-
-// A value a model copies into its calls (a default, a constant, an enum
-// member, an example) that is not one token: "~/.ssh", a URL, a sentence.
-bool ValueFieldText(const TextField& f) {
-  static constexpr std::string_view kEnds[] = {".default", ".const", ".enum", ".examples",
-                                               ".example"};
-  bool value = false;
-  for (std::string_view e : kEnds)
-    value |= f.path.size() >= e.size() && f.path.compare(f.path.size() - e.size(), e.size(), e) == 0;
-  return value && f.text.find_first_not_of(
-                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
-                      std::string::npos;
-}
-
-}  // namespace
-
 TextScorer::Verdict TextScorer::ScoreFields(const std::vector<TextField>& fields) const {
   Verdict best;
   for (const TextField& f : fields) {
     Verdict v = Score(f.text, Kind::kDefinition);
-    // Paths, destinations and instructions as values are poisoned
-    // parameters: a value is data, not something that fires features.
-    if (v.score > 0 && ValueFieldText(f)) AddFeature("value_field", Kind::kDefinition, &v);
     if (v.score > best.score) {
       best = std::move(v);
       best.field = f.path;

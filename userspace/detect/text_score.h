@@ -68,9 +68,7 @@ class TextScorer {
   bool compiled() const;
 
   Verdict Score(std::string_view text, Kind kind) const;
-  // A definition: its best-scoring field. A default, constant, enum member
-  // or example that fires features and is not a single token (a path, a
-  // URL, a sentence) adds value_field.
+  // A definition: its best-scoring field.
   Verdict ScoreFields(const std::vector<TextField>& fields) const;
   // Adds a channel feature found outside the text (other_server_tool: the
   // engine saw the name of another server's tool in it) to v, and judges

@@ -364,37 +364,8 @@ bool Base64Char(char c) {
 }
 
 
-// Whether decoded bytes read as text: mostly printable, with spaces
-// between words.
-bool ReadsAsText(std::string_view t) {
-  size_t printable = 0, spaces = 0;
-  for (char ch : t) {
-    const auto b = static_cast<unsigned char>(ch);
-    printable += (b >= 0x20 && b < 0x7F) || b == '\n' || b == '\t';
-    spaces += b == ' ';
-  }
-  return t.size() >= 12 && printable * 10 >= t.size() * 9 && spaces >= 2;
-}
-
-std::string DecodeBase64(std::string_view run) {
-  std::string text;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : run) {
-    if (c == '=') break;
-    acc = (acc << 6) | static_cast<uint32_t>(Base64Value(static_cast<unsigned char>(c)));
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      text.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  return text;
-}
-
 // Text that base64 runs of 24 or more characters decode to (runs that do
-// not decode to prose are ignored; a run that decodes to another base64
-// run, encoded twice, is decoded again).
+// not decode to prose are ignored).
 void Base64Texts(std::string_view in, std::vector<std::string>* out) {
   size_t i = 0, total = 0;
   while (i < in.size() && total < (256u << 10)) {
@@ -407,12 +378,22 @@ void Base64Texts(std::string_view in, std::vector<std::string>* out) {
     const std::string_view run = in.substr(i, end - i);
     i = end;
     if (run.size() < 24) continue;
-    std::string text = DecodeBase64(run);
-    if (!ReadsAsText(text) && text.size() >= 24 &&
-        std::all_of(text.begin(), text.end(), [](char c) { return Base64Char(c) || c == '='; })) {
-      text = DecodeBase64(text);
+    std::string text;
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t printable = 0, spaces = 0;
+    for (char c : run) {
+      acc = (acc << 6) | static_cast<uint32_t>(Base64Value(static_cast<unsigned char>(c)));
+      bits += 6;
+      if (bits >= 8) {
+        bits -= 8;
+        const auto b = static_cast<unsigned char>((acc >> bits) & 0xFF);
+        text.push_back(static_cast<char>(b));
+        printable += (b >= 0x20 && b < 0x7F) || b == '\n' || b == '\t';
+        spaces += b == ' ';
+      }
     }
-    if (ReadsAsText(text)) {
+    if (text.size() >= 12 && printable * 10 >= text.size() * 9 && spaces >= 2) {
       total += text.size();
       out->push_back(std::move(text));
     }
@@ -441,129 +422,6 @@ void HexTexts(std::string_view in, std::vector<std::string>* out) {
       spaces += b == ' ';
     }
     if (printable * 10 >= text.size() * 9 && spaces >= 2) {
-      total += text.size();
-      out->push_back(std::move(text));
-    }
-  }
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Text that runs of URL (percent) encoding decode to: a run without white
-// space holding three or more %XX escapes (Whenever%20a%20to-do...).
-void UrlEncodedTexts(std::string_view in, std::vector<std::string>* out) {
-  size_t i = 0, total = 0;
-  while (i < in.size() && total < (256u << 10)) {
-    if (in[i] == ' ' || in[i] == '\n' || in[i] == '\t' || in[i] == '\r') {
-      ++i;
-      continue;
-    }
-    size_t end = i;
-    size_t escapes = 0;
-    while (end < in.size() && in[end] != ' ' && in[end] != '\n' && in[end] != '\t' &&
-           in[end] != '\r') {
-      escapes += in[end] == '%' && end + 2 < in.size() && HexValue(in[end + 1]) >= 0 &&
-                 HexValue(in[end + 2]) >= 0;
-      ++end;
-    }
-    const std::string_view run = in.substr(i, end - i);
-    i = end;
-    if (escapes < 3) continue;
-    std::string text;
-    for (size_t k = 0; k < run.size(); ++k) {
-      if (run[k] == '%' && k + 2 < run.size() && HexValue(run[k + 1]) >= 0 &&
-          HexValue(run[k + 2]) >= 0) {
-        text.push_back(static_cast<char>(HexValue(run[k + 1]) * 16 + HexValue(run[k + 2])));
-        k += 2;
-      } else {
-        text.push_back(run[k] == '+' ? ' ' : run[k]);
-      }
-    }
-    if (ReadsAsText(text)) {
-      total += text.size();
-      out->push_back(std::move(text));
-    }
-  }
-}
-
-// Text that runs of 24 or more base32 characters (RFC 4648: A-Z, 2-7,
-// then = padding) decode to.
-void Base32Texts(std::string_view in, std::vector<std::string>* out) {
-  auto value = [](char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= '2' && c <= '7') return c - '2' + 26;
-    return -1;
-  };
-  size_t i = 0, total = 0;
-  while (i < in.size() && total < (256u << 10)) {
-    if (value(in[i]) < 0) {
-      ++i;
-      continue;
-    }
-    size_t end = i;
-    while (end < in.size() && value(in[end]) >= 0) ++end;
-    const std::string_view run = in.substr(i, end - i);
-    i = end;
-    // A run inside a longer word (base64 or an identifier) is not one.
-    if (run.size() < 24 || (end < in.size() && std::isalnum(static_cast<unsigned char>(in[end])))) {
-      continue;
-    }
-    std::string text;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (char c : run) {
-      acc = (acc << 5) | static_cast<uint32_t>(value(c));
-      bits += 5;
-      if (bits >= 8) {
-        bits -= 8;
-        text.push_back(static_cast<char>((acc >> bits) & 0xFF));
-      }
-    }
-    if (ReadsAsText(text)) {
-      total += text.size();
-      out->push_back(std::move(text));
-    }
-  }
-}
-
-// Text that a run of 12 or more decimal character codes (32 to 126,
-// apart by spaces or commas) spells: "104 105 32 ...".
-void CharCodeTexts(std::string_view in, std::vector<std::string>* out) {
-  size_t i = 0, total = 0;
-  while (i < in.size() && total < (256u << 10)) {
-    if (std::isdigit(static_cast<unsigned char>(in[i])) == 0 ||
-        (i > 0 && std::isalnum(static_cast<unsigned char>(in[i - 1])) != 0)) {
-      ++i;
-      continue;
-    }
-    std::string text;
-    size_t k = i;
-    while (k < in.size() && std::isdigit(static_cast<unsigned char>(in[k])) != 0) {
-      int v = 0;
-      size_t d = k;
-      while (d < in.size() && d - k < 4 && std::isdigit(static_cast<unsigned char>(in[d])) != 0)
-        v = v * 10 + (in[d++] - '0');
-      if (d < in.size() && std::isalnum(static_cast<unsigned char>(in[d])) != 0) break;
-      if (v < 32 || v > 126) break;
-      text.push_back(static_cast<char>(v));
-      k = d;
-      size_t sep = k;
-      while (sep < in.size() && (in[sep] == ' ' || in[sep] == ',')) ++sep;
-      if (sep == k) break;
-      k = sep;
-    }
-    i = std::max(k, i + 1);
-    // Numbers in the printable range are common in data: most of what
-    // they spell must be letters and spaces.
-    const size_t words = static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-      return std::isalpha(static_cast<unsigned char>(c)) != 0 || c == ' ';
-    }));
-    if (ReadsAsText(text) && words * 10 >= text.size() * 8) {
       total += text.size();
       out->push_back(std::move(text));
     }
@@ -926,34 +784,6 @@ bool JsonStrings(std::string_view text, std::vector<std::string>* out) {
   return true;
 }
 
-// Template expressions (${{ secrets.npm_token }}, {{ user.name }}) are
-// code, not prose: dropped when short (a sentence inside braces is kept).
-void DropTemplateExpressions(std::string* text) {
-  std::string out;
-  out.reserve(text->size());
-  size_t i = 0;
-  while (i < text->size()) {
-    const size_t open = text->find("{{", i);
-    if (open == std::string::npos) break;
-    const size_t close = text->find("}}", open + 2);
-    if (close == std::string::npos) break;
-    const std::string_view inner = std::string_view(*text).substr(open + 2, close - open - 2);
-    size_t words = 0;
-    bool in = false;
-    for (char c : inner) {
-      const bool sp = c == ' ' || c == '\t' || c == '\n';
-      words += !sp && !in;
-      in = !sp;
-    }
-    const size_t start = open > 0 && (*text)[open - 1] == '$' ? open - 1 : open;
-    out.append(*text, i, start - i);
-    if (inner.size() > 120 || words > 3) out.append(*text, start, close + 2 - start);
-    i = close + 2;
-  }
-  out.append(*text, i, std::string::npos);
-  *text = std::move(out);
-}
-
 void View(std::string_view raw, int depth, TextView* v) {
   if (depth < 3) {
     std::vector<std::string> strings;
@@ -965,16 +795,12 @@ void View(std::string_view raw, int depth, TextView* v) {
   }
   std::string tags, selectors;
   const std::string visible = StripInvisible(DecodeEntities(raw), v, &tags, &selectors);
-  std::vector<std::string> decoded, hex, rot13, reversed, url, base32, codes;
+  std::vector<std::string> decoded, hex, rot13, reversed;
   Base64Texts(visible, &decoded);
   HexTexts(visible, &hex);
-  UrlEncodedTexts(visible, &url);
-  Base32Texts(visible, &base32);
-  CharCodeTexts(visible, &codes);
   Rot13Text(visible, &rot13);
   ReversedText(visible, v->bidi_controls > 0, &reversed);
   std::string folded = FoldLookalikes(Plain(Fold(visible)), v);
-  DropTemplateExpressions(&folded);
   const size_t first_hidden = v->segments.size();
   TakeMarkup(&folded, v);
   TextView inner;  // structure of this text alone
@@ -994,9 +820,6 @@ void View(std::string_view raw, int depth, TextView* v) {
   if (!selectors.empty()) add_hidden(selectors, "variation-selectors");
   for (const std::string& d : decoded) add_hidden(d, "base64");
   for (const std::string& d : hex) add_hidden(d, "hex");
-  for (const std::string& d : url) add_hidden(d, "url-encoded");
-  for (const std::string& d : base32) add_hidden(d, "base32");
-  for (const std::string& d : codes) add_hidden(d, "char-codes");
   for (const std::string& d : rot13) add_hidden(d, "rot13");
   for (const std::string& d : reversed) add_hidden(d, "reversed");
 }

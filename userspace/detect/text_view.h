@@ -8,9 +8,8 @@
 // look-alikes from Cyrillic and Greek folded inside words that mix scripts.
 // Hidden channels become segments of their own: Unicode tag characters and
 // variation-selector payloads decoded, HTML comments, elements styled out
-// of sight, markdown link titles and image alt text, base64 (also twice
-// encoded), base32, hex, URL-encoded and decimal character-code runs that
-// decode to text, ROT13 where a text names it. Structure: a
+// of sight, markdown link titles and image alt text, base64 and hex runs
+// that decode to text, ROT13 where a text names it. Structure: a
 // directory listing's entries, the code of a
 // source file (its comments are kept), a table's rules and the keys of JSON
 // data are not prose addressed to anyone and are left out.
@@ -30,8 +29,7 @@ struct TextSegment {
   std::string text;
   // "" for what a reader sees; else the hidden channel it came from:
   // tag-characters, variation-selectors, html-comment, hidden-element,
-  // link-title, image-alt, base64, base32, hex, url-encoded, char-codes,
-  // rot13 (the whole text, when it
+  // link-title, image-alt, base64, hex, rot13 (the whole text, when it
   // says it holds ROT13), reversed (the whole text backwards, when bidi
   // controls are in it or it says to reverse).
   std::string channel;
