@@ -77,6 +77,9 @@ class Redactor {
   std::vector<std::string> RedactAll(std::vector<std::string> texts) const;
 
   size_t rule_count() const;
+  // The shortest literal the keyword pass looks for (a keyword, or the
+  // longer literals a short one is looked for as).
+  size_t shortest_literal() const;
 
  private:
   Redactor() = default;
