@@ -148,7 +148,7 @@ std::string NormalizeName(std::string_view n) {
     if (c == '-' || c == '.') {
       out.push_back('_');
     } else {
-      out.push_back(static_cast<char>(std::tolower(c)));
+      out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));  // ASCII
     }
   }
   return out;
@@ -798,8 +798,11 @@ void Redactor::Survey(std::string_view text, bool slash, const Ranges* wanted, P
 }
 
 bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vector<Near>* near,
-                    std::vector<size_t>* blocks, Prescan* pre, Ranges* wanted) const {
-  const std::vector<std::pair<size_t, size_t>> masks = MaskRanges(text);
+                    std::vector<size_t>* blocks, Prescan* pre, Ranges* wanted,
+                    Ranges* masks_out) const {
+  Ranges own;
+  Ranges& masks = masks_out != nullptr ? *masks_out : own;
+  masks = MaskRanges(text);
   // Scratch kept per thread (Scan does not call itself): no allocation
   // per text.
   thread_local std::vector<RuleHit> rule_hits;
@@ -907,7 +910,7 @@ bool Redactor::Hides(std::string_view text) const {
 }
 
 void Redactor::FindIn(std::string_view text, std::vector<Finding>* out, std::vector<size_t>* blocks,
-                      const Ranges* wanted_in) const {
+                      const Ranges* wanted_in, Ranges* masks) const {
   // Decoded views only where they can show something the text does not:
   // around a keyword found near an escape (the value may be escaped:
   // nested JSON), or the whole text when an escape hides one of a
@@ -926,7 +929,7 @@ void Redactor::FindIn(std::string_view text, std::vector<Finding>* out, std::vec
     wanted_ranges = *wanted_in;
     wanted = &wanted_ranges;
   }
-  Scan(text, out, &near, blocks, &pre, wanted);
+  Scan(text, out, &near, blocks, &pre, wanted, masks);
   std::vector<std::pair<size_t, size_t>> regions;
   if (pre.hides) {
     regions.emplace_back(0, text.size());
@@ -1077,11 +1080,13 @@ void Redactor::AddKnown(std::string_view text, const std::vector<std::string>& k
   for (auto& m : more) out->push_back(std::move(m));
 }
 
-std::vector<Redactor::Finding> Redactor::Clean(std::string_view text,
-                                               std::vector<Finding> f) const {
+std::vector<Redactor::Finding> Redactor::Clean(std::string_view text, std::vector<Finding> f,
+                                               const Ranges* known) const {
   // Never inside a mask already there (only a well-formed one: a bare
   // prefix hides nothing).
-  const std::vector<std::pair<size_t, size_t>> masks = MaskRanges(text);
+  Ranges own;
+  if (known == nullptr) own = MaskRanges(text);
+  const Ranges& masks = known != nullptr ? *known : own;
   if (!masks.empty()) {
     f.erase(std::remove_if(f.begin(), f.end(),
                            [&](const Finding& x) {

@@ -6,6 +6,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include "common/text.h"
 
@@ -226,9 +229,35 @@ bool Base64TextRun(std::string_view text, size_t i, size_t j, size_t min_len, Ba
 
 namespace {
 
+#if defined(__x86_64__) && defined(__GNUC__)
+// The same tests 32 bytes at a time, where the CPU has AVX2.
+__attribute__((target("avx2"))) uint64_t Base64MaskAvx2(const unsigned char* p) {
+  auto range = [](__m256i x, char lo, int len) __attribute__((target("avx2"))) {
+    const __m256i v = _mm256_sub_epi8(x, _mm256_set1_epi8(static_cast<char>(lo + 128)));
+    return _mm256_cmpgt_epi8(_mm256_set1_epi8(static_cast<char>(len - 128)), v);
+  };
+  uint64_t m = 0;
+  for (int q = 0; q < 2; ++q) {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * q));
+    __m256i is = range(_mm256_or_si256(x, _mm256_set1_epi8(0x20)), 'a', 26);
+    is = _mm256_or_si256(is, range(x, '0', 10));
+    is = _mm256_or_si256(is, _mm256_cmpeq_epi8(x, _mm256_set1_epi8('+')));
+    is = _mm256_or_si256(is, _mm256_cmpeq_epi8(x, _mm256_set1_epi8('/')));
+    is = _mm256_or_si256(is, _mm256_cmpeq_epi8(x, _mm256_set1_epi8('-')));
+    is = _mm256_or_si256(is, _mm256_cmpeq_epi8(x, _mm256_set1_epi8('_')));
+    m |= static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(is))) << (32 * q);
+  }
+  return m;
+}
+const bool kAvx2 = __builtin_cpu_supports("avx2");
+#endif
+
 // Bit k set when text[base + k] is a base64 byte (bytes past the end: 0).
 uint64_t Base64Mask(const unsigned char* p, size_t base, size_t n) {
   uint64_t m = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (kAvx2 && base + 64 <= n) return Base64MaskAvx2(p + base);
+#endif
 #if defined(__SSE2__)
   if (base + 64 <= n) {
     // Unsigned range tests as signed compares: (c - lo - 128) < (len - 128).
@@ -273,6 +302,20 @@ void Base64RunStarts(std::string_view text, std::vector<size_t>* starts) {
     const uint64_t cur = Base64Mask(p, base, n);
     if (cur == 0) {
       prev = 0;
+      continue;
+    }
+    // A run of 24 that ends in these 64 bytes starts at bit 41 of w or
+    // later and holds two whole aligned bytes of base64 side by side (w's
+    // bytes 5 to 15): without such a pair (most text) none ends here.
+    // (The test flags every byte that is all base64, and may flag more.)
+    auto full = [](uint64_t x) {
+      const uint64_t y = ~x;
+      return (y - 0x0101010101010101ULL) & ~y & 0x8080808080808080ULL;
+    };
+    const uint64_t fh = full(cur), fl = full(prev);
+    if ((fh & (fh >> 8)) == 0 && ((fl >> 63) & (fh >> 7) & 1) == 0 &&
+        (fl & (fl >> 8) & 0x0080800000000000ULL) == 0) {
+      prev = cur;
       continue;
     }
     using U128 = unsigned __int128;
