@@ -1056,11 +1056,18 @@ void Redactor::AddKnown(std::string_view text, const std::vector<std::string>& k
   for (const auto& v : values) {
     if (!Spreads(v)) continue;
     if (++spread > kMaxSpread) break;
+    // Its JSON form, where it differs (a quote, a backslash or a control
+    // byte in it: what AppendJsonString escapes).
     std::string escaped;
-    AppendJsonString(v, &escaped);
-    escaped = escaped.substr(1, escaped.size() - 2);
+    const bool plain = std::none_of(v.begin(), v.end(), [](char ch) {
+      return ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20;
+    });
+    if (!plain) {
+      AppendJsonString(v, &escaped);
+      escaped = escaped.substr(1, escaped.size() - 2);
+    }
     for (const std::string* form : {&v, static_cast<const std::string*>(&escaped)}) {
-      if (form == &escaped && escaped == v) continue;
+      if (form == &escaped && (plain || escaped == v)) continue;
       for (size_t at = text.find(*form); at != std::string_view::npos;
            at = text.find(*form, at + 1)) {
         more.push_back({at, at + form->size(), "", v});

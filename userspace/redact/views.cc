@@ -1,6 +1,7 @@
 #include "redact/views.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #if defined(__SSE2__)
@@ -189,14 +190,17 @@ bool Base64TextRun(std::string_view text, size_t i, size_t j, size_t min_len, Ba
   if (j - i < min_len) return false;
   size_t end = j;
   while (end < text.size() && text[end] == '=' && end - j < 2) ++end;
-  bool upper = false, lower = false;
-  for (size_t k = i; k < j && !(upper && lower); ++k) {
-    upper |= text[k] >= 'A' && text[k] <= 'Z';
-    lower |= text[k] >= 'a' && text[k] <= 'z';
-  }
   // The base64 of a text has both cases (a word or an identifier run
-  // together is not decoded).
-  if (!upper || !lower) return false;
+  // together is not decoded). Per byte: 1 upper case, 2 lower case.
+  static constexpr auto kCase = [] {
+    std::array<uint8_t, 256> t{};
+    for (int c = 'A'; c <= 'Z'; ++c) t[c] = 1;
+    for (int c = 'a'; c <= 'z'; ++c) t[c] = 2;
+    return t;
+  }();
+  unsigned cases = 0;
+  for (size_t k = i; k < j && cases != 3; ++k) cases |= kCase[static_cast<unsigned char>(text[k])];
+  if (cases != 3) return false;
   // Decoded into a buffer of the thread's; bytes that no text holds (C0
   // controls but white space, DEL, 0xC0 and 0xC1) past the 5 %
   // MostlyText allows end it early: most runs (identifiers, paths) are
