@@ -997,10 +997,7 @@ void Redactor::ScanViews(std::string_view text, size_t rb, size_t re, std::vecto
   const std::string_view region = text.substr(rb, re - rb);
   std::vector<DecodedView> views;
   auto scan_view = [&](DecodedView& v) {
-    if (rb != 0) {
-      for (auto& x : v.begin) x += static_cast<uint32_t>(rb);
-      for (auto& x : v.end) x += static_cast<uint32_t>(rb);
-    }
+    v.base = rb;
     std::vector<Finding> f;
     const bool h = Scan(v.text, &f, nullptr);
     MapBack(v, &f);

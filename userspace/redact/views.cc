@@ -60,6 +60,7 @@ void EmitSame(DecodedView* v, std::string_view text, size_t b, size_t e) {
 
 void Reset(DecodedView* v, DecodedView::Kind kind, size_t reserve) {
   v->kind = kind;
+  v->base = 0;
   v->text.clear();
   v->begin.clear();
   v->end.clear();
@@ -378,11 +379,12 @@ std::vector<Base64Run> FindBase64Text(std::string_view text, size_t min_len) {
 
 void ComposeView(const DecodedView& outer, DecodedView* inner) {
   for (size_t k = 0; k < inner->text.size(); ++k) {
-    const size_t b = inner->begin[k];
-    const size_t e = inner->end[k];
-    inner->begin[k] = outer.begin[b];
-    inner->end[k] = outer.end[e - 1];
+    const size_t b = inner->begin[k] + inner->base;
+    const size_t e = inner->end[k] + inner->base;
+    inner->begin[k] = static_cast<uint32_t>(outer.MapBegin(b));
+    inner->end[k] = static_cast<uint32_t>(outer.MapEnd(e));
   }
+  inner->base = 0;
 }
 
 }  // namespace agentwatch
