@@ -235,17 +235,18 @@ bool Base64TextRun(std::string_view text, size_t i, size_t j, size_t min_len, Ba
 namespace {
 
 #if defined(__x86_64__) && defined(__GNUC__)
-// The same tests 32 bytes at a time, where the CPU has AVX2.
+// Bytes of x in [lo, lo + len): unsigned range tests as signed compares.
+__attribute__((target("avx2"))) inline __m256i InRange(__m256i x, char lo, int len) {
+  const __m256i v = _mm256_sub_epi8(x, _mm256_set1_epi8(static_cast<char>(lo + 128)));
+  return _mm256_cmpgt_epi8(_mm256_set1_epi8(static_cast<char>(len - 128)), v);
+}
+// Base64Mask's tests 32 bytes at a time, where the CPU has AVX2.
 __attribute__((target("avx2"))) uint64_t Base64MaskAvx2(const unsigned char* p) {
-  auto range = [](__m256i x, char lo, int len) __attribute__((target("avx2"))) {
-    const __m256i v = _mm256_sub_epi8(x, _mm256_set1_epi8(static_cast<char>(lo + 128)));
-    return _mm256_cmpgt_epi8(_mm256_set1_epi8(static_cast<char>(len - 128)), v);
-  };
   uint64_t m = 0;
   for (int q = 0; q < 2; ++q) {
     const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * q));
-    __m256i is = range(_mm256_or_si256(x, _mm256_set1_epi8(0x20)), 'a', 26);
-    is = _mm256_or_si256(is, range(x, '0', 10));
+    __m256i is = InRange(_mm256_or_si256(x, _mm256_set1_epi8(0x20)), 'a', 26);
+    is = _mm256_or_si256(is, InRange(x, '0', 10));
     is = _mm256_or_si256(is, _mm256_cmpeq_epi8(x, _mm256_set1_epi8('+')));
     is = _mm256_or_si256(is, _mm256_cmpeq_epi8(x, _mm256_set1_epi8('/')));
     is = _mm256_or_si256(is, _mm256_cmpeq_epi8(x, _mm256_set1_epi8('-')));
@@ -254,14 +255,22 @@ __attribute__((target("avx2"))) uint64_t Base64MaskAvx2(const unsigned char* p) 
   }
   return m;
 }
-const bool kAvx2 = __builtin_cpu_supports("avx2");
+bool HasAvx2() {
+  static const bool avx2 = [] {
+    __builtin_cpu_init();  // (safe before other constructors too)
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return avx2;
+}
 #endif
 
-// Bit k set when text[base + k] is a base64 byte (bytes past the end: 0).
-uint64_t Base64Mask(const unsigned char* p, size_t base, size_t n) {
+// Bit k set when text[base + k] is a base64 byte (bytes past the end: 0);
+// avx2: HasAvx2(), read once by the caller.
+uint64_t Base64Mask(const unsigned char* p, size_t base, size_t n, bool avx2) {
+  (void)avx2;  // (x86-64 only)
   uint64_t m = 0;
 #if defined(__x86_64__) && defined(__GNUC__)
-  if (kAvx2 && base + 64 <= n) return Base64MaskAvx2(p + base);
+  if (avx2 && base + 64 <= n) return Base64MaskAvx2(p + base);
 #endif
 #if defined(__SSE2__)
   if (base + 64 <= n) {
@@ -286,7 +295,7 @@ uint64_t Base64Mask(const unsigned char* p, size_t base, size_t n) {
     // The last bytes, padded with zeros (no base64 byte): the same tests.
     unsigned char last[64] = {};
     std::memcpy(last, p + base, n - base);
-    return Base64Mask(last, 0, 64);
+    return Base64Mask(last, 0, 64, avx2);
   }
 #endif
   const size_t end = std::min(n, base + 64);
@@ -303,8 +312,13 @@ void Base64RunStarts(std::string_view text, std::vector<size_t>* starts) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
   uint64_t prev = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+  const bool avx2 = HasAvx2();
+#else
+  const bool avx2 = false;
+#endif
   for (size_t base = 0; base < n; base += 64) {
-    const uint64_t cur = Base64Mask(p, base, n);
+    const uint64_t cur = Base64Mask(p, base, n, avx2);
     if (cur == 0) {
       prev = 0;
       continue;
