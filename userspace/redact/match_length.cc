@@ -215,7 +215,37 @@ bool RequiredLiteral(std::string_view re, std::string_view keyword) {
   return passing.empty();
 }
 
-size_t FollowingClass(std::string_view rx, std::string_view keyword, std::bitset<256>* out) {
+std::vector<std::string> RequiredLiterals(std::string_view re, size_t min_len) {
+  re2::FilteredRE2 f(1);
+  RE2::Options o;
+  o.set_log_errors(false);
+  int id = 0;
+  if (f.Add(re2::StringPiece(re.data(), re.size()), o, &id) != RE2::NoError) return {};
+  std::vector<std::string> atoms;  // lower case
+  f.Compile(&atoms);
+  std::vector<std::string> out;
+  std::vector<int> without;
+  for (size_t i = 0; i < atoms.size(); ++i) {
+    if (atoms[i].size() >= min_len) {
+      out.push_back(atoms[i]);
+    } else {
+      without.push_back(static_cast<int>(i));
+    }
+  }
+  if (out.empty()) return {};
+  // With only the shorter atoms found, the regex is ruled out: every match
+  // holds one of the long ones. (An unfiltered regex always passes.)
+  std::vector<int> passing;
+  f.AllPotentials(without, &passing);
+  if (!passing.empty()) return {};
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+size_t FollowingClass(std::string_view rx, std::string_view keyword, std::bitset<256>* out,
+                      bool* ascii) {
+  if (ascii != nullptr) *ascii = false;
   // An alternative may start otherwise (zq_[0-9]{8}|zq_live[a-z]{6}).
   if (OutsideClassesHas(rx, '|')) return 0;
   if (rx.starts_with("\\b")) rx.remove_prefix(2);
@@ -226,6 +256,10 @@ size_t FollowingClass(std::string_view rx, std::string_view keyword, std::bitset
   const size_t close = rx.find(']', 2);
   if (close == std::string_view::npos) return 0;
   const std::string cls(rx.substr(0, close + 1));
+  const bool plain = std::all_of(cls.begin() + 1, cls.end() - 1, [](char ch) {
+    const auto u = static_cast<unsigned char>(ch);
+    return u < 0x80 && ch != '\\' && ch != '[' && ch != '^';
+  });
   rx.remove_prefix(close + 1);
   size_t n = 0;
   if (rx.starts_with("+")) {
@@ -250,6 +284,7 @@ size_t FollowingClass(std::string_view rx, std::string_view keyword, std::bitset
   // past ASCII may begin a character of it (the rules run on UTF-8).
   (*out)['\\'] = (*out)['%'] = true;
   for (size_t c = 0x80; c < 256; ++c) (*out)[c] = true;
+  if (ascii != nullptr) *ascii = plain;
   return std::min<size_t>(n, 8);
 }
 

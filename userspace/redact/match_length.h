@@ -7,7 +7,9 @@
 
 #include <bitset>
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace agentwatch {
 
@@ -25,11 +27,22 @@ size_t MaxMatchLength(std::string_view re);
 // so a keyword not followed by such bytes begins none. Backslash and %
 // (an escape may stand for a byte of the class) and bytes past ASCII (a
 // UTF-8 character may be in it) always count as such bytes.
-size_t FollowingClass(std::string_view re, std::string_view keyword, std::bitset<256>* follow);
+// *ascii (when given): whether the class admits ASCII bytes only (no
+// negation, escape, named class or byte past ASCII in it), so that no
+// UTF-8 character can stand where the bytes past ASCII are counted.
+size_t FollowingClass(std::string_view re, std::string_view keyword, std::bitset<256>* follow,
+                      bool* ascii = nullptr);
 
 // Whether every match of the regex holds keyword (ASCII case-insensitive),
 // by RE2's prefilter (its required literals); false when it cannot tell.
 bool RequiredLiteral(std::string_view re, std::string_view keyword);
+
+// Literals of at least min_len bytes (lower case) such that every match of
+// the regex holds one of them, by RE2's prefilter (its atoms: each of those
+// atoms that long, when the others alone let no match through); empty
+// when it cannot tell. The regex must not fold case ((?i)): the atoms are
+// then matched in either ASCII case, which is what they stand for.
+std::vector<std::string> RequiredLiterals(std::string_view re, size_t min_len);
 
 // Whether c occurs in the regex outside character classes and escapes.
 bool OutsideClassesHas(std::string_view re, char c);

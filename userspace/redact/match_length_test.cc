@@ -61,6 +61,32 @@ TEST(FollowingClass, NothingWhereTheKeywordDoesNotLeadOrNoClassFollows) {
   EXPECT_EQ(FollowingClass("zq_[0-9|]{8}", "zq_", &f), 8u);  // | in a class is no alternative
 }
 
+TEST(FollowingClass, WhetherTheClassIsAsciiOnly) {
+  std::bitset<256> f;
+  bool ascii = false;
+  ASSERT_EQ(FollowingClass("\\b(AC[0-9a-f]{32})\\b", "AC", &f, &ascii), 8u);
+  EXPECT_TRUE(ascii);
+  EXPECT_TRUE(f['\\'] && f['%'] && f[0xC3]);  // still counted by the check
+  ASSERT_EQ(FollowingClass("\\b(AC[0-9a-f\\x{e9}]{32})\\b", "AC", &f, &ascii), 8u);
+  EXPECT_FALSE(ascii);  // an escape in the class
+  ASSERT_EQ(FollowingClass("\\b(AC[0-9a-fé]{32})\\b", "AC", &f, &ascii), 8u);
+  EXPECT_FALSE(ascii);
+}
+
+TEST(RequiredLiterals, TheLongLiteralsEveryMatchHoldsOneOf) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(RequiredLiterals("\\b(EZ[AT]K[0-9a-zA-Z]{54})\\b", 3), (V{"ezak", "eztk"}));
+  EXPECT_EQ(RequiredLiterals("[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}", 3).size(), 10u);
+  // The atoms of a required alternative ($1$, $6$ ...) when the
+  // keyword's own (:) is shorter.
+  const V shadow = RequiredLiterals("[a-z_]{1,32}:(\\$(?:1|6|y)\\$[A-Za-z0-9./]{16,300}):", 3);
+  EXPECT_EQ(shadow, (V{"$1$", "$6$", "$y$"}));
+  // Nothing that long, or a match that holds none of them.
+  EXPECT_TRUE(RequiredLiterals("\\b(AC[0-9a-f]{32})\\b", 3).empty());
+  EXPECT_TRUE(RequiredLiterals("abc|x[0-9]+", 3).empty());
+  EXPECT_TRUE(RequiredLiterals("[a-z]{8}", 3).empty());
+}
+
 TEST(RequiredLiteral, WhatEveryMatchHolds) {
   EXPECT_TRUE(RequiredLiteral("(?i:aws_?session_?token|session_?token)=([A-Z]{10})", "token"));
   EXPECT_TRUE(RequiredLiteral("[a-z]+://[^:]+:([^@]+)@", "@"));

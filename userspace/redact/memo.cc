@@ -120,8 +120,9 @@ std::vector<Redactor::Finding> Redactor::Find(std::string_view text, bool keep_c
     }
   }
   std::vector<Finding> f;
-  FindIn(text, &f);
-  f = Clean(text, std::move(f));
+  thread_local Ranges masks;  // (Find does not call itself)
+  FindIn(text, &f, nullptr, nullptr, &masks);
+  f = Clean(text, std::move(f), &masks);
   if (f.empty() && keep_clean) g_clean.Add(id_, text);
   // Clean texts too: a result is redacted for the call and for the
   // message, each cut to its own length, so both scan it whole.

@@ -40,6 +40,9 @@ struct Redactor::Rule {
   // bytes of that class; a keyword not followed by them starts no match.
   size_t follow_min = 0;
   std::bitset<256> follow;
+  // How many of those bytes the literal it was found by holds already (1
+  // for the forms of a short keyword: AC0 ... ACf for AC).
+  size_t follow_from = 0;
 };
 
 // How often a redacted text is redacted again for what its masks moved.
@@ -120,6 +123,19 @@ constexpr size_t kMinBase64 = 24;
 constexpr size_t kWeakNear = 48;
 // An escape this close to a keyword may hide the shape around it.
 constexpr size_t kEscapeNear = 64;
+// Literals shorter than this slow the literal database down on every byte
+// (Hyperscan's literal matcher falls back to a slower scheme for them).
+constexpr size_t kMinLiteral = 3;
+
+// Whether the regex has a flag group with i ((?i), (?si:...)).
+bool FoldsCase(const std::string& rx) {
+  for (size_t at = rx.find("(?"); at != std::string::npos; at = rx.find("(?", at + 2)) {
+    for (size_t i = at + 2; i < rx.size() && std::isalpha(static_cast<unsigned char>(rx[i])); ++i) {
+      if (rx[i] == 'i') return true;
+    }
+  }
+  return false;
+}
 
 bool KeyChar(unsigned char c) {
   return std::isalnum(c) || c == '_' || c == '-' || c == '.';
@@ -132,7 +148,7 @@ std::string NormalizeName(std::string_view n) {
     if (c == '-' || c == '.') {
       out.push_back('_');
     } else {
-      out.push_back(static_cast<char>(std::tolower(c)));
+      out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));  // ASCII
     }
   }
   return out;
@@ -316,6 +332,10 @@ std::atomic<uint64_t> g_default_version{1};
 
 }  // namespace
 
+// The longest well-formed mask: the prefix, a kind of 64 bytes, ':', 6
+// hex digits and ']' (MaskEnd).
+constexpr size_t kMaxMask = sizeof(kRedactedPrefix) - 1 + 64 + 1 + 6 + 1;
+
 // Sorted by start; overlapping findings merged into the first's kind.
 std::vector<Redactor::Finding> MergeFindings(std::vector<Redactor::Finding> f) {
   // Stable: of findings with the same span, the first found names the
@@ -343,8 +363,12 @@ std::string CutRendered(std::string s, size_t max_len, size_t dropped_extra) {
   if (s.size() <= max_len && dropped_extra == 0) return s;
   size_t cut = std::min(max_len, s.size());
   while (cut > 0 && cut < s.size() && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-  // A mask is kept whole or dropped whole.
-  const size_t open = s.rfind(kRedactedPrefix, cut == 0 ? 0 : cut - 1);
+  // A mask is kept whole or dropped whole. One the cut splits starts less
+  // than kMaxMask bytes before it, and no prefix lies inside a well-formed
+  // mask: only those bytes are searched.
+  const size_t from = cut > kMaxMask ? cut - kMaxMask : 0;
+  size_t open = std::string_view(s).substr(from).rfind(kRedactedPrefix, cut == 0 ? 0 : cut - 1 - from);
+  if (open != std::string_view::npos) open += from;
   if (open != std::string::npos && open < cut) {
     const size_t end = MaskEnd(s, open);
     if (end > cut) cut = open;
@@ -378,6 +402,12 @@ Redactor::~Redactor() = default;
 
 size_t Redactor::rule_count() const { return rules_.size(); }
 
+size_t Redactor::shortest_literal() const {
+  size_t least = SIZE_MAX;
+  for (uint32_t k = 0; k < keywords_->size(); ++k) least = std::min<size_t>(least, keywords_->length(k));
+  return least;
+}
+
 std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, std::string key,
                                                   std::string* err) {
   static std::atomic<uint64_t> ids{0};
@@ -392,6 +422,7 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
   r->entropy_min_ = cat.entropy_min;
   std::vector<std::string> keywords;
   std::vector<bool> exact;  // per keyword: matched in its written case
+  std::vector<std::string> word_source;  // per keyword: what word_prefix_ is read from
   RE2::Options o;
   o.set_log_errors(false);
   o.set_max_mem(8 << 20);
@@ -425,19 +456,59 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
       if (k.size() > kw->size()) kw = &k;
     }
     const bool kw_exact = KeywordExactCase(sr, *kw);
-    if (kw_exact) rule.follow_min = FollowingClass(sr.regex, *kw, &rule.follow);
-    keywords.push_back(*kw);
-    exact.push_back(kw_exact);
-    r->keyword_rule_.push_back(static_cast<int>(r->rules_.size()));
+    bool follow_ascii = false;
+    if (kw_exact) rule.follow_min = FollowingClass(sr.regex, *kw, &rule.follow, &follow_ascii);
+    const int rule_index = static_cast<int>(r->rules_.size());
+    // A keyword that tries the rule. One shorter than kMinLiteral bytes (AC,
+    // SK, Q~, :$) slows the literal pass over every byte by a third: it is
+    // looked for as the longer literals every match holds instead (its
+    // forms), when the regex tells them; the rule's contract (each match
+    // holds one of the literals it is tried at) is kept.
+    auto add_trigger = [&](const std::string& k, bool k_exact, bool leading) {
+      std::vector<std::string> forms;
+      bool forms_exact = false;
+      if (k.size() < kMinLiteral) {
+        if (leading && rule.follow_min > 0) {
+          // The keyword and each byte that can follow it (the class of
+          // FollowingClass: escapes and, where the class admits more than
+          // ASCII, bytes past ASCII too), in its case.
+          for (int c = 0; c < 256; ++c) {
+            if (!rule.follow[static_cast<size_t>(c)]) continue;
+            if (c >= 0x80 && follow_ascii) continue;  // no character of the class
+            forms.push_back(k + static_cast<char>(c));
+          }
+          forms_exact = true;
+        } else if (!FoldsCase(sr.regex)) {
+          // The literals RE2's prefilter finds every match holds (0q~ ...
+          // 9q~ for [0-9]Q~), in either case.
+          forms = RequiredLiterals(sr.regex, kMinLiteral);
+        }
+      }
+      if (forms.empty()) {
+        keywords.push_back(k);
+        exact.push_back(k_exact);
+        r->keyword_rule_.push_back(rule_index);
+        word_source.push_back(k);
+        return;
+      }
+      for (auto& f : forms) {
+        keywords.push_back(std::move(f));
+        exact.push_back(forms_exact);
+        r->keyword_rule_.push_back(rule_index);
+        // A form of the keyword that leads it starts where it does.
+        word_source.push_back(forms_exact ? k : keywords.back());
+      }
+      // The bytes after the keyword the form holds are checked already.
+      if (forms_exact) rule.follow_from = 1;
+    };
+    add_trigger(*kw, kw_exact, true);
     for (const auto& k : sr.keywords) {
       if (&k == kw || k.empty()) continue;
       // Only one that every match holds (RE2's prefilter tells) is
       // required; a listed alternative (akia, asia for AKIA|ASIA) tries
       // the rule where it occurs too, as the longest does.
       if (!RequiredLiteral(sr.regex, k)) {
-        keywords.push_back(k);
-        exact.push_back(KeywordExactCase(sr, k));
-        r->keyword_rule_.push_back(static_cast<int>(r->rules_.size()));
+        add_trigger(k, KeywordExactCase(sr, k), false);
         rule.follow_min = 0;  // the class read was after the longest only
         continue;
       }
@@ -453,6 +524,7 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
       keywords.push_back(k);
       exact.push_back(KeywordExactCase(sr, k));
       r->keyword_rule_.push_back(kAlsoKeyword);
+      word_source.push_back(k);
     }
     r->rules_.push_back(std::move(rule));
   }
@@ -464,6 +536,7 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
     keywords.push_back(l);
     exact.push_back(false);
     r->keyword_rule_.push_back(-1);
+    word_source.push_back(l);
     // Names are matched normalised: a literal with _ also finds - and .
     if (l.find('_') != std::string::npos) {
       for (char sep : {'-', '.'}) {
@@ -472,6 +545,7 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
         keywords.push_back(v);
         exact.push_back(false);
         r->keyword_rule_.push_back(-1);
+        word_source.push_back(v);
       }
     }
   }
@@ -486,10 +560,13 @@ std::shared_ptr<const Redactor> Redactor::Compile(const SecretCatalogue& cat, st
   r->keywords_ = std::make_unique<KeywordIndex>(keywords, exact);
   // Short keywords of letters, digits, _ . - (sk_, hf_, eyJ) of rules whose
   // regex starts at a word boundary begin a token: only there do they count.
+  // (A form of a short keyword that leads it counts where the keyword
+  // would.)
   for (size_t i = 0; i < keywords.size(); ++i) {
-    const std::string& k = keywords[i];
+    const std::string& k = word_source[i];
     const int rule = r->keyword_rule_[i];
-    bool word = rule >= 0 && !k.empty() && std::isalnum(static_cast<unsigned char>(k[0])) &&
+    bool word = rule >= 0 && !k.empty() && k.size() < 4 &&
+                std::isalnum(static_cast<unsigned char>(k[0])) &&
                 cat.rules[static_cast<size_t>(rule)].regex.rfind("\\b", 0) == 0;
     for (unsigned char c : k) word &= std::isalnum(c) || c == '_' || c == '.' || c == '-';
     r->word_prefix_.push_back(word);
@@ -721,8 +798,11 @@ void Redactor::Survey(std::string_view text, bool slash, const Ranges* wanted, P
 }
 
 bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vector<Near>* near,
-                    std::vector<size_t>* blocks, Prescan* pre, Ranges* wanted) const {
-  const std::vector<std::pair<size_t, size_t>> masks = MaskRanges(text);
+                    std::vector<size_t>* blocks, Prescan* pre, Ranges* wanted,
+                    Ranges* masks_out) const {
+  Ranges own;
+  Ranges& masks = masks_out != nullptr ? *masks_out : own;
+  masks = MaskRanges(text);
   // Scratch kept per thread (Scan does not call itself): no allocation
   // per text.
   thread_local std::vector<RuleHit> rule_hits;
@@ -738,7 +818,7 @@ bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vecto
     // A short keyword (sk, hf_, eyJ...) is a token's prefix: it counts only
     // at the start of a word, not inside one ("task", "ask").
     // (The letter of a \n \t ... escape before it is no word.)
-    if (len < 4 && word_prefix_[k] && begin > 0 &&
+    if (word_prefix_[k] && begin > 0 &&
         std::isalnum(static_cast<unsigned char>(text[begin - 1])) &&
         !(begin >= 2 && text[begin - 2] == '\\' && std::strchr("nrtbf", text[begin - 1]) != nullptr))
       return;
@@ -752,7 +832,8 @@ bool Redactor::Scan(std::string_view text, std::vector<Finding>* out, std::vecto
       // Where the regex starts with the keyword: the bytes after it (those
       // there are: a stream's next bytes may follow) must fit.
       const Rule& rule = rules_[static_cast<size_t>(r)];
-      for (size_t i = end; i < end + rule.follow_min && i < text.size(); ++i) {
+      const size_t follow = rule.follow_min > rule.follow_from ? rule.follow_min - rule.follow_from : 0;
+      for (size_t i = end; i < end + follow && i < text.size(); ++i) {
         if (!rule.follow[static_cast<unsigned char>(text[i])]) return;
       }
       rule_hits.push_back({static_cast<uint32_t>(r), static_cast<uint32_t>(begin),
@@ -829,7 +910,7 @@ bool Redactor::Hides(std::string_view text) const {
 }
 
 void Redactor::FindIn(std::string_view text, std::vector<Finding>* out, std::vector<size_t>* blocks,
-                      const Ranges* wanted_in) const {
+                      const Ranges* wanted_in, Ranges* masks) const {
   // Decoded views only where they can show something the text does not:
   // around a keyword found near an escape (the value may be escaped:
   // nested JSON), or the whole text when an escape hides one of a
@@ -848,7 +929,7 @@ void Redactor::FindIn(std::string_view text, std::vector<Finding>* out, std::vec
     wanted_ranges = *wanted_in;
     wanted = &wanted_ranges;
   }
-  Scan(text, out, &near, blocks, &pre, wanted);
+  Scan(text, out, &near, blocks, &pre, wanted, masks);
   std::vector<std::pair<size_t, size_t>> regions;
   if (pre.hides) {
     regions.emplace_back(0, text.size());
@@ -916,10 +997,7 @@ void Redactor::ScanViews(std::string_view text, size_t rb, size_t re, std::vecto
   const std::string_view region = text.substr(rb, re - rb);
   std::vector<DecodedView> views;
   auto scan_view = [&](DecodedView& v) {
-    if (rb != 0) {
-      for (auto& x : v.begin) x += static_cast<uint32_t>(rb);
-      for (auto& x : v.end) x += static_cast<uint32_t>(rb);
-    }
+    v.base = rb;
     std::vector<Finding> f;
     const bool h = Scan(v.text, &f, nullptr);
     MapBack(v, &f);
@@ -975,11 +1053,18 @@ void Redactor::AddKnown(std::string_view text, const std::vector<std::string>& k
   for (const auto& v : values) {
     if (!Spreads(v)) continue;
     if (++spread > kMaxSpread) break;
+    // Its JSON form, where it differs (a quote, a backslash or a control
+    // byte in it: what AppendJsonString escapes).
     std::string escaped;
-    AppendJsonString(v, &escaped);
-    escaped = escaped.substr(1, escaped.size() - 2);
+    const bool plain = std::none_of(v.begin(), v.end(), [](char ch) {
+      return ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20;
+    });
+    if (!plain) {
+      AppendJsonString(v, &escaped);
+      escaped = escaped.substr(1, escaped.size() - 2);
+    }
     for (const std::string* form : {&v, static_cast<const std::string*>(&escaped)}) {
-      if (form == &escaped && escaped == v) continue;
+      if (form == &escaped && (plain || escaped == v)) continue;
       for (size_t at = text.find(*form); at != std::string_view::npos;
            at = text.find(*form, at + 1)) {
         more.push_back({at, at + form->size(), "", v});
@@ -999,11 +1084,13 @@ void Redactor::AddKnown(std::string_view text, const std::vector<std::string>& k
   for (auto& m : more) out->push_back(std::move(m));
 }
 
-std::vector<Redactor::Finding> Redactor::Clean(std::string_view text,
-                                               std::vector<Finding> f) const {
+std::vector<Redactor::Finding> Redactor::Clean(std::string_view text, std::vector<Finding> f,
+                                               const Ranges* known) const {
   // Never inside a mask already there (only a well-formed one: a bare
   // prefix hides nothing).
-  const std::vector<std::pair<size_t, size_t>> masks = MaskRanges(text);
+  Ranges own;
+  if (known == nullptr) own = MaskRanges(text);
+  const Ranges& masks = known != nullptr ? *known : own;
   if (!masks.empty()) {
     f.erase(std::remove_if(f.begin(), f.end(),
                            [&](const Finding& x) {

@@ -77,6 +77,9 @@ class Redactor {
   std::vector<std::string> RedactAll(std::vector<std::string> texts) const;
 
   size_t rule_count() const;
+  // The shortest literal the keyword pass looks for (a keyword, or the
+  // longer literals a short one is looked for as).
+  size_t shortest_literal() const;
 
  private:
   Redactor() = default;
@@ -97,9 +100,10 @@ class Redactor {
   using Ranges = std::vector<std::pair<size_t, size_t>>;
   // *pre (when given): filled in the same pass. *wanted (when given): as
   // for Ranges, with the neighbourhood of each key block's keyword added.
+  // *masks (when given): the masks already in text (MaskRanges), for Clean.
   bool Scan(std::string_view text, std::vector<Finding>* out, std::vector<Near>* near,
             std::vector<size_t>* blocks = nullptr, Prescan* pre = nullptr,
-            Ranges* wanted = nullptr) const;
+            Ranges* wanted = nullptr, Ranges* masks = nullptr) const;
   // Fills *pre (escapes, base64 runs) for Scan; slash: whether '/' is in
   // some keyword (then \/ can hide one). With wanted: only the base64
   // runs that can reach them.
@@ -125,8 +129,10 @@ class Redactor {
   // found spread), not yet cleaned; *blocks as for Scan. With wanted:
   // every finding that reaches those ranges (values found elsewhere are
   // not spread into them).
+  // *masks (when given): as for Scan.
   void FindIn(std::string_view text, std::vector<Finding>* out,
-              std::vector<size_t>* blocks = nullptr, const Ranges* wanted = nullptr) const;
+              std::vector<size_t>* blocks = nullptr, const Ranges* wanted = nullptr,
+              Ranges* masks = nullptr) const;
   // Remembers a text this redactor wrote (Find returns nothing for it).
   void NoteClean(std::string_view out) const;
   // Find; keep_clean: a short text found clean is remembered (published
@@ -140,8 +146,10 @@ class Redactor {
   // Occurrences in text of the values known and found so far.
   void AddKnown(std::string_view text, const std::vector<std::string>& known,
                 std::vector<Finding>* out) const;
-  // Findings outside masks already in text, sorted and merged.
-  std::vector<Finding> Clean(std::string_view text, std::vector<Finding> f) const;
+  // Findings outside masks already in text, sorted and merged; masks: the
+  // masks in text when known (FindIn's), else read again.
+  std::vector<Finding> Clean(std::string_view text, std::vector<Finding> f,
+                             const Ranges* masks = nullptr) const;
   // text from `from` with the findings masked, stopping once more than
   // limit bytes are written; *consumed: where in text it stopped.
   std::string Render(std::string_view text, const std::vector<Finding>& f, size_t from,

@@ -354,6 +354,46 @@ secret_names: ["*secret*", "*token*", "*apikey*"]
   }
 }
 
+TEST(RedactorKeywords, ShortKeywordsAreLookedForAsLongerLiterals) {
+  // The built-in catalogue's keywords of two bytes (AC, SK, EZ, sq, Q~,
+  // :$) are looked for as the literals of three bytes and more that every
+  // match holds (AC and each byte that may follow it, RE2's required
+  // literals for the others): the keyword pass has none shorter.
+  SecretCatalogue cat;
+  ASSERT_EQ(ParseSecretCatalogue(BuiltinSecretsYaml(), "builtin", &cat), "");
+  std::string err;
+  const auto r = Redactor::Compile(cat, "k", &err);
+  ASSERT_NE(r, nullptr) << err;
+  EXPECT_GE(r->shortest_literal(), 3u);
+  const std::string hex = "0123456789abcdef0123456789abcdef";
+  const std::string texts[][2] = {
+      {"sid AC" + hex + " here", "AC" + hex},
+      {"\"key\":\"SK" + hex + "\"", "SK" + hex},
+      {"EZAK" + hex + hex.substr(0, 22), "EZAK" + hex + hex.substr(0, 22)},
+      {"t=sqp_" + hex + "01234567", "sqp_" + hex + "01234567"},
+      {"AZURE=cz59Q~EXAMPLErLzOTsacjish.fnDou.8fd9QhnV", "cz59Q~EXAMPLErLzOTsacjish.fnDou.8fd9QhnV"},
+      {"root:$6$saltsalt$abcdefghijklmnopqrstuvwxyzABCDEF0123456789./abcdef:19000:0:99999:7:::",
+       "$6$saltsalt$abcdefghijklmnopqrstuvwxyzABCDEF0123456789./abcdef"},
+  };
+  for (const auto& [text, secret] : texts) {
+    const std::string out = r->Redact(text);
+    EXPECT_EQ(out.find(secret), std::string::npos) << text << " -> " << out;
+    EXPECT_NE(out.find(kRedactedPrefix), std::string::npos) << text << " -> " << out;
+  }
+  // Inside a word AC starts no SID (as before); in another case no match.
+  EXPECT_EQ(r->Redact("xAC" + hex + " "), "xAC" + hex + " ");
+  EXPECT_EQ(r->Redact("ac" + hex + " "), "ac" + hex + " ");
+  // Split right after the two bytes, across two writes of a stream: the
+  // context holds them and the SID is masked when its body comes.
+  StreamRedaction s;
+  const std::string a = s.Preview(*r, 0, "{\"sid\":\"AC", 256);
+  const std::string b = s.Preview(*r, a.size(), hex + "\"}", 256);
+  EXPECT_EQ((a + b).find(hex.substr(0, 12)), std::string::npos) << a << " | " << b;
+  // Its body behind an escape (\u0030 for 0) is found in the decoded view.
+  const std::string esc = r->Redact("{\"sid\":\"AC\\u0030" + hex.substr(1) + "\"}");
+  EXPECT_EQ(esc.find(hex.substr(1, 12)), std::string::npos) << esc;
+}
+
 TEST(RedactorKeywords, CaseOfAKeyword) {
   SecretRule rule;
   rule.regex = "\\b(ghp_[A-Za-z0-9]{36})\\b";

@@ -18,8 +18,9 @@ std::vector<Redactor::Finding> StreamRedaction::Findings(const Redactor& r, std:
   const size_t n = joined.size();
   std::vector<Redactor::Finding> f;
   blocks->clear();
-  r.FindIn(joined, &f, blocks, wanted);
-  f = r.Clean(joined, std::move(f));
+  thread_local Redactor::Ranges masks;
+  r.FindIn(joined, &f, blocks, wanted, &masks);
+  f = r.Clean(joined, std::move(f), &masks);
   // After bytes that were not seen (a capture gap, or a stream first seen
   // in its middle), the run of token bytes the chunk starts with may be
   // the rest of a secret: masked as "cut".

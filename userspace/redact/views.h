@@ -25,9 +25,12 @@ struct DecodedView {
   std::string text;
   std::vector<uint32_t> begin;  // per byte of text
   std::vector<uint32_t> end;
+  // Added to both (a view of a part of a text, in the whole text's
+  // coordinates, without rewriting every entry).
+  size_t base = 0;
   // The original range of text[a, b).
-  size_t MapBegin(size_t a) const { return begin[a]; }
-  size_t MapEnd(size_t b) const { return end[b - 1]; }
+  size_t MapBegin(size_t a) const { return begin[a] + base; }
+  size_t MapEnd(size_t b) const { return end[b - 1] + base; }
 };
 
 // JSON escapes undone where they appear (\" \\ \/ \b \f \n \r \t \uXXXX,

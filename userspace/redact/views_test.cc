@@ -31,6 +31,27 @@ TEST(Views, Base64RunStartsAgreeWithACount) {
   }
 }
 
+// The same where runs of about 24 bytes are the most (the step that skips
+// 64 bytes holding no two whole aligned bytes of base64 side by side),
+// with each length and each start before and after a step's boundary.
+TEST(Views, Base64RunStartsAtTheBoundOfTheSkip) {
+  for (size_t lead = 0; lead < 80; ++lead) {
+    for (size_t len = 14; len < 34; ++len) {
+      std::string text(lead, ' ');
+      for (int k = 0; k < 4; ++k) text += std::string(len, 'a') + ' ';
+      std::vector<size_t> want;
+      size_t run = 0;
+      for (size_t i = 0; i < text.size(); ++i) {
+        run = kBase64Bytes[static_cast<unsigned char>(text[i])] ? run + 1 : 0;
+        if (run == 24) want.push_back(i + 1 - 24);
+      }
+      std::vector<size_t> got;
+      Base64RunStarts(text, &got);
+      ASSERT_EQ(got, want) << lead << " " << len;
+    }
+  }
+}
+
 TEST(Views, JsonUnescapeMapsEachByteBack) {
   const std::string raw = R"(a\nb\"c\u0041\u00e9\ud83d\ude00d)";
   DecodedView v;
