@@ -79,7 +79,7 @@ class McpTracker {
     size_t max_flow_agents = 256;
     // What agents wrote, for cross-agent flows: per shared server (its
     // SharedDataKey), and how many; a sample of each call's arguments.
-    size_t max_written_fingerprints = 100000;
+    size_t max_written_fingerprints = 50000;
     size_t max_written_servers = 64;
     size_t max_written_per_call = 512;
     size_t max_agents = 1024;
