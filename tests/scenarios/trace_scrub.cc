@@ -13,6 +13,7 @@
 //
 //   aw-trace-scrub [--tree PID] IN OUT
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
@@ -21,6 +22,24 @@
 #include "pipeline/trace_file.h"
 
 namespace v1 = agentwatch::v1;
+
+namespace {
+
+// Every event of the trace at path, in order; false (said on stderr) if it
+// cannot be opened.
+bool ForEachEvent(const char* path, const std::function<void(v1::Event&)>& fn) {
+  agentwatch::TraceReader r;
+  if (std::string e = r.Open(path); !e.empty()) {
+    std::cerr << e << "\n";
+    return false;
+  }
+  v1::Event ev;
+  std::string err;
+  while (r.Next(&ev, &err) == agentwatch::TraceReader::Result::kOk) fn(ev);
+  return true;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   uint32_t tree = 0;
@@ -36,21 +55,13 @@ int main(int argc, char** argv) {
   // Who started whom, over the whole trace (snapshots, forks, the parent
   // every event names).
   std::map<uint32_t, uint32_t> parent;
-  if (tree != 0) {
-    agentwatch::TraceReader r;
-    if (std::string e = r.Open(argv[1]); !e.empty()) {
-      std::cerr << e << "\n";
-      return 1;
-    }
-    v1::Event ev;
-    std::string err;
-    while (r.Next(&ev, &err) == agentwatch::TraceReader::Result::kOk) {
-      if (ev.process().pid() != 0 && ev.process().ppid() != 0)
-        parent[ev.process().pid()] = ev.process().ppid();
-      if (ev.type() == v1::EVENT_TYPE_FORK && !ev.fork().thread() && ev.fork().child_pid() != 0)
-        parent[ev.fork().child_pid()] = ev.process().pid();
-    }
-  }
+  if (tree != 0 && !ForEachEvent(argv[1], [&](v1::Event& ev) {
+        if (ev.process().pid() != 0 && ev.process().ppid() != 0)
+          parent[ev.process().pid()] = ev.process().ppid();
+        if (ev.type() == v1::EVENT_TYPE_FORK && !ev.fork().thread() && ev.fork().child_pid() != 0)
+          parent[ev.fork().child_pid()] = ev.process().pid();
+      }))
+    return 1;
   std::map<uint32_t, bool> in_tree_memo;
   auto in_tree = [&](uint32_t pid) {
     if (tree == 0 || pid == 0) return true;
@@ -69,45 +80,31 @@ int main(int argc, char** argv) {
     return in_tree_memo[pid] = found;
   };
   std::set<uint32_t> active;
-  {
-    agentwatch::TraceReader r;
-    if (std::string e = r.Open(argv[1]); !e.empty()) {
-      std::cerr << e << "\n";
-      return 1;
-    }
-    v1::Event ev;
-    std::string err;
-    while (r.Next(&ev, &err) == agentwatch::TraceReader::Result::kOk) {
-      if (ev.type() == v1::EVENT_TYPE_PROCESS_SNAPSHOT || !in_tree(ev.process().pid())) continue;
-      active.insert(ev.process().pid());
-      active.insert(ev.process().ppid());
-    }
-  }
-  agentwatch::TraceReader r;
-  agentwatch::TraceWriter w;
-  if (std::string e = r.Open(argv[1]); !e.empty()) {
-    std::cerr << e << "\n";
+  if (!ForEachEvent(argv[1], [&](v1::Event& ev) {
+        if (ev.type() == v1::EVENT_TYPE_PROCESS_SNAPSHOT || !in_tree(ev.process().pid())) return;
+        active.insert(ev.process().pid());
+        active.insert(ev.process().ppid());
+      }))
     return 1;
-  }
+  agentwatch::TraceWriter w;
   if (std::string e = w.Open(argv[2]); !e.empty()) {
     std::cerr << e << "\n";
     return 1;
   }
-  v1::Event ev;
-  std::string err;
   uint64_t scrubbed = 0, foreign = 0;
-  while (r.Next(&ev, &err) == agentwatch::TraceReader::Result::kOk) {
-    if (ev.type() != v1::EVENT_TYPE_PROCESS_SNAPSHOT && !in_tree(ev.process().pid())) {
-      ++foreign;
-      continue;
-    }
-    if (ev.type() == v1::EVENT_TYPE_PROCESS_SNAPSHOT && !active.count(ev.process().pid())) {
-      ev.mutable_exec()->clear_argv();
-      ev.mutable_exec()->clear_cwd();
-      ++scrubbed;
-    }
-    w.Write(ev);
-  }
+  if (!ForEachEvent(argv[1], [&](v1::Event& ev) {
+        if (ev.type() != v1::EVENT_TYPE_PROCESS_SNAPSHOT && !in_tree(ev.process().pid())) {
+          ++foreign;
+          return;
+        }
+        if (ev.type() == v1::EVENT_TYPE_PROCESS_SNAPSHOT && !active.count(ev.process().pid())) {
+          ev.mutable_exec()->clear_argv();
+          ev.mutable_exec()->clear_cwd();
+          ++scrubbed;
+        }
+        w.Write(ev);
+      }))
+    return 1;
   w.Close();
   if (w.dropped() != 0) {
     std::cerr << "aw-trace-scrub: " << w.dropped() << " events dropped writing " << argv[2] << "\n";

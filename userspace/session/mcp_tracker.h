@@ -203,6 +203,7 @@ class McpTracker {
   std::unordered_map<uint32_t, std::set<uint64_t>> pending_by_owner_;
   struct Server {
     v1::McpServer info;
+    std::string data_key;  // SharedDataKey: set with info, by DescribeServer
   };
   struct Session {
     v1::McpSession info;
@@ -336,10 +337,12 @@ class McpTracker {
                         const std::vector<uint64_t>& fps, size_t max_fps,
                         const std::vector<uint64_t>& cross = {});
   std::string AgentIdOf(uint32_t pid) const;
-  // What identifies the data behind a server, for cross-agent flows: its
-  // identity, command line and container (two server-memory processes on
-  // one file share it; two filesystem servers on other roots, or two
-  // containers of one image with other arguments, do not).
+  // What identifies the data behind a server, for cross-agent flows: a
+  // hash of its identity, command line and container (two server-memory
+  // processes on one file share it; two filesystem servers on other roots,
+  // or two containers of one image with other arguments, do not), kept
+  // with the server (Server::data_key); the call's server identity when
+  // the server is gone.
   std::string SharedDataKey(const v1::McpCall& c) const;
 
   bool MatchesLocked(const v1::CallFilter& f, const v1::McpCall& c) const;

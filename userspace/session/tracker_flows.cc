@@ -175,12 +175,8 @@ std::string McpTracker::AgentIdOf(uint32_t pid) const {
 }
 
 std::string McpTracker::SharedDataKey(const v1::McpCall& c) const {
-  std::string key = c.server_identity();
   auto s = servers_.find(c.server_pid());
-  if (s == servers_.end()) return key;
-  for (const auto& a : s->second.info.argv()) (key += '\0') += a;
-  (key += '\n') += s->second.info.container_id();
-  return key;
+  return s != servers_.end() ? s->second.data_key : c.server_identity();
 }
 
 void McpTracker::IndexWrite(uint32_t agent, const Pending& p, const v1::McpCall& c) {

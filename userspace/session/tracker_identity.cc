@@ -181,6 +181,10 @@ void McpTracker::DescribeServer(const McpObservation& w, const ProcessInfo* p,
   i.set_package(package);
   i.set_identity(
       Sha256Hex(Basename(exe) + '\0' + package + '\0' + i.transport()).substr(0, 16));
+  std::string data = i.identity();
+  for (const auto& a : i.argv()) (data += '\0') += a;
+  (data += '\n') += i.container_id();
+  s->data_key = Sha256Hex(data).substr(0, 16);
   if (client_fn_ && i.transport() == "stdio") {
     uint32_t c = client_fn_(w.pid, w.inode, true);
     i.set_client_pid(c);
