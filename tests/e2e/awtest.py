@@ -180,8 +180,12 @@ def cli_json(cli, endpoint):
 def start_daemon(bindir, endpoint, log, *args):
     """Starts agentwatchd (no built-in watch rules) and waits until it
     answers; log is appended to."""
+    args = list(args)
+    # The console's default port is one per host: off unless a test asks.
+    if not any(a.startswith("--console-listen") for a in args):
+        args += ["--console-listen", ""]
     d = subprocess.Popen([os.path.join(bindir, "agentwatchd"), "--no-builtin-rules",
-                          "--endpoint", endpoint] + list(args), stderr=open(log, "a"))
+                          "--endpoint", endpoint] + args, stderr=open(log, "a"))
     wait_for(lambda: subprocess.run([os.path.join(bindir, "agentwatch"), "--endpoint",
                                      endpoint, "status"], capture_output=True).returncode == 0,
              30, "the daemon")

@@ -8,6 +8,9 @@ serving metrics on loopback and over mTLS, and its API over TCP with mTLS.
     calls, rule matches by rule and severity, pipeline latency);
   - the mTLS listeners take a client certificate from the configured CA and
     refuse none or one from another CA (metrics and the gRPC API);
+  - the web console answers on loopback (refusing a Host that is not its
+    own), and on a non-loopback address only over mTLS; a non-loopback
+    console without TLS is a config error;
   - `agentwatch --endpoint A --endpoint B alerts` merges both nodes' alerts;
   - `agentwatch probes --detach file.open` turns /readyz to 503,
     agentwatch_ready to 0 and the gRPC health service (`agentwatch
@@ -72,14 +75,14 @@ def tls_context(certs, client="client"):
     return ctx
 
 
-def mtls_get(port, certs, client="client"):
-    """GET /metrics over TLS to 127.0.0.1:port as server name agentwatch:
+def mtls_get(port, certs, client="client", path="/metrics"):
+    """GET path over TLS to 127.0.0.1:port as server name agentwatch:
     (status, body), or (None, error) when the handshake or read fails."""
     ctx = tls_context(certs, client)
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
             with ctx.wrap_socket(raw, server_hostname="agentwatch") as s:
-                s.sendall(b"GET /metrics HTTP/1.1\r\nHost: agentwatch\r\n\r\n")
+                s.sendall(f"GET {path} HTTP/1.1\r\nHost: agentwatch\r\n\r\n".encode())
                 data = b""
                 while chunk := s.recv(65536):
                     data += chunk
@@ -89,7 +92,7 @@ def mtls_get(port, certs, client="client"):
         return None, str(e)
 
 
-def write_config(path, state, ports, certs):
+def write_config(path, state, ports, certs, console_host="127.0.0.1"):
     with open(path, "w") as f:
         f.write(f"""state_dir: {state}
 metrics:
@@ -97,6 +100,8 @@ metrics:
   tls_listen: 127.0.0.1:{ports['tls']}
 api:
   tcp_listen: 127.0.0.1:{ports['grpc']}
+console:
+  listen: {console_host}:{ports['console']}
 tls:
   cert: {certs}/server.crt
   key: {certs}/server.key
@@ -117,9 +122,12 @@ def main():
         for name in ("a", "b"):
             d = os.path.join(tmp, name)
             os.makedirs(d)
-            ports = {"plain": free_port(), "tls": free_port(), "grpc": free_port()}
+            ports = {"plain": free_port(), "tls": free_port(), "grpc": free_port(),
+                     "console": free_port()}
             cfg = os.path.join(d, "agentwatch.yaml")
-            write_config(cfg, os.path.join(d, "state"), ports, certs)
+            # Node b serves its console on every address: with mTLS only.
+            write_config(cfg, os.path.join(d, "state"), ports, certs,
+                         "127.0.0.1" if name == "a" else "0.0.0.0")
             env = dict(os.environ)
             env.pop("NODE_NAME", None)
             if name == "b":
@@ -199,6 +207,38 @@ def main():
         check(status is None, f"metrics over TLS without a client certificate must fail: {status}")
         status, err = mtls_get(a["ports"]["tls"], certs, client="rogue")
         check(status is None, f"a client certificate from another CA must fail: {status}")
+
+        # The console: plain HTTP on loopback (a); on a non-loopback address
+        # (b, 0.0.0.0) only over TLS with a client certificate of the CA.
+        console_a = f"http://127.0.0.1:{a['ports']['console']}"
+        status, body = http_get(console_a + "/api/status")
+        check(status == 200 and json.loads(body).get("version"), f"console status: {status} {body[:200]}")
+        status, body = http_get(console_a + "/")
+        check(status == 200 and "<" in body, f"console page: {status}")
+        req = urllib.request.Request(console_a + "/api/status", headers={"Host": "rebound.example"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                status = r.status
+        except urllib.error.HTTPError as e:
+            status = e.code
+        check(status == 403, f"the console refuses a Host that is not its own: {status}")
+        b = nodes["b"]
+        cport = b["ports"]["console"]
+        status, body = mtls_get(cport, certs, path="/api/status")
+        check(status == 200 and '"version"' in body, f"console over mTLS: {status} {body[:200]}")
+        for client in (None, "rogue"):
+            status, err = mtls_get(cport, certs, client=client, path="/api/status")
+            check(status is None, f"console without a client certificate of the CA ({client}) "
+                                  f"must fail: {status}")
+        status, body = http_get(f"http://127.0.0.1:{cport}/api/status")
+        check(status != 200, f"plain HTTP to the mTLS console must fail: {status}")
+        bad_cfg = os.path.join(tmp, "console-no-tls.yaml")
+        with open(bad_cfg, "w") as f:
+            f.write("console:\n  listen: 0.0.0.0:9591\n")
+        r = subprocess.run([os.path.join(bindir, "agentwatchd"), "--config", bad_cfg,
+                            "--check-config"], capture_output=True, text=True, timeout=30)
+        check(r.returncode != 0 and "console.listen" in r.stderr + r.stdout,
+              f"a non-loopback console without TLS is a config error: {r.stderr[-400:]}")
         tls_flags = ["--tls-ca", f"{certs}/ca.crt", "--tls-cert", f"{certs}/client.crt",
                      "--tls-key", f"{certs}/client.key", "--tls-server-name", "agentwatch"]
         ep_a = f"127.0.0.1:{a['ports']['grpc']}"

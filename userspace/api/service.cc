@@ -32,6 +32,12 @@ grpc::Status Done(M* out) {
   return grpc::Status::OK;
 }
 
+// A gRPC stream as a StreamSink.
+template <typename M>
+AgentWatchService::StreamSink<M> GrpcSink(grpc::ServerContext* ctx, grpc::ServerWriter<M>* w) {
+  return {[w](const M& m) { return w->Write(m); }, [ctx] { return ctx->IsCancelled(); }};
+}
+
 template <typename M>
 M Redacted(M m) {
   DefaultRedactor()->RedactMessage(&m);
@@ -50,6 +56,11 @@ grpc::Status AgentWatchService::GetStatus(grpc::ServerContext*,
 grpc::Status AgentWatchService::StreamEvents(
     grpc::ServerContext* ctx, const v1::StreamEventsRequest* req,
     grpc::ServerWriter<v1::Event>* w) {
+  return EventStream(req, GrpcSink(ctx, w));
+}
+
+grpc::Status AgentWatchService::EventStream(const v1::StreamEventsRequest* req,
+                                            const StreamSink<v1::Event>& w) {
   EventFilter f;
   f.pids.insert(req->pids().begin(), req->pids().end());
   for (int t : req->types()) {
@@ -68,12 +79,12 @@ grpc::Status AgentWatchService::StreamEvents(
   }
   auto sub = hub_->Subscribe(std::move(f), req->backlog(), req->follow());
   v1::Event ev;
-  while (!ctx->IsCancelled()) {
+  while (!w.cancelled()) {
     if (!sub->Next(&ev, std::chrono::milliseconds(200))) {
       if (!req->follow()) break;
       continue;
     }
-    if (!w->Write(ev)) break;  // published, so redacted by the pipeline
+    if (!w.write(ev)) break;  // published, so redacted by the pipeline
   }
   hub_->Unsubscribe(sub);
   return grpc::Status::OK;
@@ -266,20 +277,34 @@ grpc::Status AgentWatchService::ListChains(grpc::ServerContext*,
   return Done(out);
 }
 
+namespace {
+// Keeps the entries of the window a GetChain asked for, and says where it lies.
+void KeepEntries(const v1::GetChainRequest& req, v1::Chain* c) {
+  auto* e = c->mutable_entries();
+  const uint32_t total = static_cast<uint32_t>(e->size());
+  const uint32_t from = std::min(req.entry_offset(), total);
+  const uint32_t to =
+      req.entry_limit() == 0 ? total : std::min<uint64_t>(total, uint64_t{from} + req.entry_limit());
+  e->DeleteSubrange(static_cast<int>(to), static_cast<int>(total - to));
+  e->DeleteSubrange(0, static_cast<int>(from));
+  c->set_entries_total(total);
+  c->set_entries_offset(from);
+}
+}  // namespace
+
 grpc::Status AgentWatchService::GetChain(grpc::ServerContext*,
                                          const v1::GetChainRequest* req,
                                          v1::Chain* out) {
   if (correlator_ == nullptr) return NoTracker();
-  if (correlator_->Chain(req->id(), out)) {
+  auto found = [&] {
     if (out->has_agent_kubernetes()) Fill(out->mutable_agent_kubernetes());
+    if (req->entry_offset() != 0 || req->entry_limit() != 0) KeepEntries(*req, out);
     return Done(out);
-  }
+  };
+  if (correlator_->Chain(req->id(), out)) return found();
   if (Stored() != nullptr) {
     std::string err;
-    if (store_->Chain(req->id(), out, &err)) {
-      if (out->has_agent_kubernetes()) Fill(out->mutable_agent_kubernetes());
-      return Done(out);
-    }
+    if (store_->Chain(req->id(), out, &err)) return found();
     if (!err.empty()) return StoreError(err);
   }
   return grpc::Status(grpc::StatusCode::NOT_FOUND, fmt::format("no chain {}", req->id()));
@@ -288,18 +313,23 @@ grpc::Status AgentWatchService::GetChain(grpc::ServerContext*,
 grpc::Status AgentWatchService::StreamChainUpdates(
     grpc::ServerContext* ctx, const v1::StreamChainUpdatesRequest* req,
     grpc::ServerWriter<v1::ChainUpdate>* w) {
+  return ChainUpdateStream(req, GrpcSink(ctx, w));
+}
+
+grpc::Status AgentWatchService::ChainUpdateStream(const v1::StreamChainUpdatesRequest* req,
+                                                  const StreamSink<v1::ChainUpdate>& w) {
   if (correlator_ == nullptr) return NoTracker();
   EventFilter f;
   f.types.insert(v1::EVENT_TYPE_CHAIN_UPDATE);
   auto sub = hub_->Subscribe(std::move(f), 0, true);
   v1::Event ev;
-  while (!ctx->IsCancelled()) {
+  while (!w.cancelled()) {
     if (!sub->Next(&ev, std::chrono::milliseconds(200))) continue;
     const v1::Chain& c = ev.chain_update().chain();
     if (c.id() == 0 && !req->include_unchained()) continue;
     if (req->agent_pid() != 0 && c.agent_pid() != req->agent_pid()) continue;
     if (req->chain_id() != 0 && c.id() != req->chain_id()) continue;
-    if (!w->Write(ev.chain_update())) break;  // published: redacted
+    if (!w.write(ev.chain_update())) break;  // published: redacted
   }
   hub_->Unsubscribe(sub);
   return grpc::Status::OK;
@@ -340,6 +370,11 @@ grpc::Status AgentWatchService::ListAlerts(grpc::ServerContext*,
 grpc::Status AgentWatchService::StreamAlerts(grpc::ServerContext* ctx,
                                              const v1::StreamAlertsRequest* req,
                                              grpc::ServerWriter<v1::Alert>* w) {
+  return AlertStream(req, GrpcSink(ctx, w));
+}
+
+grpc::Status AgentWatchService::AlertStream(const v1::StreamAlertsRequest* req,
+                                            const StreamSink<v1::Alert>& w) {
   if (engine_ == nullptr) return NoEngine();
   const int min = Rank(req->min_severity());
   if (min < 0) {
@@ -351,7 +386,7 @@ grpc::Status AgentWatchService::StreamAlerts(grpc::ServerContext* ctx,
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                           "durable alert streams need the store");
     int64_t cursor = req->after_seq();
-    while (!ctx->IsCancelled()) {
+    while (!w.cancelled()) {
       std::string err;
       auto batch = store_->OutboxAfter(cursor, 500, &err);
       if (!err.empty()) return grpc::Status(grpc::StatusCode::INTERNAL, err);
@@ -359,7 +394,7 @@ grpc::Status AgentWatchService::StreamAlerts(grpc::ServerContext* ctx,
         cursor = e.seq;
         if (SeverityRank(e.alert.severity()) < min) continue;
         e.alert.set_outbox_seq(e.seq);
-        if (!w->Write(Redacted(e.alert))) return grpc::Status::OK;
+        if (!w.write(Redacted(e.alert))) return grpc::Status::OK;
       }
       if (batch.size() < 500) std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
@@ -374,17 +409,17 @@ grpc::Status AgentWatchService::StreamAlerts(grpc::ServerContext* ctx,
     q.set_min_severity(req->min_severity());
     auto recent = engine_->Alerts(q);
     for (auto it = recent.rbegin(); it != recent.rend(); ++it) {
-      if (!w->Write(Redacted(*it))) {
+      if (!w.write(Redacted(*it))) {
         hub_->Unsubscribe(sub);
         return grpc::Status::OK;
       }
     }
   }
   v1::Event ev;
-  while (!ctx->IsCancelled()) {
+  while (!w.cancelled()) {
     if (!sub->Next(&ev, std::chrono::milliseconds(200))) continue;
     if (SeverityRank(ev.alert().severity()) < min) continue;
-    if (!w->Write(Redacted(ev.alert()))) break;
+    if (!w.write(Redacted(ev.alert()))) break;
   }
   hub_->Unsubscribe(sub);
   return grpc::Status::OK;

@@ -79,6 +79,19 @@ class AgentWatchService final : public v1::AgentWatch::Service {
   grpc::Status SetProbe(grpc::ServerContext*, const v1::SetProbeRequest* req,
                         v1::SetProbeResponse* out) override;
 
+  // The bodies of the streams above, for readers other than gRPC (the
+  // console's event streams): write returns false once the reader is
+  // gone; cancelled is asked about five times a second.
+  template <typename M>
+  struct StreamSink {
+    std::function<bool(const M&)> write;
+    std::function<bool()> cancelled;
+  };
+  grpc::Status EventStream(const v1::StreamEventsRequest* req, const StreamSink<v1::Event>& w);
+  grpc::Status ChainUpdateStream(const v1::StreamChainUpdatesRequest* req,
+                                 const StreamSink<v1::ChainUpdate>& w);
+  grpc::Status AlertStream(const v1::StreamAlertsRequest* req, const StreamSink<v1::Alert>& w);
+
   // Detaching and attaching probes (live daemon only; otherwise
   // UNAVAILABLE). Returns "" or the error.
   using SetProbeFn = std::function<std::string(const v1::SetProbeRequest&, v1::SetProbeResponse*)>;

@@ -101,12 +101,39 @@ std::string LoadConfigFile(const std::string& path, bool required, Config* cfg) 
 // Each setting's own check, in table order. The few that look at other
 // settings say so in their entries: store.* only with the store on, sinks
 // need the store, api.tcp_listen and metrics.tls_listen need tls.*.
+namespace {
+
+// Two listeners on one port whose hosts overlap (the same host, or either
+// the wildcard) cannot both bind: said at --check-config, naming both keys.
+std::string ListenersCollide(const Config& c) {
+  const std::pair<const char*, const std::string*> listeners[] = {
+      {"metrics.listen", &c.metrics_listen},
+      {"metrics.tls_listen", &c.metrics_tls_listen},
+      {"console.listen", &c.console_listen},
+      {"api.tcp_listen", &c.api_tcp_listen}};
+  auto wildcard = [](const std::string& h) { return h == "0.0.0.0" || h == "::" || h.empty(); };
+  for (size_t i = 0; i < std::size(listeners); ++i) {
+    for (size_t j = i + 1; j < std::size(listeners); ++j) {
+      std::string hi, pi, hj, pj;
+      if (!SplitHostPort(*listeners[i].second, &hi, &pi) ||
+          !SplitHostPort(*listeners[j].second, &hj, &pj) || pi != pj || pi == "0")
+        continue;
+      if (hi == hj || wildcard(hi) || wildcard(hj))
+        return fmt::format("{} ({}) and {} ({}) cannot both listen on port {}", listeners[i].first,
+                           *listeners[i].second, listeners[j].first, *listeners[j].second, pi);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
 std::string ValidateConfig(const Config& c) {
   for (const Setting& s : Settings()) {
     if (!s.validate) continue;
     if (std::string err = s.validate(c); !err.empty()) return err;
   }
-  return "";
+  return ListenersCollide(c);
 }
 
 std::vector<std::string> RestartOnlyChanges(const Config& running, const Config& next) {

@@ -74,6 +74,10 @@ struct Config {
   // with client certificates on any address. "" = off.
   std::string metrics_listen = "127.0.0.1:9590";
   std::string metrics_tls_listen;
+  // The read-only web console (JSON API, event streams, page): plain HTTP
+  // on loopback; any other address with TLS and client certificates
+  // (tls_*). "" = off.
+  std::string console_listen = "127.0.0.1:9591";
   // The daemon's certificate and key, and the CA client certificates must
   // chain to (api_tcp_listen and metrics_tls_listen).
   std::string tls_cert_file;

@@ -177,7 +177,7 @@ TEST(ConfigTest, ListenersAndTls) {
   ASSERT_EQ(ApplyConfigYaml(R"(
 metrics:
   listen: "[::1]:9590"
-  tls_listen: 0.0.0.0:9591
+  tls_listen: 0.0.0.0:9592
 api:
   tcp_listen: 0.0.0.0:9443
 tls:
@@ -203,6 +203,33 @@ kubernetes:
   ASSERT_EQ(ApplyConfigYaml("api: {tcp_listen: 0.0.0.0:9443}\ntls: {cert: a, key: b}", &e), "");
   EXPECT_NE(ValidateConfig(e).find("api.tcp_listen: needs tls.cert, tls.key and tls.client_ca"),
             std::string::npos);
+  // The console: on by default on loopback; elsewhere only with mTLS.
+  EXPECT_EQ(Config().console_listen, "127.0.0.1:9591");
+  EXPECT_EQ(ValidateConfig(Config()), "");
+  Config cg;
+  ASSERT_EQ(ApplyConfigYaml("console: {listen: \"0.0.0.0:9591\"}", &cg), "");
+  EXPECT_NE(ValidateConfig(cg).find("console.listen: needs tls.cert, tls.key and tls.client_ca"),
+            std::string::npos)
+      << ValidateConfig(cg);
+  ASSERT_EQ(ApplyConfigYaml("tls: {cert: a, key: b, client_ca: c}", &cg), "");
+  EXPECT_EQ(ValidateConfig(cg), "");
+  // Two listeners on one port (the DaemonSet once had metrics over mTLS on
+  // 0.0.0.0:9591, the console's default).
+  ASSERT_EQ(ApplyConfigYaml("console: {listen: \"127.0.0.1:9591\"}\n"
+                            "metrics: {tls_listen: \"0.0.0.0:9591\"}",
+                            &cg),
+            "");
+  EXPECT_NE(ValidateConfig(cg).find("metrics.tls_listen (0.0.0.0:9591) and console.listen "
+                                   "(127.0.0.1:9591) cannot both listen on port 9591"),
+            std::string::npos)
+      << ValidateConfig(cg);
+  Config ch;
+  ASSERT_EQ(ApplyConfigYaml("console: {listen: \"[::1]:9591\"}", &ch), "");
+  EXPECT_EQ(ValidateConfig(ch), "");
+  ASSERT_EQ(ApplyConfigYaml("console: {listen: \"9591\"}", &ch), "");
+  EXPECT_NE(ValidateConfig(ch).find("is not host:port"), std::string::npos);
+  ASSERT_EQ(ApplyConfigYaml("console: {listen: \"\"}", &ch), "");
+  EXPECT_EQ(ch.console_listen, "");
   Config f;
   EXPECT_NE(ApplyConfigYaml("metrics: {port: 1}", &f).find("metrics: unknown key 'port'"),
             std::string::npos);
@@ -279,7 +306,8 @@ const std::map<std::string, std::string>& Samples() {
       {"baseline.learning_period", "baseline: {learning_period: 2h}"},
       {"baseline.min_observations", "baseline: {min_observations: 7}"},
       {"metrics.listen", "metrics: {listen: ''}"},
-      {"metrics.tls_listen", "metrics: {tls_listen: '0.0.0.0:9591'}"},
+      {"metrics.tls_listen", "metrics: {tls_listen: '0.0.0.0:9592'}"},
+      {"console.listen", "console: {listen: '127.0.0.1:9600'}"},
       {"api.tcp_listen", "api: {tcp_listen: '0.0.0.0:9443'}"},
       {"tls.cert", "tls: {cert: /etc/tls.crt}"},
       {"tls.key", "tls: {key: /etc/tls.key}"},

@@ -441,9 +441,26 @@ int LiveDaemon::ServeHttp() {
       return AbortStart("cannot serve metrics", e);
     }
   }
-  http_.Start([this](const std::string& path) { return ServeHttpPath(path); });
+  http_.Start([this](const HttpRequest& req) { return ServeHttpPath(req.path); });
   for (const auto& a : http_.addresses())
     spdlog::info("msg=\"metrics and health\" address={} paths=\"/metrics /healthz /readyz\"", a);
+  if (!cfg_.console_listen.empty()) {
+    std::string host, port;
+    SplitHostPort(cfg_.console_listen, &host, &port);
+    const bool plain = IsLoopbackHost(host);
+    if (std::string e = console_http_.Listen(cfg_.console_listen, plain ? nullptr : &tls);
+        !e.empty()) {
+      http_.Stop();
+      api_.Shutdown();
+      return AbortStart("cannot serve the console (console.listen)", e);
+    }
+    console_ = std::make_unique<ConsoleApi>(service_.get());
+    console_->SetBound(console_http_.addresses());
+    console_http_.Start([this](const HttpRequest& req) { return console_->Handle(req); });
+    for (const auto& a : console_http_.addresses())
+      spdlog::info("msg=\"web console\" url={}://{}/ tls={}", plain ? "http" : "https", a,
+                   plain ? "off" : "client certificates required");
+  }
   return 0;
 }
 
@@ -532,6 +549,7 @@ void LiveDaemon::StopThreads() {
 }
 
 void LiveDaemon::Shutdown() {
+  console_http_.Stop();
   http_.Stop();
   api_.Shutdown();
   if (kube_) kube_->Stop();

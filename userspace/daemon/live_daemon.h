@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "api/service.h"
+#include "console/console_api.h"
 #include "daemon/caps.h"
 #include "daemon/config.h"
 #include "daemon/sensor_watch_sink.h"
@@ -103,6 +104,13 @@ class LiveDaemon {
   std::unique_ptr<AgentWatchService> service_;
   ApiServer api_;
   HttpServer http_;
+  // The web console: its own server (long-lived event streams) over the
+  // same service as the API.
+  HttpServer console_http_{HttpServer::Options{.max_connections = 32,
+                                               .read_timeout_s = 5,
+                                               .write_timeout_s = 10,
+                                               .name = "console"}};
+  std::unique_ptr<ConsoleApi> console_;
 
   std::atomic<uint64_t> records_{0};
   std::atomic<uint64_t> decode_errors_{0};

@@ -48,6 +48,8 @@ std::string ApplyFlags(const po::variables_map& vm, Config* cfg) {
   if (vm.count("rules-dir")) cfg->rules_dir = vm["rules-dir"].as<std::string>();
   if (vm.count("metrics-listen"))
     cfg->metrics_listen = vm["metrics-listen"].as<std::string>();
+  if (vm.count("console-listen"))
+    cfg->console_listen = vm["console-listen"].as<std::string>();
   if (vm.count("watch-pid")) {
     for (uint32_t pid : vm["watch-pid"].as<std::vector<uint32_t>>())
       cfg->watch_pids.push_back(pid);
@@ -127,6 +129,10 @@ int main(int argc, char** argv) {
     ("rules-dir", po::value<std::string>(),
      "local detection rules (*.yaml) over the built-in pack "
      "(default /etc/agentwatch/rules.d)")
+    ("console-listen", po::value<std::string>(),
+     "the read-only web console on this host:port (default 127.0.0.1:9591; "
+     "\"\" = off; a non-loopback address needs tls.* in the config: clients "
+     "must present a certificate)")
     ("metrics-listen", po::value<std::string>(),
      "/metrics, /healthz and /readyz over plain HTTP on this loopback "
      "host:port (default 127.0.0.1:9590; \"\" = off; other addresses: "

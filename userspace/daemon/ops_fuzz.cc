@@ -21,8 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     dir.Fill(&k);
   }
   bool done = false;
-  std::string method, path;
-  agentwatch::ParseHttpRequestHead(in, &done, &method, &path);
+  agentwatch::HttpRequest req;
+  agentwatch::ParseHttpRequestHead(in, &done, &req);
   uint64_t caps = 0;
   if (agentwatch::ParseCapEff(in, &caps)) agentwatch::MissingCapabilities(caps, in);
   return 0;

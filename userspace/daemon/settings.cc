@@ -505,6 +505,17 @@ std::string CheckTlsListen(const std::string& k, const std::string& addr, const 
   return "";
 }
 
+// The console: loopback in plain HTTP, anything else with mTLS.
+std::string CheckConsoleListen(const std::string& k, const std::string& addr, const Config& c) {
+  if (addr.empty()) return "";
+  std::string host, port;
+  if (!SplitHostPort(addr, &host, &port)) return fmt::format("{}: '{}' is not host:port", k, addr);
+  if (IsLoopbackHost(host)) return "";
+  if (std::string e = CheckTlsListen(k, addr, c); !e.empty())
+    return fmt::format("{} to serve the non-loopback address '{}'", e, addr);
+  return "";
+}
+
 // The service account token goes with every request: never in clear text
 // off this host.
 std::string CheckKubeApiServer(const std::string& k, const std::string& url, const Config&) {
@@ -679,6 +690,10 @@ void AddListenSettings(std::vector<Setting>* t) {
   t->push_back(String("metrics.tls_listen", AW_FIELD(metrics_tls_listen),
                       "the same on any host:port, TLS with client certificates (needs tls.*)",
                       CheckTlsListen));
+  t->push_back(String("console.listen", AW_FIELD(console_listen),
+                      "the read-only web console: plain HTTP on a loopback host:port, any "
+                      "other address with TLS and client certificates (needs tls.*); \"\" = off",
+                      CheckConsoleListen));
   t->push_back(String("api.tcp_listen", AW_FIELD(api_tcp_listen),
                       "the gRPC API on TCP as well, TLS with client certificates (needs tls.*)",
                       CheckTlsListen));

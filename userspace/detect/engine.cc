@@ -598,6 +598,11 @@ std::vector<v1::Alert> Engine::Alerts(const v1::ListAlertsRequest& req) const {
     if (SeverityRank(it->severity()) < min) continue;
     if (req.agent_pid() != 0 && it->agent_pid() != req.agent_pid()) continue;
     if (req.chain_id() != 0 && it->chain_id() != req.chain_id()) continue;
+    if (req.before_id() != 0 && it->id() >= req.before_id()) continue;
+    if (!req.agent_id().empty() && it->agent_id() != req.agent_id()) continue;
+    if (!req.server().empty() && it->server_id() != req.server() &&
+        it->server_name() != req.server())
+      continue;
     if (by_rule && std::find(req.rule_ids().begin(), req.rule_ids().end(), it->rule_id()) ==
                        req.rule_ids().end())
       continue;

@@ -27,8 +27,10 @@ const char* Reason(int status) {
   switch (status) {
     case 200: return "OK";
     case 400: return "Bad Request";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     default: return "Error";
   }
@@ -36,8 +38,7 @@ const char* Reason(int status) {
 
 }  // namespace
 
-std::string ParseHttpRequestHead(const std::string& bytes, bool* done, std::string* method,
-                                 std::string* path) {
+std::string ParseHttpRequestHead(const std::string& bytes, bool* done, HttpRequest* req) {
   *done = false;
   Http1Parser parser(Http1Parser::Direction::kRequests,
                      Http1Parser::Limits{.max_head = kMaxHead, .max_headers = 64});
@@ -46,8 +47,12 @@ std::string ParseHttpRequestHead(const std::string& bytes, bool* done, std::stri
   cb.on_head = [&](const HttpHead& h) {
     if (*done) return;
     *done = true;
-    *method = h.method;
-    *path = h.target.substr(0, h.target.find('?'));
+    req->method = h.method;
+    const size_t q = h.target.find('?');
+    req->path = h.target.substr(0, q);
+    req->query = q == std::string::npos ? "" : h.target.substr(q + 1);
+    const std::string* host = h.Header("host");
+    req->host = host != nullptr ? *host : "";
   };
   cb.on_error = [&](std::string_view why) {
     if (error.empty() && !*done) error = std::string(why);
@@ -139,6 +144,14 @@ void HttpServer::Stop() {
     (void)!write(wake_[1], &c, 1);
   }
   if (thread_.joinable()) thread_.join();
+  {
+    // Wakes every connection blocked in a read or a write; streams see
+    // stop_ and end.
+    std::lock_guard<std::mutex> lock(conns_mu_);
+    for (auto& c : conns_)
+      if (!c->done) shutdown(c->fd, SHUT_RDWR);
+  }
+  Reap(true);
   for (auto& l : listeners_) {
     if (l.fd >= 0) close(l.fd);
     if (l.ctx != nullptr) SSL_CTX_free(l.ctx);
@@ -150,37 +163,88 @@ void HttpServer::Stop() {
   }
 }
 
+void HttpServer::Reap(bool all) {
+  std::list<std::unique_ptr<Connection>> ended;
+  {
+    std::lock_guard<std::mutex> lock(conns_mu_);
+    for (auto it = conns_.begin(); it != conns_.end();) {
+      if (all || (*it)->done) {
+        ended.push_back(std::move(*it));
+        it = conns_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& c : ended) {
+    if (c->thread.joinable()) c->thread.join();
+    close(c->fd);
+    --active_;
+  }
+}
+
 void HttpServer::Loop() {
   std::vector<pollfd> fds;
   for (const auto& l : listeners_) fds.push_back({l.fd, POLLIN, 0});
   fds.push_back({wake_[0], POLLIN, 0});
   while (!stop_) {
-    if (poll(fds.data(), fds.size(), -1) < 0) {
+    const int n = poll(fds.data(), fds.size(), 1000);
+    if (n < 0) {
       if (errno == EINTR) continue;
-      spdlog::error("msg=\"metrics server poll failed\" error=\"{}\"", strerror(errno));
+      spdlog::error("msg=\"{} server poll failed\" error=\"{}\"", opts_.name, strerror(errno));
       return;
     }
-    for (size_t i = 0; i < listeners_.size(); ++i) {
+    Reap(false);
+    for (size_t i = 0; i < listeners_.size() && !stop_; ++i) {
       if ((fds[i].revents & POLLIN) == 0) continue;
-      int c = accept4(listeners_[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) continue;
-      timeval tv{2, 0};  // a slow or silent client holds the server this long at most
-      setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-      Serve(listeners_[i], c);
-      close(c);
+      int fd = accept4(listeners_[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      if (active_ >= opts_.max_connections) {
+        ++rejected_;
+        if (listeners_[i].ctx == nullptr) {
+          static constexpr std::string_view kBusy =
+              "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 18\r\nConnection: close\r\n"
+              "Retry-After: 1\r\n\r\ntoo many clients\r\n";
+          (void)!send(fd, kBusy.data(), kBusy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
+        // What the client sent already is read first: closing over unread
+        // bytes resets the connection and the 503 could be lost.
+        char drain[4096];
+        while (recv(fd, drain, sizeof drain, MSG_DONTWAIT) > 0) {
+        }
+        shutdown(fd, SHUT_WR);
+        close(fd);
+        continue;
+      }
+      timeval rtv{opts_.read_timeout_s, 0};
+      timeval wtv{opts_.write_timeout_s, 0};
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rtv, sizeof rtv);
+      setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wtv, sizeof wtv);
+      auto c = std::make_unique<Connection>();
+      c->fd = fd;
+      Connection* raw = c.get();
+      const Listener* l = &listeners_[i];
+      ++active_;
+      std::lock_guard<std::mutex> lock(conns_mu_);
+      conns_.push_back(std::move(c));
+      raw->thread = std::thread([this, l, raw] {
+        Serve(*l, raw);
+        raw->done = true;
+      });
     }
   }
 }
 
-void HttpServer::Serve(const Listener& l, int fd) {
+void HttpServer::Serve(const Listener& l, Connection* c) {
+  const int fd = c->fd;
   SSL* ssl = nullptr;
   if (l.ctx != nullptr) {
     ssl = SSL_new(l.ctx);
     SSL_set_fd(ssl, fd);
     if (SSL_accept(ssl) != 1) {
       ++rejected_;
-      spdlog::debug("msg=\"metrics TLS handshake failed\" error=\"{}\"", OpenSslError("accept"));
+      spdlog::debug("msg=\"{} TLS handshake failed\" error=\"{}\"", opts_.name,
+                    OpenSslError("accept"));
       SSL_free(ssl);
       return;
     }
@@ -188,24 +252,28 @@ void HttpServer::Serve(const Listener& l, int fd) {
   auto recv_some = [&](char* buf, size_t n) -> ssize_t {
     return ssl != nullptr ? SSL_read(ssl, buf, static_cast<int>(n)) : read(fd, buf, n);
   };
-  auto send_all = [&](const std::string& data) {
+  auto send_all = [&](std::string_view data) {
     size_t off = 0;
     while (off < data.size()) {
+      if (stop_) return false;
       ssize_t n = ssl != nullptr
                       ? SSL_write(ssl, data.data() + off, static_cast<int>(data.size() - off))
                       : send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return;
+      if (n <= 0) return false;
       off += static_cast<size_t>(n);
     }
+    return true;
   };
-  std::string head, method, path, error;
+  HttpRequest req;
+  req.tls = ssl != nullptr;
+  std::string head, error;
   bool done = false;
   char buf[4096];
   while (!done && error.empty()) {
     ssize_t n = recv_some(buf, sizeof buf);
     if (n <= 0) break;
     head.append(buf, static_cast<size_t>(n));
-    error = ParseHttpRequestHead(head, &done, &method, &path);
+    error = ParseHttpRequestHead(head, &done, &req);
   }
   Response r;
   if (!done) {
@@ -216,19 +284,36 @@ void HttpServer::Serve(const Listener& l, int fd) {
     }
     r.status = 400;
     r.body = error + "\n";
-  } else if (method != "GET" && method != "HEAD") {
+  } else if (req.method != "GET" && req.method != "HEAD") {
     r.status = 405;
     r.body = "GET or HEAD only\n";
   } else {
     ++requests_;
-    r = handler_(path);
+    r = handler_(req);
   }
-  std::string out = fmt::format(
-      "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n"
-      "Cache-Control: no-store\r\n\r\n",
-      r.status, Reason(r.status), r.content_type, r.body.size());
-  if (method != "HEAD") out += r.body;
-  send_all(out);
+  const bool streamed = static_cast<bool>(r.stream) && req.method == "GET";
+  std::string out = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\n", r.status,
+                                Reason(r.status), r.content_type);
+  if (!streamed) out += fmt::format("Content-Length: {}\r\n", r.body.size());
+  out += "Connection: close\r\nCache-Control: no-store\r\n";
+  for (const auto& [name, value] : r.headers) out += fmt::format("{}: {}\r\n", name, value);
+  out += "\r\n";
+  if (req.method != "HEAD" && !streamed) out += r.body;
+  if (send_all(out) && streamed) {
+    struct Stream final : HttpStream {
+      std::function<bool(std::string_view)> write;
+      std::function<bool()> closed;
+      bool Write(std::string_view b) override { return write(b); }
+      bool Closed() override { return closed(); }
+    } s;
+    s.write = send_all;
+    s.closed = [&] {
+      if (stop_) return true;
+      pollfd p{fd, POLLRDHUP, 0};
+      return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+    };
+    r.stream(s);
+  }
   if (ssl != nullptr) {
     SSL_shutdown(ssl);
     SSL_free(ssl);

@@ -1,14 +1,21 @@
-// A small HTTP/1.1 server for /metrics, /healthz and /readyz: GET and HEAD
-// only, one request per connection, handled one at a time on its own
-// thread. Plain HTTP only on loopback; any other address needs TLS with
-// client certificates (mTLS).
+// A small HTTP/1.1 server: GET and HEAD only, one request per connection,
+// each connection on its own thread (up to max_connections at once; more
+// get 503). A response is a body, or a stream written on the connection's
+// thread until it ends (server-sent events). Plain HTTP only on loopback;
+// any other address needs TLS with client certificates (mTLS). Serves
+// /metrics, /healthz and /readyz, and the console.
 #ifndef AGENTWATCH_OPS_HTTP_SERVER_H_
 #define AGENTWATCH_OPS_HTTP_SERVER_H_
 
 #include <atomic>
 #include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 typedef struct ssl_ctx_st SSL_CTX;
@@ -21,16 +28,45 @@ struct TlsServerFiles {
   std::string client_ca_file;  // CA bundle client certificates must chain to
 };
 
+struct HttpRequest {
+  std::string method;
+  std::string path;   // the target up to '?', as sent (not percent-decoded)
+  std::string query;  // after '?' ("" if none), as sent
+  std::string host;   // the Host header ("" if none)
+  bool tls = false;   // came over TLS with a verified client certificate
+};
+
+// Where a streamed response writes: Write returns false once the client is
+// gone or the server stops; Closed says so without writing.
+class HttpStream {
+ public:
+  virtual ~HttpStream() = default;
+  virtual bool Write(std::string_view bytes) = 0;
+  virtual bool Closed() = 0;
+};
+
 class HttpServer {
  public:
   struct Response {
     int status = 200;
     std::string content_type = "text/plain; charset=utf-8";
     std::string body;
+    // Extra header lines ("Name", "value").
+    std::vector<std::pair<std::string, std::string>> headers;
+    // Set: the head is sent without a length and stream then writes the
+    // body until it returns (body is ignored).
+    std::function<void(HttpStream&)> stream;
   };
-  using Handler = std::function<Response(const std::string& path)>;
+  using Handler = std::function<Response(const HttpRequest&)>;
+  struct Options {
+    size_t max_connections = 16;
+    int read_timeout_s = 2;   // a slow or silent client is cut after this
+    int write_timeout_s = 10;
+    std::string name = "metrics";  // in log lines
+  };
 
   HttpServer() = default;
+  explicit HttpServer(Options o) : opts_(std::move(o)) {}
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -41,34 +77,45 @@ class HttpServer {
   // The bound addresses ("127.0.0.1:9590"), in Listen order.
   const std::vector<std::string>& addresses() const { return addresses_; }
   void Start(Handler handler);
+  // Closes the listeners, ends every stream and joins every connection.
   void Stop();
 
   uint64_t requests() const { return requests_; }
-  uint64_t rejected() const { return rejected_; }  // bad requests, failed handshakes
+  uint64_t rejected() const { return rejected_; }  // bad requests, failed handshakes, over the cap
+  size_t connections() const { return active_; }
 
  private:
   struct Listener {
     int fd = -1;
     SSL_CTX* ctx = nullptr;  // null = plain
   };
+  struct Connection {
+    int fd = -1;
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
   void Loop();
-  void Serve(const Listener& l, int fd);
+  void Reap(bool all);
+  void Serve(const Listener& l, Connection* c);
 
+  Options opts_;
   std::vector<Listener> listeners_;
   std::vector<std::string> addresses_;
   Handler handler_;
   std::thread thread_;
   int wake_[2] = {-1, -1};
   std::atomic<bool> stop_{false};
+  std::mutex conns_mu_;
+  std::list<std::unique_ptr<Connection>> conns_;
+  std::atomic<size_t> active_{0};
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> rejected_{0};
 };
 
 // Reads the request head from bytes received so far: "" and *done false
-// while it is incomplete; *done true with the method and path (query
-// removed) once complete; an error for anything else. Pure.
-std::string ParseHttpRequestHead(const std::string& bytes, bool* done, std::string* method,
-                                 std::string* path);
+// while it is incomplete; *done true with *req filled (method, path,
+// query, host) once complete; an error for anything else. Pure.
+std::string ParseHttpRequestHead(const std::string& bytes, bool* done, HttpRequest* req);
 
 }  // namespace agentwatch
 

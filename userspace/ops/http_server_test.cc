@@ -4,6 +4,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 namespace agentwatch {
@@ -15,28 +19,30 @@ TEST(HttpServerTest, RequestHeadAtEverySplit) {
       "Accept: text/plain\r\n\r\n";
   for (size_t cut = 0; cut < req.size(); ++cut) {
     bool done = true;
-    std::string method, path;
-    EXPECT_EQ(ParseHttpRequestHead(req.substr(0, cut), &done, &method, &path), "") << cut;
+    HttpRequest r;
+    EXPECT_EQ(ParseHttpRequestHead(req.substr(0, cut), &done, &r), "") << cut;
     EXPECT_FALSE(done) << cut;
   }
   bool done = false;
-  std::string method, path;
-  EXPECT_EQ(ParseHttpRequestHead(req, &done, &method, &path), "");
+  HttpRequest r;
+  EXPECT_EQ(ParseHttpRequestHead(req, &done, &r), "");
   EXPECT_TRUE(done);
-  EXPECT_EQ(method, "GET");
-  EXPECT_EQ(path, "/metrics");
+  EXPECT_EQ(r.method, "GET");
+  EXPECT_EQ(r.path, "/metrics");
+  EXPECT_EQ(r.query, "x=1");
+  EXPECT_EQ(r.host, "127.0.0.1:9590");
 }
 
 TEST(HttpServerTest, GarbageAndGiantHeadsAreErrors) {
   bool done = false;
-  std::string method, path;
+  HttpRequest r;
   EXPECT_NE(ParseHttpRequestHead(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) +
                                      "\r\n\r\n",
-                                 &done, &method, &path),
+                                 &done, &r),
             "");
   EXPECT_FALSE(done);
   std::string giant = "GET / HTTP/1.1\r\nX: " + std::string(20000, 'a');
-  EXPECT_NE(ParseHttpRequestHead(giant, &done, &method, &path), "");
+  EXPECT_NE(ParseHttpRequestHead(giant, &done, &r), "");
 }
 
 TEST(HttpServerTest, PlainHttpOnlyOnLoopback) {
@@ -45,6 +51,30 @@ TEST(HttpServerTest, PlainHttpOnlyOnLoopback) {
   EXPECT_NE(s.Listen("nonsense", nullptr), "");
   TlsServerFiles none;
   EXPECT_NE(s.Listen("0.0.0.0:0", &none).find("client CA"), std::string::npos);
+}
+
+int Connect(const std::string& addr) {
+  const int port = std::stoi(addr.substr(addr.rfind(':') + 1));
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Reads from fd until want is in what was read (or the peer closes).
+std::string ReadUntil(int fd, const std::string& want) {
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while (out.find(want) == std::string::npos && (n = read(fd, buf, sizeof buf)) > 0)
+    out.append(buf, static_cast<size_t>(n));
+  return out;
 }
 
 std::string Get(const std::string& addr, const std::string& raw) {
@@ -67,7 +97,8 @@ std::string Get(const std::string& addr, const std::string& raw) {
 TEST(HttpServerTest, ServesOnLoopback) {
   HttpServer s;
   ASSERT_EQ(s.Listen("127.0.0.1:0", nullptr), "");
-  s.Start([](const std::string& path) {
+  s.Start([](const HttpRequest& req) {
+    const std::string& path = req.path;
     HttpServer::Response r;
     if (path == "/readyz") {
       r.status = 503;
@@ -95,6 +126,82 @@ TEST(HttpServerTest, ServesOnLoopback) {
   EXPECT_NE(r.find("path=/x"), std::string::npos) << r;
   EXPECT_EQ(s.requests(), 4u);
   EXPECT_GE(s.rejected(), 1u);
+  s.Stop();
+}
+
+// A stream holds its connection while other requests are served beside it,
+// ends when the client goes, and Stop ends one that is still open.
+TEST(HttpServerTest, StreamsBesideOtherRequests) {
+  HttpServer s(HttpServer::Options{.max_connections = 3});
+  ASSERT_EQ(s.Listen("127.0.0.1:0", nullptr), "");
+  std::atomic<int> streams_ended{0};
+  s.Start([&](const HttpRequest& req) {
+    HttpServer::Response r;
+    if (req.path == "/stream") {
+      r.content_type = "text/event-stream";
+      r.headers.emplace_back("X-Test", "1");
+      r.stream = [&](HttpStream& out) {
+        for (int i = 0; !out.Closed(); ++i) {
+          if (!out.Write("data: " + std::to_string(i) + "\n\n")) break;
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        ++streams_ended;
+      };
+    } else {
+      r.body = "q=" + req.query + "\n";
+    }
+    return r;
+  });
+  const std::string addr = s.addresses().at(0);
+  const int a = Connect(addr);
+  ASSERT_GE(a, 0);
+  ASSERT_GT(write(a, "GET /stream HTTP/1.1\r\n\r\n", 25), 0);
+  std::string got = ReadUntil(a, "data: 2\n\n");
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+  EXPECT_NE(got.find("X-Test: 1\r\n"), std::string::npos) << got;
+  EXPECT_EQ(got.find("Content-Length"), std::string::npos) << got;
+  // Another request is answered while the stream runs.
+  std::string r = Get(addr, "GET /x?a=b HTTP/1.1\r\n\r\n");
+  EXPECT_NE(r.find("q=a=b\n"), std::string::npos) << r;
+  close(a);  // the client goes: its stream ends
+  for (int i = 0; i < 500 && streams_ended == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(streams_ended, 1);
+  // One left open is ended by Stop.
+  const int b = Connect(addr);
+  ASSERT_GT(write(b, "GET /stream HTTP/1.1\r\n\r\n", 25), 0);
+  ReadUntil(b, "data: 0\n\n");
+  s.Stop();
+  EXPECT_EQ(streams_ended, 2);
+  EXPECT_EQ(s.connections(), 0u);
+  close(b);
+}
+
+// Over the connection cap a client is told so at once, and the held
+// connections keep working.
+TEST(HttpServerTest, RefusesOverTheConnectionCap) {
+  HttpServer s(HttpServer::Options{.max_connections = 2});
+  ASSERT_EQ(s.Listen("127.0.0.1:0", nullptr), "");
+  s.Start([](const HttpRequest&) {
+    HttpServer::Response r;
+    r.body = "ok\n";
+    return r;
+  });
+  const std::string addr = s.addresses().at(0);
+  // Two silent clients hold both connections (until the read timeout).
+  const int a = Connect(addr), b = Connect(addr);
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  for (int i = 0; i < 200 && s.connections() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(s.connections(), 2u);
+  std::string r = Get(addr, "GET / HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(r.rfind("HTTP/1.1 503 ", 0), 0u) << r;
+  EXPECT_GE(s.rejected(), 1u);
+  ASSERT_GT(write(a, "GET / HTTP/1.1\r\n\r\n", 18), 0);
+  EXPECT_NE(ReadUntil(a, "ok\n").find("ok\n"), std::string::npos);
+  close(a);
+  close(b);
   s.Stop();
 }
 

@@ -186,6 +186,7 @@ std::vector<v1::McpAgent> Store::Agents(size_t limit, std::string* err) const {
 std::vector<v1::Alert> Store::Alerts(const v1::ListAlertsRequest& req, std::string* err) const {
   std::lock_guard<std::mutex> lock(read_mu_);
   std::vector<v1::Alert> out;
+  const size_t limit = req.limit() == 0 ? 100 : req.limit();
   // The rules asked for, each between unit separators ("" = all).
   std::string rules;
   for (const std::string& r : req.rule_ids()) {
@@ -196,7 +197,8 @@ std::vector<v1::Alert> Store::Alerts(const v1::ListAlertsRequest& req, std::stri
   Stmt s(reader_,
          "SELECT record FROM alerts WHERE last_ns >= ?1 AND severity >= ?2 AND "
          "(?3 = 0 OR agent_pid = ?3) AND (?4 = 0 OR chain_id = ?4) AND "
-         "(?6 = '' OR instr(?6, char(31) || rule_id || char(31)) > 0) ORDER BY id DESC LIMIT ?5");
+         "(?6 = '' OR instr(?6, char(31) || rule_id || char(31)) > 0) AND "
+         "(?7 = 0 OR id < ?7) AND (?8 = '' OR agent_id = ?8) ORDER BY id DESC LIMIT ?5");
   if (!s.ok()) {
     *err = s.error();
     return out;
@@ -206,11 +208,18 @@ std::vector<v1::Alert> Store::Alerts(const v1::ListAlertsRequest& req, std::stri
                    std::max(0, SeverityRank(req.min_severity()))))
       .Bind(3, static_cast<int64_t>(req.agent_pid()))
       .Bind(4, static_cast<int64_t>(req.chain_id()))
-      .Bind(5, static_cast<int64_t>(req.limit() == 0 ? 100 : req.limit()))
-      .Bind(6, rules);
-  while (s.Step() == SQLITE_ROW) {
+      .Bind(5, req.server().empty() ? static_cast<int64_t>(limit) : int64_t{-1})
+      .Bind(6, rules)
+      .Bind(7, static_cast<int64_t>(req.before_id()))
+      .Bind(8, req.agent_id());
+  // The server is inside the record: rows are read newest first until
+  // enough match.
+  while (out.size() < limit && s.Step() == SQLITE_ROW) {
     v1::Alert a;
-    if (Parse(s.Blob(0), &a)) out.push_back(std::move(a));
+    if (!Parse(s.Blob(0), &a)) continue;
+    if (!req.server().empty() && a.server_id() != req.server() && a.server_name() != req.server())
+      continue;
+    out.push_back(std::move(a));
   }
   return out;
 }
