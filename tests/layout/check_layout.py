@@ -27,6 +27,7 @@ ORDER = [
     ["store"],                           # SQLite
     ["export", "ops"],                   # sinks; metrics + HTTP server
     ["api"],                             # gRPC service
+    ["console"],                         # web console: assets, JSON API + SSE
     ["daemon"],                          # config, caps, composition root
 ]
 # Folders outside the chain: what each may use.

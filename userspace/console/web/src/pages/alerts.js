@@ -132,6 +132,7 @@ export function render(root, _params, ctx) {
       if (!alive || g !== generation) return;
       clear(list);
       byId.clear();
+      list.dataset.query = query({ min_severity: filters.min_severity }).slice(1);
       note.textContent = "0 alerts";
       for (const a of (r.alerts || []).slice().reverse()) place(a);
     } catch (e) {
