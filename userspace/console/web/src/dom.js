@@ -20,7 +20,8 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
-function append(el, children) {
+// Appends children the way h() does: nested arrays flattened, null and false left out.
+export function append(el, children) {
   for (const c of children) {
     if (c === undefined || c === null || c === false) continue;
     if (Array.isArray(c)) append(el, c);

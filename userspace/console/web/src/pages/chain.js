@@ -3,7 +3,7 @@
 // colour, data flows as arrows, egress and secrets highlighted. Virtualised:
 // only the rows in view are in the DOM, and entries are fetched a page at a
 // time as they come into view; live updates append.
-import { h, clear, svg } from "../dom.js";
+import { h, clear, svg, append } from "../dom.js";
 import { getJSON, query, fmtTime, fmtDuration, nsToMs, num } from "../api.js";
 import { LiveStream } from "../live.js";
 import {
@@ -333,7 +333,7 @@ export function render(root, [idText]) {
     const e = sel.entry;
     if (e.call) {
       const c = e.call;
-      details.append(h("h2", null, c.tool || c.method || "call"), kv([
+      append(details, [h("h2", null, c.tool || c.method || "call"), kv([
         ["call", String(c.call_id || 0)], ["method", c.method || ""], ["server", `${laneName(c.server_id)} (pid ${c.server_pid || 0})`],
         ["status", c.status || ""], ["started", fmtTime(c.started_unix_ns)], ["latency", fmtDuration(num(c.latency_ns) / 1e6)],
         ["result", c.result_summary || ""], ["error", c.error_message || ""], ["content flag", c.content_flag || ""],
@@ -343,7 +343,7 @@ export function render(root, [idText]) {
       (c.flows || []).length ? [h("h3", null, "data from"), h("ul", { class: "plain" }, c.flows.map((f) =>
         h("li", null, `call ${f.from_call_id || 0} ${f.from_tool || ""} on ${laneName(f.from_server_id)} (${f.shared_fingerprints || 0} shared fingerprints)`)))] : null,
       h("h3", null, `effects (${(e.effects || []).length})`),
-      h("ul", { class: "plain effects" }, (e.effects || []).map((x) => h("li", { class: [...effectHighlights(x, seqSignals.get(String(x.seq || 0)))].join(" ") }, x.summary || eventType(x.type)))));
+      h("ul", { class: "plain effects" }, (e.effects || []).map((x) => h("li", { class: [...effectHighlights(x, seqSignals.get(String(x.seq || 0)))].join(" ") }, x.summary || eventType(x.type))))]);
     } else if (e.agent_effect) {
       select({ effect: e.agent_effect });
     } else if (e.read_by_agent) {

@@ -1,5 +1,5 @@
 // The daemon's status: readiness, probes, and every counter it reports.
-import { h, clear } from "../dom.js";
+import { h, clear, append } from "../dom.js";
 import { getJSON, fmtTime, num } from "../api.js";
 
 function table(id, cols, rows) {
@@ -17,7 +17,7 @@ export function render(root) {
     const counters = [...(s.counters || [])].map((c) => [c.name || "", String(num(c.value))]);
     counters.push(["ringbuf_bytes", String(num(s.ringbuf_bytes))], ["watched_processes", String(num(s.watched_processes))],
       ["process_table_size", String(num(s.process_table_size))]);
-    body.append(
+    append(body, [
       h("p", { id: "readiness", class: s.ready ? "ready" : "not-ready" },
         s.ready ? "ready" : `not ready: ${s.not_ready_reason || "unknown"}`),
       h("dl", { class: "kv" }, [["version", s.version], ["node", s.node], ["kernel", s.kernel], ["mode", s.mode],
@@ -40,7 +40,7 @@ export function render(root) {
       (s.tls || []).length ? [h("h2", null, "TLS"), table("tls", ["path", "library", "attached", "functions", "detail"],
         s.tls.map((t) => [t.path || "", t.library || "", t.attached ? "yes" : "no", (t.functions || []).join(", "), t.detail || ""]))] : null,
       s.kubernetes && s.kubernetes.enabled ? [h("h2", null, "Kubernetes"), table("kube", ["source", "pods known", "unresolved", "last sync", "last error"],
-        [[s.kubernetes.source || "", String(num(s.kubernetes.pods_known)), String(num(s.kubernetes.unresolved)), fmtTime(s.kubernetes.last_sync_unix_ns), s.kubernetes.last_error || ""]])] : null);
+        [[s.kubernetes.source || "", String(num(s.kubernetes.pods_known)), String(num(s.kubernetes.unresolved)), fmtTime(s.kubernetes.last_sync_unix_ns), s.kubernetes.last_error || ""]])] : null]);
   }).catch((e) => { if (alive) { clear(body); body.textContent = `could not read the status: ${e.message}`; } });
   load();
   const timer = setInterval(load, 5000);
