@@ -76,7 +76,7 @@ function renderServer(root, id) {
        ["transport", s.transport || ""], ["protocol", s.protocol_version || ""],
        ["client", `${s.client_name || ""} pid ${s.client_pid || 0} ${s.client_exe || ""}`],
        ["roots", (s.roots || []).join(", ")], ["discovered by", s.discovered_by || ""],
-       ["state", s.alive ? "running" : "ended"]].map(([k, v]) => [h("dt", null, k), h("dd", null, v)])),
+       ["state", s.alive ? "running" : "ended"]].filter(([, v]) => String(v).trim()).map(([k, v]) => [h("dt", null, k), h("dd", null, v)])),
       h("p", null, h("a", { href: `#/process/${s.pid || 0}`, id: "process-link" }, `process tree of ${s.pid || 0}`)));
   }).catch((e) => { if (alive) info.textContent = `could not list servers: ${e.message}`; });
 
