@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Idempotent install of every Debian package agentwatch needs to build, test
-# and benchmark, plus the pinned npm packages under tests/ (MCP servers and
-# clients for the e2e tier). Safe to run again: apt and npm ci skip what is
-# already there.
+# and benchmark, plus the pinned npm packages: userspace/console/web (esbuild,
+# which bundles the web console at build time) and tests/ (MCP servers and
+# clients for the e2e tier, playwright-core for the console's browser test).
+# Safe to run again: apt and npm ci skip what is already there.
 #   scripts/install-deps.sh            build, test and benchmark (the default)
 #   scripts/install-deps.sh --build    only what building the binaries needs
 #   scripts/install-deps.sh --runtime  only the shared libraries the binaries
@@ -44,6 +45,9 @@ TEST_PKGS=(
   # deploy tests: systemd-analyze verify for the unit; the image's last
   # stage built as a root directory (e2e.image)
   systemd debootstrap
+  # the web console's browser test (e2e.console): headless, driven by
+  # playwright-core from tests/ (no browser download)
+  chromium
 )
 
 case "$mode" in
@@ -57,9 +61,10 @@ esac
 if [ "$mode" = all ] && ! command -v kubectl >/dev/null 2>&1; then
   PKGS+=(kubernetes-client)
 fi
-# Node.js (with npm) drives the MCP e2e tests; the machine image may already
-# carry a newer Node than Debian's, which conflicts with Debian's npm.
-if [ "$mode" = all ] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
+# Node.js (with npm) installs the console's bundler (building) and drives the
+# MCP e2e tests; the machine image may already carry a newer Node than
+# Debian's, which conflicts with Debian's npm.
+if [ "$mode" != --runtime ] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
   PKGS+=(nodejs npm)
 fi
 
@@ -85,12 +90,22 @@ else
   echo "install-deps: all Debian packages present"
 fi
 
-[ "$mode" = all ] || exit 0
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-if [ -f "$here/tests/package-lock.json" ]; then
-  if [ ! -d "$here/tests/node_modules" ] || \
-     [ "$here/tests/package-lock.json" -nt "$here/tests/node_modules/.package-lock.json" ]; then
-    echo "install-deps: npm ci in tests/"
-    (cd "$here/tests" && npm ci --no-audit --no-fund --loglevel=error)
-  fi
+if [ "$mode" = --runtime ]; then
+  exit 0
 fi
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# npm ci in a folder of the tree with a lockfile, unless its node_modules is
+# up to date with it.
+npm_ci() {
+  local dir="$here/$1"
+  [ -f "$dir/package-lock.json" ] || return 0
+  if [ ! -d "$dir/node_modules" ] || \
+     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "install-deps: npm ci in $1/"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+# The web console's bundler (esbuild, pinned): the build needs it.
+npm_ci userspace/console/web
+[ "$mode" = all ] || exit 0
+npm_ci tests
