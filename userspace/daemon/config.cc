@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <set>
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -45,6 +47,26 @@ std::string ApplySection(const std::string& section, const YAML::Node& n, Config
   return "";
 }
 
+// A key given twice in one mapping: YAML parsers keep one of the two
+// silently, so what the file says and what runs would differ.
+std::string DuplicateKey(const YAML::Node& n, const std::string& at) {
+  if (n.IsSequence()) {
+    for (size_t i = 0; i < n.size(); ++i)
+      if (std::string e = DuplicateKey(n[i], fmt::format("{}[{}]", at, i)); !e.empty()) return e;
+  }
+  if (!n.IsMap()) return "";
+  std::set<std::string> seen;
+  for (const auto& kv : n) {
+    if (!kv.first.IsScalar()) continue;
+    const std::string key = kv.first.Scalar();
+    const std::string path = at.empty() ? key : at + "." + key;
+    if (!seen.insert(key).second)
+      return fmt::format("{}: given twice (line {}); keep one", path, kv.first.Mark().line + 1);
+    if (std::string e = DuplicateKey(kv.second, path); !e.empty()) return e;
+  }
+  return "";
+}
+
 std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg) {
   YAML::Node root;
   try {
@@ -55,6 +77,7 @@ std::string ApplyConfigYamlOrThrow(const std::string& text, Config* cfg) {
   }
   if (root.IsNull()) return "";
   if (!root.IsMap()) return "top level: expected a mapping";
+  if (std::string e = DuplicateKey(root, ""); !e.empty()) return e;
   for (const auto& kv : root) {
     const std::string key = kv.first.as<std::string>();
     // A dotted key ("store.path: x") is not a way to name a section's key.

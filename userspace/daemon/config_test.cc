@@ -268,7 +268,7 @@ const std::map<std::string, std::string>& Samples() {
       {"log_level", "log_level: debug"},
       {"rules_dir", "rules_dir: /srv/rules.d"},
       {"secrets_dir", "secrets_dir: /srv/secrets.d"},
-      {"ringbuf_size", "ringbuf_size: 4096"},
+      {"ringbuf_size", "ringbuf_size: 65536"},
       {"hooks", "hooks: fallback"},
       {"argv_max", "argv_max: 64"},
       {"discovery.stdio", "discovery: {stdio: false}"},
@@ -298,7 +298,7 @@ const std::map<std::string, std::string>& Samples() {
       {"store.max_size", "store: {max_size: 0}"},
       {"store.path", "store: {path: /srv/aw.db}"},
       {"store.max_age", "store: {max_age: 1d}"},
-      {"store.outbox_max", "store: {outbox_max: 7}"},
+      {"store.outbox_max", "store: {outbox_max: 7000}"},
       {"store.held_max", "store: {held_max: 9}"},
       {"store.full_content", "store: {full_content: true}"},
       {"chains.idle_gap", "chains: {idle_gap: 30m}"},
@@ -381,7 +381,7 @@ TEST(SettingsTest, AChangedSinkMemberIsARestart) {
   // A ClickHouse sink with a path: every member below can change alone and
   // the sink stays valid.
   const std::string base =
-      "sinks:\n  - name: a\n    type: clickhouse\n    url: 'http://h:8123/'\n    path: /x\n";
+      "sinks:\n  - name: a\n    type: clickhouse\n    url: 'http://127.0.0.1:8123/'\n    path: /x\n";
   const std::map<std::string, std::string> samples = {
       {"name", "b"},          {"type", "file"},          {"min_severity", "high"},
       {"rules", "[r1]"},      {"agents", "[node]"},      {"format", "native"},
@@ -392,7 +392,7 @@ TEST(SettingsTest, AChangedSinkMemberIsARestart) {
       {"flavor", "hec"},      {"token", "t"},            {"index", "i"},
       {"sourcetype", "s"},    {"hmac_secret", "h"},      {"headers", "['X-A: 1']"},
       {"gzip", "true"},       {"timeout", "3s"},         {"database", "db2"},
-      {"user", "u"},          {"password", "p"},
+      {"user", "u"},          {"password", "p"},         {"allow_insecure", "true"},
   };
   Config running;
   ASSERT_EQ(ApplyConfigYaml(base, &running), "");
@@ -488,6 +488,20 @@ TEST(SettingsTest, SectionsAndDottedKeys) {
   EXPECT_EQ(c.watch_pids, (std::vector<uint32_t>{1, 2}));
 }
 
+// A key given twice would run with one of the two values and no word said.
+TEST(SettingsTest, DuplicateKeysAreErrors) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"log_level: info\nlog_level: debug", "log_level: given twice (line 2); keep one"},
+      {"store:\n  max_age: 1d\n  max_age: 2d", "store.max_age: given twice (line 3); keep one"},
+      {"sinks:\n  - {name: a, type: file, path: /a, path: /b}",
+       "sinks[0].path: given twice (line 2); keep one"},
+  };
+  for (const auto& [yaml, want] : cases) {
+    Config c;
+    EXPECT_EQ(ApplyConfigYaml(yaml, &c), want) << yaml;
+  }
+}
+
 TEST(SettingsTest, ValidationErrorsKeepTheirTexts) {
   struct Case {
     const char* yaml;
@@ -496,7 +510,16 @@ TEST(SettingsTest, ValidationErrorsKeepTheirTexts) {
   const Case cases[] = {
       {"log_level: loud", "log_level: 'loud' is not one of trace, debug, info, warn, error, off"},
       {"ringbuf_size: 5000",
-       "ringbuf_size: 5000 must be a power of two between 4096 and 1073741824 bytes"},
+       "ringbuf_size: 5000 must be a power of two between 65536 and 1073741824 bytes (a record "
+       "carries up to 16 KiB; a smaller ring loses most of them)"},
+      {"ringbuf_size: 4096",
+       "ringbuf_size: 4096 must be a power of two between 65536 and 1073741824 bytes (a record "
+       "carries up to 16 KiB; a smaller ring loses most of them)"},
+      {"state_dir: var/lib/aw",
+       "state_dir: 'var/lib/aw' must be an absolute path (a relative one depends on the "
+       "directory the daemon was started in)"},
+      {"store: {outbox_max: 0}",
+       "store.outbox_max: 0 must be between 1000 and 100000000 alert versions"},
       {"hooks: kprobe", "hooks: 'kprobe' is not auto or fallback"},
       {"argv_max: 10", "argv_max: 10 must be between 64 and 4096"},
       {"discovery: {probe_bytes: 100}", "discovery.probe_bytes: 100 must be between 256 and 65536"},

@@ -176,9 +176,11 @@ int LiveDaemon::StartDelivery() {
     spdlog::error("msg=\"cannot start alert delivery\" error=\"{}\"", e);
     return 2;
   }
-  for (const auto& s : cfg_.sinks)
+  for (const auto& s : cfg_.sinks) {
     spdlog::info("msg=\"alert sink\" name={} type={} min_severity={} format={}", s.name, s.type,
                  s.min_severity, s.format);
+    for (const auto& w : SinkWarnings(s)) spdlog::warn("msg=\"{}\"", w);
+  }
   return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "detect/rules.h"
+#include "export/sinks.h"
 #include "redact/redacting_sink.h"
 #include "redact/redactor.h"
 
@@ -195,6 +196,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (flags.vm.count("check-config")) {
+    for (const auto& sink : cfg.sinks)
+      for (const auto& w : agentwatch::SinkWarnings(sink)) std::cerr << "warning: " << w << "\n";
     std::cout << "configuration OK (" << cfg.EffectiveWatchRules().size()
               << " watch rules, " << rules.rules.size() << " detection rules, "
               << secrets.rules.size() << " credential formats)\n";

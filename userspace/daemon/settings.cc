@@ -262,6 +262,7 @@ std::vector<SinkField> MakeSinkFields() {
       SinkMember<std::string>("database", AW_SINK(database), ReadString),
       SinkMember<std::string>("user", AW_SINK(user), ReadString),
       SinkMember<std::string>("password", AW_SINK(password), ReadString),
+      SinkMember<bool>("allow_insecure", AW_SINK(allow_insecure), ReadBool),
   };
 }
 
@@ -406,8 +407,25 @@ Check<T> WithStore(Check<T> check) {
 }
 
 std::string CheckRingbuf(const std::string& k, const uint32_t& rb, const Config&) {
-  if (rb >= 4096 && (rb & (rb - 1)) == 0 && rb <= (1u << 30)) return "";
-  return fmt::format("{}: {} must be a power of two between 4096 and 1073741824 bytes", k, rb);
+  // One record carries up to AW_DATA_MAX (16 KiB) of data: a ring under
+  // four of them drops most payload.
+  if (rb >= 65536 && (rb & (rb - 1)) == 0 && rb <= (1u << 30)) return "";
+  return fmt::format("{}: {} must be a power of two between 65536 and 1073741824 bytes "
+                     "(a record carries up to 16 KiB; a smaller ring loses most of them)",
+                     k, rb);
+}
+
+std::string CheckAbsolute(const std::string& k, const std::string& path, const Config&) {
+  if (!path.empty() && path[0] == '/') return "";
+  return fmt::format("{}: '{}' must be an absolute path (a relative one depends on the "
+                     "directory the daemon was started in)",
+                     k, path);
+}
+
+// 0 once meant no bound at all; an outbox must shed at some size.
+std::string CheckOutboxMax(const std::string& k, const uint64_t& v, const Config&) {
+  if (v >= 1000 && v <= 100000000) return "";
+  return fmt::format("{}: {} must be between 1000 and 100000000 alert versions", k, v);
 }
 
 std::string CheckPayloadMax(const std::string& k, const uint32_t& v, const Config&) {
@@ -552,7 +570,7 @@ void AddDaemonSettings(std::vector<Setting>* t) {
 
 void AddSensorSettings(std::vector<Setting>* t) {
   t->push_back(Uint("ringbuf_size", AW_FIELD(ringbuf_bytes),
-                    "kernel ring buffer bytes, a power of two (4096..1073741824)",
+                    "kernel ring buffer bytes, a power of two (65536..1073741824)",
                     CheckRingbuf));
   t->push_back(Enum("hooks", AW_FIELD(hooks),
                     "auto: the preferred hook per capability, fallback when refused; "
@@ -606,7 +624,8 @@ void AddPipelineSettings(std::vector<Setting>* t) {
                     "recent events kept for new `agentwatch events` clients"));
   t->push_back(String("endpoint", AW_FIELD(endpoint), "the gRPC API's unix socket (unix:///path)",
                       CheckEndpoint));
-  t->push_back(String("state_dir", AW_FIELD(state_dir), "state directory (the store's default)"));
+  t->push_back(String("state_dir", AW_FIELD(state_dir),
+                      "state directory (the store's default), an absolute path", CheckAbsolute));
   t->push_back(String("record", AW_FIELD(record_file),
                       "trace file every decoded event is written to (\"\" = none)"));
   t->push_back(String("cgroup_root", AW_FIELD(cgroup_root),
@@ -663,7 +682,8 @@ void AddStoreSettings(std::vector<Setting>* t) {
   t->push_back(Duration<uint64_t>("store.max_age", AW_FIELD(store_max_age_s),
                                   "retention by age (0 = no age limit)", {.unit_ms = 1000}));
   t->push_back(Uint("store.outbox_max", AW_FIELD(outbox_max),
-                    "alert versions waiting for sinks (then shed)"));
+                    "alert versions waiting for sinks (then shed), 1000..100000000",
+                    CheckOutboxMax));
   t->push_back(Uint("store.held_max", AW_FIELD(held_max),
                     "alert versions held in memory while the store cannot write (then shed)"));
   t->push_back(Bool("store.full_content", AW_FIELD(full_content),

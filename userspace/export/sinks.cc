@@ -477,6 +477,63 @@ class ClickHouseSink : public Sink {
 
 }  // namespace
 
+namespace {
+
+// The host of an http(s):// URL ("" if there is none).
+std::string UrlHost(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return "";
+  std::string auth = url.substr(scheme + 3);
+  auth = auth.substr(0, auth.find_first_of("/?#"));
+  if (const size_t at = auth.rfind('@'); at != std::string::npos) auth = auth.substr(at + 1);
+  if (!auth.empty() && auth[0] == '[') return auth.substr(1, auth.find(']') - 1);
+  return auth.substr(0, auth.find(':'));
+}
+
+// A header that carries a credential (Authorization, an API key, a token).
+bool SecretHeader(const std::string& header) {
+  std::string name = header.substr(0, header.find(':'));
+  for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (const char* word : {"authorization", "key", "token", "secret", "cookie", "password"})
+    if (name.find(word) != std::string::npos) return true;
+  return false;
+}
+
+// What the sink would send in clear text to another host: "" or a noun
+// ("its token", "its password"...).
+std::string ClearTextCredential(const SinkConfig& c) {
+  if (c.url.rfind("http://", 0) != 0 || IsLoopbackHost(UrlHost(c.url))) return "";
+  if (!c.token.empty()) return "its token";
+  if (!c.password.empty()) return "its password";
+  if (!c.hmac_secret.empty()) return "requests signed with its hmac_secret";
+  for (const auto& h : c.headers)
+    if (SecretHeader(h)) return "its header '" + h.substr(0, h.find(':')) + "'";
+  return "";
+}
+
+}  // namespace
+
+std::vector<std::string> SinkWarnings(const SinkConfig& c) {
+  std::vector<std::string> out;
+  if (c.allow_insecure) return out;
+  std::string host, port;
+  if (c.type == "syslog" && c.protocol != "tls" && SplitHostPort(c.address, &host, &port) &&
+      !IsLoopbackHost(host)) {
+    out.push_back(fmt::format(
+        "sinks: {}: alerts go to {} over {} in clear text{} (protocol: tls, or "
+        "allow_insecure: true to say it is meant)",
+        c.name, c.address, c.protocol,
+        c.protocol == "udp" ? ", and a datagram lost on the way is lost for good" : ""));
+  }
+  if ((c.type == "http" || c.type == "clickhouse") && c.url.rfind("http://", 0) == 0 &&
+      !IsLoopbackHost(UrlHost(c.url))) {
+    out.push_back(fmt::format("sinks: {}: alerts go to {} in clear text (https://, or "
+                              "allow_insecure: true to say it is meant)",
+                              c.name, UrlHost(c.url)));
+  }
+  return out;
+}
+
 std::string ValidateSink(const SinkConfig& c) {
   const std::string at = "sinks: " + (c.name.empty() ? std::string("(unnamed)") : c.name);
   if (c.name.empty() || c.name.find_first_of(" \t/") != std::string::npos)
@@ -506,6 +563,9 @@ std::string ValidateSink(const SinkConfig& c) {
     for (const auto& x : c.headers)
       if (x.find(':') == std::string::npos || x.find_first_of("\r\n") != std::string::npos)
         return at + ": header '" + x + "' is not 'Name: value'";
+    if (std::string what = ClearTextCredential(c); !what.empty() && !c.allow_insecure)
+      return at + ": would send " + what + " over plain http:// to " + UrlHost(c.url) +
+             " (use https://, or set allow_insecure: true on this sink)";
   } else if (c.type == "clickhouse") {
     if (c.url.rfind("http://", 0) != 0 && c.url.rfind("https://", 0) != 0)
       return at + ": url must be http:// or https:// (ClickHouse's HTTP interface)";
@@ -513,6 +573,9 @@ std::string ValidateSink(const SinkConfig& c) {
                                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
                                   std::string::npos)
       return at + ": database must be a plain name";
+    if (std::string what = ClearTextCredential(c); !what.empty() && !c.allow_insecure)
+      return at + ": would send " + what + " over plain http:// to " + UrlHost(c.url) +
+             " (use https://, or set allow_insecure: true on this sink)";
   } else {
     return at + ": type '" + c.type + "' is not file, syslog, http or clickhouse";
   }

@@ -56,10 +56,16 @@ struct SinkConfig {
   // clickhouse (url above: its HTTP interface)
   std::string database = "agentwatch";
   std::string user, password;
+  // Credentials over plain http:// to another host, or syslog in clear
+  // text off this host, taken as a deliberate choice.
+  bool allow_insecure = false;
 };
 
 // "" or what is wrong with c (names the sink and the field).
 std::string ValidateSink(const SinkConfig& c);
+// What is allowed but unsafe about c (one line each, naming the sink):
+// alerts in clear text off this host. Empty when allow_insecure.
+std::vector<std::string> SinkWarnings(const SinkConfig& c);
 
 class Sink {
  public:

@@ -108,6 +108,85 @@ TEST(SinksTest, ConfigErrorsNameTheSink) {
   EXPECT_NE(ValidateSink(c).find("absolute"), std::string::npos);
 }
 
+// A credential over plain http:// to another host is refused unless the
+// sink says it is meant; loopback and https:// are fine.
+TEST(SinksTest, CredentialsInClearTextOffThisHostAreRefused) {
+  struct Case {
+    const char* type;
+    const char* flavor;
+    void (*set)(SinkConfig*);
+    const char* what;
+  };
+  const Case cases[] = {
+      {"http", "hec", [](SinkConfig* c) { c->token = "t0k"; }, "its token"},
+      {"http", "webhook", [](SinkConfig* c) { c->hmac_secret = "s"; }, "hmac_secret"},
+      {"http", "webhook",
+       [](SinkConfig* c) { c->headers = {"X-Api-Key: abc"}; }, "header 'X-Api-Key'"},
+      {"http", "elasticsearch",
+       [](SinkConfig* c) {
+         c->index = "aw";
+         c->headers = {"Authorization: ApiKey abc"};
+       },
+       "header 'Authorization'"},
+      {"clickhouse", "webhook", [](SinkConfig* c) { c->password = "pw"; }, "its password"},
+  };
+  for (const Case& k : cases) {
+    SinkConfig c;
+    c.name = "siem";
+    c.type = k.type;
+    c.flavor = k.flavor;
+    k.set(&c);
+    c.url = "http://siem.example.com:8088/services/collector";
+    const std::string e = ValidateSink(c);
+    EXPECT_EQ(e.rfind("sinks: siem: would send ", 0), 0u) << e;
+    EXPECT_NE(e.find(k.what), std::string::npos) << e;
+    EXPECT_NE(e.find("allow_insecure: true"), std::string::npos) << e;
+    c.url = "http://user@[2001:db8::1]:8123/";
+    EXPECT_NE(ValidateSink(c), "") << k.what;
+    for (const char* fine : {"https://siem.example.com:8088/", "http://127.0.0.1:8088/",
+                             "http://[::1]:8123/", "http://localhost:8123/"}) {
+      c.url = fine;
+      EXPECT_EQ(ValidateSink(c), "") << fine << " " << k.what;
+    }
+    c.url = "http://siem.example.com:8088/";
+    c.allow_insecure = true;
+    EXPECT_EQ(ValidateSink(c), "") << k.what;
+    EXPECT_TRUE(SinkWarnings(c).empty());
+  }
+  // Without a credential plain http:// off the host is allowed, with a warning.
+  SinkConfig w;
+  w.name = "hook";
+  w.type = "http";
+  w.url = "http://siem.example.com/alerts";
+  EXPECT_EQ(ValidateSink(w), "");
+  ASSERT_EQ(SinkWarnings(w).size(), 1u);
+  EXPECT_NE(SinkWarnings(w)[0].find("clear text"), std::string::npos);
+}
+
+TEST(SinksTest, SyslogInClearTextOffThisHostIsWarned) {
+  SinkConfig c;
+  c.name = "syslog";
+  c.type = "syslog";
+  c.protocol = "udp";
+  c.address = "10.1.2.3:514";
+  EXPECT_EQ(ValidateSink(c), "");
+  ASSERT_EQ(SinkWarnings(c).size(), 1u);
+  EXPECT_NE(SinkWarnings(c)[0].find("sinks: syslog: alerts go to 10.1.2.3:514 over udp in clear "
+                                    "text, and a datagram lost"),
+            std::string::npos)
+      << SinkWarnings(c)[0];
+  c.protocol = "tcp";
+  EXPECT_EQ(SinkWarnings(c).size(), 1u);
+  c.protocol = "tls";
+  EXPECT_TRUE(SinkWarnings(c).empty());
+  c.protocol = "udp";
+  c.address = "127.0.0.1:514";
+  EXPECT_TRUE(SinkWarnings(c).empty());
+  c.address = "10.1.2.3:514";
+  c.allow_insecure = true;
+  EXPECT_TRUE(SinkWarnings(c).empty());
+}
+
 TEST(SinksTest, HttpBodies) {
   EXPECT_EQ(HmacSha256Hex("Jefe", "what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");  // RFC 4231
