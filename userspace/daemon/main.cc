@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
     ("full-content", "keep whole redacted tool arguments and results (up to "
      "1 MiB each) instead of bounded previews")
     ("rules-dir", po::value<std::string>(),
-     "local detection rules (*.yaml) over the built-in pack "
+     "local detection rules (*.yaml and *.yml, in name order) over the built-in pack "
      "(default /etc/agentwatch/rules.d)")
     ("console-listen", po::value<std::string>(),
      "the read-only web console on this host:port (default 127.0.0.1:9591; "

@@ -562,9 +562,9 @@ void AddDaemonSettings(std::vector<Setting>* t) {
                                {"trace", "debug", "info", "warn", "error", "off"},
                                "is not one of trace, debug, info, warn, error, off")));
   t->push_back(Reloadable(String("rules_dir", AW_FIELD(rules_dir),
-                                 "local detection rules (*.yaml), over the built-in pack")));
+                                 "local detection rules (*.yaml and *.yml), over the built-in pack")));
   t->push_back(Reloadable(String("secrets_dir", AW_FIELD(secrets_dir),
-                                 "local credential formats for redaction (*.yaml), over the "
+                                 "local credential formats for redaction (*.yaml and *.yml), over the "
                                  "built-in catalogue")));
 }
 

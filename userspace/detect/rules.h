@@ -116,7 +116,7 @@ std::string ApplyRulesYaml(const std::string& yaml, const std::string& source,
 // signals carry. Returns "" or the error.
 std::string ResolveRules(const RuleSet& in, RuleSet* out);
 
-// The built-in pack, then every *.yaml in dir (name order; a missing dir
+// The built-in pack, then every *.yaml and *.yml in dir (name order; a missing dir
 // is fine). Returns "" or the first error.
 std::string LoadRules(const std::string& dir, RuleSet* set);
 

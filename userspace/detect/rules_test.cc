@@ -103,14 +103,21 @@ TEST(RulesTest, LoadRulesReadsADirectoryInOrder) {
   f = fopen((dir + "/notes.txt").c_str(), "w");
   fputs("not yaml: [", f);
   fclose(f);
+  // *.yml is read too, in the same name order; an editor's backup is not.
+  f = fopen((dir + "/30-c.yml").c_str(), "w");
+  fputs("rules:\n  - id: server-spawns-shell\n    severity: high\n", f);
+  fclose(f);
+  f = fopen((dir + "/40-d.yaml~").c_str(), "w");
+  fputs("rules:\n  - id: server-spawns-shell\n    severity: info\n", f);
+  fclose(f);
   RuleSet set;
   ASSERT_EQ(LoadRules(dir, &set), "");
   for (const auto& r : set.rules) {
     if (r.id == "server-spawns-shell") {
-      EXPECT_EQ(r.severity, "critical");
+      EXPECT_EQ(r.severity, "high");
     }
   }
-  EXPECT_EQ(set.files.size(), 3u);
+  EXPECT_EQ(set.files.size(), 4u);
   RuleSet none;
   EXPECT_EQ(LoadRules(dir + "/missing", &none), "");
   EXPECT_EQ(none.files.size(), 1u);

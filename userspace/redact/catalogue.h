@@ -61,7 +61,7 @@ std::string ParseSecretCatalogue(const std::string& yaml, const std::string& nam
 // than detection rules: how `agentwatch rules --lint` tells them apart.
 bool LooksLikeSecretCatalogue(const std::string& yaml);
 
-// The built-in catalogue, then every *.yaml in dir (sorted; a missing dir
+// The built-in catalogue, then every *.yaml and *.yml in dir (sorted; a missing dir
 // is no error). "" or the first error.
 std::string LoadSecretCatalogue(const std::string& dir, SecretCatalogue* out);
 
