@@ -551,6 +551,17 @@ void LiveDaemon::StopThreads() {
 }
 
 void LiveDaemon::Shutdown() {
+  // Bounded: each step ends in its own time, and what the pipeline could
+  // not process within kDrain is cut and said (a stop under load must not
+  // take as long as the backlog, and the kubelet kills after its grace
+  // period anyway).
+  constexpr std::chrono::milliseconds kDrain{2000};
+  const auto began = std::chrono::steady_clock::now();
+  auto ms = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now() - began)
+        .count();
+  };
   console_http_.Stop();
   http_.Stop();
   api_.Shutdown();
@@ -558,13 +569,25 @@ void LiveDaemon::Shutdown() {
   stop_ = true;
   if (poll_thread_.joinable()) poll_thread_.join();
   sensor_.Stop();  // links detached, maps freed
+  const auto listeners_ms = ms();
+  const size_t queued = pipeline_->queue_depth();
   if (pipeline_thread_.joinable()) {
-    pipeline_->Stop();
+    pipeline_->Stop(kDrain);
     pipeline_thread_.join();
   }
+  const auto drained_ms = ms();
+  // Delivery reads the store's outbox: it ends first (a sink in the middle
+  // of a send, within its timeout; alerts are committed as they come, so
+  // none waits for the last batch).
+  delivery_.reset();
   if (store_) store_->Stop();  // the last batch, with the chains' last steps
   recorder_.Close();
-  spdlog::info("msg=\"stopped\" events_processed={}", pipeline_->processed());
+  const uint64_t cut = pipeline_->cut_at_stop();
+  spdlog::log(cut > 0 ? spdlog::level::warn : spdlog::level::info,
+              "msg=\"stopped\" events_processed={} queued_at_stop={} drained={} cut={} "
+              "listeners_and_probes_ms={} drain_ms={} total_ms={}",
+              pipeline_->processed(), queued, queued >= cut ? queued - cut : 0, cut,
+              listeners_ms, drained_ms - listeners_ms, ms());
 }
 
 }  // namespace agentwatch

@@ -213,6 +213,14 @@ McpResultInfo ReadResult(std::string_view method, std::string_view result) {
   object o;
   if (!Parse(parser, result, &root) || root.get_object().get(o)) return r;
   r.next_cursor = Str(o, "nextCursor");
+  // MCP 2026-07-28 carries the server's name in every result's _meta.
+  object meta, meta_info;
+  if (o["_meta"].get_object().get(meta) == simdjson::SUCCESS &&
+      meta["io.modelcontextprotocol/serverInfo"].get_object().get(meta_info) ==
+          simdjson::SUCCESS) {
+    r.server_name = Str(meta_info, "name");
+    r.server_version = Str(meta_info, "version");
+  }
   if (method == "initialize" || method == "server/discover") {
     r.protocol_version = Str(o, "protocolVersion");
     if (r.protocol_version.empty()) {

@@ -37,6 +37,8 @@ struct McpToolDef {
 
 struct McpResultInfo {
   std::string protocol_version;  // initialize, server/discover
+  // serverInfo of initialize and server/discover, or (MCP 2026-07-28) the
+  // io.modelcontextprotocol/serverInfo of any result's _meta.
   std::string server_name;
   std::string server_version;
   bool is_error = false;  // tools/call result.isError

@@ -90,6 +90,18 @@ TEST(ReadResult, InitializeAndDiscover) {
       R"({"supportedVersions":["2025-11-25","2026-07-28"],"serverInfo":{"name":"s","version":"2"},"capabilities":{}})");
   EXPECT_EQ(d.protocol_version, "2026-07-28");
   EXPECT_EQ(d.server_name, "s");
+  // As SDK v2 (2026-07-28) sends it: serverInfo in _meta, on every result.
+  McpResultInfo m = ReadResult(
+      "server/discover",
+      R"({"supportedVersions":["2026-07-28"],"capabilities":{"tools":{}},"resultType":"complete","_meta":{"io.modelcontextprotocol/serverInfo":{"name":"sdk2-tools","version":"1.0.0"}}})");
+  EXPECT_EQ(m.protocol_version, "2026-07-28");
+  EXPECT_EQ(m.server_name, "sdk2-tools");
+  EXPECT_EQ(m.server_version, "1.0.0");
+  McpResultInfo c = ReadResult(
+      "tools/call",
+      R"({"content":[{"type":"text","text":"7"}],"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"sdk2-tools","version":"1.0.0"}}})");
+  EXPECT_EQ(c.server_name, "sdk2-tools");
+  EXPECT_EQ(ReadResult("tools/call", R"({"content":[],"_meta":{"x":1}})").server_name, "");
 }
 
 TEST(ReadResult, RootsAsPaths) {

@@ -200,6 +200,13 @@ void Pipeline::Run() {
   v1::Event ev;
   auto next_sweep = std::chrono::steady_clock::now() + sweep_interval_;
   while (true) {
+    if (stop_ && drain_until_ns_ != INT64_MAX &&
+        std::chrono::duration_cast<std::chrono::nanoseconds>(
+            std::chrono::steady_clock::now().time_since_epoch())
+                .count() >= drain_until_ns_) {
+      cut_at_stop_ = q_.size();
+      break;
+    }
     if (sweep_ && std::chrono::steady_clock::now() >= next_sweep) {
       Sweep();
       next_sweep = std::chrono::steady_clock::now() + sweep_interval_;
@@ -299,7 +306,14 @@ std::vector<std::pair<v1::EventType, uint64_t>> Pipeline::EventsByType() const {
   return out;
 }
 
-void Pipeline::Stop() {
+void Pipeline::Stop(std::chrono::milliseconds drain) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  const int64_t ns = drain == std::chrono::milliseconds::max()
+                         ? INT64_MAX
+                         : now + std::chrono::duration_cast<std::chrono::nanoseconds>(drain).count();
+  drain_until_ns_ = ns;
   stop_ = true;
   q_.Close();
 }

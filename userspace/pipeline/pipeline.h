@@ -96,9 +96,14 @@ class Pipeline {
   // and the next accepted event is preceded by a LOSS event).
   bool Push(v1::Event&& ev);
 
-  // Consumer loop; returns after Stop() once the queue is drained.
+  // Consumer loop; returns after Stop() once the queue is drained (or the
+  // drain time is up).
   void Run();
-  void Stop();
+  // Run returns once the queue is empty, or once drain has passed with
+  // events still queued: those are cut (cut_at_stop says how many).
+  void Stop(std::chrono::milliseconds drain = std::chrono::milliseconds::max());
+  uint64_t cut_at_stop() const { return cut_at_stop_; }
+  size_t queue_depth() const { return q_.size(); }
 
   // Processes one event synchronously (replay, tests).
   void Process(v1::Event ev);
@@ -212,6 +217,8 @@ class Pipeline {
   uint64_t seq_ = 0;
   uint64_t next_maintenance_ns_ = 0;  // kernel time of the next Expire()
   std::atomic<bool> stop_{false};
+  std::atomic<int64_t> drain_until_ns_{INT64_MAX};  // steady clock
+  std::atomic<uint64_t> cut_at_stop_{0};
   std::atomic<uint64_t> processed_{0};
   std::atomic<uint64_t> queue_drops_{0};
   std::atomic<uint64_t> payload_drops_{0};

@@ -499,6 +499,33 @@ TEST(PipelineTest, QueueOverflowIsCountedAndMarked) {
   EXPECT_EQ(out[5].process().pid(), 99u);
 }
 
+// A stop with a drain time ends on time with events still queued and says
+// how many it cut; a stop without one processes them all.
+TEST(PipelineTest, AStopDrainsForItsTimeThenCuts) {
+  for (const bool bounded : {true, false}) {
+    Pipeline::Options o;
+    o.queue_size = 100;
+    size_t seen = 0;
+    Pipeline p(o, nullptr, [&](const v1::Event&, const std::vector<uint32_t>&) { ++seen; });
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(p.Push(events::Event(v1::EVENT_TYPE_EXEC).Pid(i + 1)));
+    // Stopped before the loop runs: a drain time already over cuts them all.
+    if (bounded) {
+      p.Stop(std::chrono::milliseconds(0));
+    } else {
+      p.Stop();
+    }
+    std::thread t([&] { p.Run(); });
+    t.join();
+    if (bounded) {
+      EXPECT_EQ(p.cut_at_stop(), 50u);
+      EXPECT_EQ(seen, 0u);
+    } else {
+      EXPECT_EQ(p.cut_at_stop(), 0u);
+      EXPECT_EQ(seen, 50u);
+    }
+  }
+}
+
 TEST(PipelineTest, PayloadTakesOnlyItsShareOfTheQueue) {
   Pipeline::Options o;
   o.queue_size = 12;  // payload: 9 places at most
@@ -645,6 +672,44 @@ TEST(PipelineTest, TraceReplaysToTheSameStream) {
   EXPECT_EQ(recorded.size(), Workload().size());
   EXPECT_EQ(RunAll(recorded, nullptr), live);
   unlink(path);
+}
+
+}  // namespace
+}  // namespace agentwatch
+
+namespace agentwatch {
+namespace {
+
+// MCP 2026-07-28 over stdio: the SDK v2 client asks a short-lived process
+// for server/discover and runs the session in another; the real server's
+// tools are asked for by the name server/discover gave.
+TEST(PipelineTest, StatelessStdioServerIsOneServerWithItsTools) {
+  Pipeline p(Pipeline::Options{}, nullptr, nullptr);
+  TraceReader reader;
+  ASSERT_EQ(reader.Open(std::string(AW_SCENARIO_TRACES) + "/benign-sdk2-stdio.awtrace"), "");
+  v1::Event ev;
+  std::string err;
+  while (reader.Next(&ev, &err) == TraceReader::Result::kOk) p.Process(ev);
+  auto servers = p.mcp_tracker().Servers(true);
+  ASSERT_EQ(servers.size(), 2u);  // the discover process and the session's
+  // Both carry the name the server gives in _meta, and one identity.
+  for (const auto& s : servers) {
+    EXPECT_EQ(s.name(), "sdk2-tools") << s.id();
+    EXPECT_EQ(s.identity(), servers[0].identity());
+  }
+  // Asked by name, by either process's id or pid: the tools/list answer
+  // the session's process gave.
+  std::vector<std::string> keys = {"sdk2-tools"};
+  for (const auto& s : servers) {
+    keys.push_back(s.id());
+    keys.push_back(std::to_string(s.pid()));
+  }
+  for (const auto& k : keys) {
+    v1::McpToolInventory inv;
+    ASSERT_TRUE(p.mcp_tracker().Inventory(k, &inv)) << k;
+    EXPECT_EQ(inv.tools_size(), 6) << k;
+    EXPECT_EQ(inv.server_name(), "sdk2-tools") << k;
+  }
 }
 
 }  // namespace

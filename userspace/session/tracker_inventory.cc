@@ -53,6 +53,13 @@ void McpTracker::ApplyResult(Pending* p, Session* s, const McpResultInfo& r,
     NoteServerInfo(s, server, r);
     return;
   }
+  // MCP 2026-07-28 over stdio: the process that serves the session never
+  // sees server/discover (a short-lived sibling does); it names itself in
+  // each result's _meta.
+  if (server != nullptr && !r.server_name.empty() && server->info.name() != r.server_name) {
+    server->info.set_name(r.server_name);
+    if (!r.server_version.empty()) server->info.set_version(r.server_version);
+  }
   if (method == "roots/list" && r.has_roots && server != nullptr) {
     NoteRoots(server, r, w);
     return;
