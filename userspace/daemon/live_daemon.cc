@@ -566,16 +566,18 @@ void LiveDaemon::Shutdown() {
   http_.Stop();
   api_.Shutdown();
   if (kube_) kube_->Stop();
+  const auto listeners_ms = ms();
   stop_ = true;
   if (poll_thread_.joinable()) poll_thread_.join();
   sensor_.Stop();  // links detached, maps freed
-  const auto listeners_ms = ms();
+  const auto probes_ms = ms();
   const size_t queued = pipeline_->queue_depth();
   if (pipeline_thread_.joinable()) {
     pipeline_->Stop(kDrain);
     pipeline_thread_.join();
   }
   const auto drained_ms = ms();
+  // The pipeline's loop has ended: nothing else reads the queue.
   // Delivery reads the store's outbox: it ends first (a sink in the middle
   // of a send, within its timeout; alerts are committed as they come, so
   // none waits for the last batch).
@@ -585,9 +587,9 @@ void LiveDaemon::Shutdown() {
   const uint64_t cut = pipeline_->cut_at_stop();
   spdlog::log(cut > 0 ? spdlog::level::warn : spdlog::level::info,
               "msg=\"stopped\" events_processed={} queued_at_stop={} drained={} cut={} "
-              "listeners_and_probes_ms={} drain_ms={} total_ms={}",
+              "listeners_ms={} probes_ms={} drain_ms={} total_ms={}",
               pipeline_->processed(), queued, queued >= cut ? queued - cut : 0, cut,
-              listeners_ms, drained_ms - listeners_ms, ms());
+              listeners_ms, probes_ms - listeners_ms, drained_ms - probes_ms, ms());
 }
 
 }  // namespace agentwatch
