@@ -152,6 +152,11 @@ TEST_F(ConsoleApiTest, ChainEntriesComeInWindows) {
   auto past = Parsed<v1::Chain>(Get("/api/chains/" + id + "?offset=100000"));
   EXPECT_EQ(past.entries_size(), 0);
   EXPECT_EQ(past.entries_offset(), total);
+  // A window at the end of uint32 does not wrap around to the start.
+  auto edge = Parsed<v1::Chain>(Get("/api/chains/" + id + "?offset=4294967295&limit=2000"));
+  EXPECT_EQ(edge.entries_size(), 0);
+  EXPECT_EQ(edge.entries_offset(), total);
+  EXPECT_EQ(Get("/api/chains/" + id + "?offset=4294967296").status, 400);
   // No request gets more than the cap.
   EXPECT_EQ(Get("/api/chains/" + id + "?limit=2001").status, 400);
   EXPECT_EQ(Get("/api/alerts?limit=1001").status, 400);
