@@ -7,7 +7,9 @@ serving metrics on loopback and over mTLS, and its API over TCP with mTLS.
     format and its counters move with an MCP workload (events by type, MCP
     calls, rule matches by rule and severity, pipeline latency);
   - the mTLS listeners take a client certificate from the configured CA and
-    refuse none or one from another CA (metrics and the gRPC API);
+    refuse none or one from another CA (metrics and the gRPC API); clients
+    holding half-begun handshakes on the metrics mTLS listener do not keep
+    /healthz on loopback from answering;
   - the web console answers on loopback (refusing a Host that is not its
     own), and on a non-loopback address only over mTLS; a non-loopback
     console without TLS is a config error;
@@ -29,6 +31,7 @@ import re
 import socket
 import ssl
 import subprocess
+import time
 import urllib.request
 
 from awtest import (TESTS, begin, check, finish_run, free_port, make_certs, wait_for)
@@ -154,6 +157,23 @@ def main():
         a = nodes["a"]
         plain = f"http://127.0.0.1:{a['ports']['plain']}"
         check(http_get(plain + "/healthz") == (200, "ok\n"), "/healthz")
+        # Anyone who can reach the mTLS listener can connect without a
+        # certificate: clients that begin a handshake and send nothing more
+        # hold connections of the server /healthz shares (16). The kubelet's
+        # /healthz on loopback is answered all the same.
+        idle = []
+        try:
+            for _ in range(20):
+                s = socket.create_connection(("127.0.0.1", a["ports"]["tls"]), timeout=10)
+                s.sendall(b"\x16\x03\x01")  # a ClientHello's first bytes, then nothing
+                idle.append(s)
+            time.sleep(0.3)  # accepted by now
+            got = http_get(plain + "/healthz")
+            check(got == (200, "ok\n"),
+                  f"/healthz while 20 clients hold handshakes open on the mTLS listener: {got}")
+        finally:
+            for s in idle:
+                s.close()
         check(http_get(plain + "/nope")[0] == 404, "unknown paths are 404")
         status, text = http_get(plain + "/metrics")
         check(status == 200, f"/metrics: {status}")

@@ -88,10 +88,11 @@ class Params {
   uint64_t Uint(const std::string& name, uint64_t fallback, uint64_t max) {
     const std::string v = Str(name);
     if (v.empty()) return fallback;
+    // Digits only: strtoull alone takes " -1" (as 2^64-1), "+5" and " 5".
     char* end = nullptr;
     errno = 0;
     const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-    if (v[0] == '-' || *end != '\0' || errno != 0) {
+    if (v.find_first_not_of("0123456789") != std::string::npos || *end != '\0' || errno != 0) {
       Fail(fmt::format("{}: not a number: {}", name, v));
       return fallback;
     }
@@ -412,20 +413,49 @@ Response EventStreamHead() {
 
 }  // namespace
 
+std::shared_ptr<void> ConsoleApi::StreamSlot() const {
+  if (open_streams_.fetch_add(1) >= max_streams_) {
+    --open_streams_;
+    return nullptr;
+  }
+  class Slot {
+   public:
+    explicit Slot(std::atomic<size_t>* n) : n_(n) {}
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+    ~Slot() { --*n_; }
+
+   private:
+    std::atomic<size_t>* n_;
+  };
+  return std::make_shared<Slot>(&open_streams_);
+}
+
+namespace {
+Response TooManyStreams(size_t max) {
+  Response r = Error(503, "UNAVAILABLE",
+                     fmt::format("{} event streams are open, the most the console serves; "
+                                 "close a console tab and retry",
+                                 max));
+  r.headers.emplace_back("Retry-After", "5");
+  return r;
+}
+}  // namespace
+
 Response ConsoleApi::AlertStreamResponse(const Query& q) const {
   v1::StreamAlertsRequest in;
   in.set_min_severity(q.count("min_severity") ? q.find("min_severity")->second : "");
   if (!in.min_severity().empty() && SeverityRank(in.min_severity()) < 0)
     return Error(400, "INVALID_ARGUMENT", "min_severity: not info, low, medium, high or critical");
+  std::shared_ptr<void> slot = StreamSlot();
+  if (slot == nullptr) return TooManyStreams(max_streams_);
   Response r = EventStreamHead();
-  r.stream = [this, in](HttpStream& out) {
-    ++open_streams_;
+  r.stream = [this, in, slot](HttpStream& out) {
     SseWriter sse(&out, keepalive_s_);
     if (sse.Open()) {
       service_->AlertStream(&in, {[&](const v1::Alert& a) { return sse.Send("alert", a.id(), a); },
                                   [&] { return sse.Cancelled(); }});
     }
-    --open_streams_;
   };
   return r;
 }
@@ -436,9 +466,10 @@ Response ConsoleApi::ChainStreamResponse(const Query& q) const {
   in.set_chain_id(p.Uint("chain_id", 0, UINT64_MAX));
   in.set_agent_pid(static_cast<uint32_t>(p.Uint("agent_pid", 0, UINT32_MAX)));
   if (!p.error().empty()) return Error(400, "INVALID_ARGUMENT", p.error());
+  std::shared_ptr<void> slot = StreamSlot();
+  if (slot == nullptr) return TooManyStreams(max_streams_);
   Response r = EventStreamHead();
-  r.stream = [this, in](HttpStream& out) {
-    ++open_streams_;
+  r.stream = [this, in, slot](HttpStream& out) {
     SseWriter sse(&out, keepalive_s_);
     uint64_t n = 0;
     if (sse.Open()) {
@@ -446,7 +477,6 @@ Response ConsoleApi::ChainStreamResponse(const Query& q) const {
           &in, {[&](const v1::ChainUpdate& u) { return sse.Send("chain_update", ++n, u); },
                 [&] { return sse.Cancelled(); }});
     }
-    --open_streams_;
   };
   return r;
 }

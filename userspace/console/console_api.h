@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,15 +39,22 @@ class ConsoleApi {
   static constexpr uint32_t kMaxCalls = 1000;
   static constexpr uint32_t kMaxEvents = 2000;
 
+  // Event streams open at once: the console server's other connections
+  // (32 in all) stay for the JSON API, so a client that opens stream after
+  // stream cannot take the whole console; more get 503.
+  static constexpr size_t kMaxStreams = 24;
+
   // keepalive_s: a comment line on every event stream this often.
-  explicit ConsoleApi(AgentWatchService* service, int keepalive_s = 10)
-      : service_(service), keepalive_s_(keepalive_s) {}
+  explicit ConsoleApi(AgentWatchService* service, int keepalive_s = 10,
+                      size_t max_streams = kMaxStreams)
+      : service_(service), keepalive_s_(keepalive_s), max_streams_(max_streams) {}
   // The console's bound addresses (for the Host check).
   void SetBound(std::vector<std::string> bound) { bound_ = std::move(bound); }
 
   HttpServer::Response Handle(const HttpRequest& req) const;
 
-  // Streams open now (event streams answered and not yet ended).
+  // Streams open now (event streams answered and not yet ended; a stream
+  // counts from its answer until its connection is done).
   size_t open_streams() const { return open_streams_; }
 
  private:
@@ -54,9 +62,14 @@ class ConsoleApi {
                              const std::multimap<std::string, std::string>& q) const;
   HttpServer::Response AlertStreamResponse(const std::multimap<std::string, std::string>& q) const;
   HttpServer::Response ChainStreamResponse(const std::multimap<std::string, std::string>& q) const;
+  // A place for one more stream (null when all are taken): held by the
+  // stream's function, so it is given back however the connection ends
+  // (HEAD, a client gone before the stream began).
+  std::shared_ptr<void> StreamSlot() const;
 
   AgentWatchService* service_;
   int keepalive_s_;
+  size_t max_streams_;
   std::vector<std::string> bound_;
   mutable std::atomic<size_t> open_streams_{0};
 };

@@ -152,6 +152,11 @@ TEST_F(ConsoleApiTest, ChainEntriesComeInWindows) {
   auto past = Parsed<v1::Chain>(Get("/api/chains/" + id + "?offset=100000"));
   EXPECT_EQ(past.entries_size(), 0);
   EXPECT_EQ(past.entries_offset(), total);
+  // A window at the end of uint32 does not wrap around to the start.
+  auto edge = Parsed<v1::Chain>(Get("/api/chains/" + id + "?offset=4294967295&limit=2000"));
+  EXPECT_EQ(edge.entries_size(), 0);
+  EXPECT_EQ(edge.entries_offset(), total);
+  EXPECT_EQ(Get("/api/chains/" + id + "?offset=4294967296").status, 400);
   // No request gets more than the cap.
   EXPECT_EQ(Get("/api/chains/" + id + "?limit=2001").status, 400);
   EXPECT_EQ(Get("/api/alerts?limit=1001").status, 400);
@@ -179,6 +184,12 @@ TEST_F(ConsoleApiTest, ServersToolsEventsAndErrors) {
   EXPECT_NE(bad.body.find("\"code\":\"INVALID_ARGUMENT\""), std::string::npos) << bad.body;
   EXPECT_EQ(Get("/api/alerts?min_severity=loud").status, 400);
   EXPECT_EQ(Get("/api/alerts?limit=-1").status, 400);
+  // Numbers are digits only: strtoull would read " -1" as 2^64-1.
+  for (const char* q : {"chain_id=%20-1", "before_id=%20-1", "limit=+5", "limit=%205", "limit=5%20",
+                        "agent_pid=0x10", "since_unix_ns=99999999999999999999"})
+    EXPECT_EQ(Get(std::string("/api/alerts?") + q).status, 400) << q;
+  EXPECT_EQ(Get("/api/chains?agent_pid=%09-1").status, 400);
+  EXPECT_EQ(Get("/api/stream/chains?chain_id=%20-1").status, 400);
   EXPECT_EQ(Get("/api/nothing").status, 404);
   EXPECT_EQ(Get("/api/alerts?rule=%zz").status, 400);
 }
@@ -266,6 +277,53 @@ TEST_F(ConsoleApiTest, AlertsStreamAsServerSentEvents) {
   for (int i = 0; i < 500 && api_.open_streams() != 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(api_.open_streams(), 0u);
+  http.Stop();
+}
+
+// A client that opens stream after stream cannot take every connection of
+// the console: past the streams' cap it gets 503 while the JSON API still
+// answers, and every way a stream ends gives its place back.
+TEST_F(ConsoleApiTest, EventStreamsAreCapped) {
+  ConsoleApi api(service_, 1, /*max_streams=*/2);
+  HttpServer http(HttpServer::Options{.max_connections = 8, .name = "console"});
+  ASSERT_EQ(http.Listen("127.0.0.1:0", nullptr), "");
+  http.Start([&api](const HttpRequest& r) { return api.Handle(r); });
+  const std::string addr = http.addresses().at(0);
+  auto ask = [&](const std::string& target, const char* method = "GET") {
+    const int fd = Connect(addr);
+    const std::string req =
+        std::string(method) + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    EXPECT_EQ(write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+    return fd;
+  };
+  const int a = ask("/api/stream/alerts"), b = ask("/api/stream/chains");
+  EXPECT_NE(ReadUntil(a, ": connected\n\n").find(": connected"), std::string::npos);
+  EXPECT_NE(ReadUntil(b, ": connected\n\n").find(": connected"), std::string::npos);
+  int c = ask("/api/stream/alerts");
+  std::string got = ReadUntil(c, "\r\n\r\n");
+  EXPECT_EQ(got.rfind("HTTP/1.1 503 ", 0), 0u) << got;
+  if (got.rfind("HTTP/1.1 503 ", 0) == 0 && got.find('}') == std::string::npos)
+    got += ReadUntil(c, "}");
+  EXPECT_NE(got.find("\"code\":\"UNAVAILABLE\""), std::string::npos) << got;
+  close(c);
+  c = ask("/api/status");
+  got = ReadUntil(c, "\r\n\r\n");
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 ", 0), 0u) << got;
+  close(c);
+  close(a);
+  close(b);
+  for (int i = 0; i < 500 && api.open_streams() != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(api.open_streams(), 0u);
+  // HEAD answers and clients gone before their stream began keep no place.
+  for (int i = 0; i < 3; ++i) close(ask("/api/stream/alerts", "HEAD"));
+  for (int i = 0; i < 3; ++i) close(ask("/api/stream/chains"));
+  for (int i = 0; i < 500 && (api.open_streams() != 0 || http.connections() != 0); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(api.open_streams(), 0u);
+  const int d = ask("/api/stream/alerts");
+  EXPECT_NE(ReadUntil(d, ": connected\n\n").find(": connected"), std::string::npos);
+  close(d);
   http.Stop();
 }
 

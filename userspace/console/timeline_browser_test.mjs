@@ -104,6 +104,20 @@ try {
   await page.waitForSelector('.row[data-tool="live_tool"]');
   check((await page.textContent("#chain-entries")).includes(String(N + 1)), "the live entry is counted");
   check(await page.$eval('.row[data-tool="live_tool"]', (r) => r.dataset.index) === String(N), "and appended last");
+  // A hostile server's strings: a tool name that reverses itself shows its
+  // override; a library it dropped in /tmp and loaded is not folded away.
+  const at = String(T0 + BigInt(N + 1) * 50000000n);
+  const hostile = { chain: { id: "7", calls: N + 2 }, entry: { call: { call_id: String(N + 2), tool: "\u202Eelif_daer",
+    server_id: "1:1", started_unix_ns: at, status: "ok" },
+    effects: ["/etc/ld.so.cache", "/tmp/payload.so"].map((p, k) => ({ seq: String(900000 + k), type: "EVENT_TYPE_FILE_OPEN",
+      time_unix_ns: at, summary: `open ${p} O_RDONLY|O_CLOEXEC = 3` })) } };
+  for (const s of streams) s.write(`event: chain_update\ndata: ${JSON.stringify(hostile)}\n\n`);
+  await page.$eval("#timeline", (el) => { el.scrollTop = el.scrollHeight; });
+  await page.waitForSelector(`.row[data-call-id="${N + 2}"]`);
+  const label = await page.$eval(`.row[data-call-id="${N + 2}"] .tool`, (e) => e.textContent);
+  check(label === "⟦U+202E⟧elif_daer", `a bidi override in a tool name is shown: ${JSON.stringify(label)}`);
+  const marks = await page.$$eval(`.row[data-call-id="${N + 2}"] .mark`, (m) => m.map((x) => x.textContent));
+  check(marks.some((t) => t.includes("/tmp/payload.so")), `a library loaded from /tmp is not folded: ${JSON.stringify(marks)}`);
 } catch (e) {
   failures.push(String(e));
   console.log("FAIL:", e);

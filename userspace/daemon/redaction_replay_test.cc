@@ -24,7 +24,8 @@
 // included), the log, the AgentWatchService answers (servers, sessions,
 // calls, tool inventories, agents, chains and each chain, alerts and each
 // alert, baselines) over the pipeline's tracker, correlator and engine and
-// the store, the store's own reads (what a restart, durable alert streams
+// the store, the web console's JSON answers over that service (the same
+// lists, each chain in the windows the page asks for, each alert), the store's own reads (what a restart, durable alert streams
 // and the ClickHouse tail read), every row of every table, the database
 // file and its -wal as bytes, and the TrackerSnapshot records the store
 // was given. Each as it is, JSON-unescaped (up to three levels) and
@@ -34,6 +35,7 @@
 // armour lines of key blocks). Expected: none. A failure prints, per
 // leaking sample, each place its secret was found and an excerpt
 // (AW_REDACTION_REPLAY_DUMP=1: the whole output too).
+#include <fmt/format.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 #include <google/protobuf/util/json_util.h>
@@ -47,6 +49,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -67,6 +70,7 @@
 #include <vector>
 
 #include "api/service.h"
+#include "console/console_api.h"
 #include "common/clock.h"
 #include "common/text.h"
 #include "daemon/wiring.h"
@@ -1362,6 +1366,81 @@ FormRun RunForm(Form form) {
       v1::ListBaselinesResponse r;
       check("ListBaselines", api.ListBaselines(nullptr, &q, &r));
       col.Message("api ListBaselines", r, -1);
+    }
+    // The web console's JSON API over the same service: every answer as
+    // the page gets it (proto JSON bodies), chains in the windows the page
+    // asks for, up to the console's caps. (Its event streams and
+    // /api/events are the published events, searched above.)
+    {
+      ConsoleApi console(&api);
+      auto get = [&](const std::string& target) {
+        HttpRequest req;
+        req.method = "GET";
+        const size_t q = target.find('?');
+        req.path = target.substr(0, q);
+        req.query = q == std::string::npos ? "" : target.substr(q + 1);
+        req.host = "127.0.0.1:9591";
+        HttpServer::Response r = console.Handle(req);
+        if (r.status != 200 && r.status != 404)  // a server with no inventory: 404
+          run.problems.push_back("console " + target + ": HTTP " + std::to_string(r.status) +
+                                 " " + r.body);
+        col.Text("console GET " + req.path, r.body, -1);
+        return r;
+      };
+      auto escaped = [](const std::string& s) {
+        std::string out;
+        for (unsigned char ch : s) {
+          if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.') {
+            out += static_cast<char>(ch);
+          } else {
+            out += fmt::format("%{:02X}", ch);
+          }
+        }
+        return out;
+      };
+      get("/api/status");
+      get("/api/servers?include_ended=1");
+      get("/api/sessions?include_ended=1");
+      get("/api/agents?include_ended=1");
+      get("/api/baselines");
+      get("/api/rules");
+      get("/api/alerts?limit=" + std::to_string(ConsoleApi::kMaxAlerts));
+      std::set<std::string> inventories;
+      for (const std::string& id : server_ids) {
+        get("/api/calls?server=" + escaped(id) + "&limit=" + std::to_string(ConsoleApi::kMaxCalls));
+        if (inventories.insert(id).second) get("/api/servers/" + escaped(id) + "/tools");
+      }
+      v1::ListChainsResponse chains;
+      google::protobuf::util::JsonParseOptions jo;
+      jo.ignore_unknown_fields = true;
+      (void)google::protobuf::util::JsonStringToMessage(
+          get("/api/chains?limit=" + std::to_string(ConsoleApi::kMaxChains)).body, &chains, jo);
+      if (static_cast<size_t>(chains.chains_size()) !=
+          std::min<size_t>(run.chains, ConsoleApi::kMaxChains))
+        run.problems.push_back(fmt::format("console /api/chains: {} chains, the API {}",
+                                           chains.chains_size(), run.chains));
+      for (const auto& c : chains.chains()) {
+        // The page's windows of 250, and the largest window the API gives.
+        for (uint32_t limit : {250u, ConsoleApi::kMaxChainEntries}) {
+          uint32_t offset = 0;
+          do {
+            v1::Chain w;
+            (void)google::protobuf::util::JsonStringToMessage(
+                get(fmt::format("/api/chains/{}?offset={}&limit={}", c.id(), offset, limit)).body,
+                &w, jo);
+            offset += limit;
+            if (offset >= w.entries_total()) break;
+          } while (true);
+        }
+      }
+      v1::ListAlertsResponse alerts;
+      (void)google::protobuf::util::JsonStringToMessage(
+          get("/api/alerts?limit=" + std::to_string(ConsoleApi::kMaxAlerts)).body, &alerts, jo);
+      if (static_cast<size_t>(alerts.alerts_size()) !=
+          std::min<size_t>(run.alerts, ConsoleApi::kMaxAlerts))
+        run.problems.push_back(fmt::format("console /api/alerts: {} alerts, the API {}",
+                                           alerts.alerts_size(), run.alerts));
+      for (const auto& a : alerts.alerts()) get("/api/alerts/" + std::to_string(a.id()));
     }
     run.phases.emplace_back("api", Since(t0));
     // The store's own reads: what a restarted daemon, the ClickHouse tail

@@ -183,6 +183,38 @@ void HttpServer::Reap(bool all) {
   }
 }
 
+void HttpServer::CutSlowHeads() {
+  const auto overdue = std::chrono::steady_clock::now() - std::chrono::seconds(opts_.read_timeout_s);
+  std::lock_guard<std::mutex> lock(conns_mu_);
+  for (auto& c : conns_) {
+    int reading = kReading;
+    if (!c->done && c->accepted <= overdue && c->state.compare_exchange_strong(reading, kCut))
+      shutdown(c->fd, SHUT_RDWR);  // Serve's read ends; the fd is closed when reaped
+  }
+}
+
+bool HttpServer::MakeRoom() {
+  std::lock_guard<std::mutex> lock(conns_mu_);
+  size_t open = 0;
+  Connection* oldest = nullptr;
+  for (auto& c : conns_) {
+    if (c->done || c->state == kCut) continue;
+    ++open;
+    if (c->state == kReading && (oldest == nullptr || c->accepted < oldest->accepted))
+      oldest = c.get();
+  }
+  if (open < opts_.max_connections) {
+    // Cut connections still end on their threads: at most as many again.
+    return conns_.size() < 2 * opts_.max_connections;
+  }
+  int reading = kReading;
+  if (oldest == nullptr || conns_.size() >= 2 * opts_.max_connections ||
+      !oldest->state.compare_exchange_strong(reading, kCut))
+    return false;
+  shutdown(oldest->fd, SHUT_RDWR);
+  return true;
+}
+
 void HttpServer::Loop() {
   std::vector<pollfd> fds;
   for (const auto& l : listeners_) fds.push_back({l.fd, POLLIN, 0});
@@ -195,11 +227,12 @@ void HttpServer::Loop() {
       return;
     }
     Reap(false);
+    CutSlowHeads();
     for (size_t i = 0; i < listeners_.size() && !stop_; ++i) {
       if ((fds[i].revents & POLLIN) == 0) continue;
       int fd = accept4(listeners_[i].fd, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) continue;
-      if (active_ >= opts_.max_connections) {
+      if (!MakeRoom()) {
         ++rejected_;
         if (listeners_[i].ctx == nullptr) {
           static constexpr std::string_view kBusy =
@@ -222,6 +255,7 @@ void HttpServer::Loop() {
       setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wtv, sizeof wtv);
       auto c = std::make_unique<Connection>();
       c->fd = fd;
+      c->accepted = std::chrono::steady_clock::now();
       Connection* raw = c.get();
       const Listener* l = &listeners_[i];
       ++active_;
@@ -275,6 +309,14 @@ void HttpServer::Serve(const Listener& l, Connection* c) {
     head.append(buf, static_cast<size_t>(n));
     error = ParseHttpRequestHead(head, &done, &req);
   }
+  // Answered from here on, unless the loop cut it first (overdue, or made
+  // way for another at the cap): then nothing is sent.
+  int reading = kReading;
+  if (!c->state.compare_exchange_strong(reading, kServing)) {
+    ++rejected_;
+    if (ssl != nullptr) SSL_free(ssl);
+    return;
+  }
   Response r;
   if (!done) {
     ++rejected_;
@@ -318,6 +360,11 @@ void HttpServer::Serve(const Listener& l, Connection* c) {
     SSL_shutdown(ssl);
     SSL_free(ssl);
   }
+  // The answer is complete: the client sees its end now, not when the loop
+  // next reaps the connection (up to a second later), and the connection
+  // no longer counts against the cap.
+  c->done = true;
+  shutdown(fd, SHUT_WR);
 }
 
 }  // namespace agentwatch

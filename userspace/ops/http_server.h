@@ -1,6 +1,10 @@
 // A small HTTP/1.1 server: GET and HEAD only, one request per connection,
-// each connection on its own thread (up to max_connections at once; more
-// get 503). A response is a body, or a stream written on the connection's
+// each connection on its own thread (up to max_connections at once). A
+// client has read_timeout_s in all to send its request head (the TLS
+// handshake included), however slowly it trickles; at the cap, the oldest
+// connection still sending its head makes way for a new one, and only when
+// every connection is being answered do new ones get 503 (so idle or slow
+// clients cannot keep /healthz from the kubelet). A response is a body, or a stream written on the connection's
 // thread until it ends (server-sent events). Plain HTTP only on loopback;
 // any other address needs TLS with client certificates (mTLS). Serves
 // /metrics, /healthz and /readyz, and the console.
@@ -8,6 +12,7 @@
 #define AGENTWATCH_OPS_HTTP_SERVER_H_
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <list>
 #include <memory>
@@ -60,7 +65,7 @@ class HttpServer {
   using Handler = std::function<Response(const HttpRequest&)>;
   struct Options {
     size_t max_connections = 16;
-    int read_timeout_s = 2;   // a slow or silent client is cut after this
+    int read_timeout_s = 2;   // a client's request head must be in by then
     int write_timeout_s = 10;
     std::string name = "metrics";  // in log lines
   };
@@ -89,13 +94,23 @@ class HttpServer {
     int fd = -1;
     SSL_CTX* ctx = nullptr;  // null = plain
   };
+  // kReading until the request head is in (then kServing), or kCut when
+  // the loop cut it (too slow, or making way at the cap): whichever of
+  // Serve and the loop moves it first wins.
+  enum State : int { kReading, kServing, kCut };
   struct Connection {
     int fd = -1;
     std::thread thread;
     std::atomic<bool> done{false};
+    std::atomic<int> state{kReading};
+    std::chrono::steady_clock::time_point accepted;
   };
   void Loop();
   void Reap(bool all);
+  // Cuts the connections whose head is overdue; true when room was made
+  // for one more (at the cap: the oldest still reading is cut).
+  void CutSlowHeads();
+  bool MakeRoom();
   void Serve(const Listener& l, Connection* c);
 
   Options opts_;

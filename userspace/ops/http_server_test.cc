@@ -1,6 +1,7 @@
 #include "ops/http_server.h"
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -177,10 +178,12 @@ TEST(HttpServerTest, StreamsBesideOtherRequests) {
   close(b);
 }
 
-// Over the connection cap a client is told so at once, and the held
-// connections keep working.
-TEST(HttpServerTest, RefusesOverTheConnectionCap) {
-  HttpServer s(HttpServer::Options{.max_connections = 2});
+// Silent clients cannot keep others out: at the cap, the oldest connection
+// still sending its head makes way (the kubelet's /healthz is answered
+// while a local user holds every connection open), and the others keep
+// working.
+TEST(HttpServerTest, SilentClientsMakeWayAtTheCap) {
+  HttpServer s(HttpServer::Options{.max_connections = 2, .read_timeout_s = 60});
   ASSERT_EQ(s.Listen("127.0.0.1:0", nullptr), "");
   s.Start([](const HttpRequest&) {
     HttpServer::Response r;
@@ -188,18 +191,101 @@ TEST(HttpServerTest, RefusesOverTheConnectionCap) {
     return r;
   });
   const std::string addr = s.addresses().at(0);
-  // Two silent clients hold both connections (until the read timeout).
-  const int a = Connect(addr), b = Connect(addr);
+  const int a = Connect(addr);
   ASSERT_GE(a, 0);
+  for (int i = 0; i < 200 && s.connections() < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const int b = Connect(addr);
   ASSERT_GE(b, 0);
   for (int i = 0; i < 200 && s.connections() < 2; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_EQ(s.connections(), 2u);
+  for (int k = 0; k < 3; ++k) {
+    std::string r = Get(addr, "GET /healthz HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(r.rfind("HTTP/1.1 200 ", 0), 0u) << k << ": " << r;
+  }
+  // The oldest silent one was cut before the first of those was answered:
+  // its end is there to read.
+  char c;
+  EXPECT_EQ(recv(a, &c, 1, MSG_DONTWAIT), 0);
+  close(a);
+  close(b);
+  s.Stop();
+}
+
+// An answered connection ends at once and no longer counts against the
+// cap: requests one after another are all served under a cap of one.
+TEST(HttpServerTest, BackToBackUnderACapOfOne) {
+  HttpServer s(HttpServer::Options{.max_connections = 1});
+  ASSERT_EQ(s.Listen("127.0.0.1:0", nullptr), "");
+  s.Start([](const HttpRequest&) {
+    HttpServer::Response r;
+    r.body = "ok\n";
+    return r;
+  });
+  for (int i = 0; i < 20; ++i) {
+    std::string r = Get(s.addresses().at(0), "GET /healthz HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(r.rfind("HTTP/1.1 200 ", 0), 0u) << i << ": " << r;
+  }
+  s.Stop();
+}
+
+// A client that trickles its head a byte at a time, each within the read
+// timeout, is still cut once the head is overdue.
+TEST(HttpServerTest, TricklingHeadIsCut) {
+  HttpServer s(HttpServer::Options{.max_connections = 4, .read_timeout_s = 1});
+  ASSERT_EQ(s.Listen("127.0.0.1:0", nullptr), "");
+  s.Start([](const HttpRequest&) {
+    HttpServer::Response r;
+    r.body = "ok\n";
+    return r;
+  });
+  const int fd = Connect(s.addresses().at(0));
+  ASSERT_GE(fd, 0);
+  ASSERT_GT(write(fd, "GET / HTTP/1.1\r\n", 16), 0);
+  bool cut = false;
+  // Up to 15 s of trickling, a header line every 250 ms (the head is due
+  // after 1 s).
+  for (int i = 0; i < 60 && !cut; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 0) > 0) {
+      char buf[256];
+      cut = read(fd, buf, sizeof buf) <= 0;
+      break;
+    }
+    if (send(fd, "X: y\r\n", 6, MSG_NOSIGNAL) != 6) cut = true;
+  }
+  EXPECT_TRUE(cut) << "the server still waits for a head begun 15 s ago";
+  close(fd);
+  s.Stop();
+}
+
+// When every connection is being answered (streams), a new client is told
+// so at once, and the held ones keep working.
+TEST(HttpServerTest, RefusesWhenEveryConnectionIsAnswered) {
+  HttpServer s(HttpServer::Options{.max_connections = 2});
+  ASSERT_EQ(s.Listen("127.0.0.1:0", nullptr), "");
+  s.Start([](const HttpRequest&) {
+    HttpServer::Response r;
+    r.stream = [](HttpStream& out) {
+      while (!out.Closed() && out.Write("data: x\n\n"))
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    };
+    return r;
+  });
+  const std::string addr = s.addresses().at(0);
+  const int a = Connect(addr), b = Connect(addr);
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  ASSERT_GT(write(a, "GET / HTTP/1.1\r\n\r\n", 18), 0);
+  ASSERT_GT(write(b, "GET / HTTP/1.1\r\n\r\n", 18), 0);
+  ReadUntil(a, "data: x");
+  ReadUntil(b, "data: x");
   std::string r = Get(addr, "GET / HTTP/1.1\r\n\r\n");
   EXPECT_EQ(r.rfind("HTTP/1.1 503 ", 0), 0u) << r;
   EXPECT_GE(s.rejected(), 1u);
-  ASSERT_GT(write(a, "GET / HTTP/1.1\r\n\r\n", 18), 0);
-  EXPECT_NE(ReadUntil(a, "ok\n").find("ok\n"), std::string::npos);
+  EXPECT_NE(ReadUntil(a, "data: x\n\ndata: x").find("data: x"), std::string::npos);
   close(a);
   close(b);
   s.Stop();

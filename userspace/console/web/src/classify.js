@@ -63,15 +63,16 @@ export function effectDestination(effect) {
 }
 
 // The dynamic loader, shared libraries, locales, time zones and iconv
-// modules every program opens at start.
+// modules every program opens at start. Never a credential file, and
+// never a file in a scratch directory anyone can write (/tmp, /var/tmp,
+// /dev/shm, /run/user): a library dropped there and loaded, or a file
+// named like one, is shown, not folded away.
+const SCRATCH = /^\/(tmp|var\/tmp|dev\/shm|run\/user)\//;
 export function isLoaderPath(p) {
-  if (!p) return false;
-  if (/^\/(usr\/)?lib(64)?\//.test(p)) return true;
+  if (!p || SCRATCH.test(p) || isSensitivePath(p)) return false;
+  if (/^\/(usr\/)?(local\/)?lib(32|64)?\//.test(p)) return true;
   if (p.startsWith("/etc/ld.so")) return true;
-  if (p.includes("ld.so.cache")) return true;
-  if (p.startsWith("/usr/share/locale") || p.startsWith("/usr/lib/locale")) return true;
-  if (p.startsWith("/usr/share/zoneinfo")) return true;
-  if (p.includes("gconv")) return true;
+  if (p.startsWith("/usr/share/locale/") || p.startsWith("/usr/share/zoneinfo/")) return true;
   const base = p.slice(p.lastIndexOf("/") + 1);
   return /\.so(\.\d+)*$/.test(base);
 }

@@ -1,6 +1,8 @@
 // Safe DOM building: every piece of data becomes a text node or a property,
 // never markup. The data comes from the monitored world (tool descriptions,
-// argv, summaries) and is hostile by assumption; nothing here parses HTML.
+// argv, summaries) and is hostile by assumption; nothing here parses HTML,
+// and text shows its reordering and invisible characters (text.js).
+import { visibleText } from "./text.js";
 
 // h("div", {class: "x", onclick: fn, title: "t"}, "text", child, [more])
 export function h(tag, attrs, ...children) {
@@ -12,6 +14,7 @@ export function h(tag, attrs, ...children) {
       else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
       else if (k === "dataset") Object.assign(el.dataset, v);
       else if (k === "href") el.setAttribute("href", safeHref(v));
+      else if (k === "title") el.title = visibleText(v);
       else if (k in el && k !== "list") el[k] = v;
       else el.setAttribute(k, String(v));
     }
@@ -26,7 +29,7 @@ export function append(el, children) {
     if (c === undefined || c === null || c === false) continue;
     if (Array.isArray(c)) append(el, c);
     else if (c instanceof Node) el.appendChild(c);
-    else el.appendChild(document.createTextNode(String(c)));
+    else el.appendChild(document.createTextNode(visibleText(c)));
   }
 }
 
@@ -48,7 +51,7 @@ export function svg(tag, attrs, ...children) {
   for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
   for (const c of children) {
     if (c instanceof Node) el.appendChild(c);
-    else if (c !== undefined && c !== null) el.appendChild(document.createTextNode(String(c)));
+    else if (c !== undefined && c !== null) el.appendChild(document.createTextNode(visibleText(c)));
   }
   return el;
 }

@@ -7,6 +7,7 @@ import {
 } from "../src/classify.js";
 import { lineDiff } from "../src/diff.js";
 import { buildProcessTree } from "../src/tree.js";
+import { visibleText } from "../src/text.js";
 
 const open = (p, seq = 1) => ({ seq: String(seq), type: "EVENT_TYPE_FILE_OPEN", summary: `open ${p} O_RDONLY|O_CLOEXEC = 3` });
 
@@ -38,6 +39,35 @@ test("loader, library and locale opens", () => {
   for (const p of ["/home/u/.aws/credentials", "/etc/passwd", "/tmp/x.sock", "/srv/some.json", "/usr/bin/cat"]) {
     assert.ok(!isLoaderPath(p), p);
   }
+});
+
+// A malicious server chooses its own file names: a library it dropped in
+// /tmp and loaded, or a file named like the loader's, is not folded away
+// behind the loader mark.
+test("files a server can name are never folded as the loader's", () => {
+  for (const p of ["/tmp/payload.so", "/tmp/x/libc.so.6", "/dev/shm/.x.so", "/var/tmp/lib.so.1",
+                   "/run/user/1000/a.so", "/tmp/ld.so.cache", "/srv/data/gconv-dump.json",
+                   "/home/u/.ssh/id_rsa.so", "/home/u/.aws/credentials.so", "/tmp/usr/lib/locale/x"]) {
+    assert.ok(!isLoaderPath(p), p);
+  }
+  const marks = marksOf([open("/etc/ld.so.cache", 1), open("/tmp/payload.so", 2)], false);
+  assert.deepEqual(marks.map((m) => (m.loader ? "loader" : m.effect.seq)), ["loader", "2"]);
+});
+
+// Text from the monitored world may not reorder itself or hide
+// characters: bidi overrides, zero-width characters and Unicode tags are
+// shown as code points.
+test("reordering and invisible characters are shown", () => {
+  assert.equal(visibleText("dns \u202Emoc.elgoog"), "dns ⟦U+202E⟧moc.elgoog");
+  assert.equal(visibleText("read\u2066_file\u2069"), "read⟦U+2066⟧_file⟦U+2069⟧");
+  assert.equal(visibleText("ok\u200B"), "ok⟦U+200B⟧");
+  assert.equal(visibleText("Reads a file.\u{E0049}\u{E0067}"), "Reads a file.⟦U+E0049⟧⟦U+E0067⟧");
+  assert.equal(visibleText("a\u0000b\u001b[31m"), "a⟦U+0000⟧b⟦U+001B⟧[31m");
+  // What is only text stays as it is.
+  for (const s of ["plain", "multi\nline\ttab", "日本語 ünïcödé", "👩‍💻", "❤️", "שלום"]) {
+    assert.equal(visibleText(s), s);
+  }
+  assert.equal(visibleText(42), "42");
 });
 
 test("loader opens fold into one mark per call unless all are shown", () => {
