@@ -21,6 +21,13 @@ struct TextScorer::Compiled {
   TextScoring scoring;
   std::unique_ptr<RE2::Set> set;
   std::vector<size_t> pattern_feature;  // set index -> feature index
+  // Set index -> what a match means: a pattern of its feature (kFire), or
+  // the pattern behind a prohibition cue (kCancel: the match is a
+  // protection), or behind a negation that is an order all the same
+  // (kKeep: "do not forget to send..."). pattern_of: the kFire index.
+  enum Role : uint8_t { kFire, kCancel, kKeep };
+  std::vector<Role> role;
+  std::vector<size_t> pattern_of;
   std::vector<size_t> pattern_features;  // features with patterns, by index
   // Channel features, by their names' index in TextChannelFeatures().
   std::vector<int> channel_index;
@@ -131,6 +138,46 @@ std::string MaskTokens(std::string_view s) {
   return out;
 }
 
+// Where a window of the normalised text sits in the original: its first
+// and last 32 letters and digits (ASCII, lower case) found in order among
+// the original's, and the bytes between; "" when the window is not there
+// as such (a decoded or hidden channel, or letters that folding changed).
+std::string_view OriginalSpan(std::string_view original, std::string_view window) {
+  std::string oa, na;
+  std::vector<size_t> at;
+  oa.reserve(original.size());
+  at.reserve(original.size());
+  for (size_t i = 0; i < original.size(); ++i) {
+    const auto c = static_cast<unsigned char>(original[i]);
+    if (c < 0x80 && std::isalnum(c) != 0) {
+      oa.push_back(static_cast<char>(std::tolower(c)));
+      at.push_back(i);
+    }
+  }
+  for (char ch : window) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x80 && std::isalnum(c) != 0) na.push_back(static_cast<char>(std::tolower(c)));
+  }
+  if (na.size() < 8) return {};
+  const size_t k = std::min<size_t>(32, na.size());
+  const size_t p = oa.find(std::string_view(na).substr(0, k));
+  if (p == std::string::npos) return {};
+  const size_t q = oa.find(std::string_view(na).substr(na.size() - k), p);
+  if (q == std::string::npos) return {};
+  const size_t from = at[p], to = at[q + k - 1] + 1;
+  // Far apart: not the same passage.
+  if (to - from > window.size() * 4 + 256) return {};
+  return original.substr(from, to - from);
+}
+
+// Private-key blocks in case-folded text (a decoded channel's excerpt),
+// which the case-sensitive credential shapes do not see.
+std::string MaskFoldedKeys(std::string s) {
+  static const RE2 re("-----begin [a-z0-9 ]*(?:private key|key block)[a-z ]*-----(?s:.*?)(?:-----end [a-z0-9 ]*-----|$)");
+  RE2::GlobalReplace(&s, re, "[REDACTED:private-key]");
+  return s;
+}
+
 bool IsChannel(const std::string& name) {
   const auto& ch = TextChannelFeatures();
   return std::find(ch.begin(), ch.end(), name) != ch.end();
@@ -196,7 +243,27 @@ std::string TextScorer::Compile(const TextScoring& scoring) {
       // (?m): ^ and $ at line ends, for the markers that start a line.
       if (c->set->Add("(?m)" + p, &err) < 0)
         return fmt::format("text_scoring: feature {}: pattern '{}': {}", f.name, p, err);
+      const size_t fire = c->pattern_feature.size();
       c->pattern_feature.push_back(i);
+      c->role.push_back(Compiled::kFire);
+      c->pattern_of.push_back(fire);
+      if (!f.negatable) continue;
+      // The same pattern after a prohibition cue in its clause (no stop,
+      // colon or comma between), and after a negation that orders.
+      for (const auto& [list, role] :
+           {std::pair{&scoring.prohibition_cues, Compiled::kCancel},
+            std::pair{&scoring.prohibition_except, Compiled::kKeep}}) {
+        if (list->empty()) continue;
+        std::string cues;
+        for (const std::string& q : *list) cues += (cues.empty() ? "" : "|") + q;
+        const std::string shadow = "(?m)(?:" + cues + ")[^.;:!?,\\n]{0,60}?(?:" + p + ")";
+        if (c->set->Add(shadow, &err) < 0)
+          return fmt::format("text_scoring: prohibitions with feature {}: pattern '{}': {}", f.name,
+                             p, err);
+        c->pattern_feature.push_back(i);
+        c->role.push_back(role);
+        c->pattern_of.push_back(fire);
+      }
     }
   }
   if (!c->pattern_feature.empty() && !c->set->Compile())
@@ -255,6 +322,7 @@ TextScorer::Verdict TextScorer::ScoreBounded(std::string_view text, Kind kind) c
   std::string best_excerpt, best_channel;
   bool best_hidden_bonus = false;
   std::vector<int> hits;
+  std::vector<size_t> cancelled;
   for (const TextSegment& seg : view.segments) {
     if (!c_->set || seg.text.empty()) continue;
     const std::vector<std::string_view> sentences = SplitSentences(seg.text);
@@ -262,7 +330,27 @@ TextScorer::Verdict TextScorer::ScoreBounded(std::string_view text, Kind kind) c
     for (size_t s = 0; s < sentences.size(); ++s) {
       hits.clear();
       if (!c_->set->Match(sentences[s], &hits)) continue;
-      for (int h : hits) masks[s] |= uint64_t{1} << c_->pattern_feature[static_cast<size_t>(h)];
+      // Patterns behind a prohibition cue do not fire (unless the negation
+      // orders all the same); RE2::Set reports hits in index order, and a
+      // pattern's shadows come after it.
+      cancelled.clear();
+      for (int h : hits) {
+        const size_t k = static_cast<size_t>(h);
+        if (c_->role[k] == Compiled::kCancel) cancelled.push_back(c_->pattern_of[k]);
+      }
+      for (int h : hits) {
+        const size_t k = static_cast<size_t>(h);
+        if (c_->role[k] == Compiled::kKeep)
+          cancelled.erase(std::remove(cancelled.begin(), cancelled.end(), c_->pattern_of[k]),
+                          cancelled.end());
+      }
+      for (int h : hits) {
+        const size_t k = static_cast<size_t>(h);
+        if (c_->role[k] != Compiled::kFire ||
+            std::find(cancelled.begin(), cancelled.end(), k) != cancelled.end())
+          continue;
+        masks[s] |= uint64_t{1} << c_->pattern_feature[k];
+      }
     }
     const size_t w = std::max<uint32_t>(1, sc.window);
     for (size_t s = 0; s < sentences.size(); ++s) {
@@ -304,8 +392,20 @@ TextScorer::Verdict TextScorer::ScoreBounded(std::string_view text, Kind kind) c
       }
     best_excerpt = seg->text.substr(0, 160);
   }
-  if (best_excerpt.size() > 240) best_excerpt = best_excerpt.substr(0, 240) + "…";
-  v.excerpt = Redact(MaskTokens(Printable(best_excerpt)), 512);
+  // The excerpt is the original text of the window where it is there as
+  // such (redacted whole, then cut, so a cut cannot split a secret the
+  // redactor would know); a hidden channel's decoded text is shown
+  // normalised, with tokens and private-key blocks masked.
+  const std::string_view orig = OriginalSpan(text, best_excerpt);
+  std::string shown = orig.empty() ? MaskFoldedKeys(std::move(best_excerpt))
+                                   : Redact(Printable(std::string(orig)), 4096);
+  shown = MaskTokens(orig.empty() ? Printable(shown) : shown);
+  if (shown.size() > 240) {
+    size_t cut = 240;
+    while (cut > 0 && (static_cast<unsigned char>(shown[cut]) & 0xC0) == 0x80) --cut;
+    shown = shown.substr(0, cut) + "…";
+  }
+  v.excerpt = Redact(shown, 512);
   v.flagged = v.score >= (def ? sc.definition_threshold : sc.result_threshold);
   return v;
 }
@@ -325,10 +425,31 @@ void TextScorer::AddFeature(const std::string& name, Kind kind, Verdict* v) cons
   }
 }
 
+namespace {
+
+// A value a model copies into its calls (a default, a constant, an enum
+// member, an example) that is more than one identifier: "~/.ssh", a URL,
+// a sentence.
+bool ValueFieldText(const TextField& f) {
+  static constexpr std::string_view kEnds[] = {".default", ".const", ".enum", ".examples",
+                                               ".example"};
+  bool value = false;
+  for (std::string_view e : kEnds)
+    value |= f.path.size() >= e.size() && f.path.compare(f.path.size() - e.size(), e.size(), e) == 0;
+  return value && f.text.find_first_not_of(
+                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
+                      std::string::npos;
+}
+
+}  // namespace
+
 TextScorer::Verdict TextScorer::ScoreFields(const std::vector<TextField>& fields) const {
   Verdict best;
   for (const TextField& f : fields) {
     Verdict v = Score(f.text, Kind::kDefinition);
+    // A path, a destination or an instruction as a parameter's value is a
+    // poisoned parameter: values are data, and fire no features.
+    if (v.score > 0 && ValueFieldText(f)) AddFeature("value_field", Kind::kDefinition, &v);
     if (v.score > best.score) {
       best = std::move(v);
       best.field = f.path;
