@@ -164,9 +164,13 @@ std::string_view OriginalSpan(std::string_view original, std::string_view window
   if (p == std::string::npos) return {};
   const size_t q = oa.find(std::string_view(na).substr(na.size() - k), p);
   if (q == std::string::npos) return {};
-  const size_t from = at[p], to = at[q + k - 1] + 1;
+  size_t from = at[p], to = at[q + k - 1] + 1;
   // Far apart: not the same passage.
   if (to - from > window.size() * 4 + 256) return {};
+  // With the punctuation that opens or closes it ("[IMPORTANT]", "(x)").
+  auto punct = [](char c) { return c > 0x20 && c < 0x7F && std::isalnum(static_cast<unsigned char>(c)) == 0; };
+  for (int n = 0; n < 4 && from > 0 && punct(original[from - 1]); ++n) --from;
+  for (int n = 0; n < 4 && to < original.size() && punct(original[to]); ++n) ++to;
   return original.substr(from, to - from);
 }
 
