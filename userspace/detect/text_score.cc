@@ -21,13 +21,13 @@ struct TextScorer::Compiled {
   TextScoring scoring;
   std::unique_ptr<RE2::Set> set;
   std::vector<size_t> pattern_feature;  // set index -> feature index
-  // Set index -> what a match means: a pattern of its feature (kFire), or
-  // the pattern behind a prohibition cue (kCancel: the match is a
-  // protection), or behind a negation that is an order all the same
-  // (kKeep: "do not forget to send..."). pattern_of: the kFire index.
-  enum Role : uint8_t { kFire, kCancel, kKeep };
-  std::vector<Role> role;
-  std::vector<size_t> pattern_of;
+  // Prohibitions, by the main set's index of a negatable feature's
+  // pattern: the pattern behind a prohibition cue (cancel: the match is a
+  // protection) and behind a negation that orders all the same (keep: "do
+  // not forget to send..."). Read only for a pattern that matched in a
+  // sentence with a cue, so the main set's DFA stays as it was.
+  std::unique_ptr<RE2> cue;  // any cue
+  std::vector<std::unique_ptr<RE2>> cancel, keep;
   std::vector<size_t> pattern_features;  // features with patterns, by index
   // Channel features, by their names' index in TextChannelFeatures().
   std::vector<int> channel_index;
@@ -234,6 +234,13 @@ std::string TextScorer::Compile(const TextScoring& scoring) {
   o.set_log_errors(false);
   o.set_max_mem(64 << 20);
   c->set = std::make_unique<RE2::Set>(o, RE2::UNANCHORED);
+  std::string any_cue;
+  for (const std::string& q : scoring.prohibition_cues) any_cue += (any_cue.empty() ? "" : "|") + q;
+  if (!any_cue.empty()) {
+    c->cue = std::make_unique<RE2>("(?:" + any_cue + ")", o);
+    if (!c->cue->ok())
+      return fmt::format("text_scoring: prohibitions: cues: {}", c->cue->error());
+  }
   c->channel_index.assign(TextChannelFeatures().size(), -1);
   for (size_t i = 0; i < scoring.features.size(); ++i) {
     const TextFeature& f = scoring.features[i];
@@ -247,32 +254,30 @@ std::string TextScorer::Compile(const TextScoring& scoring) {
       // (?m): ^ and $ at line ends, for the markers that start a line.
       if (c->set->Add("(?m)" + p, &err) < 0)
         return fmt::format("text_scoring: feature {}: pattern '{}': {}", f.name, p, err);
-      const size_t fire = c->pattern_feature.size();
       c->pattern_feature.push_back(i);
-      c->role.push_back(Compiled::kFire);
-      c->pattern_of.push_back(fire);
-      if (!f.negatable) continue;
-      // The same pattern after a prohibition cue in its clause (no stop,
-      // colon or comma between), and after a negation that orders.
-      for (const auto& [list, role] :
-           {std::pair{&scoring.prohibition_cues, Compiled::kCancel},
-            std::pair{&scoring.prohibition_except, Compiled::kKeep}}) {
+      c->cancel.emplace_back();
+      c->keep.emplace_back();
+      if (!f.negatable || c->cue == nullptr) continue;
+      // The same pattern after a cue in its clause (no stop, colon or
+      // comma between).
+      for (const auto& [list, out] : {std::pair{&scoring.prohibition_cues, &c->cancel.back()},
+                                      std::pair{&scoring.prohibition_except, &c->keep.back()}}) {
         if (list->empty()) continue;
         std::string cues;
         for (const std::string& q : *list) cues += (cues.empty() ? "" : "|") + q;
-        const std::string shadow = "(?m)(?:" + cues + ")[^.;:!?,\\n]{0,60}?(?:" + p + ")";
-        if (c->set->Add(shadow, &err) < 0)
+        RE2::Options so = o;
+        so.set_max_mem(4 << 20);
+        *out = std::make_unique<RE2>("(?m)(?:" + cues + ")[^.;:!?,\\n]{0,60}?(?:" + p + ")", so);
+        if (!(*out)->ok())
           return fmt::format("text_scoring: prohibitions with feature {}: pattern '{}': {}", f.name,
-                             p, err);
-        c->pattern_feature.push_back(i);
-        c->role.push_back(role);
-        c->pattern_of.push_back(fire);
+                             p, (*out)->error());
       }
     }
   }
   if (!c->pattern_feature.empty() && !c->set->Compile())
     return "text_scoring: the feature patterns do not compile together (too large?)";
   if (c->pattern_feature.empty()) c->set.reset();
+
   c_ = std::move(c);
   return "";
 }
@@ -326,7 +331,6 @@ TextScorer::Verdict TextScorer::ScoreBounded(std::string_view text, Kind kind) c
   std::string best_excerpt, best_channel;
   bool best_hidden_bonus = false;
   std::vector<int> hits;
-  std::vector<size_t> cancelled;
   for (const TextSegment& seg : view.segments) {
     if (!c_->set || seg.text.empty()) continue;
     const std::vector<std::string_view> sentences = SplitSentences(seg.text);
@@ -334,25 +338,18 @@ TextScorer::Verdict TextScorer::ScoreBounded(std::string_view text, Kind kind) c
     for (size_t s = 0; s < sentences.size(); ++s) {
       hits.clear();
       if (!c_->set->Match(sentences[s], &hits)) continue;
-      // Patterns behind a prohibition cue do not fire (unless the negation
-      // orders all the same); RE2::Set reports hits in index order, and a
-      // pattern's shadows come after it.
-      cancelled.clear();
+      // A negatable pattern behind a prohibition cue does not fire (unless
+      // the negation orders all the same); looked for only in a sentence
+      // with a cue.
+      int has_cue = -1;
       for (int h : hits) {
         const size_t k = static_cast<size_t>(h);
-        if (c_->role[k] == Compiled::kCancel) cancelled.push_back(c_->pattern_of[k]);
-      }
-      for (int h : hits) {
-        const size_t k = static_cast<size_t>(h);
-        if (c_->role[k] == Compiled::kKeep)
-          cancelled.erase(std::remove(cancelled.begin(), cancelled.end(), c_->pattern_of[k]),
-                          cancelled.end());
-      }
-      for (int h : hits) {
-        const size_t k = static_cast<size_t>(h);
-        if (c_->role[k] != Compiled::kFire ||
-            std::find(cancelled.begin(), cancelled.end(), k) != cancelled.end())
-          continue;
+        if (c_->cancel[k]) {
+          if (has_cue < 0) has_cue = RE2::PartialMatch(sentences[s], *c_->cue) ? 1 : 0;
+          if (has_cue == 1 && RE2::PartialMatch(sentences[s], *c_->cancel[k]) &&
+              !(c_->keep[k] && RE2::PartialMatch(sentences[s], *c_->keep[k])))
+            continue;
+        }
         masks[s] |= uint64_t{1} << c_->pattern_feature[k];
       }
     }
