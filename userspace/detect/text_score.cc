@@ -397,7 +397,10 @@ TextScorer::Verdict TextScorer::ScoreBounded(std::string_view text, Kind kind) c
   // such (redacted whole, then cut, so a cut cannot split a secret the
   // redactor would know); a hidden channel's decoded text is shown
   // normalised, with tokens and private-key blocks masked.
-  const std::string_view orig = OriginalSpan(text, best_excerpt);
+  // (Looked up only for a text that scores: most fields of a definition
+  // score nothing.)
+  const std::string_view orig =
+      v.score > 0 ? OriginalSpan(text, best_excerpt) : std::string_view();
   std::string shown = orig.empty() ? MaskFoldedKeys(std::move(best_excerpt))
                                    : Redact(Printable(std::string(orig)), 4096);
   shown = MaskTokens(orig.empty() ? Printable(shown) : shown);
