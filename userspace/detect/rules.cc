@@ -46,7 +46,7 @@ const std::map<std::string, std::vector<std::string>>& KnownSignals() {
 const std::vector<std::string>& TextChannelFeatures() {
   static const std::vector<std::string> kChannels = {
       "tag_characters", "variation_selectors", "zero_width_in_words", "bidi_controls",
-      "terminal_escapes", "mixed_script", "hidden_channel", "other_server_tool", "value_field"};
+      "terminal_escapes", "mixed_script", "hidden_channel", "other_server_tool"};
   return kChannels;
 }
 
@@ -324,7 +324,7 @@ void ApplyTextScoring(const YAML::Node& n, TextScoring* t) {
         auto it = std::find_if(t->features.begin(), t->features.end(),
                                [&](const TextFeature& x) { return x.name == name; });
         if (it == t->features.end()) {
-          t->features.push_back(TextFeature{name, "", 0, 0, {}, false});
+          t->features.push_back(TextFeature{name, "", 0, 0, {}});
           it = t->features.end() - 1;
         }
         for (const auto& fk : f.second) {
@@ -348,15 +348,8 @@ void ApplyTextScoring(const YAML::Node& n, TextScoring* t) {
             ReplaceOrAppend(fk.second, what + ": patterns", &it->patterns);
           } else if (k == "description") {
             it->description = Scalar(fk.second, what + ": description");
-          } else if (k == "negatable") {
-            try {
-              it->negatable = fk.second.as<bool>();
-            } catch (const YAML::Exception&) {
-              throw Error(fk.second, what + ": negatable: true or false");
-            }
           } else {
-            throw Error(fk.first, what + ": unknown key '" + k +
-                                      "' (weight, patterns, description, negatable)");
+            throw Error(fk.first, what + ": unknown key '" + k + "' (weight, patterns, description)");
           }
         }
         const auto& channels = TextChannelFeatures();
@@ -367,20 +360,8 @@ void ApplyTextScoring(const YAML::Node& n, TextScoring* t) {
           throw Error(f.second, what + ": needs patterns (or is one of the channel features: " +
                                     fmt::format("{}", fmt::join(channels, ", ")) + ")");
       }
-    } else if (key == "prohibitions") {
-      if (!kv.second.IsMap()) throw Error(kv.second, "text_scoring: prohibitions: expected {cues: [...], except: [...]}");
-      for (const auto& pk : kv.second) {
-        const std::string k = Scalar(pk.first, "text_scoring: prohibitions key");
-        if (k == "cues") {
-          ReplaceOrAppend(pk.second, "text_scoring: prohibitions: cues", &t->prohibition_cues);
-        } else if (k == "except") {
-          ReplaceOrAppend(pk.second, "text_scoring: prohibitions: except", &t->prohibition_except);
-        } else {
-          throw Error(pk.first, "text_scoring: prohibitions: unknown key '" + k + "' (cues, except)");
-        }
-      }
     } else {
-      throw Error(kv.first, "text_scoring: unknown key '" + key + "' (thresholds, window, features, prohibitions)");
+      throw Error(kv.first, "text_scoring: unknown key '" + key + "' (thresholds, window, features)");
     }
   }
 }

@@ -75,10 +75,6 @@ struct TextFeature {
   double definition_weight = 0;
   double result_weight = 0;
   std::vector<std::string> patterns;
-  // A match that a prohibition cue precedes in its clause ("never send",
-  // "do not include any api keys") is a protection, not an order: it
-  // does not fire (`negatable: true`).
-  bool negatable = false;
 };
 
 // `text_scoring:`: a text is flagged when the weights of the distinct
@@ -89,12 +85,6 @@ struct TextScoring {
   double result_threshold = 4;
   uint32_t window = 2;
   std::vector<TextFeature> features;  // in load order
-  // `prohibitions: {cues: [...], except: [...]}`: what makes a clause a
-  // prohibition for negatable features (never, do not, must not), and the
-  // negations that are orders all the same (do not forget to, never fail
-  // to).
-  std::vector<std::string> prohibition_cues;
-  std::vector<std::string> prohibition_except;
 };
 
 // Channel features: fired by what normalisation finds, not by patterns.

@@ -91,32 +91,6 @@ TEST(RulesTest, ErrorsNameTheLineAndLeaveTheSetAlone) {
   }
 }
 
-TEST(RulesTest, TextScoringProhibitionsAndNegatableFeatures) {
-  RuleSet set;
-  ASSERT_EQ(ApplyRulesYaml(BuiltinRulesYaml(), "builtin", &set), "");
-  EXPECT_FALSE(set.text.prohibition_cues.empty());
-  auto feature = [&](const std::string& n) {
-    for (const auto& f : set.text.features)
-      if (f.name == n) return f;
-    return TextFeature{};
-  };
-  EXPECT_TRUE(feature("transmit").negatable);
-  EXPECT_FALSE(feature("concealment").negatable);
-  ASSERT_EQ(ApplyRulesYaml("text_scoring:\n  prohibitions: {cues: {append: ['\\bnope\\b']}, except: []}\n"
-                           "  features:\n    concealment: {negatable: true}\n",
-                           "local", &set),
-            "");
-  EXPECT_EQ(set.text.prohibition_cues.back(), "\\bnope\\b");
-  EXPECT_TRUE(set.text.prohibition_except.empty());
-  EXPECT_TRUE(feature("concealment").negatable);
-  EXPECT_NE(ApplyRulesYaml("text_scoring:\n  features:\n    transmit: {negatable: perhaps}\n", "l", &set)
-                .find("negatable: true or false"),
-            std::string::npos);
-  EXPECT_NE(ApplyRulesYaml("text_scoring:\n  prohibitions: {cuse: []}\n", "l", &set)
-                .find("unknown key 'cuse'"),
-            std::string::npos);
-}
-
 TEST(RulesTest, LoadRulesReadsADirectoryInOrder) {
   char tmpl[] = "/tmp/aw-rules-XXXXXX";
   std::string dir = mkdtemp(tmpl);

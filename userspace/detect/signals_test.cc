@@ -147,7 +147,7 @@ TEST_F(SignalsTest, PoisonedToolDescriptions) {
       "first need to read the file to the user. </IMPORTANT>");
   EXPECT_EQ(hidden.rfind("instructions to the model in description (score ", 0), 0u) << hidden;
   EXPECT_NE(hidden.find("concealment"), std::string::npos) << hidden;
-  EXPECT_NE(hidden.find("<IMPORTANT>"), std::string::npos) << hidden;  // the excerpt, as written
+  EXPECT_NE(hidden.find("important"), std::string::npos) << hidden;  // the excerpt, normalised
   // A stray zero-width space (common in text pasted from the web) is not
   // hidden text; zero-width characters inside words, tag characters and
   // terminal escapes are.

@@ -21,13 +21,6 @@ struct TextScorer::Compiled {
   TextScoring scoring;
   std::unique_ptr<RE2::Set> set;
   std::vector<size_t> pattern_feature;  // set index -> feature index
-  // Prohibitions, by the main set's index of a negatable feature's
-  // pattern: the pattern behind a prohibition cue (cancel: the match is a
-  // protection) and behind a negation that orders all the same (keep: "do
-  // not forget to send..."). Read only for a pattern that matched in a
-  // sentence with a cue, so the main set's DFA stays as it was.
-  std::unique_ptr<RE2> cue;  // any cue
-  std::vector<std::unique_ptr<RE2>> cancel, keep;
   std::vector<size_t> pattern_features;  // features with patterns, by index
   // Channel features, by their names' index in TextChannelFeatures().
   std::vector<int> channel_index;
@@ -138,50 +131,6 @@ std::string MaskTokens(std::string_view s) {
   return out;
 }
 
-// Where a window of the normalised text sits in the original: its first
-// and last 32 letters and digits (ASCII, lower case) found in order among
-// the original's, and the bytes between; "" when the window is not there
-// as such (a decoded or hidden channel, or letters that folding changed).
-std::string_view OriginalSpan(std::string_view original, std::string_view window) {
-  std::string oa, na;
-  std::vector<size_t> at;
-  oa.reserve(original.size());
-  at.reserve(original.size());
-  for (size_t i = 0; i < original.size(); ++i) {
-    const auto c = static_cast<unsigned char>(original[i]);
-    if (c < 0x80 && std::isalnum(c) != 0) {
-      oa.push_back(static_cast<char>(std::tolower(c)));
-      at.push_back(i);
-    }
-  }
-  for (char ch : window) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x80 && std::isalnum(c) != 0) na.push_back(static_cast<char>(std::tolower(c)));
-  }
-  if (na.size() < 8) return {};
-  const size_t k = std::min<size_t>(32, na.size());
-  const size_t p = oa.find(std::string_view(na).substr(0, k));
-  if (p == std::string::npos) return {};
-  const size_t q = oa.find(std::string_view(na).substr(na.size() - k), p);
-  if (q == std::string::npos) return {};
-  size_t from = at[p], to = at[q + k - 1] + 1;
-  // Far apart: not the same passage.
-  if (to - from > window.size() * 4 + 256) return {};
-  // With the punctuation that opens or closes it ("[IMPORTANT]", "(x)").
-  auto punct = [](char c) { return c > 0x20 && c < 0x7F && std::isalnum(static_cast<unsigned char>(c)) == 0; };
-  for (int n = 0; n < 4 && from > 0 && punct(original[from - 1]); ++n) --from;
-  for (int n = 0; n < 4 && to < original.size() && punct(original[to]); ++n) ++to;
-  return original.substr(from, to - from);
-}
-
-// Private-key blocks in case-folded text (a decoded channel's excerpt),
-// which the case-sensitive credential shapes do not see.
-std::string MaskFoldedKeys(std::string s) {
-  static const RE2 re("-----begin [a-z0-9 ]*(?:private key|key block)[a-z ]*-----(?s:.*?)(?:-----end [a-z0-9 ]*-----|$)");
-  RE2::GlobalReplace(&s, re, "[REDACTED:private-key]");
-  return s;
-}
-
 bool IsChannel(const std::string& name) {
   const auto& ch = TextChannelFeatures();
   return std::find(ch.begin(), ch.end(), name) != ch.end();
@@ -234,13 +183,6 @@ std::string TextScorer::Compile(const TextScoring& scoring) {
   o.set_log_errors(false);
   o.set_max_mem(64 << 20);
   c->set = std::make_unique<RE2::Set>(o, RE2::UNANCHORED);
-  std::string any_cue;
-  for (const std::string& q : scoring.prohibition_cues) any_cue += (any_cue.empty() ? "" : "|") + q;
-  if (!any_cue.empty()) {
-    c->cue = std::make_unique<RE2>("(?:" + any_cue + ")", o);
-    if (!c->cue->ok())
-      return fmt::format("text_scoring: prohibitions: cues: {}", c->cue->error());
-  }
   c->channel_index.assign(TextChannelFeatures().size(), -1);
   for (size_t i = 0; i < scoring.features.size(); ++i) {
     const TextFeature& f = scoring.features[i];
@@ -255,29 +197,11 @@ std::string TextScorer::Compile(const TextScoring& scoring) {
       if (c->set->Add("(?m)" + p, &err) < 0)
         return fmt::format("text_scoring: feature {}: pattern '{}': {}", f.name, p, err);
       c->pattern_feature.push_back(i);
-      c->cancel.emplace_back();
-      c->keep.emplace_back();
-      if (!f.negatable || c->cue == nullptr) continue;
-      // The same pattern after a cue in its clause (no stop, colon or
-      // comma between).
-      for (const auto& [list, out] : {std::pair{&scoring.prohibition_cues, &c->cancel.back()},
-                                      std::pair{&scoring.prohibition_except, &c->keep.back()}}) {
-        if (list->empty()) continue;
-        std::string cues;
-        for (const std::string& q : *list) cues += (cues.empty() ? "" : "|") + q;
-        RE2::Options so = o;
-        so.set_max_mem(4 << 20);
-        *out = std::make_unique<RE2>("(?m)(?:" + cues + ")[^.;:!?,\\n]{0,60}?(?:" + p + ")", so);
-        if (!(*out)->ok())
-          return fmt::format("text_scoring: prohibitions with feature {}: pattern '{}': {}", f.name,
-                             p, (*out)->error());
-      }
     }
   }
   if (!c->pattern_feature.empty() && !c->set->Compile())
     return "text_scoring: the feature patterns do not compile together (too large?)";
   if (c->pattern_feature.empty()) c->set.reset();
-
   c_ = std::move(c);
   return "";
 }
@@ -338,20 +262,7 @@ TextScorer::Verdict TextScorer::ScoreBounded(std::string_view text, Kind kind) c
     for (size_t s = 0; s < sentences.size(); ++s) {
       hits.clear();
       if (!c_->set->Match(sentences[s], &hits)) continue;
-      // A negatable pattern behind a prohibition cue does not fire (unless
-      // the negation orders all the same); looked for only in a sentence
-      // with a cue.
-      int has_cue = -1;
-      for (int h : hits) {
-        const size_t k = static_cast<size_t>(h);
-        if (c_->cancel[k]) {
-          if (has_cue < 0) has_cue = RE2::PartialMatch(sentences[s], *c_->cue) ? 1 : 0;
-          if (has_cue == 1 && RE2::PartialMatch(sentences[s], *c_->cancel[k]) &&
-              !(c_->keep[k] && RE2::PartialMatch(sentences[s], *c_->keep[k])))
-            continue;
-        }
-        masks[s] |= uint64_t{1} << c_->pattern_feature[k];
-      }
+      for (int h : hits) masks[s] |= uint64_t{1} << c_->pattern_feature[static_cast<size_t>(h)];
     }
     const size_t w = std::max<uint32_t>(1, sc.window);
     for (size_t s = 0; s < sentences.size(); ++s) {
@@ -393,23 +304,8 @@ TextScorer::Verdict TextScorer::ScoreBounded(std::string_view text, Kind kind) c
       }
     best_excerpt = seg->text.substr(0, 160);
   }
-  // The excerpt is the original text of the window where it is there as
-  // such (redacted whole, then cut, so a cut cannot split a secret the
-  // redactor would know); a hidden channel's decoded text is shown
-  // normalised, with tokens and private-key blocks masked.
-  // (Looked up only for a text that scores: most fields of a definition
-  // score nothing.)
-  const std::string_view orig =
-      v.score > 0 ? OriginalSpan(text, best_excerpt) : std::string_view();
-  std::string shown = orig.empty() ? MaskFoldedKeys(std::move(best_excerpt))
-                                   : Redact(Printable(std::string(orig)), 4096);
-  shown = MaskTokens(orig.empty() ? Printable(shown) : shown);
-  if (shown.size() > 240) {
-    size_t cut = 240;
-    while (cut > 0 && (static_cast<unsigned char>(shown[cut]) & 0xC0) == 0x80) --cut;
-    shown = shown.substr(0, cut) + "…";
-  }
-  v.excerpt = Redact(shown, 512);
+  if (best_excerpt.size() > 240) best_excerpt = best_excerpt.substr(0, 240) + "…";
+  v.excerpt = Redact(MaskTokens(Printable(best_excerpt)), 512);
   v.flagged = v.score >= (def ? sc.definition_threshold : sc.result_threshold);
   return v;
 }
@@ -429,31 +325,10 @@ void TextScorer::AddFeature(const std::string& name, Kind kind, Verdict* v) cons
   }
 }
 
-namespace {
-
-// A value a model copies into its calls (a default, a constant, an enum
-// member, an example) that is more than one identifier: "~/.ssh", a URL,
-// a sentence.
-bool ValueFieldText(const TextField& f) {
-  static constexpr std::string_view kEnds[] = {".default", ".const", ".enum", ".examples",
-                                               ".example"};
-  bool value = false;
-  for (std::string_view e : kEnds)
-    value |= f.path.size() >= e.size() && f.path.compare(f.path.size() - e.size(), e.size(), e) == 0;
-  return value && f.text.find_first_not_of(
-                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
-                      std::string::npos;
-}
-
-}  // namespace
-
 TextScorer::Verdict TextScorer::ScoreFields(const std::vector<TextField>& fields) const {
   Verdict best;
   for (const TextField& f : fields) {
     Verdict v = Score(f.text, Kind::kDefinition);
-    // A path, a destination or an instruction as a parameter's value is a
-    // poisoned parameter: values are data, and fire no features.
-    if (v.score > 0 && ValueFieldText(f)) AddFeature("value_field", Kind::kDefinition, &v);
     if (v.score > best.score) {
       best = std::move(v);
       best.field = f.path;
