@@ -444,7 +444,7 @@ Response TooManyStreams(size_t max) {
 
 Response ConsoleApi::AlertStreamResponse(const Query& q) const {
   v1::StreamAlertsRequest in;
-  in.set_min_severity(q.count("min_severity") ? q.find("min_severity")->second : "");
+  in.set_min_severity(Params(q).Str("min_severity"));
   if (!in.min_severity().empty() && SeverityRank(in.min_severity()) < 0)
     return Error(400, "INVALID_ARGUMENT", "min_severity: not info, low, medium, high or critical");
   std::shared_ptr<void> slot = StreamSlot();

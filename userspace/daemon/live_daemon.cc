@@ -577,7 +577,6 @@ void LiveDaemon::Shutdown() {
     pipeline_thread_.join();
   }
   const auto drained_ms = ms();
-  // The pipeline's loop has ended: nothing else reads the queue.
   // Delivery reads the store's outbox: it ends first (a sink in the middle
   // of a send, within its timeout; alerts are committed as they come, so
   // none waits for the last batch).
