@@ -125,14 +125,24 @@ def kill_nine(bindir, tmp, endpoint, rules, log, procs):
         daemon = start_daemon(bindir, endpoint, log, *args)
         procs.append(daemon)
     up = time.time()
+    uptimes.append((up, float("inf")))
+
+    def counted_now():
+        counted = set()
+        for start, n, t0, t1 in list(batches):
+            if any(t0 >= u and t1 + 0.5 <= k for u, k in uptimes):
+                counted |= set(range(start, start + n))
+        return counted
+    # The killed daemons' windows are short and random (and a loaded
+    # machine runs few shells in them): the last daemon stays up until
+    # enough commands ran in a window, at least 3 s, at most 60 s.
+    deadline = up + 60
     time.sleep(3)
+    while len(counted_now()) < 40 and time.time() < deadline:
+        time.sleep(0.5)
     done.set()
     producer.join()
-    uptimes.append((up, float("inf")))
-    counted = set()
-    for start, n, t0, t1 in batches:
-        if any(t0 >= u and t1 + 0.5 <= k for u, k in uptimes):
-            counted |= set(range(start, start + n))
+    counted = counted_now()
     check(len(counted) >= 40, f"enough commands ran while a daemon was up: {len(counted)}")
     settle(lambda: counted <= marks(sink), 60)
     missing = sorted(counted - marks(sink))
