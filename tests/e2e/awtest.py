@@ -181,9 +181,11 @@ def start_daemon(bindir, endpoint, log, *args):
     """Starts agentwatchd (no built-in watch rules) and waits until it
     answers; log is appended to."""
     args = list(args)
-    # The console's default port is one per host: off unless a test asks.
-    if not any(a.startswith("--console-listen") for a in args):
-        args += ["--console-listen", ""]
+    # The console's and /metrics' default ports are one per host: off
+    # unless a test asks, so that two runs on one machine do not collide.
+    for flag in ("--console-listen", "--metrics-listen"):
+        if not any(a.startswith(flag) for a in args):
+            args += [flag, ""]
     d = subprocess.Popen([os.path.join(bindir, "agentwatchd"), "--no-builtin-rules",
                           "--endpoint", endpoint] + args, stderr=open(log, "a"))
     wait_for(lambda: subprocess.run([os.path.join(bindir, "agentwatch"), "--endpoint",
