@@ -24,7 +24,7 @@ import sys
 import time
 
 from awtest import (MODULES, TESTS, begin, check, cli_json, finish_run, free_port, listening,
-                    wait_for)
+                    settle, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT = os.path.join(HERE, "mcp_client.mjs")
@@ -309,6 +309,39 @@ def main():
         live = json.loads(line) if line.strip() else {}
         check(json.loads(live.get("arguments", "{}")) == {"message": "live"},
               f"calls --follow: {line!r}")
+
+        # More calls than one gRPC answer holds (4 MiB): 1,100 echo calls of
+        # 3,800 characters each; the CLI pages `calls` and `chain` to the whole.
+        big = "p" * 3800
+        bulk = finish(run_client("stdio", ["node", server_js("server-everything"), "stdio"],
+                                 [{"tool": "echo", "arguments": {"message": big}}],
+                                 env={"REPEAT": "1100"}), "bulk")
+        if bulk:
+            def bulk_calls():
+                r = subprocess.run([cli, "--endpoint", endpoint, "calls", "--tool", "echo",
+                                    "--limit", "100000", "--json"],
+                                   capture_output=True, text=True, timeout=60)
+                check(r.returncode == 0, f"calls --limit 100000: {r.stderr}")
+                got = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+                return [c for c in got if big in c.get("arguments", "")], len(r.stdout)
+            ok = settle(lambda: len(bulk_calls()[0]) >= 1100, 60)
+            calls, size = bulk_calls()
+            check(ok and len(calls) == 1100 and size > (4 << 20),
+                  f"calls --limit 100000: {len(calls)} of the 1100 bulk calls, {size} bytes")
+            check(all(int(calls[i - 1].get("started_ktime_ns", 0)) <=
+                      int(calls[i].get("started_ktime_ns", 0)) for i in range(1, len(calls))),
+                  "calls --limit 100000: in start order")
+            bulk_chain = [c for c in aw("chains") if c.get("agent_pid") == bulk["pid"]]
+            if check(len(bulk_chain) == 1, f"one chain of the bulk agent: {bulk_chain}"):
+                r = subprocess.run([cli, "--endpoint", endpoint, "chain",
+                                    str(bulk_chain[0]["id"]), "--json"],
+                                   capture_output=True, text=True, timeout=60)
+                check(r.returncode == 0, f"chain of the bulk agent: {r.stderr}")
+                entries = json.loads(r.stdout).get("entries", []) if r.returncode == 0 else []
+                echoes = [e for e in entries if e.get("call", {}).get("tool") == "echo"]
+                check(len(echoes) == 1100 and len(r.stdout) > (4 << 20),
+                      f"chain of the bulk agent: {len(echoes)} echo calls of 1100, "
+                      f"{len(r.stdout)} bytes")
 
         daemon.send_signal(signal.SIGTERM)
         check(daemon.wait(timeout=20) == 0, "daemon exit code")

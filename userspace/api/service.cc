@@ -44,6 +44,27 @@ M Redacted(M m) {
   return m;
 }
 
+// The items of one page of a list answer, each redacted as it is taken
+// (a mask can be longer than what it hides), until the answer would pass
+// the page's bytes. The first item always goes in: one is far below the
+// transport's limit (arguments and results are bounded).
+class Page {
+ public:
+  explicit Page(size_t bytes) : bytes_(bytes) {}
+  template <typename M>
+  bool Take(M* item) {
+    DefaultRedactor()->RedactMessage(item);
+    const size_t n = item->ByteSizeLong() + 8;  // and its tag and length
+    if (used_ != 0 && used_ + n > bytes_) return false;
+    used_ += n;
+    return true;
+  }
+
+ private:
+  size_t bytes_;
+  size_t used_ = 0;
+};
+
 }  // namespace
 
 grpc::Status AgentWatchService::GetStatus(grpc::ServerContext*,
@@ -147,11 +168,31 @@ grpc::Status AgentWatchService::ListCalls(grpc::ServerContext*,
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         fmt::format("limit {} exceeds {}", req->limit(), kMaxCalls));
   }
-  for (auto& c : tracker_->Calls(req->filter(), req->limit())) {
+  const size_t limit = req->limit() == 0 ? 1000 : req->limit();
+  // One more than asked, to know whether there is a further page; newest
+  // first: pending (no call id yet), then by call id.
+  auto calls = tracker_->Calls(req->filter(), limit + 1, req->before_call_id());
+  std::stable_sort(calls.begin(), calls.end(), [](const v1::McpCall& a, const v1::McpCall& b) {
+    return (a.call_id() == 0 ? UINT64_MAX : a.call_id()) >
+           (b.call_id() == 0 ? UINT64_MAX : b.call_id());
+  });
+  Page page(page_bytes_);
+  size_t taken = 0;
+  uint64_t oldest = UINT64_MAX;  // the smallest call id taken
+  for (; taken < calls.size() && taken < limit; ++taken) {
+    v1::McpCall& c = calls[taken];
     if (c.has_server_kubernetes()) Fill(c.mutable_server_kubernetes());
-    *out->add_calls() = std::move(c);
+    if (!page.Take(&c)) break;
+    if (c.call_id() != 0) oldest = c.call_id();
   }
-  return Done(out);
+  // (Pending calls that did not fit the first page are not listed.)
+  if (taken < calls.size()) out->set_next_before_call_id(oldest);
+  calls.resize(taken);
+  std::stable_sort(calls.begin(), calls.end(), [](const v1::McpCall& a, const v1::McpCall& b) {
+    return a.started_ktime_ns() < b.started_ktime_ns();
+  });
+  for (auto& c : calls) *out->add_calls() = std::move(c);
+  return grpc::Status::OK;  // redacted as taken
 }
 
 grpc::Status AgentWatchService::StreamCalls(grpc::ServerContext* ctx,
@@ -252,6 +293,7 @@ grpc::Status AgentWatchService::ListChains(grpc::ServerContext*,
   // In memory (the freshest state of open chains) over the store (older
   // chains, earlier runs), newest first.
   std::map<uint64_t, v1::Chain, std::greater<>> merged;
+  Page page(page_bytes_);
   for (auto& c : correlator_->Chains(req->agent_pid(), req->since_unix_ns(), SIZE_MAX)) {
     if (!req->agent_id().empty() && c.agent_id() != req->agent_id()) continue;
     if (req->before_id() != 0 && c.id() >= req->before_id()) continue;
@@ -267,14 +309,14 @@ grpc::Status AgentWatchService::ListChains(grpc::ServerContext*,
     if (!err.empty()) return StoreError(err);
   }
   for (auto& [id, c] : merged) {
-    if (static_cast<size_t>(out->chains_size()) == limit) {
-      out->set_next_before_id(out->chains(out->chains_size() - 1).id());
+    if (c.has_agent_kubernetes()) Fill(c.mutable_agent_kubernetes());
+    if (static_cast<size_t>(out->chains_size()) == limit || !page.Take(&c)) {
+      if (out->chains_size() > 0) out->set_next_before_id(out->chains(out->chains_size() - 1).id());
       break;
     }
-    if (c.has_agent_kubernetes()) Fill(c.mutable_agent_kubernetes());
     *out->add_chains() = std::move(c);
   }
-  return Done(out);
+  return grpc::Status::OK;  // redacted as taken
 }
 
 namespace {
@@ -299,7 +341,20 @@ grpc::Status AgentWatchService::GetChain(grpc::ServerContext*,
   auto found = [&] {
     if (out->has_agent_kubernetes()) Fill(out->mutable_agent_kubernetes());
     if (req->entry_offset() != 0 || req->entry_limit() != 0) KeepEntries(*req, out);
-    return Done(out);
+    // The entries that fit one page (the header is small); the rest is
+    // asked for by offset.
+    google::protobuf::RepeatedPtrField<v1::ChainEntry> entries;
+    entries.Swap(out->mutable_entries());
+    DefaultRedactor()->RedactMessage(out);
+    Page page(page_bytes_);
+    int fit = 0;
+    while (fit < entries.size() && page.Take(&entries[fit])) ++fit;
+    if (fit < entries.size()) {
+      if (out->entries_total() == 0) out->set_entries_total(static_cast<uint32_t>(entries.size()));
+      entries.DeleteSubrange(fit, entries.size() - fit);
+    }
+    entries.Swap(out->mutable_entries());
+    return grpc::Status::OK;
   };
   if (correlator_->Chain(req->id(), out)) return found();
   if (Stored() != nullptr) {
@@ -350,21 +405,32 @@ grpc::Status AgentWatchService::ListAlerts(grpc::ServerContext*,
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "min_severity: not info, low, medium, high or critical");
   }
+  if (req->limit() > kMaxCalls) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        fmt::format("limit {} exceeds {}", req->limit(), kMaxCalls));
+  }
   const size_t limit = req->limit() == 0 ? 100 : req->limit();
+  // One more than asked from each, to know whether there is a further page.
+  v1::ListAlertsRequest q = *req;
+  q.set_limit(static_cast<uint32_t>(limit + 1));
   std::map<uint64_t, v1::Alert, std::greater<>> merged;
-  for (auto& a : engine_->Alerts(*req)) merged.emplace(a.id(), std::move(a));
+  for (auto& a : engine_->Alerts(q)) merged.emplace(a.id(), std::move(a));
   if (Stored() != nullptr) {
     std::string err;
-    for (auto& a : store_->Alerts(*req, &err)) merged.emplace(a.id(), std::move(a));
+    for (auto& a : store_->Alerts(q, &err)) merged.emplace(a.id(), std::move(a));
     if (!err.empty()) return StoreError(err);
   }
+  Page page(page_bytes_);
   for (auto& [id, a] : merged) {
-    if (static_cast<size_t>(out->alerts_size()) == limit) break;
     if (a.has_agent_kubernetes()) Fill(a.mutable_agent_kubernetes());
     if (a.has_server_kubernetes()) Fill(a.mutable_server_kubernetes());
+    if (static_cast<size_t>(out->alerts_size()) == limit || !page.Take(&a)) {
+      if (out->alerts_size() > 0) out->set_next_before_id(out->alerts(out->alerts_size() - 1).id());
+      break;
+    }
     *out->add_alerts() = std::move(a);
   }
-  return Done(out);
+  return grpc::Status::OK;  // redacted as taken
 }
 
 grpc::Status AgentWatchService::StreamAlerts(grpc::ServerContext* ctx,

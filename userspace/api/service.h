@@ -100,6 +100,10 @@ class AgentWatchService final : public v1::AgentWatch::Service {
   // names that were not known when the record was made).
   using KubeFillFn = std::function<void(v1::Kubernetes*)>;
   void SetKubernetesFill(KubeFillFn fn) { kube_fill_ = std::move(fn); }
+  // The bytes of one page of a list answer (see ListCallsRequest in the
+  // proto); smaller in tests.
+  static constexpr size_t kPageBytes = size_t{3} << 20;
+  void SetPageBytes(size_t n) { page_bytes_ = n; }
 
  private:
   Hub* hub_;
@@ -113,6 +117,7 @@ class AgentWatchService final : public v1::AgentWatch::Service {
   Engine* engine_;  // resets baselines; otherwise read
   SetProbeFn set_probe_;
   KubeFillFn kube_fill_;
+  size_t page_bytes_ = kPageBytes;
   void Fill(v1::Kubernetes* k) const {
     if (kube_fill_ && !k->pod_uid().empty()) kube_fill_(k);
   }

@@ -19,6 +19,7 @@
 #include "cli/connection.h"
 #include "cli/flags.h"
 #include "cli/format.h"
+#include "cli/paging.h"
 
 namespace po = boost::program_options;
 
@@ -107,14 +108,13 @@ int RunAlerts(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json
   req.set_chain_id(vm["chain"].as<uint64_t>());
   if (!SinceOption(vm, "alerts", &since)) return 2;
   req.set_since_unix_ns(since);
-  v1::ListAlertsResponse resp;
-  grpc::ClientContext ctx;
-  grpc::Status s = stub.ListAlerts(Deadline(&ctx), req, &resp);
+  std::vector<v1::Alert> alerts;
+  grpc::Status s = ListAllAlerts(stub, req, &alerts);
   if (!s.ok()) return Fail(s, endpoint);
   if (json) {
-    PrintJsonLines(resp.alerts());
+    PrintJsonLines(alerts);
   } else {
-    std::cout << FormatAlerts({resp.alerts().begin(), resp.alerts().end()});
+    std::cout << FormatAlerts(alerts);
   }
   return 0;
 }
@@ -142,13 +142,12 @@ int RunPosture(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool jso
   req.add_rule_ids("static-credential");
   req.set_limit(vm["limit"].as<uint32_t>());
   req.set_since_unix_ns(since);
-  v1::ListAlertsResponse resp;
-  grpc::ClientContext ctx;
-  grpc::Status s = stub.ListAlerts(Deadline(&ctx), req, &resp);
+  std::vector<v1::Alert> alerts;
+  grpc::Status s = ListAllAlerts(stub, req, &alerts);
   if (!s.ok()) return Fail(s, endpoint);
   // (A daemon from before rule_ids answers with every alert.)
   std::vector<v1::Alert> found;
-  for (const auto& a : resp.alerts())
+  for (const auto& a : alerts)
     if (a.rule_id() == "static-credential") found.push_back(a);
   if (json) {
     for (const auto& a : found) std::cout << PostureJson(a) << "\n";
@@ -181,14 +180,13 @@ int RunMergedAlerts(std::vector<Node>& nodes, bool json, bool /*help*/,
   std::vector<v1::Alert> all;
   int rc = 0;
   for (size_t i = 0; i < nodes.size(); ++i) {
-    v1::ListAlertsResponse resp;
-    grpc::ClientContext ctx;
-    grpc::Status s = nodes[i].stub->ListAlerts(Deadline(&ctx), req, &resp);
+    std::vector<v1::Alert> alerts;
+    grpc::Status s = ListAllAlerts(*nodes[i].stub, req, &alerts);
     if (!s.ok()) {
       rc = Fail(s, nodes[i].endpoint);
       continue;
     }
-    for (auto& a : *resp.mutable_alerts()) {
+    for (auto& a : alerts) {
       if (a.node().empty()) a.set_node(nodes[i].endpoint);
       all.push_back(std::move(a));
     }
@@ -231,11 +229,8 @@ int RunAlert(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
   std::cout << FormatAlert(a);
   if (a.chain_id() != 0) {
     // The chain around it.
-    v1::GetChainRequest creq;
-    creq.set_id(a.chain_id());
     v1::Chain c;
-    grpc::ClientContext cctx;
-    if (stub.GetChain(Deadline(&cctx), creq, &c).ok())
+    if (GetWholeChain(stub, a.chain_id(), &c).ok())
       std::cout << "\nCHAIN\n" << FormatChainTree(c);
   }
   return 0;

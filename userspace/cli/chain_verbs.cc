@@ -13,6 +13,7 @@
 #include "cli/connection.h"
 #include "cli/flags.h"
 #include "cli/format.h"
+#include "cli/paging.h"
 
 namespace po = boost::program_options;
 
@@ -76,16 +77,15 @@ int RunChains(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json
   req.set_has_alerts(vm.count("has-alerts") > 0);
   if (!SinceOption(vm, "chains", &since)) return 2;
   req.set_since_unix_ns(since);
-  v1::ListChainsResponse resp;
-  grpc::ClientContext ctx;
-  grpc::Status s = stub.ListChains(Deadline(&ctx), req, &resp);
+  std::vector<v1::Chain> chains;
+  uint64_t next = 0;
+  grpc::Status s = ListAllChains(stub, req, &chains, &next);
   if (!s.ok()) return Fail(s, endpoint);
   if (json) {
-    PrintJsonLines(resp.chains());
+    PrintJsonLines(chains);
   } else {
-    std::cout << FormatChains({resp.chains().begin(), resp.chains().end()});
-    if (resp.next_before_id() != 0)
-      std::cout << "(more: agentwatch chains --before " << resp.next_before_id() << ")\n";
+    std::cout << FormatChains(chains);
+    if (next != 0) std::cout << "(more: agentwatch chains --before " << next << ")\n";
   }
   return 0;
 }
@@ -107,11 +107,8 @@ int RunChain(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
     std::cerr << "agentwatch chain: which one? (see `agentwatch chains`)\n";
     return 2;
   }
-  v1::GetChainRequest req;
-  req.set_id(vm["id"].as<uint64_t>());
   v1::Chain c;
-  grpc::ClientContext ctx;
-  grpc::Status s = stub.GetChain(Deadline(&ctx), req, &c);
+  grpc::Status s = GetWholeChain(stub, vm["id"].as<uint64_t>(), &c);
   if (!s.ok()) return Fail(s, endpoint);
   const std::string format = json ? "json" : vm["format"].as<std::string>();
   if (format == "json") {

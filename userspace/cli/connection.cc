@@ -11,8 +11,13 @@ namespace agentwatch::cli {
 
 std::shared_ptr<grpc::Channel> Connect(const std::string& endpoint, const TlsFlags& tls,
                                        std::string* error) {
+  // List answers are paged under 4 MiB (cli/paging.h); the answers that
+  // are not (servers, sessions, agents, a tool inventory, baselines) are
+  // bounded by the daemon's tables and get room to spare.
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
   if (endpoint.rfind("unix:", 0) == 0)
-    return grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials());
+    return grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
   if (tls.ca.empty() || tls.cert.empty() || tls.key.empty()) {
     *error = endpoint + ": TCP endpoints need --tls-ca, --tls-cert and --tls-key (the daemon "
              "accepts only clients with a certificate)";
@@ -27,7 +32,6 @@ std::shared_ptr<grpc::Channel> Connect(const std::string& endpoint, const TlsFla
       return nullptr;
     }
   }
-  grpc::ChannelArguments args;
   if (!tls.server_name.empty()) args.SetSslTargetNameOverride(tls.server_name);
   return grpc::CreateCustomChannel(endpoint, grpc::SslCredentials(o), args);
 }

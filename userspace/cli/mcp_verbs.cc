@@ -12,6 +12,7 @@
 #include "cli/connection.h"
 #include "cli/flags.h"
 #include "cli/format.h"
+#include "cli/paging.h"
 
 namespace po = boost::program_options;
 
@@ -100,11 +101,10 @@ int RunCalls(v1::AgentWatch::Stub& stub, const std::string& endpoint, bool json,
     v1::ListCallsRequest req;
     *req.mutable_filter() = f;
     req.set_limit(limit);
-    v1::ListCallsResponse resp;
-    grpc::ClientContext ctx;
-    grpc::Status s = stub.ListCalls(Deadline(&ctx), req, &resp);
+    std::vector<v1::McpCall> calls;
+    grpc::Status s = ListAllCalls(stub, req, &calls);
     if (!s.ok()) return Fail(s, endpoint);
-    for (const auto& c : resp.calls()) print(c);
+    for (const auto& c : calls) print(c);
     return 0;
   }
   v1::StreamCallsRequest req;

@@ -265,17 +265,18 @@ bool McpTracker::Matches(const v1::CallFilter& f, const v1::McpCall& c) const {
   return MatchesLocked(f, c);
 }
 
-std::vector<v1::McpCall> McpTracker::Calls(const v1::CallFilter& f,
-                                           size_t limit) const {
+std::vector<v1::McpCall> McpTracker::Calls(const v1::CallFilter& f, size_t limit,
+                                           uint64_t before_call_id) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<v1::McpCall> out;
   if (limit == 0) limit = 1000;
   calls_.ForEachNewest([&](const v1::McpCall& c) {
+    if (before_call_id != 0 && c.call_id() >= before_call_id) return true;
     if (MatchesLocked(f, c)) out.push_back(c);
     return out.size() < limit;
   });
   // Requests still waiting, when asked for (or not filtered by status).
-  if (f.status().empty() || f.status() == "pending") {
+  if (before_call_id == 0 && (f.status().empty() || f.status() == "pending")) {
     for (const auto& [id, p] : pending_) {
       if (out.size() >= limit) break;
       if (MatchesLocked(f, p.call)) out.push_back(p.call);

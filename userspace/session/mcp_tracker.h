@@ -160,7 +160,11 @@ class McpTracker {
   std::vector<v1::McpAgent> Agents(bool include_ended, int64_t changed_since = 0) const;
   std::vector<v1::McpSession> Sessions(const std::string& server, bool include_ended,
                                        int64_t changed_since = 0) const;
-  std::vector<v1::McpCall> Calls(const v1::CallFilter& f, size_t limit) const;
+  // The newest limit calls (0 = 1000) in start order: finished ones with a
+  // call_id below before_call_id (0 = any), and when before_call_id is 0
+  // the pending ones (call_id 0) as room is left.
+  std::vector<v1::McpCall> Calls(const v1::CallFilter& f, size_t limit,
+                                 uint64_t before_call_id = 0) const;
   bool Inventory(const std::string& server, v1::McpToolInventory* out) const;
   // Inventories from the store (their tools are the last listing's): the
   // next listing of the identity is compared with them.
